@@ -1,0 +1,216 @@
+//! The one error type of the crate, with the S3 code and HTTP status of every variant mapped in one
+//! place ([`Error::code`], [`Error::http_status`]).
+
+use std::path::PathBuf;
+
+/// Where damage was found: enough to locate the bytes with a hex editor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorruptionSite {
+    /// Partition number, or `None` for store-wide files (manifest, CURRENT).
+    pub partition: Option<u16>,
+    /// Segment id, or `None` when the damage is not in a segment.
+    pub segment_id: Option<u64>,
+    /// Byte offset in the file where the damaged record or frame starts.
+    pub offset: u64,
+}
+
+impl std::fmt::Display for CorruptionSite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.partition, self.segment_id) {
+            (Some(p), Some(s)) => write!(f, "partition {p} segment {s} offset {}", self.offset),
+            (Some(p), None) => write!(f, "partition {p} offset {}", self.offset),
+            (None, Some(s)) => write!(f, "segment {s} offset {}", self.offset),
+            (None, None) => write!(f, "manifest offset {}", self.offset),
+        }
+    }
+}
+
+/// Every error s3lite returns.
+///
+/// S3-visible errors carry the bucket, key or version involved; engine errors carry the file and
+/// offset. [`Error::code`] gives the S3 error code string and [`Error::http_status`] its status.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An operating-system I/O call failed. The store is poisoned afterwards if it was a write or sync.
+    #[error("I/O error during {op} on {path}: {source}")]
+    Io {
+        /// What the engine was doing.
+        op: &'static str,
+        /// The file or directory involved.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An earlier write or sync failed, so the in-memory state can no longer be trusted to match the
+    /// disk. Every call answers this until the store is reopened (fsync is never retried).
+    #[error("a previous I/O error poisoned the store; reopen it to recover")]
+    PreviousIo,
+    /// Stored bytes failed a CRC, identity or structure check. Never returned as data.
+    #[error("corruption at {site}: {reason}")]
+    Corruption {
+        /// Where the damage is.
+        site: CorruptionSite,
+        /// What check failed.
+        reason: String,
+    },
+    /// Another process (or another `Store` in this process) holds the store's LOCK file.
+    #[error("store at {path} is locked by another process")]
+    Locked {
+        /// The store's root directory.
+        path: PathBuf,
+    },
+    /// The bucket does not exist.
+    #[error("the specified bucket does not exist: {bucket}")]
+    NoSuchBucket {
+        /// The bucket name.
+        bucket: String,
+    },
+    /// The bucket name is already in use.
+    #[error("bucket already exists: {bucket}")]
+    BucketAlreadyExists {
+        /// The bucket name.
+        bucket: String,
+    },
+    /// The bucket still holds objects, versions or delete markers.
+    #[error("the bucket you tried to delete is not empty: {bucket}")]
+    BucketNotEmpty {
+        /// The bucket name.
+        bucket: String,
+    },
+    /// The key (or the requested version of it) does not exist.
+    #[error("the specified key does not exist: {bucket}/{key}")]
+    NoSuchKey {
+        /// The bucket name.
+        bucket: String,
+        /// The key.
+        key: String,
+        /// True when the current version is a delete marker.
+        delete_marker: bool,
+    },
+    /// The requested version does not exist.
+    #[error("the specified version does not exist: {bucket}/{key} version {version_id}")]
+    NoSuchVersion {
+        /// The bucket name.
+        bucket: String,
+        /// The key.
+        key: String,
+        /// The version id asked for.
+        version_id: String,
+    },
+    /// The key is longer than [`crate::limits::KEY_BYTES_MAX`] bytes.
+    #[error("key is {len} bytes, over the limit of {max}")]
+    KeyTooLong {
+        /// Length of the key in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The body is larger than a single PUT may be.
+    #[error("body of {len} bytes is larger than the limit of {max}")]
+    EntityTooLarge {
+        /// Body length seen so far.
+        len: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// The requested range cannot be satisfied for an object of this size.
+    #[error("range {range} is not satisfiable for an object of {size} bytes")]
+    InvalidRange {
+        /// The range as given.
+        range: String,
+        /// The object size.
+        size: u64,
+    },
+    /// An argument is out of its allowed domain.
+    #[error("invalid argument {name}={value}: {reason}")]
+    InvalidArgument {
+        /// The argument's name.
+        name: &'static str,
+        /// The offending value.
+        value: String,
+        /// Which rule it broke.
+        reason: String,
+    },
+    /// Reading the caller's body stream failed; nothing was stored.
+    #[error("reading the request body failed: {source}")]
+    BodyRead {
+        /// The reader's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The feature exists in S3 but not yet in s3lite (listed in README.md).
+    #[error("not implemented: {what}")]
+    NotImplemented {
+        /// The missing feature.
+        what: &'static str,
+    },
+}
+
+impl Error {
+    /// The S3 error code string (`"NoSuchKey"`), or an engine code for errors S3 has no name for.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Io { .. } | Error::PreviousIo | Error::Corruption { .. } => "InternalError",
+            Error::Locked { .. } => "ServiceUnavailable",
+            Error::NoSuchBucket { .. } => "NoSuchBucket",
+            Error::BucketAlreadyExists { .. } => "BucketAlreadyExists",
+            Error::BucketNotEmpty { .. } => "BucketNotEmpty",
+            Error::NoSuchKey { .. } => "NoSuchKey",
+            Error::NoSuchVersion { .. } => "NoSuchVersion",
+            Error::KeyTooLong { .. } => "KeyTooLongError",
+            Error::EntityTooLarge { .. } => "EntityTooLarge",
+            Error::InvalidRange { .. } => "InvalidRange",
+            Error::InvalidArgument { .. } => "InvalidArgument",
+            Error::BodyRead { .. } => "IncompleteBody",
+            Error::NotImplemented { .. } => "NotImplemented",
+        }
+    }
+
+    /// The HTTP status S3 answers with for this error.
+    #[must_use]
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Error::Io { .. } | Error::PreviousIo | Error::Corruption { .. } => 500,
+            Error::Locked { .. } => 503,
+            Error::NoSuchBucket { .. } | Error::NoSuchKey { .. } | Error::NoSuchVersion { .. } => 404,
+            Error::BucketAlreadyExists { .. } | Error::BucketNotEmpty { .. } => 409,
+            Error::KeyTooLong { .. }
+            | Error::EntityTooLarge { .. }
+            | Error::InvalidArgument { .. }
+            | Error::BodyRead { .. } => 400,
+            Error::InvalidRange { .. } => 416,
+            Error::NotImplemented { .. } => 501,
+        }
+    }
+
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { op, path: path.into(), source }
+    }
+
+    pub(crate) fn corruption(site: CorruptionSite, reason: impl Into<String>) -> Self {
+        Error::Corruption { site, reason: reason.into() }
+    }
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_statuses_are_mapped() {
+        let e = Error::NoSuchKey { bucket: "b".into(), key: "k".into(), delete_marker: false };
+        assert_eq!((e.code(), e.http_status()), ("NoSuchKey", 404));
+        let e = Error::KeyTooLong { len: 1025, max: 1024 };
+        assert_eq!((e.code(), e.http_status()), ("KeyTooLongError", 400));
+        assert_eq!(Error::PreviousIo.http_status(), 500);
+        let site = CorruptionSite { partition: Some(3), segment_id: Some(7), offset: 4096 };
+        let e = Error::corruption(site, "body crc");
+        assert!(e.to_string().contains("partition 3 segment 7 offset 4096"), "{e}");
+    }
+}

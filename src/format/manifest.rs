@@ -1,0 +1,184 @@
+//! Manifest: a log of CRC-framed edits. Frame = `len u32 | masked crc32 u32 | payload`, payload a
+//! postcard-encoded [`ManifestEdit`]. A torn last frame is cut; a bad frame before the end fails the open.
+
+use serde::{Deserialize, Serialize};
+
+use super::{FormatError, FormatResult, masked_crc, u32_at};
+use crate::limits::MANIFEST_FRAME_BYTES_MAX;
+
+/// Frame header length.
+pub const FRAME_HEADER_BYTES: usize = 8;
+/// Prefix length meaning "hash the whole key".
+pub const PREFIX_LEN_WHOLE_KEY: u32 = u32::MAX;
+/// Manifest format version written by this build.
+pub const MANIFEST_FORMAT_VERSION: u16 = 1;
+
+/// One change to the store's structure. New variants go at the end (postcard encodes the index).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ManifestEdit {
+    /// First edit of every manifest: the store's fixed parameters.
+    StoreParams {
+        /// Manifest format version.
+        format_version: u16,
+        /// Random store id, also in every segment header.
+        store_uuid: [u8; 16],
+        /// Partition count (power of two).
+        partitions: u32,
+        /// Key bytes hashed by the router ([`PREFIX_LEN_WHOLE_KEY`] = all).
+        prefix_len: u32,
+        /// Region the store answers for.
+        region: String,
+        /// Creation time, ms.
+        created_ms: u64,
+    },
+    /// A segment file was created (header written and fsynced, directory fsynced).
+    SegmentCreated {
+        /// Partition.
+        partition: u16,
+        /// Storage class code.
+        class: u8,
+        /// Segment id.
+        segment_id: u64,
+        /// Rewrite generation.
+        generation: u64,
+    },
+    /// A segment was sealed: its bytes `0..len` are final.
+    SegmentSealed {
+        /// Segment id.
+        segment_id: u64,
+        /// Length including the seal record.
+        len: u64,
+    },
+    /// A segment was dropped (its records live elsewhere or are dead).
+    SegmentDeleted {
+        /// Segment id.
+        segment_id: u64,
+    },
+}
+
+/// Frames one edit.
+///
+/// # Panics
+/// Only if postcard cannot encode the edit (it always can).
+#[must_use]
+pub fn encode_frame(edit: &ManifestEdit) -> Vec<u8> {
+    let payload = postcard::to_allocvec(edit).expect("manifest edits always encode");
+    let mut out = Vec::with_capacity(FRAME_HEADER_BYTES + payload.len());
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(&masked_crc(&payload).to_le_bytes());
+    out.extend_from_slice(&payload);
+    out
+}
+
+/// What decoding a manifest log found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodedLog {
+    /// Edits of the valid frames, in order.
+    pub edits: Vec<ManifestEdit>,
+    /// Bytes of valid frames; anything after is a torn tail.
+    pub valid_len: u64,
+    /// Why decoding stopped before the end, if it did.
+    pub tail_error: Option<FormatError>,
+}
+
+/// Decodes one frame at the start of `b`: the edit and the frame's length.
+///
+/// # Errors
+/// Truncation, an over-long frame, a CRC mismatch or an undecodable payload.
+pub fn decode_frame(b: &[u8]) -> FormatResult<(ManifestEdit, usize)> {
+    if b.len() < FRAME_HEADER_BYTES {
+        return Err(FormatError::Truncated { need: FRAME_HEADER_BYTES as u64, have: b.len() as u64 });
+    }
+    let len = u32_at(b, 0) as usize;
+    if len > MANIFEST_FRAME_BYTES_MAX {
+        return Err(FormatError::TooLarge {
+            field: "manifest frame",
+            value: len as u64,
+            max: MANIFEST_FRAME_BYTES_MAX as u64,
+        });
+    }
+    let end = FRAME_HEADER_BYTES + len;
+    if b.len() < end {
+        return Err(FormatError::Truncated { need: end as u64, have: b.len() as u64 });
+    }
+    let payload = &b[FRAME_HEADER_BYTES..end];
+    let stored = u32_at(b, 4);
+    let computed = masked_crc(payload);
+    if stored != computed {
+        return Err(FormatError::BadCrc { what: "manifest frame", stored, computed });
+    }
+    let edit = postcard::from_bytes(payload).map_err(|_| FormatError::Malformed("manifest edit"))?;
+    Ok((edit, end))
+}
+
+/// Decodes frames until the end or the first bad frame.
+#[must_use]
+pub fn decode_log(b: &[u8]) -> DecodedLog {
+    let mut edits = Vec::new();
+    let mut pos = 0usize;
+    while pos < b.len() {
+        match decode_frame(&b[pos..]) {
+            Ok((edit, n)) => {
+                edits.push(edit);
+                pos += n;
+            }
+            Err(e) => return DecodedLog { edits, valid_len: pos as u64, tail_error: Some(e) },
+        }
+    }
+    DecodedLog { edits, valid_len: pos as u64, tail_error: None }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn edits() -> Vec<ManifestEdit> {
+        vec![
+            ManifestEdit::StoreParams {
+                format_version: 1,
+                store_uuid: [3; 16],
+                partitions: 16,
+                prefix_len: PREFIX_LEN_WHOLE_KEY,
+                region: "us-east-1".into(),
+                created_ms: 5,
+            },
+            ManifestEdit::SegmentCreated { partition: 2, class: 0, segment_id: 1, generation: 0 },
+            ManifestEdit::SegmentSealed { segment_id: 1, len: 9000 },
+            ManifestEdit::SegmentDeleted { segment_id: 1 },
+        ]
+    }
+
+    #[test]
+    fn log_round_trips_and_torn_tail_is_cut() {
+        let mut log = Vec::new();
+        for e in edits() {
+            log.extend(encode_frame(&e));
+        }
+        let d = decode_log(&log);
+        assert_eq!(d.edits, edits());
+        assert_eq!(d.valid_len, log.len() as u64);
+        let last = encode_frame(&edits()[3]).len();
+        for cut in 1..last {
+            let d = decode_log(&log[..log.len() - cut]);
+            assert_eq!(d.edits.len(), 3);
+            assert!(d.tail_error.is_some());
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn garbage_never_panics(b in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = decode_log(&b);
+        }
+
+        #[test]
+        fn bit_flip_is_detected(pick in any::<prop::sample::Index>(), bit in 0u8..8) {
+            let frame = encode_frame(&edits()[1]);
+            let mut bad = frame.clone();
+            let i = pick.index(bad.len());
+            bad[i] ^= 1 << bit;
+            prop_assert!(decode_frame(&bad).is_err());
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! Record meta: a TLV list (`u16 tag, u32 len, value`) so fields can be added without a format change.
+//! A reader skips tags it does not know; a field that must not be skipped needs a new format version.
+
+use super::{FormatError, FormatResult, need, u16_at, u32_at, u64_at};
+use crate::limits::RECORD_META_BYTES_MAX;
+
+const TAG_MTIME_MS: u16 = 1;
+const TAG_SIZE: u16 = 2;
+const TAG_ETAG: u16 = 3;
+const TAG_CONTENT_TYPE: u16 = 4;
+const TAG_SYSTEM: u16 = 5;
+const TAG_USER: u16 = 6;
+const TAG_TAGS: u16 = 7;
+const TAG_CHECKSUMS: u16 = 8;
+const TAG_ENVELOPE: u16 = 9;
+const TAG_CHUNKS: u16 = 10;
+const TAG_PARTS_COUNT: u16 = 11;
+
+/// Bytes one chunk reference takes in meta.
+pub const CHUNK_REF_BYTES: usize = 24;
+/// Most chunks one object-commit record can list (leaves 4 KiB of meta for everything else).
+pub const CHUNKS_PER_OBJECT_MAX: usize = (RECORD_META_BYTES_MAX - 4096) / CHUNK_REF_BYTES;
+
+/// Where one chunk of a large body lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkRef {
+    /// Segment holding the chunk record.
+    pub segment_id: u64,
+    /// Offset of the chunk record in that segment.
+    pub offset: u64,
+    /// Body bytes in the chunk.
+    pub len: u64,
+}
+
+/// Everything stored about an object version besides its identity and body.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ObjectMeta {
+    /// Last-modified time, ms since the Unix epoch.
+    pub mtime_ms: u64,
+    /// Plaintext body size.
+    pub size: u64,
+    /// Raw ETag digest (MD5 of the body for single-part objects).
+    pub etag: Vec<u8>,
+    /// Number of parts for multipart objects (0 for single-part).
+    pub parts_count: u32,
+    /// `Content-Type`.
+    pub content_type: Option<String>,
+    /// Other system headers (`Content-Encoding`, `Cache-Control`, ...), as (name, value).
+    pub system: Vec<(String, String)>,
+    /// User metadata (`x-amz-meta-*` without the prefix), as (name, value).
+    pub user: Vec<(String, String)>,
+    /// Object tags, as (key, value).
+    pub tags: Vec<(String, String)>,
+    /// S3 checksums, as (algorithm code, raw digest).
+    pub checksums: Vec<(u8, Vec<u8>)>,
+    /// Encryption envelope, opaque here.
+    pub envelope: Option<Vec<u8>>,
+    /// Chunks of a chunked body, in order (object-commit records only).
+    pub chunks: Vec<ChunkRef>,
+}
+
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn tlv(&mut self, tag: u16, value: &[u8]) {
+        self.0.extend_from_slice(&tag.to_le_bytes());
+        self.0.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        self.0.extend_from_slice(value);
+    }
+}
+
+fn push_str(out: &mut Vec<u8>, s: &[u8]) {
+    out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+    out.extend_from_slice(s);
+}
+
+fn encode_pairs(pairs: &[(String, String)]) -> Vec<u8> {
+    let mut v = (pairs.len() as u32).to_le_bytes().to_vec();
+    for (k, val) in pairs {
+        push_str(&mut v, k.as_bytes());
+        push_str(&mut v, val.as_bytes());
+    }
+    v
+}
+
+impl ObjectMeta {
+    /// Encodes to TLV bytes.
+    #[must_use]
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer(Vec::with_capacity(64));
+        w.tlv(TAG_MTIME_MS, &self.mtime_ms.to_le_bytes());
+        w.tlv(TAG_SIZE, &self.size.to_le_bytes());
+        if !self.etag.is_empty() {
+            w.tlv(TAG_ETAG, &self.etag);
+        }
+        if self.parts_count != 0 {
+            w.tlv(TAG_PARTS_COUNT, &self.parts_count.to_le_bytes());
+        }
+        if let Some(ct) = &self.content_type {
+            w.tlv(TAG_CONTENT_TYPE, ct.as_bytes());
+        }
+        for (tag, pairs) in [(TAG_SYSTEM, &self.system), (TAG_USER, &self.user), (TAG_TAGS, &self.tags)] {
+            if !pairs.is_empty() {
+                w.tlv(tag, &encode_pairs(pairs));
+            }
+        }
+        if !self.checksums.is_empty() {
+            let mut v = (self.checksums.len() as u32).to_le_bytes().to_vec();
+            for (alg, digest) in &self.checksums {
+                v.push(*alg);
+                push_str(&mut v, digest);
+            }
+            w.tlv(TAG_CHECKSUMS, &v);
+        }
+        if let Some(env) = &self.envelope {
+            w.tlv(TAG_ENVELOPE, env);
+        }
+        if !self.chunks.is_empty() {
+            let mut v = Vec::with_capacity(self.chunks.len() * CHUNK_REF_BYTES);
+            for c in &self.chunks {
+                v.extend_from_slice(&c.segment_id.to_le_bytes());
+                v.extend_from_slice(&c.offset.to_le_bytes());
+                v.extend_from_slice(&c.len.to_le_bytes());
+            }
+            w.tlv(TAG_CHUNKS, &v);
+        }
+        w.0
+    }
+
+    /// Decodes TLV bytes, skipping unknown tags.
+    ///
+    /// # Errors
+    /// Truncated or over-long fields, non-UTF-8 strings, a meta section over its limit.
+    pub fn decode(b: &[u8]) -> FormatResult<ObjectMeta> {
+        if b.len() > RECORD_META_BYTES_MAX {
+            return Err(FormatError::TooLarge {
+                field: "meta",
+                value: b.len() as u64,
+                max: RECORD_META_BYTES_MAX as u64,
+            });
+        }
+        let mut m = ObjectMeta::default();
+        let mut pos = 0usize;
+        while pos < b.len() {
+            need(&b[pos..], 6)?;
+            let tag = u16_at(b, pos);
+            let len = u32_at(b, pos + 2) as usize;
+            pos += 6;
+            need(&b[pos..], len as u64)?;
+            let v = &b[pos..pos + len];
+            pos += len;
+            match tag {
+                TAG_MTIME_MS => m.mtime_ms = fixed_u64(v)?,
+                TAG_SIZE => m.size = fixed_u64(v)?,
+                TAG_ETAG => m.etag = v.to_vec(),
+                TAG_PARTS_COUNT => {
+                    m.parts_count = u32::from_le_bytes(
+                        v.try_into().map_err(|_| FormatError::Malformed("parts count"))?,
+                    );
+                }
+                TAG_CONTENT_TYPE => m.content_type = Some(utf8(v)?),
+                TAG_SYSTEM => m.system = decode_pairs(v)?,
+                TAG_USER => m.user = decode_pairs(v)?,
+                TAG_TAGS => m.tags = decode_pairs(v)?,
+                TAG_CHECKSUMS => m.checksums = decode_checksums(v)?,
+                TAG_ENVELOPE => m.envelope = Some(v.to_vec()),
+                TAG_CHUNKS => m.chunks = decode_chunks(v)?,
+                _ => {}
+            }
+        }
+        Ok(m)
+    }
+}
+
+fn fixed_u64(v: &[u8]) -> FormatResult<u64> {
+    if v.len() != 8 {
+        return Err(FormatError::Malformed("u64 field length"));
+    }
+    Ok(u64_at(v, 0))
+}
+
+fn utf8(v: &[u8]) -> FormatResult<String> {
+    String::from_utf8(v.to_vec()).map_err(|_| FormatError::Malformed("string is not UTF-8"))
+}
+
+struct Cursor<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn u32(&mut self) -> FormatResult<u32> {
+        need(&self.b[self.pos..], 4)?;
+        let v = u32_at(self.b, self.pos);
+        self.pos += 4;
+        Ok(v)
+    }
+    fn bytes(&mut self) -> FormatResult<&'a [u8]> {
+        let len = self.u32()? as usize;
+        need(&self.b[self.pos..], len as u64)?;
+        let v = &self.b[self.pos..self.pos + len];
+        self.pos += len;
+        Ok(v)
+    }
+    fn u8(&mut self) -> FormatResult<u8> {
+        need(&self.b[self.pos..], 1)?;
+        self.pos += 1;
+        Ok(self.b[self.pos - 1])
+    }
+    /// A count, bounded by the bytes left so that a forged count cannot force a huge allocation.
+    fn count(&mut self, min_entry_bytes: usize) -> FormatResult<usize> {
+        let n = self.u32()? as usize;
+        if n.saturating_mul(min_entry_bytes) > self.b.len() - self.pos {
+            return Err(FormatError::Malformed("count larger than the bytes present"));
+        }
+        Ok(n)
+    }
+}
+
+fn decode_pairs(v: &[u8]) -> FormatResult<Vec<(String, String)>> {
+    let mut c = Cursor { b: v, pos: 0 };
+    let n = c.count(8)?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let k = utf8(c.bytes()?)?;
+        let val = utf8(c.bytes()?)?;
+        out.push((k, val));
+    }
+    Ok(out)
+}
+
+fn decode_checksums(v: &[u8]) -> FormatResult<Vec<(u8, Vec<u8>)>> {
+    let mut c = Cursor { b: v, pos: 0 };
+    let n = c.count(5)?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let alg = c.u8()?;
+        out.push((alg, c.bytes()?.to_vec()));
+    }
+    Ok(out)
+}
+
+fn decode_chunks(v: &[u8]) -> FormatResult<Vec<ChunkRef>> {
+    if v.len() % CHUNK_REF_BYTES != 0 {
+        return Err(FormatError::Malformed("chunk list length"));
+    }
+    Ok(v.chunks_exact(CHUNK_REF_BYTES)
+        .map(|c| ChunkRef { segment_id: u64_at(c, 0), offset: u64_at(c, 8), len: u64_at(c, 16) })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn pairs() -> impl Strategy<Value = Vec<(String, String)>> {
+        proptest::collection::vec((".{0,12}", ".{0,20}"), 0..4)
+    }
+
+    proptest! {
+        #[test]
+        fn round_trip(mtime in any::<u64>(), size in any::<u64>(), etag in proptest::collection::vec(any::<u8>(), 0..20),
+                      ct in proptest::option::of(".{0,20}"), system in pairs(), user in pairs(), tags in pairs(),
+                      sums in proptest::collection::vec((any::<u8>(), proptest::collection::vec(any::<u8>(), 0..32)), 0..3),
+                      env in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..100)),
+                      chunks in proptest::collection::vec((any::<u64>(), any::<u64>(), any::<u64>()), 0..5),
+                      parts in any::<u32>()) {
+            let m = ObjectMeta {
+                mtime_ms: mtime, size, etag, parts_count: parts, content_type: ct, system, user, tags,
+                checksums: sums, envelope: env,
+                chunks: chunks.into_iter().map(|(s, o, l)| ChunkRef { segment_id: s, offset: o, len: l }).collect(),
+            };
+            prop_assert_eq!(ObjectMeta::decode(&m.encode()).unwrap(), m);
+        }
+
+        #[test]
+        fn garbage_never_panics(b in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = ObjectMeta::decode(&b);
+        }
+    }
+
+    #[test]
+    fn unknown_tags_are_skipped_and_truncation_fails() {
+        let m = ObjectMeta { mtime_ms: 1, size: 2, user: vec![("a".into(), "b".into())], ..Default::default() };
+        let mut b = m.encode();
+        b.extend_from_slice(&999u16.to_le_bytes());
+        b.extend_from_slice(&3u32.to_le_bytes());
+        b.extend_from_slice(b"xyz");
+        assert_eq!(ObjectMeta::decode(&b).unwrap(), m);
+        let full = m.encode();
+        for n in 1..full.len() {
+            // A cut inside a field is an error; a cut between fields decodes to less than was written.
+            assert_ne!(ObjectMeta::decode(&full[..n]).ok().as_ref(), Some(&m), "len {n}");
+        }
+    }
+
+    #[test]
+    fn forged_count_does_not_allocate() {
+        let mut b = Vec::new();
+        b.extend_from_slice(&TAG_USER.to_le_bytes());
+        b.extend_from_slice(&4u32.to_le_bytes());
+        b.extend_from_slice(&u32::MAX.to_le_bytes());
+        assert!(matches!(ObjectMeta::decode(&b), Err(FormatError::Malformed(_))));
+    }
+}

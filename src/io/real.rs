@@ -1,0 +1,113 @@
+//! [`Storage`] on the operating system's file system.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::mmap::Map;
+use super::{MappedBytes, OpenMode, Storage, StorageFile, StorageLock};
+
+/// The real file system (Unix).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RealStorage;
+
+#[derive(Debug)]
+struct RealFile(File);
+
+#[derive(Debug)]
+struct RealLock(#[expect(dead_code, reason = "held for its flock, released on drop")] File);
+
+impl StorageLock for RealLock {}
+
+impl Storage for RealStorage {
+    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+        fs::create_dir_all(path)
+    }
+
+    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Arc<dyn StorageFile>> {
+        let mut o = OpenOptions::new();
+        match mode {
+            OpenMode::CreateNew => o.read(true).write(true).create_new(true),
+            OpenMode::ReadWrite => o.read(true).write(true),
+            OpenMode::ReadOnly => o.read(true),
+        };
+        Ok(Arc::new(RealFile(o.open(path)?)))
+    }
+
+    fn exists(&self, path: &Path) -> io::Result<bool> {
+        path.try_exists()
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        fs::rename(from, to)
+    }
+
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        fs::remove_file(path)
+    }
+
+    fn list_dir(&self, path: &Path) -> io::Result<Vec<String>> {
+        let mut names = Vec::new();
+        for entry in fs::read_dir(path)? {
+            names.push(entry?.file_name().to_string_lossy().into_owned());
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    fn sync_dir(&self, path: &Path) -> io::Result<()> {
+        File::open(path)?.sync_all()
+    }
+
+    fn lock(&self, path: &Path) -> io::Result<Box<dyn StorageLock>> {
+        let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Box::new(RealLock(file))),
+            Err(fs::TryLockError::WouldBlock) => {
+                Err(io::Error::new(io::ErrorKind::WouldBlock, "lock held by another holder"))
+            }
+            Err(fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
+}
+
+impl StorageFile for RealFile {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        self.0.read_exact_at(buf, offset)
+    }
+
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        self.0.write_all_at(buf, offset)
+    }
+
+    fn len(&self) -> io::Result<u64> {
+        Ok(self.0.metadata()?.len())
+    }
+
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        self.0.set_len(len)
+    }
+
+    fn sync_data(&self) -> io::Result<()> {
+        self.0.sync_data()
+    }
+
+    fn sync_all(&self) -> io::Result<()> {
+        self.0.sync_all()
+    }
+
+    fn preallocate(&self, len: u64) -> io::Result<()> {
+        // std has no safe fallocate; extending with a sparse zero tail gives the same "appends do not
+        // change the size" property, and zeros read as end-of-records.
+        if self.len()? < len {
+            self.0.set_len(len)?;
+        }
+        Ok(())
+    }
+
+    fn map(&self) -> io::Result<Arc<dyn MappedBytes>> {
+        Ok(Arc::new(Map::new(&self.0)?))
+    }
+}

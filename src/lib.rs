@@ -1,0 +1,57 @@
+//! # s3lite
+//!
+//! An embedded, durable object store with Amazon S3 semantics: "SQLite for S3". A program opens a
+//! directory and gets buckets, objects and versions stored in a log-structured segment store.
+//!
+//! **Durability.** By default ([`Durability::Immediate`]) a write returns only after the `fdatasync`
+//! of the group commit that carries it: an acknowledged write survives a crash or power loss.
+//! [`Durability::Eventual`] returns after `write(2)` and syncs in the background every
+//! `flush_interval_ms`; a crash then loses at most that window, always as a suffix.
+//! [`Durability::Paranoid`] adds a full `fsync` of the segment and of its directory to every group.
+//! Corruption found at open fails the open ([`RecoveryMode::Strict`], the default) or is skipped and
+//! reported ([`RecoveryMode::Salvage`]); corrupt bytes are never returned as data.
+//!
+//! This release has the storage engine and its low-level object API on bucket ids; the S3 operation
+//! names, versioning rules and listing parameters come next (see README.md for what is missing).
+//!
+//! ```
+//! use s3lite::{GetOptions, ListOptions, PutOptions, Store};
+//!
+//! # fn main() -> s3lite::Result<()> {
+//! let dir = std::env::temp_dir().join(format!("s3lite-doc-{}", std::process::id()));
+//! let store = Store::open(&dir)?;
+//! let bucket = store.create_bucket("photos")?;
+//! store.put_bytes(bucket, "2024/cat.jpg", b"meow", &PutOptions::default())?;
+//! let (info, mut body) = store.get(bucket, "2024/cat.jpg", &GetOptions::default())?;
+//! assert_eq!(body.read_to_vec()?, b"meow");
+//! assert_eq!(info.e_tag, "\"4a4be40c96ac6314e91d93f38043a634\"");
+//! let page = store.list(bucket, &ListOptions::default())?;
+//! assert_eq!(page.entries.len(), 1);
+//! drop(store);
+//! # std::fs::remove_dir_all(&dir).ok();
+//! # Ok(())
+//! # }
+//! ```
+
+#![deny(unsafe_code)]
+
+mod body;
+mod catalog;
+mod context;
+pub mod error;
+pub mod format;
+pub mod io;
+pub mod limits;
+mod partition;
+mod recovery;
+pub mod segment;
+mod store;
+pub mod types;
+
+pub use body::{ByteRange, ObjectReader};
+pub use catalog::BucketInfo;
+pub use error::{CorruptionSite, Error, Result};
+pub use partition::route;
+pub use recovery::{DamagedRange, RecoveryReport, TornTail};
+pub use store::{GetOptions, ListOptions, ListPage, NewVersion, ObjectInfo, PutOptions, Store, StoreBuilder};
+pub use types::{BucketId, Durability, RecoveryMode, StorageClass, VersionId};

@@ -1,0 +1,32 @@
+//! Every limit of the engine as a named constant, checked at the boundary.
+
+/// S3's key length limit, in UTF-8 bytes.
+pub const KEY_BYTES_MAX: usize = 1024;
+/// Largest metadata section of one record (system + user metadata, chunk list, envelope).
+pub const RECORD_META_BYTES_MAX: usize = 64 * 1024;
+/// Largest body of one record: bounds the allocation a decoder may make.
+pub const RECORD_BODY_BYTES_MAX: u64 = 64 * 1024 * 1024;
+/// Largest object one PUT may carry (S3: 5 GiB).
+pub const PUT_OBJECT_BYTES_MAX: u64 = 5 * 1024 * 1024 * 1024;
+/// Largest manifest edit frame.
+pub const MANIFEST_FRAME_BYTES_MAX: usize = 1024 * 1024;
+/// Largest number of partitions a store may have.
+pub const PARTITIONS_MAX: u32 = 4096;
+/// Smallest segment size a store may be created with.
+pub const SEGMENT_BYTES_MIN: u64 = 64 * 1024;
+/// Largest segment size (offsets in the index are u64, group lengths in markers are u64).
+pub const SEGMENT_BYTES_MAX: u64 = 4 * 1024 * 1024 * 1024;
+/// Default segment size before rotation.
+pub const SEGMENT_BYTES_DEFAULT: u64 = 256 * 1024 * 1024;
+/// Default largest body stored inline in one record.
+pub const INLINE_BYTES_DEFAULT: u64 = 1024 * 1024;
+/// Default chunk size for bodies above the inline limit.
+pub const CHUNK_BYTES_DEFAULT: u64 = 8 * 1024 * 1024;
+/// Default number of partitions.
+pub const PARTITIONS_DEFAULT: u32 = 16;
+/// Default upper bound on the bytes one group commit gathers.
+pub const GROUP_BYTES_DEFAULT: u64 = 4 * 1024 * 1024;
+/// Largest bucket name (S3).
+pub const BUCKET_NAME_BYTES_MAX: usize = 63;
+/// Largest page a listing call returns.
+pub const LIST_KEYS_MAX: usize = 1000;

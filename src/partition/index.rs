@@ -1,0 +1,165 @@
+//! A partition's ordered index: `(bucket id, key bytes, Reverse(seq))`, so keys sort in UTF-8 byte
+//! order and one key's versions newest first (ListObjectVersions order).
+
+use std::cmp::Reverse;
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use crate::types::{StorageClass, VersionId};
+
+/// Index key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct IndexKey {
+    pub(crate) bucket: u64,
+    pub(crate) key: Box<[u8]>,
+    pub(crate) rev_seq: Reverse<u64>,
+}
+
+/// What an index entry stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EntryKind {
+    /// An object version whose body is inline in its record.
+    Inline,
+    /// An object version whose record lists chunks.
+    Chunked,
+    /// A delete marker.
+    DeleteMarker,
+}
+
+/// Everything listing needs without I/O, and where the record is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct IndexEntry {
+    pub(crate) segment_id: u64,
+    pub(crate) offset: u64,
+    pub(crate) record_len: u64,
+    pub(crate) version_id: VersionId,
+    pub(crate) kind: EntryKind,
+    pub(crate) size: u64,
+    pub(crate) mtime_ms: u64,
+    pub(crate) etag: [u8; 16],
+    pub(crate) class: StorageClass,
+}
+
+/// The ordered index of one partition.
+#[derive(Debug, Default)]
+pub(crate) struct Index {
+    map: BTreeMap<IndexKey, IndexEntry>,
+}
+
+fn key_bound(bucket: u64, key: &[u8], seq: u64) -> IndexKey {
+    IndexKey { bucket, key: key.into(), rev_seq: Reverse(seq) }
+}
+
+impl Index {
+    /// Adds a version; an older record of the same version (a replaced `null` version) goes away.
+    pub(crate) fn upsert(&mut self, bucket: u64, key: &[u8], seq: u64, entry: IndexEntry) {
+        self.remove_version(bucket, key, entry.version_id, seq);
+        self.map.insert(key_bound(bucket, key, seq), entry);
+    }
+
+    /// Removes every record of `version` older than `seq`; returns how many.
+    pub(crate) fn remove_version(&mut self, bucket: u64, key: &[u8], version: VersionId, seq: u64) -> usize {
+        let doomed: Vec<IndexKey> = self
+            .versions(bucket, key)
+            .filter(|(s, e)| e.version_id == version && *s < seq)
+            .map(|(s, _)| key_bound(bucket, key, s))
+            .collect();
+        for k in &doomed {
+            self.map.remove(k);
+        }
+        doomed.len()
+    }
+
+    /// Versions of one key, newest first, with their seqs.
+    pub(crate) fn versions<'a>(&'a self, bucket: u64, key: &[u8]) -> impl Iterator<Item = (u64, &'a IndexEntry)> + 'a {
+        let start = key_bound(bucket, key, u64::MAX);
+        let end = key_bound(bucket, key, 0);
+        self.map.range(start..=end).map(|(k, e)| (k.rev_seq.0, e))
+    }
+
+    /// The newest version of a key.
+    pub(crate) fn latest(&self, bucket: u64, key: &[u8]) -> Option<(u64, &IndexEntry)> {
+        self.versions(bucket, key).next()
+    }
+
+    /// A specific version of a key.
+    pub(crate) fn version(&self, bucket: u64, key: &[u8], version: VersionId) -> Option<(u64, &IndexEntry)> {
+        self.versions(bucket, key).find(|(_, e)| e.version_id == version)
+    }
+
+    /// True when the bucket has no version or marker in this partition.
+    pub(crate) fn bucket_is_empty(&self, bucket: u64) -> bool {
+        let start = IndexKey { bucket, key: Box::default(), rev_seq: Reverse(u64::MAX) };
+        self.map.range(start..).next().is_none_or(|(k, _)| k.bucket != bucket)
+    }
+
+    /// Entries of a bucket from `start` (a key; `inclusive` says whether the key itself counts) in
+    /// index order, while `keep_going` says yes.
+    pub(crate) fn scan_from<'a>(
+        &'a self,
+        bucket: u64,
+        start: &[u8],
+        inclusive: bool,
+    ) -> impl Iterator<Item = (&'a IndexKey, &'a IndexEntry)> + 'a {
+        let lower = if inclusive {
+            Bound::Included(key_bound(bucket, start, u64::MAX))
+        } else {
+            Bound::Excluded(key_bound(bucket, start, 0))
+        };
+        self.map.range((lower, Bound::Unbounded)).take_while(move |(k, _)| k.bucket == bucket)
+    }
+
+    /// Number of entries.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.map.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(v: u8, kind: EntryKind) -> IndexEntry {
+        IndexEntry {
+            segment_id: 1,
+            offset: 0,
+            record_len: 0,
+            version_id: if v == 0 { VersionId::NULL } else { VersionId([v; 16]) },
+            kind,
+            size: 0,
+            mtime_ms: 0,
+            etag: [0; 16],
+            class: StorageClass::Standard,
+        }
+    }
+
+    #[test]
+    fn versions_sort_newest_first_and_null_is_replaced() {
+        let mut ix = Index::default();
+        ix.upsert(1, b"k", 10, entry(0, EntryKind::Inline));
+        ix.upsert(1, b"k", 11, entry(5, EntryKind::Inline));
+        ix.upsert(1, b"k", 12, entry(0, EntryKind::Inline));
+        let seqs: Vec<u64> = ix.versions(1, b"k").map(|(s, _)| s).collect();
+        assert_eq!(seqs, vec![12, 11]);
+        assert_eq!(ix.latest(1, b"k").unwrap().0, 12);
+        assert_eq!(ix.remove_version(1, b"k", VersionId([5; 16]), 13), 1);
+        assert!(ix.version(1, b"k", VersionId([5; 16])).is_none());
+    }
+
+    #[test]
+    fn keys_sort_bytewise_and_buckets_are_separate() {
+        let mut ix = Index::default();
+        for (i, k) in ["b", "a", "ab", "\u{e9}", "B"].iter().enumerate() {
+            ix.upsert(2, k.as_bytes(), i as u64 + 1, entry(0, EntryKind::Inline));
+        }
+        ix.upsert(3, b"a", 99, entry(0, EntryKind::Inline));
+        let keys: Vec<&[u8]> = ix.scan_from(2, b"", true).map(|(k, _)| &*k.key).collect();
+        assert_eq!(keys, vec![&b"B"[..], b"a", b"ab", b"b", "\u{e9}".as_bytes()]);
+        let after: Vec<&[u8]> = ix.scan_from(2, b"a", false).map(|(k, _)| &*k.key).collect();
+        assert_eq!(after[0], b"ab");
+        assert!(!ix.bucket_is_empty(3));
+        assert!(ix.bucket_is_empty(4));
+        assert_eq!(ix.len(), 6);
+    }
+}

@@ -1,0 +1,505 @@
+//! Partitions: the router, the ordered index, and the single writer per partition that appends
+//! records in group commits.
+//!
+//! Write path (per partition): writers enqueue requests; the first writer to find no leader becomes
+//! the leader, takes every queued request (up to `group_bytes`), appends their records and one
+//! group-commit marker to the class's active segment, issues one `fdatasync` for the group (when any
+//! request asks for `Immediate`), updates the index, and only then completes every request. So readers
+//! see a write exactly when its writer is acknowledged, and an acknowledged `Immediate` write is on disk.
+
+pub(crate) mod index;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use parking_lot::{Condvar, Mutex, RwLock};
+
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::format::manifest::ManifestEdit;
+use crate::format::mask;
+use crate::format::record::{
+    GroupCommitBody, RecordKind, RecordParts, SealBody, encode_record, patch_seq, record_len,
+};
+use crate::format::segment_header::{SEGMENT_DATA_START, SegmentHeader};
+use crate::io::OpenMode;
+use crate::segment::Segment;
+use crate::types::{Durability, StorageClass, VersionId};
+use index::{Index, IndexEntry};
+
+/// Router: a stable hash of (bucket id, first `prefix_len` key bytes) modulo the partition count.
+///
+/// FNV-1a 64 over `bucket_id` (8 bytes LE) then the key prefix, finished with the splitmix64 mixer so
+/// the low bits (which pick the partition) depend on every input bit. Stable across versions and
+/// platforms: changing it would move keys, so it is part of the on-disk format.
+#[must_use]
+pub fn route(bucket_id: u64, key: &[u8], prefix_len: u32, partitions: u32) -> u16 {
+    let n = key.len().min(prefix_len as usize);
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bucket_id.to_le_bytes().iter().chain(&key[..n]) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^= h >> 31;
+    (h & u64::from(partitions - 1)) as u16
+}
+
+/// What applying a record does to the index.
+#[derive(Debug)]
+pub(crate) enum Effect {
+    /// Nothing (chunks, catalog edits).
+    None,
+    /// Adds a version (location filled in by the leader).
+    Upsert { bucket: u64, key: Vec<u8>, entry: IndexEntry },
+    /// Removes a version.
+    Purge { bucket: u64, key: Vec<u8>, version: VersionId },
+}
+
+/// One encoded record (seq patched by the leader) and its index effect.
+#[derive(Debug)]
+pub(crate) struct WriteRecord {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) effect: Effect,
+}
+
+/// Where a record landed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Written {
+    pub(crate) seq: u64,
+    pub(crate) segment_id: u64,
+    pub(crate) offset: u64,
+}
+
+#[derive(Debug)]
+struct Request {
+    records: Mutex<Vec<WriteRecord>>,
+    bytes: u64,
+    class: StorageClass,
+    durability: Durability,
+    result: Mutex<Option<Result<Vec<Written>>>>,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    pending: VecDeque<Arc<Request>>,
+    leader: bool,
+}
+
+#[derive(Debug)]
+struct ActiveSegment {
+    seg: Arc<Segment>,
+    tail: u64,
+    synced_upto: u64,
+    record_count: u64,
+    last_seq: u64,
+    crc: crc32fast::Hasher,
+}
+
+/// The active segment of a class as recovery left it.
+#[derive(Debug)]
+pub(crate) struct RecoveredActive {
+    pub(crate) seg: Arc<Segment>,
+    pub(crate) tail: u64,
+    pub(crate) record_count: u64,
+    pub(crate) last_seq: u64,
+    pub(crate) crc: crc32fast::Hasher,
+}
+
+/// One partition.
+#[derive(Debug)]
+pub(crate) struct Partition {
+    pub(crate) id: u16,
+    ctx: Arc<Context>,
+    pub(crate) index: RwLock<Index>,
+    segments: RwLock<HashMap<u64, Arc<Segment>>>,
+    queue: Mutex<Queue>,
+    wake: Condvar,
+    active: Mutex<HashMap<StorageClass, ActiveSegment>>,
+    dirty: AtomicBool,
+}
+
+const MARKER_BYTES: u64 = 64 + 32;
+/// Groups up to this size are appended with one write call.
+const COALESCE_BYTES_MAX: u64 = 1024 * 1024;
+
+fn strongest(a: Durability, b: Durability) -> Durability {
+    let rank = |d: Durability| match d {
+        Durability::Eventual { .. } => 0,
+        Durability::Immediate => 1,
+        Durability::Paranoid => 2,
+    };
+    if rank(b) > rank(a) { b } else { a }
+}
+
+fn clone_err(e: &Error) -> Error {
+    match e {
+        Error::Io { op, path, source } => Error::Io {
+            op,
+            path: path.clone(),
+            source: std::io::Error::new(source.kind(), source.to_string()),
+        },
+        _ => Error::PreviousIo,
+    }
+}
+
+impl Partition {
+    pub(crate) fn new(id: u16, ctx: Arc<Context>) -> Partition {
+        Partition {
+            id,
+            ctx,
+            index: RwLock::new(Index::default()),
+            segments: RwLock::new(HashMap::new()),
+            queue: Mutex::new(Queue::default()),
+            wake: Condvar::new(),
+            active: Mutex::new(HashMap::new()),
+            dirty: AtomicBool::new(false),
+        }
+    }
+
+    /// Registers a segment found by recovery.
+    pub(crate) fn add_segment(&self, seg: Arc<Segment>) {
+        self.segments.write().insert(seg.id, seg);
+    }
+
+    /// Makes a recovered segment the class's active one.
+    pub(crate) fn set_active(&self, r: RecoveredActive) {
+        let class = r.seg.class;
+        let a = ActiveSegment {
+            seg: r.seg,
+            tail: r.tail,
+            synced_upto: r.tail,
+            record_count: r.record_count,
+            last_seq: r.last_seq,
+            crc: r.crc,
+        };
+        self.active.lock().insert(class, a);
+    }
+
+    /// A segment of this partition by id.
+    pub(crate) fn segment(&self, id: u64) -> Option<Arc<Segment>> {
+        self.segments.read().get(&id).cloned()
+    }
+
+    /// Appends records as one atomic unit of a group commit and returns where they landed.
+    pub(crate) fn submit(
+        &self,
+        records: Vec<WriteRecord>,
+        class: StorageClass,
+        durability: Durability,
+    ) -> Result<Vec<Written>> {
+        self.ctx.check()?;
+        let bytes = records.iter().map(|r| r.bytes.len() as u64).sum();
+        let req = Arc::new(Request {
+            records: Mutex::new(records),
+            bytes,
+            class,
+            durability,
+            result: Mutex::new(None),
+        });
+        let mut q = self.queue.lock();
+        q.pending.push_back(req.clone());
+        loop {
+            if let Some(res) = req.result.lock().take() {
+                return res;
+            }
+            if q.leader {
+                self.wake.wait(&mut q);
+                continue;
+            }
+            // No leader: this writer leads one group, then looks at its own result again (its request
+            // may not have fit in the group it led).
+            q.leader = true;
+            let mut batch = Vec::new();
+            let mut taken = 0u64;
+            while let Some(next) = q.pending.front() {
+                if !batch.is_empty() && taken + next.bytes > self.ctx.params.group_bytes {
+                    break;
+                }
+                taken += next.bytes;
+                batch.push(q.pending.pop_front().expect("front exists"));
+            }
+            drop(q);
+            self.lead(&batch);
+            q = self.queue.lock();
+            q.leader = false;
+            self.wake.notify_all();
+        }
+    }
+
+    fn lead(&self, batch: &[Arc<Request>]) {
+        let mut active = self.active.lock();
+        let mut outcomes: Vec<Option<Result<Vec<Written>>>> = (0..batch.len()).map(|_| None).collect();
+        let mut classes: Vec<StorageClass> = batch.iter().map(|r| r.class).collect();
+        classes.dedup();
+        for class in classes {
+            let members: Vec<usize> = (0..batch.len()).filter(|&i| batch[i].class == class && outcomes[i].is_none()).collect();
+            if members.is_empty() {
+                continue;
+            }
+            let reqs: Vec<&Request> = members.iter().map(|&i| &*batch[i]).collect();
+            match self.check_then_write(&mut active, class, &reqs) {
+                Ok(per_req) => {
+                    let mut index = self.index.write();
+                    for (&i, written) in members.iter().zip(per_req) {
+                        let mut records = batch[i].records.lock();
+                        for (rec, w) in records.iter_mut().zip(&written) {
+                            apply_effect(&mut index, rec, w);
+                        }
+                        records.clear();
+                        outcomes[i] = Some(Ok(written));
+                    }
+                }
+                Err(e) => {
+                    for &i in &members {
+                        outcomes[i] = Some(Err(clone_err(&e)));
+                    }
+                }
+            }
+        }
+        drop(active);
+        for (req, outcome) in batch.iter().zip(outcomes) {
+            *req.result.lock() = outcome;
+        }
+    }
+
+    fn check_then_write(
+        &self,
+        active: &mut HashMap<StorageClass, ActiveSegment>,
+        class: StorageClass,
+        reqs: &[&Request],
+    ) -> Result<Vec<Vec<Written>>> {
+        self.ctx.check()?;
+        self.write_group(active, class, reqs)
+    }
+
+    fn write_group(
+        &self,
+        active: &mut HashMap<StorageClass, ActiveSegment>,
+        class: StorageClass,
+        reqs: &[&Request],
+    ) -> Result<Vec<Vec<Written>>> {
+        let total: u64 = reqs.iter().map(|r| r.bytes).sum::<u64>() + MARKER_BYTES;
+        let needs_rotation = active
+            .get(&class)
+            .is_some_and(|a| a.tail + total > self.ctx.params.segment_bytes && a.tail > SEGMENT_DATA_START);
+        if needs_rotation {
+            let old = active.remove(&class).expect("checked above");
+            self.seal(old)?;
+        }
+        if !active.contains_key(&class) {
+            let created = self.create_segment(class)?;
+            active.insert(class, created);
+        }
+        let a = active.get_mut(&class).expect("just ensured");
+        let group_start = a.tail;
+        let mut group_crc = crc32fast::Hasher::new();
+        let mut buf = Vec::with_capacity(if total <= COALESCE_BYTES_MAX { total as usize } else { 0 });
+        let mut out = Vec::with_capacity(reqs.len());
+        let mut count = 0u32;
+        let seg = a.seg.clone();
+        let io_err = |e| self.ctx.poison("segment write", &seg.path, e);
+        for req in reqs {
+            let mut records = req.records.lock();
+            let mut written = Vec::with_capacity(records.len());
+            for rec in records.iter_mut() {
+                let seq = self.ctx.next_seq.fetch_add(1, Ordering::Relaxed);
+                patch_seq(&mut rec.bytes, seq);
+                written.push(Written { seq, segment_id: a.seg.id, offset: a.tail });
+                group_crc.update(&rec.bytes);
+                a.crc.update(&rec.bytes);
+                if total <= COALESCE_BYTES_MAX {
+                    buf.extend_from_slice(&rec.bytes);
+                } else {
+                    a.seg.file.write_all_at(&rec.bytes, a.tail).map_err(io_err)?;
+                }
+                a.tail += rec.bytes.len() as u64;
+                a.record_count += 1;
+                a.last_seq = seq;
+                count += 1;
+            }
+            out.push(written);
+        }
+        let marker_body = GroupCommitBody {
+            group_start,
+            group_len: a.tail - group_start,
+            synced_upto: a.synced_upto,
+            group_crc: mask(group_crc.finalize()),
+            record_count: count,
+        };
+        let marker = engine_record(RecordKind::GroupCommit, &marker_body.encode());
+        a.crc.update(&marker);
+        if total <= COALESCE_BYTES_MAX {
+            buf.extend_from_slice(&marker);
+            a.seg.file.write_all_at(&buf, group_start).map_err(io_err)?;
+        } else {
+            a.seg.file.write_all_at(&marker, a.tail).map_err(io_err)?;
+        }
+        a.tail += marker.len() as u64;
+        let durability = reqs.iter().fold(Durability::Eventual { flush_interval_ms: 0 }, |d, r| strongest(d, r.durability));
+        match durability {
+            Durability::Eventual { .. } => self.dirty.store(true, Ordering::Release),
+            Durability::Immediate => {
+                a.seg.file.sync_data().map_err(|e| self.ctx.poison("segment fdatasync", &seg.path, e))?;
+                a.synced_upto = a.tail;
+            }
+            Durability::Paranoid => {
+                a.seg.file.sync_all().map_err(|e| self.ctx.poison("segment fsync", &seg.path, e))?;
+                let dir = self.ctx.class_dir(self.id, class);
+                self.ctx.storage.sync_dir(&dir).map_err(|e| self.ctx.poison("directory fsync", &dir, e))?;
+                a.synced_upto = a.tail;
+            }
+        }
+        Ok(out)
+    }
+
+    fn seal(&self, a: ActiveSegment) -> Result<()> {
+        let body = SealBody {
+            record_count: a.record_count,
+            last_seq: a.last_seq,
+            sealed_at: a.tail,
+            segment_crc: mask(a.crc.clone().finalize()),
+        };
+        let rec = engine_record(RecordKind::Seal, &body.encode());
+        let path = &a.seg.path;
+        a.seg.file.write_all_at(&rec, a.tail).map_err(|e| self.ctx.poison("seal write", path, e))?;
+        a.seg.file.sync_data().map_err(|e| self.ctx.poison("seal fdatasync", path, e))?;
+        let edit = ManifestEdit::SegmentSealed { segment_id: a.seg.id, len: a.tail + rec.len() as u64 };
+        let mut manifest = self.ctx.manifest.lock();
+        manifest.append(&edit).map_err(|e| self.ctx.poison("manifest append", &manifest.path, e))?;
+        drop(manifest);
+        a.seg.map_sealed().map_err(|e| Error::io("map sealed segment", path, e))
+    }
+
+    fn create_segment(&self, class: StorageClass) -> Result<ActiveSegment> {
+        let ctx = &self.ctx;
+        let id = ctx.next_segment_id.fetch_add(1, Ordering::Relaxed);
+        let dir = ctx.class_dir(self.id, class);
+        let path = ctx.segment_path(self.id, class, id);
+        let fail = |op, p: &std::path::Path, e| ctx.poison(op, p, e);
+        if !ctx.storage.exists(&dir).map_err(|e| fail("stat", &dir, e))? {
+            ctx.storage.create_dir_all(&dir).map_err(|e| fail("mkdir", &dir, e))?;
+            let pdir = ctx.partition_dir(self.id);
+            ctx.storage.sync_dir(&pdir).map_err(|e| fail("directory fsync", &pdir, e))?;
+        }
+        let file = ctx.storage.open(&path, OpenMode::CreateNew).map_err(|e| fail("create segment", &path, e))?;
+        let header = SegmentHeader {
+            storage_class: class.code(),
+            flags: 0,
+            partition: self.id,
+            segment_id: id,
+            generation: 0,
+            store_uuid: ctx.store_uuid,
+            created_ms: now_ms(),
+        };
+        let mut page = vec![0u8; SEGMENT_DATA_START as usize];
+        page[..64].copy_from_slice(&header.encode());
+        file.write_all_at(&page, 0).map_err(|e| fail("segment header write", &path, e))?;
+        if ctx.params.preallocate {
+            file.preallocate(ctx.params.segment_bytes).map_err(|e| fail("preallocate", &path, e))?;
+        }
+        file.sync_all().map_err(|e| fail("segment fsync", &path, e))?;
+        ctx.storage.sync_dir(&dir).map_err(|e| fail("directory fsync", &dir, e))?;
+        let edit = ManifestEdit::SegmentCreated { partition: self.id, class: class.code(), segment_id: id, generation: 0 };
+        let mut manifest = ctx.manifest.lock();
+        manifest.append(&edit).map_err(|e| ctx.poison("manifest append", &manifest.path, e))?;
+        drop(manifest);
+        let seg = Arc::new(Segment::new(id, class, path, file));
+        self.add_segment(seg.clone());
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&page);
+        Ok(ActiveSegment { seg, tail: SEGMENT_DATA_START, synced_upto: SEGMENT_DATA_START, record_count: 0, last_seq: 0, crc })
+    }
+
+    /// Syncs active segments written with `Eventual` durability since the last flush.
+    pub(crate) fn flush(&self) -> Result<()> {
+        if !self.dirty.swap(false, Ordering::AcqRel) {
+            return Ok(());
+        }
+        self.ctx.check()?;
+        let mut active = self.active.lock();
+        for a in active.values_mut() {
+            a.seg.file.sync_data().map_err(|e| self.ctx.poison("segment fdatasync", &a.seg.path, e))?;
+            a.synced_upto = a.tail;
+        }
+        Ok(())
+    }
+}
+
+fn apply_effect(index: &mut Index, rec: &WriteRecord, w: &Written) {
+    match &rec.effect {
+        Effect::None => {}
+        Effect::Upsert { bucket, key, entry } => {
+            let mut e = entry.clone();
+            e.segment_id = w.segment_id;
+            e.offset = w.offset;
+            e.record_len = rec.bytes.len() as u64;
+            index.upsert(*bucket, key, w.seq, e);
+        }
+        Effect::Purge { bucket, key, version } => {
+            index.remove_version(*bucket, key, *version, w.seq);
+        }
+    }
+}
+
+/// An engine record (marker, seal) with no key or meta.
+fn engine_record(kind: RecordKind, body: &[u8]) -> Vec<u8> {
+    let rec = encode_record(&RecordParts {
+        kind,
+        flags: 0,
+        seq: 0,
+        bucket_id: 0,
+        version_id: [0; 16],
+        chunk_index: 0,
+        key: &[],
+        meta: &[],
+        body,
+    });
+    debug_assert_eq!(rec.len() as u64, record_len(0, 0, body.len() as u64));
+    rec
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn router_is_stable_and_in_range() {
+        // Pinned values: the router is part of the on-disk format.
+        assert_eq!(route(1, b"photos/2024/a.jpg", u32::MAX, 16), route(1, b"photos/2024/a.jpg", u32::MAX, 16));
+        let pinned: Vec<u16> = (0..4u64).map(|b| route(b, b"key", u32::MAX, 16)).collect();
+        assert_eq!(pinned, PINNED_ROUTES.to_vec());
+        for i in 0..1000u32 {
+            assert!(route(7, &i.to_le_bytes(), u32::MAX, 8) < 8);
+        }
+    }
+
+    const PINNED_ROUTES: [u16; 4] = [11, 6, 10, 0];
+
+    #[test]
+    fn prefix_len_groups_keys_sharing_a_prefix() {
+        let a = route(1, b"2024-01-01T00:00:01", 4, 16);
+        for k in ["2024-02", "2024-12-31", "2024"] {
+            assert_eq!(route(1, k.as_bytes(), 4, 16), a);
+        }
+        let spread: std::collections::HashSet<u16> =
+            (0..200u32).map(|i| route(1, format!("2024-01-01T{i:06}").as_bytes(), u32::MAX, 16)).collect();
+        assert!(spread.len() > 12, "whole-key hashing spreads sequential keys: {}", spread.len());
+    }
+}
+
+/// Durability for engine records whose loss the caller must not see: never weaker than `Immediate`.
+pub(crate) fn catalog_durability(d: Durability) -> Durability {
+    strongest(d, Durability::Immediate)
+}

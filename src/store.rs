@@ -1,0 +1,926 @@
+//! The public store: open/create, buckets, and the engine-level object API on (bucket id, key).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use md5::{Digest, Md5};
+use parking_lot::{Condvar, Mutex, RwLock};
+use rand::RngCore;
+
+use crate::body::{BodySource, ByteRange, ChunkedBody, ObjectReader};
+use crate::catalog::{BucketInfo, Catalog, CatalogEdit};
+use crate::context::{Context, Params};
+use crate::error::{CorruptionSite, Error, Result};
+use crate::format::manifest::PREFIX_LEN_WHOLE_KEY;
+use crate::format::meta::{CHUNKS_PER_OBJECT_MAX, ChunkRef, ObjectMeta};
+use crate::format::record::{FLAG_NULL_VERSION, RecordHeader, RecordKind, RecordParts, decode_prefix, encode_record, verify_body_crc};
+use crate::format::segment_header::SEGMENT_DATA_START;
+use crate::io::{RealStorage, SimStorage, Storage, StorageLock};
+use crate::limits::{
+    BUCKET_NAME_BYTES_MAX, CHUNK_BYTES_DEFAULT, GROUP_BYTES_DEFAULT, INLINE_BYTES_DEFAULT, LIST_KEYS_MAX,
+    PARTITIONS_DEFAULT, PARTITIONS_MAX, PUT_OBJECT_BYTES_MAX, RECORD_BODY_BYTES_MAX, RECORD_META_BYTES_MAX,
+    SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN,
+};
+use crate::partition::index::{EntryKind, IndexEntry};
+use crate::partition::{Effect, Partition, WriteRecord, now_ms, route};
+use crate::recovery::{self, OpenConfig, RecoveryReport};
+use crate::types::{BucketId, Durability, RecoveryMode, StorageClass, VersionId, check_key};
+
+/// Canonical id of the store owner's account until accounts arrive with the S3 semantics.
+const OWNER_ID: &str = "s3lite-owner";
+
+/// Configures and opens a store. Values that are fixed at creation (partitions, prefix length,
+/// region) are read from the store when it already exists.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct StoreBuilder {
+    root: PathBuf,
+    storage: Option<Arc<dyn Storage>>,
+    partitions: u32,
+    prefix_len: Option<u32>,
+    segment_bytes: u64,
+    inline_bytes: u64,
+    chunk_bytes: u64,
+    group_bytes: u64,
+    durability: Durability,
+    recovery: RecoveryMode,
+    region: String,
+    preallocate: bool,
+}
+
+impl StoreBuilder {
+    /// Partition count at creation: a power of two up to [`PARTITIONS_MAX`] (default 16).
+    pub fn partitions(mut self, n: u32) -> Self {
+        self.partitions = n;
+        self
+    }
+    /// Key bytes the router hashes, at creation (default: the whole key). A short prefix makes keys
+    /// sharing it share a partition, as S3 does.
+    pub fn prefix_len(mut self, n: u32) -> Self {
+        self.prefix_len = Some(n);
+        self
+    }
+    /// Segment size at which the active segment is sealed and a new one started (default 256 MiB).
+    pub fn segment_bytes(mut self, n: u64) -> Self {
+        self.segment_bytes = n;
+        self
+    }
+    /// Largest body stored inline in one record (default 1 MiB).
+    pub fn inline_bytes(mut self, n: u64) -> Self {
+        self.inline_bytes = n;
+        self
+    }
+    /// Chunk size for larger bodies (default 8 MiB).
+    pub fn chunk_bytes(mut self, n: u64) -> Self {
+        self.chunk_bytes = n;
+        self
+    }
+    /// Upper bound of the bytes one group commit gathers (default 4 MiB).
+    pub fn group_bytes(mut self, n: u64) -> Self {
+        self.group_bytes = n;
+        self
+    }
+    /// Default durability of writes (default [`Durability::Immediate`]).
+    pub fn durability(mut self, d: Durability) -> Self {
+        self.durability = d;
+        self
+    }
+    /// What to do with corruption found at open (default [`RecoveryMode::Strict`]).
+    pub fn recovery_mode(mut self, m: RecoveryMode) -> Self {
+        self.recovery = m;
+        self
+    }
+    /// Region of a new store (default `us-east-1`).
+    pub fn region(mut self, r: impl Into<String>) -> Self {
+        self.region = r.into();
+        self
+    }
+    /// Preallocate each new segment to its full size (default off).
+    pub fn preallocate(mut self, on: bool) -> Self {
+        self.preallocate = on;
+        self
+    }
+    /// Uses another [`Storage`] (the simulated one, for tests).
+    pub fn storage(mut self, s: Arc<dyn Storage>) -> Self {
+        self.storage = Some(s);
+        self
+    }
+
+    fn validate(&self) -> Result<()> {
+        let bad = |name, value: u64, reason: &str| Err(Error::InvalidArgument { name, value: value.to_string(), reason: reason.into() });
+        if !self.partitions.is_power_of_two() || self.partitions > PARTITIONS_MAX {
+            return bad("partitions", u64::from(self.partitions), "must be a power of two, at most 4096");
+        }
+        if !(SEGMENT_BYTES_MIN..=SEGMENT_BYTES_MAX).contains(&self.segment_bytes) {
+            return bad("segment_bytes", self.segment_bytes, "must be between 64 KiB and 4 GiB");
+        }
+        if self.chunk_bytes == 0 || self.chunk_bytes > RECORD_BODY_BYTES_MAX {
+            return bad("chunk_bytes", self.chunk_bytes, "must be between 1 byte and 64 MiB");
+        }
+        if self.inline_bytes > self.chunk_bytes {
+            return bad("inline_bytes", self.inline_bytes, "must not exceed chunk_bytes");
+        }
+        if self.chunk_bytes + (RECORD_META_BYTES_MAX as u64) * 2 + SEGMENT_DATA_START > self.segment_bytes {
+            return bad("segment_bytes", self.segment_bytes, "must hold a whole chunk record and a maximal meta section");
+        }
+        if let Durability::Eventual { flush_interval_ms: 0 } = self.durability {
+            return bad("flush_interval_ms", 0, "must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// Opens the store, creating it if the directory holds none, and runs recovery.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for bad options; `Locked` if another process has it open; `Corruption` in
+    /// `Strict` mode when damage other than a torn tail is found; `Io` on I/O errors.
+    pub fn open(self) -> Result<Store> {
+        self.validate()?;
+        let storage = self.storage.clone().unwrap_or_else(|| Arc::new(RealStorage));
+        let cfg = OpenConfig {
+            params: Params {
+                partitions: self.partitions,
+                prefix_len: self.prefix_len.unwrap_or(PREFIX_LEN_WHOLE_KEY),
+                segment_bytes: self.segment_bytes,
+                inline_bytes: self.inline_bytes,
+                chunk_bytes: self.chunk_bytes,
+                group_bytes: self.group_bytes.max(1),
+                durability: self.durability,
+                preallocate: self.preallocate,
+            },
+            recovery: self.recovery,
+            region: self.region,
+        };
+        let opened = recovery::open(storage, self.root, cfg)?;
+        let partitions = Arc::new(opened.partitions);
+        let flusher = match opened.ctx.params.durability {
+            Durability::Eventual { flush_interval_ms } => Some(Flusher::start(partitions.clone(), flush_interval_ms)),
+            _ => None,
+        };
+        Ok(Store {
+            inner: Arc::new(Inner {
+                ctx: opened.ctx,
+                partitions,
+                catalog: RwLock::new(opened.catalog),
+                report: opened.report,
+                region: opened.region,
+                flusher: Mutex::new(flusher),
+                _lock: opened.lock,
+            }),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct Flusher {
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Flusher {
+    fn start(partitions: Arc<Vec<Arc<Partition>>>, interval_ms: u64) -> Flusher {
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let s = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name("s3lite-flush".into())
+            .spawn(move || {
+                let (lock, cv) = &*s;
+                let mut stopped = lock.lock();
+                while !*stopped {
+                    cv.wait_for(&mut stopped, Duration::from_millis(interval_ms));
+                    for p in partitions.iter() {
+                        // An error poisons the store; writers see it as PreviousIo.
+                        let _ = p.flush();
+                    }
+                }
+            })
+            .expect("spawning the flush thread");
+        Flusher { stop, handle: Some(handle) }
+    }
+
+    fn stop(&mut self) {
+        *self.stop.0.lock() = true;
+        self.stop.1.notify_all();
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    ctx: Arc<Context>,
+    partitions: Arc<Vec<Arc<Partition>>>,
+    catalog: RwLock<Catalog>,
+    report: RecoveryReport,
+    region: String,
+    flusher: Mutex<Option<Flusher>>,
+    _lock: Box<dyn StorageLock>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(mut f) = self.flusher.lock().take() {
+            f.stop();
+        }
+        for p in self.partitions.iter() {
+            let _ = p.flush();
+        }
+    }
+}
+
+/// An open store. Cheap to clone; clones share the store, and it closes when the last one drops.
+#[derive(Debug, Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+/// Which version a write creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NewVersion {
+    /// The `null` version, replacing any earlier `null` version of the key (unversioned buckets).
+    #[default]
+    Null,
+    /// A new unique version id (versioned buckets).
+    Unique,
+}
+
+/// Options of a put.
+#[derive(Debug, Clone, Default)]
+pub struct PutOptions {
+    /// Version to create.
+    pub version: NewVersion,
+    /// `Content-Type`.
+    pub content_type: Option<String>,
+    /// User metadata.
+    pub user_metadata: Vec<(String, String)>,
+    /// Storage class.
+    pub storage_class: StorageClass,
+    /// Overrides the store's durability for this call.
+    pub durability: Option<Durability>,
+    /// The body's length when known (lets the engine size its buffer; the body must match it).
+    pub content_length: Option<u64>,
+}
+
+/// Options of a get.
+#[derive(Debug, Clone, Default)]
+pub struct GetOptions {
+    /// A specific version (default: the current one).
+    pub version: Option<VersionId>,
+    /// A byte range (default: the whole body).
+    pub range: Option<ByteRange>,
+}
+
+/// Options of a listing.
+#[derive(Debug, Clone)]
+pub struct ListOptions {
+    /// Only keys starting with this.
+    pub prefix: String,
+    /// Only keys after this one.
+    pub start_after: Option<String>,
+    /// Page size (1..=1000, default 1000).
+    pub max_keys: usize,
+    /// List every version and delete marker instead of current objects.
+    pub versions: bool,
+}
+
+impl Default for ListOptions {
+    fn default() -> Self {
+        ListOptions { prefix: String::new(), start_after: None, max_keys: LIST_KEYS_MAX, versions: false }
+    }
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, Default)]
+pub struct ListPage {
+    /// Entries in key order (versions newest first).
+    pub entries: Vec<ObjectInfo>,
+    /// True when more entries follow.
+    pub is_truncated: bool,
+}
+
+/// What the engine knows of an object version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    /// Bucket.
+    pub bucket: BucketId,
+    /// Key.
+    pub key: String,
+    /// Version id (`null` for the null version).
+    pub version_id: VersionId,
+    /// True for a delete marker.
+    pub is_delete_marker: bool,
+    /// True for the key's newest version.
+    pub is_latest: bool,
+    /// Body size.
+    pub size: u64,
+    /// ETag as S3 returns it: quoted lowercase hex.
+    pub e_tag: String,
+    /// Last-modified time, ms since the Unix epoch.
+    pub last_modified_ms: u64,
+    /// Storage class.
+    pub storage_class: StorageClass,
+    /// Content type (loaded by `head` and `get`, `None` in listings).
+    pub content_type: Option<String>,
+    /// User metadata (loaded by `head` and `get`, empty in listings).
+    pub user_metadata: Vec<(String, String)>,
+}
+
+fn etag_string(etag: &[u8]) -> String {
+    let mut s = String::with_capacity(34);
+    s.push('"');
+    for b in etag {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s.push('"');
+    s
+}
+
+fn info_from(bucket: u64, key: &[u8], e: &IndexEntry, is_latest: bool) -> ObjectInfo {
+    ObjectInfo {
+        bucket: BucketId(bucket),
+        key: String::from_utf8_lossy(key).into_owned(),
+        version_id: e.version_id,
+        is_delete_marker: e.kind == EntryKind::DeleteMarker,
+        is_latest,
+        size: e.size,
+        e_tag: if e.kind == EntryKind::DeleteMarker { String::new() } else { etag_string(&e.etag) },
+        last_modified_ms: e.mtime_ms,
+        storage_class: e.class,
+        content_type: None,
+        user_metadata: Vec::new(),
+    }
+}
+
+fn read_body(body: &mut dyn Read, buf: &mut Vec<u8>, want: u64) -> Result<u64> {
+    let before = buf.len();
+    body.take(want).read_to_end(buf).map_err(|source| Error::BodyRead { source })?;
+    Ok((buf.len() - before) as u64)
+}
+
+impl Store {
+    /// Opens (or creates) a store in `path` with default options.
+    ///
+    /// # Errors
+    /// As [`StoreBuilder::open`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        Store::builder(path).open()
+    }
+
+    /// A builder for a store in `path`.
+    pub fn builder(path: impl AsRef<Path>) -> StoreBuilder {
+        StoreBuilder {
+            root: path.as_ref().to_path_buf(),
+            storage: None,
+            partitions: PARTITIONS_DEFAULT,
+            prefix_len: None,
+            segment_bytes: SEGMENT_BYTES_DEFAULT,
+            inline_bytes: INLINE_BYTES_DEFAULT,
+            chunk_bytes: CHUNK_BYTES_DEFAULT,
+            group_bytes: GROUP_BYTES_DEFAULT,
+            durability: Durability::Immediate,
+            recovery: RecoveryMode::Strict,
+            region: "us-east-1".into(),
+            preallocate: false,
+        }
+    }
+
+    /// A fresh store in memory on the simulated file system: fast and ephemeral, for tests.
+    ///
+    /// # Errors
+    /// Only if creation fails, which it does not on an empty simulated file system.
+    pub fn open_in_memory() -> Result<Store> {
+        Store::in_memory_builder().open()
+    }
+
+    /// A builder for an in-memory store (to set options such as partition count).
+    pub fn in_memory_builder() -> StoreBuilder {
+        Store::builder("/s3lite").storage(Arc::new(SimStorage::new()))
+    }
+
+    /// What recovery found when the store was opened.
+    #[must_use]
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.inner.report
+    }
+
+    /// The region the store answers for.
+    #[must_use]
+    pub fn region(&self) -> &str {
+        &self.inner.region
+    }
+
+    /// Number of partitions.
+    #[must_use]
+    pub fn partition_count(&self) -> u32 {
+        self.inner.ctx.params.partitions
+    }
+
+    /// Makes every write acknowledged so far durable (useful with `Eventual` durability), then
+    /// closes the store.
+    ///
+    /// # Errors
+    /// `Io` if a sync fails; `PreviousIo` if the store was poisoned.
+    pub fn close(self) -> Result<()> {
+        self.sync()
+    }
+
+    /// Makes every write acknowledged so far durable.
+    ///
+    /// # Errors
+    /// `Io` if a sync fails; `PreviousIo` if the store was poisoned.
+    pub fn sync(&self) -> Result<()> {
+        self.inner.ctx.check()?;
+        for p in self.inner.partitions.iter() {
+            p.flush()?;
+        }
+        Ok(())
+    }
+
+    fn partition(&self, bucket: u64, key: &[u8]) -> &Arc<Partition> {
+        let params = &self.inner.ctx.params;
+        &self.inner.partitions[usize::from(route(bucket, key, params.prefix_len, params.partitions))]
+    }
+
+    fn durability(&self, d: Option<Durability>) -> Durability {
+        d.unwrap_or(self.inner.ctx.params.durability)
+    }
+
+    // ----- buckets -------------------------------------------------------------------------------
+
+    /// Creates a bucket and returns its new internal id.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for an empty or over-long name, `BucketAlreadyExists` if the name is taken.
+    pub fn create_bucket(&self, name: &str) -> Result<BucketId> {
+        self.inner.ctx.check()?;
+        if name.is_empty() || name.len() > BUCKET_NAME_BYTES_MAX {
+            return Err(Error::InvalidArgument { name: "bucket", value: name.into(), reason: "bucket names are 1 to 63 bytes".into() });
+        }
+        let mut catalog = self.inner.catalog.write();
+        if catalog.by_name(name).is_some() {
+            return Err(Error::BucketAlreadyExists { bucket: name.into() });
+        }
+        let id = catalog.max_id + 1;
+        let edit = CatalogEdit::BucketCreated { id, name: name.into(), owner: OWNER_ID.into(), region: self.inner.region.clone(), created_ms: now_ms() };
+        self.write_catalog(id, name, &edit)?;
+        catalog.apply(&edit);
+        Ok(BucketId(id))
+    }
+
+    /// Deletes an empty bucket.
+    ///
+    /// # Errors
+    /// `NoSuchBucket`, or `BucketNotEmpty` while any version or delete marker remains.
+    pub fn delete_bucket(&self, name: &str) -> Result<()> {
+        self.inner.ctx.check()?;
+        let mut catalog = self.inner.catalog.write();
+        let id = catalog.by_name(name).ok_or_else(|| Error::NoSuchBucket { bucket: name.into() })?.id;
+        if !self.inner.partitions.iter().all(|p| p.index.read().bucket_is_empty(id.0)) {
+            return Err(Error::BucketNotEmpty { bucket: name.into() });
+        }
+        let edit = CatalogEdit::BucketDeleted { id: id.0 };
+        self.write_catalog(id.0, name, &edit)?;
+        catalog.apply(&edit);
+        Ok(())
+    }
+
+    /// Looks a bucket up by name.
+    ///
+    /// # Errors
+    /// `NoSuchBucket`.
+    pub fn bucket(&self, name: &str) -> Result<BucketInfo> {
+        self.inner.ctx.check()?;
+        self.inner.catalog.read().by_name(name).cloned().ok_or_else(|| Error::NoSuchBucket { bucket: name.into() })
+    }
+
+    /// Every bucket, by name.
+    ///
+    /// # Errors
+    /// `PreviousIo` once poisoned.
+    pub fn list_buckets(&self) -> Result<Vec<BucketInfo>> {
+        self.inner.ctx.check()?;
+        Ok(self.inner.catalog.read().all().cloned().collect())
+    }
+
+    fn write_catalog(&self, id: u64, name: &str, edit: &CatalogEdit) -> Result<()> {
+        let body = postcard::to_allocvec(edit).expect("catalog edits always encode");
+        let bytes = encode_record(&RecordParts {
+            kind: RecordKind::Catalog,
+            flags: 0,
+            seq: 0,
+            bucket_id: id,
+            version_id: [0; 16],
+            chunk_index: 0,
+            key: name.as_bytes(),
+            meta: &[],
+            body: &body,
+        });
+        let durability = crate::partition::catalog_durability(self.durability(None));
+        self.inner.partitions[0].submit(vec![WriteRecord { bytes, effect: Effect::None }], StorageClass::Standard, durability)?;
+        Ok(())
+    }
+
+    fn bucket_name(&self, bucket: BucketId) -> Result<String> {
+        self.inner
+            .catalog
+            .read()
+            .by_id(bucket)
+            .map(|b| b.name.clone())
+            .ok_or_else(|| Error::NoSuchBucket { bucket: format!("#{}", bucket.0) })
+    }
+
+    // ----- objects -------------------------------------------------------------------------------
+
+    /// Stores a body from a slice (the known-length fast path).
+    ///
+    /// # Errors
+    /// As [`Store::put`].
+    pub fn put_bytes(&self, bucket: BucketId, key: &str, body: &[u8], opts: &PutOptions) -> Result<ObjectInfo> {
+        let mut opts = opts.clone();
+        opts.content_length = Some(body.len() as u64);
+        self.put(bucket, key, body, &opts)
+    }
+
+    /// Stores an object version from a reader of any length. Bodies up to the inline limit become one
+    /// record; larger ones are streamed as chunk records (never held whole in memory) and committed by
+    /// one object-commit record. The version is visible, and the call returns, once that record is
+    /// durable (per the durability in force).
+    ///
+    /// # Errors
+    /// `NoSuchBucket`, `KeyTooLong`, `EntityTooLarge` (over 5 GiB, or more chunks than one commit
+    /// record can list), `BodyRead` if the reader fails, `InvalidArgument` if the body's length differs
+    /// from `content_length`, `Io`/`PreviousIo` on I/O failure. On error nothing becomes visible.
+    pub fn put(&self, bucket: BucketId, key: &str, mut body: impl Read, opts: &PutOptions) -> Result<ObjectInfo> {
+        self.inner.ctx.check()?;
+        check_key(key)?;
+        let catalog = self.inner.catalog.read();
+        if catalog.by_id(bucket).is_none() {
+            return Err(Error::NoSuchBucket { bucket: format!("#{}", bucket.0) });
+        }
+        let params = &self.inner.ctx.params;
+        let (version, flags) = match opts.version {
+            NewVersion::Null => (VersionId::NULL, FLAG_NULL_VERSION),
+            NewVersion::Unique => (self.new_version_id(), 0),
+        };
+        let part = self.partition(bucket.0, key.as_bytes());
+        let durability = self.durability(opts.durability);
+        let first_cap = opts.content_length.unwrap_or(64 * 1024).min(params.inline_bytes + 1);
+        let mut buf = Vec::with_capacity(first_cap as usize);
+        let n = read_body(&mut body, &mut buf, params.inline_bytes + 1)?;
+        let mut md5 = Md5::new();
+        let mut meta = ObjectMeta {
+            mtime_ms: now_ms(),
+            content_type: opts.content_type.clone(),
+            user: opts.user_metadata.clone(),
+            ..ObjectMeta::default()
+        };
+        let (kind, record_body, size) = if n <= params.inline_bytes {
+            md5.update(&buf);
+            (RecordKind::Put, buf, n)
+        } else {
+            let (chunks, size) = self.write_chunks(part, bucket.0, key, version, buf, &mut body, &mut md5, opts)?;
+            meta.chunks = chunks;
+            (RecordKind::ObjectCommit, Vec::new(), size)
+        };
+        if let Some(expected) = opts.content_length {
+            if expected != size {
+                return Err(Error::InvalidArgument { name: "Content-Length", value: expected.to_string(), reason: format!("the body has {size} bytes") });
+            }
+        }
+        meta.size = size;
+        let etag: [u8; 16] = md5.finalize().into();
+        meta.etag = etag.to_vec();
+        let meta_bytes = meta.encode();
+        if meta_bytes.len() > RECORD_META_BYTES_MAX {
+            return Err(Error::InvalidArgument { name: "metadata", value: meta_bytes.len().to_string(), reason: "object metadata is over 64 KiB".into() });
+        }
+        let bytes = encode_record(&RecordParts {
+            kind,
+            flags,
+            seq: 0,
+            bucket_id: bucket.0,
+            version_id: version.0,
+            chunk_index: 0,
+            key: key.as_bytes(),
+            meta: &meta_bytes,
+            body: &record_body,
+        });
+        let entry = IndexEntry {
+            segment_id: 0,
+            offset: 0,
+            record_len: 0,
+            version_id: version,
+            kind: if kind == RecordKind::Put { EntryKind::Inline } else { EntryKind::Chunked },
+            size,
+            mtime_ms: meta.mtime_ms,
+            etag,
+            class: opts.storage_class,
+        };
+        let rec = WriteRecord { bytes, effect: Effect::Upsert { bucket: bucket.0, key: key.as_bytes().to_vec(), entry: entry.clone() } };
+        part.submit(vec![rec], opts.storage_class, durability)?;
+        drop(catalog);
+        let mut info = info_from(bucket.0, key.as_bytes(), &entry, true);
+        info.content_type = meta.content_type;
+        info.user_metadata = meta.user;
+        Ok(info)
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "one call site; the pieces of one put")]
+    fn write_chunks(
+        &self,
+        part: &Partition,
+        bucket: u64,
+        key: &str,
+        version: VersionId,
+        mut buf: Vec<u8>,
+        body: &mut dyn Read,
+        md5: &mut Md5,
+        opts: &PutOptions,
+    ) -> Result<(Vec<ChunkRef>, u64)> {
+        let chunk_bytes = self.inner.ctx.params.chunk_bytes;
+        let mut chunks = Vec::new();
+        let mut size = 0u64;
+        buf.reserve(chunk_bytes as usize - buf.len().min(chunk_bytes as usize));
+        loop {
+            if (buf.len() as u64) < chunk_bytes {
+                let want = chunk_bytes - buf.len() as u64;
+                read_body(body, &mut buf, want)?;
+            }
+            if buf.is_empty() {
+                break;
+            }
+            let take = buf.len().min(chunk_bytes as usize);
+            let data = &buf[..take];
+            size += take as u64;
+            if size > PUT_OBJECT_BYTES_MAX {
+                return Err(Error::EntityTooLarge { len: size, max: PUT_OBJECT_BYTES_MAX });
+            }
+            if chunks.len() >= CHUNKS_PER_OBJECT_MAX {
+                return Err(Error::EntityTooLarge { len: size, max: chunks.len() as u64 * chunk_bytes });
+            }
+            md5.update(data);
+            let bytes = encode_record(&RecordParts {
+                kind: RecordKind::Chunk,
+                flags: 0,
+                seq: 0,
+                bucket_id: bucket,
+                version_id: version.0,
+                chunk_index: chunks.len() as u32,
+                key: key.as_bytes(),
+                meta: &[],
+                body: data,
+            });
+            // Chunks are not synced on their own: the object-commit record's group sync covers every
+            // earlier write to its segment, and a rotation seals (and syncs) the segment before it.
+            let written = part.submit(vec![WriteRecord { bytes, effect: Effect::None }], opts.storage_class, Durability::Eventual { flush_interval_ms: 0 })?;
+            chunks.push(ChunkRef { segment_id: written[0].segment_id, offset: written[0].offset, len: take as u64 });
+            buf.drain(..take);
+        }
+        Ok((chunks, size))
+    }
+
+    fn new_version_id(&self) -> VersionId {
+        let mut v = [0u8; 16];
+        v[..8].copy_from_slice(&self.inner.ctx.next_seq.load(Ordering::Relaxed).to_be_bytes());
+        rand::rng().fill_bytes(&mut v[8..]);
+        if v == [0; 16] {
+            v[15] = 1;
+        }
+        VersionId(v)
+    }
+
+    /// Adds a delete marker as the key's newest version and returns its version id.
+    ///
+    /// # Errors
+    /// `NoSuchBucket`, `KeyTooLong`, `Io`/`PreviousIo`.
+    pub fn put_delete_marker(&self, bucket: BucketId, key: &str, version: NewVersion) -> Result<VersionId> {
+        self.inner.ctx.check()?;
+        check_key(key)?;
+        let catalog = self.inner.catalog.read();
+        if catalog.by_id(bucket).is_none() {
+            return Err(Error::NoSuchBucket { bucket: format!("#{}", bucket.0) });
+        }
+        let (vid, flags) = match version {
+            NewVersion::Null => (VersionId::NULL, FLAG_NULL_VERSION),
+            NewVersion::Unique => (self.new_version_id(), 0),
+        };
+        let meta = ObjectMeta { mtime_ms: now_ms(), ..ObjectMeta::default() };
+        let bytes = encode_record(&RecordParts {
+            kind: RecordKind::DeleteMarker,
+            flags,
+            seq: 0,
+            bucket_id: bucket.0,
+            version_id: vid.0,
+            chunk_index: 0,
+            key: key.as_bytes(),
+            meta: &meta.encode(),
+            body: &[],
+        });
+        let entry = IndexEntry {
+            segment_id: 0,
+            offset: 0,
+            record_len: 0,
+            version_id: vid,
+            kind: EntryKind::DeleteMarker,
+            size: 0,
+            mtime_ms: meta.mtime_ms,
+            etag: [0; 16],
+            class: StorageClass::Standard,
+        };
+        let effect = Effect::Upsert { bucket: bucket.0, key: key.as_bytes().to_vec(), entry };
+        let part = self.partition(bucket.0, key.as_bytes());
+        part.submit(vec![WriteRecord { bytes, effect }], StorageClass::Standard, self.durability(None))?;
+        Ok(vid)
+    }
+
+    /// Permanently removes one version (object or delete marker).
+    ///
+    /// # Errors
+    /// `NoSuchBucket`, `NoSuchVersion`, `KeyTooLong`, `Io`/`PreviousIo`.
+    pub fn delete_version(&self, bucket: BucketId, key: &str, version: VersionId) -> Result<()> {
+        self.purge(bucket, key, Some(version))
+    }
+
+    /// Removes every version of a key (unversioned delete). Deleting a missing key succeeds, as in S3.
+    ///
+    /// # Errors
+    /// `NoSuchBucket`, `KeyTooLong`, `Io`/`PreviousIo`.
+    pub fn delete(&self, bucket: BucketId, key: &str) -> Result<()> {
+        self.purge(bucket, key, None)
+    }
+
+    fn purge(&self, bucket: BucketId, key: &str, only: Option<VersionId>) -> Result<()> {
+        self.inner.ctx.check()?;
+        check_key(key)?;
+        let catalog = self.inner.catalog.read();
+        let name = catalog.by_id(bucket).map(|b| b.name.clone()).ok_or_else(|| Error::NoSuchBucket { bucket: format!("#{}", bucket.0) })?;
+        let part = self.partition(bucket.0, key.as_bytes());
+        let versions: Vec<VersionId> = {
+            let ix = part.index.read();
+            ix.versions(bucket.0, key.as_bytes()).map(|(_, e)| e.version_id).filter(|v| only.is_none_or(|o| o == *v)).collect()
+        };
+        if let (Some(v), true) = (only, versions.is_empty()) {
+            return Err(Error::NoSuchVersion { bucket: name, key: key.into(), version_id: v.to_string() });
+        }
+        if versions.is_empty() {
+            return Ok(());
+        }
+        let records = versions
+            .into_iter()
+            .map(|v| WriteRecord {
+                bytes: encode_record(&RecordParts {
+                    kind: RecordKind::Purge,
+                    flags: if v.is_null() { FLAG_NULL_VERSION } else { 0 },
+                    seq: 0,
+                    bucket_id: bucket.0,
+                    version_id: v.0,
+                    chunk_index: 0,
+                    key: key.as_bytes(),
+                    meta: &[],
+                    body: &[],
+                }),
+                effect: Effect::Purge { bucket: bucket.0, key: key.as_bytes().to_vec(), version: v },
+            })
+            .collect();
+        part.submit(records, StorageClass::Standard, self.durability(None))?;
+        Ok(())
+    }
+
+    fn lookup(&self, bucket: BucketId, key: &str, version: Option<VersionId>) -> Result<(Arc<Partition>, u64, IndexEntry, bool)> {
+        self.inner.ctx.check()?;
+        check_key(key)?;
+        let name = self.bucket_name(bucket)?;
+        let part = self.partition(bucket.0, key.as_bytes()).clone();
+        let found = {
+            let ix = part.index.read();
+            let latest_seq = ix.latest(bucket.0, key.as_bytes()).map(|(s, _)| s);
+            let hit = match version {
+                None => ix.latest(bucket.0, key.as_bytes()),
+                Some(v) => ix.version(bucket.0, key.as_bytes(), v),
+            };
+            hit.map(|(s, e)| (s, e.clone(), Some(s) == latest_seq))
+        };
+        match (found, version) {
+            (Some((_, e, _)), None) if e.kind == EntryKind::DeleteMarker => {
+                Err(Error::NoSuchKey { bucket: name, key: key.into(), delete_marker: true })
+            }
+            (Some((s, e, latest)), _) => Ok((part, s, e, latest)),
+            (None, None) => Err(Error::NoSuchKey { bucket: name, key: key.into(), delete_marker: false }),
+            (None, Some(v)) => Err(Error::NoSuchVersion { bucket: name, key: key.into(), version_id: v.to_string() }),
+        }
+    }
+
+    /// Reads and checks a version's record; returns header, meta and (when `want_body`) the inline body.
+    fn read_record(&self, part: &Partition, bucket: BucketId, key: &str, seq: u64, e: &IndexEntry, want_body: bool) -> Result<(RecordHeader, ObjectMeta, Vec<u8>)> {
+        let site = CorruptionSite { partition: Some(part.id), segment_id: Some(e.segment_id), offset: e.offset };
+        let seg = part.segment(e.segment_id).ok_or_else(|| Error::corruption(site.clone(), "segment is not in the store"))?;
+        let bytes = seg.read(e.offset, e.record_len).map_err(|err| Error::io("read record", &seg.path, err))?;
+        let (h, k, m) = decode_prefix(&bytes).map_err(|err| Error::corruption(site.clone(), err.to_string()))?;
+        let kind_ok = matches!(
+            (h.kind, e.kind),
+            (RecordKind::Put, EntryKind::Inline) | (RecordKind::ObjectCommit, EntryKind::Chunked) | (RecordKind::DeleteMarker, EntryKind::DeleteMarker)
+        );
+        if !kind_ok || h.bucket_id != bucket.0 || h.seq != seq || h.version_id != e.version_id.0 || k != key.as_bytes() || h.record_len() != e.record_len {
+            return Err(Error::corruption(site, "record identity does not match the index (misdirected read or write)"));
+        }
+        let meta = ObjectMeta::decode(m).map_err(|err| Error::corruption(site.clone(), format!("meta: {err}")))?;
+        let mut body = Vec::new();
+        if want_body && h.kind == RecordKind::Put {
+            let at = h.body_offset() as usize;
+            let b = &bytes[at..at + h.body_len as usize];
+            verify_body_crc(&h, b).map_err(|err| Error::corruption(site, err.to_string()))?;
+            body = b.to_vec();
+        }
+        Ok((h, meta, body))
+    }
+
+    /// Metadata of the current version, or of `version`.
+    ///
+    /// # Errors
+    /// `NoSuchBucket`, `NoSuchKey` (with `delete_marker` set when the current version is a marker),
+    /// `NoSuchVersion`, `Corruption`, `Io`/`PreviousIo`.
+    pub fn head(&self, bucket: BucketId, key: &str, version: Option<VersionId>) -> Result<ObjectInfo> {
+        let (part, seq, e, latest) = self.lookup(bucket, key, version)?;
+        let (_, meta, _) = self.read_record(&part, bucket, key, seq, &e, false)?;
+        let mut info = info_from(bucket.0, key.as_bytes(), &e, latest);
+        info.content_type = meta.content_type;
+        info.user_metadata = meta.user;
+        Ok(info)
+    }
+
+    /// Opens a version's body for reading (whole, or one range).
+    ///
+    /// # Errors
+    /// As [`Store::head`], plus `InvalidRange` for an unsatisfiable range. Corruption of a chunk
+    /// surfaces when the reader reaches it.
+    pub fn get(&self, bucket: BucketId, key: &str, opts: &GetOptions) -> Result<(ObjectInfo, ObjectReader)> {
+        let (part, seq, e, latest) = self.lookup(bucket, key, opts.version)?;
+        if e.kind == EntryKind::DeleteMarker {
+            let name = self.bucket_name(bucket)?;
+            return Err(Error::NoSuchKey { bucket: name, key: key.into(), delete_marker: true });
+        }
+        let (_, meta, inline) = self.read_record(&part, bucket, key, seq, &e, true)?;
+        let (start, end) = match opts.range {
+            Some(r) => r.resolve(e.size)?,
+            None => (0, e.size),
+        };
+        let source = if e.kind == EntryKind::Inline {
+            BodySource::Inline(inline)
+        } else {
+            BodySource::Chunked(ChunkedBody::new(part.clone(), bucket.0, key.as_bytes().to_vec(), e.version_id, meta.chunks.clone()))
+        };
+        let mut info = info_from(bucket.0, key.as_bytes(), &e, latest);
+        info.content_type = meta.content_type;
+        info.user_metadata = meta.user;
+        Ok((info, ObjectReader { source, pos: start, end }))
+    }
+
+    /// One page of keys (or versions) in UTF-8 byte order, merged across partitions.
+    ///
+    /// # Errors
+    /// `NoSuchBucket`, `InvalidArgument` for `max_keys` outside 1..=1000, `PreviousIo`.
+    pub fn list(&self, bucket: BucketId, opts: &ListOptions) -> Result<ListPage> {
+        self.inner.ctx.check()?;
+        self.bucket_name(bucket)?;
+        if opts.max_keys == 0 || opts.max_keys > LIST_KEYS_MAX {
+            return Err(Error::InvalidArgument { name: "max-keys", value: opts.max_keys.to_string(), reason: "must be 1 to 1000".into() });
+        }
+        let prefix = opts.prefix.as_bytes();
+        let (start, inclusive) = match &opts.start_after {
+            Some(s) if s.as_bytes() >= prefix => (s.as_bytes(), false),
+            _ => (prefix, true),
+        };
+        let want = opts.max_keys + 1;
+        let mut all: Vec<(Vec<u8>, u64, IndexEntry, bool)> = Vec::new();
+        for part in self.inner.partitions.iter() {
+            let ix = part.index.read();
+            let mut taken = 0;
+            let mut last_key: Option<&[u8]> = None;
+            for (k, e) in ix.scan_from(bucket.0, start, inclusive) {
+                if !k.key.starts_with(prefix) {
+                    break;
+                }
+                let first_of_key = last_key != Some(&k.key[..]);
+                last_key = Some(&k.key[..]);
+                if !opts.versions && (!first_of_key || e.kind == EntryKind::DeleteMarker) {
+                    continue;
+                }
+                all.push((k.key.to_vec(), k.rev_seq.0, e.clone(), first_of_key));
+                taken += 1;
+                if taken == want {
+                    break;
+                }
+            }
+        }
+        all.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        let is_truncated = all.len() > opts.max_keys;
+        all.truncate(opts.max_keys);
+        let entries = all.iter().map(|(k, _, e, latest)| info_from(bucket.0, k, e, *latest)).collect();
+        Ok(ListPage { entries, is_truncated })
+    }
+}
