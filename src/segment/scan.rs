@@ -96,8 +96,12 @@ pub fn scan_segment(bytes: &[u8], state: SegmentState, salvage: bool) -> ScanOut
                     Step::Bad(pos, "record body crc mismatch".into())
                 } else {
                     if !body_ok {
-                        if let Some(reason) = corruption_proof(bytes, pos, state) {
+                        if let Some(proof) = corruption_proof(bytes, pos, state) {
+                            let reason = format!("record body crc mismatch ({proof})");
                             out.damage.push(Damage { start: pos, end: pos + len, reason });
+                            // Later markers and the seal cover the damaged bytes: judge them by their
+                            // own CRCs only.
+                            salvaging = true;
                         } else {
                             out.torn_bytes = limit - out.end;
                             return out;
@@ -121,7 +125,7 @@ pub fn scan_segment(bytes: &[u8], state: SegmentState, salvage: bool) -> ScanOut
                         RecordKind::Seal => {
                             let body = &bytes[(pos + h.body_offset()) as usize..(pos + h.body_offset() + h.body_len) as usize];
                             match SealBody::decode(body) {
-                                Ok(s) if s.sealed_at == pos && mask(crc32fast::hash(&bytes[..pos as usize])) == s.segment_crc => {
+                                Ok(s) if s.sealed_at == pos && (salvaging || mask(crc32fast::hash(&bytes[..pos as usize])) == s.segment_crc) => {
                                     if let SegmentState::Sealed(_) = state {
                                         out.records.append(&mut pending);
                                         out.end = pos + len;

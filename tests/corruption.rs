@@ -1,0 +1,174 @@
+//! Media corruption: a flipped bit is found, never served. `Strict` opens fail naming where;
+//! `Salvage` opens report the damaged range and serve everything else.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::{body, read, sim_builder};
+use s3lite::io::{SimStorage, Storage};
+use s3lite::{Error, PutOptions, RecoveryMode};
+
+/// Fills a store so that partition segments get sealed; returns the keys and values written.
+fn fill(sim: &SimStorage) -> Vec<(String, Vec<u8>)> {
+    let store = sim_builder(sim).open().unwrap();
+    let b = store.create_bucket("b").unwrap();
+    let mut written = Vec::new();
+    for i in 0..700u64 {
+        let (k, v) = (format!("k{i:03}"), body(i, 800 + (i as usize % 5) * 1000));
+        store.put_bytes(b, &k, &v, &PutOptions::default()).unwrap();
+        written.push((k, v));
+    }
+    written
+}
+
+/// Offset of the first inline object record with a body of at least 200 bytes, and its body offset.
+fn first_put(sim: &SimStorage, seg: &std::path::Path) -> (u64, u64) {
+    use s3lite::format::record::{RecordKind, decode_record};
+    let f = sim.open(seg, s3lite::io::OpenMode::ReadOnly).unwrap();
+    let bytes = s3lite::io::read_all(&*f).unwrap();
+    let mut pos = 4096usize;
+    loop {
+        let r = decode_record(&bytes[pos..]).unwrap();
+        if r.header.kind == RecordKind::Put && r.header.body_len >= 200 {
+            return (pos as u64, pos as u64 + r.header.body_offset());
+        }
+        pos += r.header.record_len() as usize;
+    }
+}
+
+/// The first segment of partition 0 (sealed, since every partition rotated).
+fn sealed_segment(sim: &SimStorage) -> PathBuf {
+    let dir = PathBuf::from("/db/p0000/STANDARD");
+    let names = sim.list_dir(&dir).unwrap();
+    assert!(names.len() > 1, "partition 0 rotated: {names:?}");
+    dir.join(&names[0])
+}
+
+#[test]
+fn flipped_bit_in_a_sealed_segment_fails_strict_open_naming_where() {
+    let sim = SimStorage::new();
+    fill(&sim);
+    let seg = sealed_segment(&sim);
+    let (rec, _) = first_put(&sim, &seg);
+    sim.flip_bit(&seg, rec + 64 + 2, 3).unwrap();
+    let e = sim_builder(&sim).open().unwrap_err();
+    let Error::Corruption { site, reason } = &e else { panic!("{e:?}") };
+    assert_eq!(site.partition, Some(0));
+    assert_eq!(site.segment_id, Some(u64::from_str_radix(seg.file_stem().unwrap().to_str().unwrap(), 16).unwrap()));
+    assert_eq!(site.offset, rec, "{reason}");
+    assert_eq!(e.http_status(), 500);
+}
+
+#[test]
+fn salvage_reports_the_range_and_serves_everything_else() {
+    let sim = SimStorage::new();
+    let written = fill(&sim);
+    let seg = sealed_segment(&sim);
+    // A bit in the body of an object record: its header still names the key.
+    let (rec, body_at) = first_put(&sim, &seg);
+    sim.flip_bit(&seg, body_at + 100, 0).unwrap();
+    let store = sim_builder(&sim).recovery_mode(RecoveryMode::Salvage).open().unwrap();
+    let report = store.recovery_report().clone();
+    assert_eq!(report.damaged.len(), 1, "{report:?}");
+    assert_eq!(report.damaged[0].start, rec);
+    let b = store.bucket("b").unwrap().id;
+    let mut corrupt = 0;
+    for (k, v) in &written {
+        match read(&store, b, k) {
+            Ok(got) => assert_eq!(&got, v),
+            Err(Error::Corruption { .. }) => corrupt += 1,
+            Err(e) => panic!("{k}: {e}"),
+        }
+    }
+    assert_eq!(corrupt, 1, "exactly the damaged object answers Corruption");
+}
+
+#[test]
+fn salvage_skips_an_unreadable_header() {
+    let sim = SimStorage::new();
+    let written = fill(&sim);
+    let seg = sealed_segment(&sim);
+    let (rec, _) = first_put(&sim, &seg);
+    sim.flip_bit(&seg, rec + 12, 6).unwrap(); // meta_len of an object record
+    assert!(matches!(sim_builder(&sim).open(), Err(Error::Corruption { .. })));
+    let store = sim_builder(&sim).recovery_mode(RecoveryMode::Salvage).open().unwrap();
+    assert!(!store.recovery_report().damaged.is_empty());
+    let b = store.bucket("b").unwrap().id;
+    let served = written.iter().filter(|(k, v)| read(&store, b, k).is_ok_and(|g| &g == v)).count();
+    assert!(served >= written.len() - 1, "served {served} of {}", written.len());
+}
+
+#[test]
+fn corruption_in_the_active_segment_before_a_synced_marker_is_not_a_torn_tail() {
+    let sim = SimStorage::new();
+    let store = sim_builder(&sim).open().unwrap();
+    let b = store.create_bucket("b").unwrap();
+    for i in 0..5u64 {
+        store.put_bytes(b, &format!("k{i}"), &body(i, 100), &PutOptions::default()).unwrap();
+    }
+    drop(store);
+    // Partition 0 holds the catalog record in its active segment, followed by later groups.
+    let seg = PathBuf::from("/db/p0000/STANDARD/0000000000000001.seg");
+    sim.flip_bit(&seg, 4096 + 70, 1).unwrap();
+    let e = sim_builder(&sim).open().unwrap_err();
+    assert!(matches!(e, Error::Corruption { .. }), "{e:?}");
+}
+
+#[test]
+fn a_damaged_record_read_at_run_time_is_corruption_not_data() {
+    let sim = SimStorage::new();
+    let store = sim_builder(&sim).open().unwrap();
+    let b = store.create_bucket("b").unwrap();
+    store.put_bytes(b, "inline", &body(1, 500), &PutOptions::default()).unwrap();
+    store.put_bytes(b, "chunked", &body(2, 9000), &PutOptions::default()).unwrap();
+    // Damage every segment byte past the headers while the store is open.
+    for p in 0..4u16 {
+        let dir = PathBuf::from(format!("/db/p{p:04x}/STANDARD"));
+        for name in sim.list_dir(&dir).unwrap() {
+            for off in (4096 + 200..4096 + 9000).step_by(512) {
+                let _ = sim.flip_bit(&dir.join(&name), off, 2);
+            }
+        }
+    }
+    for key in ["inline", "chunked"] {
+        let e = read(&store, b, key).unwrap_err();
+        assert!(matches!(e, Error::Corruption { .. }), "{key}: {e:?}");
+    }
+}
+
+#[test]
+fn a_segment_from_another_store_is_refused() {
+    let a = SimStorage::new();
+    fill(&a);
+    let b = SimStorage::new();
+    fill(&b);
+    // Copy a's first sealed segment over b's, byte for byte.
+    let seg = sealed_segment(&a);
+    let src = a.open(&seg, s3lite::io::OpenMode::ReadOnly).unwrap();
+    let bytes = s3lite::io::read_all(&*src).unwrap();
+    let dst = b.open(&sealed_segment(&b), s3lite::io::OpenMode::ReadWrite).unwrap();
+    dst.set_len(0).unwrap();
+    dst.write_all_at(&bytes, 0).unwrap();
+    let e = sim_builder(&b).open().unwrap_err();
+    assert!(e.to_string().contains("another store"), "{e}");
+}
+
+#[test]
+fn manifest_torn_tail_is_cut_and_garbage_current_is_corruption() {
+    let sim = SimStorage::new();
+    drop(sim_builder(&sim).open().unwrap());
+    let current = PathBuf::from("/db/CURRENT");
+    let f = sim.open(&current, s3lite::io::OpenMode::ReadOnly).unwrap();
+    let name = String::from_utf8(s3lite::io::read_all(&*f).unwrap()).unwrap();
+    let manifest = PathBuf::from("/db").join(name.trim());
+    let m = sim.open(&manifest, s3lite::io::OpenMode::ReadWrite).unwrap();
+    m.append(&[7, 0, 0, 0, 1, 2]).unwrap();
+    let store = sim_builder(&sim).open().unwrap();
+    assert_eq!(store.recovery_report().manifest_tail_bytes, 6);
+    drop(store);
+    let f = sim.open(&current, s3lite::io::OpenMode::ReadWrite).unwrap();
+    f.set_len(0).unwrap();
+    f.write_all_at(b"garbage\n", 0).unwrap();
+    assert!(matches!(sim_builder(&sim).open(), Err(Error::Corruption { .. })));
+}

@@ -1,0 +1,225 @@
+//! Simulated crashes at every write and sync point of seeded workloads.
+//!
+//! For each crash point k, the simulated file system fails every mutating operation after the k-th
+//! (the machine stopped there), then `crash()` keeps what was synced plus a seeded choice of unsynced
+//! writes (dropped, torn at sector granularity, or reordered). The store is reopened in `Strict` mode
+//! and checked: every acknowledged write is present and byte-identical, the one write in flight is
+//! either wholly there or wholly absent, acknowledged deletes stay deleted, and the store accepts
+//! writes again. `cargo test --test crash_sim -- --nocapture` prints how many points were checked;
+//! `-- --ignored` runs the long version.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use common::{body, read, sim_builder};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use s3lite::io::{CrashMode, SimStorage};
+use s3lite::{BucketId, Error, ListOptions, PutOptions, Store};
+
+#[derive(Debug, Clone)]
+enum Op {
+    Put(String, usize),
+    Delete(String),
+}
+
+const LENGTHS: [usize; 8] = [0, 10, 700, 1024, 1025, 3000, 9000, 20_000];
+
+fn workload(seed: u64, n: usize, keys: usize) -> Vec<Op> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..n)
+        .map(|_| {
+            let key = format!("key-{:02}", rng.random_range(0..keys));
+            if rng.random_range(0..5) == 0 { Op::Delete(key) } else { Op::Put(key, LENGTHS[rng.random_range(0..LENGTHS.len())]) }
+        })
+        .collect()
+}
+
+type Value = Option<Vec<u8>>;
+
+fn observed(store: &Store, b: BucketId, key: &str, ctx: &str) -> Value {
+    match read(store, b, key) {
+        Ok(v) => Some(v),
+        Err(Error::NoSuchKey { .. }) => None,
+        Err(e) => panic!("{ctx}: reading {key}: {e}"),
+    }
+}
+
+/// Runs the workload with a crash after `crash_after` mutating operations; returns false when the
+/// workload finished before that point.
+fn run_point(seed: u64, ops: &[Op], crash_after: Option<u64>) -> (bool, u64) {
+    let sim = SimStorage::new();
+    let store = sim_builder(&sim).open().unwrap();
+    let b = store.create_bucket("b").unwrap();
+    let start = sim.mutating_ops();
+    if let Some(k) = crash_after {
+        sim.freeze_after(k);
+    }
+    let mut acked: BTreeMap<String, Value> = BTreeMap::new();
+    let mut in_flight: Option<(String, Value)> = None;
+    for (i, op) in ops.iter().enumerate() {
+        let (key, new, res) = match op {
+            Op::Put(k, len) => (k, Some(body(seed * 1000 + i as u64, *len)), None),
+            Op::Delete(k) => (k, None, None::<()>),
+        };
+        let _ = res;
+        let r = match &new {
+            Some(v) => store.put_bytes(b, key, v, &PutOptions::default()).map(|_| ()),
+            None => store.delete(b, key),
+        };
+        match r {
+            Ok(()) => {
+                acked.insert(key.clone(), new);
+            }
+            Err(e) => {
+                assert!(crash_after.is_some(), "seed {seed}: unexpected error {e}");
+                in_flight = Some((key.clone(), new));
+                break;
+            }
+        }
+    }
+    let used = sim.mutating_ops() - start;
+    let crashed = in_flight.is_some();
+    if crashed {
+        // After the failure the store must refuse everything until reopened.
+        assert!(matches!(store.put_bytes(b, "x", b"x", &PutOptions::default()), Err(Error::PreviousIo)));
+        assert!(matches!(read(&store, b, "key-00"), Err(Error::PreviousIo)));
+    }
+    drop(store);
+    let point = crash_after.unwrap_or(u64::MAX);
+    sim.crash(CrashMode::Random(seed.wrapping_mul(1_000_003) ^ point));
+    let ctx = format!("seed {seed} crash point {point}");
+    let store = sim_builder(&sim).open().unwrap_or_else(|e| panic!("{ctx}: reopen failed: {e}"));
+    let b = store.bucket("b").unwrap_or_else(|e| panic!("{ctx}: bucket lost: {e}")).id;
+    let mut present = Vec::new();
+    for i in 0..16 {
+        let key = format!("key-{i:02}");
+        let got = observed(&store, b, &key, &ctx);
+        let expected = acked.get(&key).cloned().flatten();
+        match &in_flight {
+            Some((k, new)) if *k == key => assert!(got == expected || got == *new, "{ctx}: {key} is neither the old nor the new value"),
+            _ => assert!(got == expected, "{ctx}: {key}: acknowledged state lost (got {} bytes, want {:?})", got.as_ref().map_or(0, Vec::len), expected.as_ref().map(Vec::len)),
+        }
+        if got.is_some() {
+            present.push(key);
+        }
+    }
+    let listed: Vec<String> = store.list(b, &ListOptions::default()).unwrap().entries.into_iter().map(|e| e.key).collect();
+    assert_eq!(listed, present, "{ctx}: listing disagrees with reads");
+    store.put_bytes(b, "after-crash", &body(1, 5000), &PutOptions::default()).unwrap_or_else(|e| panic!("{ctx}: store not writable: {e}"));
+    assert_eq!(read(&store, b, "after-crash").unwrap(), body(1, 5000));
+    (crashed, used)
+}
+
+fn crash_every_point(seeds: std::ops::Range<u64>, ops_per_seed: usize) -> u64 {
+    let mut points = 0;
+    for seed in seeds {
+        let ops = workload(seed, ops_per_seed, 16);
+        let (_, total) = run_point(seed, &ops, None);
+        for k in 0..=total {
+            let (crashed, _) = run_point(seed, &ops, Some(k));
+            assert!(crashed || k == total, "seed {seed}: no crash at point {k} of {total}");
+            points += 1;
+        }
+    }
+    points
+}
+
+#[test]
+fn crash_at_every_write_point() {
+    let points = crash_every_point(0..12, 60);
+    println!("crash points checked: {points}");
+    assert!(points >= 2000, "only {points} crash points");
+}
+
+#[test]
+#[ignore = "long run: cargo test --release --test crash_sim -- --ignored"]
+fn crash_at_every_write_point_long() {
+    let points = crash_every_point(100..400, 120);
+    println!("crash points checked: {points}");
+}
+
+/// Crashes while recovery itself runs (manifest rewrite, torn-tail cut), then opens again.
+#[test]
+fn crash_during_recovery() {
+    let mut points = 0;
+    for seed in 0..6u64 {
+        let sim = SimStorage::new();
+        let store = sim_builder(&sim).open().unwrap();
+        let b = store.create_bucket("b").unwrap();
+        let mut acked = BTreeMap::new();
+        for (i, op) in workload(seed, 30, 8).iter().enumerate() {
+            if let Op::Put(k, len) = op {
+                let v = body(seed + i as u64, *len);
+                store.put_bytes(b, k, &v, &PutOptions::default()).unwrap();
+                acked.insert(k.clone(), v);
+            }
+        }
+        drop(store);
+        // Leave an unsynced tail so recovery has something to cut.
+        sim.crash(CrashMode::Random(seed));
+        for k in 0..40u64 {
+            sim.freeze_after(k);
+            let attempt = sim_builder(&sim).open();
+            drop(attempt);
+            sim.crash(CrashMode::Random(seed * 100 + k));
+            let store = sim_builder(&sim).open().unwrap_or_else(|e| panic!("seed {seed} recovery crash {k}: {e}"));
+            for (key, v) in &acked {
+                assert_eq!(&read(&store, b, key).unwrap(), v, "seed {seed} recovery crash {k}");
+            }
+            points += 1;
+        }
+    }
+    println!("recovery crash points checked: {points}");
+}
+
+/// Concurrent writers on disjoint keys, crash at random points.
+#[test]
+fn crash_with_concurrent_writers() {
+    let mut points = 0;
+    for seed in 0..60u64 {
+        let sim = SimStorage::new();
+        let store = sim_builder(&sim).open().unwrap();
+        let b = store.create_bucket("b").unwrap();
+        sim.freeze_after(StdRng::seed_from_u64(seed).random_range(0..150));
+        let acked: Arc<Mutex<BTreeMap<String, (Value, Option<Value>)>>> = Arc::default();
+        std::thread::scope(|s| {
+            for t in 0..4u64 {
+                let store = store.clone();
+                let acked = acked.clone();
+                s.spawn(move || {
+                    let mut rng = StdRng::seed_from_u64(seed * 10 + t);
+                    for i in 0..40u64 {
+                        let key = format!("t{t}-k{}", rng.random_range(0..4));
+                        let new = if rng.random_range(0..4) == 0 { None } else { Some(body(seed * 1000 + t * 100 + i, LENGTHS[rng.random_range(0..LENGTHS.len())])) };
+                        let r = match &new {
+                            Some(v) => store.put_bytes(b, &key, v, &PutOptions::default()).map(|_| ()),
+                            None => store.delete(b, &key),
+                        };
+                        let mut a = acked.lock().unwrap();
+                        let entry = a.entry(key).or_insert((None, None));
+                        match r {
+                            Ok(()) => entry.0 = new,
+                            Err(_) => {
+                                entry.1 = Some(new);
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        drop(store);
+        sim.crash(CrashMode::Random(seed));
+        let store = sim_builder(&sim).open().unwrap_or_else(|e| panic!("seed {seed}: reopen: {e}"));
+        for (key, (ok, maybe)) in acked.lock().unwrap().iter() {
+            let got = observed(&store, b, key, &format!("seed {seed}"));
+            let allowed = got == *ok || maybe.as_ref().is_some_and(|m| got == *m);
+            assert!(allowed, "seed {seed}: {key} lost its acknowledged value");
+        }
+        points += 1;
+    }
+    println!("concurrent crash runs checked: {points}");
+}
