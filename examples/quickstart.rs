@@ -17,7 +17,12 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!("opening a store in {}", dir.display());
     let store = Store::open(&dir)?;
     let report = store.recovery_report();
-    println!("  created: {}, partitions: {}, region: {}", report.created, store.partition_count(), store.region());
+    println!(
+        "  created: {}, partitions: {}, region: {}",
+        report.created,
+        store.partition_count(),
+        store.region()
+    );
 
     let bucket = match store.bucket("quickstart") {
         Ok(b) => b.id,
@@ -26,23 +31,58 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!("bucket 'quickstart' has internal id {}", bucket.0);
 
     let small = b"hello, s3lite".to_vec();
-    let info = store.put_bytes(bucket, "greetings/hello.txt", &small, &PutOptions { content_type: Some("text/plain".into()), ..Default::default() })?;
-    println!("put greetings/hello.txt: {} bytes, ETag {}", info.size, info.e_tag);
+    let info = store.put_bytes(
+        bucket,
+        "greetings/hello.txt",
+        &small,
+        &PutOptions {
+            content_type: Some("text/plain".into()),
+            ..Default::default()
+        },
+    )?;
+    println!(
+        "put greetings/hello.txt: {} bytes, ETag {}",
+        info.size, info.e_tag
+    );
 
     let large: Vec<u8> = (0..3 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
-    let info = store.put(bucket, "blobs/large.bin", &large[..], &PutOptions::default())?;
-    println!("put blobs/large.bin: {} bytes streamed as chunks, ETag {}", info.size, info.e_tag);
+    let info = store.put(
+        bucket,
+        "blobs/large.bin",
+        &large[..],
+        &PutOptions::default(),
+    )?;
+    println!(
+        "put blobs/large.bin: {} bytes streamed as chunks, ETag {}",
+        info.size, info.e_tag
+    );
 
     let (_, mut body) = store.get(bucket, "greetings/hello.txt", &GetOptions::default())?;
     let got = body.read_to_vec()?;
     check(got == small, "small object reads back")?;
-    println!("get greetings/hello.txt -> {:?}", String::from_utf8_lossy(&got));
+    println!(
+        "get greetings/hello.txt -> {:?}",
+        String::from_utf8_lossy(&got)
+    );
 
     let range = s3lite::ByteRange::parse("bytes=1048570-1048580")?;
-    let (_, mut body) = store.get(bucket, "blobs/large.bin", &GetOptions { range: Some(range), ..Default::default() })?;
+    let (_, mut body) = store.get(
+        bucket,
+        "blobs/large.bin",
+        &GetOptions {
+            range: Some(range),
+            ..Default::default()
+        },
+    )?;
     let got = body.read_to_vec()?;
-    check(got == large[1_048_570..=1_048_580], "ranged read of a chunked object")?;
-    println!("get blobs/large.bin {range} -> {} bytes, matching", got.len());
+    check(
+        got == large[1_048_570..=1_048_580],
+        "ranged read of a chunked object",
+    )?;
+    println!(
+        "get blobs/large.bin {range} -> {} bytes, matching",
+        got.len()
+    );
 
     let page = store.list(bucket, &ListOptions::default())?;
     println!("list:");
@@ -55,7 +95,12 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!("reopening");
     let store = Store::open(&dir)?;
     let r = store.recovery_report();
-    println!("  segments scanned: {}, records replayed: {}, torn tails cut: {}", r.segments_scanned, r.records_replayed, r.torn_tails.len());
+    println!(
+        "  segments scanned: {}, records replayed: {}, torn tails cut: {}",
+        r.segments_scanned,
+        r.records_replayed,
+        r.torn_tails.len()
+    );
     let (_, mut body) = store.get(bucket, "blobs/large.bin", &GetOptions::default())?;
     check(body.read_to_vec()? == large, "large object survives reopen")?;
     store.delete(bucket, "blobs/large.bin")?;
@@ -66,5 +111,9 @@ fn main() -> Result<(), Box<dyn Error>> {
 }
 
 fn check(ok: bool, what: &str) -> Result<(), Box<dyn Error>> {
-    if ok { Ok(()) } else { Err(format!("check failed: {what}").into()) }
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("check failed: {what}").into())
+    }
 }

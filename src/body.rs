@@ -26,14 +26,22 @@ impl ByteRange {
     /// # Errors
     /// `InvalidArgument` naming the header for anything else.
     pub fn parse(header: &str) -> Result<ByteRange> {
-        let bad = || Error::InvalidArgument { name: "Range", value: header.to_owned(), reason: "expected bytes=a-b, bytes=a- or bytes=-n".into() };
+        let bad = || Error::InvalidArgument {
+            name: "Range",
+            value: header.to_owned(),
+            reason: "expected bytes=a-b, bytes=a- or bytes=-n".into(),
+        };
         let spec = header.strip_prefix("bytes=").ok_or_else(bad)?;
         let (a, b) = spec.split_once('-').ok_or_else(bad)?;
         let num = |s: &str| s.parse::<u64>().map_err(|_| bad());
         match (a.is_empty(), b.is_empty()) {
             (false, false) => {
                 let (a, b) = (num(a)?, num(b)?);
-                if b < a { Err(bad()) } else { Ok(ByteRange::Inclusive(a, b)) }
+                if b < a {
+                    Err(bad())
+                } else {
+                    Ok(ByteRange::Inclusive(a, b))
+                }
             }
             (false, true) => Ok(ByteRange::From(num(a)?)),
             (true, false) => Ok(ByteRange::Suffix(num(b)?)),
@@ -52,7 +60,10 @@ impl ByteRange {
             ByteRange::Suffix(n) if n > 0 && size > 0 => Some((size - n.min(size), size)),
             _ => None,
         };
-        span.ok_or_else(|| Error::InvalidRange { range: self.to_string(), size })
+        span.ok_or_else(|| Error::InvalidRange {
+            range: self.to_string(),
+            size,
+        })
     }
 }
 
@@ -88,14 +99,28 @@ pub(crate) struct ChunkedBody {
 }
 
 impl ChunkedBody {
-    pub(crate) fn new(partition: Arc<Partition>, bucket: u64, key: Vec<u8>, version: VersionId, chunks: Vec<ChunkRef>) -> ChunkedBody {
+    pub(crate) fn new(
+        partition: Arc<Partition>,
+        bucket: u64,
+        key: Vec<u8>,
+        version: VersionId,
+        chunks: Vec<ChunkRef>,
+    ) -> ChunkedBody {
         let mut starts = Vec::with_capacity(chunks.len());
         let mut at = 0;
         for c in &chunks {
             starts.push(at);
             at += c.len;
         }
-        ChunkedBody { partition, bucket, key, version, chunks, starts, loaded: None }
+        ChunkedBody {
+            partition,
+            bucket,
+            key,
+            version,
+            chunks,
+            starts,
+            loaded: None,
+        }
     }
 
     fn chunk(&mut self, i: usize) -> Result<&[u8]> {
@@ -108,14 +133,20 @@ impl ChunkedBody {
 
     fn load(&self, i: usize) -> Result<Vec<u8>> {
         let c = self.chunks[i];
-        let site = CorruptionSite { partition: Some(self.partition.id), segment_id: Some(c.segment_id), offset: c.offset };
-        let seg = self
-            .partition
-            .segment(c.segment_id)
-            .ok_or_else(|| Error::corruption(site.clone(), "chunk's segment is not in the store"))?;
+        let site = CorruptionSite {
+            partition: Some(self.partition.id),
+            segment_id: Some(c.segment_id),
+            offset: c.offset,
+        };
+        let seg = self.partition.segment(c.segment_id).ok_or_else(|| {
+            Error::corruption(site.clone(), "chunk's segment is not in the store")
+        })?;
         let len = record_len(self.key.len(), 0, c.len);
-        let bytes = seg.read(c.offset, len).map_err(|e| Error::io("read chunk", &seg.path, e))?;
-        let rec = decode_record(&bytes).map_err(|e| Error::corruption(site.clone(), format!("chunk {i}: {e}")))?;
+        let bytes = seg
+            .read(c.offset, len)
+            .map_err(|e| Error::io("read chunk", &seg.path, e))?;
+        let rec = decode_record(&bytes)
+            .map_err(|e| Error::corruption(site.clone(), format!("chunk {i}: {e}")))?;
         let h = rec.header;
         let identity_ok = h.kind == RecordKind::Chunk
             && h.bucket_id == self.bucket
@@ -124,7 +155,10 @@ impl ChunkedBody {
             && rec.key == self.key.as_slice()
             && h.body_len == c.len;
         if !identity_ok {
-            return Err(Error::corruption(site, format!("chunk {i} record identity does not match the object")));
+            return Err(Error::corruption(
+                site,
+                format!("chunk {i} record identity does not match the object"),
+            ));
         }
         Ok(rec.body.to_vec())
     }
@@ -152,7 +186,8 @@ impl ObjectReader {
     /// # Errors
     /// `Corruption` when a chunk fails its checks; `Io` on a read error.
     pub fn read_to_vec(&mut self) -> Result<Vec<u8>> {
-        let mut out = Vec::with_capacity(usize::try_from(self.remaining()).unwrap_or(0).min(64 << 20));
+        let mut out =
+            Vec::with_capacity(usize::try_from(self.remaining()).unwrap_or(0).min(64 << 20));
         while self.pos < self.end {
             let n = self.fill_next(&mut out)?;
             if n == 0 {
@@ -172,7 +207,8 @@ impl ObjectReader {
         while self.pos < self.end {
             buf.clear();
             let n = self.fill_next(&mut buf)?;
-            w.write_all(&buf).map_err(|e| Error::io("write body", "<writer>", e))?;
+            w.write_all(&buf)
+                .map_err(|e| Error::io("write body", "<writer>", e))?;
             total += n as u64;
         }
         Ok(total)
@@ -235,17 +271,48 @@ mod tests {
 
     #[test]
     fn ranges_parse_and_resolve_like_s3() {
-        assert_eq!(ByteRange::parse("bytes=0-9").unwrap().resolve(100).unwrap(), (0, 10));
-        assert_eq!(ByteRange::parse("bytes=90-200").unwrap().resolve(100).unwrap(), (90, 100));
-        assert_eq!(ByteRange::parse("bytes=95-").unwrap().resolve(100).unwrap(), (95, 100));
-        assert_eq!(ByteRange::parse("bytes=-10").unwrap().resolve(100).unwrap(), (90, 100));
-        assert_eq!(ByteRange::parse("bytes=-500").unwrap().resolve(100).unwrap(), (0, 100));
-        let e = ByteRange::parse("bytes=100-").unwrap().resolve(100).unwrap_err();
+        assert_eq!(
+            ByteRange::parse("bytes=0-9").unwrap().resolve(100).unwrap(),
+            (0, 10)
+        );
+        assert_eq!(
+            ByteRange::parse("bytes=90-200")
+                .unwrap()
+                .resolve(100)
+                .unwrap(),
+            (90, 100)
+        );
+        assert_eq!(
+            ByteRange::parse("bytes=95-").unwrap().resolve(100).unwrap(),
+            (95, 100)
+        );
+        assert_eq!(
+            ByteRange::parse("bytes=-10").unwrap().resolve(100).unwrap(),
+            (90, 100)
+        );
+        assert_eq!(
+            ByteRange::parse("bytes=-500")
+                .unwrap()
+                .resolve(100)
+                .unwrap(),
+            (0, 100)
+        );
+        let e = ByteRange::parse("bytes=100-")
+            .unwrap()
+            .resolve(100)
+            .unwrap_err();
         assert!(matches!(e, Error::InvalidRange { size: 100, .. }));
         assert_eq!(e.code(), "InvalidRange");
         assert!(ByteRange::Suffix(0).resolve(10).is_err());
         assert!(ByteRange::From(0).resolve(0).is_err());
-        for bad in ["bytes=", "bytes=-", "items=0-1", "bytes=5-1", "bytes=a-b", "bytes=1"] {
+        for bad in [
+            "bytes=",
+            "bytes=-",
+            "items=0-1",
+            "bytes=5-1",
+            "bytes=a-b",
+            "bytes=1",
+        ] {
             assert!(ByteRange::parse(bad).is_err(), "{bad}");
         }
     }

@@ -17,13 +17,16 @@ use crate::context::{Context, Params};
 use crate::error::{CorruptionSite, Error, Result};
 use crate::format::manifest::PREFIX_LEN_WHOLE_KEY;
 use crate::format::meta::{CHUNKS_PER_OBJECT_MAX, ChunkRef, ObjectMeta};
-use crate::format::record::{FLAG_NULL_VERSION, RecordHeader, RecordKind, RecordParts, decode_prefix, encode_record, verify_body_crc};
+use crate::format::record::{
+    FLAG_NULL_VERSION, RecordHeader, RecordKind, RecordParts, decode_prefix, encode_record,
+    verify_body_crc,
+};
 use crate::format::segment_header::SEGMENT_DATA_START;
 use crate::io::{RealStorage, SimStorage, Storage, StorageLock};
 use crate::limits::{
-    BUCKET_NAME_BYTES_MAX, CHUNK_BYTES_DEFAULT, GROUP_BYTES_DEFAULT, INLINE_BYTES_DEFAULT, LIST_KEYS_MAX,
-    PARTITIONS_DEFAULT, PARTITIONS_MAX, PUT_OBJECT_BYTES_MAX, RECORD_BODY_BYTES_MAX, RECORD_META_BYTES_MAX,
-    SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN,
+    BUCKET_NAME_BYTES_MAX, CHUNK_BYTES_DEFAULT, GROUP_BYTES_DEFAULT, INLINE_BYTES_DEFAULT,
+    LIST_KEYS_MAX, PARTITIONS_DEFAULT, PARTITIONS_MAX, PUT_OBJECT_BYTES_MAX, RECORD_BODY_BYTES_MAX,
+    RECORD_META_BYTES_MAX, SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN,
 };
 use crate::partition::index::{EntryKind, IndexEntry};
 use crate::partition::{Effect, Partition, WriteRecord, now_ms, route};
@@ -111,23 +114,54 @@ impl StoreBuilder {
     }
 
     fn validate(&self) -> Result<()> {
-        let bad = |name, value: u64, reason: &str| Err(Error::InvalidArgument { name, value: value.to_string(), reason: reason.into() });
+        let bad = |name, value: u64, reason: &str| {
+            Err(Error::InvalidArgument {
+                name,
+                value: value.to_string(),
+                reason: reason.into(),
+            })
+        };
         if !self.partitions.is_power_of_two() || self.partitions > PARTITIONS_MAX {
-            return bad("partitions", u64::from(self.partitions), "must be a power of two, at most 4096");
+            return bad(
+                "partitions",
+                u64::from(self.partitions),
+                "must be a power of two, at most 4096",
+            );
         }
         if !(SEGMENT_BYTES_MIN..=SEGMENT_BYTES_MAX).contains(&self.segment_bytes) {
-            return bad("segment_bytes", self.segment_bytes, "must be between 64 KiB and 4 GiB");
+            return bad(
+                "segment_bytes",
+                self.segment_bytes,
+                "must be between 64 KiB and 4 GiB",
+            );
         }
         if self.chunk_bytes == 0 || self.chunk_bytes > RECORD_BODY_BYTES_MAX {
-            return bad("chunk_bytes", self.chunk_bytes, "must be between 1 byte and 64 MiB");
+            return bad(
+                "chunk_bytes",
+                self.chunk_bytes,
+                "must be between 1 byte and 64 MiB",
+            );
         }
         if self.inline_bytes > self.chunk_bytes {
-            return bad("inline_bytes", self.inline_bytes, "must not exceed chunk_bytes");
+            return bad(
+                "inline_bytes",
+                self.inline_bytes,
+                "must not exceed chunk_bytes",
+            );
         }
-        if self.chunk_bytes + (RECORD_META_BYTES_MAX as u64) * 2 + SEGMENT_DATA_START > self.segment_bytes {
-            return bad("segment_bytes", self.segment_bytes, "must hold a whole chunk record and a maximal meta section");
+        if self.chunk_bytes + (RECORD_META_BYTES_MAX as u64) * 2 + SEGMENT_DATA_START
+            > self.segment_bytes
+        {
+            return bad(
+                "segment_bytes",
+                self.segment_bytes,
+                "must hold a whole chunk record and a maximal meta section",
+            );
         }
-        if let Durability::Eventual { flush_interval_ms: 0 } = self.durability {
+        if let Durability::Eventual {
+            flush_interval_ms: 0,
+        } = self.durability
+        {
             return bad("flush_interval_ms", 0, "must be at least 1");
         }
         Ok(())
@@ -140,7 +174,10 @@ impl StoreBuilder {
     /// `Strict` mode when damage other than a torn tail is found; `Io` on I/O errors.
     pub fn open(self) -> Result<Store> {
         self.validate()?;
-        let storage = self.storage.clone().unwrap_or_else(|| Arc::new(RealStorage));
+        let storage = self
+            .storage
+            .clone()
+            .unwrap_or_else(|| Arc::new(RealStorage));
         let cfg = OpenConfig {
             params: Params {
                 partitions: self.partitions,
@@ -158,7 +195,9 @@ impl StoreBuilder {
         let opened = recovery::open(storage, self.root, cfg)?;
         let partitions = Arc::new(opened.partitions);
         let flusher = match opened.ctx.params.durability {
-            Durability::Eventual { flush_interval_ms } => Some(Flusher::start(partitions.clone(), flush_interval_ms)),
+            Durability::Eventual { flush_interval_ms } => {
+                Some(Flusher::start(partitions.clone(), flush_interval_ms))
+            }
             _ => None,
         };
         Ok(Store {
@@ -199,7 +238,10 @@ impl Flusher {
                 }
             })
             .expect("spawning the flush thread");
-        Flusher { stop, handle: Some(handle) }
+        Flusher {
+            stop,
+            handle: Some(handle),
+        }
     }
 
     fn stop(&mut self) {
@@ -290,7 +332,12 @@ pub struct ListOptions {
 
 impl Default for ListOptions {
     fn default() -> Self {
-        ListOptions { prefix: String::new(), start_after: None, max_keys: LIST_KEYS_MAX, versions: false }
+        ListOptions {
+            prefix: String::new(),
+            start_after: None,
+            max_keys: LIST_KEYS_MAX,
+            versions: false,
+        }
     }
 }
 
@@ -348,7 +395,11 @@ fn info_from(bucket: u64, key: &[u8], e: &IndexEntry, is_latest: bool) -> Object
         is_delete_marker: e.kind == EntryKind::DeleteMarker,
         is_latest,
         size: e.size,
-        e_tag: if e.kind == EntryKind::DeleteMarker { String::new() } else { etag_string(&e.etag) },
+        e_tag: if e.kind == EntryKind::DeleteMarker {
+            String::new()
+        } else {
+            etag_string(&e.etag)
+        },
         last_modified_ms: e.mtime_ms,
         storage_class: e.class,
         content_type: None,
@@ -358,7 +409,9 @@ fn info_from(bucket: u64, key: &[u8], e: &IndexEntry, is_latest: bool) -> Object
 
 fn read_body(body: &mut dyn Read, buf: &mut Vec<u8>, want: u64) -> Result<u64> {
     let before = buf.len();
-    body.take(want).read_to_end(buf).map_err(|source| Error::BodyRead { source })?;
+    body.take(want)
+        .read_to_end(buf)
+        .map_err(|source| Error::BodyRead { source })?;
     Ok((buf.len() - before) as u64)
 }
 
@@ -443,7 +496,8 @@ impl Store {
 
     fn partition(&self, bucket: u64, key: &[u8]) -> &Arc<Partition> {
         let params = &self.inner.ctx.params;
-        &self.inner.partitions[usize::from(route(bucket, key, params.prefix_len, params.partitions))]
+        &self.inner.partitions
+            [usize::from(route(bucket, key, params.prefix_len, params.partitions))]
     }
 
     fn durability(&self, d: Option<Durability>) -> Durability {
@@ -459,14 +513,26 @@ impl Store {
     pub fn create_bucket(&self, name: &str) -> Result<BucketId> {
         self.inner.ctx.check()?;
         if name.is_empty() || name.len() > BUCKET_NAME_BYTES_MAX {
-            return Err(Error::InvalidArgument { name: "bucket", value: name.into(), reason: "bucket names are 1 to 63 bytes".into() });
+            return Err(Error::InvalidArgument {
+                name: "bucket",
+                value: name.into(),
+                reason: "bucket names are 1 to 63 bytes".into(),
+            });
         }
         let mut catalog = self.inner.catalog.write();
         if catalog.by_name(name).is_some() {
-            return Err(Error::BucketAlreadyExists { bucket: name.into() });
+            return Err(Error::BucketAlreadyExists {
+                bucket: name.into(),
+            });
         }
         let id = catalog.max_id + 1;
-        let edit = CatalogEdit::BucketCreated { id, name: name.into(), owner: OWNER_ID.into(), region: self.inner.region.clone(), created_ms: now_ms() };
+        let edit = CatalogEdit::BucketCreated {
+            id,
+            name: name.into(),
+            owner: OWNER_ID.into(),
+            region: self.inner.region.clone(),
+            created_ms: now_ms(),
+        };
         self.write_catalog(id, name, &edit)?;
         catalog.apply(&edit);
         Ok(BucketId(id))
@@ -479,9 +545,21 @@ impl Store {
     pub fn delete_bucket(&self, name: &str) -> Result<()> {
         self.inner.ctx.check()?;
         let mut catalog = self.inner.catalog.write();
-        let id = catalog.by_name(name).ok_or_else(|| Error::NoSuchBucket { bucket: name.into() })?.id;
-        if !self.inner.partitions.iter().all(|p| p.index.read().bucket_is_empty(id.0)) {
-            return Err(Error::BucketNotEmpty { bucket: name.into() });
+        let id = catalog
+            .by_name(name)
+            .ok_or_else(|| Error::NoSuchBucket {
+                bucket: name.into(),
+            })?
+            .id;
+        if !self
+            .inner
+            .partitions
+            .iter()
+            .all(|p| p.index.read().bucket_is_empty(id.0))
+        {
+            return Err(Error::BucketNotEmpty {
+                bucket: name.into(),
+            });
         }
         let edit = CatalogEdit::BucketDeleted { id: id.0 };
         self.write_catalog(id.0, name, &edit)?;
@@ -495,7 +573,14 @@ impl Store {
     /// `NoSuchBucket`.
     pub fn bucket(&self, name: &str) -> Result<BucketInfo> {
         self.inner.ctx.check()?;
-        self.inner.catalog.read().by_name(name).cloned().ok_or_else(|| Error::NoSuchBucket { bucket: name.into() })
+        self.inner
+            .catalog
+            .read()
+            .by_name(name)
+            .cloned()
+            .ok_or_else(|| Error::NoSuchBucket {
+                bucket: name.into(),
+            })
     }
 
     /// Every bucket, by name.
@@ -521,7 +606,14 @@ impl Store {
             body: &body,
         });
         let durability = crate::partition::catalog_durability(self.durability(None));
-        self.inner.partitions[0].submit(vec![WriteRecord { bytes, effect: Effect::None }], StorageClass::Standard, durability)?;
+        self.inner.partitions[0].submit(
+            vec![WriteRecord {
+                bytes,
+                effect: Effect::None,
+            }],
+            StorageClass::Standard,
+            durability,
+        )?;
         Ok(())
     }
 
@@ -531,7 +623,9 @@ impl Store {
             .read()
             .by_id(bucket)
             .map(|b| b.name.clone())
-            .ok_or_else(|| Error::NoSuchBucket { bucket: format!("#{}", bucket.0) })
+            .ok_or_else(|| Error::NoSuchBucket {
+                bucket: format!("#{}", bucket.0),
+            })
     }
 
     // ----- objects -------------------------------------------------------------------------------
@@ -540,7 +634,13 @@ impl Store {
     ///
     /// # Errors
     /// As [`Store::put`].
-    pub fn put_bytes(&self, bucket: BucketId, key: &str, body: &[u8], opts: &PutOptions) -> Result<ObjectInfo> {
+    pub fn put_bytes(
+        &self,
+        bucket: BucketId,
+        key: &str,
+        body: &[u8],
+        opts: &PutOptions,
+    ) -> Result<ObjectInfo> {
         let mut opts = opts.clone();
         opts.content_length = Some(body.len() as u64);
         self.put(bucket, key, body, &opts)
@@ -555,12 +655,20 @@ impl Store {
     /// `NoSuchBucket`, `KeyTooLong`, `EntityTooLarge` (over 5 GiB, or more chunks than one commit
     /// record can list), `BodyRead` if the reader fails, `InvalidArgument` if the body's length differs
     /// from `content_length`, `Io`/`PreviousIo` on I/O failure. On error nothing becomes visible.
-    pub fn put(&self, bucket: BucketId, key: &str, mut body: impl Read, opts: &PutOptions) -> Result<ObjectInfo> {
+    pub fn put(
+        &self,
+        bucket: BucketId,
+        key: &str,
+        mut body: impl Read,
+        opts: &PutOptions,
+    ) -> Result<ObjectInfo> {
         self.inner.ctx.check()?;
         check_key(key)?;
         let catalog = self.inner.catalog.read();
         if catalog.by_id(bucket).is_none() {
-            return Err(Error::NoSuchBucket { bucket: format!("#{}", bucket.0) });
+            return Err(Error::NoSuchBucket {
+                bucket: format!("#{}", bucket.0),
+            });
         }
         let params = &self.inner.ctx.params;
         let (version, flags) = match opts.version {
@@ -569,7 +677,10 @@ impl Store {
         };
         let part = self.partition(bucket.0, key.as_bytes());
         let durability = self.durability(opts.durability);
-        let first_cap = opts.content_length.unwrap_or(64 * 1024).min(params.inline_bytes + 1);
+        let first_cap = opts
+            .content_length
+            .unwrap_or(64 * 1024)
+            .min(params.inline_bytes + 1);
         let mut buf = Vec::with_capacity(first_cap as usize);
         let n = read_body(&mut body, &mut buf, params.inline_bytes + 1)?;
         let mut md5 = Md5::new();
@@ -583,21 +694,28 @@ impl Store {
             md5.update(&buf);
             (RecordKind::Put, buf, n)
         } else {
-            let (chunks, size) = self.write_chunks(part, bucket.0, key, version, buf, &mut body, &mut md5, opts)?;
+            let (chunks, size) =
+                self.write_chunks(part, bucket.0, key, version, buf, &mut body, &mut md5, opts)?;
             meta.chunks = chunks;
             (RecordKind::ObjectCommit, Vec::new(), size)
         };
-        if let Some(expected) = opts.content_length {
-            if expected != size {
-                return Err(Error::InvalidArgument { name: "Content-Length", value: expected.to_string(), reason: format!("the body has {size} bytes") });
-            }
+        if let Some(expected) = opts.content_length.filter(|&e| e != size) {
+            return Err(Error::InvalidArgument {
+                name: "Content-Length",
+                value: expected.to_string(),
+                reason: format!("the body has {size} bytes"),
+            });
         }
         meta.size = size;
         let etag: [u8; 16] = md5.finalize().into();
         meta.etag = etag.to_vec();
         let meta_bytes = meta.encode();
         if meta_bytes.len() > RECORD_META_BYTES_MAX {
-            return Err(Error::InvalidArgument { name: "metadata", value: meta_bytes.len().to_string(), reason: "object metadata is over 64 KiB".into() });
+            return Err(Error::InvalidArgument {
+                name: "metadata",
+                value: meta_bytes.len().to_string(),
+                reason: "object metadata is over 64 KiB".into(),
+            });
         }
         let bytes = encode_record(&RecordParts {
             kind,
@@ -615,13 +733,24 @@ impl Store {
             offset: 0,
             record_len: 0,
             version_id: version,
-            kind: if kind == RecordKind::Put { EntryKind::Inline } else { EntryKind::Chunked },
+            kind: if kind == RecordKind::Put {
+                EntryKind::Inline
+            } else {
+                EntryKind::Chunked
+            },
             size,
             mtime_ms: meta.mtime_ms,
             etag,
             class: opts.storage_class,
         };
-        let rec = WriteRecord { bytes, effect: Effect::Upsert { bucket: bucket.0, key: key.as_bytes().to_vec(), entry: entry.clone() } };
+        let rec = WriteRecord {
+            bytes,
+            effect: Effect::Upsert {
+                bucket: bucket.0,
+                key: key.as_bytes().to_vec(),
+                entry: entry.clone(),
+            },
+        };
         part.submit(vec![rec], opts.storage_class, durability)?;
         drop(catalog);
         let mut info = info_from(bucket.0, key.as_bytes(), &entry, true);
@@ -630,7 +759,10 @@ impl Store {
         Ok(info)
     }
 
-    #[expect(clippy::too_many_arguments, reason = "one call site; the pieces of one put")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call site; the pieces of one put"
+    )]
     fn write_chunks(
         &self,
         part: &Partition,
@@ -658,10 +790,16 @@ impl Store {
             let data = &buf[..take];
             size += take as u64;
             if size > PUT_OBJECT_BYTES_MAX {
-                return Err(Error::EntityTooLarge { len: size, max: PUT_OBJECT_BYTES_MAX });
+                return Err(Error::EntityTooLarge {
+                    len: size,
+                    max: PUT_OBJECT_BYTES_MAX,
+                });
             }
             if chunks.len() >= CHUNKS_PER_OBJECT_MAX {
-                return Err(Error::EntityTooLarge { len: size, max: chunks.len() as u64 * chunk_bytes });
+                return Err(Error::EntityTooLarge {
+                    len: size,
+                    max: chunks.len() as u64 * chunk_bytes,
+                });
             }
             md5.update(data);
             let bytes = encode_record(&RecordParts {
@@ -677,8 +815,21 @@ impl Store {
             });
             // Chunks are not synced on their own: the object-commit record's group sync covers every
             // earlier write to its segment, and a rotation seals (and syncs) the segment before it.
-            let written = part.submit(vec![WriteRecord { bytes, effect: Effect::None }], opts.storage_class, Durability::Eventual { flush_interval_ms: 0 })?;
-            chunks.push(ChunkRef { segment_id: written[0].segment_id, offset: written[0].offset, len: take as u64 });
+            let written = part.submit(
+                vec![WriteRecord {
+                    bytes,
+                    effect: Effect::None,
+                }],
+                opts.storage_class,
+                Durability::Eventual {
+                    flush_interval_ms: 0,
+                },
+            )?;
+            chunks.push(ChunkRef {
+                segment_id: written[0].segment_id,
+                offset: written[0].offset,
+                len: take as u64,
+            });
             buf.drain(..take);
         }
         Ok((chunks, size))
@@ -686,7 +837,14 @@ impl Store {
 
     fn new_version_id(&self) -> VersionId {
         let mut v = [0u8; 16];
-        v[..8].copy_from_slice(&self.inner.ctx.next_seq.load(Ordering::Relaxed).to_be_bytes());
+        v[..8].copy_from_slice(
+            &self
+                .inner
+                .ctx
+                .next_seq
+                .load(Ordering::Relaxed)
+                .to_be_bytes(),
+        );
         rand::rng().fill_bytes(&mut v[8..]);
         if v == [0; 16] {
             v[15] = 1;
@@ -698,18 +856,28 @@ impl Store {
     ///
     /// # Errors
     /// `NoSuchBucket`, `KeyTooLong`, `Io`/`PreviousIo`.
-    pub fn put_delete_marker(&self, bucket: BucketId, key: &str, version: NewVersion) -> Result<VersionId> {
+    pub fn put_delete_marker(
+        &self,
+        bucket: BucketId,
+        key: &str,
+        version: NewVersion,
+    ) -> Result<VersionId> {
         self.inner.ctx.check()?;
         check_key(key)?;
         let catalog = self.inner.catalog.read();
         if catalog.by_id(bucket).is_none() {
-            return Err(Error::NoSuchBucket { bucket: format!("#{}", bucket.0) });
+            return Err(Error::NoSuchBucket {
+                bucket: format!("#{}", bucket.0),
+            });
         }
         let (vid, flags) = match version {
             NewVersion::Null => (VersionId::NULL, FLAG_NULL_VERSION),
             NewVersion::Unique => (self.new_version_id(), 0),
         };
-        let meta = ObjectMeta { mtime_ms: now_ms(), ..ObjectMeta::default() };
+        let meta = ObjectMeta {
+            mtime_ms: now_ms(),
+            ..ObjectMeta::default()
+        };
         let bytes = encode_record(&RecordParts {
             kind: RecordKind::DeleteMarker,
             flags,
@@ -732,9 +900,17 @@ impl Store {
             etag: [0; 16],
             class: StorageClass::Standard,
         };
-        let effect = Effect::Upsert { bucket: bucket.0, key: key.as_bytes().to_vec(), entry };
+        let effect = Effect::Upsert {
+            bucket: bucket.0,
+            key: key.as_bytes().to_vec(),
+            entry,
+        };
         let part = self.partition(bucket.0, key.as_bytes());
-        part.submit(vec![WriteRecord { bytes, effect }], StorageClass::Standard, self.durability(None))?;
+        part.submit(
+            vec![WriteRecord { bytes, effect }],
+            StorageClass::Standard,
+            self.durability(None),
+        )?;
         Ok(vid)
     }
 
@@ -758,14 +934,26 @@ impl Store {
         self.inner.ctx.check()?;
         check_key(key)?;
         let catalog = self.inner.catalog.read();
-        let name = catalog.by_id(bucket).map(|b| b.name.clone()).ok_or_else(|| Error::NoSuchBucket { bucket: format!("#{}", bucket.0) })?;
+        let name = catalog
+            .by_id(bucket)
+            .map(|b| b.name.clone())
+            .ok_or_else(|| Error::NoSuchBucket {
+                bucket: format!("#{}", bucket.0),
+            })?;
         let part = self.partition(bucket.0, key.as_bytes());
         let versions: Vec<VersionId> = {
             let ix = part.index.read();
-            ix.versions(bucket.0, key.as_bytes()).map(|(_, e)| e.version_id).filter(|v| only.is_none_or(|o| o == *v)).collect()
+            ix.versions(bucket.0, key.as_bytes())
+                .map(|(_, e)| e.version_id)
+                .filter(|v| only.is_none_or(|o| o == *v))
+                .collect()
         };
         if let (Some(v), true) = (only, versions.is_empty()) {
-            return Err(Error::NoSuchVersion { bucket: name, key: key.into(), version_id: v.to_string() });
+            return Err(Error::NoSuchVersion {
+                bucket: name,
+                key: key.into(),
+                version_id: v.to_string(),
+            });
         }
         if versions.is_empty() {
             return Ok(());
@@ -784,14 +972,23 @@ impl Store {
                     meta: &[],
                     body: &[],
                 }),
-                effect: Effect::Purge { bucket: bucket.0, key: key.as_bytes().to_vec(), version: v },
+                effect: Effect::Purge {
+                    bucket: bucket.0,
+                    key: key.as_bytes().to_vec(),
+                    version: v,
+                },
             })
             .collect();
         part.submit(records, StorageClass::Standard, self.durability(None))?;
         Ok(())
     }
 
-    fn lookup(&self, bucket: BucketId, key: &str, version: Option<VersionId>) -> Result<(Arc<Partition>, u64, IndexEntry, bool)> {
+    fn lookup(
+        &self,
+        bucket: BucketId,
+        key: &str,
+        version: Option<VersionId>,
+    ) -> Result<(Arc<Partition>, u64, IndexEntry, bool)> {
         self.inner.ctx.check()?;
         check_key(key)?;
         let name = self.bucket_name(bucket)?;
@@ -806,29 +1003,68 @@ impl Store {
             hit.map(|(s, e)| (s, e.clone(), Some(s) == latest_seq))
         };
         match (found, version) {
-            (Some((_, e, _)), None) if e.kind == EntryKind::DeleteMarker => {
-                Err(Error::NoSuchKey { bucket: name, key: key.into(), delete_marker: true })
-            }
+            (Some((_, e, _)), None) if e.kind == EntryKind::DeleteMarker => Err(Error::NoSuchKey {
+                bucket: name,
+                key: key.into(),
+                delete_marker: true,
+            }),
             (Some((s, e, latest)), _) => Ok((part, s, e, latest)),
-            (None, None) => Err(Error::NoSuchKey { bucket: name, key: key.into(), delete_marker: false }),
-            (None, Some(v)) => Err(Error::NoSuchVersion { bucket: name, key: key.into(), version_id: v.to_string() }),
+            (None, None) => Err(Error::NoSuchKey {
+                bucket: name,
+                key: key.into(),
+                delete_marker: false,
+            }),
+            (None, Some(v)) => Err(Error::NoSuchVersion {
+                bucket: name,
+                key: key.into(),
+                version_id: v.to_string(),
+            }),
         }
     }
 
     /// Reads and checks a version's record; returns header, meta and (when `want_body`) the inline body.
-    fn read_record(&self, part: &Partition, bucket: BucketId, key: &str, seq: u64, e: &IndexEntry, want_body: bool) -> Result<(RecordHeader, ObjectMeta, Vec<u8>)> {
-        let site = CorruptionSite { partition: Some(part.id), segment_id: Some(e.segment_id), offset: e.offset };
-        let seg = part.segment(e.segment_id).ok_or_else(|| Error::corruption(site.clone(), "segment is not in the store"))?;
-        let bytes = seg.read(e.offset, e.record_len).map_err(|err| Error::io("read record", &seg.path, err))?;
-        let (h, k, m) = decode_prefix(&bytes).map_err(|err| Error::corruption(site.clone(), err.to_string()))?;
+    fn read_record(
+        &self,
+        part: &Partition,
+        bucket: BucketId,
+        key: &str,
+        seq: u64,
+        e: &IndexEntry,
+        want_body: bool,
+    ) -> Result<(RecordHeader, ObjectMeta, Vec<u8>)> {
+        let site = CorruptionSite {
+            partition: Some(part.id),
+            segment_id: Some(e.segment_id),
+            offset: e.offset,
+        };
+        let seg = part
+            .segment(e.segment_id)
+            .ok_or_else(|| Error::corruption(site.clone(), "segment is not in the store"))?;
+        let bytes = seg
+            .read(e.offset, e.record_len)
+            .map_err(|err| Error::io("read record", &seg.path, err))?;
+        let (h, k, m) = decode_prefix(&bytes)
+            .map_err(|err| Error::corruption(site.clone(), err.to_string()))?;
         let kind_ok = matches!(
             (h.kind, e.kind),
-            (RecordKind::Put, EntryKind::Inline) | (RecordKind::ObjectCommit, EntryKind::Chunked) | (RecordKind::DeleteMarker, EntryKind::DeleteMarker)
+            (RecordKind::Put, EntryKind::Inline)
+                | (RecordKind::ObjectCommit, EntryKind::Chunked)
+                | (RecordKind::DeleteMarker, EntryKind::DeleteMarker)
         );
-        if !kind_ok || h.bucket_id != bucket.0 || h.seq != seq || h.version_id != e.version_id.0 || k != key.as_bytes() || h.record_len() != e.record_len {
-            return Err(Error::corruption(site, "record identity does not match the index (misdirected read or write)"));
+        if !kind_ok
+            || h.bucket_id != bucket.0
+            || h.seq != seq
+            || h.version_id != e.version_id.0
+            || k != key.as_bytes()
+            || h.record_len() != e.record_len
+        {
+            return Err(Error::corruption(
+                site,
+                "record identity does not match the index (misdirected read or write)",
+            ));
         }
-        let meta = ObjectMeta::decode(m).map_err(|err| Error::corruption(site.clone(), format!("meta: {err}")))?;
+        let meta = ObjectMeta::decode(m)
+            .map_err(|err| Error::corruption(site.clone(), format!("meta: {err}")))?;
         let mut body = Vec::new();
         if want_body && h.kind == RecordKind::Put {
             let at = h.body_offset() as usize;
@@ -844,7 +1080,12 @@ impl Store {
     /// # Errors
     /// `NoSuchBucket`, `NoSuchKey` (with `delete_marker` set when the current version is a marker),
     /// `NoSuchVersion`, `Corruption`, `Io`/`PreviousIo`.
-    pub fn head(&self, bucket: BucketId, key: &str, version: Option<VersionId>) -> Result<ObjectInfo> {
+    pub fn head(
+        &self,
+        bucket: BucketId,
+        key: &str,
+        version: Option<VersionId>,
+    ) -> Result<ObjectInfo> {
         let (part, seq, e, latest) = self.lookup(bucket, key, version)?;
         let (_, meta, _) = self.read_record(&part, bucket, key, seq, &e, false)?;
         let mut info = info_from(bucket.0, key.as_bytes(), &e, latest);
@@ -858,11 +1099,20 @@ impl Store {
     /// # Errors
     /// As [`Store::head`], plus `InvalidRange` for an unsatisfiable range. Corruption of a chunk
     /// surfaces when the reader reaches it.
-    pub fn get(&self, bucket: BucketId, key: &str, opts: &GetOptions) -> Result<(ObjectInfo, ObjectReader)> {
+    pub fn get(
+        &self,
+        bucket: BucketId,
+        key: &str,
+        opts: &GetOptions,
+    ) -> Result<(ObjectInfo, ObjectReader)> {
         let (part, seq, e, latest) = self.lookup(bucket, key, opts.version)?;
         if e.kind == EntryKind::DeleteMarker {
             let name = self.bucket_name(bucket)?;
-            return Err(Error::NoSuchKey { bucket: name, key: key.into(), delete_marker: true });
+            return Err(Error::NoSuchKey {
+                bucket: name,
+                key: key.into(),
+                delete_marker: true,
+            });
         }
         let (_, meta, inline) = self.read_record(&part, bucket, key, seq, &e, true)?;
         let (start, end) = match opts.range {
@@ -872,12 +1122,25 @@ impl Store {
         let source = if e.kind == EntryKind::Inline {
             BodySource::Inline(inline)
         } else {
-            BodySource::Chunked(ChunkedBody::new(part.clone(), bucket.0, key.as_bytes().to_vec(), e.version_id, meta.chunks.clone()))
+            BodySource::Chunked(ChunkedBody::new(
+                part.clone(),
+                bucket.0,
+                key.as_bytes().to_vec(),
+                e.version_id,
+                meta.chunks.clone(),
+            ))
         };
         let mut info = info_from(bucket.0, key.as_bytes(), &e, latest);
         info.content_type = meta.content_type;
         info.user_metadata = meta.user;
-        Ok((info, ObjectReader { source, pos: start, end }))
+        Ok((
+            info,
+            ObjectReader {
+                source,
+                pos: start,
+                end,
+            },
+        ))
     }
 
     /// One page of keys (or versions) in UTF-8 byte order, merged across partitions.
@@ -888,7 +1151,11 @@ impl Store {
         self.inner.ctx.check()?;
         self.bucket_name(bucket)?;
         if opts.max_keys == 0 || opts.max_keys > LIST_KEYS_MAX {
-            return Err(Error::InvalidArgument { name: "max-keys", value: opts.max_keys.to_string(), reason: "must be 1 to 1000".into() });
+            return Err(Error::InvalidArgument {
+                name: "max-keys",
+                value: opts.max_keys.to_string(),
+                reason: "must be 1 to 1000".into(),
+            });
         }
         let prefix = opts.prefix.as_bytes();
         let (start, inclusive) = match &opts.start_after {
@@ -920,7 +1187,13 @@ impl Store {
         all.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
         let is_truncated = all.len() > opts.max_keys;
         all.truncate(opts.max_keys);
-        let entries = all.iter().map(|(k, _, e, latest)| info_from(bucket.0, k, e, *latest)).collect();
-        Ok(ListPage { entries, is_truncated })
+        let entries = all
+            .iter()
+            .map(|(k, _, e, latest)| info_from(bucket.0, k, e, *latest))
+            .collect();
+        Ok(ListPage {
+            entries,
+            is_truncated,
+        })
     }
 }

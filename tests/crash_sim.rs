@@ -32,12 +32,18 @@ fn workload(seed: u64, n: usize, keys: usize) -> Vec<Op> {
     (0..n)
         .map(|_| {
             let key = format!("key-{:02}", rng.random_range(0..keys));
-            if rng.random_range(0..5) == 0 { Op::Delete(key) } else { Op::Put(key, LENGTHS[rng.random_range(0..LENGTHS.len())]) }
+            if rng.random_range(0..5) == 0 {
+                Op::Delete(key)
+            } else {
+                Op::Put(key, LENGTHS[rng.random_range(0..LENGTHS.len())])
+            }
         })
         .collect()
 }
 
 type Value = Option<Vec<u8>>;
+/// Per key: the last acknowledged value, and the value of a write that failed (if one did).
+type AckLog = BTreeMap<String, (Value, Option<Value>)>;
 
 fn observed(store: &Store, b: BucketId, key: &str, ctx: &str) -> Value {
     match read(store, b, key) {
@@ -60,13 +66,14 @@ fn run_point(seed: u64, ops: &[Op], crash_after: Option<u64>) -> (bool, u64) {
     let mut acked: BTreeMap<String, Value> = BTreeMap::new();
     let mut in_flight: Option<(String, Value)> = None;
     for (i, op) in ops.iter().enumerate() {
-        let (key, new, res) = match op {
-            Op::Put(k, len) => (k, Some(body(seed * 1000 + i as u64, *len)), None),
-            Op::Delete(k) => (k, None, None::<()>),
+        let (key, new) = match op {
+            Op::Put(k, len) => (k, Some(body(seed * 1000 + i as u64, *len))),
+            Op::Delete(k) => (k, None),
         };
-        let _ = res;
         let r = match &new {
-            Some(v) => store.put_bytes(b, key, v, &PutOptions::default()).map(|_| ()),
+            Some(v) => store
+                .put_bytes(b, key, v, &PutOptions::default())
+                .map(|_| ()),
             None => store.delete(b, key),
         };
         match r {
@@ -84,31 +91,55 @@ fn run_point(seed: u64, ops: &[Op], crash_after: Option<u64>) -> (bool, u64) {
     let crashed = in_flight.is_some();
     if crashed {
         // After the failure the store must refuse everything until reopened.
-        assert!(matches!(store.put_bytes(b, "x", b"x", &PutOptions::default()), Err(Error::PreviousIo)));
+        assert!(matches!(
+            store.put_bytes(b, "x", b"x", &PutOptions::default()),
+            Err(Error::PreviousIo)
+        ));
         assert!(matches!(read(&store, b, "key-00"), Err(Error::PreviousIo)));
     }
     drop(store);
     let point = crash_after.unwrap_or(u64::MAX);
     sim.crash(CrashMode::Random(seed.wrapping_mul(1_000_003) ^ point));
     let ctx = format!("seed {seed} crash point {point}");
-    let store = sim_builder(&sim).open().unwrap_or_else(|e| panic!("{ctx}: reopen failed: {e}"));
-    let b = store.bucket("b").unwrap_or_else(|e| panic!("{ctx}: bucket lost: {e}")).id;
+    let store = sim_builder(&sim)
+        .open()
+        .unwrap_or_else(|e| panic!("{ctx}: reopen failed: {e}"));
+    let b = store
+        .bucket("b")
+        .unwrap_or_else(|e| panic!("{ctx}: bucket lost: {e}"))
+        .id;
     let mut present = Vec::new();
     for i in 0..16 {
         let key = format!("key-{i:02}");
         let got = observed(&store, b, &key, &ctx);
         let expected = acked.get(&key).cloned().flatten();
         match &in_flight {
-            Some((k, new)) if *k == key => assert!(got == expected || got == *new, "{ctx}: {key} is neither the old nor the new value"),
-            _ => assert!(got == expected, "{ctx}: {key}: acknowledged state lost (got {} bytes, want {:?})", got.as_ref().map_or(0, Vec::len), expected.as_ref().map(Vec::len)),
+            Some((k, new)) if *k == key => assert!(
+                got == expected || got == *new,
+                "{ctx}: {key} is neither the old nor the new value"
+            ),
+            _ => assert!(
+                got == expected,
+                "{ctx}: {key}: acknowledged state lost (got {} bytes, want {:?})",
+                got.as_ref().map_or(0, Vec::len),
+                expected.as_ref().map(Vec::len)
+            ),
         }
         if got.is_some() {
             present.push(key);
         }
     }
-    let listed: Vec<String> = store.list(b, &ListOptions::default()).unwrap().entries.into_iter().map(|e| e.key).collect();
+    let listed: Vec<String> = store
+        .list(b, &ListOptions::default())
+        .unwrap()
+        .entries
+        .into_iter()
+        .map(|e| e.key)
+        .collect();
     assert_eq!(listed, present, "{ctx}: listing disagrees with reads");
-    store.put_bytes(b, "after-crash", &body(1, 5000), &PutOptions::default()).unwrap_or_else(|e| panic!("{ctx}: store not writable: {e}"));
+    store
+        .put_bytes(b, "after-crash", &body(1, 5000), &PutOptions::default())
+        .unwrap_or_else(|e| panic!("{ctx}: store not writable: {e}"));
     assert_eq!(read(&store, b, "after-crash").unwrap(), body(1, 5000));
     (crashed, used)
 }
@@ -120,7 +151,10 @@ fn crash_every_point(seeds: std::ops::Range<u64>, ops_per_seed: usize) -> u64 {
         let (_, total) = run_point(seed, &ops, None);
         for k in 0..=total {
             let (crashed, _) = run_point(seed, &ops, Some(k));
-            assert!(crashed || k == total, "seed {seed}: no crash at point {k} of {total}");
+            assert!(
+                crashed || k == total,
+                "seed {seed}: no crash at point {k} of {total}"
+            );
             points += 1;
         }
     }
@@ -165,9 +199,15 @@ fn crash_during_recovery() {
             let attempt = sim_builder(&sim).open();
             drop(attempt);
             sim.crash(CrashMode::Random(seed * 100 + k));
-            let store = sim_builder(&sim).open().unwrap_or_else(|e| panic!("seed {seed} recovery crash {k}: {e}"));
+            let store = sim_builder(&sim)
+                .open()
+                .unwrap_or_else(|e| panic!("seed {seed} recovery crash {k}: {e}"));
             for (key, v) in &acked {
-                assert_eq!(&read(&store, b, key).unwrap(), v, "seed {seed} recovery crash {k}");
+                assert_eq!(
+                    &read(&store, b, key).unwrap(),
+                    v,
+                    "seed {seed} recovery crash {k}"
+                );
             }
             points += 1;
         }
@@ -184,7 +224,7 @@ fn crash_with_concurrent_writers() {
         let store = sim_builder(&sim).open().unwrap();
         let b = store.create_bucket("b").unwrap();
         sim.freeze_after(StdRng::seed_from_u64(seed).random_range(0..150));
-        let acked: Arc<Mutex<BTreeMap<String, (Value, Option<Value>)>>> = Arc::default();
+        let acked: Arc<Mutex<AckLog>> = Arc::default();
         std::thread::scope(|s| {
             for t in 0..4u64 {
                 let store = store.clone();
@@ -193,9 +233,18 @@ fn crash_with_concurrent_writers() {
                     let mut rng = StdRng::seed_from_u64(seed * 10 + t);
                     for i in 0..40u64 {
                         let key = format!("t{t}-k{}", rng.random_range(0..4));
-                        let new = if rng.random_range(0..4) == 0 { None } else { Some(body(seed * 1000 + t * 100 + i, LENGTHS[rng.random_range(0..LENGTHS.len())])) };
+                        let new = if rng.random_range(0..4) == 0 {
+                            None
+                        } else {
+                            Some(body(
+                                seed * 1000 + t * 100 + i,
+                                LENGTHS[rng.random_range(0..LENGTHS.len())],
+                            ))
+                        };
                         let r = match &new {
-                            Some(v) => store.put_bytes(b, &key, v, &PutOptions::default()).map(|_| ()),
+                            Some(v) => store
+                                .put_bytes(b, &key, v, &PutOptions::default())
+                                .map(|_| ()),
                             None => store.delete(b, &key),
                         };
                         let mut a = acked.lock().unwrap();
@@ -213,7 +262,9 @@ fn crash_with_concurrent_writers() {
         });
         drop(store);
         sim.crash(CrashMode::Random(seed));
-        let store = sim_builder(&sim).open().unwrap_or_else(|e| panic!("seed {seed}: reopen: {e}"));
+        let store = sim_builder(&sim)
+            .open()
+            .unwrap_or_else(|e| panic!("seed {seed}: reopen: {e}"));
         for (key, (ok, maybe)) in acked.lock().unwrap().iter() {
             let got = observed(&store, b, key, &format!("seed {seed}"));
             let allowed = got == *ok || maybe.as_ref().is_some_and(|m| got == *m);

@@ -123,8 +123,12 @@ fn eio(what: &str) -> io::Error {
 }
 
 fn split(path: &Path) -> io::Result<(PathBuf, String)> {
-    let parent = path.parent().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no parent"))?;
-    let name = path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no name"))?;
+    let parent = path
+        .parent()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no parent"))?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no name"))?;
     Ok((parent.to_path_buf(), name.to_string_lossy().into_owned()))
 }
 
@@ -149,7 +153,12 @@ impl SimState {
     }
 
     fn dir(&mut self, path: &Path) -> io::Result<&mut SimDir> {
-        self.dirs.get_mut(path).ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no directory {}", path.display())))
+        self.dirs.get_mut(path).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("no directory {}", path.display()),
+            )
+        })
     }
 
     fn lookup(&self, path: &Path) -> Option<Entry> {
@@ -202,7 +211,11 @@ impl SimStorage {
         });
         let random = matches!(mode, CrashMode::Random(_));
         for dir in s.dirs.values_mut() {
-            let keep = if random { rng.random_range(0..=dir.pending.len()) } else { 0 };
+            let keep = if random {
+                rng.random_range(0..=dir.pending.len())
+            } else {
+                0
+            };
             for op in dir.pending.drain(..).take(keep) {
                 match op {
                     DirOp::Set(name, e) => {
@@ -235,7 +248,13 @@ impl SimStorage {
             .dirs
             .values()
             .flat_map(|d| d.entries.values())
-            .filter_map(|e| if let Entry::File(ino) = e { Some(*ino) } else { None })
+            .filter_map(|e| {
+                if let Entry::File(ino) = e {
+                    Some(*ino)
+                } else {
+                    None
+                }
+            })
             .collect();
         s.files.retain(|ino, _| live.contains(ino));
         s.locks.clear();
@@ -265,7 +284,12 @@ impl SimStorage {
 
     fn handle(&self, ino: u64, writable: bool) -> Arc<dyn StorageFile> {
         let epoch = self.state.lock().epoch;
-        Arc::new(SimFileHandle { sim: self.clone(), ino, epoch, writable })
+        Arc::new(SimFileHandle {
+            sim: self.clone(),
+            ino,
+            epoch,
+            writable,
+        })
     }
 }
 
@@ -329,7 +353,10 @@ impl Storage for SimStorage {
                 }
                 (_, Some(Entry::File(ino))) => ino,
                 (_, Some(Entry::Dir)) => {
-                    return Err(io::Error::new(io::ErrorKind::IsADirectory, "is a directory"));
+                    return Err(io::Error::new(
+                        io::ErrorKind::IsADirectory,
+                        "is a directory",
+                    ));
                 }
                 (_, None) => return Err(io::Error::new(io::ErrorKind::NotFound, "no such file")),
             }
@@ -345,7 +372,12 @@ impl Storage for SimStorage {
         let (fp, fname) = split(from)?;
         let (tp, tname) = split(to)?;
         let mut s = self.state.lock();
-        let entry = s.dir(&fp)?.entries.get(&fname).copied().ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such file"))?;
+        let entry = s
+            .dir(&fp)?
+            .entries
+            .get(&fname)
+            .copied()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such file"))?;
         s.dir(&tp)?;
         s.begin(OpKind::Rename)?;
         let d = s.dir(&fp)?;
@@ -388,10 +420,17 @@ impl Storage for SimStorage {
     fn lock(&self, path: &Path) -> io::Result<Box<dyn StorageLock>> {
         let mut s = self.state.lock();
         if s.locks.iter().any(|p| p == path) {
-            return Err(io::Error::new(io::ErrorKind::WouldBlock, "lock held by another holder"));
+            return Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "lock held by another holder",
+            ));
         }
         s.locks.push(path.to_path_buf());
-        Ok(Box::new(SimLock { sim: self.clone(), path: path.to_path_buf(), epoch: s.epoch }))
+        Ok(Box::new(SimLock {
+            sim: self.clone(),
+            path: path.to_path_buf(),
+            epoch: s.epoch,
+        }))
     }
 }
 
@@ -431,16 +470,26 @@ impl MappedBytes for SimMap {
 }
 
 impl SimFileHandle {
-    fn with<T>(&self, kind: OpKind, f: impl FnOnce(&mut SimFile) -> io::Result<T>) -> io::Result<T> {
+    fn with<T>(
+        &self,
+        kind: OpKind,
+        f: impl FnOnce(&mut SimFile) -> io::Result<T>,
+    ) -> io::Result<T> {
         let mut s = self.sim.state.lock();
         if s.epoch != self.epoch {
             return Err(eio("handle from before a crash"));
         }
         if kind.mutates() && !self.writable {
-            return Err(io::Error::new(io::ErrorKind::PermissionDenied, "read-only handle"));
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "read-only handle",
+            ));
         }
         s.begin(kind)?;
-        let file = s.files.get_mut(&self.ino).ok_or_else(|| eio("file vanished"))?;
+        let file = s
+            .files
+            .get_mut(&self.ino)
+            .ok_or_else(|| eio("file vanished"))?;
         f(file)
     }
 }
@@ -450,7 +499,10 @@ impl StorageFile for SimFileHandle {
         self.with(OpKind::Read, |f| {
             let end = offset as usize + buf.len();
             if end > f.data.len() {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "read past end of file"));
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "read past end of file",
+                ));
             }
             buf.copy_from_slice(&f.data[offset as usize..end]);
             Ok(())
@@ -460,7 +512,10 @@ impl StorageFile for SimFileHandle {
     fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
         self.with(OpKind::Write, |f| {
             write_into(&mut f.data, offset, buf);
-            f.pending.push(Pending::Write { offset, data: buf.to_vec() });
+            f.pending.push(Pending::Write {
+                offset,
+                data: buf.to_vec(),
+            });
             Ok(())
         })
     }
@@ -491,11 +546,17 @@ impl StorageFile for SimFileHandle {
     }
 
     fn preallocate(&self, len: u64) -> io::Result<()> {
-        if self.len()? < len { self.set_len(len) } else { Ok(()) }
+        if self.len()? < len {
+            self.set_len(len)
+        } else {
+            Ok(())
+        }
     }
 
     fn map(&self) -> io::Result<Arc<dyn MappedBytes>> {
-        self.with(OpKind::Read, |f| Ok(Arc::new(SimMap(f.data.clone())) as Arc<dyn MappedBytes>))
+        self.with(OpKind::Read, |f| {
+            Ok(Arc::new(SimMap(f.data.clone())) as Arc<dyn MappedBytes>)
+        })
     }
 }
 
@@ -515,7 +576,10 @@ mod tests {
         f.write_all_at(b"hello", 0).unwrap();
         f.sync_data().unwrap();
         fs.crash(CrashMode::DropUnsynced);
-        assert!(!fs.exists(&p("/r/a")).unwrap(), "entry was never made durable");
+        assert!(
+            !fs.exists(&p("/r/a")).unwrap(),
+            "entry was never made durable"
+        );
 
         let f = fs.open(&p("/r/b"), OpenMode::CreateNew).unwrap();
         fs.sync_dir(&p("/r")).unwrap();
@@ -546,9 +610,12 @@ mod tests {
             let mut buf = vec![0u8; len as usize];
             f.read_exact_at(&mut buf, 0).unwrap();
             for sector in buf.chunks(512) {
-                assert!(sector.iter().all(|&b| b == sector[0]), "a sector is all or nothing");
+                assert!(
+                    sector.iter().all(|&b| b == sector[0]),
+                    "a sector is all or nothing"
+                );
             }
-            saw_torn |= buf.iter().any(|&b| b == 0) && buf.iter().any(|&b| b == 1);
+            saw_torn |= buf.contains(&0) && buf.contains(&1);
         }
         assert!(saw_torn, "some seed tears the write");
     }
@@ -573,7 +640,10 @@ mod tests {
         let fs = SimStorage::new();
         fs.create_dir_all(&p("/r")).unwrap();
         let g = fs.lock(&p("/r/LOCK")).unwrap();
-        assert_eq!(fs.lock(&p("/r/LOCK")).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        assert_eq!(
+            fs.lock(&p("/r/LOCK")).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
         drop(g);
         let _g = fs.lock(&p("/r/LOCK")).unwrap();
         fs.crash(CrashMode::DropUnsynced);

@@ -47,7 +47,11 @@ pub(crate) struct Index {
 }
 
 fn key_bound(bucket: u64, key: &[u8], seq: u64) -> IndexKey {
-    IndexKey { bucket, key: key.into(), rev_seq: Reverse(seq) }
+    IndexKey {
+        bucket,
+        key: key.into(),
+        rev_seq: Reverse(seq),
+    }
 }
 
 impl Index {
@@ -58,7 +62,13 @@ impl Index {
     }
 
     /// Removes every record of `version` older than `seq`; returns how many.
-    pub(crate) fn remove_version(&mut self, bucket: u64, key: &[u8], version: VersionId, seq: u64) -> usize {
+    pub(crate) fn remove_version(
+        &mut self,
+        bucket: u64,
+        key: &[u8],
+        version: VersionId,
+        seq: u64,
+    ) -> usize {
         let doomed: Vec<IndexKey> = self
             .versions(bucket, key)
             .filter(|(s, e)| e.version_id == version && *s < seq)
@@ -71,7 +81,11 @@ impl Index {
     }
 
     /// Versions of one key, newest first, with their seqs.
-    pub(crate) fn versions<'a>(&'a self, bucket: u64, key: &[u8]) -> impl Iterator<Item = (u64, &'a IndexEntry)> + 'a {
+    pub(crate) fn versions<'a>(
+        &'a self,
+        bucket: u64,
+        key: &[u8],
+    ) -> impl Iterator<Item = (u64, &'a IndexEntry)> + 'a {
         let start = key_bound(bucket, key, u64::MAX);
         let end = key_bound(bucket, key, 0);
         self.map.range(start..=end).map(|(k, e)| (k.rev_seq.0, e))
@@ -83,14 +97,27 @@ impl Index {
     }
 
     /// A specific version of a key.
-    pub(crate) fn version(&self, bucket: u64, key: &[u8], version: VersionId) -> Option<(u64, &IndexEntry)> {
-        self.versions(bucket, key).find(|(_, e)| e.version_id == version)
+    pub(crate) fn version(
+        &self,
+        bucket: u64,
+        key: &[u8],
+        version: VersionId,
+    ) -> Option<(u64, &IndexEntry)> {
+        self.versions(bucket, key)
+            .find(|(_, e)| e.version_id == version)
     }
 
     /// True when the bucket has no version or marker in this partition.
     pub(crate) fn bucket_is_empty(&self, bucket: u64) -> bool {
-        let start = IndexKey { bucket, key: Box::default(), rev_seq: Reverse(u64::MAX) };
-        self.map.range(start..).next().is_none_or(|(k, _)| k.bucket != bucket)
+        let start = IndexKey {
+            bucket,
+            key: Box::default(),
+            rev_seq: Reverse(u64::MAX),
+        };
+        self.map
+            .range(start..)
+            .next()
+            .is_none_or(|(k, _)| k.bucket != bucket)
     }
 
     /// Entries of a bucket from `start` (a key; `inclusive` says whether the key itself counts) in
@@ -106,7 +133,9 @@ impl Index {
         } else {
             Bound::Excluded(key_bound(bucket, start, 0))
         };
-        self.map.range((lower, Bound::Unbounded)).take_while(move |(k, _)| k.bucket == bucket)
+        self.map
+            .range((lower, Bound::Unbounded))
+            .take_while(move |(k, _)| k.bucket == bucket)
     }
 
     /// Number of entries.
@@ -125,7 +154,11 @@ mod tests {
             segment_id: 1,
             offset: 0,
             record_len: 0,
-            version_id: if v == 0 { VersionId::NULL } else { VersionId([v; 16]) },
+            version_id: if v == 0 {
+                VersionId::NULL
+            } else {
+                VersionId([v; 16])
+            },
             kind,
             size: 0,
             mtime_ms: 0,
@@ -155,7 +188,10 @@ mod tests {
         }
         ix.upsert(3, b"a", 99, entry(0, EntryKind::Inline));
         let keys: Vec<&[u8]> = ix.scan_from(2, b"", true).map(|(k, _)| &*k.key).collect();
-        assert_eq!(keys, vec![&b"B"[..], b"a", b"ab", b"b", "\u{e9}".as_bytes()]);
+        assert_eq!(
+            keys,
+            vec![&b"B"[..], b"a", b"ab", b"b", "\u{e9}".as_bytes()]
+        );
         let after: Vec<&[u8]> = ix.scan_from(2, b"a", false).map(|(k, _)| &*k.key).collect();
         assert_eq!(after[0], b"ab");
         assert!(!ix.bucket_is_empty(3));

@@ -55,9 +55,17 @@ pub(crate) enum Effect {
     /// Nothing (chunks, catalog edits).
     None,
     /// Adds a version (location filled in by the leader).
-    Upsert { bucket: u64, key: Vec<u8>, entry: IndexEntry },
+    Upsert {
+        bucket: u64,
+        key: Vec<u8>,
+        entry: IndexEntry,
+    },
     /// Removes a version.
-    Purge { bucket: u64, key: Vec<u8>, version: VersionId },
+    Purge {
+        bucket: u64,
+        key: Vec<u8>,
+        version: VersionId,
+    },
 }
 
 /// One encoded record (seq patched by the leader) and its index effect.
@@ -233,11 +241,14 @@ impl Partition {
 
     fn lead(&self, batch: &[Arc<Request>]) {
         let mut active = self.active.lock();
-        let mut outcomes: Vec<Option<Result<Vec<Written>>>> = (0..batch.len()).map(|_| None).collect();
+        let mut outcomes: Vec<Option<Result<Vec<Written>>>> =
+            (0..batch.len()).map(|_| None).collect();
         let mut classes: Vec<StorageClass> = batch.iter().map(|r| r.class).collect();
         classes.dedup();
         for class in classes {
-            let members: Vec<usize> = (0..batch.len()).filter(|&i| batch[i].class == class && outcomes[i].is_none()).collect();
+            let members: Vec<usize> = (0..batch.len())
+                .filter(|&i| batch[i].class == class && outcomes[i].is_none())
+                .collect();
             if members.is_empty() {
                 continue;
             }
@@ -284,21 +295,24 @@ impl Partition {
         reqs: &[&Request],
     ) -> Result<Vec<Vec<Written>>> {
         let total: u64 = reqs.iter().map(|r| r.bytes).sum::<u64>() + MARKER_BYTES;
-        let needs_rotation = active
-            .get(&class)
-            .is_some_and(|a| a.tail + total > self.ctx.params.segment_bytes && a.tail > SEGMENT_DATA_START);
+        let needs_rotation = active.get(&class).is_some_and(|a| {
+            a.tail + total > self.ctx.params.segment_bytes && a.tail > SEGMENT_DATA_START
+        });
         if needs_rotation {
             let old = active.remove(&class).expect("checked above");
             self.seal(old)?;
         }
-        if !active.contains_key(&class) {
-            let created = self.create_segment(class)?;
-            active.insert(class, created);
-        }
-        let a = active.get_mut(&class).expect("just ensured");
+        let a = match active.entry(class) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => v.insert(self.create_segment(class)?),
+        };
         let group_start = a.tail;
         let mut group_crc = crc32fast::Hasher::new();
-        let mut buf = Vec::with_capacity(if total <= COALESCE_BYTES_MAX { total as usize } else { 0 });
+        let mut buf = Vec::with_capacity(if total <= COALESCE_BYTES_MAX {
+            total as usize
+        } else {
+            0
+        });
         let mut out = Vec::with_capacity(reqs.len());
         let mut count = 0u32;
         let seg = a.seg.clone();
@@ -309,13 +323,20 @@ impl Partition {
             for rec in records.iter_mut() {
                 let seq = self.ctx.next_seq.fetch_add(1, Ordering::Relaxed);
                 patch_seq(&mut rec.bytes, seq);
-                written.push(Written { seq, segment_id: a.seg.id, offset: a.tail });
+                written.push(Written {
+                    seq,
+                    segment_id: a.seg.id,
+                    offset: a.tail,
+                });
                 group_crc.update(&rec.bytes);
                 a.crc.update(&rec.bytes);
                 if total <= COALESCE_BYTES_MAX {
                     buf.extend_from_slice(&rec.bytes);
                 } else {
-                    a.seg.file.write_all_at(&rec.bytes, a.tail).map_err(io_err)?;
+                    a.seg
+                        .file
+                        .write_all_at(&rec.bytes, a.tail)
+                        .map_err(io_err)?;
                 }
                 a.tail += rec.bytes.len() as u64;
                 a.record_count += 1;
@@ -340,17 +361,31 @@ impl Partition {
             a.seg.file.write_all_at(&marker, a.tail).map_err(io_err)?;
         }
         a.tail += marker.len() as u64;
-        let durability = reqs.iter().fold(Durability::Eventual { flush_interval_ms: 0 }, |d, r| strongest(d, r.durability));
+        let durability = reqs.iter().fold(
+            Durability::Eventual {
+                flush_interval_ms: 0,
+            },
+            |d, r| strongest(d, r.durability),
+        );
         match durability {
             Durability::Eventual { .. } => self.dirty.store(true, Ordering::Release),
             Durability::Immediate => {
-                a.seg.file.sync_data().map_err(|e| self.ctx.poison("segment fdatasync", &seg.path, e))?;
+                a.seg
+                    .file
+                    .sync_data()
+                    .map_err(|e| self.ctx.poison("segment fdatasync", &seg.path, e))?;
                 a.synced_upto = a.tail;
             }
             Durability::Paranoid => {
-                a.seg.file.sync_all().map_err(|e| self.ctx.poison("segment fsync", &seg.path, e))?;
+                a.seg
+                    .file
+                    .sync_all()
+                    .map_err(|e| self.ctx.poison("segment fsync", &seg.path, e))?;
                 let dir = self.ctx.class_dir(self.id, class);
-                self.ctx.storage.sync_dir(&dir).map_err(|e| self.ctx.poison("directory fsync", &dir, e))?;
+                self.ctx
+                    .storage
+                    .sync_dir(&dir)
+                    .map_err(|e| self.ctx.poison("directory fsync", &dir, e))?;
                 a.synced_upto = a.tail;
             }
         }
@@ -366,13 +401,26 @@ impl Partition {
         };
         let rec = engine_record(RecordKind::Seal, &body.encode());
         let path = &a.seg.path;
-        a.seg.file.write_all_at(&rec, a.tail).map_err(|e| self.ctx.poison("seal write", path, e))?;
-        a.seg.file.sync_data().map_err(|e| self.ctx.poison("seal fdatasync", path, e))?;
-        let edit = ManifestEdit::SegmentSealed { segment_id: a.seg.id, len: a.tail + rec.len() as u64 };
+        a.seg
+            .file
+            .write_all_at(&rec, a.tail)
+            .map_err(|e| self.ctx.poison("seal write", path, e))?;
+        a.seg
+            .file
+            .sync_data()
+            .map_err(|e| self.ctx.poison("seal fdatasync", path, e))?;
+        let edit = ManifestEdit::SegmentSealed {
+            segment_id: a.seg.id,
+            len: a.tail + rec.len() as u64,
+        };
         let mut manifest = self.ctx.manifest.lock();
-        manifest.append(&edit).map_err(|e| self.ctx.poison("manifest append", &manifest.path, e))?;
+        manifest
+            .append(&edit)
+            .map_err(|e| self.ctx.poison("manifest append", &manifest.path, e))?;
         drop(manifest);
-        a.seg.map_sealed().map_err(|e| Error::io("map sealed segment", path, e))
+        a.seg
+            .map_sealed()
+            .map_err(|e| Error::io("map sealed segment", path, e))
     }
 
     fn create_segment(&self, class: StorageClass) -> Result<ActiveSegment> {
@@ -381,12 +429,23 @@ impl Partition {
         let dir = ctx.class_dir(self.id, class);
         let path = ctx.segment_path(self.id, class, id);
         let fail = |op, p: &std::path::Path, e| ctx.poison(op, p, e);
-        if !ctx.storage.exists(&dir).map_err(|e| fail("stat", &dir, e))? {
-            ctx.storage.create_dir_all(&dir).map_err(|e| fail("mkdir", &dir, e))?;
+        if !ctx
+            .storage
+            .exists(&dir)
+            .map_err(|e| fail("stat", &dir, e))?
+        {
+            ctx.storage
+                .create_dir_all(&dir)
+                .map_err(|e| fail("mkdir", &dir, e))?;
             let pdir = ctx.partition_dir(self.id);
-            ctx.storage.sync_dir(&pdir).map_err(|e| fail("directory fsync", &pdir, e))?;
+            ctx.storage
+                .sync_dir(&pdir)
+                .map_err(|e| fail("directory fsync", &pdir, e))?;
         }
-        let file = ctx.storage.open(&path, OpenMode::CreateNew).map_err(|e| fail("create segment", &path, e))?;
+        let file = ctx
+            .storage
+            .open(&path, OpenMode::CreateNew)
+            .map_err(|e| fail("create segment", &path, e))?;
         let header = SegmentHeader {
             storage_class: class.code(),
             flags: 0,
@@ -398,21 +457,40 @@ impl Partition {
         };
         let mut page = vec![0u8; SEGMENT_DATA_START as usize];
         page[..64].copy_from_slice(&header.encode());
-        file.write_all_at(&page, 0).map_err(|e| fail("segment header write", &path, e))?;
+        file.write_all_at(&page, 0)
+            .map_err(|e| fail("segment header write", &path, e))?;
         if ctx.params.preallocate {
-            file.preallocate(ctx.params.segment_bytes).map_err(|e| fail("preallocate", &path, e))?;
+            file.preallocate(ctx.params.segment_bytes)
+                .map_err(|e| fail("preallocate", &path, e))?;
         }
-        file.sync_all().map_err(|e| fail("segment fsync", &path, e))?;
-        ctx.storage.sync_dir(&dir).map_err(|e| fail("directory fsync", &dir, e))?;
-        let edit = ManifestEdit::SegmentCreated { partition: self.id, class: class.code(), segment_id: id, generation: 0 };
+        file.sync_all()
+            .map_err(|e| fail("segment fsync", &path, e))?;
+        ctx.storage
+            .sync_dir(&dir)
+            .map_err(|e| fail("directory fsync", &dir, e))?;
+        let edit = ManifestEdit::SegmentCreated {
+            partition: self.id,
+            class: class.code(),
+            segment_id: id,
+            generation: 0,
+        };
         let mut manifest = ctx.manifest.lock();
-        manifest.append(&edit).map_err(|e| ctx.poison("manifest append", &manifest.path, e))?;
+        manifest
+            .append(&edit)
+            .map_err(|e| ctx.poison("manifest append", &manifest.path, e))?;
         drop(manifest);
         let seg = Arc::new(Segment::new(id, class, path, file));
         self.add_segment(seg.clone());
         let mut crc = crc32fast::Hasher::new();
         crc.update(&page);
-        Ok(ActiveSegment { seg, tail: SEGMENT_DATA_START, synced_upto: SEGMENT_DATA_START, record_count: 0, last_seq: 0, crc })
+        Ok(ActiveSegment {
+            seg,
+            tail: SEGMENT_DATA_START,
+            synced_upto: SEGMENT_DATA_START,
+            record_count: 0,
+            last_seq: 0,
+            crc,
+        })
     }
 
     /// Syncs active segments written with `Eventual` durability since the last flush.
@@ -423,7 +501,10 @@ impl Partition {
         self.ctx.check()?;
         let mut active = self.active.lock();
         for a in active.values_mut() {
-            a.seg.file.sync_data().map_err(|e| self.ctx.poison("segment fdatasync", &a.seg.path, e))?;
+            a.seg
+                .file
+                .sync_data()
+                .map_err(|e| self.ctx.poison("segment fdatasync", &a.seg.path, e))?;
             a.synced_upto = a.tail;
         }
         Ok(())
@@ -440,10 +521,19 @@ fn apply_effect(index: &mut Index, rec: &WriteRecord, w: &Written) {
             e.record_len = rec.bytes.len() as u64;
             index.upsert(*bucket, key, w.seq, e);
         }
-        Effect::Purge { bucket, key, version } => {
+        Effect::Purge {
+            bucket,
+            key,
+            version,
+        } => {
             index.remove_version(*bucket, key, *version, w.seq);
         }
     }
+}
+
+/// Durability for engine records whose loss the caller must not see: never weaker than `Immediate`.
+pub(crate) fn catalog_durability(d: Durability) -> Durability {
+    strongest(d, Durability::Immediate)
 }
 
 /// An engine record (marker, seal) with no key or meta.
@@ -477,7 +567,10 @@ mod tests {
     #[test]
     fn router_is_stable_and_in_range() {
         // Pinned values: the router is part of the on-disk format.
-        assert_eq!(route(1, b"photos/2024/a.jpg", u32::MAX, 16), route(1, b"photos/2024/a.jpg", u32::MAX, 16));
+        assert_eq!(
+            route(1, b"photos/2024/a.jpg", u32::MAX, 16),
+            route(1, b"photos/2024/a.jpg", u32::MAX, 16)
+        );
         let pinned: Vec<u16> = (0..4u64).map(|b| route(b, b"key", u32::MAX, 16)).collect();
         assert_eq!(pinned, PINNED_ROUTES.to_vec());
         for i in 0..1000u32 {
@@ -493,13 +586,13 @@ mod tests {
         for k in ["2024-02", "2024-12-31", "2024"] {
             assert_eq!(route(1, k.as_bytes(), 4, 16), a);
         }
-        let spread: std::collections::HashSet<u16> =
-            (0..200u32).map(|i| route(1, format!("2024-01-01T{i:06}").as_bytes(), u32::MAX, 16)).collect();
-        assert!(spread.len() > 12, "whole-key hashing spreads sequential keys: {}", spread.len());
+        let spread: std::collections::HashSet<u16> = (0..200u32)
+            .map(|i| route(1, format!("2024-01-01T{i:06}").as_bytes(), u32::MAX, 16))
+            .collect();
+        assert!(
+            spread.len() > 12,
+            "whole-key hashing spreads sequential keys: {}",
+            spread.len()
+        );
     }
-}
-
-/// Durability for engine records whose loss the caller must not see: never weaker than `Immediate`.
-pub(crate) fn catalog_durability(d: Durability) -> Durability {
-    strongest(d, Durability::Immediate)
 }

@@ -1,0 +1,12 @@
+//! Manifest log decoder on arbitrary bytes.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use s3lite::format::manifest::{decode_log, encode_frame};
+
+fuzz_target!(|data: &[u8]| {
+    let log = decode_log(data);
+    assert!(log.valid_len <= data.len() as u64);
+    let again: Vec<u8> = log.edits.iter().flat_map(encode_frame).collect();
+    assert_eq!(decode_log(&again).edits, log.edits);
+});
