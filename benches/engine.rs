@@ -3,7 +3,10 @@
 //! fdatasync in a loop) and a plain "one file per object, fsync each" store.
 //!
 //! `cargo bench --bench engine`; compare the elements/s of each line within one run.
-#![expect(missing_docs, reason = "criterion_group! generates an undocumented function")]
+#![expect(
+    missing_docs,
+    reason = "criterion_group! generates an undocumented function"
+)]
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
