@@ -3,10 +3,7 @@
 //! fdatasync in a loop) and a plain "one file per object, fsync each" store.
 //!
 //! `cargo bench --bench engine`; compare the elements/s of each line within one run.
-#![expect(
-    missing_docs,
-    reason = "criterion_group! generates an undocumented function"
-)]
+#![expect(missing_docs, reason = "criterion_group! generates an undocumented function")]
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -38,17 +35,11 @@ fn parallel(iters: u64, threads: u64, op: impl Fn(u64, u64) + Sync) -> Duration 
 
 fn put_small(c: &mut Criterion) {
     let mut g = c.benchmark_group("put_small");
-    g.throughput(Throughput::Elements(1))
-        .sample_size(10)
-        .measurement_time(Duration::from_secs(4));
+    g.throughput(Throughput::Elements(1)).sample_size(10).measurement_time(Duration::from_secs(4));
     let body = vec![7u8; BODY];
 
     let dir = tempfile::tempdir().unwrap();
-    let mut log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.path().join("log"))
-        .unwrap();
+    let mut log = OpenOptions::new().create(true).append(true).open(dir.path().join("log")).unwrap();
     g.bench_function(BenchmarkId::new("fdatasync_limit", 1), |b| {
         b.iter(|| {
             log.write_all(&body).unwrap();
@@ -78,9 +69,7 @@ fn put_small(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 parallel(iters, threads, |t, _| {
                     let i = n.fetch_add(1, Ordering::Relaxed);
-                    store
-                        .put_bytes(bucket, &format!("o{t}-{i}"), &body, &PutOptions::default())
-                        .unwrap();
+                    store.put_bytes(bucket, &format!("o{t}-{i}"), &body, &PutOptions::default()).unwrap();
                 })
             });
         });
@@ -104,27 +93,18 @@ fn get_small(c: &mut Criterion) {
     let body = vec![7u8; BODY];
     for i in 0..keys {
         let opts = PutOptions {
-            durability: Some(s3lite::Durability::Eventual {
-                flush_interval_ms: 1000,
-            }),
+            durability: Some(s3lite::Durability::Eventual { flush_interval_ms: 1000 }),
             ..Default::default()
         };
-        store
-            .put_bytes(bucket, &format!("o{i}"), &body, &opts)
-            .unwrap();
+        store.put_bytes(bucket, &format!("o{i}"), &body, &opts).unwrap();
     }
     store.sync().unwrap();
     let mut x = 1u64;
     g.bench_function(BenchmarkId::new("s3lite", 1), |b| {
         b.iter(|| {
             x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            let (_, mut r) = store
-                .get(
-                    bucket,
-                    &format!("o{}", (x >> 33) % keys),
-                    &GetOptions::default(),
-                )
-                .unwrap();
+            let (_, mut r) =
+                store.get(bucket, &format!("o{}", (x >> 33) % keys), &GetOptions::default()).unwrap();
             assert_eq!(r.read_to_vec().unwrap().len(), BODY);
         });
     });

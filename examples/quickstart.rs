@@ -35,54 +35,25 @@ fn main() -> Result<(), Box<dyn Error>> {
         bucket,
         "greetings/hello.txt",
         &small,
-        &PutOptions {
-            content_type: Some("text/plain".into()),
-            ..Default::default()
-        },
+        &PutOptions { content_type: Some("text/plain".into()), ..Default::default() },
     )?;
-    println!(
-        "put greetings/hello.txt: {} bytes, ETag {}",
-        info.size, info.e_tag
-    );
+    println!("put greetings/hello.txt: {} bytes, ETag {}", info.size, info.e_tag);
 
     let large: Vec<u8> = (0..3 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
-    let info = store.put(
-        bucket,
-        "blobs/large.bin",
-        &large[..],
-        &PutOptions::default(),
-    )?;
-    println!(
-        "put blobs/large.bin: {} bytes streamed as chunks, ETag {}",
-        info.size, info.e_tag
-    );
+    let info = store.put(bucket, "blobs/large.bin", &large[..], &PutOptions::default())?;
+    println!("put blobs/large.bin: {} bytes streamed as chunks, ETag {}", info.size, info.e_tag);
 
     let (_, mut body) = store.get(bucket, "greetings/hello.txt", &GetOptions::default())?;
     let got = body.read_to_vec()?;
     check(got == small, "small object reads back")?;
-    println!(
-        "get greetings/hello.txt -> {:?}",
-        String::from_utf8_lossy(&got)
-    );
+    println!("get greetings/hello.txt -> {:?}", String::from_utf8_lossy(&got));
 
     let range = s3lite::ByteRange::parse("bytes=1048570-1048580")?;
-    let (_, mut body) = store.get(
-        bucket,
-        "blobs/large.bin",
-        &GetOptions {
-            range: Some(range),
-            ..Default::default()
-        },
-    )?;
+    let (_, mut body) =
+        store.get(bucket, "blobs/large.bin", &GetOptions { range: Some(range), ..Default::default() })?;
     let got = body.read_to_vec()?;
-    check(
-        got == large[1_048_570..=1_048_580],
-        "ranged read of a chunked object",
-    )?;
-    println!(
-        "get blobs/large.bin {range} -> {} bytes, matching",
-        got.len()
-    );
+    check(got == large[1_048_570..=1_048_580], "ranged read of a chunked object")?;
+    println!("get blobs/large.bin {range} -> {} bytes, matching", got.len());
 
     let page = store.list(bucket, &ListOptions::default())?;
     println!("list:");
@@ -111,9 +82,5 @@ fn main() -> Result<(), Box<dyn Error>> {
 }
 
 fn check(ok: bool, what: &str) -> Result<(), Box<dyn Error>> {
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("check failed: {what}").into())
-    }
+    if ok { Ok(()) } else { Err(format!("check failed: {what}").into()) }
 }

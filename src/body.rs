@@ -37,11 +37,7 @@ impl ByteRange {
         match (a.is_empty(), b.is_empty()) {
             (false, false) => {
                 let (a, b) = (num(a)?, num(b)?);
-                if b < a {
-                    Err(bad())
-                } else {
-                    Ok(ByteRange::Inclusive(a, b))
-                }
+                if b < a { Err(bad()) } else { Ok(ByteRange::Inclusive(a, b)) }
             }
             (false, true) => Ok(ByteRange::From(num(a)?)),
             (true, false) => Ok(ByteRange::Suffix(num(b)?)),
@@ -60,10 +56,7 @@ impl ByteRange {
             ByteRange::Suffix(n) if n > 0 && size > 0 => Some((size - n.min(size), size)),
             _ => None,
         };
-        span.ok_or_else(|| Error::InvalidRange {
-            range: self.to_string(),
-            size,
-        })
+        span.ok_or_else(|| Error::InvalidRange { range: self.to_string(), size })
     }
 }
 
@@ -112,15 +105,7 @@ impl ChunkedBody {
             starts.push(at);
             at += c.len;
         }
-        ChunkedBody {
-            partition,
-            bucket,
-            key,
-            version,
-            chunks,
-            starts,
-            loaded: None,
-        }
+        ChunkedBody { partition, bucket, key, version, chunks, starts, loaded: None }
     }
 
     fn chunk(&mut self, i: usize) -> Result<&[u8]> {
@@ -138,15 +123,14 @@ impl ChunkedBody {
             segment_id: Some(c.segment_id),
             offset: c.offset,
         };
-        let seg = self.partition.segment(c.segment_id).ok_or_else(|| {
-            Error::corruption(site.clone(), "chunk's segment is not in the store")
-        })?;
+        let seg = self
+            .partition
+            .segment(c.segment_id)
+            .ok_or_else(|| Error::corruption(site.clone(), "chunk's segment is not in the store"))?;
         let len = record_len(self.key.len(), 0, c.len);
-        let bytes = seg
-            .read(c.offset, len)
-            .map_err(|e| Error::io("read chunk", &seg.path, e))?;
-        let rec = decode_record(&bytes)
-            .map_err(|e| Error::corruption(site.clone(), format!("chunk {i}: {e}")))?;
+        let bytes = seg.read(c.offset, len).map_err(|e| Error::io("read chunk", &seg.path, e))?;
+        let rec =
+            decode_record(&bytes).map_err(|e| Error::corruption(site.clone(), format!("chunk {i}: {e}")))?;
         let h = rec.header;
         let identity_ok = h.kind == RecordKind::Chunk
             && h.bucket_id == self.bucket
@@ -186,8 +170,7 @@ impl ObjectReader {
     /// # Errors
     /// `Corruption` when a chunk fails its checks; `Io` on a read error.
     pub fn read_to_vec(&mut self) -> Result<Vec<u8>> {
-        let mut out =
-            Vec::with_capacity(usize::try_from(self.remaining()).unwrap_or(0).min(64 << 20));
+        let mut out = Vec::with_capacity(usize::try_from(self.remaining()).unwrap_or(0).min(64 << 20));
         while self.pos < self.end {
             let n = self.fill_next(&mut out)?;
             if n == 0 {
@@ -207,8 +190,7 @@ impl ObjectReader {
         while self.pos < self.end {
             buf.clear();
             let n = self.fill_next(&mut buf)?;
-            w.write_all(&buf)
-                .map_err(|e| Error::io("write body", "<writer>", e))?;
+            w.write_all(&buf).map_err(|e| Error::io("write body", "<writer>", e))?;
             total += n as u64;
         }
         Ok(total)
@@ -271,48 +253,17 @@ mod tests {
 
     #[test]
     fn ranges_parse_and_resolve_like_s3() {
-        assert_eq!(
-            ByteRange::parse("bytes=0-9").unwrap().resolve(100).unwrap(),
-            (0, 10)
-        );
-        assert_eq!(
-            ByteRange::parse("bytes=90-200")
-                .unwrap()
-                .resolve(100)
-                .unwrap(),
-            (90, 100)
-        );
-        assert_eq!(
-            ByteRange::parse("bytes=95-").unwrap().resolve(100).unwrap(),
-            (95, 100)
-        );
-        assert_eq!(
-            ByteRange::parse("bytes=-10").unwrap().resolve(100).unwrap(),
-            (90, 100)
-        );
-        assert_eq!(
-            ByteRange::parse("bytes=-500")
-                .unwrap()
-                .resolve(100)
-                .unwrap(),
-            (0, 100)
-        );
-        let e = ByteRange::parse("bytes=100-")
-            .unwrap()
-            .resolve(100)
-            .unwrap_err();
+        assert_eq!(ByteRange::parse("bytes=0-9").unwrap().resolve(100).unwrap(), (0, 10));
+        assert_eq!(ByteRange::parse("bytes=90-200").unwrap().resolve(100).unwrap(), (90, 100));
+        assert_eq!(ByteRange::parse("bytes=95-").unwrap().resolve(100).unwrap(), (95, 100));
+        assert_eq!(ByteRange::parse("bytes=-10").unwrap().resolve(100).unwrap(), (90, 100));
+        assert_eq!(ByteRange::parse("bytes=-500").unwrap().resolve(100).unwrap(), (0, 100));
+        let e = ByteRange::parse("bytes=100-").unwrap().resolve(100).unwrap_err();
         assert!(matches!(e, Error::InvalidRange { size: 100, .. }));
         assert_eq!(e.code(), "InvalidRange");
         assert!(ByteRange::Suffix(0).resolve(10).is_err());
         assert!(ByteRange::From(0).resolve(0).is_err());
-        for bad in [
-            "bytes=",
-            "bytes=-",
-            "items=0-1",
-            "bytes=5-1",
-            "bytes=a-b",
-            "bytes=1",
-        ] {
+        for bad in ["bytes=", "bytes=-", "items=0-1", "bytes=5-1", "bytes=a-b", "bytes=1"] {
             assert!(ByteRange::parse(bad).is_err(), "{bad}");
         }
     }

@@ -11,13 +11,7 @@ use crate::types::BucketId;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum CatalogEdit {
     /// A bucket was created.
-    BucketCreated {
-        id: u64,
-        name: String,
-        owner: String,
-        region: String,
-        created_ms: u64,
-    },
+    BucketCreated { id: u64, name: String, owner: String, region: String, created_ms: u64 },
     /// A bucket was deleted.
     BucketDeleted { id: u64 },
 }
@@ -48,13 +42,7 @@ pub(crate) struct Catalog {
 impl Catalog {
     pub(crate) fn apply(&mut self, edit: &CatalogEdit) {
         match edit {
-            CatalogEdit::BucketCreated {
-                id,
-                name,
-                owner,
-                region,
-                created_ms,
-            } => {
+            CatalogEdit::BucketCreated { id, name, owner, region, created_ms } => {
                 self.max_id = self.max_id.max(*id);
                 self.name_of.insert(*id, name.clone());
                 self.by_name.insert(

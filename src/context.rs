@@ -22,7 +22,7 @@ pub(crate) struct Params {
     pub(crate) chunk_bytes: u64,
     pub(crate) group_bytes: u64,
     pub(crate) durability: Durability,
-    pub(crate) preallocate: bool,
+    pub(crate) preallocate_bytes: u64,
 }
 
 /// The manifest log being appended to.

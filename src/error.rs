@@ -175,9 +175,7 @@ impl Error {
         match self {
             Error::Io { .. } | Error::PreviousIo | Error::Corruption { .. } => 500,
             Error::Locked { .. } => 503,
-            Error::NoSuchBucket { .. } | Error::NoSuchKey { .. } | Error::NoSuchVersion { .. } => {
-                404
-            }
+            Error::NoSuchBucket { .. } | Error::NoSuchKey { .. } | Error::NoSuchVersion { .. } => 404,
             Error::BucketAlreadyExists { .. } | Error::BucketNotEmpty { .. } => 409,
             Error::KeyTooLong { .. }
             | Error::EntityTooLarge { .. }
@@ -189,18 +187,11 @@ impl Error {
     }
 
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            op,
-            path: path.into(),
-            source,
-        }
+        Error::Io { op, path: path.into(), source }
     }
 
     pub(crate) fn corruption(site: CorruptionSite, reason: impl Into<String>) -> Self {
-        Error::Corruption {
-            site,
-            reason: reason.into(),
-        }
+        Error::Corruption { site, reason: reason.into() }
     }
 }
 
@@ -213,27 +204,13 @@ mod tests {
 
     #[test]
     fn codes_and_statuses_are_mapped() {
-        let e = Error::NoSuchKey {
-            bucket: "b".into(),
-            key: "k".into(),
-            delete_marker: false,
-        };
+        let e = Error::NoSuchKey { bucket: "b".into(), key: "k".into(), delete_marker: false };
         assert_eq!((e.code(), e.http_status()), ("NoSuchKey", 404));
-        let e = Error::KeyTooLong {
-            len: 1025,
-            max: 1024,
-        };
+        let e = Error::KeyTooLong { len: 1025, max: 1024 };
         assert_eq!((e.code(), e.http_status()), ("KeyTooLongError", 400));
         assert_eq!(Error::PreviousIo.http_status(), 500);
-        let site = CorruptionSite {
-            partition: Some(3),
-            segment_id: Some(7),
-            offset: 4096,
-        };
+        let site = CorruptionSite { partition: Some(3), segment_id: Some(7), offset: 4096 };
         let e = Error::corruption(site, "body crc");
-        assert!(
-            e.to_string().contains("partition 3 segment 7 offset 4096"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("partition 3 segment 7 offset 4096"), "{e}");
     }
 }

@@ -53,7 +53,5 @@ pub use catalog::BucketInfo;
 pub use error::{CorruptionSite, Error, Result};
 pub use partition::route;
 pub use recovery::{DamagedRange, RecoveryReport, TornTail};
-pub use store::{
-    GetOptions, ListOptions, ListPage, NewVersion, ObjectInfo, PutOptions, Store, StoreBuilder,
-};
+pub use store::{GetOptions, ListOptions, ListPage, NewVersion, ObjectInfo, PutOptions, Store, StoreBuilder};
 pub use types::{BucketId, Durability, RecoveryMode, StorageClass, VersionId};

@@ -22,6 +22,8 @@ pub const SEGMENT_BYTES_DEFAULT: u64 = 256 * 1024 * 1024;
 pub const INLINE_BYTES_DEFAULT: u64 = 1024 * 1024;
 /// Default chunk size for bodies above the inline limit.
 pub const CHUNK_BYTES_DEFAULT: u64 = 8 * 1024 * 1024;
+/// Default distance the active segment is zero-filled ahead of its tail.
+pub const PREALLOCATE_BYTES_DEFAULT: u64 = 1024 * 1024;
 /// Default number of partitions.
 pub const PARTITIONS_DEFAULT: u32 = 16;
 /// Default upper bound on the bytes one group commit gathers.

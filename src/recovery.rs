@@ -114,14 +114,7 @@ fn manifest_name(n: u64) -> String {
 }
 
 fn store_corruption(offset: u64, reason: impl Into<String>) -> Error {
-    Error::corruption(
-        CorruptionSite {
-            partition: None,
-            segment_id: None,
-            offset,
-        },
-        reason,
-    )
+    Error::corruption(CorruptionSite { partition: None, segment_id: None, offset }, reason)
 }
 
 /// Writes `name` atomically: temp file, fsync, rename, fsync of the directory.
@@ -131,15 +124,11 @@ fn write_atomic(storage: &dyn Storage, dir: &Path, name: &str, data: &[u8]) -> R
     if storage.exists(&tmp).map_err(io_err("stat", &tmp))? {
         storage.remove_file(&tmp).map_err(io_err("remove", &tmp))?;
     }
-    let f = storage
-        .open(&tmp, OpenMode::CreateNew)
-        .map_err(io_err("create", &tmp))?;
+    let f = storage.open(&tmp, OpenMode::CreateNew).map_err(io_err("create", &tmp))?;
     f.write_all_at(data, 0).map_err(io_err("write", &tmp))?;
     f.sync_all().map_err(io_err("fsync", &tmp))?;
     storage.rename(&tmp, &dst).map_err(io_err("rename", &dst))?;
-    storage
-        .sync_dir(dir)
-        .map_err(io_err("directory fsync", dir))
+    storage.sync_dir(dir).map_err(io_err("directory fsync", dir))
 }
 
 /// Writes a fresh manifest holding `edits`, points CURRENT at it, removes the old one.
@@ -152,37 +141,19 @@ fn write_manifest(
 ) -> Result<ManifestLog> {
     let path = root.join(manifest_name(number));
     if storage.exists(&path).map_err(io_err("stat", &path))? {
-        storage
-            .remove_file(&path)
-            .map_err(io_err("remove", &path))?;
+        storage.remove_file(&path).map_err(io_err("remove", &path))?;
     }
-    let file = storage
-        .open(&path, OpenMode::CreateNew)
-        .map_err(io_err("create", &path))?;
+    let file = storage.open(&path, OpenMode::CreateNew).map_err(io_err("create", &path))?;
     let bytes: Vec<u8> = edits.iter().flat_map(encode_frame).collect();
-    file.write_all_at(&bytes, 0)
-        .map_err(io_err("write", &path))?;
+    file.write_all_at(&bytes, 0).map_err(io_err("write", &path))?;
     file.sync_all().map_err(io_err("fsync", &path))?;
-    storage
-        .sync_dir(root)
-        .map_err(io_err("directory fsync", root))?;
-    write_atomic(
-        storage,
-        root,
-        CURRENT,
-        format!("{}\n", manifest_name(number)).as_bytes(),
-    )?;
+    storage.sync_dir(root).map_err(io_err("directory fsync", root))?;
+    write_atomic(storage, root, CURRENT, format!("{}\n", manifest_name(number)).as_bytes())?;
     if let Some(old) = old {
         storage.remove_file(old).map_err(io_err("remove", old))?;
-        storage
-            .sync_dir(root)
-            .map_err(io_err("directory fsync", root))?;
+        storage.sync_dir(root).map_err(io_err("directory fsync", root))?;
     }
-    Ok(ManifestLog {
-        file,
-        path,
-        tail: bytes.len() as u64,
-    })
+    Ok(ManifestLog { file, path, tail: bytes.len() as u64 })
 }
 
 fn params_edit(cfg: &OpenConfig, uuid: [u8; 16]) -> ManifestEdit {
@@ -197,14 +168,8 @@ fn params_edit(cfg: &OpenConfig, uuid: [u8; 16]) -> ManifestEdit {
 }
 
 /// Opens (or creates) the store at `root`.
-pub(crate) fn open(
-    storage: Arc<dyn Storage>,
-    root: PathBuf,
-    mut cfg: OpenConfig,
-) -> Result<Opened> {
-    storage
-        .create_dir_all(&root)
-        .map_err(io_err("mkdir", &root))?;
+pub(crate) fn open(storage: Arc<dyn Storage>, root: PathBuf, mut cfg: OpenConfig) -> Result<Opened> {
+    storage.create_dir_all(&root).map_err(io_err("mkdir", &root))?;
     let lock_path = root.join("LOCK");
     let lock = storage.lock(&lock_path).map_err(|e| {
         if e.kind() == ErrorKind::WouldBlock {
@@ -213,10 +178,7 @@ pub(crate) fn open(
             Error::io("lock", &lock_path, e)
         }
     })?;
-    let mut report = RecoveryReport {
-        mode: cfg.recovery,
-        ..RecoveryReport::default()
-    };
+    let mut report = RecoveryReport { mode: cfg.recovery, ..RecoveryReport::default() };
     let current = root.join(CURRENT);
     let (number, edits) = if storage.exists(&current).map_err(io_err("stat", &current))? {
         read_manifest(&*storage, &root, &mut report)?
@@ -224,30 +186,16 @@ pub(crate) fn open(
         create_store(&*storage, &root, &cfg, &mut report)?
     };
     let Some(ManifestEdit::StoreParams {
-        format_version,
-        store_uuid,
-        partitions,
-        prefix_len,
-        region,
-        ..
+        format_version, store_uuid, partitions, prefix_len, region, ..
     }) = edits.first().cloned()
     else {
-        return Err(store_corruption(
-            0,
-            "manifest does not start with the store parameters",
-        ));
+        return Err(store_corruption(0, "manifest does not start with the store parameters"));
     };
     if format_version != MANIFEST_FORMAT_VERSION {
-        return Err(store_corruption(
-            0,
-            format!("unsupported manifest format version {format_version}"),
-        ));
+        return Err(store_corruption(0, format!("unsupported manifest format version {format_version}")));
     }
     if !partitions.is_power_of_two() || partitions > crate::limits::PARTITIONS_MAX {
-        return Err(store_corruption(
-            0,
-            format!("bad partition count {partitions}"),
-        ));
+        return Err(store_corruption(0, format!("bad partition count {partitions}")));
     }
     cfg.params.partitions = partitions;
     cfg.params.prefix_len = prefix_len;
@@ -256,24 +204,11 @@ pub(crate) fn open(
     let mut max_segment_id = 0u64;
     for edit in &edits[1..] {
         match *edit {
-            ManifestEdit::SegmentCreated {
-                partition,
-                class,
-                segment_id,
-                generation,
-            } => {
+            ManifestEdit::SegmentCreated { partition, class, segment_id, generation } => {
                 let class = StorageClass::from_code(class)
                     .ok_or_else(|| store_corruption(0, format!("unknown storage class {class}")))?;
                 max_segment_id = max_segment_id.max(segment_id);
-                segments.insert(
-                    segment_id,
-                    SegInfo {
-                        partition,
-                        class,
-                        generation,
-                        sealed_len: None,
-                    },
-                );
+                segments.insert(segment_id, SegInfo { partition, class, generation, sealed_len: None });
             }
             ManifestEdit::SegmentSealed { segment_id, len } => {
                 if let Some(s) = segments.get_mut(&segment_id) {
@@ -289,9 +224,7 @@ pub(crate) fn open(
         }
     }
     let old_manifest = root.join(manifest_name(number));
-    let old_log = storage
-        .open(&old_manifest, OpenMode::ReadWrite)
-        .map_err(io_err("open", &old_manifest))?;
+    let old_log = storage.open(&old_manifest, OpenMode::ReadWrite).map_err(io_err("open", &old_manifest))?;
     let ctx = Arc::new(Context {
         storage: storage.clone(),
         root: root.clone(),
@@ -300,33 +233,19 @@ pub(crate) fn open(
         next_seq: AtomicU64::new(1),
         next_segment_id: AtomicU64::new(max_segment_id + 1),
         poisoned: AtomicBool::new(false),
-        manifest: Mutex::new(ManifestLog {
-            file: old_log,
-            path: old_manifest.clone(),
-            tail: 0,
-        }),
+        manifest: Mutex::new(ManifestLog { file: old_log, path: old_manifest.clone(), tail: 0 }),
     });
     remove_orphans(&ctx, &segments, number, &mut report)?;
-    let partitions: Vec<Arc<Partition>> = (0..partitions)
-        .map(|p| Arc::new(Partition::new(p as u16, ctx.clone())))
-        .collect();
+    let partitions: Vec<Arc<Partition>> =
+        (0..partitions).map(|p| Arc::new(Partition::new(p as u16, ctx.clone()))).collect();
     let mut catalog_records = Vec::new();
     let mut max_seq = 0u64;
     for part in &partitions {
-        let segs: Vec<(u64, SegInfo)> = segments
-            .iter()
-            .filter(|(_, s)| s.partition == part.id)
-            .map(|(id, s)| (*id, s.clone()))
-            .collect();
-        let replayed =
-            recover_partition(&ctx, part, &segs, cfg.recovery, &mut report, &mut segments)?;
-        max_seq = max_seq.max(apply_records(
-            part,
-            replayed,
-            &mut catalog_records,
-            &mut report,
-            cfg.recovery,
-        )?);
+        let segs: Vec<(u64, SegInfo)> =
+            segments.iter().filter(|(_, s)| s.partition == part.id).map(|(id, s)| (*id, s.clone())).collect();
+        let replayed = recover_partition(&ctx, part, &segs, cfg.recovery, &mut report, &mut segments)?;
+        max_seq =
+            max_seq.max(apply_records(part, replayed, &mut catalog_records, &mut report, cfg.recovery)?);
     }
     catalog_records.sort_by_key(|(seq, _)| *seq);
     let mut catalog = Catalog::default();
@@ -345,22 +264,12 @@ pub(crate) fn open(
             generation: s.generation,
         });
         if let Some(len) = s.sealed_len {
-            snapshot.push(ManifestEdit::SegmentSealed {
-                segment_id: id,
-                len,
-            });
+            snapshot.push(ManifestEdit::SegmentSealed { segment_id: id, len });
         }
     }
     let log = write_manifest(&*storage, &root, number + 1, &snapshot, Some(&old_manifest))?;
     *ctx.manifest.lock() = log;
-    Ok(Opened {
-        ctx,
-        partitions,
-        catalog,
-        report,
-        region: cfg.region,
-        lock,
-    })
+    Ok(Opened { ctx, partitions, catalog, report, region: cfg.region, lock })
 }
 
 fn read_manifest(
@@ -369,21 +278,15 @@ fn read_manifest(
     report: &mut RecoveryReport,
 ) -> Result<(u64, Vec<ManifestEdit>)> {
     let current = root.join(CURRENT);
-    let f = storage
-        .open(&current, OpenMode::ReadOnly)
-        .map_err(io_err("open", &current))?;
+    let f = storage.open(&current, OpenMode::ReadOnly).map_err(io_err("open", &current))?;
     let text = read_all(&*f).map_err(io_err("read", &current))?;
-    let name = std::str::from_utf8(&text)
-        .unwrap_or("")
-        .trim_end_matches('\n');
+    let name = std::str::from_utf8(&text).unwrap_or("").trim_end_matches('\n');
     let number = name
         .strip_prefix("MANIFEST-")
         .and_then(|n| n.parse::<u64>().ok())
         .ok_or_else(|| store_corruption(0, format!("CURRENT names no manifest: {name:?}")))?;
     let path = root.join(name);
-    let f = storage
-        .open(&path, OpenMode::ReadOnly)
-        .map_err(io_err("open", &path))?;
+    let f = storage.open(&path, OpenMode::ReadOnly).map_err(io_err("open", &path))?;
     let bytes = read_all(&*f).map_err(io_err("read", &path))?;
     let log = decode_log(&bytes);
     report.manifest_tail_bytes = bytes.len() as u64 - log.valid_len;
@@ -409,12 +312,8 @@ fn create_store(
     let edits = vec![params_edit(cfg, uuid)];
     for p in 0..cfg.params.partitions {
         let dir = partition_dir(root, p as u16);
-        storage
-            .create_dir_all(&dir.join(StorageClass::Standard.as_str()))
-            .map_err(io_err("mkdir", &dir))?;
-        storage
-            .sync_dir(&dir)
-            .map_err(io_err("directory fsync", &dir))?;
+        storage.create_dir_all(&dir.join(StorageClass::Standard.as_str())).map_err(io_err("mkdir", &dir))?;
+        storage.sync_dir(&dir).map_err(io_err("directory fsync", &dir))?;
     }
     write_manifest(storage, root, 1, &edits, None)?;
     Ok((1, edits))
@@ -439,9 +338,7 @@ fn remove_orphans(
         }
     }
     if removed_in_root {
-        storage
-            .sync_dir(root)
-            .map_err(io_err("directory fsync", root))?;
+        storage.sync_dir(root).map_err(io_err("directory fsync", root))?;
     }
     for p in 0..ctx.params.partitions {
         let pdir = partition_dir(root, p as u16);
@@ -454,9 +351,7 @@ fn remove_orphans(
             let mut removed = false;
             for name in storage.list_dir(&dir).map_err(io_err("list", &dir))? {
                 let owned = segments.iter().any(|(&id, s)| {
-                    s.partition == p as u16
-                        && Some(s.class) == class
-                        && segment_file_name(id) == name
+                    s.partition == p as u16 && Some(s.class) == class && segment_file_name(id) == name
                 });
                 if !owned {
                     let f = dir.join(&name);
@@ -466,9 +361,7 @@ fn remove_orphans(
                 }
             }
             if removed {
-                storage
-                    .sync_dir(&dir)
-                    .map_err(io_err("directory fsync", &dir))?;
+                storage.sync_dir(&dir).map_err(io_err("directory fsync", &dir))?;
             }
         }
     }
@@ -484,34 +377,18 @@ fn recover_partition(
     manifest_segments: &mut BTreeMap<u64, SegInfo>,
 ) -> Result<Replayed> {
     let salvage = mode == RecoveryMode::Salvage;
-    let mut out = Replayed {
-        partition_records: Vec::new(),
-    };
+    let mut out = Replayed { partition_records: Vec::new() };
     let mut active_seen: Vec<StorageClass> = Vec::new();
     for (id, info) in segs {
-        let site = |offset| CorruptionSite {
-            partition: Some(part.id),
-            segment_id: Some(*id),
-            offset,
-        };
+        let site = |offset| CorruptionSite { partition: Some(part.id), segment_id: Some(*id), offset };
         let path = ctx.segment_path(part.id, info.class, *id);
         let damaged = |report: &mut RecoveryReport, start, end, reason: String| {
-            report.damaged.push(DamagedRange {
-                partition: part.id,
-                segment_id: *id,
-                start,
-                end,
-                reason,
-            });
+            report.damaged.push(DamagedRange { partition: part.id, segment_id: *id, start, end, reason });
         };
-        let file = match ctx.storage.open(
-            &path,
-            if info.sealed_len.is_some() {
-                OpenMode::ReadOnly
-            } else {
-                OpenMode::ReadWrite
-            },
-        ) {
+        let file = match ctx
+            .storage
+            .open(&path, if info.sealed_len.is_some() { OpenMode::ReadOnly } else { OpenMode::ReadWrite })
+        {
             Ok(f) => f,
             Err(e) if e.kind() == ErrorKind::NotFound && salvage => {
                 damaged(report, 0, 0, "segment file missing".into());
@@ -519,10 +396,7 @@ fn recover_partition(
                 continue;
             }
             Err(e) if e.kind() == ErrorKind::NotFound => {
-                return Err(Error::corruption(
-                    site(0),
-                    "segment file listed in the manifest is missing",
-                ));
+                return Err(Error::corruption(site(0), "segment file listed in the manifest is missing"));
             }
             Err(e) => return Err(Error::io("open segment", &path, e)),
         };
@@ -538,13 +412,9 @@ fn recover_partition(
         };
         let header_problem = match SegmentHeader::decode(bytes) {
             Err(e) => Some(e.to_string()),
-            Ok(h) if h.store_uuid != ctx.store_uuid => {
-                Some("segment belongs to another store".into())
-            }
+            Ok(h) if h.store_uuid != ctx.store_uuid => Some("segment belongs to another store".into()),
             Ok(h)
-                if h.segment_id != *id
-                    || h.partition != part.id
-                    || h.storage_class != info.class.code() =>
+                if h.segment_id != *id || h.partition != part.id || h.storage_class != info.class.code() =>
             {
                 Some("segment header does not match the manifest".into())
             }
@@ -558,9 +428,7 @@ fn recover_partition(
             manifest_segments.remove(id);
             continue;
         }
-        let state = info
-            .sealed_len
-            .map_or(SegmentState::Active, SegmentState::Sealed);
+        let state = info.sealed_len.map_or(SegmentState::Active, SegmentState::Sealed);
         let scan = scan_segment(bytes, state, salvage);
         if let Some((offset, reason)) = scan.fatal.clone() {
             if !salvage {
@@ -576,10 +444,7 @@ fn recover_partition(
             seg.map_sealed().map_err(io_err("map", &path))?;
         } else {
             if active_seen.contains(&info.class) {
-                return Err(Error::corruption(
-                    site(0),
-                    "two active segments for one storage class",
-                ));
+                return Err(Error::corruption(site(0), "two active segments for one storage class"));
             }
             active_seen.push(info.class);
             cut_torn_tail(&*file, &path, bytes, scan.end, part.id, *id, report)?;
@@ -594,8 +459,7 @@ fn recover_partition(
             });
         }
         part.add_segment(seg);
-        out.partition_records
-            .extend(scan.records.into_iter().map(|r| (info.class, *id, r)));
+        out.partition_records.extend(scan.records.into_iter().map(|r| (info.class, *id, r)));
     }
     Ok(out)
 }
@@ -614,15 +478,9 @@ fn cut_torn_tail(
     }
     let tail = &bytes[end as usize..];
     if tail.iter().any(|&b| b != 0) {
-        report.torn_tails.push(TornTail {
-            partition,
-            segment_id,
-            offset: end,
-            len: tail.len() as u64,
-        });
+        report.torn_tails.push(TornTail { partition, segment_id, offset: end, len: tail.len() as u64 });
     }
-    file.set_len(end)
-        .map_err(io_err("truncate torn tail", path))?;
+    file.set_len(end).map_err(io_err("truncate torn tail", path))?;
     file.sync_data().map_err(io_err("fdatasync", path))
 }
 

@@ -18,15 +18,15 @@ use crate::error::{CorruptionSite, Error, Result};
 use crate::format::manifest::PREFIX_LEN_WHOLE_KEY;
 use crate::format::meta::{CHUNKS_PER_OBJECT_MAX, ChunkRef, ObjectMeta};
 use crate::format::record::{
-    FLAG_NULL_VERSION, RecordHeader, RecordKind, RecordParts, decode_prefix, encode_record,
-    verify_body_crc,
+    FLAG_NULL_VERSION, RecordHeader, RecordKind, RecordParts, decode_prefix, encode_record, verify_body_crc,
 };
 use crate::format::segment_header::SEGMENT_DATA_START;
 use crate::io::{RealStorage, SimStorage, Storage, StorageLock};
 use crate::limits::{
-    BUCKET_NAME_BYTES_MAX, CHUNK_BYTES_DEFAULT, GROUP_BYTES_DEFAULT, INLINE_BYTES_DEFAULT,
-    LIST_KEYS_MAX, PARTITIONS_DEFAULT, PARTITIONS_MAX, PUT_OBJECT_BYTES_MAX, RECORD_BODY_BYTES_MAX,
-    RECORD_META_BYTES_MAX, SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN,
+    BUCKET_NAME_BYTES_MAX, CHUNK_BYTES_DEFAULT, GROUP_BYTES_DEFAULT, INLINE_BYTES_DEFAULT, LIST_KEYS_MAX,
+    PARTITIONS_DEFAULT, PARTITIONS_MAX, PREALLOCATE_BYTES_DEFAULT, PUT_OBJECT_BYTES_MAX,
+    RECORD_BODY_BYTES_MAX, RECORD_META_BYTES_MAX, SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX,
+    SEGMENT_BYTES_MIN,
 };
 use crate::partition::index::{EntryKind, IndexEntry};
 use crate::partition::{Effect, Partition, WriteRecord, now_ms, route};
@@ -52,7 +52,7 @@ pub struct StoreBuilder {
     durability: Durability,
     recovery: RecoveryMode,
     region: String,
-    preallocate: bool,
+    preallocate_bytes: u64,
 }
 
 impl StoreBuilder {
@@ -102,9 +102,11 @@ impl StoreBuilder {
         self.region = r.into();
         self
     }
-    /// Preallocate each new segment to its full size (default off).
-    pub fn preallocate(mut self, on: bool) -> Self {
-        self.preallocate = on;
+    /// How far ahead of the active segment's tail the file is kept allocated and zero-filled
+    /// (default 1 MiB; 0 turns it off). Overwriting written zeros lets each group's `fdatasync` skip
+    /// the metadata commit an append needs (measured here: about 1.45× more syncs per second).
+    pub fn preallocate_bytes(mut self, n: u64) -> Self {
+        self.preallocate_bytes = n;
         self
     }
     /// Uses another [`Storage`] (the simulated one, for tests).
@@ -115,53 +117,28 @@ impl StoreBuilder {
 
     fn validate(&self) -> Result<()> {
         let bad = |name, value: u64, reason: &str| {
-            Err(Error::InvalidArgument {
-                name,
-                value: value.to_string(),
-                reason: reason.into(),
-            })
+            Err(Error::InvalidArgument { name, value: value.to_string(), reason: reason.into() })
         };
         if !self.partitions.is_power_of_two() || self.partitions > PARTITIONS_MAX {
-            return bad(
-                "partitions",
-                u64::from(self.partitions),
-                "must be a power of two, at most 4096",
-            );
+            return bad("partitions", u64::from(self.partitions), "must be a power of two, at most 4096");
         }
         if !(SEGMENT_BYTES_MIN..=SEGMENT_BYTES_MAX).contains(&self.segment_bytes) {
-            return bad(
-                "segment_bytes",
-                self.segment_bytes,
-                "must be between 64 KiB and 4 GiB",
-            );
+            return bad("segment_bytes", self.segment_bytes, "must be between 64 KiB and 4 GiB");
         }
         if self.chunk_bytes == 0 || self.chunk_bytes > RECORD_BODY_BYTES_MAX {
-            return bad(
-                "chunk_bytes",
-                self.chunk_bytes,
-                "must be between 1 byte and 64 MiB",
-            );
+            return bad("chunk_bytes", self.chunk_bytes, "must be between 1 byte and 64 MiB");
         }
         if self.inline_bytes > self.chunk_bytes {
-            return bad(
-                "inline_bytes",
-                self.inline_bytes,
-                "must not exceed chunk_bytes",
-            );
+            return bad("inline_bytes", self.inline_bytes, "must not exceed chunk_bytes");
         }
-        if self.chunk_bytes + (RECORD_META_BYTES_MAX as u64) * 2 + SEGMENT_DATA_START
-            > self.segment_bytes
-        {
+        if self.chunk_bytes + (RECORD_META_BYTES_MAX as u64) * 2 + SEGMENT_DATA_START > self.segment_bytes {
             return bad(
                 "segment_bytes",
                 self.segment_bytes,
                 "must hold a whole chunk record and a maximal meta section",
             );
         }
-        if let Durability::Eventual {
-            flush_interval_ms: 0,
-        } = self.durability
-        {
+        if let Durability::Eventual { flush_interval_ms: 0 } = self.durability {
             return bad("flush_interval_ms", 0, "must be at least 1");
         }
         Ok(())
@@ -174,10 +151,7 @@ impl StoreBuilder {
     /// `Strict` mode when damage other than a torn tail is found; `Io` on I/O errors.
     pub fn open(self) -> Result<Store> {
         self.validate()?;
-        let storage = self
-            .storage
-            .clone()
-            .unwrap_or_else(|| Arc::new(RealStorage));
+        let storage = self.storage.clone().unwrap_or_else(|| Arc::new(RealStorage));
         let cfg = OpenConfig {
             params: Params {
                 partitions: self.partitions,
@@ -187,7 +161,7 @@ impl StoreBuilder {
                 chunk_bytes: self.chunk_bytes,
                 group_bytes: self.group_bytes.max(1),
                 durability: self.durability,
-                preallocate: self.preallocate,
+                preallocate_bytes: self.preallocate_bytes,
             },
             recovery: self.recovery,
             region: self.region,
@@ -238,10 +212,7 @@ impl Flusher {
                 }
             })
             .expect("spawning the flush thread");
-        Flusher {
-            stop,
-            handle: Some(handle),
-        }
+        Flusher { stop, handle: Some(handle) }
     }
 
     fn stop(&mut self) {
@@ -332,12 +303,7 @@ pub struct ListOptions {
 
 impl Default for ListOptions {
     fn default() -> Self {
-        ListOptions {
-            prefix: String::new(),
-            start_after: None,
-            max_keys: LIST_KEYS_MAX,
-            versions: false,
-        }
+        ListOptions { prefix: String::new(), start_after: None, max_keys: LIST_KEYS_MAX, versions: false }
     }
 }
 
@@ -395,11 +361,7 @@ fn info_from(bucket: u64, key: &[u8], e: &IndexEntry, is_latest: bool) -> Object
         is_delete_marker: e.kind == EntryKind::DeleteMarker,
         is_latest,
         size: e.size,
-        e_tag: if e.kind == EntryKind::DeleteMarker {
-            String::new()
-        } else {
-            etag_string(&e.etag)
-        },
+        e_tag: if e.kind == EntryKind::DeleteMarker { String::new() } else { etag_string(&e.etag) },
         last_modified_ms: e.mtime_ms,
         storage_class: e.class,
         content_type: None,
@@ -409,9 +371,7 @@ fn info_from(bucket: u64, key: &[u8], e: &IndexEntry, is_latest: bool) -> Object
 
 fn read_body(body: &mut dyn Read, buf: &mut Vec<u8>, want: u64) -> Result<u64> {
     let before = buf.len();
-    body.take(want)
-        .read_to_end(buf)
-        .map_err(|source| Error::BodyRead { source })?;
+    body.take(want).read_to_end(buf).map_err(|source| Error::BodyRead { source })?;
     Ok((buf.len() - before) as u64)
 }
 
@@ -438,7 +398,7 @@ impl Store {
             durability: Durability::Immediate,
             recovery: RecoveryMode::Strict,
             region: "us-east-1".into(),
-            preallocate: false,
+            preallocate_bytes: PREALLOCATE_BYTES_DEFAULT,
         }
     }
 
@@ -452,7 +412,7 @@ impl Store {
 
     /// A builder for an in-memory store (to set options such as partition count).
     pub fn in_memory_builder() -> StoreBuilder {
-        Store::builder("/s3lite").storage(Arc::new(SimStorage::new()))
+        Store::builder("/s3lite").storage(Arc::new(SimStorage::new())).preallocate_bytes(0)
     }
 
     /// What recovery found when the store was opened.
@@ -496,8 +456,7 @@ impl Store {
 
     fn partition(&self, bucket: u64, key: &[u8]) -> &Arc<Partition> {
         let params = &self.inner.ctx.params;
-        &self.inner.partitions
-            [usize::from(route(bucket, key, params.prefix_len, params.partitions))]
+        &self.inner.partitions[usize::from(route(bucket, key, params.prefix_len, params.partitions))]
     }
 
     fn durability(&self, d: Option<Durability>) -> Durability {
@@ -521,9 +480,7 @@ impl Store {
         }
         let mut catalog = self.inner.catalog.write();
         if catalog.by_name(name).is_some() {
-            return Err(Error::BucketAlreadyExists {
-                bucket: name.into(),
-            });
+            return Err(Error::BucketAlreadyExists { bucket: name.into() });
         }
         let id = catalog.max_id + 1;
         let edit = CatalogEdit::BucketCreated {
@@ -545,21 +502,9 @@ impl Store {
     pub fn delete_bucket(&self, name: &str) -> Result<()> {
         self.inner.ctx.check()?;
         let mut catalog = self.inner.catalog.write();
-        let id = catalog
-            .by_name(name)
-            .ok_or_else(|| Error::NoSuchBucket {
-                bucket: name.into(),
-            })?
-            .id;
-        if !self
-            .inner
-            .partitions
-            .iter()
-            .all(|p| p.index.read().bucket_is_empty(id.0))
-        {
-            return Err(Error::BucketNotEmpty {
-                bucket: name.into(),
-            });
+        let id = catalog.by_name(name).ok_or_else(|| Error::NoSuchBucket { bucket: name.into() })?.id;
+        if !self.inner.partitions.iter().all(|p| p.index.read().bucket_is_empty(id.0)) {
+            return Err(Error::BucketNotEmpty { bucket: name.into() });
         }
         let edit = CatalogEdit::BucketDeleted { id: id.0 };
         self.write_catalog(id.0, name, &edit)?;
@@ -578,9 +523,7 @@ impl Store {
             .read()
             .by_name(name)
             .cloned()
-            .ok_or_else(|| Error::NoSuchBucket {
-                bucket: name.into(),
-            })
+            .ok_or_else(|| Error::NoSuchBucket { bucket: name.into() })
     }
 
     /// Every bucket, by name.
@@ -607,10 +550,7 @@ impl Store {
         });
         let durability = crate::partition::catalog_durability(self.durability(None));
         self.inner.partitions[0].submit(
-            vec![WriteRecord {
-                bytes,
-                effect: Effect::None,
-            }],
+            vec![WriteRecord { bytes, effect: Effect::None }],
             StorageClass::Standard,
             durability,
         )?;
@@ -623,9 +563,7 @@ impl Store {
             .read()
             .by_id(bucket)
             .map(|b| b.name.clone())
-            .ok_or_else(|| Error::NoSuchBucket {
-                bucket: format!("#{}", bucket.0),
-            })
+            .ok_or_else(|| Error::NoSuchBucket { bucket: format!("#{}", bucket.0) })
     }
 
     // ----- objects -------------------------------------------------------------------------------
@@ -666,9 +604,7 @@ impl Store {
         check_key(key)?;
         let catalog = self.inner.catalog.read();
         if catalog.by_id(bucket).is_none() {
-            return Err(Error::NoSuchBucket {
-                bucket: format!("#{}", bucket.0),
-            });
+            return Err(Error::NoSuchBucket { bucket: format!("#{}", bucket.0) });
         }
         let params = &self.inner.ctx.params;
         let (version, flags) = match opts.version {
@@ -677,10 +613,7 @@ impl Store {
         };
         let part = self.partition(bucket.0, key.as_bytes());
         let durability = self.durability(opts.durability);
-        let first_cap = opts
-            .content_length
-            .unwrap_or(64 * 1024)
-            .min(params.inline_bytes + 1);
+        let first_cap = opts.content_length.unwrap_or(64 * 1024).min(params.inline_bytes + 1);
         let mut buf = Vec::with_capacity(first_cap as usize);
         let n = read_body(&mut body, &mut buf, params.inline_bytes + 1)?;
         let mut md5 = Md5::new();
@@ -733,11 +666,7 @@ impl Store {
             offset: 0,
             record_len: 0,
             version_id: version,
-            kind: if kind == RecordKind::Put {
-                EntryKind::Inline
-            } else {
-                EntryKind::Chunked
-            },
+            kind: if kind == RecordKind::Put { EntryKind::Inline } else { EntryKind::Chunked },
             size,
             mtime_ms: meta.mtime_ms,
             etag,
@@ -745,11 +674,7 @@ impl Store {
         };
         let rec = WriteRecord {
             bytes,
-            effect: Effect::Upsert {
-                bucket: bucket.0,
-                key: key.as_bytes().to_vec(),
-                entry: entry.clone(),
-            },
+            effect: Effect::Upsert { bucket: bucket.0, key: key.as_bytes().to_vec(), entry: entry.clone() },
         };
         part.submit(vec![rec], opts.storage_class, durability)?;
         drop(catalog);
@@ -759,10 +684,7 @@ impl Store {
         Ok(info)
     }
 
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one call site; the pieces of one put"
-    )]
+    #[expect(clippy::too_many_arguments, reason = "one call site; the pieces of one put")]
     fn write_chunks(
         &self,
         part: &Partition,
@@ -790,16 +712,10 @@ impl Store {
             let data = &buf[..take];
             size += take as u64;
             if size > PUT_OBJECT_BYTES_MAX {
-                return Err(Error::EntityTooLarge {
-                    len: size,
-                    max: PUT_OBJECT_BYTES_MAX,
-                });
+                return Err(Error::EntityTooLarge { len: size, max: PUT_OBJECT_BYTES_MAX });
             }
             if chunks.len() >= CHUNKS_PER_OBJECT_MAX {
-                return Err(Error::EntityTooLarge {
-                    len: size,
-                    max: chunks.len() as u64 * chunk_bytes,
-                });
+                return Err(Error::EntityTooLarge { len: size, max: chunks.len() as u64 * chunk_bytes });
             }
             md5.update(data);
             let bytes = encode_record(&RecordParts {
@@ -816,14 +732,9 @@ impl Store {
             // Chunks are not synced on their own: the object-commit record's group sync covers every
             // earlier write to its segment, and a rotation seals (and syncs) the segment before it.
             let written = part.submit(
-                vec![WriteRecord {
-                    bytes,
-                    effect: Effect::None,
-                }],
+                vec![WriteRecord { bytes, effect: Effect::None }],
                 opts.storage_class,
-                Durability::Eventual {
-                    flush_interval_ms: 0,
-                },
+                Durability::Eventual { flush_interval_ms: 0 },
             )?;
             chunks.push(ChunkRef {
                 segment_id: written[0].segment_id,
@@ -837,14 +748,7 @@ impl Store {
 
     fn new_version_id(&self) -> VersionId {
         let mut v = [0u8; 16];
-        v[..8].copy_from_slice(
-            &self
-                .inner
-                .ctx
-                .next_seq
-                .load(Ordering::Relaxed)
-                .to_be_bytes(),
-        );
+        v[..8].copy_from_slice(&self.inner.ctx.next_seq.load(Ordering::Relaxed).to_be_bytes());
         rand::rng().fill_bytes(&mut v[8..]);
         if v == [0; 16] {
             v[15] = 1;
@@ -856,28 +760,18 @@ impl Store {
     ///
     /// # Errors
     /// `NoSuchBucket`, `KeyTooLong`, `Io`/`PreviousIo`.
-    pub fn put_delete_marker(
-        &self,
-        bucket: BucketId,
-        key: &str,
-        version: NewVersion,
-    ) -> Result<VersionId> {
+    pub fn put_delete_marker(&self, bucket: BucketId, key: &str, version: NewVersion) -> Result<VersionId> {
         self.inner.ctx.check()?;
         check_key(key)?;
         let catalog = self.inner.catalog.read();
         if catalog.by_id(bucket).is_none() {
-            return Err(Error::NoSuchBucket {
-                bucket: format!("#{}", bucket.0),
-            });
+            return Err(Error::NoSuchBucket { bucket: format!("#{}", bucket.0) });
         }
         let (vid, flags) = match version {
             NewVersion::Null => (VersionId::NULL, FLAG_NULL_VERSION),
             NewVersion::Unique => (self.new_version_id(), 0),
         };
-        let meta = ObjectMeta {
-            mtime_ms: now_ms(),
-            ..ObjectMeta::default()
-        };
+        let meta = ObjectMeta { mtime_ms: now_ms(), ..ObjectMeta::default() };
         let bytes = encode_record(&RecordParts {
             kind: RecordKind::DeleteMarker,
             flags,
@@ -900,17 +794,9 @@ impl Store {
             etag: [0; 16],
             class: StorageClass::Standard,
         };
-        let effect = Effect::Upsert {
-            bucket: bucket.0,
-            key: key.as_bytes().to_vec(),
-            entry,
-        };
+        let effect = Effect::Upsert { bucket: bucket.0, key: key.as_bytes().to_vec(), entry };
         let part = self.partition(bucket.0, key.as_bytes());
-        part.submit(
-            vec![WriteRecord { bytes, effect }],
-            StorageClass::Standard,
-            self.durability(None),
-        )?;
+        part.submit(vec![WriteRecord { bytes, effect }], StorageClass::Standard, self.durability(None))?;
         Ok(vid)
     }
 
@@ -937,9 +823,7 @@ impl Store {
         let name = catalog
             .by_id(bucket)
             .map(|b| b.name.clone())
-            .ok_or_else(|| Error::NoSuchBucket {
-                bucket: format!("#{}", bucket.0),
-            })?;
+            .ok_or_else(|| Error::NoSuchBucket { bucket: format!("#{}", bucket.0) })?;
         let part = self.partition(bucket.0, key.as_bytes());
         let versions: Vec<VersionId> = {
             let ix = part.index.read();
@@ -949,11 +833,7 @@ impl Store {
                 .collect()
         };
         if let (Some(v), true) = (only, versions.is_empty()) {
-            return Err(Error::NoSuchVersion {
-                bucket: name,
-                key: key.into(),
-                version_id: v.to_string(),
-            });
+            return Err(Error::NoSuchVersion { bucket: name, key: key.into(), version_id: v.to_string() });
         }
         if versions.is_empty() {
             return Ok(());
@@ -972,11 +852,7 @@ impl Store {
                     meta: &[],
                     body: &[],
                 }),
-                effect: Effect::Purge {
-                    bucket: bucket.0,
-                    key: key.as_bytes().to_vec(),
-                    version: v,
-                },
+                effect: Effect::Purge { bucket: bucket.0, key: key.as_bytes().to_vec(), version: v },
             })
             .collect();
         part.submit(records, StorageClass::Standard, self.durability(None))?;
@@ -1003,22 +879,14 @@ impl Store {
             hit.map(|(s, e)| (s, e.clone(), Some(s) == latest_seq))
         };
         match (found, version) {
-            (Some((_, e, _)), None) if e.kind == EntryKind::DeleteMarker => Err(Error::NoSuchKey {
-                bucket: name,
-                key: key.into(),
-                delete_marker: true,
-            }),
+            (Some((_, e, _)), None) if e.kind == EntryKind::DeleteMarker => {
+                Err(Error::NoSuchKey { bucket: name, key: key.into(), delete_marker: true })
+            }
             (Some((s, e, latest)), _) => Ok((part, s, e, latest)),
-            (None, None) => Err(Error::NoSuchKey {
-                bucket: name,
-                key: key.into(),
-                delete_marker: false,
-            }),
-            (None, Some(v)) => Err(Error::NoSuchVersion {
-                bucket: name,
-                key: key.into(),
-                version_id: v.to_string(),
-            }),
+            (None, None) => Err(Error::NoSuchKey { bucket: name, key: key.into(), delete_marker: false }),
+            (None, Some(v)) => {
+                Err(Error::NoSuchVersion { bucket: name, key: key.into(), version_id: v.to_string() })
+            }
         }
     }
 
@@ -1032,19 +900,15 @@ impl Store {
         e: &IndexEntry,
         want_body: bool,
     ) -> Result<(RecordHeader, ObjectMeta, Vec<u8>)> {
-        let site = CorruptionSite {
-            partition: Some(part.id),
-            segment_id: Some(e.segment_id),
-            offset: e.offset,
-        };
+        let site =
+            CorruptionSite { partition: Some(part.id), segment_id: Some(e.segment_id), offset: e.offset };
         let seg = part
             .segment(e.segment_id)
             .ok_or_else(|| Error::corruption(site.clone(), "segment is not in the store"))?;
-        let bytes = seg
-            .read(e.offset, e.record_len)
-            .map_err(|err| Error::io("read record", &seg.path, err))?;
-        let (h, k, m) = decode_prefix(&bytes)
-            .map_err(|err| Error::corruption(site.clone(), err.to_string()))?;
+        let bytes =
+            seg.read(e.offset, e.record_len).map_err(|err| Error::io("read record", &seg.path, err))?;
+        let (h, k, m) =
+            decode_prefix(&bytes).map_err(|err| Error::corruption(site.clone(), err.to_string()))?;
         let kind_ok = matches!(
             (h.kind, e.kind),
             (RecordKind::Put, EntryKind::Inline)
@@ -1063,8 +927,8 @@ impl Store {
                 "record identity does not match the index (misdirected read or write)",
             ));
         }
-        let meta = ObjectMeta::decode(m)
-            .map_err(|err| Error::corruption(site.clone(), format!("meta: {err}")))?;
+        let meta =
+            ObjectMeta::decode(m).map_err(|err| Error::corruption(site.clone(), format!("meta: {err}")))?;
         let mut body = Vec::new();
         if want_body && h.kind == RecordKind::Put {
             let at = h.body_offset() as usize;
@@ -1080,12 +944,7 @@ impl Store {
     /// # Errors
     /// `NoSuchBucket`, `NoSuchKey` (with `delete_marker` set when the current version is a marker),
     /// `NoSuchVersion`, `Corruption`, `Io`/`PreviousIo`.
-    pub fn head(
-        &self,
-        bucket: BucketId,
-        key: &str,
-        version: Option<VersionId>,
-    ) -> Result<ObjectInfo> {
+    pub fn head(&self, bucket: BucketId, key: &str, version: Option<VersionId>) -> Result<ObjectInfo> {
         let (part, seq, e, latest) = self.lookup(bucket, key, version)?;
         let (_, meta, _) = self.read_record(&part, bucket, key, seq, &e, false)?;
         let mut info = info_from(bucket.0, key.as_bytes(), &e, latest);
@@ -1099,20 +958,11 @@ impl Store {
     /// # Errors
     /// As [`Store::head`], plus `InvalidRange` for an unsatisfiable range. Corruption of a chunk
     /// surfaces when the reader reaches it.
-    pub fn get(
-        &self,
-        bucket: BucketId,
-        key: &str,
-        opts: &GetOptions,
-    ) -> Result<(ObjectInfo, ObjectReader)> {
+    pub fn get(&self, bucket: BucketId, key: &str, opts: &GetOptions) -> Result<(ObjectInfo, ObjectReader)> {
         let (part, seq, e, latest) = self.lookup(bucket, key, opts.version)?;
         if e.kind == EntryKind::DeleteMarker {
             let name = self.bucket_name(bucket)?;
-            return Err(Error::NoSuchKey {
-                bucket: name,
-                key: key.into(),
-                delete_marker: true,
-            });
+            return Err(Error::NoSuchKey { bucket: name, key: key.into(), delete_marker: true });
         }
         let (_, meta, inline) = self.read_record(&part, bucket, key, seq, &e, true)?;
         let (start, end) = match opts.range {
@@ -1133,14 +983,7 @@ impl Store {
         let mut info = info_from(bucket.0, key.as_bytes(), &e, latest);
         info.content_type = meta.content_type;
         info.user_metadata = meta.user;
-        Ok((
-            info,
-            ObjectReader {
-                source,
-                pos: start,
-                end,
-            },
-        ))
+        Ok((info, ObjectReader { source, pos: start, end }))
     }
 
     /// One page of keys (or versions) in UTF-8 byte order, merged across partitions.
@@ -1187,13 +1030,7 @@ impl Store {
         all.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
         let is_truncated = all.len() > opts.max_keys;
         all.truncate(opts.max_keys);
-        let entries = all
-            .iter()
-            .map(|(k, _, e, latest)| info_from(bucket.0, k, e, *latest))
-            .collect();
-        Ok(ListPage {
-            entries,
-            is_truncated,
-        })
+        let entries = all.iter().map(|(k, _, e, latest)| info_from(bucket.0, k, e, *latest)).collect();
+        Ok(ListPage { entries, is_truncated })
     }
 }

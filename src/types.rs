@@ -139,14 +139,11 @@ impl StorageClass {
     /// # Errors
     /// `InvalidArgument` (S3's `InvalidStorageClass` comes with the semantics layer) naming the value.
     pub fn parse(s: &str) -> Result<StorageClass> {
-        Self::ALL
-            .into_iter()
-            .find(|c| c.as_str() == s)
-            .ok_or_else(|| Error::InvalidArgument {
-                name: "x-amz-storage-class",
-                value: s.to_owned(),
-                reason: "unknown storage class".into(),
-            })
+        Self::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| Error::InvalidArgument {
+            name: "x-amz-storage-class",
+            value: s.to_owned(),
+            reason: "unknown storage class".into(),
+        })
     }
 }
 
@@ -182,10 +179,7 @@ pub enum RecoveryMode {
 /// `KeyTooLong` over [`KEY_BYTES_MAX`] bytes; `InvalidArgument` for the empty key.
 pub fn check_key(key: &str) -> Result<()> {
     if key.len() > KEY_BYTES_MAX {
-        return Err(Error::KeyTooLong {
-            len: key.len(),
-            max: KEY_BYTES_MAX,
-        });
+        return Err(Error::KeyTooLong { len: key.len(), max: KEY_BYTES_MAX });
     }
     if key.is_empty() {
         return Err(Error::InvalidArgument {
@@ -207,16 +201,8 @@ mod tests {
         assert_eq!(VersionId::parse(&v.to_string()).unwrap(), v);
         assert_eq!(VersionId::parse("null").unwrap(), VersionId::NULL);
         assert_eq!(VersionId::NULL.to_string(), "null");
-        for bad in [
-            "",
-            "xyz",
-            "0000000000000000000000000000000g",
-            "00000000000000000000000000000000",
-        ] {
-            assert!(
-                matches!(VersionId::parse(bad), Err(Error::InvalidArgument { .. })),
-                "{bad}"
-            );
+        for bad in ["", "xyz", "0000000000000000000000000000000g", "00000000000000000000000000000000"] {
+            assert!(matches!(VersionId::parse(bad), Err(Error::InvalidArgument { .. })), "{bad}");
         }
     }
 
@@ -235,10 +221,7 @@ mod tests {
         assert!(check_key(&"k".repeat(KEY_BYTES_MAX)).is_ok());
         assert!(matches!(
             check_key(&"k".repeat(KEY_BYTES_MAX + 1)),
-            Err(Error::KeyTooLong {
-                len: 1025,
-                max: 1024
-            })
+            Err(Error::KeyTooLong { len: 1025, max: 1024 })
         ));
         assert!(check_key("").is_err());
     }

@@ -27,22 +27,14 @@ fn eight_threads_write_and_read_across_partitions() {
                     for i in 0..150u64 {
                         let key = format!("t{t}/k{}", i % 40);
                         let v = value(t, i);
-                        store
-                            .put_bytes(b, &key, &v, &PutOptions::default())
-                            .unwrap();
-                        assert_eq!(
-                            read(&store, b, &key).unwrap(),
-                            v,
-                            "read-after-write of {key}"
-                        );
+                        store.put_bytes(b, &key, &v, &PutOptions::default()).unwrap();
+                        assert_eq!(read(&store, b, &key).unwrap(), v, "read-after-write of {key}");
                         // Readers of other threads' keys see whole values or nothing.
                         let (ot, ok) = ((t + 1) % 8, i % 40);
                         let other = format!("t{ot}/k{ok}");
                         match read(&store, b, &other) {
                             Ok(got) => assert!(
-                                (0..150u64)
-                                    .filter(|j| j % 40 == ok)
-                                    .any(|j| got == value(ot, j)),
+                                (0..150u64).filter(|j| j % 40 == ok).any(|j| got == value(ot, j)),
                                 "{other} holds bytes its writer never wrote"
                             ),
                             Err(Error::NoSuchKey { .. }) => {}
@@ -52,14 +44,10 @@ fn eight_threads_write_and_read_across_partitions() {
                 });
             }
         });
-        let expected =
-            |t: u64, k: u64| value(t, (0..150u64).filter(|i| i % 40 == k).max().unwrap());
+        let expected = |t: u64, k: u64| value(t, (0..150u64).filter(|i| i % 40 == k).max().unwrap());
         for t in 0..8 {
             for k in 0..40 {
-                assert_eq!(
-                    read(&store, b, &format!("t{t}/k{k}")).unwrap(),
-                    expected(t, k)
-                );
+                assert_eq!(read(&store, b, &format!("t{t}/k{k}")).unwrap(), expected(t, k));
             }
         }
         if on_disk {
@@ -67,10 +55,7 @@ fn eight_threads_write_and_read_across_partitions() {
             let store = Store::open(dir.path()).unwrap();
             for t in 0..8 {
                 for k in 0..40 {
-                    assert_eq!(
-                        read(&store, b, &format!("t{t}/k{k}")).unwrap(),
-                        expected(t, k)
-                    );
+                    assert_eq!(read(&store, b, &format!("t{t}/k{k}")).unwrap(), expected(t, k));
                 }
             }
         }

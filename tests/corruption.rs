@@ -53,9 +53,7 @@ fn flipped_bit_in_a_sealed_segment_fails_strict_open_naming_where() {
     let (rec, _) = first_put(&sim, &seg);
     sim.flip_bit(&seg, rec + 64 + 2, 3).unwrap();
     let e = sim_builder(&sim).open().unwrap_err();
-    let Error::Corruption { site, reason } = &e else {
-        panic!("{e:?}")
-    };
+    let Error::Corruption { site, reason } = &e else { panic!("{e:?}") };
     assert_eq!(site.partition, Some(0));
     assert_eq!(
         site.segment_id,
@@ -73,10 +71,7 @@ fn salvage_reports_the_range_and_serves_everything_else() {
     // A bit in the body of an object record: its header still names the key.
     let (rec, body_at) = first_put(&sim, &seg);
     sim.flip_bit(&seg, body_at + 100, 0).unwrap();
-    let store = sim_builder(&sim)
-        .recovery_mode(RecoveryMode::Salvage)
-        .open()
-        .unwrap();
+    let store = sim_builder(&sim).recovery_mode(RecoveryMode::Salvage).open().unwrap();
     let report = store.recovery_report().clone();
     assert_eq!(report.damaged.len(), 1, "{report:?}");
     assert_eq!(report.damaged[0].start, rec);
@@ -99,25 +94,12 @@ fn salvage_skips_an_unreadable_header() {
     let seg = sealed_segment(&sim);
     let (rec, _) = first_put(&sim, &seg);
     sim.flip_bit(&seg, rec + 12, 6).unwrap(); // meta_len of an object record
-    assert!(matches!(
-        sim_builder(&sim).open(),
-        Err(Error::Corruption { .. })
-    ));
-    let store = sim_builder(&sim)
-        .recovery_mode(RecoveryMode::Salvage)
-        .open()
-        .unwrap();
+    assert!(matches!(sim_builder(&sim).open(), Err(Error::Corruption { .. })));
+    let store = sim_builder(&sim).recovery_mode(RecoveryMode::Salvage).open().unwrap();
     assert!(!store.recovery_report().damaged.is_empty());
     let b = store.bucket("b").unwrap().id;
-    let served = written
-        .iter()
-        .filter(|(k, v)| read(&store, b, k).is_ok_and(|g| &g == v))
-        .count();
-    assert!(
-        served >= written.len() - 1,
-        "served {served} of {}",
-        written.len()
-    );
+    let served = written.iter().filter(|(k, v)| read(&store, b, k).is_ok_and(|g| &g == v)).count();
+    assert!(served >= written.len() - 1, "served {served} of {}", written.len());
 }
 
 #[test]
@@ -126,9 +108,7 @@ fn corruption_in_the_active_segment_before_a_synced_marker_is_not_a_torn_tail() 
     let store = sim_builder(&sim).open().unwrap();
     let b = store.create_bucket("b").unwrap();
     for i in 0..5u64 {
-        store
-            .put_bytes(b, &format!("k{i}"), &body(i, 100), &PutOptions::default())
-            .unwrap();
+        store.put_bytes(b, &format!("k{i}"), &body(i, 100), &PutOptions::default()).unwrap();
     }
     drop(store);
     // Partition 0 holds the catalog record in its active segment, followed by later groups.
@@ -143,12 +123,8 @@ fn a_damaged_record_read_at_run_time_is_corruption_not_data() {
     let sim = SimStorage::new();
     let store = sim_builder(&sim).open().unwrap();
     let b = store.create_bucket("b").unwrap();
-    store
-        .put_bytes(b, "inline", &body(1, 500), &PutOptions::default())
-        .unwrap();
-    store
-        .put_bytes(b, "chunked", &body(2, 9000), &PutOptions::default())
-        .unwrap();
+    store.put_bytes(b, "inline", &body(1, 500), &PutOptions::default()).unwrap();
+    store.put_bytes(b, "chunked", &body(2, 9000), &PutOptions::default()).unwrap();
     // Damage every segment byte past the headers while the store is open.
     for p in 0..4u16 {
         let dir = PathBuf::from(format!("/db/p{p:04x}/STANDARD"));
@@ -174,9 +150,7 @@ fn a_segment_from_another_store_is_refused() {
     let seg = sealed_segment(&a);
     let src = a.open(&seg, s3lite::io::OpenMode::ReadOnly).unwrap();
     let bytes = s3lite::io::read_all(&*src).unwrap();
-    let dst = b
-        .open(&sealed_segment(&b), s3lite::io::OpenMode::ReadWrite)
-        .unwrap();
+    let dst = b.open(&sealed_segment(&b), s3lite::io::OpenMode::ReadWrite).unwrap();
     dst.set_len(0).unwrap();
     dst.write_all_at(&bytes, 0).unwrap();
     let e = sim_builder(&b).open().unwrap_err();
@@ -191,9 +165,7 @@ fn manifest_torn_tail_is_cut_and_garbage_current_is_corruption() {
     let f = sim.open(&current, s3lite::io::OpenMode::ReadOnly).unwrap();
     let name = String::from_utf8(s3lite::io::read_all(&*f).unwrap()).unwrap();
     let manifest = PathBuf::from("/db").join(name.trim());
-    let m = sim
-        .open(&manifest, s3lite::io::OpenMode::ReadWrite)
-        .unwrap();
+    let m = sim.open(&manifest, s3lite::io::OpenMode::ReadWrite).unwrap();
     m.append(&[7, 0, 0, 0, 1, 2]).unwrap();
     let store = sim_builder(&sim).open().unwrap();
     assert_eq!(store.recovery_report().manifest_tail_bytes, 6);
@@ -201,8 +173,25 @@ fn manifest_torn_tail_is_cut_and_garbage_current_is_corruption() {
     let f = sim.open(&current, s3lite::io::OpenMode::ReadWrite).unwrap();
     f.set_len(0).unwrap();
     f.write_all_at(b"garbage\n", 0).unwrap();
-    assert!(matches!(
-        sim_builder(&sim).open(),
-        Err(Error::Corruption { .. })
-    ));
+    assert!(matches!(sim_builder(&sim).open(), Err(Error::Corruption { .. })));
+}
+
+#[test]
+fn zeroed_sector_before_synced_data_is_corruption_not_the_end() {
+    let sim = SimStorage::new();
+    let store = sim_builder(&sim).open().unwrap();
+    let b = store.create_bucket("b").unwrap();
+    for i in 0..40u64 {
+        store.put_bytes(b, &format!("k{i}"), &body(i, 100), &PutOptions::default()).unwrap();
+    }
+    drop(store);
+    // Zero the first 512 bytes of records in partition 0's active segment (the catalog record and
+    // whatever follows); later groups' markers prove those bytes had been synced.
+    let seg = PathBuf::from("/db/p0000/STANDARD/0000000000000001.seg");
+    let f = sim.open(&seg, s3lite::io::OpenMode::ReadWrite).unwrap();
+    f.write_all_at(&[0u8; 512], 4096).unwrap();
+    let e = sim_builder(&sim).open().unwrap_err();
+    let Error::Corruption { site, reason } = &e else { panic!("{e:?}") };
+    assert_eq!(site.offset, 4096);
+    assert!(reason.contains("zeroed"), "{reason}");
 }

@@ -71,9 +71,7 @@ fn run_point(seed: u64, ops: &[Op], crash_after: Option<u64>) -> (bool, u64) {
             Op::Delete(k) => (k, None),
         };
         let r = match &new {
-            Some(v) => store
-                .put_bytes(b, key, v, &PutOptions::default())
-                .map(|_| ()),
+            Some(v) => store.put_bytes(b, key, v, &PutOptions::default()).map(|_| ()),
             None => store.delete(b, key),
         };
         match r {
@@ -91,33 +89,24 @@ fn run_point(seed: u64, ops: &[Op], crash_after: Option<u64>) -> (bool, u64) {
     let crashed = in_flight.is_some();
     if crashed {
         // After the failure the store must refuse everything until reopened.
-        assert!(matches!(
-            store.put_bytes(b, "x", b"x", &PutOptions::default()),
-            Err(Error::PreviousIo)
-        ));
+        assert!(matches!(store.put_bytes(b, "x", b"x", &PutOptions::default()), Err(Error::PreviousIo)));
         assert!(matches!(read(&store, b, "key-00"), Err(Error::PreviousIo)));
     }
     drop(store);
     let point = crash_after.unwrap_or(u64::MAX);
     sim.crash(CrashMode::Random(seed.wrapping_mul(1_000_003) ^ point));
     let ctx = format!("seed {seed} crash point {point}");
-    let store = sim_builder(&sim)
-        .open()
-        .unwrap_or_else(|e| panic!("{ctx}: reopen failed: {e}"));
-    let b = store
-        .bucket("b")
-        .unwrap_or_else(|e| panic!("{ctx}: bucket lost: {e}"))
-        .id;
+    let store = sim_builder(&sim).open().unwrap_or_else(|e| panic!("{ctx}: reopen failed: {e}"));
+    let b = store.bucket("b").unwrap_or_else(|e| panic!("{ctx}: bucket lost: {e}")).id;
     let mut present = Vec::new();
     for i in 0..16 {
         let key = format!("key-{i:02}");
         let got = observed(&store, b, &key, &ctx);
         let expected = acked.get(&key).cloned().flatten();
         match &in_flight {
-            Some((k, new)) if *k == key => assert!(
-                got == expected || got == *new,
-                "{ctx}: {key} is neither the old nor the new value"
-            ),
+            Some((k, new)) if *k == key => {
+                assert!(got == expected || got == *new, "{ctx}: {key} is neither the old nor the new value")
+            }
             _ => assert!(
                 got == expected,
                 "{ctx}: {key}: acknowledged state lost (got {} bytes, want {:?})",
@@ -129,13 +118,8 @@ fn run_point(seed: u64, ops: &[Op], crash_after: Option<u64>) -> (bool, u64) {
             present.push(key);
         }
     }
-    let listed: Vec<String> = store
-        .list(b, &ListOptions::default())
-        .unwrap()
-        .entries
-        .into_iter()
-        .map(|e| e.key)
-        .collect();
+    let listed: Vec<String> =
+        store.list(b, &ListOptions::default()).unwrap().entries.into_iter().map(|e| e.key).collect();
     assert_eq!(listed, present, "{ctx}: listing disagrees with reads");
     store
         .put_bytes(b, "after-crash", &body(1, 5000), &PutOptions::default())
@@ -151,10 +135,7 @@ fn crash_every_point(seeds: std::ops::Range<u64>, ops_per_seed: usize) -> u64 {
         let (_, total) = run_point(seed, &ops, None);
         for k in 0..=total {
             let (crashed, _) = run_point(seed, &ops, Some(k));
-            assert!(
-                crashed || k == total,
-                "seed {seed}: no crash at point {k} of {total}"
-            );
+            assert!(crashed || k == total, "seed {seed}: no crash at point {k} of {total}");
             points += 1;
         }
     }
@@ -199,15 +180,10 @@ fn crash_during_recovery() {
             let attempt = sim_builder(&sim).open();
             drop(attempt);
             sim.crash(CrashMode::Random(seed * 100 + k));
-            let store = sim_builder(&sim)
-                .open()
-                .unwrap_or_else(|e| panic!("seed {seed} recovery crash {k}: {e}"));
+            let store =
+                sim_builder(&sim).open().unwrap_or_else(|e| panic!("seed {seed} recovery crash {k}: {e}"));
             for (key, v) in &acked {
-                assert_eq!(
-                    &read(&store, b, key).unwrap(),
-                    v,
-                    "seed {seed} recovery crash {k}"
-                );
+                assert_eq!(&read(&store, b, key).unwrap(), v, "seed {seed} recovery crash {k}");
             }
             points += 1;
         }
@@ -236,15 +212,10 @@ fn crash_with_concurrent_writers() {
                         let new = if rng.random_range(0..4) == 0 {
                             None
                         } else {
-                            Some(body(
-                                seed * 1000 + t * 100 + i,
-                                LENGTHS[rng.random_range(0..LENGTHS.len())],
-                            ))
+                            Some(body(seed * 1000 + t * 100 + i, LENGTHS[rng.random_range(0..LENGTHS.len())]))
                         };
                         let r = match &new {
-                            Some(v) => store
-                                .put_bytes(b, &key, v, &PutOptions::default())
-                                .map(|_| ()),
+                            Some(v) => store.put_bytes(b, &key, v, &PutOptions::default()).map(|_| ()),
                             None => store.delete(b, &key),
                         };
                         let mut a = acked.lock().unwrap();
@@ -262,9 +233,7 @@ fn crash_with_concurrent_writers() {
         });
         drop(store);
         sim.crash(CrashMode::Random(seed));
-        let store = sim_builder(&sim)
-            .open()
-            .unwrap_or_else(|e| panic!("seed {seed}: reopen: {e}"));
+        let store = sim_builder(&sim).open().unwrap_or_else(|e| panic!("seed {seed}: reopen: {e}"));
         for (key, (ok, maybe)) in acked.lock().unwrap().iter() {
             let got = observed(&store, b, key, &format!("seed {seed}"));
             let allowed = got == *ok || maybe.as_ref().is_some_and(|m| got == *m);
@@ -286,15 +255,10 @@ fn multi_record_requests_are_atomic_across_crashes() {
         let setup = |sim: &SimStorage| {
             let store = sim_builder(sim).open().unwrap();
             let b = store.create_bucket("b").unwrap();
-            let unique = PutOptions {
-                version: s3lite::NewVersion::Unique,
-                ..Default::default()
-            };
+            let unique = PutOptions { version: s3lite::NewVersion::Unique, ..Default::default() };
             for k in 0..6 {
                 for v in 0..3u64 {
-                    store
-                        .put_bytes(b, &key(k), &body(seed * 100 + v, 600), &unique)
-                        .unwrap();
+                    store.put_bytes(b, &key(k), &body(seed * 100 + v, 600), &unique).unwrap();
                 }
             }
             (store, b)
@@ -320,30 +284,14 @@ fn multi_record_requests_are_atomic_across_crashes() {
             }
             drop(store);
             sim.crash(CrashMode::Random(seed * 7919 + point));
-            let store = sim_builder(&sim)
-                .open()
-                .unwrap_or_else(|e| panic!("seed {seed} point {point}: {e}"));
-            let versions = store
-                .list(
-                    b,
-                    &ListOptions {
-                        versions: true,
-                        ..Default::default()
-                    },
-                )
-                .unwrap()
-                .entries;
+            let store = sim_builder(&sim).open().unwrap_or_else(|e| panic!("seed {seed} point {point}: {e}"));
+            let versions =
+                store.list(b, &ListOptions { versions: true, ..Default::default() }).unwrap().entries;
             for k in 0..6 {
                 let n = versions.iter().filter(|e| e.key == key(k)).count();
-                assert!(
-                    n == 0 || n == 3,
-                    "seed {seed} point {point}: k{k} has {n} of 3 versions"
-                );
+                assert!(n == 0 || n == 3, "seed {seed} point {point}: k{k} has {n} of 3 versions");
                 if deleted.contains(&k) {
-                    assert_eq!(
-                        n, 0,
-                        "seed {seed} point {point}: acknowledged delete of k{k} undone"
-                    );
+                    assert_eq!(n, 0, "seed {seed} point {point}: acknowledged delete of k{k} undone");
                 }
             }
             points += 1;

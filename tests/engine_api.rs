@@ -22,10 +22,7 @@ fn put_get_head_round_trip_inline_and_chunked() {
     both(|open| {
         let store = open();
         let b = store.create_bucket("b").unwrap();
-        for (i, len) in [0usize, 1, 1024, 1025, 4096, 4097, 50_000]
-            .into_iter()
-            .enumerate()
-        {
+        for (i, len) in [0usize, 1, 1024, 1025, 4096, 4097, 50_000].into_iter().enumerate() {
             let key = format!("k{i}");
             let data = body(i as u64, len);
             let opts = PutOptions {
@@ -40,10 +37,7 @@ fn put_get_head_round_trip_inline_and_chunked() {
             assert_eq!(read(&store, b, &key).unwrap(), data, "len {len}");
             let head = store.head(b, &key, None).unwrap();
             assert_eq!(head.content_type.as_deref(), Some("application/x-test"));
-            assert_eq!(
-                head.user_metadata,
-                vec![("color".to_string(), "blue".to_string())]
-            );
+            assert_eq!(head.user_metadata, vec![("color".to_string(), "blue".to_string())]);
             assert_eq!(head.e_tag, info.e_tag);
             assert!(head.version_id.is_null());
         }
@@ -79,9 +73,7 @@ fn data_survives_reopen() {
             }
         }
         // The reopened store accepts writes where it left off.
-        store
-            .put_bytes(b, "after", b"x", &PutOptions::default())
-            .unwrap();
+        store.put_bytes(b, "after", b"x", &PutOptions::default()).unwrap();
         drop(store);
         let store = open();
         assert_eq!(read(&store, b, "after").unwrap(), b"x");
@@ -93,27 +85,11 @@ fn overwrite_replaces_null_version() {
     both(|open| {
         let store = open();
         let b = store.create_bucket("b").unwrap();
-        store
-            .put_bytes(b, "k", b"one", &PutOptions::default())
-            .unwrap();
-        store
-            .put_bytes(b, "k", b"two", &PutOptions::default())
-            .unwrap();
+        store.put_bytes(b, "k", b"one", &PutOptions::default()).unwrap();
+        store.put_bytes(b, "k", b"two", &PutOptions::default()).unwrap();
         assert_eq!(read(&store, b, "k").unwrap(), b"two");
-        let page = store
-            .list(
-                b,
-                &ListOptions {
-                    versions: true,
-                    ..Default::default()
-                },
-            )
-            .unwrap();
-        assert_eq!(
-            page.entries.len(),
-            1,
-            "the null version was replaced, not stacked"
-        );
+        let page = store.list(b, &ListOptions { versions: true, ..Default::default() }).unwrap();
+        assert_eq!(page.entries.len(), 1, "the null version was replaced, not stacked");
     });
 }
 
@@ -122,77 +98,28 @@ fn versions_and_delete_markers() {
     both(|open| {
         let store = open();
         let b = store.create_bucket("b").unwrap();
-        let unique = PutOptions {
-            version: NewVersion::Unique,
-            ..Default::default()
-        };
+        let unique = PutOptions { version: NewVersion::Unique, ..Default::default() };
         let v1 = store.put_bytes(b, "k", b"v1", &unique).unwrap().version_id;
         let v2 = store.put_bytes(b, "k", b"v2", &unique).unwrap().version_id;
         assert_ne!(v1, v2);
         let marker = store.put_delete_marker(b, "k", NewVersion::Unique).unwrap();
         let e = read(&store, b, "k").unwrap_err();
-        assert!(
-            matches!(
-                e,
-                Error::NoSuchKey {
-                    delete_marker: true,
-                    ..
-                }
-            ),
-            "{e:?}"
-        );
-        let (_, mut r) = store
-            .get(
-                b,
-                "k",
-                &GetOptions {
-                    version: Some(v1),
-                    ..Default::default()
-                },
-            )
-            .unwrap();
+        assert!(matches!(e, Error::NoSuchKey { delete_marker: true, .. }), "{e:?}");
+        let (_, mut r) = store.get(b, "k", &GetOptions { version: Some(v1), ..Default::default() }).unwrap();
         assert_eq!(r.read_to_vec().unwrap(), b"v1");
-        let page = store
-            .list(
-                b,
-                &ListOptions {
-                    versions: true,
-                    ..Default::default()
-                },
-            )
-            .unwrap();
-        let seen: Vec<(VersionId, bool, bool)> = page
-            .entries
-            .iter()
-            .map(|e| (e.version_id, e.is_delete_marker, e.is_latest))
-            .collect();
-        assert_eq!(
-            seen,
-            vec![(marker, true, true), (v2, false, false), (v1, false, false)]
-        );
+        let page = store.list(b, &ListOptions { versions: true, ..Default::default() }).unwrap();
+        let seen: Vec<(VersionId, bool, bool)> =
+            page.entries.iter().map(|e| (e.version_id, e.is_delete_marker, e.is_latest)).collect();
+        assert_eq!(seen, vec![(marker, true, true), (v2, false, false), (v1, false, false)]);
         assert!(
-            store
-                .list(b, &ListOptions::default())
-                .unwrap()
-                .entries
-                .is_empty(),
+            store.list(b, &ListOptions::default()).unwrap().entries.is_empty(),
             "a key whose latest is a marker is not listed"
         );
         store.delete_version(b, "k", marker).unwrap();
-        assert_eq!(
-            read(&store, b, "k").unwrap(),
-            b"v2",
-            "removing the marker restores the previous version"
-        );
+        assert_eq!(read(&store, b, "k").unwrap(), b"v2", "removing the marker restores the previous version");
         let missing = VersionId([9; 16]);
-        assert!(matches!(
-            store.delete_version(b, "k", missing),
-            Err(Error::NoSuchVersion { .. })
-        ));
-        assert!(matches!(
-            store.head(b, "k", Some(missing)),
-            Err(Error::NoSuchVersion { .. })
-        ));
+        assert!(matches!(store.delete_version(b, "k", missing), Err(Error::NoSuchVersion { .. })));
+        assert!(matches!(store.head(b, "k", Some(missing)), Err(Error::NoSuchVersion { .. })));
     });
 }
 
@@ -202,9 +129,7 @@ fn ranges_touch_only_the_needed_bytes() {
         let store = open();
         let b = store.create_bucket("b").unwrap();
         let data = body(3, 20_000);
-        store
-            .put_bytes(b, "big", &data, &PutOptions::default())
-            .unwrap();
+        store.put_bytes(b, "big", &data, &PutOptions::default()).unwrap();
         for (spec, lo, hi) in [
             ("bytes=0-0", 0, 1),
             ("bytes=4090-4100", 4090, 4101),
@@ -213,28 +138,13 @@ fn ranges_touch_only_the_needed_bytes() {
             ("bytes=100-99999", 100, 20000),
         ] {
             let range = ByteRange::parse(spec).unwrap();
-            let (_, mut r) = store
-                .get(
-                    b,
-                    "big",
-                    &GetOptions {
-                        range: Some(range),
-                        ..Default::default()
-                    },
-                )
-                .unwrap();
+            let (_, mut r) =
+                store.get(b, "big", &GetOptions { range: Some(range), ..Default::default() }).unwrap();
             assert_eq!(r.remaining(), (hi - lo) as u64);
             assert_eq!(r.read_to_vec().unwrap(), data[lo..hi], "{spec}");
         }
         let e = store
-            .get(
-                b,
-                "big",
-                &GetOptions {
-                    range: Some(ByteRange::From(20_000)),
-                    ..Default::default()
-                },
-            )
+            .get(b, "big", &GetOptions { range: Some(ByteRange::From(20_000)), ..Default::default() })
             .unwrap_err();
         assert!(matches!(e, Error::InvalidRange { size: 20_000, .. }));
         // std::io::Read streams the same bytes in small reads.
@@ -258,32 +168,19 @@ fn listing_is_in_byte_order_across_partitions_with_prefix_and_paging() {
         let store = open();
         let b = store.create_bucket("b").unwrap();
         let other = store.create_bucket("other").unwrap();
-        let mut keys: Vec<String> = (0..300)
-            .map(|i| format!("dir{}/file{i:03}", i % 3))
-            .collect();
+        let mut keys: Vec<String> = (0..300).map(|i| format!("dir{}/file{i:03}", i % 3)).collect();
         keys.push("Zebra".into());
         keys.push("\u{e9}t\u{e9}".into());
         for k in &keys {
-            store
-                .put_bytes(b, k, k.as_bytes(), &PutOptions::default())
-                .unwrap();
+            store.put_bytes(b, k, k.as_bytes(), &PutOptions::default()).unwrap();
         }
-        store
-            .put_bytes(other, "dir0/file000", b"x", &PutOptions::default())
-            .unwrap();
+        store.put_bytes(other, "dir0/file000", b"x", &PutOptions::default()).unwrap();
         keys.sort();
         let mut listed = Vec::new();
         let mut start_after = None;
         loop {
             let page = store
-                .list(
-                    b,
-                    &ListOptions {
-                        start_after: start_after.clone(),
-                        max_keys: 7,
-                        ..Default::default()
-                    },
-                )
+                .list(b, &ListOptions { start_after: start_after.clone(), max_keys: 7, ..Default::default() })
                 .unwrap();
             listed.extend(page.entries.iter().map(|e| e.key.clone()));
             if !page.is_truncated {
@@ -292,26 +189,10 @@ fn listing_is_in_byte_order_across_partitions_with_prefix_and_paging() {
             start_after = page.entries.last().map(|e| e.key.clone());
         }
         assert_eq!(listed, keys);
-        let page = store
-            .list(
-                b,
-                &ListOptions {
-                    prefix: "dir1/".into(),
-                    ..Default::default()
-                },
-            )
-            .unwrap();
+        let page = store.list(b, &ListOptions { prefix: "dir1/".into(), ..Default::default() }).unwrap();
         assert_eq!(page.entries.len(), 100);
         assert!(page.entries.iter().all(|e| e.key.starts_with("dir1/")));
-        let one = store
-            .list(
-                b,
-                &ListOptions {
-                    max_keys: 1000,
-                    ..Default::default()
-                },
-            )
-            .unwrap();
+        let one = store.list(b, &ListOptions { max_keys: 1000, ..Default::default() }).unwrap();
         assert_eq!((one.entries.len(), one.is_truncated), (302, false));
     });
 }
@@ -321,37 +202,10 @@ fn list_limits_at_and_past() {
     both(|open| {
         let store = open();
         let b = store.create_bucket("b").unwrap();
-        assert!(
-            store
-                .list(
-                    b,
-                    &ListOptions {
-                        max_keys: 1000,
-                        ..Default::default()
-                    }
-                )
-                .is_ok()
-        );
+        assert!(store.list(b, &ListOptions { max_keys: 1000, ..Default::default() }).is_ok());
         for bad in [0, 1001] {
-            let e = store
-                .list(
-                    b,
-                    &ListOptions {
-                        max_keys: bad,
-                        ..Default::default()
-                    },
-                )
-                .unwrap_err();
-            assert!(
-                matches!(
-                    e,
-                    Error::InvalidArgument {
-                        name: "max-keys",
-                        ..
-                    }
-                ),
-                "{e:?}"
-            );
+            let e = store.list(b, &ListOptions { max_keys: bad, ..Default::default() }).unwrap_err();
+            assert!(matches!(e, Error::InvalidArgument { name: "max-keys", .. }), "{e:?}");
         }
     });
 }
@@ -361,39 +215,22 @@ fn buckets_create_delete_and_errors() {
     both(|open| {
         let store = open();
         let b = store.create_bucket("b").unwrap();
-        assert!(matches!(
-            store.create_bucket("b"),
-            Err(Error::BucketAlreadyExists { .. })
-        ));
-        assert!(matches!(
-            store.create_bucket(""),
-            Err(Error::InvalidArgument { .. })
-        ));
+        assert!(matches!(store.create_bucket("b"), Err(Error::BucketAlreadyExists { .. })));
+        assert!(matches!(store.create_bucket(""), Err(Error::InvalidArgument { .. })));
         assert!(store.create_bucket(&"x".repeat(63)).is_ok());
-        assert!(matches!(
-            store.create_bucket(&"x".repeat(64)),
-            Err(Error::InvalidArgument { .. })
-        ));
-        store
-            .put_bytes(b, "k", b"v", &PutOptions::default())
-            .unwrap();
+        assert!(matches!(store.create_bucket(&"x".repeat(64)), Err(Error::InvalidArgument { .. })));
+        store.put_bytes(b, "k", b"v", &PutOptions::default()).unwrap();
         let e = store.delete_bucket("b").unwrap_err();
         assert!(matches!(e, Error::BucketNotEmpty { .. }));
         assert_eq!((e.code(), e.http_status()), ("BucketNotEmpty", 409));
         store.delete(b, "k").unwrap();
         store.delete_bucket("b").unwrap();
-        assert!(matches!(
-            store.delete_bucket("b"),
-            Err(Error::NoSuchBucket { .. })
-        ));
+        assert!(matches!(store.delete_bucket("b"), Err(Error::NoSuchBucket { .. })));
         assert!(matches!(
             store.put_bytes(b, "k", b"v", &PutOptions::default()),
             Err(Error::NoSuchBucket { .. })
         ));
-        assert!(matches!(
-            read(&store, b, "k"),
-            Err(Error::NoSuchBucket { .. })
-        ));
+        assert!(matches!(read(&store, b, "k"), Err(Error::NoSuchBucket { .. })));
         // A recreated bucket gets a new id: nothing of the old one reappears.
         let b2 = store.create_bucket("b").unwrap();
         assert_ne!(b, b2);
@@ -401,13 +238,7 @@ fn buckets_create_delete_and_errors() {
         let store = open();
         assert_eq!(store.bucket("b").unwrap().id, b2);
         assert_eq!(store.list_buckets().unwrap().len(), 2);
-        assert!(
-            store
-                .list(b2, &ListOptions::default())
-                .unwrap()
-                .entries
-                .is_empty()
-        );
+        assert!(store.list(b2, &ListOptions::default()).unwrap().entries.is_empty());
     });
 }
 
@@ -417,30 +248,14 @@ fn key_limits_at_and_past() {
         let store = open();
         let b = store.create_bucket("b").unwrap();
         let at = "k".repeat(1024);
-        store
-            .put_bytes(b, &at, b"v", &PutOptions::default())
-            .unwrap();
+        store.put_bytes(b, &at, b"v", &PutOptions::default()).unwrap();
         assert_eq!(read(&store, b, &at).unwrap(), b"v");
         let past = "k".repeat(1025);
-        let e = store
-            .put_bytes(b, &past, b"v", &PutOptions::default())
-            .unwrap_err();
-        assert!(matches!(
-            e,
-            Error::KeyTooLong {
-                len: 1025,
-                max: 1024
-            }
-        ));
+        let e = store.put_bytes(b, &past, b"v", &PutOptions::default()).unwrap_err();
+        assert!(matches!(e, Error::KeyTooLong { len: 1025, max: 1024 }));
         assert_eq!(e.code(), "KeyTooLongError");
-        assert!(matches!(
-            read(&store, b, &past),
-            Err(Error::KeyTooLong { .. })
-        ));
-        assert!(matches!(
-            store.delete(b, &past),
-            Err(Error::KeyTooLong { .. })
-        ));
+        assert!(matches!(read(&store, b, &past), Err(Error::KeyTooLong { .. })));
+        assert!(matches!(store.delete(b, &past), Err(Error::KeyTooLong { .. })));
         assert!(matches!(
             store.put_bytes(b, "", b"v", &PutOptions::default()),
             Err(Error::InvalidArgument { .. })
@@ -454,18 +269,9 @@ fn missing_keys_and_deletes() {
         let store = open();
         let b = store.create_bucket("b").unwrap();
         let e = read(&store, b, "nope").unwrap_err();
-        assert!(matches!(
-            e,
-            Error::NoSuchKey {
-                delete_marker: false,
-                ..
-            }
-        ));
+        assert!(matches!(e, Error::NoSuchKey { delete_marker: false, .. }));
         assert_eq!((e.code(), e.http_status()), ("NoSuchKey", 404));
-        assert!(matches!(
-            store.head(b, "nope", None),
-            Err(Error::NoSuchKey { .. })
-        ));
+        assert!(matches!(store.head(b, "nope", None), Err(Error::NoSuchKey { .. })));
         store.delete(b, "nope").unwrap();
     });
 }
@@ -475,18 +281,9 @@ fn content_length_mismatch_and_failing_reader_store_nothing() {
     both(|open| {
         let store = open();
         let b = store.create_bucket("b").unwrap();
-        let opts = PutOptions {
-            content_length: Some(10),
-            ..Default::default()
-        };
+        let opts = PutOptions { content_length: Some(10), ..Default::default() };
         let e = store.put(b, "k", &b"short"[..], &opts).unwrap_err();
-        assert!(matches!(
-            e,
-            Error::InvalidArgument {
-                name: "Content-Length",
-                ..
-            }
-        ));
+        assert!(matches!(e, Error::InvalidArgument { name: "Content-Length", .. }));
         struct Failing(usize);
         impl std::io::Read for Failing {
             fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -499,9 +296,7 @@ fn content_length_mismatch_and_failing_reader_store_nothing() {
                 Ok(n)
             }
         }
-        let e = store
-            .put(b, "k", Failing(10_000), &PutOptions::default())
-            .unwrap_err();
+        let e = store.put(b, "k", Failing(10_000), &PutOptions::default()).unwrap_err();
         assert!(matches!(e, Error::BodyRead { .. }));
         assert_eq!(e.code(), "IncompleteBody");
         assert!(matches!(read(&store, b, "k"), Err(Error::NoSuchKey { .. })));
@@ -513,24 +308,13 @@ fn storage_classes_get_their_own_segments() {
     both(|open| {
         let store = open();
         let b = store.create_bucket("b").unwrap();
-        let ia = PutOptions {
-            storage_class: StorageClass::StandardIa,
-            ..Default::default()
-        };
+        let ia = PutOptions { storage_class: StorageClass::StandardIa, ..Default::default() };
         store.put_bytes(b, "cold", &body(1, 5000), &ia).unwrap();
-        store
-            .put_bytes(b, "hot", b"h", &PutOptions::default())
-            .unwrap();
+        store.put_bytes(b, "hot", b"h", &PutOptions::default()).unwrap();
         drop(store);
         let store = open();
-        assert_eq!(
-            store.head(b, "cold", None).unwrap().storage_class,
-            StorageClass::StandardIa
-        );
-        assert_eq!(
-            store.head(b, "hot", None).unwrap().storage_class,
-            StorageClass::Standard
-        );
+        assert_eq!(store.head(b, "cold", None).unwrap().storage_class, StorageClass::StandardIa);
+        assert_eq!(store.head(b, "hot", None).unwrap().storage_class, StorageClass::Standard);
         assert_eq!(read(&store, b, "cold").unwrap(), body(1, 5000));
     });
 }
@@ -542,20 +326,14 @@ fn segments_rotate_and_sealed_segments_are_read_back() {
         let b = store.create_bucket("b").unwrap();
         // ~2 MiB over 4 partitions with 256 KiB segments: every partition rotates several times.
         for i in 0..400u64 {
-            store
-                .put_bytes(b, &format!("k{i}"), &body(i, 5000), &PutOptions::default())
-                .unwrap();
+            store.put_bytes(b, &format!("k{i}"), &body(i, 5000), &PutOptions::default()).unwrap();
         }
         for i in 0..400u64 {
             assert_eq!(read(&store, b, &format!("k{i}")).unwrap(), body(i, 5000));
         }
         drop(store);
         let store = open();
-        assert!(
-            store.recovery_report().segments_scanned > 8,
-            "{:?}",
-            store.recovery_report()
-        );
+        assert!(store.recovery_report().segments_scanned > 8, "{:?}", store.recovery_report());
         for i in (0..400u64).step_by(37) {
             assert_eq!(read(&store, b, &format!("k{i}")).unwrap(), body(i, 5000));
         }
@@ -564,23 +342,13 @@ fn segments_rotate_and_sealed_segments_are_read_back() {
 
 #[test]
 fn durability_modes_all_persist_after_a_clean_close() {
-    for d in [
-        Durability::Immediate,
-        Durability::Paranoid,
-        Durability::Eventual {
-            flush_interval_ms: 5,
-        },
-    ] {
+    for d in [Durability::Immediate, Durability::Paranoid, Durability::Eventual { flush_interval_ms: 5 }] {
         let sim = s3lite::io::SimStorage::new();
         let store = common::sim_builder(&sim).durability(d).open().unwrap();
         let b = store.create_bucket("b").unwrap();
-        store
-            .put_bytes(b, "k", b"v", &PutOptions::default())
-            .unwrap();
+        store.put_bytes(b, "k", b"v", &PutOptions::default()).unwrap();
         let fast = PutOptions {
-            durability: Some(Durability::Eventual {
-                flush_interval_ms: 1,
-            }),
+            durability: Some(Durability::Eventual { flush_interval_ms: 1 }),
             ..Default::default()
         };
         store.put_bytes(b, "k2", b"v2", &fast).unwrap();
@@ -595,16 +363,10 @@ fn durability_modes_all_persist_after_a_clean_close() {
 #[test]
 fn eventual_writes_are_synced_by_the_flusher() {
     let sim = s3lite::io::SimStorage::new();
-    let store = common::sim_builder(&sim)
-        .durability(Durability::Eventual {
-            flush_interval_ms: 5,
-        })
-        .open()
-        .unwrap();
+    let store =
+        common::sim_builder(&sim).durability(Durability::Eventual { flush_interval_ms: 5 }).open().unwrap();
     let b = store.create_bucket("b").unwrap();
-    store
-        .put_bytes(b, "k", b"v", &PutOptions::default())
-        .unwrap();
+    store.put_bytes(b, "k", b"v", &PutOptions::default()).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(200));
     // Crash without a close: only the background flush can have made the write durable.
     sim.crash(s3lite::io::CrashMode::DropUnsynced);
@@ -623,10 +385,7 @@ fn a_second_open_is_refused_while_the_first_lives() {
     Store::open(dir.path()).unwrap();
     let sim = s3lite::io::SimStorage::new();
     let _a = common::sim_builder(&sim).open().unwrap();
-    assert!(matches!(
-        common::sim_builder(&sim).open(),
-        Err(Error::Locked { .. })
-    ));
+    assert!(matches!(common::sim_builder(&sim).open(), Err(Error::Locked { .. })));
 }
 
 #[test]
@@ -634,21 +393,11 @@ fn builder_rejects_bad_options() {
     let cases: Vec<(s3lite::StoreBuilder, &str)> = vec![
         (Store::in_memory_builder().partitions(3), "partitions"),
         (Store::in_memory_builder().partitions(8192), "partitions"),
-        (
-            Store::in_memory_builder().segment_bytes(1024),
-            "segment_bytes",
-        ),
+        (Store::in_memory_builder().segment_bytes(1024), "segment_bytes"),
         (Store::in_memory_builder().chunk_bytes(0), "chunk_bytes"),
+        (Store::in_memory_builder().chunk_bytes(1024).inline_bytes(2048), "inline_bytes"),
         (
-            Store::in_memory_builder()
-                .chunk_bytes(1024)
-                .inline_bytes(2048),
-            "inline_bytes",
-        ),
-        (
-            Store::in_memory_builder().durability(Durability::Eventual {
-                flush_interval_ms: 0,
-            }),
+            Store::in_memory_builder().durability(Durability::Eventual { flush_interval_ms: 0 }),
             "flush_interval_ms",
         ),
     ];
@@ -663,18 +412,10 @@ fn builder_rejects_bad_options() {
 #[test]
 fn creation_parameters_persist_over_builder_values() {
     let sim = s3lite::io::SimStorage::new();
-    let store = common::sim_builder(&sim)
-        .partitions(8)
-        .region("eu-west-1")
-        .open()
-        .unwrap();
+    let store = common::sim_builder(&sim).partitions(8).region("eu-west-1").open().unwrap();
     assert_eq!((store.partition_count(), store.region()), (8, "eu-west-1"));
     drop(store);
-    let store = common::sim_builder(&sim)
-        .partitions(2)
-        .region("us-east-1")
-        .open()
-        .unwrap();
+    let store = common::sim_builder(&sim).partitions(2).region("us-east-1").open().unwrap();
     assert_eq!((store.partition_count(), store.region()), (8, "eu-west-1"));
     assert_eq!(store.recovery_report().mode, RecoveryMode::Strict);
 }
@@ -683,8 +424,6 @@ fn creation_parameters_persist_over_builder_values() {
 fn in_memory_store_works() {
     let store = Store::open_in_memory().unwrap();
     let b = store.create_bucket("b").unwrap();
-    store
-        .put_bytes(b, "k", b"v", &PutOptions::default())
-        .unwrap();
+    store.put_bytes(b, "k", b"v", &PutOptions::default()).unwrap();
     assert_eq!(read(&store, b, "k").unwrap(), b"v");
 }

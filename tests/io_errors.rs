@@ -32,18 +32,10 @@ fn check_kind(kind: OpKind, nth_max: u64) {
             continue;
         };
         // Poisoned: every call answers PreviousIo, reads included, and nothing is retried.
-        let e = store
-            .put_bytes(b, "more", b"x", &PutOptions::default())
-            .unwrap_err();
+        let e = store.put_bytes(b, "more", b"x", &PutOptions::default()).unwrap_err();
         assert!(matches!(e, Error::PreviousIo), "{e:?}");
-        assert!(matches!(
-            store.get(b, "k0", &GetOptions::default()),
-            Err(Error::PreviousIo)
-        ));
-        assert!(matches!(
-            store.list(b, &ListOptions::default()),
-            Err(Error::PreviousIo)
-        ));
+        assert!(matches!(store.get(b, "k0", &GetOptions::default()), Err(Error::PreviousIo)));
+        assert!(matches!(store.list(b, &ListOptions::default()), Err(Error::PreviousIo)));
         assert!(matches!(store.create_bucket("c"), Err(Error::PreviousIo)));
         assert!(matches!(store.sync(), Err(Error::PreviousIo)));
         drop(store);
@@ -51,9 +43,7 @@ fn check_kind(kind: OpKind, nth_max: u64) {
             if let Some(m) = mode {
                 sim.crash(m);
             }
-            let store = sim_builder(&sim)
-                .open()
-                .unwrap_or_else(|e| panic!("{kind:?} #{nth}: reopen: {e}"));
+            let store = sim_builder(&sim).open().unwrap_or_else(|e| panic!("{kind:?} #{nth}: reopen: {e}"));
             for (k, v) in &acked {
                 assert_eq!(&read(&store, b, k).unwrap(), v, "{kind:?} #{nth}");
             }
@@ -62,9 +52,7 @@ fn check_kind(kind: OpKind, nth_max: u64) {
                 Err(Error::NoSuchKey { .. }) => {}
                 Err(e) => panic!("{kind:?} #{nth}: {e}"),
             }
-            store
-                .put_bytes(b, "after", b"ok", &PutOptions::default())
-                .unwrap();
+            store.put_bytes(b, "after", b"ok", &PutOptions::default()).unwrap();
         }
     }
 }

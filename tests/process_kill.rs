@@ -43,14 +43,7 @@ fn kill_child_entry() {
     out.flush().unwrap();
     for i in 0.. {
         let key = format!("r{round}-k{i}");
-        store
-            .put_bytes(
-                b,
-                &key,
-                &body(round * 1_000_000 + i, size_of(i)),
-                &PutOptions::default(),
-            )
-            .unwrap();
+        store.put_bytes(b, &key, &body(round * 1_000_000 + i, size_of(i)), &PutOptions::default()).unwrap();
         writeln!(out, "ACK {round} {i}").unwrap();
         out.flush().unwrap();
     }
@@ -63,13 +56,7 @@ fn kill_rounds(rounds: u64, seed: u64) -> (u64, u64) {
     let mut acked: Vec<(u64, u64)> = Vec::new();
     for round in 0..rounds {
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--ignored",
-                "--exact",
-                "kill_child_entry",
-                "--nocapture",
-                "--test-threads=1",
-            ])
+            .args(["--ignored", "--exact", "kill_child_entry", "--nocapture", "--test-threads=1"])
             .env(CHILD_ENV, &path)
             .env("S3LITE_KILL_ROUND", round.to_string())
             .stdout(Stdio::piped())
@@ -97,18 +84,13 @@ fn kill_rounds(rounds: u64, seed: u64) -> (u64, u64) {
         let (ready, acks) = reader.join().unwrap();
         assert!(ready, "round {round}: the child never opened the store");
         acked.extend(acks);
-        let store = Store::builder(&path)
-            .open()
-            .unwrap_or_else(|e| panic!("seed {seed} round {round}: reopen: {e}"));
+        let store =
+            Store::builder(&path).open().unwrap_or_else(|e| panic!("seed {seed} round {round}: reopen: {e}"));
         let b = store.bucket("b").unwrap().id;
         for &(r, i) in &acked {
             let got = read(&store, b, &format!("r{r}-k{i}"))
                 .unwrap_or_else(|e| panic!("seed {seed}: r{r}-k{i} acknowledged but {e}"));
-            assert_eq!(
-                got,
-                body(r * 1_000_000 + i, size_of(i)),
-                "seed {seed}: r{r}-k{i} differs"
-            );
+            assert_eq!(got, body(r * 1_000_000 + i, size_of(i)), "seed {seed}: r{r}-k{i} differs");
         }
     }
     (rounds, acked.len() as u64)

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use common::{body, read, sim_builder};
 use s3lite::io::{CrashMode, OpenMode, SimStorage, Storage};
+use s3lite::segment::scan::{SegmentState, scan_segment};
 use s3lite::{Durability, PutOptions};
 
 #[test]
@@ -13,9 +14,7 @@ fn orphans_are_removed_and_reported() {
     let sim = SimStorage::new();
     let store = sim_builder(&sim).open().unwrap();
     let b = store.create_bucket("b").unwrap();
-    store
-        .put_bytes(b, "k", b"v", &PutOptions::default())
-        .unwrap();
+    store.put_bytes(b, "k", b"v", &PutOptions::default()).unwrap();
     drop(store);
     let strays = [
         "/db/p0000/STANDARD/00000000000000ff.seg",
@@ -24,18 +23,12 @@ fn orphans_are_removed_and_reported() {
         "/db/p0001/STANDARD/junk",
     ];
     for s in strays {
-        sim.open(&PathBuf::from(s), OpenMode::CreateNew)
-            .unwrap()
-            .write_all_at(b"debris", 0)
-            .unwrap();
+        sim.open(&PathBuf::from(s), OpenMode::CreateNew).unwrap().write_all_at(b"debris", 0).unwrap();
     }
     let store = sim_builder(&sim).open().unwrap();
     let removed = &store.recovery_report().orphans_removed;
     for s in strays {
-        assert!(
-            removed.contains(&PathBuf::from(s)),
-            "{s} not in {removed:?}"
-        );
+        assert!(removed.contains(&PathBuf::from(s)), "{s} not in {removed:?}");
         assert!(!sim.exists(&PathBuf::from(s)).unwrap(), "{s} still exists");
     }
     assert_eq!(read(&store, b, "k").unwrap(), b"v");
@@ -46,24 +39,22 @@ fn torn_tail_is_cut_reported_and_overwritten() {
     let sim = SimStorage::new();
     let store = sim_builder(&sim).open().unwrap();
     let b = store.create_bucket("b").unwrap();
-    store
-        .put_bytes(b, "k", &body(1, 300), &PutOptions::default())
-        .unwrap();
+    store.put_bytes(b, "k", &body(1, 300), &PutOptions::default()).unwrap();
     drop(store);
     // Garbage after the last commit marker, as a write whose sync never returned leaves it.
     let seg = PathBuf::from("/db/p0000/STANDARD/0000000000000001.seg");
     let f = sim.open(&seg, OpenMode::ReadWrite).unwrap();
-    let len = f.len().unwrap();
-    f.write_all_at(&[0x52, 0x45, 0x43, 0x31, 9, 9, 9, 9, 1, 2, 3], len)
-        .unwrap();
+    let bytes = s3lite::io::read_all(&*f).unwrap();
+    // The data ends before the zero-filled (preallocated) part of the file.
+    let end = scan_segment(&bytes, SegmentState::Active, false).end;
+    assert!(bytes.len() as u64 > end, "the segment is zero-filled ahead of its tail");
+    f.write_all_at(&[0x52, 0x45, 0x43, 0x31, 9, 9, 9, 9, 1, 2, 3], end).unwrap();
     let store = sim_builder(&sim).open().unwrap();
     let torn = &store.recovery_report().torn_tails;
     assert_eq!(torn.len(), 1, "{torn:?}");
-    assert_eq!((torn[0].offset, torn[0].len), (len, 11));
-    assert_eq!(f.len().unwrap(), len, "the tail was truncated");
-    store
-        .put_bytes(b, "k2", b"after", &PutOptions::default())
-        .unwrap();
+    assert_eq!((torn[0].offset, torn[0].len), (end, bytes.len() as u64 - end));
+    assert_eq!(f.len().unwrap(), end, "the tail was truncated");
+    store.put_bytes(b, "k2", b"after", &PutOptions::default()).unwrap();
     drop(store);
     let store = sim_builder(&sim).open().unwrap();
     assert!(store.recovery_report().torn_tails.is_empty());
@@ -75,23 +66,12 @@ fn torn_tail_is_cut_reported_and_overwritten() {
 fn eventual_durability_loses_only_a_suffix() {
     for seed in 0..20u64 {
         let sim = SimStorage::new();
-        let store = sim_builder(&sim)
-            .durability(Durability::Eventual {
-                flush_interval_ms: 100_000,
-            })
-            .open()
-            .unwrap();
+        let store =
+            sim_builder(&sim).durability(Durability::Eventual { flush_interval_ms: 100_000 }).open().unwrap();
         let b = store.create_bucket("b").unwrap();
         store.sync().unwrap();
         for i in 0..30u64 {
-            store
-                .put_bytes(
-                    b,
-                    &format!("k{i:02}"),
-                    &body(i, 200),
-                    &PutOptions::default(),
-                )
-                .unwrap();
+            store.put_bytes(b, &format!("k{i:02}"), &body(i, 200), &PutOptions::default()).unwrap();
         }
         sim.crash(CrashMode::Random(seed));
         drop(store);
@@ -102,16 +82,11 @@ fn eventual_durability_loses_only_a_suffix() {
         // Within each partition, what survives is a prefix of what was written there.
         for p in 0..store.partition_count() {
             let mine: Vec<bool> = (0..30u64)
-                .filter(|i| {
-                    s3lite::route(b.0, format!("k{i:02}").as_bytes(), u32::MAX, 4) == p as u16
-                })
+                .filter(|i| s3lite::route(b.0, format!("k{i:02}").as_bytes(), u32::MAX, 4) == p as u16)
                 .map(|i| survivors[i as usize])
                 .collect();
             let first_lost = mine.iter().position(|s| !s).unwrap_or(mine.len());
-            assert!(
-                mine[first_lost..].iter().all(|s| !s),
-                "seed {seed} partition {p}: {mine:?}"
-            );
+            assert!(mine[first_lost..].iter().all(|s| !s), "seed {seed} partition {p}: {mine:?}");
         }
     }
 }

@@ -87,10 +87,7 @@ pub struct DecodedLog {
 /// Truncation, an over-long frame, a CRC mismatch or an undecodable payload.
 pub fn decode_frame(b: &[u8]) -> FormatResult<(ManifestEdit, usize)> {
     if b.len() < FRAME_HEADER_BYTES {
-        return Err(FormatError::Truncated {
-            need: FRAME_HEADER_BYTES as u64,
-            have: b.len() as u64,
-        });
+        return Err(FormatError::Truncated { need: FRAME_HEADER_BYTES as u64, have: b.len() as u64 });
     }
     let len = u32_at(b, 0) as usize;
     if len > MANIFEST_FRAME_BYTES_MAX {
@@ -102,23 +99,15 @@ pub fn decode_frame(b: &[u8]) -> FormatResult<(ManifestEdit, usize)> {
     }
     let end = FRAME_HEADER_BYTES + len;
     if b.len() < end {
-        return Err(FormatError::Truncated {
-            need: end as u64,
-            have: b.len() as u64,
-        });
+        return Err(FormatError::Truncated { need: end as u64, have: b.len() as u64 });
     }
     let payload = &b[FRAME_HEADER_BYTES..end];
     let stored = u32_at(b, 4);
     let computed = masked_crc(payload);
     if stored != computed {
-        return Err(FormatError::BadCrc {
-            what: "manifest frame",
-            stored,
-            computed,
-        });
+        return Err(FormatError::BadCrc { what: "manifest frame", stored, computed });
     }
-    let edit =
-        postcard::from_bytes(payload).map_err(|_| FormatError::Malformed("manifest edit"))?;
+    let edit = postcard::from_bytes(payload).map_err(|_| FormatError::Malformed("manifest edit"))?;
     Ok((edit, end))
 }
 
@@ -134,19 +123,11 @@ pub fn decode_log(b: &[u8]) -> DecodedLog {
                 pos += n;
             }
             Err(e) => {
-                return DecodedLog {
-                    edits,
-                    valid_len: pos as u64,
-                    tail_error: Some(e),
-                };
+                return DecodedLog { edits, valid_len: pos as u64, tail_error: Some(e) };
             }
         }
     }
-    DecodedLog {
-        edits,
-        valid_len: pos as u64,
-        tail_error: None,
-    }
+    DecodedLog { edits, valid_len: pos as u64, tail_error: None }
 }
 
 #[cfg(test)]
@@ -164,16 +145,8 @@ mod tests {
                 region: "us-east-1".into(),
                 created_ms: 5,
             },
-            ManifestEdit::SegmentCreated {
-                partition: 2,
-                class: 0,
-                segment_id: 1,
-                generation: 0,
-            },
-            ManifestEdit::SegmentSealed {
-                segment_id: 1,
-                len: 9000,
-            },
+            ManifestEdit::SegmentCreated { partition: 2, class: 0, segment_id: 1, generation: 0 },
+            ManifestEdit::SegmentSealed { segment_id: 1, len: 9000 },
             ManifestEdit::SegmentDeleted { segment_id: 1 },
         ]
     }

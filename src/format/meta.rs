@@ -64,8 +64,7 @@ struct Writer(Vec<u8>);
 impl Writer {
     fn tlv(&mut self, tag: u16, value: &[u8]) {
         self.0.extend_from_slice(&tag.to_le_bytes());
-        self.0
-            .extend_from_slice(&(value.len() as u32).to_le_bytes());
+        self.0.extend_from_slice(&(value.len() as u32).to_le_bytes());
         self.0.extend_from_slice(value);
     }
 }
@@ -100,11 +99,7 @@ impl ObjectMeta {
         if let Some(ct) = &self.content_type {
             w.tlv(TAG_CONTENT_TYPE, ct.as_bytes());
         }
-        for (tag, pairs) in [
-            (TAG_SYSTEM, &self.system),
-            (TAG_USER, &self.user),
-            (TAG_TAGS, &self.tags),
-        ] {
+        for (tag, pairs) in [(TAG_SYSTEM, &self.system), (TAG_USER, &self.user), (TAG_TAGS, &self.tags)] {
             if !pairs.is_empty() {
                 w.tlv(tag, &encode_pairs(pairs));
             }
@@ -159,10 +154,8 @@ impl ObjectMeta {
                 TAG_SIZE => m.size = fixed_u64(v)?,
                 TAG_ETAG => m.etag = v.to_vec(),
                 TAG_PARTS_COUNT => {
-                    m.parts_count = u32::from_le_bytes(
-                        v.try_into()
-                            .map_err(|_| FormatError::Malformed("parts count"))?,
-                    );
+                    m.parts_count =
+                        u32::from_le_bytes(v.try_into().map_err(|_| FormatError::Malformed("parts count"))?);
                 }
                 TAG_CONTENT_TYPE => m.content_type = Some(utf8(v)?),
                 TAG_SYSTEM => m.system = decode_pairs(v)?,
@@ -217,9 +210,7 @@ impl<'a> Cursor<'a> {
     fn count(&mut self, min_entry_bytes: usize) -> FormatResult<usize> {
         let n = self.u32()? as usize;
         if n.saturating_mul(min_entry_bytes) > self.b.len() - self.pos {
-            return Err(FormatError::Malformed(
-                "count larger than the bytes present",
-            ));
+            return Err(FormatError::Malformed("count larger than the bytes present"));
         }
         Ok(n)
     }
@@ -253,11 +244,7 @@ fn decode_chunks(v: &[u8]) -> FormatResult<Vec<ChunkRef>> {
         return Err(FormatError::Malformed("chunk list length"));
     }
     Ok(v.chunks_exact(CHUNK_REF_BYTES)
-        .map(|c| ChunkRef {
-            segment_id: u64_at(c, 0),
-            offset: u64_at(c, 8),
-            len: u64_at(c, 16),
-        })
+        .map(|c| ChunkRef { segment_id: u64_at(c, 0), offset: u64_at(c, 8), len: u64_at(c, 16) })
         .collect())
 }
 
@@ -294,12 +281,8 @@ mod tests {
 
     #[test]
     fn unknown_tags_are_skipped_and_truncation_fails() {
-        let m = ObjectMeta {
-            mtime_ms: 1,
-            size: 2,
-            user: vec![("a".into(), "b".into())],
-            ..Default::default()
-        };
+        let m =
+            ObjectMeta { mtime_ms: 1, size: 2, user: vec![("a".into(), "b".into())], ..Default::default() };
         let mut b = m.encode();
         b.extend_from_slice(&999u16.to_le_bytes());
         b.extend_from_slice(&3u32.to_le_bytes());
@@ -308,11 +291,7 @@ mod tests {
         let full = m.encode();
         for n in 1..full.len() {
             // A cut inside a field is an error; a cut between fields decodes to less than was written.
-            assert_ne!(
-                ObjectMeta::decode(&full[..n]).ok().as_ref(),
-                Some(&m),
-                "len {n}"
-            );
+            assert_ne!(ObjectMeta::decode(&full[..n]).ok().as_ref(), Some(&m), "len {n}");
         }
     }
 
@@ -322,9 +301,6 @@ mod tests {
         b.extend_from_slice(&TAG_USER.to_le_bytes());
         b.extend_from_slice(&4u32.to_le_bytes());
         b.extend_from_slice(&u32::MAX.to_le_bytes());
-        assert!(matches!(
-            ObjectMeta::decode(&b),
-            Err(FormatError::Malformed(_))
-        ));
+        assert!(matches!(ObjectMeta::decode(&b), Err(FormatError::Malformed(_))));
     }
 }

@@ -93,10 +93,7 @@ pub(crate) fn u64_at(b: &[u8], off: usize) -> u64 {
 
 pub(crate) fn need(b: &[u8], n: u64) -> FormatResult<()> {
     if (b.len() as u64) < n {
-        return Err(FormatError::Truncated {
-            need: n,
-            have: b.len() as u64,
-        });
+        return Err(FormatError::Truncated { need: n, have: b.len() as u64 });
     }
     Ok(())
 }

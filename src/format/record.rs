@@ -102,11 +102,7 @@ impl RecordHeader {
     /// Total on-disk length of a record with this header, padding included.
     #[must_use]
     pub fn record_len(&self) -> u64 {
-        record_len(
-            usize::from(self.key_len),
-            self.meta_len as usize,
-            self.body_len,
-        )
+        record_len(usize::from(self.key_len), self.meta_len as usize, self.body_len)
     }
 
     /// Offset of the body within the record.
@@ -165,18 +161,9 @@ pub struct RecordParts<'a> {
 /// When a section is over its limit: callers validate input at the API boundary first.
 #[must_use]
 pub fn encode_record(p: &RecordParts<'_>) -> Vec<u8> {
-    assert!(
-        p.key.len() <= KEY_BYTES_MAX,
-        "key over limit reached the encoder"
-    );
-    assert!(
-        p.meta.len() <= RECORD_META_BYTES_MAX,
-        "meta over limit reached the encoder"
-    );
-    assert!(
-        p.body.len() as u64 <= RECORD_BODY_BYTES_MAX,
-        "body over limit reached the encoder"
-    );
+    assert!(p.key.len() <= KEY_BYTES_MAX, "key over limit reached the encoder");
+    assert!(p.meta.len() <= RECORD_META_BYTES_MAX, "meta over limit reached the encoder");
+    assert!(p.body.len() as u64 <= RECORD_BODY_BYTES_MAX, "body over limit reached the encoder");
     let header = RecordHeader {
         kind: p.kind,
         flags: p.flags,
@@ -225,9 +212,7 @@ pub fn decode_header(b: &[u8]) -> FormatResult<RecordHeader> {
     need(b, RECORD_HEADER_BYTES as u64)?;
     let magic = u32_at(b, 0);
     if magic != RECORD_MAGIC {
-        return Err(FormatError::BadMagic {
-            found: u64::from(magic),
-        });
+        return Err(FormatError::BadMagic { found: u64::from(magic) });
     }
     let key_len = u16_at(b, 10);
     if usize::from(key_len) > KEY_BYTES_MAX {
@@ -247,11 +232,7 @@ pub fn decode_header(b: &[u8]) -> FormatResult<RecordHeader> {
     }
     let body_len = u64_at(b, 48);
     if body_len > RECORD_BODY_BYTES_MAX {
-        return Err(FormatError::TooLarge {
-            field: "body_len",
-            value: body_len,
-            max: RECORD_BODY_BYTES_MAX,
-        });
+        return Err(FormatError::TooLarge { field: "body_len", value: body_len, max: RECORD_BODY_BYTES_MAX });
     }
     Ok(RecordHeader {
         kind: RecordKind::from_u8(b[8])?,
@@ -277,11 +258,7 @@ pub fn verify_header_crc(b: &[u8], h: &RecordHeader) -> FormatResult<()> {
     let stored = u32_at(b, 4);
     let computed = masked_crc(&b[8..end as usize]);
     if stored != computed {
-        return Err(FormatError::BadCrc {
-            what: "record header",
-            stored,
-            computed,
-        });
+        return Err(FormatError::BadCrc { what: "record header", stored, computed });
     }
     Ok(())
 }
@@ -321,12 +298,7 @@ pub fn decode_record(b: &[u8]) -> FormatResult<RecordView<'_>> {
     let body_at = header.body_offset() as usize;
     let body = &b[body_at..body_at + header.body_len as usize];
     verify_body_crc(&header, body)?;
-    Ok(RecordView {
-        header,
-        key,
-        meta,
-        body,
-    })
+    Ok(RecordView { header, key, meta, body })
 }
 
 /// Checks the body CRC.
@@ -336,11 +308,7 @@ pub fn decode_record(b: &[u8]) -> FormatResult<RecordView<'_>> {
 pub fn verify_body_crc(h: &RecordHeader, body: &[u8]) -> FormatResult<()> {
     let computed = masked_crc(body);
     if computed != h.body_crc {
-        return Err(FormatError::BadCrc {
-            what: "record body",
-            stored: h.body_crc,
-            computed,
-        });
+        return Err(FormatError::BadCrc { what: "record body", stored: h.body_crc, computed });
     }
     Ok(())
 }
@@ -513,49 +481,23 @@ mod tests {
     fn huge_lengths_are_refused_before_allocation() {
         let mut rec = encode_record(&parts(b"k", b"", b""));
         rec[48..56].copy_from_slice(&u64::MAX.to_le_bytes());
-        assert!(matches!(
-            decode_header(&rec),
-            Err(FormatError::TooLarge {
-                field: "body_len",
-                ..
-            })
-        ));
+        assert!(matches!(decode_header(&rec), Err(FormatError::TooLarge { field: "body_len", .. })));
         let mut rec = encode_record(&parts(b"k", b"", b""));
         rec[12..16].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert!(matches!(
-            decode_header(&rec),
-            Err(FormatError::TooLarge {
-                field: "meta_len",
-                ..
-            })
-        ));
+        assert!(matches!(decode_header(&rec), Err(FormatError::TooLarge { field: "meta_len", .. })));
         let mut rec = encode_record(&parts(b"k", b"", b""));
         rec[10..12].copy_from_slice(&2000u16.to_le_bytes());
-        assert!(matches!(
-            decode_header(&rec),
-            Err(FormatError::TooLarge {
-                field: "key_len",
-                ..
-            })
-        ));
+        assert!(matches!(decode_header(&rec), Err(FormatError::TooLarge { field: "key_len", .. })));
     }
 
     #[test]
     fn zero_bytes_are_not_a_record() {
-        assert!(matches!(
-            decode_header(&[0u8; 64]),
-            Err(FormatError::BadMagic { found: 0 })
-        ));
+        assert!(matches!(decode_header(&[0u8; 64]), Err(FormatError::BadMagic { found: 0 })));
     }
 
     #[test]
     fn seal_body_round_trips() {
-        let s = SealBody {
-            record_count: 3,
-            last_seq: 99,
-            sealed_at: 8192,
-            segment_crc: 7,
-        };
+        let s = SealBody { record_count: 3, last_seq: 99, sealed_at: 8192, segment_crc: 7 };
         assert_eq!(SealBody::decode(&s.encode()).unwrap(), s);
         assert!(SealBody::decode(&[0; 5]).is_err());
         assert!(GroupCommitBody::decode(&[0; 5]).is_err());

@@ -56,18 +56,12 @@ impl SegmentHeader {
     pub fn decode(b: &[u8]) -> FormatResult<SegmentHeader> {
         need(b, SEGMENT_HEADER_BYTES as u64)?;
         if b[0..8] != SEGMENT_MAGIC {
-            return Err(FormatError::BadMagic {
-                found: u64_at(b, 0),
-            });
+            return Err(FormatError::BadMagic { found: u64_at(b, 0) });
         }
         let stored = u32_at(b, 60);
         let computed = masked_crc(&b[0..60]);
         if stored != computed {
-            return Err(FormatError::BadCrc {
-                what: "segment header",
-                stored,
-                computed,
-            });
+            return Err(FormatError::BadCrc { what: "segment header", stored, computed });
         }
         let version = u16_at(b, 8);
         if version != SEGMENT_FORMAT_VERSION {
@@ -126,10 +120,7 @@ mod tests {
     fn truncated_is_an_error() {
         let b = header().encode();
         for n in 0..SEGMENT_HEADER_BYTES {
-            assert!(matches!(
-                SegmentHeader::decode(&b[..n]),
-                Err(FormatError::Truncated { .. })
-            ));
+            assert!(matches!(SegmentHeader::decode(&b[..n]), Err(FormatError::Truncated { .. })));
         }
     }
 }

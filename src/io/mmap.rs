@@ -10,10 +10,7 @@ use super::MappedBytes;
 pub(crate) struct Map(memmap2::Mmap);
 
 impl Map {
-    #[expect(
-        unsafe_code,
-        reason = "memmap2::Mmap::map is unsafe; see the SAFETY block"
-    )]
+    #[expect(unsafe_code, reason = "memmap2::Mmap::map is unsafe; see the SAFETY block")]
     pub(crate) fn new(file: &File) -> io::Result<Map> {
         // SAFETY: mapping a file is undefined behaviour if the file is modified or truncated while
         // mapped. The engine maps only sealed segments: after sealing no byte is written again, the

@@ -72,8 +72,9 @@ pub trait StorageFile: Send + Sync + Debug {
     fn sync_data(&self) -> io::Result<()>;
     /// `fsync`: data and all metadata.
     fn sync_all(&self) -> io::Result<()>;
-    /// Reserves space up to `len` bytes without changing the data the engine reads: the tail reads as
-    /// zeros, which the record scanner treats as the end.
+    /// Makes the file at least `len` bytes long, the new bytes allocated and zero (written, not a
+    /// hole), so that later overwrites followed by `sync_data` change no metadata. Bytes below the
+    /// current length are untouched. Zeros read as "no record" to the scanner.
     fn preallocate(&self, len: u64) -> io::Result<()>;
     /// Maps the whole file read-only. Only for files that are never written or truncated again
     /// (sealed segments) while the map lives.

@@ -62,18 +62,12 @@ impl Storage for RealStorage {
     }
 
     fn lock(&self, path: &Path) -> io::Result<Box<dyn StorageLock>> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)?;
+        let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
         match file.try_lock() {
             Ok(()) => Ok(Box::new(RealLock(file))),
-            Err(fs::TryLockError::WouldBlock) => Err(io::Error::new(
-                io::ErrorKind::WouldBlock,
-                "lock held by another holder",
-            )),
+            Err(fs::TryLockError::WouldBlock) => {
+                Err(io::Error::new(io::ErrorKind::WouldBlock, "lock held by another holder"))
+            }
             Err(fs::TryLockError::Error(e)) => Err(e),
         }
     }
@@ -105,10 +99,18 @@ impl StorageFile for RealFile {
     }
 
     fn preallocate(&self, len: u64) -> io::Result<()> {
-        // std has no safe fallocate; extending with a sparse zero tail gives the same "appends do not
-        // change the size" property, and zeros read as end-of-records.
-        if self.len()? < len {
-            self.0.set_len(len)?;
+        // Written zeros, not fallocate: unwritten extents still need a journal commit on their first
+        // overwrite, and std has no safe fallocate anyway.
+        const STEP: usize = 256 * 1024;
+        let zeros = [0u8; 4096];
+        let mut at = self.len()?;
+        let mut buf = Vec::new();
+        while at < len {
+            let n = (len - at).min(STEP as u64) as usize;
+            buf.clear();
+            buf.extend(zeros.iter().cycle().take(n));
+            self.0.write_all_at(&buf, at)?;
+            at += n as u64;
         }
         Ok(())
     }

@@ -123,12 +123,8 @@ fn eio(what: &str) -> io::Error {
 }
 
 fn split(path: &Path) -> io::Result<(PathBuf, String)> {
-    let parent = path
-        .parent()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no parent"))?;
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no name"))?;
+    let parent = path.parent().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no parent"))?;
+    let name = path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no name"))?;
     Ok((parent.to_path_buf(), name.to_string_lossy().into_owned()))
 }
 
@@ -154,10 +150,7 @@ impl SimState {
 
     fn dir(&mut self, path: &Path) -> io::Result<&mut SimDir> {
         self.dirs.get_mut(path).ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("no directory {}", path.display()),
-            )
+            io::Error::new(io::ErrorKind::NotFound, format!("no directory {}", path.display()))
         })
     }
 
@@ -171,9 +164,23 @@ impl SimState {
 }
 
 /// The simulated file system. Cloning shares the same state.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct SimStorage {
     state: Arc<Mutex<SimState>>,
+}
+
+impl std::fmt::Debug for SimStorage {
+    /// A summary: the contents would drown any error message that includes a store.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.state.lock();
+        let bytes: usize = s.files.values().map(|file| file.data.len()).sum();
+        f.debug_struct("SimStorage")
+            .field("files", &s.files.len())
+            .field("bytes", &bytes)
+            .field("epoch", &s.epoch)
+            .field("mutating_ops", &s.mutating_ops)
+            .finish()
+    }
 }
 
 impl SimStorage {
@@ -211,11 +218,7 @@ impl SimStorage {
         });
         let random = matches!(mode, CrashMode::Random(_));
         for dir in s.dirs.values_mut() {
-            let keep = if random {
-                rng.random_range(0..=dir.pending.len())
-            } else {
-                0
-            };
+            let keep = if random { rng.random_range(0..=dir.pending.len()) } else { 0 };
             for op in dir.pending.drain(..).take(keep) {
                 match op {
                     DirOp::Set(name, e) => {
@@ -248,13 +251,7 @@ impl SimStorage {
             .dirs
             .values()
             .flat_map(|d| d.entries.values())
-            .filter_map(|e| {
-                if let Entry::File(ino) = e {
-                    Some(*ino)
-                } else {
-                    None
-                }
-            })
+            .filter_map(|e| if let Entry::File(ino) = e { Some(*ino) } else { None })
             .collect();
         s.files.retain(|ino, _| live.contains(ino));
         s.locks.clear();
@@ -284,12 +281,7 @@ impl SimStorage {
 
     fn handle(&self, ino: u64, writable: bool) -> Arc<dyn StorageFile> {
         let epoch = self.state.lock().epoch;
-        Arc::new(SimFileHandle {
-            sim: self.clone(),
-            ino,
-            epoch,
-            writable,
-        })
+        Arc::new(SimFileHandle { sim: self.clone(), ino, epoch, writable })
     }
 }
 
@@ -353,10 +345,7 @@ impl Storage for SimStorage {
                 }
                 (_, Some(Entry::File(ino))) => ino,
                 (_, Some(Entry::Dir)) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::IsADirectory,
-                        "is a directory",
-                    ));
+                    return Err(io::Error::new(io::ErrorKind::IsADirectory, "is a directory"));
                 }
                 (_, None) => return Err(io::Error::new(io::ErrorKind::NotFound, "no such file")),
             }
@@ -420,17 +409,10 @@ impl Storage for SimStorage {
     fn lock(&self, path: &Path) -> io::Result<Box<dyn StorageLock>> {
         let mut s = self.state.lock();
         if s.locks.iter().any(|p| p == path) {
-            return Err(io::Error::new(
-                io::ErrorKind::WouldBlock,
-                "lock held by another holder",
-            ));
+            return Err(io::Error::new(io::ErrorKind::WouldBlock, "lock held by another holder"));
         }
         s.locks.push(path.to_path_buf());
-        Ok(Box::new(SimLock {
-            sim: self.clone(),
-            path: path.to_path_buf(),
-            epoch: s.epoch,
-        }))
+        Ok(Box::new(SimLock { sim: self.clone(), path: path.to_path_buf(), epoch: s.epoch }))
     }
 }
 
@@ -470,26 +452,16 @@ impl MappedBytes for SimMap {
 }
 
 impl SimFileHandle {
-    fn with<T>(
-        &self,
-        kind: OpKind,
-        f: impl FnOnce(&mut SimFile) -> io::Result<T>,
-    ) -> io::Result<T> {
+    fn with<T>(&self, kind: OpKind, f: impl FnOnce(&mut SimFile) -> io::Result<T>) -> io::Result<T> {
         let mut s = self.sim.state.lock();
         if s.epoch != self.epoch {
             return Err(eio("handle from before a crash"));
         }
         if kind.mutates() && !self.writable {
-            return Err(io::Error::new(
-                io::ErrorKind::PermissionDenied,
-                "read-only handle",
-            ));
+            return Err(io::Error::new(io::ErrorKind::PermissionDenied, "read-only handle"));
         }
         s.begin(kind)?;
-        let file = s
-            .files
-            .get_mut(&self.ino)
-            .ok_or_else(|| eio("file vanished"))?;
+        let file = s.files.get_mut(&self.ino).ok_or_else(|| eio("file vanished"))?;
         f(file)
     }
 }
@@ -499,10 +471,7 @@ impl StorageFile for SimFileHandle {
         self.with(OpKind::Read, |f| {
             let end = offset as usize + buf.len();
             if end > f.data.len() {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "read past end of file",
-                ));
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "read past end of file"));
             }
             buf.copy_from_slice(&f.data[offset as usize..end]);
             Ok(())
@@ -512,10 +481,7 @@ impl StorageFile for SimFileHandle {
     fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
         self.with(OpKind::Write, |f| {
             write_into(&mut f.data, offset, buf);
-            f.pending.push(Pending::Write {
-                offset,
-                data: buf.to_vec(),
-            });
+            f.pending.push(Pending::Write { offset, data: buf.to_vec() });
             Ok(())
         })
     }
@@ -546,17 +512,11 @@ impl StorageFile for SimFileHandle {
     }
 
     fn preallocate(&self, len: u64) -> io::Result<()> {
-        if self.len()? < len {
-            self.set_len(len)
-        } else {
-            Ok(())
-        }
+        if self.len()? < len { self.set_len(len) } else { Ok(()) }
     }
 
     fn map(&self) -> io::Result<Arc<dyn MappedBytes>> {
-        self.with(OpKind::Read, |f| {
-            Ok(Arc::new(SimMap(f.data.clone())) as Arc<dyn MappedBytes>)
-        })
+        self.with(OpKind::Read, |f| Ok(Arc::new(SimMap(f.data.clone())) as Arc<dyn MappedBytes>))
     }
 }
 
@@ -576,10 +536,7 @@ mod tests {
         f.write_all_at(b"hello", 0).unwrap();
         f.sync_data().unwrap();
         fs.crash(CrashMode::DropUnsynced);
-        assert!(
-            !fs.exists(&p("/r/a")).unwrap(),
-            "entry was never made durable"
-        );
+        assert!(!fs.exists(&p("/r/a")).unwrap(), "entry was never made durable");
 
         let f = fs.open(&p("/r/b"), OpenMode::CreateNew).unwrap();
         fs.sync_dir(&p("/r")).unwrap();
@@ -610,10 +567,7 @@ mod tests {
             let mut buf = vec![0u8; len as usize];
             f.read_exact_at(&mut buf, 0).unwrap();
             for sector in buf.chunks(512) {
-                assert!(
-                    sector.iter().all(|&b| b == sector[0]),
-                    "a sector is all or nothing"
-                );
+                assert!(sector.iter().all(|&b| b == sector[0]), "a sector is all or nothing");
             }
             saw_torn |= buf.contains(&0) && buf.contains(&1);
         }
@@ -640,10 +594,7 @@ mod tests {
         let fs = SimStorage::new();
         fs.create_dir_all(&p("/r")).unwrap();
         let g = fs.lock(&p("/r/LOCK")).unwrap();
-        assert_eq!(
-            fs.lock(&p("/r/LOCK")).unwrap_err().kind(),
-            io::ErrorKind::WouldBlock
-        );
+        assert_eq!(fs.lock(&p("/r/LOCK")).unwrap_err().kind(), io::ErrorKind::WouldBlock);
         drop(g);
         let _g = fs.lock(&p("/r/LOCK")).unwrap();
         fs.crash(CrashMode::DropUnsynced);

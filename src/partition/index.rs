@@ -47,11 +47,7 @@ pub(crate) struct Index {
 }
 
 fn key_bound(bucket: u64, key: &[u8], seq: u64) -> IndexKey {
-    IndexKey {
-        bucket,
-        key: key.into(),
-        rev_seq: Reverse(seq),
-    }
+    IndexKey { bucket, key: key.into(), rev_seq: Reverse(seq) }
 }
 
 impl Index {
@@ -62,13 +58,7 @@ impl Index {
     }
 
     /// Removes every record of `version` older than `seq`; returns how many.
-    pub(crate) fn remove_version(
-        &mut self,
-        bucket: u64,
-        key: &[u8],
-        version: VersionId,
-        seq: u64,
-    ) -> usize {
+    pub(crate) fn remove_version(&mut self, bucket: u64, key: &[u8], version: VersionId, seq: u64) -> usize {
         let doomed: Vec<IndexKey> = self
             .versions(bucket, key)
             .filter(|(s, e)| e.version_id == version && *s < seq)
@@ -97,27 +87,14 @@ impl Index {
     }
 
     /// A specific version of a key.
-    pub(crate) fn version(
-        &self,
-        bucket: u64,
-        key: &[u8],
-        version: VersionId,
-    ) -> Option<(u64, &IndexEntry)> {
-        self.versions(bucket, key)
-            .find(|(_, e)| e.version_id == version)
+    pub(crate) fn version(&self, bucket: u64, key: &[u8], version: VersionId) -> Option<(u64, &IndexEntry)> {
+        self.versions(bucket, key).find(|(_, e)| e.version_id == version)
     }
 
     /// True when the bucket has no version or marker in this partition.
     pub(crate) fn bucket_is_empty(&self, bucket: u64) -> bool {
-        let start = IndexKey {
-            bucket,
-            key: Box::default(),
-            rev_seq: Reverse(u64::MAX),
-        };
-        self.map
-            .range(start..)
-            .next()
-            .is_none_or(|(k, _)| k.bucket != bucket)
+        let start = IndexKey { bucket, key: Box::default(), rev_seq: Reverse(u64::MAX) };
+        self.map.range(start..).next().is_none_or(|(k, _)| k.bucket != bucket)
     }
 
     /// Entries of a bucket from `start` (a key; `inclusive` says whether the key itself counts) in
@@ -133,9 +110,7 @@ impl Index {
         } else {
             Bound::Excluded(key_bound(bucket, start, 0))
         };
-        self.map
-            .range((lower, Bound::Unbounded))
-            .take_while(move |(k, _)| k.bucket == bucket)
+        self.map.range((lower, Bound::Unbounded)).take_while(move |(k, _)| k.bucket == bucket)
     }
 
     /// Number of entries.
@@ -154,11 +129,7 @@ mod tests {
             segment_id: 1,
             offset: 0,
             record_len: 0,
-            version_id: if v == 0 {
-                VersionId::NULL
-            } else {
-                VersionId([v; 16])
-            },
+            version_id: if v == 0 { VersionId::NULL } else { VersionId([v; 16]) },
             kind,
             size: 0,
             mtime_ms: 0,
@@ -188,10 +159,7 @@ mod tests {
         }
         ix.upsert(3, b"a", 99, entry(0, EntryKind::Inline));
         let keys: Vec<&[u8]> = ix.scan_from(2, b"", true).map(|(k, _)| &*k.key).collect();
-        assert_eq!(
-            keys,
-            vec![&b"B"[..], b"a", b"ab", b"b", "\u{e9}".as_bytes()]
-        );
+        assert_eq!(keys, vec![&b"B"[..], b"a", b"ab", b"b", "\u{e9}".as_bytes()]);
         let after: Vec<&[u8]> = ix.scan_from(2, b"a", false).map(|(k, _)| &*k.key).collect();
         assert_eq!(after[0], b"ab");
         assert!(!ix.bucket_is_empty(3));

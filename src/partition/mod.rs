@@ -55,17 +55,9 @@ pub(crate) enum Effect {
     /// Nothing (chunks, catalog edits).
     None,
     /// Adds a version (location filled in by the leader).
-    Upsert {
-        bucket: u64,
-        key: Vec<u8>,
-        entry: IndexEntry,
-    },
+    Upsert { bucket: u64, key: Vec<u8>, entry: IndexEntry },
     /// Removes a version.
-    Purge {
-        bucket: u64,
-        key: Vec<u8>,
-        version: VersionId,
-    },
+    Purge { bucket: u64, key: Vec<u8>, version: VersionId },
 }
 
 /// One encoded record (seq patched by the leader) and its index effect.
@@ -106,6 +98,8 @@ struct ActiveSegment {
     record_count: u64,
     last_seq: u64,
     crc: crc32fast::Hasher,
+    /// The file is allocated and zero up to here (at least `tail`).
+    zeroed_upto: u64,
 }
 
 /// The active segment of a class as recovery left it.
@@ -184,6 +178,7 @@ impl Partition {
             record_count: r.record_count,
             last_seq: r.last_seq,
             crc: r.crc,
+            zeroed_upto: r.tail,
         };
         self.active.lock().insert(class, a);
     }
@@ -241,14 +236,12 @@ impl Partition {
 
     fn lead(&self, batch: &[Arc<Request>]) {
         let mut active = self.active.lock();
-        let mut outcomes: Vec<Option<Result<Vec<Written>>>> =
-            (0..batch.len()).map(|_| None).collect();
+        let mut outcomes: Vec<Option<Result<Vec<Written>>>> = (0..batch.len()).map(|_| None).collect();
         let mut classes: Vec<StorageClass> = batch.iter().map(|r| r.class).collect();
         classes.dedup();
         for class in classes {
-            let members: Vec<usize> = (0..batch.len())
-                .filter(|&i| batch[i].class == class && outcomes[i].is_none())
-                .collect();
+            let members: Vec<usize> =
+                (0..batch.len()).filter(|&i| batch[i].class == class && outcomes[i].is_none()).collect();
             if members.is_empty() {
                 continue;
             }
@@ -295,9 +288,9 @@ impl Partition {
         reqs: &[&Request],
     ) -> Result<Vec<Vec<Written>>> {
         let total: u64 = reqs.iter().map(|r| r.bytes).sum::<u64>() + MARKER_BYTES;
-        let needs_rotation = active.get(&class).is_some_and(|a| {
-            a.tail + total > self.ctx.params.segment_bytes && a.tail > SEGMENT_DATA_START
-        });
+        let needs_rotation = active
+            .get(&class)
+            .is_some_and(|a| a.tail + total > self.ctx.params.segment_bytes && a.tail > SEGMENT_DATA_START);
         if needs_rotation {
             let old = active.remove(&class).expect("checked above");
             self.seal(old)?;
@@ -306,13 +299,18 @@ impl Partition {
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => v.insert(self.create_segment(class)?),
         };
+        let step = self.ctx.params.preallocate_bytes;
+        if step > 0 && a.tail + total > a.zeroed_upto {
+            // Keep the file allocated and zero ahead of the tail, so this group's fdatasync (and the
+            // next ones') need not commit a size or extent change.
+            let upto = (a.tail + total + step).min(self.ctx.params.segment_bytes).max(a.tail + total);
+            let path = &a.seg.path;
+            a.seg.file.preallocate(upto).map_err(|e| self.ctx.poison("preallocate", path, e))?;
+            a.zeroed_upto = upto;
+        }
         let group_start = a.tail;
         let mut group_crc = crc32fast::Hasher::new();
-        let mut buf = Vec::with_capacity(if total <= COALESCE_BYTES_MAX {
-            total as usize
-        } else {
-            0
-        });
+        let mut buf = Vec::with_capacity(if total <= COALESCE_BYTES_MAX { total as usize } else { 0 });
         let mut out = Vec::with_capacity(reqs.len());
         let mut count = 0u32;
         let seg = a.seg.clone();
@@ -323,20 +321,13 @@ impl Partition {
             for rec in records.iter_mut() {
                 let seq = self.ctx.next_seq.fetch_add(1, Ordering::Relaxed);
                 patch_seq(&mut rec.bytes, seq);
-                written.push(Written {
-                    seq,
-                    segment_id: a.seg.id,
-                    offset: a.tail,
-                });
+                written.push(Written { seq, segment_id: a.seg.id, offset: a.tail });
                 group_crc.update(&rec.bytes);
                 a.crc.update(&rec.bytes);
                 if total <= COALESCE_BYTES_MAX {
                     buf.extend_from_slice(&rec.bytes);
                 } else {
-                    a.seg
-                        .file
-                        .write_all_at(&rec.bytes, a.tail)
-                        .map_err(io_err)?;
+                    a.seg.file.write_all_at(&rec.bytes, a.tail).map_err(io_err)?;
                 }
                 a.tail += rec.bytes.len() as u64;
                 a.record_count += 1;
@@ -361,31 +352,19 @@ impl Partition {
             a.seg.file.write_all_at(&marker, a.tail).map_err(io_err)?;
         }
         a.tail += marker.len() as u64;
-        let durability = reqs.iter().fold(
-            Durability::Eventual {
-                flush_interval_ms: 0,
-            },
-            |d, r| strongest(d, r.durability),
-        );
+        let durability = reqs
+            .iter()
+            .fold(Durability::Eventual { flush_interval_ms: 0 }, |d, r| strongest(d, r.durability));
         match durability {
             Durability::Eventual { .. } => self.dirty.store(true, Ordering::Release),
             Durability::Immediate => {
-                a.seg
-                    .file
-                    .sync_data()
-                    .map_err(|e| self.ctx.poison("segment fdatasync", &seg.path, e))?;
+                a.seg.file.sync_data().map_err(|e| self.ctx.poison("segment fdatasync", &seg.path, e))?;
                 a.synced_upto = a.tail;
             }
             Durability::Paranoid => {
-                a.seg
-                    .file
-                    .sync_all()
-                    .map_err(|e| self.ctx.poison("segment fsync", &seg.path, e))?;
+                a.seg.file.sync_all().map_err(|e| self.ctx.poison("segment fsync", &seg.path, e))?;
                 let dir = self.ctx.class_dir(self.id, class);
-                self.ctx
-                    .storage
-                    .sync_dir(&dir)
-                    .map_err(|e| self.ctx.poison("directory fsync", &dir, e))?;
+                self.ctx.storage.sync_dir(&dir).map_err(|e| self.ctx.poison("directory fsync", &dir, e))?;
                 a.synced_upto = a.tail;
             }
         }
@@ -401,26 +380,18 @@ impl Partition {
         };
         let rec = engine_record(RecordKind::Seal, &body.encode());
         let path = &a.seg.path;
-        a.seg
-            .file
-            .write_all_at(&rec, a.tail)
-            .map_err(|e| self.ctx.poison("seal write", path, e))?;
-        a.seg
-            .file
-            .sync_data()
-            .map_err(|e| self.ctx.poison("seal fdatasync", path, e))?;
-        let edit = ManifestEdit::SegmentSealed {
-            segment_id: a.seg.id,
-            len: a.tail + rec.len() as u64,
-        };
+        a.seg.file.write_all_at(&rec, a.tail).map_err(|e| self.ctx.poison("seal write", path, e))?;
+        let sealed_len = a.tail + rec.len() as u64;
+        if a.zeroed_upto > sealed_len {
+            // Drop the zero-filled tail: a sealed segment ends with its seal.
+            a.seg.file.set_len(sealed_len).map_err(|e| self.ctx.poison("seal truncate", path, e))?;
+        }
+        a.seg.file.sync_data().map_err(|e| self.ctx.poison("seal fdatasync", path, e))?;
+        let edit = ManifestEdit::SegmentSealed { segment_id: a.seg.id, len: a.tail + rec.len() as u64 };
         let mut manifest = self.ctx.manifest.lock();
-        manifest
-            .append(&edit)
-            .map_err(|e| self.ctx.poison("manifest append", &manifest.path, e))?;
+        manifest.append(&edit).map_err(|e| self.ctx.poison("manifest append", &manifest.path, e))?;
         drop(manifest);
-        a.seg
-            .map_sealed()
-            .map_err(|e| Error::io("map sealed segment", path, e))
+        a.seg.map_sealed().map_err(|e| Error::io("map sealed segment", path, e))
     }
 
     fn create_segment(&self, class: StorageClass) -> Result<ActiveSegment> {
@@ -429,23 +400,13 @@ impl Partition {
         let dir = ctx.class_dir(self.id, class);
         let path = ctx.segment_path(self.id, class, id);
         let fail = |op, p: &std::path::Path, e| ctx.poison(op, p, e);
-        if !ctx
-            .storage
-            .exists(&dir)
-            .map_err(|e| fail("stat", &dir, e))?
-        {
-            ctx.storage
-                .create_dir_all(&dir)
-                .map_err(|e| fail("mkdir", &dir, e))?;
+        if !ctx.storage.exists(&dir).map_err(|e| fail("stat", &dir, e))? {
+            ctx.storage.create_dir_all(&dir).map_err(|e| fail("mkdir", &dir, e))?;
             let pdir = ctx.partition_dir(self.id);
-            ctx.storage
-                .sync_dir(&pdir)
-                .map_err(|e| fail("directory fsync", &pdir, e))?;
+            ctx.storage.sync_dir(&pdir).map_err(|e| fail("directory fsync", &pdir, e))?;
         }
-        let file = ctx
-            .storage
-            .open(&path, OpenMode::CreateNew)
-            .map_err(|e| fail("create segment", &path, e))?;
+        let file =
+            ctx.storage.open(&path, OpenMode::CreateNew).map_err(|e| fail("create segment", &path, e))?;
         let header = SegmentHeader {
             storage_class: class.code(),
             flags: 0,
@@ -457,17 +418,9 @@ impl Partition {
         };
         let mut page = vec![0u8; SEGMENT_DATA_START as usize];
         page[..64].copy_from_slice(&header.encode());
-        file.write_all_at(&page, 0)
-            .map_err(|e| fail("segment header write", &path, e))?;
-        if ctx.params.preallocate {
-            file.preallocate(ctx.params.segment_bytes)
-                .map_err(|e| fail("preallocate", &path, e))?;
-        }
-        file.sync_all()
-            .map_err(|e| fail("segment fsync", &path, e))?;
-        ctx.storage
-            .sync_dir(&dir)
-            .map_err(|e| fail("directory fsync", &dir, e))?;
+        file.write_all_at(&page, 0).map_err(|e| fail("segment header write", &path, e))?;
+        file.sync_all().map_err(|e| fail("segment fsync", &path, e))?;
+        ctx.storage.sync_dir(&dir).map_err(|e| fail("directory fsync", &dir, e))?;
         let edit = ManifestEdit::SegmentCreated {
             partition: self.id,
             class: class.code(),
@@ -475,9 +428,7 @@ impl Partition {
             generation: 0,
         };
         let mut manifest = ctx.manifest.lock();
-        manifest
-            .append(&edit)
-            .map_err(|e| ctx.poison("manifest append", &manifest.path, e))?;
+        manifest.append(&edit).map_err(|e| ctx.poison("manifest append", &manifest.path, e))?;
         drop(manifest);
         let seg = Arc::new(Segment::new(id, class, path, file));
         self.add_segment(seg.clone());
@@ -490,6 +441,7 @@ impl Partition {
             record_count: 0,
             last_seq: 0,
             crc,
+            zeroed_upto: SEGMENT_DATA_START,
         })
     }
 
@@ -501,10 +453,7 @@ impl Partition {
         self.ctx.check()?;
         let mut active = self.active.lock();
         for a in active.values_mut() {
-            a.seg
-                .file
-                .sync_data()
-                .map_err(|e| self.ctx.poison("segment fdatasync", &a.seg.path, e))?;
+            a.seg.file.sync_data().map_err(|e| self.ctx.poison("segment fdatasync", &a.seg.path, e))?;
             a.synced_upto = a.tail;
         }
         Ok(())
@@ -521,11 +470,7 @@ fn apply_effect(index: &mut Index, rec: &WriteRecord, w: &Written) {
             e.record_len = rec.bytes.len() as u64;
             index.upsert(*bucket, key, w.seq, e);
         }
-        Effect::Purge {
-            bucket,
-            key,
-            version,
-        } => {
+        Effect::Purge { bucket, key, version } => {
             index.remove_version(*bucket, key, *version, w.seq);
         }
     }
@@ -555,9 +500,7 @@ fn engine_record(kind: RecordKind, body: &[u8]) -> Vec<u8> {
 
 /// Milliseconds since the Unix epoch.
 pub(crate) fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 #[cfg(test)]
@@ -586,13 +529,8 @@ mod tests {
         for k in ["2024-02", "2024-12-31", "2024"] {
             assert_eq!(route(1, k.as_bytes(), 4, 16), a);
         }
-        let spread: std::collections::HashSet<u16> = (0..200u32)
-            .map(|i| route(1, format!("2024-01-01T{i:06}").as_bytes(), u32::MAX, 16))
-            .collect();
-        assert!(
-            spread.len() > 12,
-            "whole-key hashing spreads sequential keys: {}",
-            spread.len()
-        );
+        let spread: std::collections::HashSet<u16> =
+            (0..200u32).map(|i| route(1, format!("2024-01-01T{i:06}").as_bytes(), u32::MAX, 16)).collect();
+        assert!(spread.len() > 12, "whole-key hashing spreads sequential keys: {}", spread.len());
     }
 }

@@ -24,19 +24,8 @@ pub(crate) struct Segment {
 }
 
 impl Segment {
-    pub(crate) fn new(
-        id: u64,
-        class: StorageClass,
-        path: PathBuf,
-        file: Arc<dyn StorageFile>,
-    ) -> Segment {
-        Segment {
-            id,
-            class,
-            path,
-            file,
-            map: RwLock::new(None),
-        }
+    pub(crate) fn new(id: u64, class: StorageClass, path: PathBuf, file: Arc<dyn StorageFile>) -> Segment {
+        Segment { id, class, path, file, map: RwLock::new(None) }
     }
 
     /// Switches reads to a memory map. Call only once the segment is sealed and durable.
@@ -50,15 +39,9 @@ impl Segment {
     pub(crate) fn read(&self, offset: u64, len: u64) -> io::Result<Vec<u8>> {
         if let Some(map) = self.map.read().as_ref() {
             let bytes = map.bytes();
-            let end = offset
-                .checked_add(len)
-                .filter(|&e| e <= bytes.len() as u64)
-                .ok_or_else(|| {
-                    io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "read past the end of a sealed segment",
-                    )
-                })?;
+            let end = offset.checked_add(len).filter(|&e| e <= bytes.len() as u64).ok_or_else(|| {
+                io::Error::new(io::ErrorKind::UnexpectedEof, "read past the end of a sealed segment")
+            })?;
             return Ok(bytes[offset as usize..end as usize].to_vec());
         }
         let mut buf = vec![0u8; usize::try_from(len).map_err(io::Error::other)?];

@@ -9,8 +9,8 @@
 //! kept (reads of it fail), an unreadable header is skipped to the next intact record.
 
 use crate::format::record::{
-    GroupCommitBody, RECORD_HEADER_BYTES, RECORD_MAGIC, RecordHeader, RecordKind, SealBody,
-    decode_prefix, decode_record, verify_body_crc,
+    GroupCommitBody, RECORD_HEADER_BYTES, RECORD_MAGIC, RecordHeader, RecordKind, SealBody, decode_prefix,
+    decode_record, verify_body_crc,
 };
 use crate::format::segment_header::SEGMENT_DATA_START;
 use crate::format::{FormatError, mask, u32_at};
@@ -81,10 +81,7 @@ pub fn scan_segment(bytes: &[u8], state: SegmentState, salvage: bool) -> ScanOut
         SegmentState::Active => bytes.len() as u64,
         SegmentState::Sealed(len) => len.min(bytes.len() as u64),
     };
-    let mut out = ScanOutcome {
-        end: SEGMENT_DATA_START,
-        ..ScanOutcome::default()
-    };
+    let mut out = ScanOutcome { end: SEGMENT_DATA_START, ..ScanOutcome::default() };
     let mut pos = SEGMENT_DATA_START;
     let mut group_start = SEGMENT_DATA_START;
     let mut pending: Vec<ScannedRecord> = Vec::new();
@@ -101,11 +98,7 @@ pub fn scan_segment(bytes: &[u8], state: SegmentState, salvage: bool) -> ScanOut
                     if !body_ok {
                         if let Some(proof) = corruption_proof(bytes, pos, state) {
                             let reason = format!("record body crc mismatch ({proof})");
-                            out.damage.push(Damage {
-                                start: pos,
-                                end: pos + len,
-                                reason,
-                            });
+                            out.damage.push(Damage { start: pos, end: pos + len, reason });
                             // Later markers and the seal cover the damaged bytes: judge them by their
                             // own CRCs only.
                             salvaging = true;
@@ -116,22 +109,19 @@ pub fn scan_segment(bytes: &[u8], state: SegmentState, salvage: bool) -> ScanOut
                     }
                     match h.kind {
                         RecordKind::GroupCommit => {
-                            let body = &bytes[(pos + h.body_offset()) as usize
-                                ..(pos + len - pad(h.body_len)) as usize];
+                            let body = &bytes
+                                [(pos + h.body_offset()) as usize..(pos + len - pad(h.body_len)) as usize];
                             match GroupCommitBody::decode(body) {
-                                Ok(g)
-                                    if salvaging || group_matches(bytes, &g, group_start, pos) =>
-                                {
+                                Ok(g) if salvaging || group_matches(bytes, &g, group_start, pos) => {
                                     out.records.append(&mut pending);
                                     group_start = pos + len;
                                     out.end = group_start;
                                     pos += len;
                                     continue;
                                 }
-                                Ok(_) => Step::Bad(
-                                    pos,
-                                    "group commit marker does not match its group".into(),
-                                ),
+                                Ok(_) => {
+                                    Step::Bad(pos, "group commit marker does not match its group".into())
+                                }
                                 Err(e) => Step::Bad(pos, e.to_string()),
                             }
                         }
@@ -150,10 +140,8 @@ pub fn scan_segment(bytes: &[u8], state: SegmentState, salvage: bool) -> ScanOut
                                         out.end = pos + len;
                                         out.seal = Some((pos, s));
                                         if pos + len != limit {
-                                            out.fatal.get_or_insert((
-                                                pos + len,
-                                                "data after the seal".into(),
-                                            ));
+                                            out.fatal
+                                                .get_or_insert((pos + len, "data after the seal".into()));
                                         }
                                         return out;
                                     }
@@ -187,12 +175,22 @@ pub fn scan_segment(bytes: &[u8], state: SegmentState, salvage: bool) -> ScanOut
                 }
             }
         };
+        let step = match step {
+            // Zeros are the end of the data unless a later intact marker proves that bytes here had
+            // been synced (zeroed sectors are a media fault too).
+            Step::End if state == SegmentState::Active && pos < limit => {
+                match corruption_proof(bytes, pos, state) {
+                    Some(_) => Step::Bad(pos, "zeroed bytes".into()),
+                    None => Step::End,
+                }
+            }
+            other => other,
+        };
         match step {
             Step::End => {
                 if let SegmentState::Sealed(_) = state {
                     out.records.append(&mut pending);
-                    out.fatal
-                        .get_or_insert((pos, "sealed segment ends without its seal".into()));
+                    out.fatal.get_or_insert((pos, "sealed segment ends without its seal".into()));
                     out.end = pos;
                     return out;
                 }
@@ -215,11 +213,7 @@ pub fn scan_segment(bytes: &[u8], state: SegmentState, salvage: bool) -> ScanOut
                     return out;
                 }
                 let next = resync(bytes, at, limit);
-                out.damage.push(Damage {
-                    start: at,
-                    end: next,
-                    reason,
-                });
+                out.damage.push(Damage { start: at, end: next, reason });
                 salvaging = true;
                 pos = next;
                 group_start = next;
@@ -245,9 +239,7 @@ fn next_record(bytes: &[u8], pos: u64, limit: u64) -> Option<Result<Parsed, Form
         return None;
     }
     let window = &bytes[pos as usize..limit as usize];
-    if window.len() >= 4
-        && u32_at(window, 0) == 0
-        && window.iter().take(RECORD_HEADER_BYTES).all(|&b| b == 0)
+    if window.len() >= 4 && u32_at(window, 0) == 0 && window.iter().take(RECORD_HEADER_BYTES).all(|&b| b == 0)
     {
         return None;
     }
@@ -256,10 +248,7 @@ fn next_record(bytes: &[u8], pos: u64, limit: u64) -> Option<Result<Parsed, Form
         Err(e) => return Some(Err(e)),
     };
     if h.record_len() > window.len() as u64 {
-        return Some(Err(FormatError::Truncated {
-            need: h.record_len(),
-            have: window.len() as u64,
-        }));
+        return Some(Err(FormatError::Truncated { need: h.record_len(), have: window.len() as u64 }));
     }
     let at = h.body_offset() as usize;
     let body_ok = verify_body_crc(&h, &window[at..at + h.body_len as usize]).is_ok();
@@ -269,9 +258,7 @@ fn next_record(bytes: &[u8], pos: u64, limit: u64) -> Option<Result<Parsed, Form
 fn group_matches(bytes: &[u8], g: &GroupCommitBody, group_start: u64, marker_at: u64) -> bool {
     g.group_start == group_start
         && g.group_start + g.group_len == marker_at
-        && mask(crc32fast::hash(
-            &bytes[group_start as usize..marker_at as usize],
-        )) == g.group_crc
+        && mask(crc32fast::hash(&bytes[group_start as usize..marker_at as usize])) == g.group_crc
 }
 
 /// Looks past `bad_at` for an intact group-commit marker that proves the segment had been synced past
@@ -283,8 +270,7 @@ fn corruption_proof(bytes: &[u8], bad_at: u64, state: SegmentState) -> Option<St
     let mut pos = (bad_at + 8) & !7;
     while pos + RECORD_HEADER_BYTES as u64 <= bytes.len() as u64 {
         let p = pos as usize;
-        let is_marker =
-            u32_at(bytes, p) == RECORD_MAGIC && bytes[p + 8] == RecordKind::GroupCommit as u8;
+        let is_marker = u32_at(bytes, p) == RECORD_MAGIC && bytes[p + 8] == RecordKind::GroupCommit as u8;
         if let Some(g) = is_marker
             .then(|| decode_record(&bytes[p..]).ok())
             .flatten()
@@ -294,10 +280,7 @@ fn corruption_proof(bytes: &[u8], bad_at: u64, state: SegmentState) -> Option<St
                 && g.group_start >= SEGMENT_DATA_START
                 && mask(crc32fast::hash(&bytes[g.group_start as usize..p])) == g.group_crc;
             if intact && g.synced_upto > bad_at {
-                return Some(format!(
-                    "the marker at {pos} shows it had been synced up to {}",
-                    g.synced_upto
-                ));
+                return Some(format!("the marker at {pos} shows it had been synced up to {}", g.synced_upto));
             }
         }
         pos += 8;

@@ -8,11 +8,7 @@ use s3lite::{BucketId, GetOptions, Store, StoreBuilder};
 
 /// Small sizes so that tests cross the inline limit, chunk boundaries and segment rotation quickly.
 pub fn small(builder: StoreBuilder) -> StoreBuilder {
-    builder
-        .partitions(4)
-        .segment_bytes(256 * 1024)
-        .inline_bytes(1024)
-        .chunk_bytes(4096)
+    builder.partitions(4).segment_bytes(256 * 1024).inline_bytes(1024).chunk_bytes(4096)
 }
 
 pub fn sim_builder(sim: &SimStorage) -> StoreBuilder {
