@@ -140,6 +140,16 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A conditional request's condition did not hold (HTTP 412).
+    #[error("precondition failed for {bucket}/{key}: {condition}")]
+    PreconditionFailed {
+        /// The bucket name.
+        bucket: String,
+        /// The key.
+        key: String,
+        /// The condition that failed.
+        condition: String,
+    },
     /// The feature exists in S3 but not yet in s3lite (listed in README.md).
     #[error("not implemented: {what}")]
     NotImplemented {
@@ -166,6 +176,7 @@ impl Error {
             Error::InvalidArgument { .. } => "InvalidArgument",
             Error::BodyRead { .. } => "IncompleteBody",
             Error::NotImplemented { .. } => "NotImplemented",
+            Error::PreconditionFailed { .. } => "PreconditionFailed",
         }
     }
 
@@ -183,6 +194,7 @@ impl Error {
             | Error::BodyRead { .. } => 400,
             Error::InvalidRange { .. } => 416,
             Error::NotImplemented { .. } => 501,
+            Error::PreconditionFailed { .. } => 412,
         }
     }
 

@@ -53,5 +53,8 @@ pub use catalog::BucketInfo;
 pub use error::{CorruptionSite, Error, Result};
 pub use partition::route;
 pub use recovery::{DamagedRange, RecoveryReport, TornTail};
-pub use store::{GetOptions, ListOptions, ListPage, NewVersion, ObjectInfo, PutOptions, Store, StoreBuilder};
+pub use store::{
+    GetOptions, ListOptions, ListPage, NewVersion, ObjectInfo, PutOptions, Store, StoreBuilder,
+    WriteCondition,
+};
 pub use types::{BucketId, Durability, RecoveryMode, StorageClass, VersionId};

@@ -29,7 +29,7 @@ use crate::limits::{
     SEGMENT_BYTES_MIN,
 };
 use crate::partition::index::{EntryKind, IndexEntry};
-use crate::partition::{Effect, Partition, WriteRecord, now_ms, route};
+use crate::partition::{Condition, Effect, Partition, Precondition, WriteRecord, now_ms, route};
 use crate::recovery::{self, OpenConfig, RecoveryReport};
 use crate::types::{BucketId, Durability, RecoveryMode, StorageClass, VersionId, check_key};
 
@@ -262,6 +262,39 @@ pub enum NewVersion {
     Unique,
 }
 
+/// A condition a write needs to hold of the key's current version, checked atomically with the write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteCondition {
+    /// The key must have no current object (`If-None-Match: *`); a delete marker counts as none.
+    IfAbsent,
+    /// The key's current object must have this ETag (`If-Match`), quoted or not.
+    IfETagMatches(String),
+}
+
+impl WriteCondition {
+    fn to_precondition(&self, bucket: u64, key: &str) -> Precondition {
+        let condition = match self {
+            WriteCondition::IfAbsent => Condition::Absent,
+            // An ETag that is not a single-part digest matches no object this engine writes.
+            WriteCondition::IfETagMatches(etag) => Condition::EtagIs(parse_etag(etag).unwrap_or([0xff; 16])),
+        };
+        Precondition { bucket, key: key.as_bytes().to_vec(), condition }
+    }
+}
+
+/// Parses a (possibly quoted) 32-hex-digit ETag.
+pub(crate) fn parse_etag(etag: &str) -> Option<[u8; 16]> {
+    let hex = etag.trim().trim_matches('"');
+    if hex.len() != 32 || !hex.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
 /// Options of a put.
 #[derive(Debug, Clone, Default)]
 pub struct PutOptions {
@@ -271,6 +304,14 @@ pub struct PutOptions {
     pub content_type: Option<String>,
     /// User metadata.
     pub user_metadata: Vec<(String, String)>,
+    /// Other stored headers (`Content-Encoding`, `Cache-Control`, ...), as (name, value).
+    pub system_metadata: Vec<(String, String)>,
+    /// Object tags.
+    pub tags: Vec<(String, String)>,
+    /// S3 checksums to store, as (algorithm code, raw digest); the caller has verified them.
+    pub checksums: Vec<(u8, Vec<u8>)>,
+    /// A condition checked atomically with the write.
+    pub condition: Option<WriteCondition>,
     /// Storage class.
     pub storage_class: StorageClass,
     /// Overrides the store's durability for this call.
@@ -341,6 +382,12 @@ pub struct ObjectInfo {
     pub content_type: Option<String>,
     /// User metadata (loaded by `head` and `get`, empty in listings).
     pub user_metadata: Vec<(String, String)>,
+    /// Other stored headers (loaded by `head` and `get`).
+    pub system_metadata: Vec<(String, String)>,
+    /// Tags (loaded by `head` and `get`).
+    pub tags: Vec<(String, String)>,
+    /// Stored S3 checksums (loaded by `head` and `get`).
+    pub checksums: Vec<(u8, Vec<u8>)>,
 }
 
 fn etag_string(etag: &[u8]) -> String {
@@ -366,7 +413,20 @@ fn info_from(bucket: u64, key: &[u8], e: &IndexEntry, is_latest: bool) -> Object
         storage_class: e.class,
         content_type: None,
         user_metadata: Vec::new(),
+        system_metadata: Vec::new(),
+        tags: Vec::new(),
+        checksums: Vec::new(),
     }
+}
+
+/// Fills the fields only the record's meta has.
+fn with_meta(mut info: ObjectInfo, meta: ObjectMeta) -> ObjectInfo {
+    info.content_type = meta.content_type;
+    info.user_metadata = meta.user;
+    info.system_metadata = meta.system;
+    info.tags = meta.tags;
+    info.checksums = meta.checksums;
+    info
 }
 
 fn read_body(body: &mut dyn Read, buf: &mut Vec<u8>, want: u64) -> Result<u64> {
@@ -553,6 +613,7 @@ impl Store {
             vec![WriteRecord { bytes, effect: Effect::None }],
             StorageClass::Standard,
             durability,
+            None,
         )?;
         Ok(())
     }
@@ -621,6 +682,9 @@ impl Store {
             mtime_ms: now_ms(),
             content_type: opts.content_type.clone(),
             user: opts.user_metadata.clone(),
+            system: opts.system_metadata.clone(),
+            tags: opts.tags.clone(),
+            checksums: opts.checksums.clone(),
             ..ObjectMeta::default()
         };
         let (kind, record_body, size) = if n <= params.inline_bytes {
@@ -676,12 +740,11 @@ impl Store {
             bytes,
             effect: Effect::Upsert { bucket: bucket.0, key: key.as_bytes().to_vec(), entry: entry.clone() },
         };
-        part.submit(vec![rec], opts.storage_class, durability)?;
+        let pre = opts.condition.as_ref().map(|c| c.to_precondition(bucket.0, key));
+        part.submit(vec![rec], opts.storage_class, durability, pre)
+            .map_err(|e| self.name_error(e, bucket))?;
         drop(catalog);
-        let mut info = info_from(bucket.0, key.as_bytes(), &entry, true);
-        info.content_type = meta.content_type;
-        info.user_metadata = meta.user;
-        Ok(info)
+        Ok(with_meta(info_from(bucket.0, key.as_bytes(), &entry, true), meta))
     }
 
     #[expect(clippy::too_many_arguments, reason = "one call site; the pieces of one put")]
@@ -735,6 +798,7 @@ impl Store {
                 vec![WriteRecord { bytes, effect: Effect::None }],
                 opts.storage_class,
                 Durability::Eventual { flush_interval_ms: 0 },
+                None,
             )?;
             chunks.push(ChunkRef {
                 segment_id: written[0].segment_id,
@@ -744,6 +808,18 @@ impl Store {
             buf.drain(..take);
         }
         Ok((chunks, size))
+    }
+
+    /// Replaces the `#id` placeholder the partition layer puts in errors with the bucket's name.
+    fn name_error(&self, e: Error, bucket: BucketId) -> Error {
+        match e {
+            Error::PreconditionFailed { key, condition, .. } => Error::PreconditionFailed {
+                bucket: self.bucket_name(bucket).unwrap_or_else(|_| format!("#{}", bucket.0)),
+                key,
+                condition,
+            },
+            other => other,
+        }
     }
 
     fn new_version_id(&self) -> VersionId {
@@ -760,7 +836,13 @@ impl Store {
     ///
     /// # Errors
     /// `NoSuchBucket`, `KeyTooLong`, `Io`/`PreviousIo`.
-    pub fn put_delete_marker(&self, bucket: BucketId, key: &str, version: NewVersion) -> Result<VersionId> {
+    pub fn put_delete_marker(
+        &self,
+        bucket: BucketId,
+        key: &str,
+        version: NewVersion,
+        condition: Option<&WriteCondition>,
+    ) -> Result<VersionId> {
         self.inner.ctx.check()?;
         check_key(key)?;
         let catalog = self.inner.catalog.read();
@@ -796,16 +878,24 @@ impl Store {
         };
         let effect = Effect::Upsert { bucket: bucket.0, key: key.as_bytes().to_vec(), entry };
         let part = self.partition(bucket.0, key.as_bytes());
-        part.submit(vec![WriteRecord { bytes, effect }], StorageClass::Standard, self.durability(None))?;
+        let pre = condition.map(|c| c.to_precondition(bucket.0, key));
+        part.submit(vec![WriteRecord { bytes, effect }], StorageClass::Standard, self.durability(None), pre)
+            .map_err(|e| self.name_error(e, bucket))?;
         Ok(vid)
     }
 
-    /// Permanently removes one version (object or delete marker).
+    /// Permanently removes one version (object or delete marker), if `condition` holds.
     ///
     /// # Errors
-    /// `NoSuchBucket`, `NoSuchVersion`, `KeyTooLong`, `Io`/`PreviousIo`.
-    pub fn delete_version(&self, bucket: BucketId, key: &str, version: VersionId) -> Result<()> {
-        self.purge(bucket, key, Some(version))
+    /// `NoSuchBucket`, `NoSuchVersion`, `KeyTooLong`, `PreconditionFailed`, `Io`/`PreviousIo`.
+    pub fn delete_version(
+        &self,
+        bucket: BucketId,
+        key: &str,
+        version: VersionId,
+        condition: Option<&WriteCondition>,
+    ) -> Result<()> {
+        self.purge(bucket, key, Some(version), condition)
     }
 
     /// Removes every version of a key (unversioned delete). Deleting a missing key succeeds, as in S3.
@@ -813,10 +903,16 @@ impl Store {
     /// # Errors
     /// `NoSuchBucket`, `KeyTooLong`, `Io`/`PreviousIo`.
     pub fn delete(&self, bucket: BucketId, key: &str) -> Result<()> {
-        self.purge(bucket, key, None)
+        self.purge(bucket, key, None, None)
     }
 
-    fn purge(&self, bucket: BucketId, key: &str, only: Option<VersionId>) -> Result<()> {
+    fn purge(
+        &self,
+        bucket: BucketId,
+        key: &str,
+        only: Option<VersionId>,
+        condition: Option<&WriteCondition>,
+    ) -> Result<()> {
         self.inner.ctx.check()?;
         check_key(key)?;
         let catalog = self.inner.catalog.read();
@@ -855,7 +951,9 @@ impl Store {
                 effect: Effect::Purge { bucket: bucket.0, key: key.as_bytes().to_vec(), version: v },
             })
             .collect();
-        part.submit(records, StorageClass::Standard, self.durability(None))?;
+        let pre = condition.map(|c| c.to_precondition(bucket.0, key));
+        part.submit(records, StorageClass::Standard, self.durability(None), pre)
+            .map_err(|e| self.name_error(e, bucket))?;
         Ok(())
     }
 
@@ -947,10 +1045,7 @@ impl Store {
     pub fn head(&self, bucket: BucketId, key: &str, version: Option<VersionId>) -> Result<ObjectInfo> {
         let (part, seq, e, latest) = self.lookup(bucket, key, version)?;
         let (_, meta, _) = self.read_record(&part, bucket, key, seq, &e, false)?;
-        let mut info = info_from(bucket.0, key.as_bytes(), &e, latest);
-        info.content_type = meta.content_type;
-        info.user_metadata = meta.user;
-        Ok(info)
+        Ok(with_meta(info_from(bucket.0, key.as_bytes(), &e, latest), meta))
     }
 
     /// Opens a version's body for reading (whole, or one range).
@@ -980,9 +1075,7 @@ impl Store {
                 meta.chunks.clone(),
             ))
         };
-        let mut info = info_from(bucket.0, key.as_bytes(), &e, latest);
-        info.content_type = meta.content_type;
-        info.user_metadata = meta.user;
+        let info = with_meta(info_from(bucket.0, key.as_bytes(), &e, latest), meta.clone());
         Ok((info, ObjectReader { source, pos: start, end }))
     }
 

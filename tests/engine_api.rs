@@ -5,7 +5,7 @@ mod common;
 use common::{body, read, small};
 use s3lite::{
     ByteRange, Durability, Error, GetOptions, ListOptions, NewVersion, PutOptions, RecoveryMode,
-    StorageClass, Store, VersionId,
+    StorageClass, Store, VersionId, WriteCondition,
 };
 
 /// Runs `f` against a fresh on-disk store and a fresh in-memory store.
@@ -102,7 +102,7 @@ fn versions_and_delete_markers() {
         let v1 = store.put_bytes(b, "k", b"v1", &unique).unwrap().version_id;
         let v2 = store.put_bytes(b, "k", b"v2", &unique).unwrap().version_id;
         assert_ne!(v1, v2);
-        let marker = store.put_delete_marker(b, "k", NewVersion::Unique).unwrap();
+        let marker = store.put_delete_marker(b, "k", NewVersion::Unique, None).unwrap();
         let e = read(&store, b, "k").unwrap_err();
         assert!(matches!(e, Error::NoSuchKey { delete_marker: true, .. }), "{e:?}");
         let (_, mut r) = store.get(b, "k", &GetOptions { version: Some(v1), ..Default::default() }).unwrap();
@@ -115,10 +115,10 @@ fn versions_and_delete_markers() {
             store.list(b, &ListOptions::default()).unwrap().entries.is_empty(),
             "a key whose latest is a marker is not listed"
         );
-        store.delete_version(b, "k", marker).unwrap();
+        store.delete_version(b, "k", marker, None).unwrap();
         assert_eq!(read(&store, b, "k").unwrap(), b"v2", "removing the marker restores the previous version");
         let missing = VersionId([9; 16]);
-        assert!(matches!(store.delete_version(b, "k", missing), Err(Error::NoSuchVersion { .. })));
+        assert!(matches!(store.delete_version(b, "k", missing, None), Err(Error::NoSuchVersion { .. })));
         assert!(matches!(store.head(b, "k", Some(missing)), Err(Error::NoSuchVersion { .. })));
     });
 }
@@ -426,4 +426,84 @@ fn in_memory_store_works() {
     let b = store.create_bucket("b").unwrap();
     store.put_bytes(b, "k", b"v", &PutOptions::default()).unwrap();
     assert_eq!(read(&store, b, "k").unwrap(), b"v");
+}
+
+#[test]
+fn conditional_writes_are_checked_atomically() {
+    both(|open| {
+        let store = open();
+        let b = store.create_bucket("b").unwrap();
+        let if_absent = PutOptions { condition: Some(WriteCondition::IfAbsent), ..Default::default() };
+        let first = store.put_bytes(b, "k", b"one", &if_absent).unwrap();
+        let e = store.put_bytes(b, "k", b"two", &if_absent).unwrap_err();
+        assert!(matches!(&e, Error::PreconditionFailed { bucket, .. } if bucket == "b"), "{e:?}");
+        assert_eq!((e.code(), e.http_status()), ("PreconditionFailed", 412));
+        let if_match = |etag: &str| PutOptions {
+            condition: Some(WriteCondition::IfETagMatches(etag.into())),
+            ..Default::default()
+        };
+        assert!(matches!(
+            store.put_bytes(b, "k", b"x", &if_match("\"00000000000000000000000000000000\"")),
+            Err(Error::PreconditionFailed { .. })
+        ));
+        assert!(matches!(
+            store.put_bytes(b, "k", b"x", &if_match("garbage")),
+            Err(Error::PreconditionFailed { .. })
+        ));
+        let second = store.put_bytes(b, "k", b"two", &if_match(&first.e_tag)).unwrap();
+        assert_eq!(read(&store, b, "k").unwrap(), b"two");
+        // Chunked bodies check the condition when they commit.
+        assert!(matches!(
+            store.put_bytes(b, "k", &body(1, 9000), &if_match(&first.e_tag)),
+            Err(Error::PreconditionFailed { .. })
+        ));
+        assert_eq!(read(&store, b, "k").unwrap(), b"two");
+        // Conditional deletes.
+        let cond = WriteCondition::IfETagMatches(first.e_tag.clone());
+        assert!(matches!(
+            store.delete_version(b, "k", VersionId::NULL, Some(&cond)),
+            Err(Error::PreconditionFailed { .. })
+        ));
+        let cond = WriteCondition::IfETagMatches(second.e_tag.clone());
+        store.delete_version(b, "k", VersionId::NULL, Some(&cond)).unwrap();
+        // A delete marker is "absent" for If-None-Match.
+        store
+            .put_bytes(b, "m", b"v", &PutOptions { version: NewVersion::Unique, ..Default::default() })
+            .unwrap();
+        store.put_delete_marker(b, "m", NewVersion::Unique, None).unwrap();
+        store
+            .put_bytes(b, "m", b"again", &PutOptions { version: NewVersion::Unique, ..if_absent.clone() })
+            .unwrap();
+        assert!(matches!(
+            store.put_delete_marker(b, "m", NewVersion::Unique, Some(&WriteCondition::IfAbsent)),
+            Err(Error::PreconditionFailed { .. })
+        ));
+    });
+}
+
+#[test]
+fn racing_conditional_puts_have_exactly_one_winner() {
+    let store = Store::open_in_memory().unwrap();
+    let b = store.create_bucket("b").unwrap();
+    for round in 0..200 {
+        let key = format!("race-{round}");
+        let wins: usize = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4u64)
+                .map(|t| {
+                    let (store, key) = (store.clone(), key.clone());
+                    s.spawn(move || {
+                        let opts =
+                            PutOptions { condition: Some(WriteCondition::IfAbsent), ..Default::default() };
+                        match store.put_bytes(b, &key, &body(t, 100), &opts) {
+                            Ok(_) => 1,
+                            Err(Error::PreconditionFailed { .. }) => 0,
+                            Err(e) => panic!("{e}"),
+                        }
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).sum()
+        });
+        assert_eq!(wins, 1, "round {round}");
+    }
 }

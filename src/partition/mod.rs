@@ -75,9 +75,29 @@ pub(crate) struct Written {
     pub(crate) offset: u64,
 }
 
+/// What must hold of a key's current version for a conditional write to proceed. Checked by the
+/// partition leader against the index and the earlier requests of its group, so that of two racing
+/// conditional writes exactly one can win.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Condition {
+    /// The key has no current version (or its current version is a delete marker).
+    Absent,
+    /// The key's current version is an object with this ETag digest.
+    EtagIs([u8; 16]),
+}
+
+/// A condition on one key.
+#[derive(Debug, Clone)]
+pub(crate) struct Precondition {
+    pub(crate) bucket: u64,
+    pub(crate) key: Vec<u8>,
+    pub(crate) condition: Condition,
+}
+
 #[derive(Debug)]
 struct Request {
     records: Mutex<Vec<WriteRecord>>,
+    precondition: Option<Precondition>,
     bytes: u64,
     class: StorageClass,
     durability: Durability,
@@ -194,11 +214,13 @@ impl Partition {
         records: Vec<WriteRecord>,
         class: StorageClass,
         durability: Durability,
+        precondition: Option<Precondition>,
     ) -> Result<Vec<Written>> {
         self.ctx.check()?;
         let bytes = records.iter().map(|r| r.bytes.len() as u64).sum();
         let req = Arc::new(Request {
             records: Mutex::new(records),
+            precondition,
             bytes,
             class,
             durability,
@@ -236,7 +258,7 @@ impl Partition {
 
     fn lead(&self, batch: &[Arc<Request>]) {
         let mut active = self.active.lock();
-        let mut outcomes: Vec<Option<Result<Vec<Written>>>> = (0..batch.len()).map(|_| None).collect();
+        let mut outcomes = self.check_preconditions(batch);
         let mut classes: Vec<StorageClass> = batch.iter().map(|r| r.class).collect();
         classes.dedup();
         for class in classes {
@@ -269,6 +291,61 @@ impl Partition {
         for (req, outcome) in batch.iter().zip(outcomes) {
             *req.result.lock() = outcome;
         }
+    }
+
+    /// Evaluates the batch's preconditions in order, each seeing the effects of the requests before it
+    /// that will be written. Requests whose condition fails get their error; the rest `None`.
+    fn check_preconditions(&self, batch: &[Arc<Request>]) -> Vec<Option<Result<Vec<Written>>>> {
+        let mut outcomes: Vec<Option<Result<Vec<Written>>>> = (0..batch.len()).map(|_| None).collect();
+        if batch.iter().all(|r| r.precondition.is_none()) {
+            return outcomes;
+        }
+        let index = self.index.read();
+        // Per key touched so far in this batch: its newest new version, and the versions purged.
+        let mut overlay: HashMap<(u64, Vec<u8>), (Option<IndexEntry>, Vec<VersionId>)> = HashMap::new();
+        for (i, req) in batch.iter().enumerate() {
+            if let Some(p) = &req.precondition {
+                let (added, purged) = overlay.get(&(p.bucket, p.key.clone())).cloned().unwrap_or_default();
+                let current = added.filter(|e| !purged.contains(&e.version_id)).or_else(|| {
+                    index
+                        .versions(p.bucket, &p.key)
+                        .map(|(_, e)| e)
+                        .find(|e| !purged.contains(&e.version_id))
+                        .cloned()
+                });
+                let live = current.filter(|e| e.kind != index::EntryKind::DeleteMarker);
+                let ok = match &p.condition {
+                    Condition::Absent => live.is_none(),
+                    Condition::EtagIs(etag) => live.is_some_and(|e| e.etag == *etag),
+                };
+                if !ok {
+                    outcomes[i] = Some(Err(Error::PreconditionFailed {
+                        bucket: format!("#{}", p.bucket),
+                        key: String::from_utf8_lossy(&p.key).into_owned(),
+                        condition: match &p.condition {
+                            Condition::Absent => "If-None-Match: *".into(),
+                            Condition::EtagIs(_) => "If-Match".into(),
+                        },
+                    }));
+                    continue;
+                }
+            }
+            for rec in req.records.lock().iter() {
+                match &rec.effect {
+                    Effect::None => {}
+                    Effect::Upsert { bucket, key, entry } => {
+                        let o = overlay.entry((*bucket, key.clone())).or_default();
+                        o.1.retain(|v| *v != entry.version_id);
+                        o.0 = Some(entry.clone());
+                    }
+                    Effect::Purge { bucket, key, version } => {
+                        let o = overlay.entry((*bucket, key.clone())).or_default();
+                        o.1.push(*version);
+                    }
+                }
+            }
+        }
+        outcomes
     }
 
     fn check_then_write(
