@@ -483,15 +483,26 @@ fn conditional_writes_are_checked_atomically() {
 
 #[test]
 fn racing_conditional_puts_have_exactly_one_winner() {
-    let store = Store::open_in_memory().unwrap();
+    // On disk with one partition, and a large unconditional put holding the leader in its fsync while
+    // the racers queue up, so that the racers land in one group together.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::builder(dir.path()).partitions(1).open().unwrap();
     let b = store.create_bucket("b").unwrap();
-    for round in 0..200 {
+    for round in 0..60 {
         let key = format!("race-{round}");
+        let barrier = std::sync::Barrier::new(5);
         let wins: usize = std::thread::scope(|s| {
+            let (store2, barrier2) = (store.clone(), &barrier);
+            s.spawn(move || {
+                barrier2.wait();
+                store2.put_bytes(b, "blocker", &body(round, 600_000), &PutOptions::default()).unwrap();
+            });
             let handles: Vec<_> = (0..4u64)
                 .map(|t| {
-                    let (store, key) = (store.clone(), key.clone());
+                    let (store, key, barrier) = (store.clone(), key.clone(), &barrier);
                     s.spawn(move || {
+                        barrier.wait();
+                        std::thread::sleep(std::time::Duration::from_micros(300));
                         let opts =
                             PutOptions { condition: Some(WriteCondition::IfAbsent), ..Default::default() };
                         match store.put_bytes(b, &key, &body(t, 100), &opts) {

@@ -600,6 +600,75 @@ mod tests {
 
     const PINNED_ROUTES: [u16; 4] = [11, 6, 10, 0];
 
+    fn test_partition() -> Partition {
+        use crate::io::{SimStorage, Storage};
+        let storage: Arc<dyn crate::io::Storage> = Arc::new(SimStorage::new());
+        storage.create_dir_all(std::path::Path::new("/t")).unwrap();
+        let file = storage.open(std::path::Path::new("/t/m"), OpenMode::CreateNew).unwrap();
+        let ctx = Context {
+            storage,
+            root: "/t".into(),
+            store_uuid: [1; 16],
+            params: crate::context::Params {
+                partitions: 1,
+                prefix_len: u32::MAX,
+                segment_bytes: 1 << 20,
+                inline_bytes: 1024,
+                chunk_bytes: 4096,
+                group_bytes: 1 << 20,
+                durability: Durability::Immediate,
+                preallocate_bytes: 0,
+            },
+            next_seq: std::sync::atomic::AtomicU64::new(1),
+            next_segment_id: std::sync::atomic::AtomicU64::new(1),
+            poisoned: AtomicBool::new(false),
+            manifest: Mutex::new(crate::context::ManifestLog { file, path: "/t/m".into(), tail: 0 }),
+        };
+        Partition::new(0, Arc::new(ctx))
+    }
+
+    fn put_request(key: &str, version: u8, condition: Option<Condition>) -> Arc<Request> {
+        let entry = IndexEntry {
+            segment_id: 0,
+            offset: 0,
+            record_len: 0,
+            version_id: VersionId([version; 16]),
+            kind: index::EntryKind::Inline,
+            size: 1,
+            mtime_ms: 0,
+            etag: [version; 16],
+            class: StorageClass::Standard,
+        };
+        let effect = Effect::Upsert { bucket: 1, key: key.as_bytes().to_vec(), entry };
+        Arc::new(Request {
+            records: Mutex::new(vec![WriteRecord { bytes: Vec::new(), effect }]),
+            precondition: condition.map(|condition| Precondition {
+                bucket: 1,
+                key: key.as_bytes().to_vec(),
+                condition,
+            }),
+            bytes: 0,
+            class: StorageClass::Standard,
+            durability: Durability::Immediate,
+            result: Mutex::new(None),
+        })
+    }
+
+    #[test]
+    fn preconditions_see_earlier_requests_of_the_same_group() {
+        let p = test_partition();
+        let batch = vec![
+            put_request("k", 1, Some(Condition::Absent)),
+            put_request("k", 2, Some(Condition::Absent)),
+            put_request("k", 3, Some(Condition::EtagIs([1; 16]))),
+            put_request("k", 4, Some(Condition::EtagIs([1; 16]))),
+            put_request("other", 5, Some(Condition::Absent)),
+        ];
+        let outcomes = p.check_preconditions(&batch);
+        let passed: Vec<bool> = outcomes.iter().map(Option::is_none).collect();
+        assert_eq!(passed, vec![true, false, true, false, true]);
+    }
+
     #[test]
     fn prefix_len_groups_keys_sharing_a_prefix() {
         let a = route(1, b"2024-01-01T00:00:01", 4, 16);
