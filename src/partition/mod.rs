@@ -94,6 +94,9 @@ pub(crate) struct Precondition {
     pub(crate) condition: Condition,
 }
 
+/// A key's state after earlier requests of a group: its newest new version, and the versions purged.
+type KeyOverlay = (Option<IndexEntry>, Vec<VersionId>);
+
 #[derive(Debug)]
 struct Request {
     records: Mutex<Vec<WriteRecord>>,
@@ -302,7 +305,7 @@ impl Partition {
         }
         let index = self.index.read();
         // Per key touched so far in this batch: its newest new version, and the versions purged.
-        let mut overlay: HashMap<(u64, Vec<u8>), (Option<IndexEntry>, Vec<VersionId>)> = HashMap::new();
+        let mut overlay: HashMap<(u64, Vec<u8>), KeyOverlay> = HashMap::new();
         for (i, req) in batch.iter().enumerate() {
             if let Some(p) = &req.precondition {
                 let (added, purged) = overlay.get(&(p.bucket, p.key.clone())).cloned().unwrap_or_default();
@@ -601,7 +604,7 @@ mod tests {
     const PINNED_ROUTES: [u16; 4] = [11, 6, 10, 0];
 
     fn test_partition() -> Partition {
-        use crate::io::{SimStorage, Storage};
+        use crate::io::SimStorage;
         let storage: Arc<dyn crate::io::Storage> = Arc::new(SimStorage::new());
         storage.create_dir_all(std::path::Path::new("/t")).unwrap();
         let file = storage.open(std::path::Path::new("/t/m"), OpenMode::CreateNew).unwrap();
