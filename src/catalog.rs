@@ -1,5 +1,5 @@
-//! The bucket catalog: bucket edits are records (kind `Catalog`) in partition 0's segments, replayed
-//! in sequence order at open. Segments stay the only log.
+//! The bucket catalog: accounts, buckets and bucket settings. Edits are records (kind `Catalog`) in
+//! partition 0's segments, replayed in sequence order at open. Segments stay the only log.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -14,6 +14,31 @@ pub(crate) enum CatalogEdit {
     BucketCreated { id: u64, name: String, owner: String, region: String, created_ms: u64 },
     /// A bucket was deleted.
     BucketDeleted { id: u64 },
+    /// An account was created; the first one with `is_owner` is the store's owner.
+    AccountCreated { canonical_id: String, display_name: String, is_owner: bool },
+    /// A bucket's versioning state changed.
+    BucketVersioning { id: u64, state: VersioningState },
+}
+
+/// A bucket's versioning state. Once `Enabled`, a bucket never returns to `Unversioned`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum VersioningState {
+    /// Versioning was never enabled: every write is the `null` version.
+    #[default]
+    Unversioned,
+    /// Every write makes a new version; deletes add delete markers.
+    Enabled,
+    /// Writes replace the `null` version; other versions stay.
+    Suspended,
+}
+
+/// An account: a canonical id (64 hex digits, as S3's) and a display name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Account {
+    /// Canonical user id.
+    pub canonical_id: String,
+    /// Display name.
+    pub display_name: String,
 }
 
 /// What the store knows about a bucket.
@@ -29,13 +54,17 @@ pub struct BucketInfo {
     pub region: String,
     /// Creation time, ms since the Unix epoch.
     pub created_ms: u64,
+    /// Versioning state.
+    pub versioning: VersioningState,
 }
 
-/// Buckets by name and id.
+/// Accounts, and buckets by name and id.
 #[derive(Debug, Default)]
 pub(crate) struct Catalog {
     by_name: BTreeMap<String, BucketInfo>,
     name_of: HashMap<u64, String>,
+    accounts: BTreeMap<String, Account>,
+    owner: Option<String>,
     pub(crate) max_id: u64,
 }
 
@@ -53,6 +82,7 @@ impl Catalog {
                         owner: owner.clone(),
                         region: region.clone(),
                         created_ms: *created_ms,
+                        versioning: VersioningState::Unversioned,
                     },
                 );
             }
@@ -60,6 +90,19 @@ impl Catalog {
                 self.max_id = self.max_id.max(*id);
                 if let Some(name) = self.name_of.remove(id) {
                     self.by_name.remove(&name);
+                }
+            }
+            CatalogEdit::AccountCreated { canonical_id, display_name, is_owner } => {
+                if *is_owner && self.owner.is_none() {
+                    self.owner = Some(canonical_id.clone());
+                }
+                let account =
+                    Account { canonical_id: canonical_id.clone(), display_name: display_name.clone() };
+                self.accounts.insert(canonical_id.clone(), account);
+            }
+            CatalogEdit::BucketVersioning { id, state } => {
+                if let Some(b) = self.name_of.get(id).and_then(|n| self.by_name.get_mut(n)) {
+                    b.versioning = *state;
                 }
             }
         }
@@ -75,5 +118,17 @@ impl Catalog {
 
     pub(crate) fn all(&self) -> impl Iterator<Item = &BucketInfo> {
         self.by_name.values()
+    }
+
+    pub(crate) fn owner(&self) -> Option<&Account> {
+        self.owner.as_ref().and_then(|id| self.accounts.get(id))
+    }
+
+    pub(crate) fn account(&self, canonical_id: &str) -> Option<&Account> {
+        self.accounts.get(canonical_id)
+    }
+
+    pub(crate) fn accounts(&self) -> impl Iterator<Item = &Account> {
+        self.accounts.values()
     }
 }

@@ -140,6 +140,84 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The bucket name breaks one of S3's naming rules.
+    #[error("invalid bucket name {bucket:?}: {reason}")]
+    InvalidBucketName {
+        /// The name.
+        bucket: String,
+        /// The rule broken.
+        reason: String,
+    },
+    /// The location constraint does not match the store's region.
+    #[error("the {constraint:?} location constraint is incompatible with the region {region}")]
+    IllegalLocationConstraintException {
+        /// The constraint given (empty when none was).
+        constraint: String,
+        /// The store's region.
+        region: String,
+    },
+    /// The location constraint is not valid (an explicit `us-east-1`).
+    #[error("the specified location constraint {constraint:?} is not valid")]
+    InvalidLocationConstraint {
+        /// The constraint given.
+        constraint: String,
+    },
+    /// The caller already owns a bucket of this name (outside us-east-1).
+    #[error("you already own the bucket {bucket}")]
+    BucketAlreadyOwnedByYou {
+        /// The bucket name.
+        bucket: String,
+    },
+    /// The operation is not allowed on this resource (GET of a delete marker's version).
+    #[error("the specified method is not allowed against {bucket}/{key} version {version_id}")]
+    MethodNotAllowed {
+        /// The bucket name.
+        bucket: String,
+        /// The key.
+        key: String,
+        /// The version id.
+        version_id: String,
+    },
+    /// The object was not modified (HTTP 304), for a conditional GET or HEAD.
+    #[error("not modified: {bucket}/{key}")]
+    NotModified {
+        /// The bucket name.
+        bucket: String,
+        /// The key.
+        key: String,
+    },
+    /// User metadata over 2 KB.
+    #[error("your metadata headers are {size} bytes, over the limit of {max}")]
+    MetadataTooLarge {
+        /// Metadata size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Tags over a limit or malformed.
+    #[error("invalid tag: {reason}")]
+    InvalidTag {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The storage class is not one S3 knows.
+    #[error("the storage class you specified is not valid: {storage_class}")]
+    InvalidStorageClass {
+        /// The value given.
+        storage_class: String,
+    },
+    /// A request that S3 refuses as malformed (for example more than 1000 keys to delete).
+    #[error("the XML you provided was not well-formed or did not validate: {reason}")]
+    MalformedXML {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A request S3 answers with `InvalidRequest`.
+    #[error("invalid request: {reason}")]
+    InvalidRequest {
+        /// What is wrong.
+        reason: String,
+    },
     /// A conditional request's condition did not hold (HTTP 412).
     #[error("precondition failed for {bucket}/{key}: {condition}")]
     PreconditionFailed {
@@ -177,6 +255,17 @@ impl Error {
             Error::BodyRead { .. } => "IncompleteBody",
             Error::NotImplemented { .. } => "NotImplemented",
             Error::PreconditionFailed { .. } => "PreconditionFailed",
+            Error::InvalidBucketName { .. } => "InvalidBucketName",
+            Error::IllegalLocationConstraintException { .. } => "IllegalLocationConstraintException",
+            Error::InvalidLocationConstraint { .. } => "InvalidLocationConstraint",
+            Error::BucketAlreadyOwnedByYou { .. } => "BucketAlreadyOwnedByYou",
+            Error::MethodNotAllowed { .. } => "MethodNotAllowed",
+            Error::NotModified { .. } => "NotModified",
+            Error::MetadataTooLarge { .. } => "MetadataTooLarge",
+            Error::InvalidTag { .. } => "InvalidTag",
+            Error::InvalidStorageClass { .. } => "InvalidStorageClass",
+            Error::MalformedXML { .. } => "MalformedXML",
+            Error::InvalidRequest { .. } => "InvalidRequest",
         }
     }
 
@@ -195,6 +284,17 @@ impl Error {
             Error::InvalidRange { .. } => 416,
             Error::NotImplemented { .. } => 501,
             Error::PreconditionFailed { .. } => 412,
+            Error::InvalidBucketName { .. }
+            | Error::IllegalLocationConstraintException { .. }
+            | Error::InvalidLocationConstraint { .. }
+            | Error::MetadataTooLarge { .. }
+            | Error::InvalidTag { .. }
+            | Error::InvalidStorageClass { .. }
+            | Error::MalformedXML { .. }
+            | Error::InvalidRequest { .. } => 400,
+            Error::BucketAlreadyOwnedByYou { .. } => 409,
+            Error::MethodNotAllowed { .. } => 405,
+            Error::NotModified { .. } => 304,
         }
     }
 

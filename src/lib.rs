@@ -44,12 +44,13 @@ pub mod io;
 pub mod limits;
 mod partition;
 mod recovery;
+pub mod s3;
 pub mod segment;
 mod store;
 pub mod types;
 
 pub use body::{ByteRange, ObjectReader};
-pub use catalog::BucketInfo;
+pub use catalog::{Account, BucketInfo, VersioningState};
 pub use error::{CorruptionSite, Error, Result};
 pub use partition::route;
 pub use recovery::{DamagedRange, RecoveryReport, TornTail};

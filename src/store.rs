@@ -12,7 +12,7 @@ use parking_lot::{Condvar, Mutex, RwLock};
 use rand::RngCore;
 
 use crate::body::{BodySource, ByteRange, ChunkedBody, ObjectReader};
-use crate::catalog::{BucketInfo, Catalog, CatalogEdit};
+use crate::catalog::{Account, BucketInfo, Catalog, CatalogEdit, VersioningState};
 use crate::context::{Context, Params};
 use crate::error::{CorruptionSite, Error, Result};
 use crate::format::manifest::PREFIX_LEN_WHOLE_KEY;
@@ -33,9 +33,6 @@ use crate::partition::{Condition, Effect, Partition, Precondition, WriteRecord, 
 use crate::recovery::{self, OpenConfig, RecoveryReport};
 use crate::types::{BucketId, Durability, RecoveryMode, StorageClass, VersionId, check_key};
 
-/// Canonical id of the store owner's account until accounts arrive with the S3 semantics.
-const OWNER_ID: &str = "s3lite-owner";
-
 /// Configures and opens a store. Values that are fixed at creation (partitions, prefix length,
 /// region) are read from the store when it already exists.
 #[derive(Debug, Clone)]
@@ -52,6 +49,7 @@ pub struct StoreBuilder {
     durability: Durability,
     recovery: RecoveryMode,
     region: String,
+    owner_display_name: String,
     preallocate_bytes: u64,
 }
 
@@ -95,6 +93,11 @@ impl StoreBuilder {
     /// What to do with corruption found at open (default [`RecoveryMode::Strict`]).
     pub fn recovery_mode(mut self, m: RecoveryMode) -> Self {
         self.recovery = m;
+        self
+    }
+    /// Display name of the owner account of a new store (default `owner`).
+    pub fn owner_display_name(mut self, name: impl Into<String>) -> Self {
+        self.owner_display_name = name.into();
         self
     }
     /// Region of a new store (default `us-east-1`).
@@ -166,6 +169,7 @@ impl StoreBuilder {
             recovery: self.recovery,
             region: self.region,
         };
+        let owner_display_name = self.owner_display_name.clone();
         let opened = recovery::open(storage, self.root, cfg)?;
         let partitions = Arc::new(opened.partitions);
         let flusher = match opened.ctx.params.durability {
@@ -174,7 +178,7 @@ impl StoreBuilder {
             }
             _ => None,
         };
-        Ok(Store {
+        let store = Store {
             inner: Arc::new(Inner {
                 ctx: opened.ctx,
                 partitions,
@@ -184,7 +188,9 @@ impl StoreBuilder {
                 flusher: Mutex::new(flusher),
                 _lock: opened.lock,
             }),
-        })
+        };
+        store.ensure_owner(&owner_display_name)?;
+        Ok(store)
     }
 }
 
@@ -390,7 +396,134 @@ pub struct ObjectInfo {
     pub checksums: Vec<(u8, Vec<u8>)>,
 }
 
-fn etag_string(etag: &[u8]) -> String {
+/// Where a listing starts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ListStart<'a> {
+    /// At the first key of the prefix.
+    Beginning,
+    /// After every version of this key.
+    AfterKey(&'a [u8]),
+    /// After this version (by seq) of this key: its older versions, then later keys.
+    AfterVersion(&'a [u8], u64),
+    /// After every key starting with this common prefix.
+    AfterPrefix(&'a [u8]),
+}
+
+/// A listing query.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ListQuery<'a> {
+    pub(crate) prefix: &'a [u8],
+    pub(crate) delimiter: Option<&'a [u8]>,
+    pub(crate) start: ListStart<'a>,
+    pub(crate) max: usize,
+    pub(crate) versions: bool,
+}
+
+/// One listing item.
+#[derive(Debug, Clone)]
+pub(crate) enum ListItem {
+    /// A version (or the current version) of a key.
+    Entry { key: Vec<u8>, seq: u64, entry: IndexEntry, is_latest: bool },
+    /// A common prefix.
+    Prefix(Vec<u8>),
+}
+
+impl ListItem {
+    fn sort_key(&self) -> (&[u8], std::cmp::Reverse<u64>) {
+        match self {
+            ListItem::Entry { key, seq, .. } => (key, std::cmp::Reverse(*seq)),
+            ListItem::Prefix(p) => (p, std::cmp::Reverse(u64::MAX)),
+        }
+    }
+}
+
+/// Keys are UTF-8, which never contains 0xFF: `prefix ‖ 0xFF` sorts after every key with the prefix.
+fn past_prefix(p: &[u8]) -> Vec<u8> {
+    let mut v = p.to_vec();
+    v.push(0xff);
+    v
+}
+
+fn list_partition(
+    ix: &crate::partition::index::Index,
+    bucket: u64,
+    q: &ListQuery<'_>,
+    want: usize,
+) -> Vec<ListItem> {
+    use crate::partition::index::key_bound;
+    use std::ops::Bound;
+    let prefix = q.prefix;
+    let at_prefix = || Bound::Included(key_bound(bucket, prefix, u64::MAX));
+    let mut lower = match q.start {
+        ListStart::Beginning => at_prefix(),
+        ListStart::AfterKey(k) if k < prefix => at_prefix(),
+        ListStart::AfterKey(k) => Bound::Excluded(key_bound(bucket, k, 0)),
+        ListStart::AfterVersion(k, _) if k < prefix => at_prefix(),
+        ListStart::AfterVersion(k, seq) => Bound::Excluded(key_bound(bucket, k, seq)),
+        ListStart::AfterPrefix(p) if p < prefix => at_prefix(),
+        ListStart::AfterPrefix(p) => Bound::Included(key_bound(bucket, &past_prefix(p), u64::MAX)),
+    };
+    let mid_key: Option<&[u8]> = match q.start {
+        ListStart::AfterVersion(k, _) => Some(k),
+        _ => None,
+    };
+    let mut items = Vec::new();
+    'seek: loop {
+        let mut last_key: Option<&[u8]> = None;
+        for (k, e) in ix.range_from(lower.clone()) {
+            if k.bucket != bucket || !k.key.starts_with(prefix) {
+                break 'seek;
+            }
+            if let Some(d) = q.delimiter.filter(|d| !d.is_empty()) {
+                let rest = &k.key[prefix.len()..];
+                if let Some(pos) = rest.windows(d.len()).position(|w| w == d) {
+                    let common = k.key[..prefix.len() + pos + d.len()].to_vec();
+                    lower = Bound::Included(key_bound(bucket, &past_prefix(&common), u64::MAX));
+                    items.push(ListItem::Prefix(common));
+                    if items.len() >= want {
+                        break 'seek;
+                    }
+                    continue 'seek;
+                }
+            }
+            let first_of_key = last_key != Some(&k.key[..]);
+            last_key = Some(&k.key[..]);
+            if q.versions {
+                let is_latest = first_of_key && mid_key != Some(&k.key[..]);
+                items.push(ListItem::Entry {
+                    key: k.key.to_vec(),
+                    seq: k.rev_seq.0,
+                    entry: e.clone(),
+                    is_latest,
+                });
+            } else {
+                if !first_of_key || e.kind == EntryKind::DeleteMarker {
+                    continue;
+                }
+                items.push(ListItem::Entry {
+                    key: k.key.to_vec(),
+                    seq: k.rev_seq.0,
+                    entry: e.clone(),
+                    is_latest: true,
+                });
+            }
+            if items.len() >= want {
+                break 'seek;
+            }
+        }
+        break;
+    }
+    items
+}
+
+fn new_account_edit(display_name: &str, is_owner: bool) -> CatalogEdit {
+    let mut id = [0u8; 32];
+    rand::rng().fill_bytes(&mut id);
+    let canonical_id: String = id.iter().map(|b| format!("{b:02x}")).collect();
+    CatalogEdit::AccountCreated { canonical_id, display_name: display_name.into(), is_owner }
+}
+
+pub(crate) fn etag_string(etag: &[u8]) -> String {
     let mut s = String::with_capacity(34);
     s.push('"');
     for b in etag {
@@ -458,6 +591,7 @@ impl Store {
             durability: Durability::Immediate,
             recovery: RecoveryMode::Strict,
             region: "us-east-1".into(),
+            owner_display_name: "owner".into(),
             preallocate_bytes: PREALLOCATE_BYTES_DEFAULT,
         }
     }
@@ -525,11 +659,18 @@ impl Store {
 
     // ----- buckets -------------------------------------------------------------------------------
 
-    /// Creates a bucket and returns its new internal id.
+    /// Creates a bucket owned by the store's owner and returns its new internal id. (The S3
+    /// operation, with naming rules and regions, is [`crate::s3::S3::create_bucket`].)
     ///
     /// # Errors
     /// `InvalidArgument` for an empty or over-long name, `BucketAlreadyExists` if the name is taken.
     pub fn create_bucket(&self, name: &str) -> Result<BucketId> {
+        let owner = self.owner().canonical_id;
+        self.create_bucket_owned(name, &owner, &self.inner.region.clone())
+    }
+
+    /// Creates a bucket for `owner` in `region` (the S3 layer has checked name and region).
+    pub(crate) fn create_bucket_owned(&self, name: &str, owner: &str, region: &str) -> Result<BucketId> {
         self.inner.ctx.check()?;
         if name.is_empty() || name.len() > BUCKET_NAME_BYTES_MAX {
             return Err(Error::InvalidArgument {
@@ -546,8 +687,8 @@ impl Store {
         let edit = CatalogEdit::BucketCreated {
             id,
             name: name.into(),
-            owner: OWNER_ID.into(),
-            region: self.inner.region.clone(),
+            owner: owner.into(),
+            region: region.into(),
             created_ms: now_ms(),
         };
         self.write_catalog(id, name, &edit)?;
@@ -593,6 +734,87 @@ impl Store {
     pub fn list_buckets(&self) -> Result<Vec<BucketInfo>> {
         self.inner.ctx.check()?;
         Ok(self.inner.catalog.read().all().cloned().collect())
+    }
+
+    /// The secret that keys continuation-token MACs: the random store id, never shown.
+    pub(crate) fn token_secret(&self) -> [u8; 16] {
+        self.inner.ctx.store_uuid
+    }
+
+    /// The seq of a version of a key (to resume a version listing after it).
+    pub(crate) fn version_seq(&self, bucket: BucketId, key: &str, version: VersionId) -> Result<u64> {
+        let part = self.partition(bucket.0, key.as_bytes());
+        let ix = part.index.read();
+        ix.version(bucket.0, key.as_bytes(), version).map(|(s, _)| s).ok_or_else(|| Error::InvalidArgument {
+            name: "version-id-marker",
+            value: version.to_string(),
+            reason: format!("no version {version} of key {key:?}"),
+        })
+    }
+
+    /// The store owner's account.
+    #[must_use]
+    pub fn owner(&self) -> Account {
+        self.inner.catalog.read().owner().cloned().expect("the owner account is created at open")
+    }
+
+    /// Creates another account (a principal for S3 calls; access control comes later).
+    ///
+    /// # Errors
+    /// `InvalidArgument` for an empty or over-long display name; `Io`/`PreviousIo`.
+    pub fn create_account(&self, display_name: &str) -> Result<Account> {
+        self.inner.ctx.check()?;
+        if display_name.is_empty() || display_name.len() > 128 {
+            return Err(Error::InvalidArgument {
+                name: "display_name",
+                value: display_name.into(),
+                reason: "display names are 1 to 128 bytes".into(),
+            });
+        }
+        let mut catalog = self.inner.catalog.write();
+        let edit = new_account_edit(display_name, false);
+        self.write_catalog(0, display_name, &edit)?;
+        catalog.apply(&edit);
+        let CatalogEdit::AccountCreated { canonical_id, .. } = edit else { unreachable!("built above") };
+        Ok(catalog.account(&canonical_id).cloned().expect("just applied"))
+    }
+
+    /// Every account, by canonical id.
+    #[must_use]
+    pub fn accounts(&self) -> Vec<Account> {
+        self.inner.catalog.read().accounts().cloned().collect()
+    }
+
+    /// Looks an account up by canonical id.
+    #[must_use]
+    pub fn account(&self, canonical_id: &str) -> Option<Account> {
+        self.inner.catalog.read().account(canonical_id).cloned()
+    }
+
+    /// Sets a bucket's versioning state (`Unversioned` is refused: a bucket never returns to it).
+    pub(crate) fn set_versioning(&self, bucket: BucketId, state: VersioningState) -> Result<()> {
+        self.inner.ctx.check()?;
+        let mut catalog = self.inner.catalog.write();
+        let name = catalog
+            .by_id(bucket)
+            .map(|b| b.name.clone())
+            .ok_or_else(|| Error::NoSuchBucket { bucket: format!("#{}", bucket.0) })?;
+        let edit = CatalogEdit::BucketVersioning { id: bucket.0, state };
+        self.write_catalog(bucket.0, &name, &edit)?;
+        catalog.apply(&edit);
+        Ok(())
+    }
+
+    /// Creates the owner account on a store that has none (a new store).
+    fn ensure_owner(&self, display_name: &str) -> Result<()> {
+        let mut catalog = self.inner.catalog.write();
+        if catalog.owner().is_some() {
+            return Ok(());
+        }
+        let edit = new_account_edit(display_name, true);
+        self.write_catalog(0, display_name, &edit)?;
+        catalog.apply(&edit);
+        Ok(())
     }
 
     fn write_catalog(&self, id: u64, name: &str, edit: &CatalogEdit) -> Result<()> {
@@ -1079,6 +1301,24 @@ impl Store {
         Ok((info, ObjectReader { source, pos: start, end }))
     }
 
+    /// One page of listing items, merged across partitions in UTF-8 byte order (versions of one key
+    /// newest first). With a delimiter, keys sharing a common prefix collapse into one item and the
+    /// scan seeks past them. Returns the items (at most `max`) and whether more follow.
+    pub(crate) fn list_items(&self, bucket: BucketId, q: &ListQuery<'_>) -> Result<(Vec<ListItem>, bool)> {
+        self.inner.ctx.check()?;
+        let want = q.max + 1;
+        let mut all: Vec<ListItem> = Vec::new();
+        for part in self.inner.partitions.iter() {
+            let ix = part.index.read();
+            all.extend(list_partition(&ix, bucket.0, q, want));
+        }
+        all.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        all.dedup_by(|a, b| matches!((a, b), (ListItem::Prefix(x), ListItem::Prefix(y)) if x == y));
+        let truncated = all.len() > q.max;
+        all.truncate(q.max);
+        Ok((all, truncated))
+    }
+
     /// One page of keys (or versions) in UTF-8 byte order, merged across partitions.
     ///
     /// # Errors
@@ -1093,37 +1333,26 @@ impl Store {
                 reason: "must be 1 to 1000".into(),
             });
         }
-        let prefix = opts.prefix.as_bytes();
-        let (start, inclusive) = match &opts.start_after {
-            Some(s) if s.as_bytes() >= prefix => (s.as_bytes(), false),
-            _ => (prefix, true),
+        let q = ListQuery {
+            prefix: opts.prefix.as_bytes(),
+            delimiter: None,
+            start: opts
+                .start_after
+                .as_deref()
+                .map_or(ListStart::Beginning, |s| ListStart::AfterKey(s.as_bytes())),
+            max: opts.max_keys,
+            versions: opts.versions,
         };
-        let want = opts.max_keys + 1;
-        let mut all: Vec<(Vec<u8>, u64, IndexEntry, bool)> = Vec::new();
-        for part in self.inner.partitions.iter() {
-            let ix = part.index.read();
-            let mut taken = 0;
-            let mut last_key: Option<&[u8]> = None;
-            for (k, e) in ix.scan_from(bucket.0, start, inclusive) {
-                if !k.key.starts_with(prefix) {
-                    break;
+        let (items, is_truncated) = self.list_items(bucket, &q)?;
+        let entries = items
+            .iter()
+            .filter_map(|item| match item {
+                ListItem::Entry { key, entry, is_latest, .. } => {
+                    Some(info_from(bucket.0, key, entry, *is_latest))
                 }
-                let first_of_key = last_key != Some(&k.key[..]);
-                last_key = Some(&k.key[..]);
-                if !opts.versions && (!first_of_key || e.kind == EntryKind::DeleteMarker) {
-                    continue;
-                }
-                all.push((k.key.to_vec(), k.rev_seq.0, e.clone(), first_of_key));
-                taken += 1;
-                if taken == want {
-                    break;
-                }
-            }
-        }
-        all.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-        let is_truncated = all.len() > opts.max_keys;
-        all.truncate(opts.max_keys);
-        let entries = all.iter().map(|(k, _, e, latest)| info_from(bucket.0, k, e, *latest)).collect();
+                ListItem::Prefix(_) => None,
+            })
+            .collect();
         Ok(ListPage { entries, is_truncated })
     }
 }

@@ -46,7 +46,7 @@ pub(crate) struct Index {
     map: BTreeMap<IndexKey, IndexEntry>,
 }
 
-fn key_bound(bucket: u64, key: &[u8], seq: u64) -> IndexKey {
+pub(crate) fn key_bound(bucket: u64, key: &[u8], seq: u64) -> IndexKey {
     IndexKey { bucket, key: key.into(), rev_seq: Reverse(seq) }
 }
 
@@ -97,6 +97,7 @@ impl Index {
         self.map.range(start..).next().is_none_or(|(k, _)| k.bucket != bucket)
     }
 
+    #[cfg(test)]
     /// Entries of a bucket from `start` (a key; `inclusive` says whether the key itself counts) in
     /// index order, while `keep_going` says yes.
     pub(crate) fn scan_from<'a>(
@@ -111,6 +112,14 @@ impl Index {
             Bound::Excluded(key_bound(bucket, start, 0))
         };
         self.map.range((lower, Bound::Unbounded)).take_while(move |(k, _)| k.bucket == bucket)
+    }
+
+    /// Entries from `lower` on, in index order.
+    pub(crate) fn range_from<'a>(
+        &'a self,
+        lower: Bound<IndexKey>,
+    ) -> impl Iterator<Item = (&'a IndexKey, &'a IndexEntry)> + 'a {
+        self.map.range((lower, Bound::Unbounded))
     }
 
     /// Number of entries.

@@ -1,0 +1,555 @@
+//! Typed requests and outputs of the S3 operations, with fields named as aws-sdk-s3 names them.
+
+use std::time::SystemTime;
+
+use crate::body::ObjectReader;
+use crate::catalog::VersioningState;
+use crate::types::StorageClass;
+
+/// `CreateBucketConfiguration`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CreateBucketConfiguration {
+    /// `LocationConstraint`: the region (absent for us-east-1).
+    pub location_constraint: Option<String>,
+}
+
+/// CreateBucket input.
+#[derive(Debug, Clone, Default)]
+pub struct CreateBucketRequest {
+    /// Bucket name.
+    pub bucket: String,
+    /// Location configuration.
+    pub create_bucket_configuration: Option<CreateBucketConfiguration>,
+}
+
+/// CreateBucket output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateBucketOutput {
+    /// `Location`: `/bucket`.
+    pub location: String,
+}
+
+/// HeadBucket output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeadBucketOutput {
+    /// The bucket's region.
+    pub bucket_region: String,
+}
+
+/// ListBuckets input.
+#[derive(Debug, Clone, Default)]
+pub struct ListBucketsRequest {
+    /// Page size, 1..=10000 (default 10000).
+    pub max_buckets: Option<usize>,
+    /// Token from the previous page.
+    pub continuation_token: Option<String>,
+    /// Only buckets whose names start with this.
+    pub prefix: Option<String>,
+}
+
+/// An account as S3 shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    /// Canonical id.
+    pub id: String,
+    /// Display name.
+    pub display_name: String,
+}
+
+/// A bucket in a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bucket {
+    /// Name.
+    pub name: String,
+    /// Creation time.
+    pub creation_date: SystemTime,
+    /// Region.
+    pub bucket_region: String,
+}
+
+/// ListBuckets output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListBucketsOutput {
+    /// The caller's buckets, by name.
+    pub buckets: Vec<Bucket>,
+    /// The caller.
+    pub owner: Owner,
+    /// Token for the next page, when there is one.
+    pub continuation_token: Option<String>,
+    /// The prefix asked for.
+    pub prefix: Option<String>,
+}
+
+/// `BucketVersioningStatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BucketVersioningStatus {
+    /// Enabled.
+    Enabled,
+    /// Suspended.
+    Suspended,
+}
+
+impl BucketVersioningStatus {
+    /// Parses `Enabled` / `Suspended`.
+    ///
+    /// # Errors
+    /// `MalformedXML` for anything else.
+    pub fn parse(s: &str) -> crate::Result<Self> {
+        match s {
+            "Enabled" => Ok(Self::Enabled),
+            "Suspended" => Ok(Self::Suspended),
+            other => {
+                Err(crate::Error::MalformedXML { reason: format!("unknown versioning status {other:?}") })
+            }
+        }
+    }
+
+    pub(crate) fn from_state(s: VersioningState) -> Option<Self> {
+        match s {
+            VersioningState::Unversioned => None,
+            VersioningState::Enabled => Some(Self::Enabled),
+            VersioningState::Suspended => Some(Self::Suspended),
+        }
+    }
+}
+
+/// PutObject input. `metadata` are the `x-amz-meta-*` pairs without the prefix.
+#[derive(Debug, Default)]
+pub struct PutObjectRequest {
+    /// Bucket.
+    pub bucket: String,
+    /// Key.
+    pub key: String,
+    /// The body.
+    pub body: Vec<u8>,
+    /// `Content-Type`.
+    pub content_type: Option<String>,
+    /// `Content-Encoding`.
+    pub content_encoding: Option<String>,
+    /// `Content-Disposition`.
+    pub content_disposition: Option<String>,
+    /// `Content-Language`.
+    pub content_language: Option<String>,
+    /// `Cache-Control`.
+    pub cache_control: Option<String>,
+    /// `Expires`, as sent.
+    pub expires: Option<String>,
+    /// User metadata.
+    pub metadata: Vec<(String, String)>,
+    /// `x-amz-tagging`: URL-encoded `k=v&k2=v2`.
+    pub tagging: Option<String>,
+    /// Storage class name (`STANDARD_IA`, ...).
+    pub storage_class: Option<String>,
+    /// `If-None-Match` (only `*`).
+    pub if_none_match: Option<String>,
+    /// `If-Match`.
+    pub if_match: Option<String>,
+}
+
+/// PutObject output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PutObjectOutput {
+    /// Quoted ETag.
+    pub e_tag: String,
+    /// Version id, in a versioning-enabled bucket.
+    pub version_id: Option<String>,
+}
+
+/// GetObject / HeadObject input.
+#[derive(Debug, Clone, Default)]
+pub struct GetObjectRequest {
+    /// Bucket.
+    pub bucket: String,
+    /// Key.
+    pub key: String,
+    /// A version (`"null"` for the null version).
+    pub version_id: Option<String>,
+    /// `Range: bytes=...`.
+    pub range: Option<String>,
+    /// `If-Match`.
+    pub if_match: Option<String>,
+    /// `If-None-Match`.
+    pub if_none_match: Option<String>,
+    /// `If-Modified-Since`.
+    pub if_modified_since: Option<SystemTime>,
+    /// `If-Unmodified-Since`.
+    pub if_unmodified_since: Option<SystemTime>,
+}
+
+/// HeadObject input (the same fields as GetObject).
+pub type HeadObjectRequest = GetObjectRequest;
+
+/// Everything HeadObject returns; GetObject returns it with the body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeadObjectOutput {
+    /// Bytes in the response body (the range's length for a ranged GET).
+    pub content_length: u64,
+    /// `Content-Range` for a ranged GET.
+    pub content_range: Option<String>,
+    /// Quoted ETag.
+    pub e_tag: String,
+    /// Last-modified time.
+    pub last_modified: SystemTime,
+    /// Version id (present when the bucket has been versioned).
+    pub version_id: Option<String>,
+    /// `Content-Type`.
+    pub content_type: Option<String>,
+    /// `Content-Encoding`.
+    pub content_encoding: Option<String>,
+    /// `Content-Disposition`.
+    pub content_disposition: Option<String>,
+    /// `Content-Language`.
+    pub content_language: Option<String>,
+    /// `Cache-Control`.
+    pub cache_control: Option<String>,
+    /// `Expires`.
+    pub expires: Option<String>,
+    /// User metadata (names lower-cased).
+    pub metadata: Vec<(String, String)>,
+    /// Storage class; `None` for STANDARD, as S3 omits it.
+    pub storage_class: Option<StorageClass>,
+    /// Number of tags (`x-amz-tagging-count`).
+    pub tag_count: usize,
+}
+
+/// GetObject output.
+#[derive(Debug)]
+pub struct GetObjectOutput {
+    /// The metadata.
+    pub head: HeadObjectOutput,
+    /// The body (streams chunk by chunk).
+    pub body: ObjectReader,
+}
+
+/// DeleteObject input.
+#[derive(Debug, Clone, Default)]
+pub struct DeleteObjectRequest {
+    /// Bucket.
+    pub bucket: String,
+    /// Key.
+    pub key: String,
+    /// A version to remove permanently.
+    pub version_id: Option<String>,
+    /// `If-Match`.
+    pub if_match: Option<String>,
+}
+
+/// DeleteObject output.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeleteObjectOutput {
+    /// True when a delete marker was created, or the version removed was one.
+    pub delete_marker: bool,
+    /// The version created (a delete marker) or removed.
+    pub version_id: Option<String>,
+}
+
+/// One key (and optional version) of a DeleteObjects request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectIdentifier {
+    /// Key.
+    pub key: String,
+    /// Version.
+    pub version_id: Option<String>,
+}
+
+/// DeleteObjects input.
+#[derive(Debug, Clone, Default)]
+pub struct DeleteObjectsRequest {
+    /// Bucket.
+    pub bucket: String,
+    /// Keys (at most 1000).
+    pub objects: Vec<ObjectIdentifier>,
+    /// Report only errors.
+    pub quiet: bool,
+}
+
+/// One deleted entry of DeleteObjects.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeletedObject {
+    /// Key.
+    pub key: String,
+    /// Version asked for.
+    pub version_id: Option<String>,
+    /// True when a delete marker was created or removed.
+    pub delete_marker: bool,
+    /// Version id of the delete marker created or removed.
+    pub delete_marker_version_id: Option<String>,
+}
+
+/// One failed entry of DeleteObjects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteError {
+    /// Key.
+    pub key: String,
+    /// Version asked for.
+    pub version_id: Option<String>,
+    /// S3 error code.
+    pub code: String,
+    /// Message.
+    pub message: String,
+}
+
+/// DeleteObjects output.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeleteObjectsOutput {
+    /// Deleted entries (empty in quiet mode).
+    pub deleted: Vec<DeletedObject>,
+    /// Failed entries.
+    pub errors: Vec<DeleteError>,
+}
+
+/// `MetadataDirective` of CopyObject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MetadataDirective {
+    /// Keep the source's metadata (default).
+    #[default]
+    Copy,
+    /// Use the request's metadata.
+    Replace,
+}
+
+/// CopyObject input. `copy_source` is `bucket/key` with an optional `?versionId=`.
+#[derive(Debug, Clone, Default)]
+pub struct CopyObjectRequest {
+    /// Destination bucket.
+    pub bucket: String,
+    /// Destination key.
+    pub key: String,
+    /// Source.
+    pub copy_source: String,
+    /// Metadata directive.
+    pub metadata_directive: MetadataDirective,
+    /// With `Replace`: `Content-Type`.
+    pub content_type: Option<String>,
+    /// With `Replace`: user metadata.
+    pub metadata: Vec<(String, String)>,
+    /// Storage class of the copy.
+    pub storage_class: Option<String>,
+    /// `x-amz-copy-source-if-match`.
+    pub copy_source_if_match: Option<String>,
+    /// `x-amz-copy-source-if-none-match`.
+    pub copy_source_if_none_match: Option<String>,
+    /// `x-amz-copy-source-if-modified-since`.
+    pub copy_source_if_modified_since: Option<SystemTime>,
+    /// `x-amz-copy-source-if-unmodified-since`.
+    pub copy_source_if_unmodified_since: Option<SystemTime>,
+}
+
+/// `CopyObjectResult`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyObjectResult {
+    /// ETag of the copy.
+    pub e_tag: String,
+    /// Last-modified time of the copy.
+    pub last_modified: SystemTime,
+}
+
+/// CopyObject output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyObjectOutput {
+    /// The result.
+    pub copy_object_result: CopyObjectResult,
+    /// Version id of the copy (versioning-enabled destination).
+    pub version_id: Option<String>,
+    /// Version id of the source that was copied.
+    pub copy_source_version_id: Option<String>,
+}
+
+/// `EncodingType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EncodingType {
+    /// URL-encode keys, prefixes and delimiters in the output.
+    Url,
+}
+
+/// ListObjectsV2 input.
+#[derive(Debug, Clone, Default)]
+pub struct ListObjectsV2Request {
+    /// Bucket.
+    pub bucket: String,
+    /// Prefix.
+    pub prefix: Option<String>,
+    /// Delimiter.
+    pub delimiter: Option<String>,
+    /// Page size, 0..=1000 (default 1000; larger values are capped at 1000).
+    pub max_keys: Option<i32>,
+    /// Token from the previous page.
+    pub continuation_token: Option<String>,
+    /// Start after this key.
+    pub start_after: Option<String>,
+    /// Include owners.
+    pub fetch_owner: bool,
+    /// Encoding type.
+    pub encoding_type: Option<EncodingType>,
+}
+
+/// An object in a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Object {
+    /// Key (URL-encoded with `encoding_type=url`).
+    pub key: String,
+    /// Last-modified time.
+    pub last_modified: SystemTime,
+    /// Quoted ETag.
+    pub e_tag: String,
+    /// Size.
+    pub size: u64,
+    /// Storage class.
+    pub storage_class: StorageClass,
+    /// Owner (with `fetch_owner`, and always in v1 listings).
+    pub owner: Option<Owner>,
+}
+
+/// A common prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommonPrefix {
+    /// The prefix.
+    pub prefix: String,
+}
+
+/// ListObjectsV2 output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListObjectsV2Output {
+    /// Bucket.
+    pub name: String,
+    /// Prefix asked for.
+    pub prefix: Option<String>,
+    /// Delimiter asked for.
+    pub delimiter: Option<String>,
+    /// Page size asked for.
+    pub max_keys: i32,
+    /// Objects.
+    pub contents: Vec<Object>,
+    /// Common prefixes.
+    pub common_prefixes: Vec<CommonPrefix>,
+    /// Objects + common prefixes on this page.
+    pub key_count: i32,
+    /// More follow.
+    pub is_truncated: bool,
+    /// Token given.
+    pub continuation_token: Option<String>,
+    /// Token for the next page.
+    pub next_continuation_token: Option<String>,
+    /// Start-after given.
+    pub start_after: Option<String>,
+    /// Encoding type given.
+    pub encoding_type: Option<EncodingType>,
+}
+
+/// ListObjects (v1) input.
+#[derive(Debug, Clone, Default)]
+pub struct ListObjectsRequest {
+    /// Bucket.
+    pub bucket: String,
+    /// Prefix.
+    pub prefix: Option<String>,
+    /// Delimiter.
+    pub delimiter: Option<String>,
+    /// Page size (default and cap 1000).
+    pub max_keys: Option<i32>,
+    /// Start after this key.
+    pub marker: Option<String>,
+    /// Encoding type.
+    pub encoding_type: Option<EncodingType>,
+}
+
+/// ListObjects (v1) output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListObjectsOutput {
+    /// Bucket.
+    pub name: String,
+    /// Prefix.
+    pub prefix: Option<String>,
+    /// Delimiter.
+    pub delimiter: Option<String>,
+    /// Marker given.
+    pub marker: Option<String>,
+    /// Where the next page starts (only with a delimiter, as in S3; otherwise use the last key).
+    pub next_marker: Option<String>,
+    /// Page size.
+    pub max_keys: i32,
+    /// Objects.
+    pub contents: Vec<Object>,
+    /// Common prefixes.
+    pub common_prefixes: Vec<CommonPrefix>,
+    /// More follow.
+    pub is_truncated: bool,
+    /// Encoding type given.
+    pub encoding_type: Option<EncodingType>,
+}
+
+/// ListObjectVersions input.
+#[derive(Debug, Clone, Default)]
+pub struct ListObjectVersionsRequest {
+    /// Bucket.
+    pub bucket: String,
+    /// Prefix.
+    pub prefix: Option<String>,
+    /// Delimiter.
+    pub delimiter: Option<String>,
+    /// Page size (default and cap 1000).
+    pub max_keys: Option<i32>,
+    /// Start after this key (with `version_id_marker`: after that version of it).
+    pub key_marker: Option<String>,
+    /// Start after this version of `key_marker`.
+    pub version_id_marker: Option<String>,
+    /// Encoding type.
+    pub encoding_type: Option<EncodingType>,
+}
+
+/// A version (or delete marker) in a version listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectVersion {
+    /// Key.
+    pub key: String,
+    /// Version id (`"null"` for the null version).
+    pub version_id: String,
+    /// Newest version of its key.
+    pub is_latest: bool,
+    /// Last-modified time.
+    pub last_modified: SystemTime,
+    /// Quoted ETag (empty for delete markers).
+    pub e_tag: String,
+    /// Size (0 for delete markers).
+    pub size: u64,
+    /// Storage class.
+    pub storage_class: StorageClass,
+    /// True for a delete marker.
+    pub is_delete_marker: bool,
+    /// Owner.
+    pub owner: Option<Owner>,
+}
+
+/// ListObjectVersions output. `entries` keeps S3's order (delete markers in place); `versions` and
+/// `delete_markers` split it as aws-sdk-s3 does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListObjectVersionsOutput {
+    /// Bucket.
+    pub name: String,
+    /// Prefix.
+    pub prefix: Option<String>,
+    /// Delimiter.
+    pub delimiter: Option<String>,
+    /// Page size.
+    pub max_keys: i32,
+    /// Key marker given.
+    pub key_marker: Option<String>,
+    /// Version id marker given.
+    pub version_id_marker: Option<String>,
+    /// Where the next page starts.
+    pub next_key_marker: Option<String>,
+    /// Where the next page starts.
+    pub next_version_id_marker: Option<String>,
+    /// Versions and delete markers in order.
+    pub entries: Vec<ObjectVersion>,
+    /// The versions.
+    pub versions: Vec<ObjectVersion>,
+    /// The delete markers.
+    pub delete_markers: Vec<ObjectVersion>,
+    /// Common prefixes.
+    pub common_prefixes: Vec<CommonPrefix>,
+    /// More follow.
+    pub is_truncated: bool,
+    /// Encoding type given.
+    pub encoding_type: Option<EncodingType>,
+}
