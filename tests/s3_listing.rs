@@ -1,0 +1,298 @@
+//! S3 listing: ListObjectsV2, ListObjects (v1) and ListObjectVersions.
+
+mod common;
+
+use s3lite::Store;
+use s3lite::s3::S3;
+use s3lite::s3::types::*;
+
+fn both(f: impl Fn(&S3)) {
+    let dir = tempfile::tempdir().unwrap();
+    for store in [
+        common::small(Store::builder(dir.path())).open().unwrap(),
+        common::small(Store::in_memory_builder()).open().unwrap(),
+    ] {
+        let s3 = store.s3();
+        s3.create_bucket(CreateBucketRequest { bucket: "bkt".into(), ..Default::default() }).unwrap();
+        f(&s3);
+    }
+}
+
+fn put(s3: &S3, key: &str) -> PutObjectOutput {
+    s3.put_object(PutObjectRequest {
+        bucket: "bkt".into(),
+        key: key.into(),
+        body: key.as_bytes().to_vec(),
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+fn v2(prefix: Option<&str>, delimiter: Option<&str>, max: Option<i32>) -> ListObjectsV2Request {
+    ListObjectsV2Request {
+        bucket: "bkt".into(),
+        prefix: prefix.map(Into::into),
+        delimiter: delimiter.map(Into::into),
+        max_keys: max,
+        ..Default::default()
+    }
+}
+
+/// Pages through ListObjectsV2; returns keys and common prefixes in order, and the page count.
+fn all_v2(s3: &S3, mut req: ListObjectsV2Request) -> (Vec<String>, Vec<String>, usize) {
+    let (mut keys, mut prefixes, mut pages) = (Vec::new(), Vec::new(), 0);
+    loop {
+        let out = s3.list_objects_v2(req.clone()).unwrap();
+        pages += 1;
+        assert_eq!(out.key_count as usize, out.contents.len() + out.common_prefixes.len());
+        assert!(out.key_count <= out.max_keys);
+        keys.extend(out.contents.into_iter().map(|o| o.key));
+        prefixes.extend(out.common_prefixes.into_iter().map(|p| p.prefix));
+        if !out.is_truncated {
+            assert!(out.next_continuation_token.is_none());
+            return (keys, prefixes, pages);
+        }
+        req.continuation_token = out.next_continuation_token;
+    }
+}
+
+#[test]
+fn v2_pages_in_byte_order_at_every_boundary() {
+    both(|s3| {
+        let mut keys: Vec<String> = (0..25).map(|i| format!("k{i:03}")).collect();
+        keys.extend(["K", "k", "\u{e9}", "a/b", "z"].map(String::from));
+        for k in &keys {
+            put(s3, k);
+        }
+        keys.sort();
+        for page in [1, 2, 29, 30, 31, 1000] {
+            let (got, prefixes, pages) = all_v2(s3, v2(None, None, Some(page)));
+            assert_eq!(got, keys, "page size {page}");
+            assert!(prefixes.is_empty());
+            // The engine looks one item ahead, so the last page is never empty.
+            assert_eq!(pages, keys.len().div_ceil(page as usize), "page size {page}");
+        }
+        let out = s3.list_objects_v2(v2(None, None, Some(0))).unwrap();
+        assert!(out.contents.is_empty() && !out.is_truncated);
+        assert_eq!(s3.list_objects_v2(v2(None, None, Some(5000))).unwrap().max_keys, 1000, "capped at 1000");
+        assert_eq!(s3.list_objects_v2(v2(None, None, Some(-1))).unwrap_err().code(), "InvalidArgument");
+    });
+}
+
+#[test]
+fn v2_delimiter_common_prefixes_and_paging_over_them() {
+    both(|s3| {
+        for k in ["a/1", "a/2", "b/1", "b/c/1", "c", "d/", "d/x", "e"] {
+            put(s3, k);
+        }
+        let out = s3.list_objects_v2(v2(None, Some("/"), None)).unwrap();
+        let keys: Vec<&str> = out.contents.iter().map(|o| o.key.as_str()).collect();
+        let prefixes: Vec<&str> = out.common_prefixes.iter().map(|p| p.prefix.as_str()).collect();
+        assert_eq!(keys, vec!["c", "e"]);
+        assert_eq!(prefixes, vec!["a/", "b/", "d/"]);
+        assert_eq!(out.key_count, 5);
+        let (keys, prefixes, pages) = all_v2(s3, v2(None, Some("/"), Some(1)));
+        assert_eq!(
+            (keys, prefixes, pages),
+            (vec!["c".into(), "e".into()], vec!["a/".into(), "b/".into(), "d/".into()], 5)
+        );
+        let out = s3.list_objects_v2(v2(Some("b/"), Some("/"), None)).unwrap();
+        assert_eq!(out.contents.iter().map(|o| o.key.as_str()).collect::<Vec<_>>(), vec!["b/1"]);
+        assert_eq!(out.common_prefixes, vec![CommonPrefix { prefix: "b/c/".into() }]);
+        // Multi-character delimiter.
+        let out = s3.list_objects_v2(v2(None, Some("/1"), None)).unwrap();
+        assert_eq!(
+            out.common_prefixes.iter().map(|p| p.prefix.as_str()).collect::<Vec<_>>(),
+            vec!["a/1", "b/1", "b/c/1"]
+        );
+    });
+}
+
+#[test]
+fn v2_start_after_fetch_owner_and_url_encoding() {
+    both(|s3| {
+        for k in ["a", "b c", "d+e", "f\u{e9}"] {
+            put(s3, k);
+        }
+        let out = s3
+            .list_objects_v2(ListObjectsV2Request { start_after: Some("b".into()), ..v2(None, None, None) })
+            .unwrap();
+        assert_eq!(
+            out.contents.iter().map(|o| o.key.as_str()).collect::<Vec<_>>(),
+            vec!["b c", "d+e", "f\u{e9}"]
+        );
+        assert!(out.contents[0].owner.is_none());
+        let out =
+            s3.list_objects_v2(ListObjectsV2Request { fetch_owner: true, ..v2(None, None, None) }).unwrap();
+        assert_eq!(out.contents[0].owner.as_ref().unwrap().id, s3.caller().canonical_id);
+        let out = s3
+            .list_objects_v2(ListObjectsV2Request {
+                encoding_type: Some(EncodingType::Url),
+                ..v2(Some("b "), None, None)
+            })
+            .unwrap();
+        assert_eq!(out.contents[0].key, "b%20c");
+        assert_eq!(out.prefix.as_deref(), Some("b%20"));
+        let out = s3
+            .list_objects_v2(ListObjectsV2Request {
+                encoding_type: Some(EncodingType::Url),
+                ..v2(Some("f"), None, None)
+            })
+            .unwrap();
+        assert_eq!(out.contents[0].key, "f%C3%A9");
+        let o = &s3.list_objects_v2(v2(Some("a"), None, None)).unwrap().contents[0];
+        assert_eq!((o.size, o.e_tag.len()), (1, 34));
+    });
+}
+
+#[test]
+fn v2_forged_or_foreign_tokens_are_refused() {
+    both(|s3| {
+        for i in 0..3 {
+            put(s3, &format!("k{i}"));
+        }
+        let token = s3.list_objects_v2(v2(None, None, Some(1))).unwrap().next_continuation_token.unwrap();
+        s3.create_bucket(CreateBucketRequest { bucket: "other".into(), ..Default::default() }).unwrap();
+        let foreign = ListObjectsV2Request {
+            bucket: "other".into(),
+            continuation_token: Some(token.clone()),
+            ..Default::default()
+        };
+        assert_eq!(s3.list_objects_v2(foreign).unwrap_err().code(), "InvalidArgument");
+        let mut forged = token.into_bytes();
+        forged[22] = if forged[22] == b'a' { b'b' } else { b'a' };
+        let req = ListObjectsV2Request {
+            continuation_token: Some(String::from_utf8(forged).unwrap()),
+            ..v2(None, None, None)
+        };
+        let e = s3.list_objects_v2(req).unwrap_err();
+        assert_eq!((e.code(), e.http_status()), ("InvalidArgument", 400));
+        let req =
+            ListObjectsV2Request { continuation_token: Some("not a token".into()), ..v2(None, None, None) };
+        assert_eq!(s3.list_objects_v2(req).unwrap_err().code(), "InvalidArgument");
+        assert_eq!(
+            s3.list_objects_v2(ListObjectsV2Request { bucket: "nope".into(), ..Default::default() })
+                .unwrap_err()
+                .code(),
+            "NoSuchBucket"
+        );
+    });
+}
+
+#[test]
+fn v1_marker_and_next_marker() {
+    both(|s3| {
+        for k in ["a/1", "a/2", "b", "c/1", "d"] {
+            put(s3, k);
+        }
+        let req = |marker: Option<&str>, delimiter: Option<&str>| ListObjectsRequest {
+            bucket: "bkt".into(),
+            marker: marker.map(Into::into),
+            delimiter: delimiter.map(Into::into),
+            max_keys: Some(2),
+            ..Default::default()
+        };
+        let p1 = s3.list_objects(req(None, None)).unwrap();
+        assert_eq!(p1.contents.iter().map(|o| o.key.as_str()).collect::<Vec<_>>(), vec!["a/1", "a/2"]);
+        assert!(p1.is_truncated);
+        assert_eq!(p1.next_marker, None, "without a delimiter S3 gives no NextMarker");
+        assert!(p1.contents[0].owner.is_some(), "v1 always includes owners");
+        let p2 = s3.list_objects(req(Some("a/2"), None)).unwrap();
+        assert_eq!(p2.contents.iter().map(|o| o.key.as_str()).collect::<Vec<_>>(), vec!["b", "c/1"]);
+        let d1 = s3.list_objects(req(None, Some("/"))).unwrap();
+        assert_eq!(d1.common_prefixes, vec![CommonPrefix { prefix: "a/".into() }]);
+        assert_eq!(d1.contents.iter().map(|o| o.key.as_str()).collect::<Vec<_>>(), vec!["b"]);
+        assert_eq!(d1.next_marker.as_deref(), Some("b"));
+        let d2 = s3.list_objects(req(d1.next_marker.as_deref(), Some("/"))).unwrap();
+        assert_eq!(d2.common_prefixes, vec![CommonPrefix { prefix: "c/".into() }]);
+        assert_eq!(d2.contents.iter().map(|o| o.key.as_str()).collect::<Vec<_>>(), vec!["d"]);
+        assert!(!d2.is_truncated);
+        let p = s3.list_objects(req(Some("a/"), Some("/"))).unwrap();
+        assert_eq!(p.contents[0].key, "b", "a marker that is a common prefix skips it");
+    });
+}
+
+#[test]
+fn versions_listing_order_markers_and_paging() {
+    both(|s3| {
+        put(s3, "a");
+        s3.put_bucket_versioning("bkt", BucketVersioningStatus::Enabled).unwrap();
+        let a1 = put(s3, "a").version_id.unwrap();
+        let b1 = put(s3, "b").version_id.unwrap();
+        let bm = s3
+            .delete_object(DeleteObjectRequest {
+                bucket: "bkt".into(),
+                key: "b".into(),
+                ..Default::default()
+            })
+            .unwrap()
+            .version_id
+            .unwrap();
+        let b2 = put(s3, "b").version_id.unwrap();
+        let expect = vec![
+            ("a".to_string(), a1.clone(), true, false),
+            ("a".to_string(), "null".to_string(), false, false),
+            ("b".to_string(), b2.clone(), true, false),
+            ("b".to_string(), bm.clone(), false, true),
+            ("b".to_string(), b1.clone(), false, false),
+        ];
+        let req = ListObjectVersionsRequest { bucket: "bkt".into(), ..Default::default() };
+        let out = s3.list_object_versions(req.clone()).unwrap();
+        let got: Vec<_> = out
+            .entries
+            .iter()
+            .map(|v| (v.key.clone(), v.version_id.clone(), v.is_latest, v.is_delete_marker))
+            .collect();
+        assert_eq!(got, expect);
+        assert_eq!((out.versions.len(), out.delete_markers.len()), (4, 1));
+        assert_eq!(out.delete_markers[0].e_tag, "");
+        for page in 1..=5 {
+            let mut r = ListObjectVersionsRequest { max_keys: Some(page), ..req.clone() };
+            let mut got = Vec::new();
+            loop {
+                let out = s3.list_object_versions(r.clone()).unwrap();
+                got.extend(
+                    out.entries
+                        .iter()
+                        .map(|v| (v.key.clone(), v.version_id.clone(), v.is_latest, v.is_delete_marker)),
+                );
+                if !out.is_truncated {
+                    break;
+                }
+                r.key_marker = out.next_key_marker;
+                r.version_id_marker = out.next_version_id_marker;
+            }
+            assert_eq!(got, expect, "page size {page}");
+        }
+        let bad = ListObjectVersionsRequest { version_id_marker: Some(a1.clone()), ..req.clone() };
+        assert_eq!(s3.list_object_versions(bad).unwrap_err().code(), "InvalidArgument");
+        let bad = ListObjectVersionsRequest {
+            key_marker: Some("a".into()),
+            version_id_marker: Some(b1),
+            ..req.clone()
+        };
+        assert_eq!(s3.list_object_versions(bad).unwrap_err().code(), "InvalidArgument");
+        let after_a = s3
+            .list_object_versions(ListObjectVersionsRequest { key_marker: Some("a".into()), ..req })
+            .unwrap();
+        assert_eq!(after_a.entries.len(), 3);
+    });
+}
+
+#[test]
+fn listing_sees_every_write_immediately() {
+    both(|s3| {
+        for i in 0..50 {
+            put(s3, &format!("k{i:02}"));
+            let out = s3.list_objects_v2(v2(None, None, None)).unwrap();
+            assert_eq!(out.key_count, i + 1);
+        }
+        s3.delete_object(DeleteObjectRequest {
+            bucket: "bkt".into(),
+            key: "k10".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(s3.list_objects_v2(v2(None, None, None)).unwrap().key_count, 49);
+    });
+}
