@@ -474,6 +474,14 @@ fn list_partition(
             if k.bucket != bucket || !k.key.starts_with(prefix) {
                 break 'seek;
             }
+            let first_of_key = last_key != Some(&k.key[..]);
+            last_key = Some(&k.key[..]);
+            // Only what the listing shows can make a common prefix: a prefix whose keys all have a
+            // delete marker as their current version is not listed.
+            let visible = q.versions || (first_of_key && e.kind != EntryKind::DeleteMarker);
+            if !visible {
+                continue;
+            }
             if let Some(d) = q.delimiter.filter(|d| !d.is_empty()) {
                 let rest = &k.key[prefix.len()..];
                 if let Some(pos) = rest.windows(d.len()).position(|w| w == d) {
@@ -486,27 +494,13 @@ fn list_partition(
                     continue 'seek;
                 }
             }
-            let first_of_key = last_key != Some(&k.key[..]);
-            last_key = Some(&k.key[..]);
-            if q.versions {
-                let is_latest = first_of_key && mid_key != Some(&k.key[..]);
-                items.push(ListItem::Entry {
-                    key: k.key.to_vec(),
-                    seq: k.rev_seq.0,
-                    entry: e.clone(),
-                    is_latest,
-                });
-            } else {
-                if !first_of_key || e.kind == EntryKind::DeleteMarker {
-                    continue;
-                }
-                items.push(ListItem::Entry {
-                    key: k.key.to_vec(),
-                    seq: k.rev_seq.0,
-                    entry: e.clone(),
-                    is_latest: true,
-                });
-            }
+            let is_latest = first_of_key && mid_key != Some(&k.key[..]);
+            items.push(ListItem::Entry {
+                key: k.key.to_vec(),
+                seq: k.rev_seq.0,
+                entry: e.clone(),
+                is_latest,
+            });
             if items.len() >= want {
                 break 'seek;
             }

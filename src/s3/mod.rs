@@ -84,7 +84,7 @@ fn decode_token(secret: &[u8], bucket: BucketId, token: &str) -> Result<(u8, Vec
         value: token.to_owned(),
         reason: "the continuation token provided is incorrect".into(),
     };
-    if token.len() % 2 != 0 || token.len() < 2 * 18 || !token.is_ascii() {
+    if !token.len().is_multiple_of(2) || token.len() < 2 * 18 || !token.is_ascii() {
         return Err(bad());
     }
     let bytes: Vec<u8> = (0..token.len() / 2)
