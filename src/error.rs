@@ -212,6 +212,18 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A digest or checksum the caller sent does not match the body; nothing was stored.
+    #[error("bad digest: {reason}")]
+    BadDigest {
+        /// Which digest.
+        reason: String,
+    },
+    /// A `Content-MD5` that is not a base64 MD5.
+    #[error("invalid digest: {reason}")]
+    InvalidDigest {
+        /// What is wrong.
+        reason: String,
+    },
     /// A request S3 answers with `InvalidRequest`.
     #[error("invalid request: {reason}")]
     InvalidRequest {
@@ -266,6 +278,8 @@ impl Error {
             Error::InvalidStorageClass { .. } => "InvalidStorageClass",
             Error::MalformedXML { .. } => "MalformedXML",
             Error::InvalidRequest { .. } => "InvalidRequest",
+            Error::BadDigest { .. } => "BadDigest",
+            Error::InvalidDigest { .. } => "InvalidDigest",
         }
     }
 
@@ -291,7 +305,9 @@ impl Error {
             | Error::InvalidTag { .. }
             | Error::InvalidStorageClass { .. }
             | Error::MalformedXML { .. }
-            | Error::InvalidRequest { .. } => 400,
+            | Error::InvalidRequest { .. }
+            | Error::BadDigest { .. }
+            | Error::InvalidDigest { .. } => 400,
             Error::BucketAlreadyOwnedByYou { .. } => 409,
             Error::MethodNotAllowed { .. } => 405,
             Error::NotModified { .. } => 304,

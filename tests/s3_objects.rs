@@ -407,3 +407,112 @@ fn copy_object_rules() {
         assert_eq!(read(s3, get("ver-copy")).unwrap(), b"first");
     });
 }
+
+#[test]
+fn checksums_are_verified_stored_and_returned() {
+    use base64::Engine;
+    use s3lite::s3::checksum::ChecksumAlgorithm;
+    let b64 = |raw: &[u8]| base64::engine::general_purpose::STANDARD.encode(raw);
+    both(|s3| {
+        let body = b"checksummed body".to_vec();
+        let base = || PutObjectRequest {
+            bucket: "bkt".into(),
+            key: "k".into(),
+            body: body.clone(),
+            ..Default::default()
+        };
+        // Without a checksum, CRC64NVME is computed and stored.
+        let out = s3.put_object(base()).unwrap();
+        let crc64 = b64(&ChecksumAlgorithm::Crc64Nvme.compute(&body));
+        assert_eq!(out.checksums.checksum_crc64_nvme.as_deref(), Some(crc64.as_str()));
+        let h = s3.head_object(GetObjectRequest { checksum_mode: true, ..get("k") }).unwrap();
+        assert_eq!(h.checksums.checksum_crc64_nvme.as_deref(), Some(crc64.as_str()));
+        assert_eq!(h.checksums.checksum_type.as_deref(), Some("FULL_OBJECT"));
+        assert_eq!(
+            s3.head_object(get("k")).unwrap().checksums,
+            Checksums::default(),
+            "only with checksum mode"
+        );
+        let ranged = s3
+            .get_object(GetObjectRequest { checksum_mode: true, range: Some("bytes=0-1".into()), ..get("k") })
+            .unwrap();
+        assert_eq!(ranged.head.checksums, Checksums::default(), "no whole-object checksum for a range");
+        // Each algorithm: the right value is accepted, stored and returned; a wrong one stores nothing.
+        for alg in ChecksumAlgorithm::ALL {
+            let good = b64(&alg.compute(&body));
+            let bad = b64(&alg.compute(b"other"));
+            let with = |v: &str| {
+                let mut r = base();
+                r.key = format!("sum-{}", alg.as_str());
+                let v = Some(v.to_string());
+                match alg {
+                    ChecksumAlgorithm::Crc32 => r.checksum_crc32 = v,
+                    ChecksumAlgorithm::Crc32c => r.checksum_crc32_c = v,
+                    ChecksumAlgorithm::Crc64Nvme => r.checksum_crc64_nvme = v,
+                    ChecksumAlgorithm::Sha1 => r.checksum_sha1 = v,
+                    ChecksumAlgorithm::Sha256 => r.checksum_sha256 = v,
+                }
+                r
+            };
+            let e = s3.put_object(with(&bad)).unwrap_err();
+            assert_eq!((e.code(), e.http_status()), ("BadDigest", 400), "{alg:?}");
+            assert_eq!(
+                s3.head_object(get(&format!("sum-{}", alg.as_str()))).unwrap_err().code(),
+                "NoSuchKey"
+            );
+            assert_eq!(s3.put_object(with("not base64!")).unwrap_err().code(), "InvalidRequest");
+            s3.put_object(with(&good)).unwrap();
+            let h = s3
+                .head_object(GetObjectRequest {
+                    checksum_mode: true,
+                    ..get(&format!("sum-{}", alg.as_str()))
+                })
+                .unwrap();
+            let stored = [
+                &h.checksums.checksum_crc32,
+                &h.checksums.checksum_crc32_c,
+                &h.checksums.checksum_crc64_nvme,
+                &h.checksums.checksum_sha1,
+                &h.checksums.checksum_sha256,
+            ];
+            assert_eq!(stored.iter().filter(|v| v.is_some()).count(), 1);
+            assert!(stored.iter().any(|v| v.as_deref() == Some(good.as_str())), "{alg:?}");
+        }
+        // Two checksum headers, or an algorithm contradicting the header.
+        let mut two = base();
+        two.checksum_crc32 = Some(b64(&ChecksumAlgorithm::Crc32.compute(&body)));
+        two.checksum_sha1 = Some(b64(&ChecksumAlgorithm::Sha1.compute(&body)));
+        assert_eq!(s3.put_object(two).unwrap_err().code(), "InvalidRequest");
+        let mut contra = base();
+        contra.checksum_crc32 = Some(b64(&ChecksumAlgorithm::Crc32.compute(&body)));
+        contra.checksum_algorithm = Some(ChecksumAlgorithm::Sha256);
+        assert_eq!(s3.put_object(contra).unwrap_err().code(), "InvalidRequest");
+        let mut chosen = base();
+        chosen.key = "chosen".into();
+        chosen.checksum_algorithm = Some(ChecksumAlgorithm::Sha256);
+        assert!(s3.put_object(chosen).unwrap().checksums.checksum_sha256.is_some());
+        // Content-MD5.
+        let md5 = <md5::Md5 as md5::Digest>::digest(&body);
+        let mut good = base();
+        good.content_md5 = Some(b64(&md5));
+        s3.put_object(good).unwrap();
+        let mut bad = base();
+        bad.key = "md5-bad".into();
+        bad.content_md5 = Some(b64(&[0u8; 16]));
+        assert_eq!(s3.put_object(bad).unwrap_err().code(), "BadDigest");
+        let mut malformed = base();
+        malformed.content_md5 = Some("abc".into());
+        assert_eq!(s3.put_object(malformed).unwrap_err().code(), "InvalidDigest");
+        assert_eq!(s3.head_object(get("md5-bad")).unwrap_err().code(), "NoSuchKey");
+        // A copy keeps the checksum.
+        s3.copy_object(CopyObjectRequest {
+            bucket: "bkt".into(),
+            key: "copy".into(),
+            copy_source: "bkt/k".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        let h = s3.head_object(GetObjectRequest { checksum_mode: true, ..get("copy") }).unwrap();
+        assert_eq!(h.checksums.checksum_crc64_nvme.as_deref(), Some(crc64.as_str()));
+    });
+}

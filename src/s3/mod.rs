@@ -5,6 +5,7 @@
 //!
 //! Buckets are global per store: one name exists once across all accounts of the store.
 
+pub mod checksum;
 pub mod rules;
 pub mod types;
 
@@ -21,6 +22,7 @@ use crate::store::{
     etag_string,
 };
 use crate::types::{BucketId, StorageClass, VersionId};
+use checksum::ChecksumAlgorithm;
 use rules::{DELETE_OBJECTS_KEYS_MAX, LIST_BUCKETS_MAX};
 use types::*;
 
@@ -316,8 +318,23 @@ impl S3 {
                 system.push(((*name).to_owned(), v.clone()));
             }
         }
+        let md5: [u8; 16] = Md5::digest(&req.body).into();
+        let given: Vec<(ChecksumAlgorithm, &String)> = [
+            (ChecksumAlgorithm::Crc32, &req.checksum_crc32),
+            (ChecksumAlgorithm::Crc32c, &req.checksum_crc32_c),
+            (ChecksumAlgorithm::Crc64Nvme, &req.checksum_crc64_nvme),
+            (ChecksumAlgorithm::Sha1, &req.checksum_sha1),
+            (ChecksumAlgorithm::Sha256, &req.checksum_sha256),
+        ]
+        .into_iter()
+        .filter_map(|(a, v)| v.as_ref().map(|v| (a, v)))
+        .collect();
+        let (alg, sum) =
+            checksum::verify(&req.body, &given, req.checksum_algorithm, req.content_md5.as_ref(), &md5)?;
+        let stored = vec![(alg.code(), sum)];
         let opts = PutOptions {
             version: new_version(b.versioning),
+            checksums: stored.clone(),
             content_type: req.content_type,
             user_metadata: rules::normalize_user_metadata(&req.metadata)?,
             system_metadata: system,
@@ -328,7 +345,11 @@ impl S3 {
             ..PutOptions::default()
         };
         let info = self.store.put(b.id, &req.key, &req.body[..], &opts)?;
-        Ok(PutObjectOutput { e_tag: info.e_tag, version_id: output_version(b.versioning, info.version_id) })
+        Ok(PutObjectOutput {
+            e_tag: info.e_tag,
+            version_id: output_version(b.versioning, info.version_id),
+            checksums: Checksums::from_stored(&stored),
+        })
     }
 
     fn find(&self, req: &GetObjectRequest) -> Result<(BucketInfo, Option<VersionId>)> {
@@ -337,7 +358,13 @@ impl S3 {
         Ok((b, version))
     }
 
-    fn head_of(&self, b: &BucketInfo, info: &ObjectInfo, range: Option<(u64, u64)>) -> HeadObjectOutput {
+    fn head_of(
+        &self,
+        b: &BucketInfo,
+        info: &ObjectInfo,
+        range: Option<(u64, u64)>,
+        checksum_mode: bool,
+    ) -> HeadObjectOutput {
         let (content_length, content_range) = match range {
             Some((s, e)) => (e - s, Some(format!("bytes {}-{}/{}", s, e - 1, info.size))),
             None => (info.size, None),
@@ -358,6 +385,12 @@ impl S3 {
             metadata: info.user_metadata.clone(),
             storage_class: (info.storage_class != StorageClass::Standard).then_some(info.storage_class),
             tag_count: info.tags.len(),
+            // A ranged read has no whole-object checksum to offer.
+            checksums: if checksum_mode && range.is_none() {
+                Checksums::from_stored(&info.checksums)
+            } else {
+                Checksums::default()
+            },
         }
     }
 
@@ -422,7 +455,7 @@ impl S3 {
             .transpose()?
             .map(|r| r.resolve(info.size))
             .transpose()?;
-        Ok(self.head_of(&b, &info, range))
+        Ok(self.head_of(&b, &info, range, req.checksum_mode))
     }
 
     /// GetObject.
@@ -444,7 +477,7 @@ impl S3 {
         let (info, body) =
             self.store.get(b.id, &req.key, &GetOptions { version: Some(info.version_id), range })?;
         let span = range.map(|r| r.resolve(info.size)).transpose()?;
-        Ok(GetObjectOutput { head: self.head_of(&b, &info, span), body })
+        Ok(GetObjectOutput { head: self.head_of(&b, &info, span, req.checksum_mode), body })
     }
 
     /// DeleteObject, with S3's versioning rules: without a version id, an unversioned bucket removes
@@ -586,6 +619,8 @@ impl S3 {
             user_metadata: user,
             system_metadata: system,
             tags: info.tags.clone(),
+            // The same bytes: the source's checksums hold for the copy.
+            checksums: info.checksums.clone(),
             storage_class: class,
             content_length: Some(info.size),
             ..PutOptions::default()

@@ -4,6 +4,7 @@ use std::time::SystemTime;
 
 use crate::body::ObjectReader;
 use crate::catalog::VersioningState;
+use crate::s3::checksum::ChecksumAlgorithm;
 use crate::types::StorageClass;
 
 /// `CreateBucketConfiguration`.
@@ -144,6 +145,56 @@ pub struct PutObjectRequest {
     pub if_none_match: Option<String>,
     /// `If-Match`.
     pub if_match: Option<String>,
+    /// `Content-MD5` (base64).
+    pub content_md5: Option<String>,
+    /// `x-amz-sdk-checksum-algorithm`: compute and store this checksum.
+    pub checksum_algorithm: Option<ChecksumAlgorithm>,
+    /// `x-amz-checksum-crc32` (base64).
+    pub checksum_crc32: Option<String>,
+    /// `x-amz-checksum-crc32c` (base64).
+    pub checksum_crc32_c: Option<String>,
+    /// `x-amz-checksum-crc64nvme` (base64).
+    pub checksum_crc64_nvme: Option<String>,
+    /// `x-amz-checksum-sha1` (base64).
+    pub checksum_sha1: Option<String>,
+    /// `x-amz-checksum-sha256` (base64).
+    pub checksum_sha256: Option<String>,
+}
+
+/// The checksum fields of an output: the one stored for the object, base64.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Checksums {
+    /// CRC32.
+    pub checksum_crc32: Option<String>,
+    /// CRC32C.
+    pub checksum_crc32_c: Option<String>,
+    /// CRC64NVME.
+    pub checksum_crc64_nvme: Option<String>,
+    /// SHA-1.
+    pub checksum_sha1: Option<String>,
+    /// SHA-256.
+    pub checksum_sha256: Option<String>,
+    /// `FULL_OBJECT` when a checksum is present.
+    pub checksum_type: Option<String>,
+}
+
+impl Checksums {
+    pub(crate) fn from_stored(stored: &[(u8, Vec<u8>)]) -> Checksums {
+        let mut c = Checksums::default();
+        for (code, raw) in stored {
+            let v = Some(crate::s3::checksum::encode(raw));
+            match ChecksumAlgorithm::from_code(*code) {
+                Some(ChecksumAlgorithm::Crc32) => c.checksum_crc32 = v,
+                Some(ChecksumAlgorithm::Crc32c) => c.checksum_crc32_c = v,
+                Some(ChecksumAlgorithm::Crc64Nvme) => c.checksum_crc64_nvme = v,
+                Some(ChecksumAlgorithm::Sha1) => c.checksum_sha1 = v,
+                Some(ChecksumAlgorithm::Sha256) => c.checksum_sha256 = v,
+                None => continue,
+            }
+            c.checksum_type = Some("FULL_OBJECT".into());
+        }
+        c
+    }
 }
 
 /// PutObject output.
@@ -153,6 +204,8 @@ pub struct PutObjectOutput {
     pub e_tag: String,
     /// Version id, in a versioning-enabled bucket.
     pub version_id: Option<String>,
+    /// The checksum stored (CRC64NVME unless the request chose another).
+    pub checksums: Checksums,
 }
 
 /// GetObject / HeadObject input.
@@ -174,6 +227,8 @@ pub struct GetObjectRequest {
     pub if_modified_since: Option<SystemTime>,
     /// `If-Unmodified-Since`.
     pub if_unmodified_since: Option<SystemTime>,
+    /// `x-amz-checksum-mode: ENABLED`: return the stored checksum.
+    pub checksum_mode: bool,
 }
 
 /// HeadObject input (the same fields as GetObject).
@@ -210,6 +265,8 @@ pub struct HeadObjectOutput {
     pub storage_class: Option<StorageClass>,
     /// Number of tags (`x-amz-tagging-count`).
     pub tag_count: usize,
+    /// The stored checksum, with `checksum_mode` on a whole-object read.
+    pub checksums: Checksums,
 }
 
 /// GetObject output.
