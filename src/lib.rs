@@ -42,6 +42,7 @@ pub mod error;
 pub mod format;
 pub mod io;
 pub mod limits;
+mod listing;
 mod partition;
 mod recovery;
 pub mod s3;

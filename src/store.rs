@@ -28,6 +28,7 @@ use crate::limits::{
     RECORD_BODY_BYTES_MAX, RECORD_META_BYTES_MAX, SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX,
     SEGMENT_BYTES_MIN,
 };
+use crate::listing::{ListItem, ListQuery, ListStart};
 use crate::partition::index::{EntryKind, IndexEntry};
 use crate::partition::{Condition, Effect, Partition, Precondition, WriteRecord, now_ms, route};
 use crate::recovery::{self, OpenConfig, RecoveryReport};
@@ -396,120 +397,6 @@ pub struct ObjectInfo {
     pub checksums: Vec<(u8, Vec<u8>)>,
 }
 
-/// Where a listing starts.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum ListStart<'a> {
-    /// At the first key of the prefix.
-    Beginning,
-    /// After every version of this key.
-    AfterKey(&'a [u8]),
-    /// After this version (by seq) of this key: its older versions, then later keys.
-    AfterVersion(&'a [u8], u64),
-    /// After every key starting with this common prefix.
-    AfterPrefix(&'a [u8]),
-}
-
-/// A listing query.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ListQuery<'a> {
-    pub(crate) prefix: &'a [u8],
-    pub(crate) delimiter: Option<&'a [u8]>,
-    pub(crate) start: ListStart<'a>,
-    pub(crate) max: usize,
-    pub(crate) versions: bool,
-}
-
-/// One listing item.
-#[derive(Debug, Clone)]
-pub(crate) enum ListItem {
-    /// A version (or the current version) of a key.
-    Entry { key: Vec<u8>, seq: u64, entry: IndexEntry, is_latest: bool },
-    /// A common prefix.
-    Prefix(Vec<u8>),
-}
-
-impl ListItem {
-    fn sort_key(&self) -> (&[u8], std::cmp::Reverse<u64>) {
-        match self {
-            ListItem::Entry { key, seq, .. } => (key, std::cmp::Reverse(*seq)),
-            ListItem::Prefix(p) => (p, std::cmp::Reverse(u64::MAX)),
-        }
-    }
-}
-
-/// Keys are UTF-8, which never contains 0xFF: `prefix ‖ 0xFF` sorts after every key with the prefix.
-fn past_prefix(p: &[u8]) -> Vec<u8> {
-    let mut v = p.to_vec();
-    v.push(0xff);
-    v
-}
-
-fn list_partition(
-    ix: &crate::partition::index::Index,
-    bucket: u64,
-    q: &ListQuery<'_>,
-    want: usize,
-) -> Vec<ListItem> {
-    use crate::partition::index::key_bound;
-    use std::ops::Bound;
-    let prefix = q.prefix;
-    let at_prefix = || Bound::Included(key_bound(bucket, prefix, u64::MAX));
-    let mut lower = match q.start {
-        ListStart::Beginning => at_prefix(),
-        ListStart::AfterKey(k) if k < prefix => at_prefix(),
-        ListStart::AfterKey(k) => Bound::Excluded(key_bound(bucket, k, 0)),
-        ListStart::AfterVersion(k, _) if k < prefix => at_prefix(),
-        ListStart::AfterVersion(k, seq) => Bound::Excluded(key_bound(bucket, k, seq)),
-        ListStart::AfterPrefix(p) if p < prefix => at_prefix(),
-        ListStart::AfterPrefix(p) => Bound::Included(key_bound(bucket, &past_prefix(p), u64::MAX)),
-    };
-    let mid_key: Option<&[u8]> = match q.start {
-        ListStart::AfterVersion(k, _) => Some(k),
-        _ => None,
-    };
-    let mut items = Vec::new();
-    'seek: loop {
-        let mut last_key: Option<&[u8]> = None;
-        for (k, e) in ix.range_from(lower.clone()) {
-            if k.bucket != bucket || !k.key.starts_with(prefix) {
-                break 'seek;
-            }
-            let first_of_key = last_key != Some(&k.key[..]);
-            last_key = Some(&k.key[..]);
-            // Only what the listing shows can make a common prefix: a prefix whose keys all have a
-            // delete marker as their current version is not listed.
-            let visible = q.versions || (first_of_key && e.kind != EntryKind::DeleteMarker);
-            if !visible {
-                continue;
-            }
-            if let Some(d) = q.delimiter.filter(|d| !d.is_empty()) {
-                let rest = &k.key[prefix.len()..];
-                if let Some(pos) = rest.windows(d.len()).position(|w| w == d) {
-                    let common = k.key[..prefix.len() + pos + d.len()].to_vec();
-                    lower = Bound::Included(key_bound(bucket, &past_prefix(&common), u64::MAX));
-                    items.push(ListItem::Prefix(common));
-                    if items.len() >= want {
-                        break 'seek;
-                    }
-                    continue 'seek;
-                }
-            }
-            let is_latest = first_of_key && mid_key != Some(&k.key[..]);
-            items.push(ListItem::Entry {
-                key: k.key.to_vec(),
-                seq: k.rev_seq.0,
-                entry: e.clone(),
-                is_latest,
-            });
-            if items.len() >= want {
-                break 'seek;
-            }
-        }
-        break;
-    }
-    items
-}
-
 fn new_account_edit(display_name: &str, is_owner: bool) -> CatalogEdit {
     let mut id = [0u8; 32];
     rand::rng().fill_bytes(&mut id);
@@ -518,10 +405,12 @@ fn new_account_edit(display_name: &str, is_owner: bool) -> CatalogEdit {
 }
 
 pub(crate) fn etag_string(etag: &[u8]) -> String {
-    let mut s = String::with_capacity(34);
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(2 + 2 * etag.len());
     s.push('"');
     for b in etag {
-        s.push_str(&format!("{b:02x}"));
+        s.push(HEX[usize::from(b >> 4)] as char);
+        s.push(HEX[usize::from(b & 15)] as char);
     }
     s.push('"');
     s
@@ -1300,17 +1189,7 @@ impl Store {
     /// scan seeks past them. Returns the items (at most `max`) and whether more follow.
     pub(crate) fn list_items(&self, bucket: BucketId, q: &ListQuery<'_>) -> Result<(Vec<ListItem>, bool)> {
         self.inner.ctx.check()?;
-        let want = q.max + 1;
-        let mut all: Vec<ListItem> = Vec::new();
-        for part in self.inner.partitions.iter() {
-            let ix = part.index.read();
-            all.extend(list_partition(&ix, bucket.0, q, want));
-        }
-        all.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-        all.dedup_by(|a, b| matches!((a, b), (ListItem::Prefix(x), ListItem::Prefix(y)) if x == y));
-        let truncated = all.len() > q.max;
-        all.truncate(q.max);
-        Ok((all, truncated))
+        Ok(crate::listing::list(&self.inner.partitions, bucket.0, q))
     }
 
     /// One page of keys (or versions) in UTF-8 byte order, merged across partitions.

@@ -297,19 +297,31 @@ fn delete_objects_batches_limits_and_reports() {
             put(s3, &format!("k{i}"), b"v");
         }
         let ids = |n: usize| {
-            (0..n).map(|i| ObjectIdentifier { key: format!("k{i}"), version_id: None }).collect::<Vec<_>>()
+            (0..n)
+                .map(|i| ObjectIdentifier { key: format!("k{i}"), ..Default::default() })
+                .collect::<Vec<_>>()
         };
         let req = |objects, quiet| DeleteObjectsRequest { bucket: "bkt".into(), objects, quiet };
         let e = s3.delete_objects(req(ids(1001), false)).unwrap_err();
         assert_eq!((e.code(), e.http_status()), ("MalformedXML", 400));
         assert_eq!(s3.delete_objects(req(Vec::new(), false)).unwrap_err().code(), "MalformedXML");
         let mut objects = ids(3);
-        objects.push(ObjectIdentifier { key: "k".repeat(1025), version_id: None });
-        objects.push(ObjectIdentifier { key: "missing".into(), version_id: None });
+        objects.push(ObjectIdentifier { key: "k".repeat(1025), ..Default::default() });
+        objects.push(ObjectIdentifier { key: "missing".into(), ..Default::default() });
         let out = s3.delete_objects(req(objects, false)).unwrap();
         assert_eq!(out.deleted.len(), 4, "missing keys count as deleted");
         assert_eq!(out.errors.len(), 1);
         assert_eq!(out.errors[0].code, "KeyTooLongError");
+        // Per-key If-Match: a wrong ETag fails that key only.
+        let etag = put(s3, "guarded", b"g").e_tag;
+        let guarded =
+            |e: &str| ObjectIdentifier { key: "guarded".into(), e_tag: Some(e.into()), ..Default::default() };
+        let out = s3.delete_objects(req(vec![guarded("\"0000\"")], false)).unwrap();
+        assert_eq!(out.errors[0].code, "PreconditionFailed");
+        assert!(s3.get_object(get("guarded")).is_ok());
+        let out = s3.delete_objects(req(vec![guarded(&etag)], false)).unwrap();
+        assert!(out.errors.is_empty());
+        assert_eq!(s3.get_object(get("guarded")).unwrap_err().code(), "NoSuchKey");
         let out = s3.delete_objects(req(ids(1000), true)).unwrap();
         assert!(out.deleted.is_empty() && out.errors.is_empty(), "quiet mode reports only errors");
         assert!(s3.get_object(get("k4")).is_err());
@@ -317,13 +329,13 @@ fn delete_objects_batches_limits_and_reports() {
         s3.put_bucket_versioning("bkt", BucketVersioningStatus::Enabled).unwrap();
         let v = put(s3, "kv", b"v").version_id.unwrap();
         let out = s3
-            .delete_objects(req(vec![ObjectIdentifier { key: "kv".into(), version_id: None }], false))
+            .delete_objects(req(vec![ObjectIdentifier { key: "kv".into(), ..Default::default() }], false))
             .unwrap();
         assert!(out.deleted[0].delete_marker);
         let marker = out.deleted[0].delete_marker_version_id.clone().unwrap();
         let both_versions = vec![
-            ObjectIdentifier { key: "kv".into(), version_id: Some(marker) },
-            ObjectIdentifier { key: "kv".into(), version_id: Some(v) },
+            ObjectIdentifier { key: "kv".into(), version_id: Some(marker), ..Default::default() },
+            ObjectIdentifier { key: "kv".into(), version_id: Some(v), ..Default::default() },
         ];
         let out = s3.delete_objects(req(both_versions, false)).unwrap();
         assert!(out.deleted[0].delete_marker, "removing a marker reports it");

@@ -17,10 +17,8 @@ use crate::body::ByteRange;
 use crate::catalog::{Account, BucketInfo, VersioningState};
 use crate::error::{Error, Result};
 use crate::limits::LIST_KEYS_MAX;
-use crate::store::{
-    GetOptions, ListItem, ListQuery, ListStart, NewVersion, ObjectInfo, PutOptions, Store, WriteCondition,
-    etag_string,
-};
+use crate::listing::{ListItem, ListQuery, ListStart};
+use crate::store::{GetOptions, NewVersion, ObjectInfo, PutOptions, Store, WriteCondition, etag_string};
 use crate::types::{BucketId, StorageClass, VersionId};
 use checksum::ChecksumAlgorithm;
 use rules::{DELETE_OBJECTS_KEYS_MAX, LIST_BUCKETS_MAX};
@@ -535,7 +533,7 @@ impl S3 {
                 bucket: req.bucket.clone(),
                 key: o.key.clone(),
                 version_id: o.version_id.clone(),
-                if_match: None,
+                if_match: o.e_tag.clone(),
             });
             match r {
                 Ok(d) => {

@@ -307,6 +307,8 @@ pub struct ObjectIdentifier {
     pub key: String,
     /// Version.
     pub version_id: Option<String>,
+    /// Delete only if the current object has this ETag (a per-key `If-Match`).
+    pub e_tag: Option<String>,
 }
 
 /// DeleteObjects input.
