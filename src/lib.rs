@@ -11,8 +11,29 @@
 //! Corruption found at open fails the open ([`RecoveryMode::Strict`], the default) or is skipped and
 //! reported ([`RecoveryMode::Salvage`]); corrupt bytes are never returned as data.
 //!
-//! This release has the storage engine and its low-level object API on bucket ids; the S3 operation
-//! names, versioning rules and listing parameters come next (see README.md for what is missing).
+//! Two layers: [`s3::S3`] (from [`Store::s3`]) runs S3 operations with S3's rules, typed requests and
+//! outputs named as aws-sdk-s3 names them; below it, [`Store`] has an engine-level API on bucket ids
+//! that streams bodies of any size. README.md lists what is not there yet.
+//!
+//! ```
+//! use s3lite::Store;
+//! use s3lite::s3::types::{CreateBucketRequest, GetObjectRequest, ListObjectsV2Request, PutObjectRequest};
+//!
+//! # fn main() -> s3lite::Result<()> {
+//! let store = Store::open_in_memory()?;
+//! let s3 = store.s3();
+//! s3.create_bucket(CreateBucketRequest { bucket: "photos".into(), ..Default::default() })?;
+//! let put = PutObjectRequest { bucket: "photos".into(), key: "2024/cat.jpg".into(), body: b"meow".to_vec(), ..Default::default() };
+//! let etag = s3.put_object(put)?.e_tag;
+//! let mut got = s3.get_object(GetObjectRequest { bucket: "photos".into(), key: "2024/cat.jpg".into(), ..Default::default() })?;
+//! assert_eq!((got.body.read_to_vec()?, got.head.e_tag), (b"meow".to_vec(), etag));
+//! let list = ListObjectsV2Request { bucket: "photos".into(), delimiter: Some("/".into()), ..Default::default() };
+//! assert_eq!(s3.list_objects_v2(list)?.common_prefixes[0].prefix, "2024/");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The engine-level API:
 //!
 //! ```
 //! use s3lite::{GetOptions, ListOptions, PutOptions, Store};
