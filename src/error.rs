@@ -212,6 +212,12 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// The account already has as many buckets as it may.
+    #[error("you have attempted to create more buckets than allowed ({max})")]
+    TooManyBuckets {
+        /// The quota.
+        max: usize,
+    },
     /// A digest or checksum the caller sent does not match the body; nothing was stored.
     #[error("bad digest: {reason}")]
     BadDigest {
@@ -279,6 +285,7 @@ impl Error {
             Error::MalformedXML { .. } => "MalformedXML",
             Error::InvalidRequest { .. } => "InvalidRequest",
             Error::BadDigest { .. } => "BadDigest",
+            Error::TooManyBuckets { .. } => "TooManyBuckets",
             Error::InvalidDigest { .. } => "InvalidDigest",
         }
     }
@@ -307,6 +314,7 @@ impl Error {
             | Error::MalformedXML { .. }
             | Error::InvalidRequest { .. }
             | Error::BadDigest { .. }
+            | Error::TooManyBuckets { .. }
             | Error::InvalidDigest { .. } => 400,
             Error::BucketAlreadyOwnedByYou { .. } => 409,
             Error::MethodNotAllowed { .. } => 405,

@@ -549,11 +549,19 @@ impl Store {
     /// `InvalidArgument` for an empty or over-long name, `BucketAlreadyExists` if the name is taken.
     pub fn create_bucket(&self, name: &str) -> Result<BucketId> {
         let owner = self.owner().canonical_id;
-        self.create_bucket_owned(name, &owner, &self.inner.region.clone())
+        self.create_bucket_owned(name, &owner, &self.inner.region.clone(), None)
     }
 
     /// Creates a bucket for `owner` in `region` (the S3 layer has checked name and region).
-    pub(crate) fn create_bucket_owned(&self, name: &str, owner: &str, region: &str) -> Result<BucketId> {
+    /// With `quota`, fails with `TooManyBuckets` when `owner` already has that many (checked under the
+    /// catalog lock, so concurrent creations cannot pass it together).
+    pub(crate) fn create_bucket_owned(
+        &self,
+        name: &str,
+        owner: &str,
+        region: &str,
+        quota: Option<usize>,
+    ) -> Result<BucketId> {
         self.inner.ctx.check()?;
         if name.is_empty() || name.len() > BUCKET_NAME_BYTES_MAX {
             return Err(Error::InvalidArgument {
@@ -565,6 +573,11 @@ impl Store {
         let mut catalog = self.inner.catalog.write();
         if catalog.by_name(name).is_some() {
             return Err(Error::BucketAlreadyExists { bucket: name.into() });
+        }
+        if let Some(max) = quota
+            && catalog.all().filter(|b| b.owner == owner).count() >= max
+        {
+            return Err(Error::TooManyBuckets { max });
         }
         let id = catalog.max_id + 1;
         let edit = CatalogEdit::BucketCreated {

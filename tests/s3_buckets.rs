@@ -212,3 +212,19 @@ fn versioning_states() {
         assert_eq!(s3.get_bucket_versioning("nope").unwrap_err().code(), "NoSuchBucket");
     }
 }
+
+#[test]
+fn ten_thousand_buckets_per_account() {
+    let store = Store::open_in_memory().unwrap();
+    let s3 = store.s3();
+    for i in 0..10_000 {
+        s3.create_bucket(create(&format!("b{i:05}"), None)).unwrap();
+    }
+    let e = s3.create_bucket(create("one-more", None)).unwrap_err();
+    assert_eq!((e.code(), e.http_status()), ("TooManyBuckets", 400));
+    // The quota is per account.
+    store.s3_as(&store.create_account("bob").unwrap()).create_bucket(create("bobs", None)).unwrap();
+    // All 10,000 fit one ListBuckets page.
+    let page = s3.list_buckets(ListBucketsRequest::default()).unwrap();
+    assert_eq!((page.buckets.len(), page.continuation_token), (10_000, None));
+}

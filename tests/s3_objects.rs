@@ -2,6 +2,7 @@
 
 mod common;
 
+use std::io::Read;
 use std::time::Duration;
 
 use s3lite::s3::S3;
@@ -527,4 +528,18 @@ fn checksums_are_verified_stored_and_returned() {
         let h = s3.head_object(GetObjectRequest { checksum_mode: true, ..get("copy") }).unwrap();
         assert_eq!(h.checksums.checksum_crc64_nvme.as_deref(), Some(crc64.as_str()));
     });
+}
+
+#[test]
+fn bodies_too_large_for_one_put_are_refused_and_leave_nothing() {
+    // With 4 KiB chunks one object-commit record can list 2,560 chunks (10 MiB); past that the put
+    // answers EntityTooLarge, the same path as S3's 5 GiB single-PUT limit with default chunks.
+    let store = common::small(Store::in_memory_builder()).open().unwrap();
+    let b = store.create_bucket("bkt").unwrap();
+    let at = 2560 * 4096;
+    store.put(b, "at", std::io::repeat(7).take(at), &s3lite::PutOptions::default()).unwrap();
+    let e =
+        store.put(b, "past", std::io::repeat(7).take(at + 1), &s3lite::PutOptions::default()).unwrap_err();
+    assert_eq!((e.code(), e.http_status()), ("EntityTooLarge", 400));
+    assert_eq!(store.head(b, "past", None).unwrap_err().code(), "NoSuchKey");
 }

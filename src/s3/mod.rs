@@ -157,7 +157,7 @@ impl S3 {
     /// constraint does not match the store's region (or is missing outside us-east-1),
     /// `InvalidLocationConstraint` for an explicit `us-east-1`, `BucketAlreadyExists` when another
     /// account owns the name, `BucketAlreadyOwnedByYou` when the caller does (outside us-east-1; in
-    /// us-east-1 S3's legacy answer is success).
+    /// us-east-1 S3's legacy answer is success), `TooManyBuckets` past 10,000 buckets per account.
     pub fn create_bucket(&self, req: CreateBucketRequest) -> Result<CreateBucketOutput> {
         rules::check_bucket_name(&req.bucket)?;
         let region = self.store.region().to_owned();
@@ -186,7 +186,8 @@ impl S3 {
                 Err(Error::BucketAlreadyOwnedByYou { bucket: req.bucket })
             };
         }
-        match self.store.create_bucket_owned(&req.bucket, &self.caller.canonical_id, &region) {
+        let quota = Some(rules::BUCKETS_PER_ACCOUNT_MAX);
+        match self.store.create_bucket_owned(&req.bucket, &self.caller.canonical_id, &region, quota) {
             Ok(_) => Ok(CreateBucketOutput { location }),
             // Lost a race for the name: answer as if it had been there.
             Err(Error::BucketAlreadyExists { .. }) => self.create_bucket(CreateBucketRequest {

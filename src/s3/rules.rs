@@ -12,6 +12,8 @@ pub const TAG_KEY_CHARS_MAX: usize = 128;
 pub const TAG_VALUE_CHARS_MAX: usize = 256;
 /// Most keys one DeleteObjects request may name.
 pub const DELETE_OBJECTS_KEYS_MAX: usize = 1000;
+/// Most buckets one account may own (S3's default quota).
+pub const BUCKETS_PER_ACCOUNT_MAX: usize = 10_000;
 /// Most buckets one ListBuckets page holds.
 pub const LIST_BUCKETS_MAX: usize = 10_000;
 
