@@ -23,7 +23,7 @@
 //! let store = Store::open_in_memory()?;
 //! let s3 = store.s3();
 //! s3.create_bucket(CreateBucketRequest { bucket: "photos".into(), ..Default::default() })?;
-//! let put = PutObjectRequest { bucket: "photos".into(), key: "2024/cat.jpg".into(), body: b"meow".to_vec(), ..Default::default() };
+//! let put = PutObjectRequest { bucket: "photos".into(), key: "2024/cat.jpg".into(), body: b"meow".into(), ..Default::default() };
 //! let etag = s3.put_object(put)?.e_tag;
 //! let mut got = s3.get_object(GetObjectRequest { bucket: "photos".into(), key: "2024/cat.jpg".into(), ..Default::default() })?;
 //! assert_eq!((got.body.read_to_vec()?, got.head.e_tag), (b"meow".to_vec(), etag));
@@ -77,7 +77,7 @@ pub use error::{CorruptionSite, Error, Result};
 pub use partition::route;
 pub use recovery::{DamagedRange, RecoveryReport, TornTail};
 pub use store::{
-    GetOptions, ListOptions, ListPage, NewVersion, ObjectInfo, PutOptions, Store, StoreBuilder,
-    WriteCondition,
+    BodyFinish, BodyFinishFn, GetOptions, ListOptions, ListPage, NewVersion, ObjectInfo, PutOptions, Store,
+    StoreBuilder, WriteCondition,
 };
 pub use types::{BucketId, Durability, RecoveryMode, StorageClass, VersionId};

@@ -302,6 +302,20 @@ pub(crate) fn parse_etag(etag: &str) -> Option<[u8; 16]> {
     Some(out)
 }
 
+/// Runs once a put's whole body has been read, before anything becomes visible: it gets the body's
+/// MD5 and returns checksums to store, or an error that aborts the put (nothing is stored).
+#[derive(Clone)]
+pub struct BodyFinish(pub Arc<BodyFinishFn>);
+
+/// The function inside a [`BodyFinish`].
+pub type BodyFinishFn = dyn Fn(&[u8; 16]) -> Result<Vec<(u8, Vec<u8>)>> + Send + Sync;
+
+impl std::fmt::Debug for BodyFinish {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BodyFinish(..)")
+    }
+}
+
 /// Options of a put.
 #[derive(Debug, Clone, Default)]
 pub struct PutOptions {
@@ -325,6 +339,8 @@ pub struct PutOptions {
     pub durability: Option<Durability>,
     /// The body's length when known (lets the engine size its buffer; the body must match it).
     pub content_length: Option<u64>,
+    /// Checks run after the body and before the commit (streamed checksums).
+    pub finish: Option<BodyFinish>,
 }
 
 /// Options of a get.
@@ -823,6 +839,9 @@ impl Store {
         }
         meta.size = size;
         let etag: [u8; 16] = md5.finalize().into();
+        if let Some(finish) = &opts.finish {
+            meta.checksums.extend((finish.0)(&etag)?);
+        }
         meta.etag = etag.to_vec();
         let meta_bytes = meta.encode();
         if meta_bytes.len() > RECORD_META_BYTES_MAX {

@@ -167,7 +167,7 @@ fn delete_bucket_refuses_while_anything_remains() {
         let put = PutObjectRequest {
             bucket: "vers".into(),
             key: "k".into(),
-            body: b"v".to_vec(),
+            body: b"v".into(),
             ..Default::default()
         };
         let v = s3.put_object(put).unwrap().version_id.unwrap();

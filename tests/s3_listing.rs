@@ -22,7 +22,7 @@ fn put(s3: &S3, key: &str) -> PutObjectOutput {
     s3.put_object(PutObjectRequest {
         bucket: "bkt".into(),
         key: key.into(),
-        body: key.as_bytes().to_vec(),
+        body: key.into(),
         ..Default::default()
     })
     .unwrap()

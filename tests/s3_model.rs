@@ -141,7 +141,7 @@ impl Harness {
                 let r = s3.put_object(PutObjectRequest {
                     bucket: BUCKETS[bucket].into(),
                     key: KEYS[key].into(),
-                    body: data.clone(),
+                    body: data.clone().into(),
                     if_none_match: if_none_match.then(|| "*".into()),
                     ..Default::default()
                 });

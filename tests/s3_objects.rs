@@ -26,7 +26,7 @@ fn put(s3: &S3, key: &str, body: &[u8]) -> PutObjectOutput {
     s3.put_object(PutObjectRequest {
         bucket: "bkt".into(),
         key: key.into(),
-        body: body.to_vec(),
+        body: body.into(),
         ..Default::default()
     })
     .unwrap()
@@ -55,7 +55,7 @@ fn put_stores_headers_metadata_tags_and_class() {
         let req = PutObjectRequest {
             bucket: "bkt".into(),
             key: "doc.txt".into(),
-            body: b"hello".to_vec(),
+            body: b"hello".into(),
             content_type: Some("text/plain".into()),
             content_encoding: Some("identity".into()),
             content_disposition: Some("attachment".into()),
@@ -272,7 +272,7 @@ fn conditional_writes_and_deletes() {
         let cond = |none: Option<&str>, m: Option<&str>| PutObjectRequest {
             bucket: "bkt".into(),
             key: "k".into(),
-            body: b"x".to_vec(),
+            body: b"x".into(),
             if_none_match: none.map(Into::into),
             if_match: m.map(Into::into),
             ..Default::default()
@@ -355,7 +355,7 @@ fn copy_object_rules() {
         let src = PutObjectRequest {
             bucket: "bkt".into(),
             key: "src".into(),
-            body: common::body(1, 9000),
+            body: common::body(1, 9000).into(),
             content_type: Some("a/b".into()),
             metadata: vec![("m".into(), "1".into())],
             ..Default::default()
@@ -431,7 +431,7 @@ fn checksums_are_verified_stored_and_returned() {
         let base = || PutObjectRequest {
             bucket: "bkt".into(),
             key: "k".into(),
-            body: body.clone(),
+            body: body.clone().into(),
             ..Default::default()
         };
         // Without a checksum, CRC64NVME is computed and stored.
@@ -542,4 +542,51 @@ fn bodies_too_large_for_one_put_are_refused_and_leave_nothing() {
         store.put(b, "past", std::io::repeat(7).take(at + 1), &s3lite::PutOptions::default()).unwrap_err();
     assert_eq!((e.code(), e.http_status()), ("EntityTooLarge", 400));
     assert_eq!(store.head(b, "past", None).unwrap_err().code(), "NoSuchKey");
+}
+
+#[test]
+fn streamed_bodies_from_readers_and_files_with_checksums() {
+    use base64::Engine;
+    use s3lite::s3::checksum::ChecksumAlgorithm;
+    both(|s3| {
+        let data = common::body(9, 50_000);
+        let sha = base64::engine::general_purpose::STANDARD.encode(ChecksumAlgorithm::Sha256.compute(&data));
+        let reader = PutObjectRequest {
+            bucket: "bkt".into(),
+            key: "from-reader".into(),
+            body: Body::from_reader(std::io::Cursor::new(data.clone())),
+            checksum_sha256: Some(sha.clone()),
+            ..Default::default()
+        };
+        s3.put_object(reader).unwrap();
+        assert_eq!(read(s3, get("from-reader")).unwrap(), data);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("upload.bin");
+        std::fs::write(&path, &data).unwrap();
+        let file = PutObjectRequest {
+            bucket: "bkt".into(),
+            key: "from-file".into(),
+            body: Body::from_path(&path),
+            ..Default::default()
+        };
+        s3.put_object(file).unwrap();
+        assert_eq!(read(s3, get("from-file")).unwrap(), data);
+        // A streamed (chunked) body whose checksum does not match stores nothing.
+        let wrong = PutObjectRequest {
+            bucket: "bkt".into(),
+            key: "wrong".into(),
+            body: Body::from_path(&path),
+            checksum_sha256: Some(base64::engine::general_purpose::STANDARD.encode([0u8; 32])),
+            ..Default::default()
+        };
+        assert_eq!(s3.put_object(wrong).unwrap_err().code(), "BadDigest");
+        assert_eq!(s3.head_object(get("wrong")).unwrap_err().code(), "NoSuchKey");
+        let missing = PutObjectRequest {
+            bucket: "bkt".into(),
+            key: "m".into(),
+            body: Body::from_path(dir.path().join("nope")),
+            ..Default::default()
+        };
+        assert_eq!(s3.put_object(missing).unwrap_err().code(), "IncompleteBody");
+    });
 }

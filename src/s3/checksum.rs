@@ -103,27 +103,47 @@ pub fn encode(raw: &[u8]) -> String {
     B64.encode(raw)
 }
 
-/// Checks the checksums a PutObject carries against its body and returns what to store.
-///
-/// `given` are the `x-amz-checksum-*` values sent (at most one), `algorithm` the
-/// `x-amz-sdk-checksum-algorithm`, `content_md5` the `Content-MD5`.
+/// Picks the algorithm of a PutObject from the `x-amz-checksum-*` values sent (at most one) and the
+/// `x-amz-sdk-checksum-algorithm`; CRC64NVME when neither is given.
 ///
 /// # Errors
-/// `InvalidRequest` for several checksums, a malformed value or an algorithm that contradicts the
-/// value sent; `InvalidDigest` for a malformed `Content-MD5`; `BadDigest` on any mismatch.
-pub fn verify(
-    body: &[u8],
+/// `InvalidRequest` for several checksums, or an algorithm that contradicts the value sent.
+pub fn choose(
     given: &[(ChecksumAlgorithm, &String)],
     algorithm: Option<ChecksumAlgorithm>,
-    content_md5: Option<&String>,
-    md5: &[u8; 16],
-) -> Result<(ChecksumAlgorithm, Vec<u8>)> {
+) -> Result<ChecksumAlgorithm> {
     if given.len() > 1 {
         return Err(Error::InvalidRequest {
             reason: "expecting a single x-amz-checksum- header; multiple checksum types are not allowed"
                 .into(),
         });
     }
+    match (given.first(), algorithm) {
+        (Some((a, _)), Some(b)) if *a != b => Err(Error::InvalidRequest {
+            reason: format!(
+                "x-amz-sdk-checksum-algorithm {} does not match the x-amz-checksum-{} header",
+                b.as_str(),
+                a.as_str().to_ascii_lowercase()
+            ),
+        }),
+        (Some((a, _)), _) => Ok(*a),
+        (None, Some(b)) => Ok(b),
+        (None, None) => Ok(ChecksumAlgorithm::Crc64Nvme),
+    }
+}
+
+/// Checks a computed checksum and MD5 against the values the caller sent.
+///
+/// # Errors
+/// `InvalidRequest` for a malformed checksum value; `InvalidDigest` for a malformed `Content-MD5`;
+/// `BadDigest` on any mismatch.
+pub fn check(
+    alg: ChecksumAlgorithm,
+    computed: &[u8],
+    given: Option<&String>,
+    content_md5: Option<&String>,
+    md5: &[u8; 16],
+) -> Result<()> {
     if let Some(m) = content_md5 {
         let raw = B64.decode(m.trim()).ok().filter(|r| r.len() == 16).ok_or_else(|| {
             Error::InvalidDigest { reason: format!("the Content-MD5 you specified is not valid: {m:?}") }
@@ -134,22 +154,7 @@ pub fn verify(
             });
         }
     }
-    let alg = match (given.first(), algorithm) {
-        (Some((a, _)), Some(b)) if *a != b => {
-            return Err(Error::InvalidRequest {
-                reason: format!(
-                    "x-amz-sdk-checksum-algorithm {} does not match the x-amz-checksum-{} header",
-                    b.as_str(),
-                    a.as_str().to_ascii_lowercase()
-                ),
-            });
-        }
-        (Some((a, _)), _) => *a,
-        (None, Some(b)) => b,
-        (None, None) => ChecksumAlgorithm::Crc64Nvme,
-    };
-    let computed = alg.compute(body);
-    if let Some((_, value)) = given.first() {
+    if let Some(value) = given {
         let raw = B64.decode(value.trim()).ok().filter(|r| r.len() == alg.digest_len()).ok_or_else(|| {
             Error::InvalidRequest {
                 reason: format!(
@@ -164,7 +169,50 @@ pub fn verify(
             });
         }
     }
-    Ok((alg, computed))
+    Ok(())
+}
+
+/// A checksum computed over a body as it streams by.
+pub(crate) enum StreamHasher {
+    Crc32(crc32fast::Hasher),
+    Crc(ChecksumAlgorithm, crc_fast::Digest),
+    Sha1(Sha1),
+    Sha256(Sha256),
+}
+
+impl StreamHasher {
+    pub(crate) fn new(alg: ChecksumAlgorithm) -> StreamHasher {
+        match alg {
+            ChecksumAlgorithm::Crc32 => StreamHasher::Crc32(crc32fast::Hasher::new()),
+            ChecksumAlgorithm::Crc32c => {
+                StreamHasher::Crc(alg, crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc32Iscsi))
+            }
+            ChecksumAlgorithm::Crc64Nvme => {
+                StreamHasher::Crc(alg, crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Nvme))
+            }
+            ChecksumAlgorithm::Sha1 => StreamHasher::Sha1(Sha1::new()),
+            ChecksumAlgorithm::Sha256 => StreamHasher::Sha256(Sha256::new()),
+        }
+    }
+
+    pub(crate) fn update(&mut self, data: &[u8]) {
+        match self {
+            StreamHasher::Crc32(h) => h.update(data),
+            StreamHasher::Crc(_, d) => d.update(data),
+            StreamHasher::Sha1(h) => h.update(data),
+            StreamHasher::Sha256(h) => h.update(data),
+        }
+    }
+
+    pub(crate) fn finish(&self) -> Vec<u8> {
+        match self {
+            StreamHasher::Crc32(h) => h.clone().finalize().to_be_bytes().to_vec(),
+            StreamHasher::Crc(ChecksumAlgorithm::Crc32c, d) => (d.finalize() as u32).to_be_bytes().to_vec(),
+            StreamHasher::Crc(_, d) => d.finalize().to_be_bytes().to_vec(),
+            StreamHasher::Sha1(h) => h.clone().finalize().to_vec(),
+            StreamHasher::Sha256(h) => h.clone().finalize().to_vec(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -11,14 +11,20 @@ pub mod types;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use std::io::Read;
+use std::sync::Arc;
+
 use md5::{Digest, Md5};
+use parking_lot::Mutex;
 
 use crate::body::ByteRange;
 use crate::catalog::{Account, BucketInfo, VersioningState};
 use crate::error::{Error, Result};
 use crate::limits::LIST_KEYS_MAX;
 use crate::listing::{ListItem, ListQuery, ListStart};
-use crate::store::{GetOptions, NewVersion, ObjectInfo, PutOptions, Store, WriteCondition, etag_string};
+use crate::store::{
+    BodyFinish, GetOptions, NewVersion, ObjectInfo, PutOptions, Store, WriteCondition, etag_string,
+};
 use crate::types::{BucketId, StorageClass, VersionId};
 use checksum::ChecksumAlgorithm;
 use rules::{DELETE_OBJECTS_KEYS_MAX, LIST_BUCKETS_MAX};
@@ -317,7 +323,6 @@ impl S3 {
                 system.push(((*name).to_owned(), v.clone()));
             }
         }
-        let md5: [u8; 16] = Md5::digest(&req.body).into();
         let given: Vec<(ChecksumAlgorithm, &String)> = [
             (ChecksumAlgorithm::Crc32, &req.checksum_crc32),
             (ChecksumAlgorithm::Crc32c, &req.checksum_crc32_c),
@@ -328,22 +333,34 @@ impl S3 {
         .into_iter()
         .filter_map(|(a, v)| v.as_ref().map(|v| (a, v)))
         .collect();
-        let (alg, sum) =
-            checksum::verify(&req.body, &given, req.checksum_algorithm, req.content_md5.as_ref(), &md5)?;
-        let stored = vec![(alg.code(), sum)];
+        let alg = checksum::choose(&given, req.checksum_algorithm)?;
+        let (reader, content_length) = open_body(req.body)?;
+        let hasher = Arc::new(Mutex::new(checksum::StreamHasher::new(alg)));
+        let reader = HashingReader { inner: reader, hasher: hasher.clone() };
+        let given_value = given.first().map(|(_, v)| (*v).clone());
+        let content_md5 = req.content_md5.clone();
+        let stored = Arc::new(Mutex::new(Vec::new()));
+        let stored_out = stored.clone();
+        let finish = BodyFinish(Arc::new(move |md5: &[u8; 16]| {
+            let sum = hasher.lock().finish();
+            checksum::check(alg, &sum, given_value.as_ref(), content_md5.as_ref(), md5)?;
+            *stored_out.lock() = vec![(alg.code(), sum.clone())];
+            Ok(vec![(alg.code(), sum)])
+        }));
         let opts = PutOptions {
             version: new_version(b.versioning),
-            checksums: stored.clone(),
+            finish: Some(finish),
             content_type: req.content_type,
             user_metadata: rules::normalize_user_metadata(&req.metadata)?,
             system_metadata: system,
             tags: rules::parse_tagging(req.tagging.as_deref().unwrap_or(""))?,
             storage_class: storage_class(req.storage_class.as_ref())?,
             condition,
-            content_length: Some(req.body.len() as u64),
+            content_length,
             ..PutOptions::default()
         };
-        let info = self.store.put(b.id, &req.key, &req.body[..], &opts)?;
+        let info = self.store.put(b.id, &req.key, reader, &opts)?;
+        let stored = stored.lock().clone();
         Ok(PutObjectOutput {
             e_tag: info.e_tag,
             version_id: output_version(b.versioning, info.version_id),
@@ -873,6 +890,36 @@ impl S3 {
             encoding_type: req.encoding_type,
         })
     }
+}
+
+/// A reader that feeds every byte it passes through a checksum.
+struct HashingReader {
+    inner: Box<dyn Read + Send>,
+    hasher: Arc<Mutex<checksum::StreamHasher>>,
+}
+
+impl Read for HashingReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.lock().update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Opens a request body as a reader, with its length when known.
+fn open_body(body: Body) -> Result<(Box<dyn Read + Send>, Option<u64>)> {
+    Ok(match body {
+        Body::Bytes(b) => {
+            let n = b.len() as u64;
+            (Box::new(std::io::Cursor::new(b)), Some(n))
+        }
+        Body::Reader(r) => (r, None),
+        Body::File(p) => {
+            let f = std::fs::File::open(&p).map_err(|source| Error::BodyRead { source })?;
+            let n = f.metadata().map_err(|source| Error::BodyRead { source })?.len();
+            (Box::new(std::io::BufReader::with_capacity(1 << 20, f)), Some(n))
+        }
+    })
 }
 
 fn new_version(state: VersioningState) -> NewVersion {

@@ -1,5 +1,7 @@
 //! Typed requests and outputs of the S3 operations, with fields named as aws-sdk-s3 names them.
 
+use std::io::Read;
+use std::path::PathBuf;
 use std::time::SystemTime;
 
 use crate::body::ObjectReader;
@@ -114,6 +116,74 @@ impl BucketVersioningStatus {
     }
 }
 
+/// A request body: bytes in memory, any reader, or a file streamed from disk (never read whole).
+pub enum Body {
+    /// Bytes in memory.
+    Bytes(Vec<u8>),
+    /// A reader of unknown length, streamed.
+    Reader(Box<dyn Read + Send>),
+    /// A file, streamed.
+    File(PathBuf),
+}
+
+impl Default for Body {
+    fn default() -> Self {
+        Body::Bytes(Vec::new())
+    }
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Body::Bytes(b) => write!(f, "Body::Bytes({} bytes)", b.len()),
+            Body::Reader(_) => f.write_str("Body::Reader(..)"),
+            Body::File(p) => write!(f, "Body::File({})", p.display()),
+        }
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(v: Vec<u8>) -> Self {
+        Body::Bytes(v)
+    }
+}
+
+impl From<&[u8]> for Body {
+    fn from(v: &[u8]) -> Self {
+        Body::Bytes(v.to_vec())
+    }
+}
+
+impl<const N: usize> From<&[u8; N]> for Body {
+    fn from(v: &[u8; N]) -> Self {
+        Body::Bytes(v.to_vec())
+    }
+}
+
+impl From<&str> for Body {
+    fn from(v: &str) -> Self {
+        Body::Bytes(v.as_bytes().to_vec())
+    }
+}
+
+impl From<String> for Body {
+    fn from(v: String) -> Self {
+        Body::Bytes(v.into_bytes())
+    }
+}
+
+impl Body {
+    /// A body streamed from any reader.
+    pub fn from_reader(r: impl Read + Send + 'static) -> Body {
+        Body::Reader(Box::new(r))
+    }
+
+    /// A body streamed from a file.
+    pub fn from_path(p: impl Into<PathBuf>) -> Body {
+        Body::File(p.into())
+    }
+}
+
 /// PutObject input. `metadata` are the `x-amz-meta-*` pairs without the prefix.
 #[derive(Debug, Default)]
 pub struct PutObjectRequest {
@@ -122,7 +192,7 @@ pub struct PutObjectRequest {
     /// Key.
     pub key: String,
     /// The body.
-    pub body: Vec<u8>,
+    pub body: Body,
     /// `Content-Type`.
     pub content_type: Option<String>,
     /// `Content-Encoding`.
