@@ -18,6 +18,8 @@ pub(crate) enum CatalogEdit {
     AccountCreated { canonical_id: String, display_name: String, is_owner: bool },
     /// A bucket's versioning state changed.
     BucketVersioning { id: u64, state: VersioningState },
+    /// An access key was issued to an account; only a SHA-256 of the secret is kept.
+    AccessKeyCreated { access_key_id: String, secret_sha256: [u8; 32], canonical_id: String },
 }
 
 /// A bucket's versioning state. Once `Enabled`, a bucket never returns to `Unversioned`.
@@ -65,6 +67,7 @@ pub(crate) struct Catalog {
     name_of: HashMap<u64, String>,
     accounts: BTreeMap<String, Account>,
     owner: Option<String>,
+    access_keys: HashMap<String, ([u8; 32], String)>,
     pub(crate) max_id: u64,
 }
 
@@ -100,6 +103,9 @@ impl Catalog {
                     Account { canonical_id: canonical_id.clone(), display_name: display_name.clone() };
                 self.accounts.insert(canonical_id.clone(), account);
             }
+            CatalogEdit::AccessKeyCreated { access_key_id, secret_sha256, canonical_id } => {
+                self.access_keys.insert(access_key_id.clone(), (*secret_sha256, canonical_id.clone()));
+            }
             CatalogEdit::BucketVersioning { id, state } => {
                 if let Some(b) = self.name_of.get(id).and_then(|n| self.by_name.get_mut(n)) {
                     b.versioning = *state;
@@ -126,6 +132,11 @@ impl Catalog {
 
     pub(crate) fn account(&self, canonical_id: &str) -> Option<&Account> {
         self.accounts.get(canonical_id)
+    }
+
+    /// The account an access key belongs to and the SHA-256 of its secret.
+    pub(crate) fn access_key(&self, access_key_id: &str) -> Option<&([u8; 32], String)> {
+        self.access_keys.get(access_key_id)
     }
 
     pub(crate) fn accounts(&self) -> impl Iterator<Item = &Account> {

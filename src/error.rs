@@ -212,6 +212,26 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// The caller may not do this.
+    #[error("access denied: {reason}")]
+    AccessDenied {
+        /// Why.
+        reason: String,
+    },
+    /// The access key id is not one the store knows.
+    #[error("the access key id {access_key_id} does not exist in our records")]
+    InvalidAccessKeyId {
+        /// The key id given.
+        access_key_id: String,
+    },
+    /// The secret does not match the access key.
+    #[error(
+        "the request signature we calculated does not match the signature you provided (access key {access_key_id})"
+    )]
+    SignatureDoesNotMatch {
+        /// The key id given.
+        access_key_id: String,
+    },
     /// The account already has as many buckets as it may.
     #[error("you have attempted to create more buckets than allowed ({max})")]
     TooManyBuckets {
@@ -286,6 +306,9 @@ impl Error {
             Error::InvalidRequest { .. } => "InvalidRequest",
             Error::BadDigest { .. } => "BadDigest",
             Error::TooManyBuckets { .. } => "TooManyBuckets",
+            Error::AccessDenied { .. } => "AccessDenied",
+            Error::InvalidAccessKeyId { .. } => "InvalidAccessKeyId",
+            Error::SignatureDoesNotMatch { .. } => "SignatureDoesNotMatch",
             Error::InvalidDigest { .. } => "InvalidDigest",
         }
     }
@@ -319,6 +342,9 @@ impl Error {
             Error::BucketAlreadyOwnedByYou { .. } => 409,
             Error::MethodNotAllowed { .. } => 405,
             Error::NotModified { .. } => 304,
+            Error::AccessDenied { .. }
+            | Error::InvalidAccessKeyId { .. }
+            | Error::SignatureDoesNotMatch { .. } => 403,
         }
     }
 
@@ -337,6 +363,100 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every variant, with the S3 code and status it must map to. The exhaustive match makes a new
+    /// variant without an entry here a compile error.
+    fn every_error() -> Vec<(Error, &'static str, u16)> {
+        let s = || String::from("x");
+        let site = CorruptionSite { partition: None, segment_id: None, offset: 0 };
+        let all = vec![
+            (Error::io("op", "/p", std::io::Error::other("e")), "InternalError", 500),
+            (Error::PreviousIo, "InternalError", 500),
+            (Error::corruption(site, "r"), "InternalError", 500),
+            (Error::Locked { path: "/p".into() }, "ServiceUnavailable", 503),
+            (Error::NoSuchBucket { bucket: s() }, "NoSuchBucket", 404),
+            (Error::BucketAlreadyExists { bucket: s() }, "BucketAlreadyExists", 409),
+            (Error::BucketNotEmpty { bucket: s() }, "BucketNotEmpty", 409),
+            (Error::NoSuchKey { bucket: s(), key: s(), delete_marker: false }, "NoSuchKey", 404),
+            (Error::NoSuchVersion { bucket: s(), key: s(), version_id: s() }, "NoSuchVersion", 404),
+            (Error::KeyTooLong { len: 1025, max: 1024 }, "KeyTooLongError", 400),
+            (Error::EntityTooLarge { len: 1, max: 0 }, "EntityTooLarge", 400),
+            (Error::InvalidRange { range: s(), size: 0 }, "InvalidRange", 416),
+            (Error::InvalidArgument { name: "n", value: s(), reason: s() }, "InvalidArgument", 400),
+            (Error::BodyRead { source: std::io::Error::other("e") }, "IncompleteBody", 400),
+            (Error::InvalidBucketName { bucket: s(), reason: s() }, "InvalidBucketName", 400),
+            (
+                Error::IllegalLocationConstraintException { constraint: s(), region: s() },
+                "IllegalLocationConstraintException",
+                400,
+            ),
+            (Error::InvalidLocationConstraint { constraint: s() }, "InvalidLocationConstraint", 400),
+            (Error::BucketAlreadyOwnedByYou { bucket: s() }, "BucketAlreadyOwnedByYou", 409),
+            (Error::MethodNotAllowed { bucket: s(), key: s(), version_id: s() }, "MethodNotAllowed", 405),
+            (Error::NotModified { bucket: s(), key: s() }, "NotModified", 304),
+            (Error::MetadataTooLarge { size: 1, max: 0 }, "MetadataTooLarge", 400),
+            (Error::InvalidTag { reason: s() }, "InvalidTag", 400),
+            (Error::InvalidStorageClass { storage_class: s() }, "InvalidStorageClass", 400),
+            (Error::MalformedXML { reason: s() }, "MalformedXML", 400),
+            (Error::AccessDenied { reason: s() }, "AccessDenied", 403),
+            (Error::InvalidAccessKeyId { access_key_id: s() }, "InvalidAccessKeyId", 403),
+            (Error::SignatureDoesNotMatch { access_key_id: s() }, "SignatureDoesNotMatch", 403),
+            (Error::TooManyBuckets { max: 1 }, "TooManyBuckets", 400),
+            (Error::BadDigest { reason: s() }, "BadDigest", 400),
+            (Error::InvalidDigest { reason: s() }, "InvalidDigest", 400),
+            (Error::InvalidRequest { reason: s() }, "InvalidRequest", 400),
+            (Error::PreconditionFailed { bucket: s(), key: s(), condition: s() }, "PreconditionFailed", 412),
+            (Error::NotImplemented { what: "w" }, "NotImplemented", 501),
+        ];
+        for (e, _, _) in &all {
+            match e {
+                Error::Io { .. }
+                | Error::PreviousIo
+                | Error::Corruption { .. }
+                | Error::Locked { .. }
+                | Error::NoSuchBucket { .. }
+                | Error::BucketAlreadyExists { .. }
+                | Error::BucketNotEmpty { .. }
+                | Error::NoSuchKey { .. }
+                | Error::NoSuchVersion { .. }
+                | Error::KeyTooLong { .. }
+                | Error::EntityTooLarge { .. }
+                | Error::InvalidRange { .. }
+                | Error::InvalidArgument { .. }
+                | Error::BodyRead { .. }
+                | Error::InvalidBucketName { .. }
+                | Error::IllegalLocationConstraintException { .. }
+                | Error::InvalidLocationConstraint { .. }
+                | Error::BucketAlreadyOwnedByYou { .. }
+                | Error::MethodNotAllowed { .. }
+                | Error::NotModified { .. }
+                | Error::MetadataTooLarge { .. }
+                | Error::InvalidTag { .. }
+                | Error::InvalidStorageClass { .. }
+                | Error::MalformedXML { .. }
+                | Error::AccessDenied { .. }
+                | Error::InvalidAccessKeyId { .. }
+                | Error::SignatureDoesNotMatch { .. }
+                | Error::TooManyBuckets { .. }
+                | Error::BadDigest { .. }
+                | Error::InvalidDigest { .. }
+                | Error::InvalidRequest { .. }
+                | Error::PreconditionFailed { .. }
+                | Error::NotImplemented { .. } => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_error_has_its_s3_code_and_status() {
+        let all = every_error();
+        assert_eq!(all.len(), 33);
+        for (e, code, status) in all {
+            assert_eq!((e.code(), e.http_status()), (code, status), "{e:?}");
+            assert!(!e.to_string().is_empty());
+        }
+    }
 
     #[test]
     fn codes_and_statuses_are_mapped() {

@@ -11,27 +11,54 @@
 //! Corruption found at open fails the open ([`RecoveryMode::Strict`], the default) or is skipped and
 //! reported ([`RecoveryMode::Salvage`]); corrupt bytes are never returned as data.
 //!
-//! Two layers: [`s3::S3`] (from [`Store::s3`]) runs S3 operations with S3's rules, typed requests and
-//! outputs named as aws-sdk-s3 names them; below it, [`Store`] has an engine-level API on bucket ids
-//! that streams bodies of any size. README.md lists what is not there yet.
+//! Programs talk to it the two ways boto3 and aws-sdk-s3 users know.
+//!
+//! The **client** ([`Client`], from [`Store::client`]): one method per S3 operation, fluent builders
+//! ending in `send()`, outputs with response metadata, errors with S3's codes.
 //!
 //! ```
 //! use s3lite::Store;
-//! use s3lite::s3::types::{CreateBucketRequest, GetObjectRequest, ListObjectsV2Request, PutObjectRequest};
 //!
 //! # fn main() -> s3lite::Result<()> {
 //! let store = Store::open_in_memory()?;
-//! let s3 = store.s3();
-//! s3.create_bucket(CreateBucketRequest { bucket: "photos".into(), ..Default::default() })?;
-//! let put = PutObjectRequest { bucket: "photos".into(), key: "2024/cat.jpg".into(), body: b"meow".into(), ..Default::default() };
-//! let etag = s3.put_object(put)?.e_tag;
-//! let mut got = s3.get_object(GetObjectRequest { bucket: "photos".into(), key: "2024/cat.jpg".into(), ..Default::default() })?;
-//! assert_eq!((got.body.read_to_vec()?, got.head.e_tag), (b"meow".to_vec(), etag));
-//! let list = ListObjectsV2Request { bucket: "photos".into(), delimiter: Some("/".into()), ..Default::default() };
-//! assert_eq!(s3.list_objects_v2(list)?.common_prefixes[0].prefix, "2024/");
+//! let client = store.client();
+//! client.create_bucket().bucket("photos").send()?;
+//! let put = client.put_object().bucket("photos").key("2024/cat.jpg").body(b"meow").send()?;
+//! println!("stored {} (request {})", put.e_tag, put.request_id());
+//! let mut got = client.get_object().bucket("photos").key("2024/cat.jpg").send()?;
+//! assert_eq!(got.body.read_to_vec()?, b"meow");
+//! let err = client.get_object().bucket("photos").key("dog.jpg").send().unwrap_err();
+//! assert_eq!((err.code(), err.http_status()), ("NoSuchKey", 404));
+//! let listed = client.list_objects_v2().bucket("photos").delimiter("/").send()?;
+//! assert_eq!(listed.common_prefixes[0].prefix, "2024/");
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! The **resource** layer ([`Resource`], from [`Store::resource`]): handles whose attributes load
+//! lazily, and collections that paginate by themselves.
+//!
+//! ```
+//! use s3lite::Store;
+//!
+//! # fn main() -> s3lite::Result<()> {
+//! let store = Store::open_in_memory()?;
+//! let s3 = store.resource();
+//! let bucket = s3.create_bucket("photos", None)?;
+//! bucket.put_object("2024/cat.jpg", b"meow".as_slice())?;
+//! let object = bucket.object("2024/cat.jpg"); // no call yet
+//! assert_eq!(object.content_length()?, 4); // loads once (HeadObject)
+//! for summary in bucket.objects().filter().prefix("2024/") {
+//!     println!("{} {} bytes", summary?.key, 4);
+//! }
+//! bucket.objects().all().delete()?; // DeleteObjects, 1000 keys at a time
+//! bucket.delete()?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Both sit on [`s3::S3`] (S3's rules over the engine), and below that [`Store`] has an engine-level
+//! API on bucket ids that streams bodies of any size. README.md lists what is not there yet.
 //!
 //! The engine-level API:
 //!
@@ -56,6 +83,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod api;
 mod body;
 mod catalog;
 mod context;
@@ -71,13 +99,14 @@ pub mod segment;
 mod store;
 pub mod types;
 
+pub use api::{Client, Resource, Response, ResponseMetadata};
 pub use body::{ByteRange, ObjectReader};
 pub use catalog::{Account, BucketInfo, VersioningState};
 pub use error::{CorruptionSite, Error, Result};
 pub use partition::route;
 pub use recovery::{DamagedRange, RecoveryReport, TornTail};
 pub use store::{
-    BodyFinish, BodyFinishFn, GetOptions, ListOptions, ListPage, NewVersion, ObjectInfo, PutOptions, Store,
-    StoreBuilder, WriteCondition,
+    BodyFinish, BodyFinishFn, Credentials, GetOptions, ListOptions, ListPage, NewVersion, ObjectInfo,
+    PutOptions, Store, StoreBuilder, WriteCondition,
 };
 pub use types::{BucketId, Durability, RecoveryMode, StorageClass, VersionId};

@@ -269,6 +269,15 @@ pub enum NewVersion {
     Unique,
 }
 
+/// An access key: what a client presents to act as an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// Access key id (`AKIA...`).
+    pub access_key_id: String,
+    /// Secret access key.
+    pub secret_access_key: String,
+}
+
 /// A condition a write needs to hold of the key's current version, checked atomically with the write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteCondition {
@@ -689,6 +698,58 @@ impl Store {
         catalog.apply(&edit);
         let CatalogEdit::AccountCreated { canonical_id, .. } = edit else { unreachable!("built above") };
         Ok(catalog.account(&canonical_id).cloned().expect("just applied"))
+    }
+
+    /// Issues an access key (id and secret) for an account; the store keeps only a SHA-256 of the
+    /// secret. Clients made from the credentials act as the account.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for an unknown account; `Io`/`PreviousIo`.
+    pub fn create_access_key(&self, account: &Account) -> Result<Credentials> {
+        use sha2::Digest as _;
+        self.inner.ctx.check()?;
+        let mut catalog = self.inner.catalog.write();
+        if catalog.account(&account.canonical_id).is_none() {
+            return Err(Error::InvalidArgument {
+                name: "account",
+                value: account.canonical_id.clone(),
+                reason: "no such account in this store".into(),
+            });
+        }
+        const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+        let mut raw = [0u8; 36];
+        rand::rng().fill_bytes(&mut raw);
+        let access_key_id: String =
+            "AKIA".chars().chain(raw[..16].iter().map(|b| ALNUM[usize::from(b % 32)] as char)).collect();
+        let secret_access_key: String = raw[16..].iter().map(|b| format!("{b:02x}")).collect();
+        let edit = CatalogEdit::AccessKeyCreated {
+            access_key_id: access_key_id.clone(),
+            secret_sha256: sha2::Sha256::digest(secret_access_key.as_bytes()).into(),
+            canonical_id: account.canonical_id.clone(),
+        };
+        self.write_catalog(0, &access_key_id, &edit)?;
+        catalog.apply(&edit);
+        Ok(Credentials { access_key_id, secret_access_key })
+    }
+
+    /// The account whose credentials these are.
+    ///
+    /// # Errors
+    /// `InvalidAccessKeyId` for an unknown key, `SignatureDoesNotMatch` for a wrong secret.
+    pub fn authenticate(&self, credentials: &Credentials) -> Result<Account> {
+        use sha2::Digest as _;
+        let catalog = self.inner.catalog.read();
+        let (hash, id) = catalog
+            .access_key(&credentials.access_key_id)
+            .ok_or_else(|| Error::InvalidAccessKeyId { access_key_id: credentials.access_key_id.clone() })?;
+        let given: [u8; 32] = sha2::Sha256::digest(credentials.secret_access_key.as_bytes()).into();
+        if given != *hash {
+            return Err(Error::SignatureDoesNotMatch { access_key_id: credentials.access_key_id.clone() });
+        }
+        catalog
+            .account(id)
+            .cloned()
+            .ok_or_else(|| Error::InvalidAccessKeyId { access_key_id: credentials.access_key_id.clone() })
     }
 
     /// Every account, by canonical id.

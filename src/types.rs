@@ -173,6 +173,32 @@ pub enum RecoveryMode {
     Salvage,
 }
 
+/// Formats a time as S3 writes dates in XML: ISO 8601 in UTC with milliseconds
+/// (`2009-10-12T17:50:30.000Z`).
+#[must_use]
+pub fn iso8601(t: std::time::SystemTime) -> String {
+    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        d.subsec_millis()
+    )
+}
+
 /// Checks a key against S3's length limit.
 ///
 /// # Errors
@@ -214,6 +240,17 @@ mod tests {
         }
         assert_eq!(StorageClass::from_code(200), None);
         assert!(StorageClass::parse("COLD").is_err());
+    }
+
+    #[test]
+    fn iso8601_dates() {
+        use std::time::{Duration, UNIX_EPOCH};
+        assert_eq!(iso8601(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            iso8601(UNIX_EPOCH + Duration::from_millis(1_255_369_830_123)),
+            "2009-10-12T17:50:30.123Z"
+        );
+        assert_eq!(iso8601(UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29T00:00:00.000Z");
     }
 
     #[test]

@@ -124,7 +124,7 @@ fn v2_start_after_fetch_owner_and_url_encoding() {
         assert!(out.contents[0].owner.is_none());
         let out =
             s3.list_objects_v2(ListObjectsV2Request { fetch_owner: true, ..v2(None, None, None) }).unwrap();
-        assert_eq!(out.contents[0].owner.as_ref().unwrap().id, s3.caller().canonical_id);
+        assert_eq!(out.contents[0].owner.as_ref().unwrap().id, s3.caller().unwrap().canonical_id);
         let out = s3
             .list_objects_v2(ListObjectsV2Request {
                 encoding_type: Some(EncodingType::Url),

@@ -38,20 +38,27 @@ const SYSTEM_HEADERS: [&str; 5] =
 #[derive(Debug, Clone)]
 pub struct S3 {
     store: Store,
-    caller: Account,
+    caller: Option<Account>,
 }
 
 impl Store {
     /// S3 operations as the store's owner.
     #[must_use]
     pub fn s3(&self) -> S3 {
-        S3 { store: self.clone(), caller: self.owner() }
+        S3 { store: self.clone(), caller: Some(self.owner()) }
     }
 
     /// S3 operations as another account of this store.
     #[must_use]
     pub fn s3_as(&self, account: &Account) -> S3 {
-        S3 { store: self.clone(), caller: account.clone() }
+        S3 { store: self.clone(), caller: Some(account.clone()) }
+    }
+
+    /// S3 operations as an anonymous caller. Anonymous callers cannot own buckets or list them
+    /// (`AccessDenied`); what else they may do arrives with access control.
+    #[must_use]
+    pub fn s3_anonymous(&self) -> S3 {
+        S3 { store: self.clone(), caller: None }
     }
 }
 
@@ -134,10 +141,16 @@ fn system_get<'a>(info: &'a ObjectInfo, name: &str) -> Option<&'a String> {
 }
 
 impl S3 {
-    /// The account this handle acts as.
+    /// The account this handle acts as (`None` when anonymous).
     #[must_use]
-    pub fn caller(&self) -> &Account {
-        &self.caller
+    pub fn caller(&self) -> Option<&Account> {
+        self.caller.as_ref()
+    }
+
+    fn account(&self, what: &str) -> Result<&Account> {
+        self.caller
+            .as_ref()
+            .ok_or_else(|| Error::AccessDenied { reason: format!("anonymous users cannot {what}") })
     }
 
     /// The store underneath.
@@ -182,9 +195,10 @@ impl S3 {
                 });
             }
         }
+        let caller = self.account("create buckets")?.clone();
         let location = format!("/{}", req.bucket);
         if let Ok(existing) = self.bucket(&req.bucket) {
-            return if existing.owner != self.caller.canonical_id {
+            return if existing.owner != caller.canonical_id {
                 Err(Error::BucketAlreadyExists { bucket: req.bucket })
             } else if region == US_EAST_1 {
                 Ok(CreateBucketOutput { location })
@@ -193,7 +207,7 @@ impl S3 {
             };
         }
         let quota = Some(rules::BUCKETS_PER_ACCOUNT_MAX);
-        match self.store.create_bucket_owned(&req.bucket, &self.caller.canonical_id, &region, quota) {
+        match self.store.create_bucket_owned(&req.bucket, &caller.canonical_id, &region, quota) {
             Ok(_) => Ok(CreateBucketOutput { location }),
             // Lost a race for the name: answer as if it had been there.
             Err(Error::BucketAlreadyExists { .. }) => self.create_bucket(CreateBucketRequest {
@@ -218,6 +232,7 @@ impl S3 {
     /// # Errors
     /// `InvalidArgument` for `max_buckets` outside 1..=10000 or a bad continuation token.
     pub fn list_buckets(&self, req: ListBucketsRequest) -> Result<ListBucketsOutput> {
+        let caller = self.account("list buckets")?.clone();
         let max = req.max_buckets.unwrap_or(LIST_BUCKETS_MAX);
         if max == 0 || max > LIST_BUCKETS_MAX {
             return Err(Error::InvalidArgument {
@@ -236,7 +251,7 @@ impl S3 {
             .store
             .list_buckets()?
             .into_iter()
-            .filter(|b| b.owner == self.caller.canonical_id)
+            .filter(|b| b.owner == caller.canonical_id)
             .filter(|b| req.prefix.as_deref().is_none_or(|p| b.name.starts_with(p)))
             .filter(|b| after.as_deref().is_none_or(|a| b.name.as_str() > a))
             .collect();
@@ -252,10 +267,7 @@ impl S3 {
                     bucket_region: b.region,
                 })
                 .collect(),
-            owner: Owner {
-                id: self.caller.canonical_id.clone(),
-                display_name: self.caller.display_name.clone(),
-            },
+            owner: Owner { id: caller.canonical_id.clone(), display_name: caller.display_name.clone() },
             continuation_token,
             prefix: req.prefix,
         })

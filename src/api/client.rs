@@ -1,0 +1,425 @@
+//! The low-level client: one method per S3 operation, S3's names in snake_case, fluent builders
+//! ending in `send()`. Every call acts as the client's principal and returns the operation's output
+//! with response metadata (request id, HTTP status), or an [`Error`] whose `code()` and
+//! `http_status()` are S3's.
+
+use std::ops::Deref;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use crate::catalog::Account;
+use crate::error::{Error, Result};
+use crate::s3::S3;
+use crate::s3::checksum::ChecksumAlgorithm;
+use crate::s3::types::*;
+use crate::store::{Credentials, Store};
+
+/// What S3 returns with every response, so a host can map outputs to HTTP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseMetadata {
+    /// Unique id of the request (`x-amz-request-id`).
+    pub request_id: String,
+    /// HTTP status of the response.
+    pub http_status: u16,
+}
+
+/// An operation's output and its response metadata. Derefs to the output, so its fields read as
+/// the output's (`out.e_tag`); the metadata is behind methods so no output field is shadowed.
+#[derive(Debug)]
+pub struct Response<T> {
+    output: T,
+    response_metadata: ResponseMetadata,
+}
+
+impl<T> Response<T> {
+    /// The request id.
+    #[must_use]
+    pub fn request_id(&self) -> &str {
+        &self.response_metadata.request_id
+    }
+
+    /// The HTTP status.
+    #[must_use]
+    pub fn http_status(&self) -> u16 {
+        self.response_metadata.http_status
+    }
+
+    /// The response metadata.
+    #[must_use]
+    pub fn response_metadata(&self) -> &ResponseMetadata {
+        &self.response_metadata
+    }
+
+    /// The output.
+    #[must_use]
+    pub fn output(&self) -> &T {
+        &self.output
+    }
+
+    /// The output, without the metadata.
+    pub fn into_output(self) -> T {
+        self.output
+    }
+}
+
+impl<T> Deref for Response<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.output
+    }
+}
+
+impl<T> std::ops::DerefMut for Response<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.output
+    }
+}
+
+/// A client of a store, acting as one principal. Cheap to clone; clones share the request counter.
+#[derive(Debug, Clone)]
+pub struct Client {
+    s3: S3,
+    requests: Arc<AtomicU64>,
+}
+
+impl Store {
+    /// A client acting as the store's owner.
+    #[must_use]
+    pub fn client(&self) -> Client {
+        Client::new(self.s3())
+    }
+
+    /// A client acting as the account whose credentials these are.
+    ///
+    /// # Errors
+    /// `InvalidAccessKeyId`, `SignatureDoesNotMatch`.
+    pub fn client_with_credentials(&self, credentials: &Credentials) -> Result<Client> {
+        let account = self.authenticate(credentials)?;
+        Ok(Client::new(self.s3_as(&account)))
+    }
+
+    /// A client acting as an anonymous caller.
+    #[must_use]
+    pub fn anonymous_client(&self) -> Client {
+        Client::new(self.s3_anonymous())
+    }
+}
+
+impl Client {
+    fn new(s3: S3) -> Client {
+        Client { s3, requests: Arc::new(AtomicU64::new(0)) }
+    }
+
+    /// The account the client acts as (`None` when anonymous).
+    #[must_use]
+    pub fn caller(&self) -> Option<&Account> {
+        self.s3.caller()
+    }
+
+    /// The store underneath.
+    #[must_use]
+    pub fn store(&self) -> &Store {
+        self.s3.store()
+    }
+
+    /// Requests sent through this client and its clones (tests count calls with it).
+    #[must_use]
+    pub fn request_count(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// The high-level resource layer over this client.
+    #[must_use]
+    pub fn resource(&self) -> crate::api::Resource {
+        crate::api::Resource::new(self.clone())
+    }
+
+    fn call<T>(&self, status: u16, f: impl FnOnce(&S3) -> Result<T>) -> Result<Response<T>> {
+        let n = self.requests.fetch_add(1, Ordering::Relaxed);
+        let output = f(&self.s3)?;
+        let mut rnd = [0u8; 4];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut rnd);
+        let request_id = format!("{n:08X}{:08X}", u32::from_le_bytes(rnd));
+        Ok(Response { output, response_metadata: ResponseMetadata { request_id, http_status: status } })
+    }
+}
+
+/// Generates a fluent builder: plain setters for `fields`, `Some(..)` setters for `optional` fields.
+macro_rules! builder {
+    (
+        $(#[$doc:meta])* $builder:ident, $method:ident, $req:ty, $out:ty, $status:expr,
+        |$s3:ident, $r:ident| $call:expr,
+        fields { $($field:ident : $ty:ty),* $(,)? }
+        optional { $($ofield:ident : $oty:ty),* $(,)? }
+    ) => {
+        $(#[$doc])*
+        #[must_use]
+        #[derive(Debug)]
+        pub struct $builder {
+            client: Client,
+            request: $req,
+        }
+
+        impl $builder {
+            $(
+                #[doc = concat!("Sets `", stringify!($field), "`.")]
+                pub fn $field(mut self, value: impl Into<$ty>) -> Self {
+                    self.request.$field = value.into();
+                    self
+                }
+            )*
+            $(
+                #[doc = concat!("Sets `", stringify!($ofield), "`.")]
+                pub fn $ofield(mut self, value: impl Into<$oty>) -> Self {
+                    self.request.$ofield = Some(value.into());
+                    self
+                }
+            )*
+
+            /// The request as built so far.
+            pub fn as_input(&self) -> &$req {
+                &self.request
+            }
+
+            /// Sends the request.
+            ///
+            /// # Errors
+            /// The operation's S3 errors.
+            pub fn send(self) -> Result<Response<$out>> {
+                let $r = self.request;
+                self.client.call($status, |$s3| $call)
+            }
+        }
+
+        impl Client {
+            #[doc = concat!("Starts a `", stringify!($method), "` request.")]
+            pub fn $method(&self) -> $builder {
+                $builder { client: self.clone(), request: Default::default() }
+            }
+        }
+    };
+}
+
+/// Input of the operations that name only a bucket.
+#[derive(Debug, Clone, Default)]
+pub struct BucketRequest {
+    /// Bucket.
+    pub bucket: String,
+}
+
+/// PutBucketVersioning input.
+#[derive(Debug, Clone, Default)]
+pub struct PutBucketVersioningRequest {
+    /// Bucket.
+    pub bucket: String,
+    /// `VersioningConfiguration.Status`.
+    pub status: Option<BucketVersioningStatus>,
+}
+
+/// GetBucketVersioning output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetBucketVersioningOutput {
+    /// `Enabled`, `Suspended`, or `None` when never enabled.
+    pub status: Option<BucketVersioningStatus>,
+}
+
+impl CreateBucketBuilder {
+    /// Sets the location constraint (the region).
+    pub fn location_constraint(mut self, region: impl Into<String>) -> Self {
+        self.request.create_bucket_configuration =
+            Some(CreateBucketConfiguration { location_constraint: Some(region.into()) });
+        self
+    }
+}
+
+impl PutObjectBuilder {
+    /// Adds one user-metadata pair (`x-amz-meta-<name>`).
+    pub fn metadata(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.request.metadata.push((name.into(), value.into()));
+        self
+    }
+}
+
+impl CopyObjectBuilder {
+    /// Adds one user-metadata pair (with `MetadataDirective::Replace`).
+    pub fn metadata(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.request.metadata.push((name.into(), value.into()));
+        self
+    }
+}
+
+impl DeleteObjectsBuilder {
+    /// Adds a key (and optional version) to delete.
+    pub fn object(mut self, key: impl Into<String>, version_id: Option<String>) -> Self {
+        self.request.objects.push(ObjectIdentifier { key: key.into(), version_id, e_tag: None });
+        self
+    }
+
+    /// Sets all the keys to delete.
+    pub fn objects(mut self, objects: Vec<ObjectIdentifier>) -> Self {
+        self.request.objects = objects;
+        self
+    }
+
+    /// Quiet mode: report only errors.
+    pub fn quiet(mut self, quiet: bool) -> Self {
+        self.request.quiet = quiet;
+        self
+    }
+}
+
+impl GetObjectBuilder {
+    /// Asks for the stored checksum (`x-amz-checksum-mode: ENABLED`).
+    pub fn checksum_mode(mut self, enabled: bool) -> Self {
+        self.request.checksum_mode = enabled;
+        self
+    }
+}
+
+impl HeadObjectBuilder {
+    /// Asks for the stored checksum (`x-amz-checksum-mode: ENABLED`).
+    pub fn checksum_mode(mut self, enabled: bool) -> Self {
+        self.request.checksum_mode = enabled;
+        self
+    }
+}
+
+impl ListObjectsV2Builder {
+    /// Includes owners in the listing.
+    pub fn fetch_owner(mut self, on: bool) -> Self {
+        self.request.fetch_owner = on;
+        self
+    }
+}
+
+builder!(
+    /// Builder of CreateBucket.
+    CreateBucketBuilder, create_bucket, CreateBucketRequest, CreateBucketOutput, 200,
+    |s3, r| s3.create_bucket(r),
+    fields { bucket: String }
+    optional { create_bucket_configuration: CreateBucketConfiguration }
+);
+builder!(
+    /// Builder of HeadBucket.
+    HeadBucketBuilder, head_bucket, BucketRequest, HeadBucketOutput, 200,
+    |s3, r| s3.head_bucket(&r.bucket),
+    fields { bucket: String }
+    optional {}
+);
+builder!(
+    /// Builder of DeleteBucket.
+    DeleteBucketBuilder, delete_bucket, BucketRequest, (), 204,
+    |s3, r| s3.delete_bucket(&r.bucket),
+    fields { bucket: String }
+    optional {}
+);
+builder!(
+    /// Builder of ListBuckets.
+    ListBucketsBuilder, list_buckets, ListBucketsRequest, ListBucketsOutput, 200,
+    |s3, r| s3.list_buckets(r),
+    fields {}
+    optional { max_buckets: usize, continuation_token: String, prefix: String }
+);
+builder!(
+    /// Builder of PutBucketVersioning.
+    PutBucketVersioningBuilder, put_bucket_versioning, PutBucketVersioningRequest, (), 200,
+    |s3, r| match r.status {
+        Some(status) => s3.put_bucket_versioning(&r.bucket, status),
+        None => Err(Error::MalformedXML { reason: "a versioning configuration needs a status".into() }),
+    },
+    fields { bucket: String }
+    optional { status: BucketVersioningStatus }
+);
+builder!(
+    /// Builder of GetBucketVersioning.
+    GetBucketVersioningBuilder, get_bucket_versioning, BucketRequest, GetBucketVersioningOutput, 200,
+    |s3, r| s3.get_bucket_versioning(&r.bucket).map(|status| GetBucketVersioningOutput { status }),
+    fields { bucket: String }
+    optional {}
+);
+builder!(
+    /// Builder of PutObject.
+    PutObjectBuilder, put_object, PutObjectRequest, PutObjectOutput, 200,
+    |s3, r| s3.put_object(r),
+    fields { bucket: String, key: String, body: Body }
+    optional {
+        content_type: String, content_encoding: String, content_disposition: String,
+        content_language: String, cache_control: String, expires: String, tagging: String,
+        storage_class: String, if_none_match: String, if_match: String, content_md5: String,
+        checksum_algorithm: ChecksumAlgorithm, checksum_crc32: String, checksum_crc32_c: String,
+        checksum_crc64_nvme: String, checksum_sha1: String, checksum_sha256: String,
+    }
+);
+builder!(
+    /// Builder of GetObject.
+    GetObjectBuilder, get_object, GetObjectRequest, GetObjectOutput, 200,
+    |s3, r| s3.get_object(r),
+    fields { bucket: String, key: String }
+    optional {
+        version_id: String, range: String, if_match: String, if_none_match: String,
+        if_modified_since: SystemTime, if_unmodified_since: SystemTime,
+    }
+);
+builder!(
+    /// Builder of HeadObject.
+    HeadObjectBuilder, head_object, HeadObjectRequest, HeadObjectOutput, 200,
+    |s3, r| s3.head_object(r),
+    fields { bucket: String, key: String }
+    optional {
+        version_id: String, range: String, if_match: String, if_none_match: String,
+        if_modified_since: SystemTime, if_unmodified_since: SystemTime,
+    }
+);
+builder!(
+    /// Builder of DeleteObject.
+    DeleteObjectBuilder, delete_object, DeleteObjectRequest, DeleteObjectOutput, 204,
+    |s3, r| s3.delete_object(r),
+    fields { bucket: String, key: String }
+    optional { version_id: String, if_match: String }
+);
+builder!(
+    /// Builder of DeleteObjects.
+    DeleteObjectsBuilder, delete_objects, DeleteObjectsRequest, DeleteObjectsOutput, 200,
+    |s3, r| s3.delete_objects(r),
+    fields { bucket: String }
+    optional {}
+);
+builder!(
+    /// Builder of CopyObject.
+    CopyObjectBuilder, copy_object, CopyObjectRequest, CopyObjectOutput, 200,
+    |s3, r| s3.copy_object(r),
+    fields { bucket: String, key: String, copy_source: String, metadata_directive: MetadataDirective }
+    optional {
+        content_type: String, storage_class: String, copy_source_if_match: String,
+        copy_source_if_none_match: String, copy_source_if_modified_since: SystemTime,
+        copy_source_if_unmodified_since: SystemTime,
+    }
+);
+builder!(
+    /// Builder of ListObjectsV2.
+    ListObjectsV2Builder, list_objects_v2, ListObjectsV2Request, ListObjectsV2Output, 200,
+    |s3, r| s3.list_objects_v2(r),
+    fields { bucket: String }
+    optional {
+        prefix: String, delimiter: String, max_keys: i32, continuation_token: String,
+        start_after: String, encoding_type: EncodingType,
+    }
+);
+builder!(
+    /// Builder of ListObjects (v1).
+    ListObjectsBuilder, list_objects, ListObjectsRequest, ListObjectsOutput, 200,
+    |s3, r| s3.list_objects(r),
+    fields { bucket: String }
+    optional { prefix: String, delimiter: String, max_keys: i32, marker: String, encoding_type: EncodingType }
+);
+builder!(
+    /// Builder of ListObjectVersions.
+    ListObjectVersionsBuilder, list_object_versions, ListObjectVersionsRequest, ListObjectVersionsOutput, 200,
+    |s3, r| s3.list_object_versions(r),
+    fields { bucket: String }
+    optional {
+        prefix: String, delimiter: String, max_keys: i32, key_marker: String,
+        version_id_marker: String, encoding_type: EncodingType,
+    }
+);

@@ -1,0 +1,842 @@
+//! The resource layer, as boto3's: handles whose attributes load lazily on first access (once;
+//! `reload()` refreshes them), sub-resources, and collections that paginate by themselves. Creating a
+//! handle makes no call.
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use parking_lot::Mutex;
+
+use crate::api::transfer::ExtraArgs;
+use crate::api::{Client, Response};
+use crate::error::{Error, Result};
+use crate::s3::types::*;
+use crate::store::Store;
+use crate::types::StorageClass;
+
+/// The entry point of the resource layer.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    client: Client,
+}
+
+impl Store {
+    /// The resource layer, acting as the store's owner.
+    #[must_use]
+    pub fn resource(&self) -> Resource {
+        Resource::new(self.client())
+    }
+}
+
+impl Resource {
+    pub(crate) fn new(client: Client) -> Resource {
+        Resource { client }
+    }
+
+    /// The client underneath, for operations this layer does not wrap.
+    #[must_use]
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// A handle on a bucket (no call is made).
+    #[must_use]
+    pub fn bucket(&self, name: &str) -> Bucket {
+        Bucket::new(self.client.clone(), name)
+    }
+
+    /// Creates a bucket and returns its handle.
+    ///
+    /// # Errors
+    /// CreateBucket's errors.
+    pub fn create_bucket(&self, name: &str, location_constraint: Option<&str>) -> Result<Bucket> {
+        let b = self.bucket(name);
+        b.create(location_constraint)?;
+        Ok(b)
+    }
+
+    /// The caller's buckets.
+    pub fn buckets(&self) -> BucketsCollection {
+        BucketsCollection { client: self.client.clone(), page_size: None }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct BucketAttrs {
+    creation_date: SystemTime,
+    region: String,
+}
+
+/// A bucket handle.
+#[derive(Debug, Clone)]
+pub struct Bucket {
+    client: Client,
+    name: String,
+    attrs: Arc<Mutex<Option<BucketAttrs>>>,
+}
+
+impl Bucket {
+    fn new(client: Client, name: &str) -> Bucket {
+        Bucket { client, name: name.to_owned(), attrs: Arc::default() }
+    }
+
+    /// The bucket's name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The client underneath.
+    #[must_use]
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// A handle on an object of this bucket (no call is made).
+    #[must_use]
+    pub fn object(&self, key: &str) -> Object {
+        Object::new(self.client.clone(), &self.name, key, None)
+    }
+
+    /// The bucket's objects.
+    pub fn objects(&self) -> ObjectsCollection {
+        ObjectsCollection {
+            client: self.client.clone(),
+            bucket: self.name.clone(),
+            prefix: None,
+            page_size: None,
+            limit: None,
+        }
+    }
+
+    /// Every version and delete marker in the bucket.
+    pub fn object_versions(&self) -> ObjectVersionsCollection {
+        ObjectVersionsCollection {
+            client: self.client.clone(),
+            bucket: self.name.clone(),
+            prefix: None,
+            page_size: None,
+            limit: None,
+        }
+    }
+
+    /// The bucket's versioning sub-resource.
+    #[must_use]
+    pub fn versioning(&self) -> BucketVersioning {
+        BucketVersioning { client: self.client.clone(), bucket: self.name.clone(), status: Arc::default() }
+    }
+
+    /// Creates the bucket.
+    ///
+    /// # Errors
+    /// CreateBucket's errors.
+    pub fn create(&self, location_constraint: Option<&str>) -> Result<Response<CreateBucketOutput>> {
+        let mut b = self.client.create_bucket().bucket(self.name.clone());
+        if let Some(c) = location_constraint {
+            b = b.location_constraint(c);
+        }
+        b.send()
+    }
+
+    /// Deletes the (empty) bucket.
+    ///
+    /// # Errors
+    /// `NoSuchBucket`, `BucketNotEmpty`.
+    pub fn delete(&self) -> Result<Response<()>> {
+        self.client.delete_bucket().bucket(self.name.clone()).send()
+    }
+
+    /// Loads the attributes (HeadBucket and the bucket's ListBuckets entry).
+    ///
+    /// # Errors
+    /// `NoSuchBucket`.
+    pub fn load(&self) -> Result<()> {
+        let region = self.client.head_bucket().bucket(self.name.clone()).send()?.into_output().bucket_region;
+        let listed = self.client.list_buckets().prefix(self.name.clone()).send()?.into_output();
+        let creation_date = listed
+            .buckets
+            .into_iter()
+            .find(|b| b.name == self.name)
+            .map(|b| b.creation_date)
+            .ok_or_else(|| Error::NoSuchBucket { bucket: self.name.clone() })?;
+        *self.attrs.lock() = Some(BucketAttrs { creation_date, region });
+        Ok(())
+    }
+
+    /// Loads the attributes again.
+    ///
+    /// # Errors
+    /// As [`Bucket::load`].
+    pub fn reload(&self) -> Result<()> {
+        self.load()
+    }
+
+    fn attr<T>(&self, f: impl Fn(&BucketAttrs) -> T) -> Result<T> {
+        if self.attrs.lock().is_none() {
+            self.load()?;
+        }
+        Ok(f(self.attrs.lock().as_ref().expect("loaded above")))
+    }
+
+    /// Creation time (loads on first access).
+    ///
+    /// # Errors
+    /// As [`Bucket::load`].
+    pub fn creation_date(&self) -> Result<SystemTime> {
+        self.attr(|a| a.creation_date)
+    }
+
+    /// Region (loads on first access).
+    ///
+    /// # Errors
+    /// As [`Bucket::load`].
+    pub fn region(&self) -> Result<String> {
+        self.attr(|a| a.region.clone())
+    }
+
+    /// Puts an object and returns its handle.
+    ///
+    /// # Errors
+    /// PutObject's errors.
+    pub fn put_object(&self, key: &str, body: impl Into<Body>) -> Result<Object> {
+        self.client.put_object().bucket(self.name.clone()).key(key).body(body).send()?;
+        Ok(self.object(key))
+    }
+
+    /// Uploads a file as `key`, streamed.
+    ///
+    /// # Errors
+    /// As [`Client::upload_file`].
+    pub fn upload_file(&self, path: impl AsRef<Path>, key: &str, extra: &ExtraArgs) -> Result<Object> {
+        self.client.upload_file(path, &self.name, key, extra)?;
+        Ok(self.object(key))
+    }
+
+    /// Downloads `key` to `path`, atomically.
+    ///
+    /// # Errors
+    /// As [`Client::download_file`].
+    pub fn download_file(&self, key: &str, path: impl AsRef<Path>) -> Result<u64> {
+        self.client.download_file(&self.name, key, path)
+    }
+}
+
+/// An object handle (optionally of one version).
+#[derive(Debug, Clone)]
+pub struct Object {
+    client: Client,
+    bucket: String,
+    key: String,
+    version_id: Option<String>,
+    attrs: Arc<Mutex<Option<HeadObjectOutput>>>,
+}
+
+impl Object {
+    fn new(client: Client, bucket: &str, key: &str, version_id: Option<String>) -> Object {
+        Object { client, bucket: bucket.to_owned(), key: key.to_owned(), version_id, attrs: Arc::default() }
+    }
+
+    /// The key.
+    #[must_use]
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The bucket's name.
+    #[must_use]
+    pub fn bucket_name(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The bucket, as a handle.
+    #[must_use]
+    pub fn bucket(&self) -> Bucket {
+        Bucket::new(self.client.clone(), &self.bucket)
+    }
+
+    /// Loads the attributes (HeadObject).
+    ///
+    /// # Errors
+    /// HeadObject's errors.
+    pub fn load(&self) -> Result<()> {
+        let mut b = self.client.head_object().bucket(self.bucket.clone()).key(self.key.clone());
+        if let Some(v) = &self.version_id {
+            b = b.version_id(v.clone());
+        }
+        *self.attrs.lock() = Some(b.send()?.into_output());
+        Ok(())
+    }
+
+    /// Loads the attributes again.
+    ///
+    /// # Errors
+    /// As [`Object::load`].
+    pub fn reload(&self) -> Result<()> {
+        self.load()
+    }
+
+    fn attr<T>(&self, f: impl Fn(&HeadObjectOutput) -> T) -> Result<T> {
+        if self.attrs.lock().is_none() {
+            self.load()?;
+        }
+        Ok(f(self.attrs.lock().as_ref().expect("loaded above")))
+    }
+
+    /// Size in bytes (loads on first access).
+    ///
+    /// # Errors
+    /// As [`Object::load`].
+    pub fn content_length(&self) -> Result<u64> {
+        self.attr(|a| a.content_length)
+    }
+
+    /// Quoted ETag (loads on first access).
+    ///
+    /// # Errors
+    /// As [`Object::load`].
+    pub fn e_tag(&self) -> Result<String> {
+        self.attr(|a| a.e_tag.clone())
+    }
+
+    /// Last-modified time (loads on first access).
+    ///
+    /// # Errors
+    /// As [`Object::load`].
+    pub fn last_modified(&self) -> Result<SystemTime> {
+        self.attr(|a| a.last_modified)
+    }
+
+    /// Storage class (loads on first access).
+    ///
+    /// # Errors
+    /// As [`Object::load`].
+    pub fn storage_class(&self) -> Result<StorageClass> {
+        self.attr(|a| a.storage_class.unwrap_or_default())
+    }
+
+    /// Version id, in a bucket that has been versioned (loads on first access).
+    ///
+    /// # Errors
+    /// As [`Object::load`].
+    pub fn version_id(&self) -> Result<Option<String>> {
+        self.attr(|a| a.version_id.clone())
+    }
+
+    /// User metadata (loads on first access).
+    ///
+    /// # Errors
+    /// As [`Object::load`].
+    pub fn metadata(&self) -> Result<Vec<(String, String)>> {
+        self.attr(|a| a.metadata.clone())
+    }
+
+    /// `Content-Type` (loads on first access).
+    ///
+    /// # Errors
+    /// As [`Object::load`].
+    pub fn content_type(&self) -> Result<Option<String>> {
+        self.attr(|a| a.content_type.clone())
+    }
+
+    /// Server-side encryption of the object: `None` until encryption is implemented (loads on first
+    /// access, like every attribute).
+    ///
+    /// # Errors
+    /// As [`Object::load`].
+    pub fn server_side_encryption(&self) -> Result<Option<String>> {
+        self.attr(|_| None)
+    }
+
+    /// Reads the object (GetObject).
+    ///
+    /// # Errors
+    /// GetObject's errors.
+    pub fn get(&self) -> Result<Response<GetObjectOutput>> {
+        let mut b = self.client.get_object().bucket(self.bucket.clone()).key(self.key.clone());
+        if let Some(v) = &self.version_id {
+            b = b.version_id(v.clone());
+        }
+        b.send()
+    }
+
+    /// Writes the object (PutObject).
+    ///
+    /// # Errors
+    /// PutObject's errors.
+    pub fn put(&self, body: impl Into<Body>) -> Result<Response<PutObjectOutput>> {
+        self.client.put_object().bucket(self.bucket.clone()).key(self.key.clone()).body(body).send()
+    }
+
+    /// Deletes the object (or, for a version handle, that version).
+    ///
+    /// # Errors
+    /// DeleteObject's errors.
+    pub fn delete(&self) -> Result<Response<DeleteObjectOutput>> {
+        let mut b = self.client.delete_object().bucket(self.bucket.clone()).key(self.key.clone());
+        if let Some(v) = &self.version_id {
+            b = b.version_id(v.clone());
+        }
+        b.send()
+    }
+
+    /// Copies another object here (CopyObject).
+    ///
+    /// # Errors
+    /// CopyObject's errors.
+    pub fn copy_from(&self, source_bucket: &str, source_key: &str) -> Result<Response<CopyObjectOutput>> {
+        self.client
+            .copy_object()
+            .bucket(self.bucket.clone())
+            .key(self.key.clone())
+            .copy_source(format!("{source_bucket}/{source_key}"))
+            .send()
+    }
+
+    /// Uploads a file as this object, streamed.
+    ///
+    /// # Errors
+    /// As [`Client::upload_file`].
+    pub fn upload_file(&self, path: impl AsRef<Path>, extra: &ExtraArgs) -> Result<PutObjectOutput> {
+        self.client.upload_file(path, &self.bucket, &self.key, extra)
+    }
+
+    /// Downloads this object to `path`, atomically.
+    ///
+    /// # Errors
+    /// As [`Client::download_file`].
+    pub fn download_file(&self, path: impl AsRef<Path>) -> Result<u64> {
+        self.client.download_file(&self.bucket, &self.key, path)
+    }
+}
+
+/// An object as a listing shows it.
+#[derive(Debug, Clone)]
+pub struct ObjectSummary {
+    client: Client,
+    /// Bucket name.
+    pub bucket_name: String,
+    /// Key.
+    pub key: String,
+    /// Size.
+    pub size: u64,
+    /// Quoted ETag.
+    pub e_tag: String,
+    /// Last-modified time.
+    pub last_modified: SystemTime,
+    /// Storage class.
+    pub storage_class: StorageClass,
+}
+
+impl ObjectSummary {
+    /// The object, as a handle.
+    #[must_use]
+    pub fn object(&self) -> Object {
+        Object::new(self.client.clone(), &self.bucket_name, &self.key, None)
+    }
+}
+
+/// A version (or delete marker) as a version listing shows it.
+#[derive(Debug, Clone)]
+pub struct ObjectVersion {
+    client: Client,
+    /// Bucket name.
+    pub bucket_name: String,
+    /// Key.
+    pub key: String,
+    /// Version id (`"null"` for the null version).
+    pub version_id: String,
+    /// Newest version of its key.
+    pub is_latest: bool,
+    /// True for a delete marker.
+    pub is_delete_marker: bool,
+    /// Size.
+    pub size: u64,
+    /// Quoted ETag (empty for delete markers).
+    pub e_tag: String,
+    /// Last-modified time.
+    pub last_modified: SystemTime,
+    /// Storage class.
+    pub storage_class: StorageClass,
+}
+
+impl ObjectVersion {
+    /// The object at this version, as a handle.
+    #[must_use]
+    pub fn object(&self) -> Object {
+        Object::new(self.client.clone(), &self.bucket_name, &self.key, Some(self.version_id.clone()))
+    }
+
+    /// Deletes this version permanently.
+    ///
+    /// # Errors
+    /// DeleteObject's errors.
+    pub fn delete(&self) -> Result<Response<DeleteObjectOutput>> {
+        self.object().delete()
+    }
+}
+
+/// A bucket's versioning sub-resource.
+#[derive(Debug, Clone)]
+pub struct BucketVersioning {
+    client: Client,
+    bucket: String,
+    status: Arc<Mutex<Option<Option<BucketVersioningStatus>>>>,
+}
+
+impl BucketVersioning {
+    /// `Enabled`, `Suspended`, or `None` when never enabled (loads on first access).
+    ///
+    /// # Errors
+    /// `NoSuchBucket`.
+    pub fn status(&self) -> Result<Option<BucketVersioningStatus>> {
+        if self.status.lock().is_none() {
+            self.reload()?;
+        }
+        Ok(self.status.lock().expect("loaded above"))
+    }
+
+    /// Loads the status again.
+    ///
+    /// # Errors
+    /// `NoSuchBucket`.
+    pub fn reload(&self) -> Result<()> {
+        let s = self.client.get_bucket_versioning().bucket(self.bucket.clone()).send()?.into_output().status;
+        *self.status.lock() = Some(s);
+        Ok(())
+    }
+
+    /// Enables versioning.
+    ///
+    /// # Errors
+    /// `NoSuchBucket`.
+    pub fn enable(&self) -> Result<()> {
+        self.set(BucketVersioningStatus::Enabled)
+    }
+
+    /// Suspends versioning.
+    ///
+    /// # Errors
+    /// `NoSuchBucket`.
+    pub fn suspend(&self) -> Result<()> {
+        self.set(BucketVersioningStatus::Suspended)
+    }
+
+    fn set(&self, status: BucketVersioningStatus) -> Result<()> {
+        self.client.put_bucket_versioning().bucket(self.bucket.clone()).status(status).send()?;
+        *self.status.lock() = Some(Some(status));
+        Ok(())
+    }
+}
+
+/// The caller's buckets; iterating pages through ListBuckets.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct BucketsCollection {
+    client: Client,
+    page_size: Option<usize>,
+}
+
+impl BucketsCollection {
+    /// All of them (the collection itself, as in boto3).
+    pub fn all(self) -> Self {
+        self
+    }
+
+    /// Buckets per ListBuckets call.
+    pub fn page_size(mut self, n: usize) -> Self {
+        self.page_size = Some(n);
+        self
+    }
+}
+
+impl IntoIterator for BucketsCollection {
+    type Item = Result<Bucket>;
+    type IntoIter = Box<dyn Iterator<Item = Result<Bucket>>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        let client = self.client;
+        let page_size = self.page_size;
+        let mut token: Option<String> = None;
+        let mut done = false;
+        let mut buf: VecDeque<Bucket> = VecDeque::new();
+        Box::new(std::iter::from_fn(move || {
+            loop {
+                if let Some(b) = buf.pop_front() {
+                    return Some(Ok(b));
+                }
+                if done {
+                    return None;
+                }
+                let mut req = client.list_buckets();
+                if let Some(n) = page_size {
+                    req = req.max_buckets(n);
+                }
+                if let Some(t) = token.take() {
+                    req = req.continuation_token(t);
+                }
+                match req.send() {
+                    Ok(out) => {
+                        let out = out.into_output();
+                        buf.extend(out.buckets.iter().map(|b| Bucket::new(client.clone(), &b.name)));
+                        token = out.continuation_token;
+                        done = token.is_none();
+                    }
+                    Err(e) => {
+                        done = true;
+                        return Some(Err(e));
+                    }
+                }
+            }
+        }))
+    }
+}
+
+/// A bucket's objects; iterating pages through ListObjectsV2.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ObjectsCollection {
+    client: Client,
+    bucket: String,
+    prefix: Option<String>,
+    page_size: Option<i32>,
+    limit: Option<usize>,
+}
+
+impl ObjectsCollection {
+    /// All objects.
+    pub fn all(self) -> Self {
+        self
+    }
+
+    /// Starts a filter (chain `.prefix(..)`).
+    pub fn filter(self) -> Self {
+        self
+    }
+
+    /// Only keys starting with `prefix`.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = Some(prefix.into());
+        self
+    }
+
+    /// Keys per ListObjectsV2 call (1..=1000).
+    pub fn page_size(mut self, n: i32) -> Self {
+        self.page_size = Some(n);
+        self
+    }
+
+    /// At most `n` objects in all.
+    pub fn limit(mut self, n: usize) -> Self {
+        self.limit = Some(n);
+        self
+    }
+
+    /// Deletes every object of the collection with DeleteObjects, in batches of at most 1000 keys.
+    /// Returns each batch's output (errors of single keys are in them).
+    ///
+    /// # Errors
+    /// The listing's or DeleteObjects' errors.
+    pub fn delete(self) -> Result<Vec<Response<DeleteObjectsOutput>>> {
+        let client = self.client.clone();
+        let bucket = self.bucket.clone();
+        let mut outputs = Vec::new();
+        let mut batch = Vec::new();
+        for summary in self {
+            batch.push(ObjectIdentifier { key: summary?.key, ..Default::default() });
+            if batch.len() == 1000 {
+                outputs.push(
+                    client
+                        .delete_objects()
+                        .bucket(bucket.clone())
+                        .objects(std::mem::take(&mut batch))
+                        .send()?,
+                );
+            }
+        }
+        if !batch.is_empty() {
+            outputs.push(client.delete_objects().bucket(bucket).objects(batch).send()?);
+        }
+        Ok(outputs)
+    }
+}
+
+impl IntoIterator for ObjectsCollection {
+    type Item = Result<ObjectSummary>;
+    type IntoIter = Box<dyn Iterator<Item = Result<ObjectSummary>>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        let mut token: Option<String> = None;
+        let mut done = false;
+        let mut yielded = 0usize;
+        let mut buf: VecDeque<ObjectSummary> = VecDeque::new();
+        Box::new(std::iter::from_fn(move || {
+            loop {
+                if self.limit.is_some_and(|l| yielded >= l) {
+                    return None;
+                }
+                if let Some(s) = buf.pop_front() {
+                    yielded += 1;
+                    return Some(Ok(s));
+                }
+                if done {
+                    return None;
+                }
+                let mut req = self.client.list_objects_v2().bucket(self.bucket.clone());
+                if let Some(p) = &self.prefix {
+                    req = req.prefix(p.clone());
+                }
+                let remaining = self.limit.map(|l| (l - yielded).min(1000) as i32);
+                if let Some(n) = self.page_size.into_iter().chain(remaining).min() {
+                    req = req.max_keys(n);
+                }
+                if let Some(t) = token.take() {
+                    req = req.continuation_token(t);
+                }
+                match req.send() {
+                    Ok(out) => {
+                        let out = out.into_output();
+                        buf.extend(out.contents.into_iter().map(|o| ObjectSummary {
+                            client: self.client.clone(),
+                            bucket_name: self.bucket.clone(),
+                            key: o.key,
+                            size: o.size,
+                            e_tag: o.e_tag,
+                            last_modified: o.last_modified,
+                            storage_class: o.storage_class,
+                        }));
+                        token = out.next_continuation_token;
+                        done = !out.is_truncated;
+                    }
+                    Err(e) => {
+                        done = true;
+                        return Some(Err(e));
+                    }
+                }
+            }
+        }))
+    }
+}
+
+/// A bucket's versions and delete markers; iterating pages through ListObjectVersions.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ObjectVersionsCollection {
+    client: Client,
+    bucket: String,
+    prefix: Option<String>,
+    page_size: Option<i32>,
+    limit: Option<usize>,
+}
+
+impl ObjectVersionsCollection {
+    /// All versions.
+    pub fn all(self) -> Self {
+        self
+    }
+
+    /// Starts a filter (chain `.prefix(..)`).
+    pub fn filter(self) -> Self {
+        self
+    }
+
+    /// Only keys starting with `prefix`.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = Some(prefix.into());
+        self
+    }
+
+    /// Versions per ListObjectVersions call (1..=1000).
+    pub fn page_size(mut self, n: i32) -> Self {
+        self.page_size = Some(n);
+        self
+    }
+
+    /// At most `n` versions in all.
+    pub fn limit(mut self, n: usize) -> Self {
+        self.limit = Some(n);
+        self
+    }
+
+    /// Deletes every version and delete marker of the collection permanently, with DeleteObjects in
+    /// batches of at most 1000.
+    ///
+    /// # Errors
+    /// The listing's or DeleteObjects' errors.
+    pub fn delete(self) -> Result<Vec<Response<DeleteObjectsOutput>>> {
+        let client = self.client.clone();
+        let bucket = self.bucket.clone();
+        // Listed first, deleted after: removing versions while paging would move the markers.
+        let all: Vec<ObjectIdentifier> = self
+            .into_iter()
+            .map(|v| v.map(|v| ObjectIdentifier { key: v.key, version_id: Some(v.version_id), e_tag: None }))
+            .collect::<Result<_>>()?;
+        all.chunks(1000)
+            .map(|batch| client.delete_objects().bucket(bucket.clone()).objects(batch.to_vec()).send())
+            .collect()
+    }
+}
+
+impl IntoIterator for ObjectVersionsCollection {
+    type Item = Result<ObjectVersion>;
+    type IntoIter = Box<dyn Iterator<Item = Result<ObjectVersion>>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        let mut markers: (Option<String>, Option<String>) = (None, None);
+        let mut done = false;
+        let mut yielded = 0usize;
+        let mut buf: VecDeque<ObjectVersion> = VecDeque::new();
+        Box::new(std::iter::from_fn(move || {
+            loop {
+                if self.limit.is_some_and(|l| yielded >= l) {
+                    return None;
+                }
+                if let Some(v) = buf.pop_front() {
+                    yielded += 1;
+                    return Some(Ok(v));
+                }
+                if done {
+                    return None;
+                }
+                let mut req = self.client.list_object_versions().bucket(self.bucket.clone());
+                if let Some(p) = &self.prefix {
+                    req = req.prefix(p.clone());
+                }
+                let remaining = self.limit.map(|l| (l - yielded).min(1000) as i32);
+                if let Some(n) = self.page_size.into_iter().chain(remaining).min() {
+                    req = req.max_keys(n);
+                }
+                if let Some(k) = markers.0.take() {
+                    req = req.key_marker(k);
+                }
+                if let Some(v) = markers.1.take() {
+                    req = req.version_id_marker(v);
+                }
+                match req.send() {
+                    Ok(out) => {
+                        let out = out.into_output();
+                        buf.extend(out.entries.into_iter().map(|v| ObjectVersion {
+                            client: self.client.clone(),
+                            bucket_name: self.bucket.clone(),
+                            key: v.key,
+                            version_id: v.version_id,
+                            is_latest: v.is_latest,
+                            is_delete_marker: v.is_delete_marker,
+                            size: v.size,
+                            e_tag: v.e_tag,
+                            last_modified: v.last_modified,
+                            storage_class: v.storage_class,
+                        }));
+                        markers = (out.next_key_marker, out.next_version_id_marker);
+                        done = !out.is_truncated;
+                    }
+                    Err(e) => {
+                        done = true;
+                        return Some(Err(e));
+                    }
+                }
+            }
+        }))
+    }
+}
