@@ -556,41 +556,61 @@ impl IntoIterator for BucketsCollection {
     type IntoIter = Box<dyn Iterator<Item = Result<Bucket>>>;
 
     fn into_iter(self) -> Self::IntoIter {
-        let client = self.client;
-        let page_size = self.page_size;
-        let mut token: Option<String> = None;
-        let mut done = false;
-        let mut buf: VecDeque<Bucket> = VecDeque::new();
-        Box::new(std::iter::from_fn(move || {
-            loop {
-                if let Some(b) = buf.pop_front() {
-                    return Some(Ok(b));
+        let (client, page_size) = (self.client, self.page_size);
+        pages(None, move |token: Option<String>, _| {
+            let mut req = client.list_buckets();
+            if let Some(n) = page_size {
+                req = req.max_buckets(n);
+            }
+            if let Some(t) = token {
+                req = req.continuation_token(t);
+            }
+            let out = req.send()?.into_output();
+            let buckets = out.buckets.iter().map(|b| Bucket::new(client.clone(), &b.name)).collect();
+            Ok((buckets, out.continuation_token))
+        })
+    }
+}
+
+/// Page size of the next request: the collection's, and no more than what the limit leaves.
+fn page_of(page_size: Option<i32>, remaining: Option<usize>) -> Option<i32> {
+    page_size.into_iter().chain(remaining.map(|r| r.min(1000) as i32)).min()
+}
+
+/// Yields items page by page, up to `limit`: `fetch(cursor, remaining)` returns one page and the
+/// cursor of the next (`None` after the last page).
+fn pages<T: 'static, C: 'static>(
+    limit: Option<usize>,
+    mut fetch: impl FnMut(Option<C>, Option<usize>) -> Result<(Vec<T>, Option<C>)> + 'static,
+) -> Box<dyn Iterator<Item = Result<T>>> {
+    let mut buf: VecDeque<T> = VecDeque::new();
+    let mut cursor: Option<C> = None;
+    let (mut done, mut yielded) = (false, 0usize);
+    Box::new(std::iter::from_fn(move || {
+        loop {
+            if limit.is_some_and(|l| yielded >= l) {
+                return None;
+            }
+            if let Some(item) = buf.pop_front() {
+                yielded += 1;
+                return Some(Ok(item));
+            }
+            if done {
+                return None;
+            }
+            match fetch(cursor.take(), limit.map(|l| l - yielded)) {
+                Ok((items, next)) => {
+                    buf.extend(items);
+                    done = next.is_none();
+                    cursor = next;
                 }
-                if done {
-                    return None;
-                }
-                let mut req = client.list_buckets();
-                if let Some(n) = page_size {
-                    req = req.max_buckets(n);
-                }
-                if let Some(t) = token.take() {
-                    req = req.continuation_token(t);
-                }
-                match req.send() {
-                    Ok(out) => {
-                        let out = out.into_output();
-                        buf.extend(out.buckets.iter().map(|b| Bucket::new(client.clone(), &b.name)));
-                        token = out.continuation_token;
-                        done = token.is_none();
-                    }
-                    Err(e) => {
-                        done = true;
-                        return Some(Err(e));
-                    }
+                Err(e) => {
+                    done = true;
+                    return Some(Err(e));
                 }
             }
-        }))
-    }
+        }
+    }))
 }
 
 /// A bucket's objects; iterating pages through ListObjectsV2.
@@ -667,55 +687,34 @@ impl IntoIterator for ObjectsCollection {
     type IntoIter = Box<dyn Iterator<Item = Result<ObjectSummary>>>;
 
     fn into_iter(self) -> Self::IntoIter {
-        let mut token: Option<String> = None;
-        let mut done = false;
-        let mut yielded = 0usize;
-        let mut buf: VecDeque<ObjectSummary> = VecDeque::new();
-        Box::new(std::iter::from_fn(move || {
-            loop {
-                if self.limit.is_some_and(|l| yielded >= l) {
-                    return None;
-                }
-                if let Some(s) = buf.pop_front() {
-                    yielded += 1;
-                    return Some(Ok(s));
-                }
-                if done {
-                    return None;
-                }
-                let mut req = self.client.list_objects_v2().bucket(self.bucket.clone());
-                if let Some(p) = &self.prefix {
-                    req = req.prefix(p.clone());
-                }
-                let remaining = self.limit.map(|l| (l - yielded).min(1000) as i32);
-                if let Some(n) = self.page_size.into_iter().chain(remaining).min() {
-                    req = req.max_keys(n);
-                }
-                if let Some(t) = token.take() {
-                    req = req.continuation_token(t);
-                }
-                match req.send() {
-                    Ok(out) => {
-                        let out = out.into_output();
-                        buf.extend(out.contents.into_iter().map(|o| ObjectSummary {
-                            client: self.client.clone(),
-                            bucket_name: self.bucket.clone(),
-                            key: o.key,
-                            size: o.size,
-                            e_tag: o.e_tag,
-                            last_modified: o.last_modified,
-                            storage_class: o.storage_class,
-                        }));
-                        token = out.next_continuation_token;
-                        done = !out.is_truncated;
-                    }
-                    Err(e) => {
-                        done = true;
-                        return Some(Err(e));
-                    }
-                }
+        let Self { client, bucket, prefix, page_size, limit } = self;
+        pages(limit, move |token: Option<String>, remaining| {
+            let mut req = client.list_objects_v2().bucket(bucket.clone());
+            if let Some(p) = &prefix {
+                req = req.prefix(p.clone());
             }
-        }))
+            if let Some(n) = page_of(page_size, remaining) {
+                req = req.max_keys(n);
+            }
+            if let Some(t) = token {
+                req = req.continuation_token(t);
+            }
+            let out = req.send()?.into_output();
+            let summaries = out
+                .contents
+                .into_iter()
+                .map(|o| ObjectSummary {
+                    client: client.clone(),
+                    bucket_name: bucket.clone(),
+                    key: o.key,
+                    size: o.size,
+                    e_tag: o.e_tag,
+                    last_modified: o.last_modified,
+                    storage_class: o.storage_class,
+                })
+                .collect();
+            Ok((summaries, out.next_continuation_token.filter(|_| out.is_truncated)))
+        })
     }
 }
 
@@ -783,60 +782,42 @@ impl IntoIterator for ObjectVersionsCollection {
     type IntoIter = Box<dyn Iterator<Item = Result<ObjectVersion>>>;
 
     fn into_iter(self) -> Self::IntoIter {
-        let mut markers: (Option<String>, Option<String>) = (None, None);
-        let mut done = false;
-        let mut yielded = 0usize;
-        let mut buf: VecDeque<ObjectVersion> = VecDeque::new();
-        Box::new(std::iter::from_fn(move || {
-            loop {
-                if self.limit.is_some_and(|l| yielded >= l) {
-                    return None;
-                }
-                if let Some(v) = buf.pop_front() {
-                    yielded += 1;
-                    return Some(Ok(v));
-                }
-                if done {
-                    return None;
-                }
-                let mut req = self.client.list_object_versions().bucket(self.bucket.clone());
-                if let Some(p) = &self.prefix {
-                    req = req.prefix(p.clone());
-                }
-                let remaining = self.limit.map(|l| (l - yielded).min(1000) as i32);
-                if let Some(n) = self.page_size.into_iter().chain(remaining).min() {
-                    req = req.max_keys(n);
-                }
-                if let Some(k) = markers.0.take() {
+        let Self { client, bucket, prefix, page_size, limit } = self;
+        pages(limit, move |markers: Option<(Option<String>, Option<String>)>, remaining| {
+            let mut req = client.list_object_versions().bucket(bucket.clone());
+            if let Some(p) = &prefix {
+                req = req.prefix(p.clone());
+            }
+            if let Some(n) = page_of(page_size, remaining) {
+                req = req.max_keys(n);
+            }
+            if let Some((key, version)) = markers {
+                if let Some(k) = key {
                     req = req.key_marker(k);
                 }
-                if let Some(v) = markers.1.take() {
+                if let Some(v) = version {
                     req = req.version_id_marker(v);
                 }
-                match req.send() {
-                    Ok(out) => {
-                        let out = out.into_output();
-                        buf.extend(out.entries.into_iter().map(|v| ObjectVersion {
-                            client: self.client.clone(),
-                            bucket_name: self.bucket.clone(),
-                            key: v.key,
-                            version_id: v.version_id,
-                            is_latest: v.is_latest,
-                            is_delete_marker: v.is_delete_marker,
-                            size: v.size,
-                            e_tag: v.e_tag,
-                            last_modified: v.last_modified,
-                            storage_class: v.storage_class,
-                        }));
-                        markers = (out.next_key_marker, out.next_version_id_marker);
-                        done = !out.is_truncated;
-                    }
-                    Err(e) => {
-                        done = true;
-                        return Some(Err(e));
-                    }
-                }
             }
-        }))
+            let out = req.send()?.into_output();
+            let versions = out
+                .entries
+                .into_iter()
+                .map(|v| ObjectVersion {
+                    client: client.clone(),
+                    bucket_name: bucket.clone(),
+                    key: v.key,
+                    version_id: v.version_id,
+                    is_latest: v.is_latest,
+                    is_delete_marker: v.is_delete_marker,
+                    size: v.size,
+                    e_tag: v.e_tag,
+                    last_modified: v.last_modified,
+                    storage_class: v.storage_class,
+                })
+                .collect();
+            let next = out.is_truncated.then_some((out.next_key_marker, out.next_version_id_marker));
+            Ok((versions, next))
+        })
     }
 }
