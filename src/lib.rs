@@ -104,6 +104,7 @@ pub use body::{ByteRange, ObjectReader};
 pub use catalog::{Account, BucketInfo, VersioningState};
 pub use error::{CorruptionSite, Error, Result};
 pub use partition::route;
+pub use partition::stats::PartitionStats;
 pub use recovery::{DamagedRange, RecoveryReport, TornTail};
 pub use store::{
     BodyFinish, BodyFinishFn, Credentials, GetOptions, ListOptions, ListPage, NewVersion, ObjectInfo,

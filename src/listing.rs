@@ -72,6 +72,7 @@ struct Cursor<'p> {
 
 impl Cursor<'_> {
     fn refill(&mut self, bucket: u64, q: &ListQuery<'_>) {
+        crate::partition::stats::add(&self.partition.counters.lists, 1);
         let ix = self.partition.index.read();
         let (items, done) = scan(&ix, bucket, q, self.lower.clone(), self.mid_key.as_deref(), self.batch);
         drop(ix);

@@ -30,6 +30,7 @@ use crate::limits::{
 };
 use crate::listing::{ListItem, ListQuery, ListStart};
 use crate::partition::index::{EntryKind, IndexEntry};
+use crate::partition::stats::{self, PartitionStats};
 use crate::partition::{Condition, Effect, Partition, Precondition, WriteRecord, now_ms, route};
 use crate::recovery::{self, OpenConfig, RecoveryReport};
 use crate::types::{BucketId, Durability, RecoveryMode, StorageClass, VersionId, check_key};
@@ -529,6 +530,20 @@ impl Store {
         &self.inner.region
     }
 
+    /// Per-partition statistics since open or the last [`Store::reset_partition_stats`]: operations by
+    /// kind, bytes in and out, group commit sizes, queue wait, fsyncs, live and dead bytes.
+    #[must_use]
+    pub fn partition_stats(&self) -> Vec<PartitionStats> {
+        self.inner.partitions.iter().map(|p| p.stats()).collect()
+    }
+
+    /// Zeroes the partition statistics (live bytes are a state, not a counter, and stay).
+    pub fn reset_partition_stats(&self) {
+        for p in self.inner.partitions.iter() {
+            p.counters.reset();
+        }
+    }
+
     /// Number of partitions.
     #[must_use]
     pub fn partition_count(&self) -> u32 {
@@ -941,6 +956,8 @@ impl Store {
         let pre = opts.condition.as_ref().map(|c| c.to_precondition(bucket.0, key));
         part.submit(vec![rec], opts.storage_class, durability, pre)
             .map_err(|e| self.name_error(e, bucket))?;
+        stats::add(&part.counters.puts, 1);
+        stats::add(&part.counters.bytes_in, size);
         drop(catalog);
         Ok(with_meta(info_from(bucket.0, key.as_bytes(), &entry, true), meta))
     }
@@ -1079,6 +1096,7 @@ impl Store {
         let pre = condition.map(|c| c.to_precondition(bucket.0, key));
         part.submit(vec![WriteRecord { bytes, effect }], StorageClass::Standard, self.durability(None), pre)
             .map_err(|e| self.name_error(e, bucket))?;
+        stats::add(&part.counters.deletes, 1);
         Ok(vid)
     }
 
@@ -1152,6 +1170,7 @@ impl Store {
         let pre = condition.map(|c| c.to_precondition(bucket.0, key));
         part.submit(records, StorageClass::Standard, self.durability(None), pre)
             .map_err(|e| self.name_error(e, bucket))?;
+        stats::add(&part.counters.deletes, 1);
         Ok(())
     }
 
@@ -1243,6 +1262,7 @@ impl Store {
     pub fn head(&self, bucket: BucketId, key: &str, version: Option<VersionId>) -> Result<ObjectInfo> {
         let (part, seq, e, latest) = self.lookup(bucket, key, version)?;
         let (_, meta, _) = self.read_record(&part, bucket, key, seq, &e, false)?;
+        stats::add(&part.counters.heads, 1);
         Ok(with_meta(info_from(bucket.0, key.as_bytes(), &e, latest), meta))
     }
 
@@ -1258,10 +1278,12 @@ impl Store {
             return Err(Error::NoSuchKey { bucket: name, key: key.into(), delete_marker: true });
         }
         let (_, meta, inline) = self.read_record(&part, bucket, key, seq, &e, true)?;
+        stats::add(&part.counters.gets, 1);
         let (start, end) = match opts.range {
             Some(r) => r.resolve(e.size)?,
             None => (0, e.size),
         };
+        stats::add(&part.counters.bytes_out, end - start);
         let source = if e.kind == EntryKind::Inline {
             BodySource::Inline(inline)
         } else {

@@ -44,6 +44,13 @@ pub(crate) struct IndexEntry {
 #[derive(Debug, Default)]
 pub(crate) struct Index {
     map: BTreeMap<IndexKey, IndexEntry>,
+    /// Bytes of the records the entries point at (chunk bodies included).
+    live_bytes: u64,
+}
+
+/// Stored bytes an entry accounts for: its record, and its chunks' bodies when chunked.
+fn stored_bytes(e: &IndexEntry) -> u64 {
+    e.record_len + if e.kind == EntryKind::Chunked { e.size } else { 0 }
 }
 
 pub(crate) fn key_bound(bucket: u64, key: &[u8], seq: u64) -> IndexKey {
@@ -54,7 +61,10 @@ impl Index {
     /// Adds a version; an older record of the same version (a replaced `null` version) goes away.
     pub(crate) fn upsert(&mut self, bucket: u64, key: &[u8], seq: u64, entry: IndexEntry) {
         self.remove_version(bucket, key, entry.version_id, seq);
-        self.map.insert(key_bound(bucket, key, seq), entry);
+        self.live_bytes += stored_bytes(&entry);
+        if let Some(old) = self.map.insert(key_bound(bucket, key, seq), entry) {
+            self.live_bytes -= stored_bytes(&old);
+        }
     }
 
     /// Removes every record of `version` older than `seq`; returns how many.
@@ -65,7 +75,9 @@ impl Index {
             .map(|(s, _)| key_bound(bucket, key, s))
             .collect();
         for k in &doomed {
-            self.map.remove(k);
+            if let Some(old) = self.map.remove(k) {
+                self.live_bytes -= stored_bytes(&old);
+            }
         }
         doomed.len()
     }
@@ -112,6 +124,11 @@ impl Index {
             Bound::Excluded(key_bound(bucket, start, 0))
         };
         self.map.range((lower, Bound::Unbounded)).take_while(move |(k, _)| k.bucket == bucket)
+    }
+
+    /// Bytes of the records the entries point at.
+    pub(crate) fn live_bytes(&self) -> u64 {
+        self.live_bytes
     }
 
     /// Entries from `lower` on, in index order.

@@ -8,6 +8,7 @@
 //! see a write exactly when its writer is acknowledged, and an acknowledged `Immediate` write is on disk.
 
 pub(crate) mod index;
+pub(crate) mod stats;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -105,6 +106,7 @@ struct Request {
     class: StorageClass,
     durability: Durability,
     result: Mutex<Option<Result<Vec<Written>>>>,
+    queued_at: std::time::Instant,
 }
 
 #[derive(Debug, Default)]
@@ -146,6 +148,7 @@ pub(crate) struct Partition {
     wake: Condvar,
     active: Mutex<HashMap<StorageClass, ActiveSegment>>,
     dirty: AtomicBool,
+    pub(crate) counters: stats::Counters,
 }
 
 const MARKER_BYTES: u64 = 64 + 32;
@@ -183,6 +186,7 @@ impl Partition {
             wake: Condvar::new(),
             active: Mutex::new(HashMap::new()),
             dirty: AtomicBool::new(false),
+            counters: stats::Counters::default(),
         }
     }
 
@@ -228,6 +232,7 @@ impl Partition {
             class,
             durability,
             result: Mutex::new(None),
+            queued_at: std::time::Instant::now(),
         });
         let mut q = self.queue.lock();
         q.pending.push_back(req.clone());
@@ -261,6 +266,12 @@ impl Partition {
 
     fn lead(&self, batch: &[Arc<Request>]) {
         let mut active = self.active.lock();
+        let c = &self.counters;
+        let waited: u64 = batch.iter().map(|r| r.queued_at.elapsed().as_nanos() as u64).sum();
+        stats::add(&c.wait_ns, waited);
+        stats::add(&c.groups, 1);
+        stats::add(&c.grouped_requests, batch.len() as u64);
+        c.largest_group.fetch_max(batch.len() as u64, Ordering::Relaxed);
         let mut outcomes = self.check_preconditions(batch);
         let mut classes: Vec<StorageClass> = batch.iter().map(|r| r.class).collect();
         classes.dedup();
@@ -432,6 +443,7 @@ impl Partition {
             a.seg.file.write_all_at(&marker, a.tail).map_err(io_err)?;
         }
         a.tail += marker.len() as u64;
+        stats::add(&self.counters.appended_bytes, a.tail - group_start);
         let durability = reqs
             .iter()
             .fold(Durability::Eventual { flush_interval_ms: 0 }, |d, r| strongest(d, r.durability));
@@ -439,10 +451,12 @@ impl Partition {
             Durability::Eventual { .. } => self.dirty.store(true, Ordering::Release),
             Durability::Immediate => {
                 a.seg.file.sync_data().map_err(|e| self.ctx.poison("segment fdatasync", &seg.path, e))?;
+                stats::add(&self.counters.fsyncs, 1);
                 a.synced_upto = a.tail;
             }
             Durability::Paranoid => {
                 a.seg.file.sync_all().map_err(|e| self.ctx.poison("segment fsync", &seg.path, e))?;
+                stats::add(&self.counters.fsyncs, 1);
                 let dir = self.ctx.class_dir(self.id, class);
                 self.ctx.storage.sync_dir(&dir).map_err(|e| self.ctx.poison("directory fsync", &dir, e))?;
                 a.synced_upto = a.tail;
@@ -467,6 +481,8 @@ impl Partition {
             a.seg.file.set_len(sealed_len).map_err(|e| self.ctx.poison("seal truncate", path, e))?;
         }
         a.seg.file.sync_data().map_err(|e| self.ctx.poison("seal fdatasync", path, e))?;
+        stats::add(&self.counters.fsyncs, 1);
+        stats::add(&self.counters.appended_bytes, rec.len() as u64);
         let edit = ManifestEdit::SegmentSealed { segment_id: a.seg.id, len: a.tail + rec.len() as u64 };
         let mut manifest = self.ctx.manifest.lock();
         manifest.append(&edit).map_err(|e| self.ctx.poison("manifest append", &manifest.path, e))?;
@@ -525,6 +541,12 @@ impl Partition {
         })
     }
 
+    /// A snapshot of the statistics.
+    pub(crate) fn stats(&self) -> stats::PartitionStats {
+        let live = self.index.read().live_bytes();
+        self.counters.snapshot(self.id, live)
+    }
+
     /// Syncs active segments written with `Eventual` durability since the last flush.
     pub(crate) fn flush(&self) -> Result<()> {
         if !self.dirty.swap(false, Ordering::AcqRel) {
@@ -534,6 +556,7 @@ impl Partition {
         let mut active = self.active.lock();
         for a in active.values_mut() {
             a.seg.file.sync_data().map_err(|e| self.ctx.poison("segment fdatasync", &a.seg.path, e))?;
+            stats::add(&self.counters.fsyncs, 1);
             a.synced_upto = a.tail;
         }
         Ok(())
