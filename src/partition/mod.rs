@@ -677,6 +677,7 @@ mod tests {
             class: StorageClass::Standard,
             durability: Durability::Immediate,
             result: Mutex::new(None),
+            queued_at: std::time::Instant::now(),
         })
     }
 
