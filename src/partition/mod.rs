@@ -391,7 +391,9 @@ impl Partition {
             std::collections::hash_map::Entry::Vacant(v) => v.insert(self.create_segment(class)?),
         };
         let step = self.ctx.params.preallocate_bytes;
-        if step > 0 && a.tail + total > a.zeroed_upto {
+        // Only small groups gain: a large group's own bytes are most of its sync anyway, and zeroing
+        // ahead of it would write them twice.
+        if step > 0 && total <= step / 4 && a.tail + total > a.zeroed_upto {
             // Keep the file allocated and zero ahead of the tail, so this group's fdatasync (and the
             // next ones') need not commit a size or extent change.
             let upto = (a.tail + total + step).min(self.ctx.params.segment_bytes).max(a.tail + total);

@@ -1,0 +1,354 @@
+//! s3lite against the crates a Rust user would pick instead, in one process, on the same data:
+//! object_store's `LocalFileSystem` and `InMemory`, one file per object with fsync, and redb storing
+//! bodies as values (one durable transaction per put). Workloads 4 KiB x 100,000, 64 KiB x 10,000,
+//! 1 MiB x 1,000 and one 256 MiB object per stream; phases put, get (random order), list, delete;
+//! 1, 2 and 16 threads (16 for small puts). Also measures this machine's limits in the same run.
+//!
+//! `cargo run --release --example compare -- [--quick] [--csv] [--only 4k|64k|1m|256m]`
+//!
+//! `--csv` prints `workload,store,threads,phase,ops_per_s,mb_per_s,durable`, with the limits as rows
+//! of store `limit`. `--quick` cuts the counts so the whole matrix takes about two minutes.
+
+use std::error::Error;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use md5::Digest;
+use object_store::ObjectStoreExt;
+use object_store::path::Path as OsPath;
+use object_store::{ObjectStore, PutPayload};
+use s3lite::{BucketId, GetOptions, ListOptions, PutOptions, Store};
+
+type Res<T> = Result<T, Box<dyn Error + Send + Sync>>;
+
+/// A key-value store under test.
+trait Peer: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn durable(&self) -> bool;
+    fn put(&self, key: &str, data: &[u8]) -> Res<()>;
+    fn get(&self, key: &str) -> Res<usize>;
+    fn list(&self) -> Res<usize>;
+    fn delete(&self, key: &str) -> Res<()>;
+}
+
+struct S3lite {
+    store: Store,
+    bucket: BucketId,
+}
+
+impl Peer for S3lite {
+    fn name(&self) -> &'static str {
+        "s3lite"
+    }
+    fn durable(&self) -> bool {
+        true
+    }
+    fn put(&self, key: &str, data: &[u8]) -> Res<()> {
+        self.store.put_bytes(self.bucket, key, data, &PutOptions::default())?;
+        Ok(())
+    }
+    fn get(&self, key: &str) -> Res<usize> {
+        let (_, mut r) = self.store.get(self.bucket, key, &GetOptions::default())?;
+        Ok(r.write_to(&mut std::io::sink())? as usize)
+    }
+    fn list(&self) -> Res<usize> {
+        let mut n = 0;
+        let mut opts = ListOptions::default();
+        loop {
+            let page = self.store.list(self.bucket, &opts)?;
+            n += page.entries.len();
+            if !page.is_truncated {
+                return Ok(n);
+            }
+            opts.start_after = page.entries.last().map(|e| e.key.clone());
+        }
+    }
+    fn delete(&self, key: &str) -> Res<()> {
+        self.store.delete(self.bucket, key)?;
+        Ok(())
+    }
+}
+
+struct ObjStore {
+    name: &'static str,
+    store: Arc<dyn ObjectStore>,
+    rt: Arc<tokio::runtime::Runtime>,
+}
+
+impl Peer for ObjStore {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn durable(&self) -> bool {
+        // LocalFileSystem writes a temporary file and renames it, without fsync; InMemory is memory.
+        false
+    }
+    fn put(&self, key: &str, data: &[u8]) -> Res<()> {
+        let payload = PutPayload::from(bytes::Bytes::copy_from_slice(data));
+        self.rt.block_on(self.store.put(&OsPath::from(key), payload))?;
+        Ok(())
+    }
+    fn get(&self, key: &str) -> Res<usize> {
+        let r = self.rt.block_on(async { self.store.get(&OsPath::from(key)).await?.bytes().await })?;
+        Ok(r.len())
+    }
+    fn list(&self) -> Res<usize> {
+        use futures::TryStreamExt;
+        let all: Vec<_> = self.rt.block_on(self.store.list(None).try_collect())?;
+        Ok(all.len())
+    }
+    fn delete(&self, key: &str) -> Res<()> {
+        self.rt.block_on(self.store.delete(&OsPath::from(key)))?;
+        Ok(())
+    }
+}
+
+struct FilePerObject {
+    dir: PathBuf,
+}
+
+impl Peer for FilePerObject {
+    fn name(&self) -> &'static str {
+        "file_per_object"
+    }
+    fn durable(&self) -> bool {
+        true
+    }
+    fn put(&self, key: &str, data: &[u8]) -> Res<()> {
+        let mut f = File::create(self.dir.join(key))?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        Ok(())
+    }
+    fn get(&self, key: &str) -> Res<usize> {
+        Ok(std::fs::read(self.dir.join(key))?.len())
+    }
+    fn list(&self) -> Res<usize> {
+        let mut names: Vec<_> = std::fs::read_dir(&self.dir)?.map(|e| e.map(|e| e.file_name())).collect::<Result<_, _>>()?;
+        names.sort();
+        Ok(names.len())
+    }
+    fn delete(&self, key: &str) -> Res<()> {
+        std::fs::remove_file(self.dir.join(key))?;
+        Ok(())
+    }
+}
+
+const TABLE: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("objects");
+
+struct Redb {
+    db: redb::Database,
+}
+
+impl Peer for Redb {
+    fn name(&self) -> &'static str {
+        "redb"
+    }
+    fn durable(&self) -> bool {
+        true
+    }
+    fn put(&self, key: &str, data: &[u8]) -> Res<()> {
+        let txn = self.db.begin_write()?;
+        txn.open_table(TABLE)?.insert(key, data)?;
+        txn.commit()?;
+        Ok(())
+    }
+    fn get(&self, key: &str) -> Res<usize> {
+        use redb::ReadableDatabase;
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(TABLE)?;
+        Ok(table.get(key)?.map_or(0, |v| v.value().len()))
+    }
+    fn list(&self) -> Res<usize> {
+        use redb::{ReadableDatabase, ReadableTable};
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(TABLE)?;
+        let mut n = 0;
+        for row in table.iter()? {
+            row?;
+            n += 1;
+        }
+        Ok(n)
+    }
+    fn delete(&self, key: &str) -> Res<()> {
+        let txn = self.db.begin_write()?;
+        txn.open_table(TABLE)?.remove(key)?;
+        txn.commit()?;
+        Ok(())
+    }
+}
+
+fn make_peers(dir: &Path, rt: &Arc<tokio::runtime::Runtime>) -> Res<Vec<Box<dyn Peer>>> {
+    let s3 = dir.join("s3lite");
+    let store = Store::open(&s3)?;
+    let bucket = store.create_bucket("bench")?;
+    let local = dir.join("object_store");
+    std::fs::create_dir_all(&local)?;
+    let files = dir.join("files");
+    std::fs::create_dir_all(&files)?;
+    let db = redb::Database::create(dir.join("redb.db"))?;
+    let txn = db.begin_write()?;
+    txn.open_table(TABLE)?;
+    txn.commit()?;
+    Ok(vec![
+        Box::new(S3lite { store, bucket }),
+        Box::new(ObjStore { name: "object_store_local", store: Arc::new(object_store::local::LocalFileSystem::new_with_prefix(&local)?), rt: rt.clone() }),
+        Box::new(ObjStore { name: "object_store_memory", store: Arc::new(object_store::memory::InMemory::new()), rt: rt.clone() }),
+        Box::new(FilePerObject { dir: files }),
+        Box::new(Redb { db }),
+    ])
+}
+
+struct Row {
+    workload: &'static str,
+    store: &'static str,
+    threads: usize,
+    phase: &'static str,
+    ops_per_s: f64,
+    mb_per_s: f64,
+    durable: bool,
+}
+
+/// Runs `f(i)` for i in 0..count over `threads` threads; returns seconds.
+fn timed(count: usize, threads: usize, f: &(dyn Fn(usize) -> Res<()> + Sync)) -> Res<f64> {
+    let start = Instant::now();
+    let failed: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| s.spawn(move || (t..count).step_by(threads).try_for_each(f).err().map(|e| e.to_string())))
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().expect("worker")).collect()
+    });
+    if let Some(e) = failed.first() {
+        return Err(e.clone().into());
+    }
+    Ok(start.elapsed().as_secs_f64())
+}
+
+fn run_workload(peer: &dyn Peer, workload: &'static str, size: usize, count: usize, threads: usize, data: &[u8], rows: &mut Vec<Row>) -> Res<()> {
+    let key = |i: usize| format!("{workload}-t{threads}-{i:07}");
+    let mut push = |phase, secs: f64, n: usize, bytes: usize| {
+        rows.push(Row {
+            workload,
+            store: peer.name(),
+            threads,
+            phase,
+            ops_per_s: n as f64 / secs,
+            mb_per_s: bytes as f64 / secs / 1e6,
+            durable: peer.durable(),
+        });
+    };
+    let secs = timed(count, threads, &|i| peer.put(&key(i), &data[..size]))?;
+    push("put", secs, count, count * size);
+    // Random order, the same for every store.
+    let order: Vec<usize> = (0..count).map(|i| (i * 7919 + 13) % count).collect();
+    let secs = timed(count, threads, &|i| {
+        let n = peer.get(&key(order[i]))?;
+        if n != size { Err(format!("{}: read {n} bytes, wrote {size}", peer.name()).into()) } else { Ok(()) }
+    })?;
+    push("get", secs, count, count * size);
+    let start = Instant::now();
+    let listed = peer.list()?;
+    push("list", start.elapsed().as_secs_f64(), listed, 0);
+    let secs = timed(count, threads, &|i| peer.delete(&key(i)))?;
+    push("delete", secs, count, 0);
+    Ok(())
+}
+
+/// This machine's limits, measured now: one writer's 4 KiB append + fdatasync rate, and
+/// min(sequential write with fdatasync, MD5) in MB/s.
+fn limits(dir: &Path, data: &[u8]) -> Res<(f64, f64)> {
+    let mut f = OpenOptions::new().create(true).append(true).open(dir.join("limit.log"))?;
+    let start = Instant::now();
+    let mut n = 0;
+    while start.elapsed().as_secs_f64() < 1.5 {
+        f.write_all(&data[..4096])?;
+        f.sync_data()?;
+        n += 1;
+    }
+    let fsync_rate = f64::from(n) / start.elapsed().as_secs_f64();
+    let mut f = File::create(dir.join("limit.seq"))?;
+    let start = Instant::now();
+    for chunk in data.chunks(1 << 20) {
+        f.write_all(chunk)?;
+    }
+    f.sync_data()?;
+    let seq = data.len() as f64 / start.elapsed().as_secs_f64() / 1e6;
+    let start = Instant::now();
+    let digest = md5::Md5::digest(data);
+    std::hint::black_box(digest);
+    let md5 = data.len() as f64 / start.elapsed().as_secs_f64() / 1e6;
+    Ok((fsync_rate, seq.min(md5)))
+}
+
+fn main() -> Res<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let csv = args.iter().any(|a| a == "--csv");
+    // `--only 1m` runs one workload (for tuning).
+    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
+    let workloads: [(&'static str, usize, usize, &[usize]); 4] = if quick {
+        [("4k", 4096, 3000, &[1, 2, 16]), ("64k", 65536, 500, &[1, 2]), ("1m", 1 << 20, 60, &[1, 2]), ("256m", 256 << 20, 1, &[1, 2])]
+    } else {
+        [("4k", 4096, 100_000, &[1, 2, 16]), ("64k", 65536, 10_000, &[1, 2]), ("1m", 1 << 20, 1000, &[1, 2]), ("256m", 256 << 20, 1, &[1, 2])]
+    };
+    let mut data = vec![0u8; 256 << 20];
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    for b in &mut data {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    let rt = Arc::new(tokio::runtime::Builder::new_multi_thread().worker_threads(2).build()?);
+    let mut rows = Vec::new();
+    let tmp = tempfile::tempdir()?;
+    let (fsync_rate, stream_limit) = limits(tmp.path(), &data)?;
+    rows.push(Row { workload: "4k", store: "limit", threads: 1, phase: "put", ops_per_s: fsync_rate, mb_per_s: fsync_rate * 4096.0 / 1e6, durable: true });
+    rows.push(Row { workload: "1m", store: "limit", threads: 1, phase: "put", ops_per_s: stream_limit / 1.048_576, mb_per_s: stream_limit, durable: true });
+    for (workload, size, count, threads) in workloads {
+        if only.as_deref().is_some_and(|o| o != workload) {
+            continue;
+        }
+        for &t in threads {
+            // The 256 MiB workload is one object per stream.
+            let count = if workload == "256m" { t } else { count };
+            let dir = tempfile::tempdir()?;
+            for peer in make_peers(dir.path(), &rt)? {
+                eprintln!("{workload} x {count}, {t} thread(s): {}", peer.name());
+                run_workload(peer.as_ref(), workload, size, count, t, &data, &mut rows)?;
+            }
+        }
+    }
+    if csv {
+        println!("workload,store,threads,phase,ops_per_s,mb_per_s,durable");
+        for r in &rows {
+            println!("{},{},{},{},{:.1},{:.1},{}", r.workload, r.store, r.threads, r.phase, r.ops_per_s, r.mb_per_s, r.durable);
+        }
+        return Ok(());
+    }
+    println!("limits (same run): 4 KiB append+fdatasync {fsync_rate:.0}/s; min(sequential write, MD5) {stream_limit:.0} MB/s\n");
+    println!("{:<6} {:>3} {:<7} {:>12} {:>10}   s3lite / peer (ops/s ratio)", "load", "thr", "phase", "s3lite op/s", "MB/s");
+    let peers = ["object_store_local", "object_store_memory", "file_per_object", "redb"];
+    for r in rows.iter().filter(|r| r.store == "s3lite") {
+        let ratios: Vec<String> = peers
+            .iter()
+            .filter_map(|p| {
+                rows.iter()
+                    .find(|o| o.store == *p && o.workload == r.workload && o.threads == r.threads && o.phase == r.phase)
+                    .map(|o| format!("{}{} {:.2}", p, if o.durable { "*" } else { "" }, r.ops_per_s / o.ops_per_s))
+            })
+            .collect();
+        println!("{:<6} {:>3} {:<7} {:>12.0} {:>10.1}   {}", r.workload, r.threads, r.phase, r.ops_per_s, r.mb_per_s, ratios.join("  "));
+    }
+    println!("\n* durable peers (fsync or durable commit per put). s3lite is durable (Immediate).");
+    if let Some(p) = rows.iter().find(|r| r.store == "s3lite" && r.workload == "4k" && r.threads == 1 && r.phase == "put") {
+        println!("s3lite 4k put, 1 writer: {:.2} of the fdatasync limit", p.ops_per_s / fsync_rate);
+    }
+    if let Some(p) = rows.iter().find(|r| r.store == "s3lite" && r.workload == "1m" && r.threads == 1 && r.phase == "put") {
+        println!("s3lite 1m put, 1 stream: {:.2} of min(sequential write, MD5)", p.mb_per_s / stream_limit);
+    }
+    Ok(())
+}
