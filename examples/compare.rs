@@ -127,7 +127,8 @@ impl Peer for FilePerObject {
         Ok(std::fs::read(self.dir.join(key))?.len())
     }
     fn list(&self) -> Res<usize> {
-        let mut names: Vec<_> = std::fs::read_dir(&self.dir)?.map(|e| e.map(|e| e.file_name())).collect::<Result<_, _>>()?;
+        let mut names: Vec<_> =
+            std::fs::read_dir(&self.dir)?.map(|e| e.map(|e| e.file_name())).collect::<Result<_, _>>()?;
         names.sort();
         Ok(names.len())
     }
@@ -195,8 +196,16 @@ fn make_peers(dir: &Path, rt: &Arc<tokio::runtime::Runtime>) -> Res<Vec<Box<dyn 
     txn.commit()?;
     Ok(vec![
         Box::new(S3lite { store, bucket }),
-        Box::new(ObjStore { name: "object_store_local", store: Arc::new(object_store::local::LocalFileSystem::new_with_prefix(&local)?), rt: rt.clone() }),
-        Box::new(ObjStore { name: "object_store_memory", store: Arc::new(object_store::memory::InMemory::new()), rt: rt.clone() }),
+        Box::new(ObjStore {
+            name: "object_store_local",
+            store: Arc::new(object_store::local::LocalFileSystem::new_with_prefix(&local)?),
+            rt: rt.clone(),
+        }),
+        Box::new(ObjStore {
+            name: "object_store_memory",
+            store: Arc::new(object_store::memory::InMemory::new()),
+            rt: rt.clone(),
+        }),
         Box::new(FilePerObject { dir: files }),
         Box::new(Redb { db }),
     ])
@@ -217,7 +226,9 @@ fn timed(count: usize, threads: usize, f: &(dyn Fn(usize) -> Res<()> + Sync)) ->
     let start = Instant::now();
     let failed: Vec<String> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
-            .map(|t| s.spawn(move || (t..count).step_by(threads).try_for_each(f).err().map(|e| e.to_string())))
+            .map(|t| {
+                s.spawn(move || (t..count).step_by(threads).try_for_each(f).err().map(|e| e.to_string()))
+            })
             .collect();
         handles.into_iter().filter_map(|h| h.join().expect("worker")).collect()
     });
@@ -227,7 +238,15 @@ fn timed(count: usize, threads: usize, f: &(dyn Fn(usize) -> Res<()> + Sync)) ->
     Ok(start.elapsed().as_secs_f64())
 }
 
-fn run_workload(peer: &dyn Peer, workload: &'static str, size: usize, count: usize, threads: usize, data: &[u8], rows: &mut Vec<Row>) -> Res<()> {
+fn run_workload(
+    peer: &dyn Peer,
+    workload: &'static str,
+    size: usize,
+    count: usize,
+    threads: usize,
+    data: &[u8],
+    rows: &mut Vec<Row>,
+) -> Res<()> {
     let key = |i: usize| format!("{workload}-t{threads}-{i:07}");
     let mut push = |phase, secs: f64, n: usize, bytes: usize| {
         rows.push(Row {
@@ -290,9 +309,19 @@ fn main() -> Res<()> {
     // `--only 1m` runs one workload (for tuning).
     let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
     let workloads: [(&'static str, usize, usize, &[usize]); 4] = if quick {
-        [("4k", 4096, 3000, &[1, 2, 16]), ("64k", 65536, 500, &[1, 2]), ("1m", 1 << 20, 60, &[1, 2]), ("256m", 256 << 20, 1, &[1, 2])]
+        [
+            ("4k", 4096, 3000, &[1, 2, 16]),
+            ("64k", 65536, 500, &[1, 2]),
+            ("1m", 1 << 20, 60, &[1, 2]),
+            ("256m", 256 << 20, 1, &[1, 2]),
+        ]
     } else {
-        [("4k", 4096, 100_000, &[1, 2, 16]), ("64k", 65536, 10_000, &[1, 2]), ("1m", 1 << 20, 1000, &[1, 2]), ("256m", 256 << 20, 1, &[1, 2])]
+        [
+            ("4k", 4096, 100_000, &[1, 2, 16]),
+            ("64k", 65536, 10_000, &[1, 2]),
+            ("1m", 1 << 20, 1000, &[1, 2]),
+            ("256m", 256 << 20, 1, &[1, 2]),
+        ]
     };
     let mut data = vec![0u8; 256 << 20];
     let mut x = 0x9e37_79b9_7f4a_7c15u64;
@@ -306,8 +335,24 @@ fn main() -> Res<()> {
     let mut rows = Vec::new();
     let tmp = tempfile::tempdir()?;
     let (fsync_rate, stream_limit) = limits(tmp.path(), &data)?;
-    rows.push(Row { workload: "4k", store: "limit", threads: 1, phase: "put", ops_per_s: fsync_rate, mb_per_s: fsync_rate * 4096.0 / 1e6, durable: true });
-    rows.push(Row { workload: "1m", store: "limit", threads: 1, phase: "put", ops_per_s: stream_limit / 1.048_576, mb_per_s: stream_limit, durable: true });
+    rows.push(Row {
+        workload: "4k",
+        store: "limit",
+        threads: 1,
+        phase: "put",
+        ops_per_s: fsync_rate,
+        mb_per_s: fsync_rate * 4096.0 / 1e6,
+        durable: true,
+    });
+    rows.push(Row {
+        workload: "1m",
+        store: "limit",
+        threads: 1,
+        phase: "put",
+        ops_per_s: stream_limit / 1.048_576,
+        mb_per_s: stream_limit,
+        durable: true,
+    });
     for (workload, size, count, threads) in workloads {
         if only.as_deref().is_some_and(|o| o != workload) {
             continue;
@@ -325,29 +370,56 @@ fn main() -> Res<()> {
     if csv {
         println!("workload,store,threads,phase,ops_per_s,mb_per_s,durable");
         for r in &rows {
-            println!("{},{},{},{},{:.1},{:.1},{}", r.workload, r.store, r.threads, r.phase, r.ops_per_s, r.mb_per_s, r.durable);
+            println!(
+                "{},{},{},{},{:.1},{:.1},{}",
+                r.workload, r.store, r.threads, r.phase, r.ops_per_s, r.mb_per_s, r.durable
+            );
         }
         return Ok(());
     }
-    println!("limits (same run): 4 KiB append+fdatasync {fsync_rate:.0}/s; min(sequential write, MD5) {stream_limit:.0} MB/s\n");
-    println!("{:<6} {:>3} {:<7} {:>12} {:>10}   s3lite / peer (ops/s ratio)", "load", "thr", "phase", "s3lite op/s", "MB/s");
+    println!(
+        "limits (same run): 4 KiB append+fdatasync {fsync_rate:.0}/s; min(sequential write, MD5) {stream_limit:.0} MB/s\n"
+    );
+    println!(
+        "{:<6} {:>3} {:<7} {:>12} {:>10}   s3lite / peer (ops/s ratio)",
+        "load", "thr", "phase", "s3lite op/s", "MB/s"
+    );
     let peers = ["object_store_local", "object_store_memory", "file_per_object", "redb"];
     for r in rows.iter().filter(|r| r.store == "s3lite") {
         let ratios: Vec<String> = peers
             .iter()
             .filter_map(|p| {
                 rows.iter()
-                    .find(|o| o.store == *p && o.workload == r.workload && o.threads == r.threads && o.phase == r.phase)
-                    .map(|o| format!("{}{} {:.2}", p, if o.durable { "*" } else { "" }, r.ops_per_s / o.ops_per_s))
+                    .find(|o| {
+                        o.store == *p
+                            && o.workload == r.workload
+                            && o.threads == r.threads
+                            && o.phase == r.phase
+                    })
+                    .map(|o| {
+                        format!("{}{} {:.2}", p, if o.durable { "*" } else { "" }, r.ops_per_s / o.ops_per_s)
+                    })
             })
             .collect();
-        println!("{:<6} {:>3} {:<7} {:>12.0} {:>10.1}   {}", r.workload, r.threads, r.phase, r.ops_per_s, r.mb_per_s, ratios.join("  "));
+        println!(
+            "{:<6} {:>3} {:<7} {:>12.0} {:>10.1}   {}",
+            r.workload,
+            r.threads,
+            r.phase,
+            r.ops_per_s,
+            r.mb_per_s,
+            ratios.join("  ")
+        );
     }
     println!("\n* durable peers (fsync or durable commit per put). s3lite is durable (Immediate).");
-    if let Some(p) = rows.iter().find(|r| r.store == "s3lite" && r.workload == "4k" && r.threads == 1 && r.phase == "put") {
+    if let Some(p) =
+        rows.iter().find(|r| r.store == "s3lite" && r.workload == "4k" && r.threads == 1 && r.phase == "put")
+    {
         println!("s3lite 4k put, 1 writer: {:.2} of the fdatasync limit", p.ops_per_s / fsync_rate);
     }
-    if let Some(p) = rows.iter().find(|r| r.store == "s3lite" && r.workload == "1m" && r.threads == 1 && r.phase == "put") {
+    if let Some(p) =
+        rows.iter().find(|r| r.store == "s3lite" && r.workload == "1m" && r.threads == 1 && r.phase == "put")
+    {
         println!("s3lite 1m put, 1 stream: {:.2} of min(sequential write, MD5)", p.mb_per_s / stream_limit);
     }
     Ok(())

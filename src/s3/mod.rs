@@ -674,12 +674,12 @@ impl S3 {
 
     fn object_of(
         &self,
-        key: &[u8],
+        key: Vec<u8>,
         e: &crate::partition::index::IndexEntry,
         owner: Option<&Owner>,
         url: bool,
     ) -> Object {
-        let key = String::from_utf8_lossy(key).into_owned();
+        let key = key_string(key);
         Object {
             key: if url { rules::url_encode(&key) } else { key },
             last_modified: time_of(e.mtime_ms),
@@ -717,12 +717,12 @@ impl S3 {
             if max == 0 { (Vec::new(), false) } else { self.store.list_items(b.id, &q)? };
         let url = req.encoding_type == Some(EncodingType::Url);
         let owner = req.fetch_owner.then(|| self.owner_of(&b));
-        let (contents, common_prefixes) = self.split_items(&items, owner.as_ref(), url);
         let next_continuation_token = truncated.then(|| match items.last() {
             Some(ListItem::Prefix(p)) => encode_token(&self.secret(), b.id, TOKEN_PREFIX, p),
             Some(ListItem::Entry { key, .. }) => encode_token(&self.secret(), b.id, TOKEN_KEY, key),
             None => unreachable!("a truncated page has items"),
         });
+        let (contents, common_prefixes) = self.split_items(items, owner.as_ref(), url);
         let enc = |s: Option<String>| if url { s.map(|s| rules::url_encode(&s)) } else { s };
         Ok(ListObjectsV2Output {
             name: b.name,
@@ -742,19 +742,19 @@ impl S3 {
 
     fn split_items(
         &self,
-        items: &[ListItem],
+        items: Vec<ListItem>,
         owner: Option<&Owner>,
         url: bool,
     ) -> (Vec<Object>, Vec<CommonPrefix>) {
-        let mut contents = Vec::new();
+        let mut contents = Vec::with_capacity(items.len());
         let mut prefixes = Vec::new();
         for item in items {
             match item {
                 ListItem::Entry { key, entry, .. } => {
-                    contents.push(self.object_of(key, entry, owner, url));
+                    contents.push(self.object_of(key, &entry, owner, url));
                 }
                 ListItem::Prefix(p) => {
-                    let p = String::from_utf8_lossy(p).into_owned();
+                    let p = key_string(p);
                     prefixes.push(CommonPrefix { prefix: if url { rules::url_encode(&p) } else { p } });
                 }
             }
@@ -794,13 +794,13 @@ impl S3 {
             if max == 0 { (Vec::new(), false) } else { self.store.list_items(b.id, &q)? };
         let url = req.encoding_type == Some(EncodingType::Url);
         let owner = self.owner_of(&b);
-        let (contents, common_prefixes) = self.split_items(&items, Some(&owner), url);
         let next_marker = (truncated && req.delimiter.is_some()).then(|| match items.last() {
             Some(ListItem::Prefix(p)) | Some(ListItem::Entry { key: p, .. }) => {
                 String::from_utf8_lossy(p).into_owned()
             }
             None => String::new(),
         });
+        let (contents, common_prefixes) = self.split_items(items, Some(&owner), url);
         Ok(ListObjectsOutput {
             name: b.name,
             prefix: req.prefix,
@@ -902,6 +902,11 @@ impl S3 {
             encoding_type: req.encoding_type,
         })
     }
+}
+
+/// A key from the index as a `String`, without copying (keys are UTF-8 by construction).
+fn key_string(key: Vec<u8>) -> String {
+    String::from_utf8(key).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// A reader that feeds every byte it passes through a checksum.
