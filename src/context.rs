@@ -23,6 +23,7 @@ pub(crate) struct Params {
     pub(crate) group_bytes: u64,
     pub(crate) durability: Durability,
     pub(crate) preallocate_bytes: u64,
+    pub(crate) rate_limits: Option<crate::partition::rate::RequestRateLimits>,
 }
 
 /// The manifest log being appended to.
@@ -55,6 +56,7 @@ pub(crate) struct Context {
     pub(crate) next_segment_id: AtomicU64,
     pub(crate) poisoned: AtomicBool,
     pub(crate) manifest: Mutex<ManifestLog>,
+    pub(crate) clock: Arc<dyn crate::clock::Clock>,
 }
 
 impl Context {

@@ -232,6 +232,16 @@ pub enum Error {
         /// The key id given.
         access_key_id: String,
     },
+    /// The partition is over its emulated request rate; retry with backoff.
+    #[error("please reduce your request rate: partition {partition} is over {limit} {kind} per second")]
+    SlowDown {
+        /// The partition.
+        partition: u16,
+        /// "reads" or "writes".
+        kind: &'static str,
+        /// The limit.
+        limit: u32,
+    },
     /// The account already has as many buckets as it may.
     #[error("you have attempted to create more buckets than allowed ({max})")]
     TooManyBuckets {
@@ -306,6 +316,7 @@ impl Error {
             Error::InvalidRequest { .. } => "InvalidRequest",
             Error::BadDigest { .. } => "BadDigest",
             Error::TooManyBuckets { .. } => "TooManyBuckets",
+            Error::SlowDown { .. } => "SlowDown",
             Error::AccessDenied { .. } => "AccessDenied",
             Error::InvalidAccessKeyId { .. } => "InvalidAccessKeyId",
             Error::SignatureDoesNotMatch { .. } => "SignatureDoesNotMatch",
@@ -318,7 +329,7 @@ impl Error {
     pub fn http_status(&self) -> u16 {
         match self {
             Error::Io { .. } | Error::PreviousIo | Error::Corruption { .. } => 500,
-            Error::Locked { .. } => 503,
+            Error::Locked { .. } | Error::SlowDown { .. } => 503,
             Error::NoSuchBucket { .. } | Error::NoSuchKey { .. } | Error::NoSuchVersion { .. } => 404,
             Error::BucketAlreadyExists { .. } | Error::BucketNotEmpty { .. } => 409,
             Error::KeyTooLong { .. }
@@ -407,6 +418,7 @@ mod tests {
             (Error::InvalidRequest { reason: s() }, "InvalidRequest", 400),
             (Error::PreconditionFailed { bucket: s(), key: s(), condition: s() }, "PreconditionFailed", 412),
             (Error::NotImplemented { what: "w" }, "NotImplemented", 501),
+            (Error::SlowDown { partition: 0, kind: "writes", limit: 1 }, "SlowDown", 503),
         ];
         for (e, _, _) in &all {
             match e {
@@ -442,7 +454,8 @@ mod tests {
                 | Error::InvalidDigest { .. }
                 | Error::InvalidRequest { .. }
                 | Error::PreconditionFailed { .. }
-                | Error::NotImplemented { .. } => {}
+                | Error::NotImplemented { .. }
+                | Error::SlowDown { .. } => {}
             }
         }
         all
@@ -451,7 +464,7 @@ mod tests {
     #[test]
     fn every_error_has_its_s3_code_and_status() {
         let all = every_error();
-        assert_eq!(all.len(), 33);
+        assert_eq!(all.len(), 34);
         for (e, code, status) in all {
             assert_eq!((e.code(), e.http_status()), (code, status), "{e:?}");
             assert!(!e.to_string().is_empty());

@@ -86,6 +86,7 @@
 pub mod api;
 mod body;
 mod catalog;
+pub mod clock;
 mod context;
 pub mod error;
 pub mod format;
@@ -103,6 +104,7 @@ pub use api::{Client, Resource, Response, ResponseMetadata};
 pub use body::{ByteRange, ObjectReader};
 pub use catalog::{Account, BucketInfo, VersioningState};
 pub use error::{CorruptionSite, Error, Result};
+pub use partition::rate::RequestRateLimits;
 pub use partition::route;
 pub use partition::stats::PartitionStats;
 pub use recovery::{DamagedRange, RecoveryReport, TornTail};

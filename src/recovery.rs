@@ -77,6 +77,7 @@ pub struct DamagedRange {
 #[derive(Debug, Clone)]
 pub(crate) struct OpenConfig {
     pub(crate) params: Params,
+    pub(crate) clock: Arc<dyn crate::clock::Clock>,
     pub(crate) recovery: RecoveryMode,
     pub(crate) region: String,
 }
@@ -234,6 +235,7 @@ pub(crate) fn open(storage: Arc<dyn Storage>, root: PathBuf, mut cfg: OpenConfig
         next_segment_id: AtomicU64::new(max_segment_id + 1),
         poisoned: AtomicBool::new(false),
         manifest: Mutex::new(ManifestLog { file: old_log, path: old_manifest.clone(), tail: 0 }),
+        clock: cfg.clock.clone(),
     });
     remove_orphans(&ctx, &segments, number, &mut report)?;
     let partitions: Vec<Arc<Partition>> =

@@ -13,6 +13,7 @@ use rand::RngCore;
 
 use crate::body::{BodySource, ByteRange, ChunkedBody, ObjectReader};
 use crate::catalog::{Account, BucketInfo, Catalog, CatalogEdit, VersioningState};
+use crate::clock::{Clock, SystemClock};
 use crate::context::{Context, Params};
 use crate::error::{CorruptionSite, Error, Result};
 use crate::format::manifest::PREFIX_LEN_WHOLE_KEY;
@@ -30,8 +31,9 @@ use crate::limits::{
 };
 use crate::listing::{ListItem, ListQuery, ListStart};
 use crate::partition::index::{EntryKind, IndexEntry};
+use crate::partition::rate::{RequestKind, RequestRateLimits};
 use crate::partition::stats::{self, PartitionStats};
-use crate::partition::{Condition, Effect, Partition, Precondition, WriteRecord, now_ms, route};
+use crate::partition::{Condition, Effect, Partition, Precondition, WriteRecord, route};
 use crate::recovery::{self, OpenConfig, RecoveryReport};
 use crate::types::{BucketId, Durability, RecoveryMode, StorageClass, VersionId, check_key};
 
@@ -53,6 +55,8 @@ pub struct StoreBuilder {
     region: String,
     owner_display_name: String,
     preallocate_bytes: u64,
+    clock: Arc<dyn Clock>,
+    rate_limits: Option<RequestRateLimits>,
 }
 
 impl StoreBuilder {
@@ -114,6 +118,18 @@ impl StoreBuilder {
         self.preallocate_bytes = n;
         self
     }
+    /// The clock every time rule reads (default: the system clock; [`crate::clock::ManualClock`] in
+    /// tests).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+    /// Emulates S3's per-partition request rates: requests past the limits in one second of the
+    /// store's clock answer `SlowDown` (503). Off by default.
+    pub fn request_rate_limits(mut self, limits: RequestRateLimits) -> Self {
+        self.rate_limits = Some(limits);
+        self
+    }
     /// Uses another [`Storage`] (the simulated one, for tests).
     pub fn storage(mut self, s: Arc<dyn Storage>) -> Self {
         self.storage = Some(s);
@@ -167,7 +183,9 @@ impl StoreBuilder {
                 group_bytes: self.group_bytes.max(1),
                 durability: self.durability,
                 preallocate_bytes: self.preallocate_bytes,
+                rate_limits: self.rate_limits,
             },
+            clock: self.clock.clone(),
             recovery: self.recovery,
             region: self.region,
         };
@@ -502,6 +520,8 @@ impl Store {
             region: "us-east-1".into(),
             owner_display_name: "owner".into(),
             preallocate_bytes: PREALLOCATE_BYTES_DEFAULT,
+            clock: Arc::new(SystemClock),
+            rate_limits: None,
         }
     }
 
@@ -576,6 +596,21 @@ impl Store {
         &self.inner.partitions[usize::from(route(bucket, key, params.prefix_len, params.partitions))]
     }
 
+    /// The store clock's now, ms since the Unix epoch.
+    pub(crate) fn now_ms(&self) -> u64 {
+        self.inner.ctx.clock.now_ms()
+    }
+
+    /// Admits a request to a partition under the emulated request rates, if any.
+    fn admit(&self, part: &Partition, kind: RequestKind) -> Result<()> {
+        let Some(limits) = &self.inner.ctx.params.rate_limits else { return Ok(()) };
+        part.rate.admit(limits, kind, self.now_ms()).map_err(|limit| Error::SlowDown {
+            partition: part.id,
+            kind: if kind == RequestKind::Read { "reads" } else { "writes" },
+            limit,
+        })
+    }
+
     fn durability(&self, d: Option<Durability>) -> Durability {
         d.unwrap_or(self.inner.ctx.params.durability)
     }
@@ -625,7 +660,7 @@ impl Store {
             name: name.into(),
             owner: owner.into(),
             region: region.into(),
-            created_ms: now_ms(),
+            created_ms: self.now_ms(),
         };
         self.write_catalog(id, name, &edit)?;
         catalog.apply(&edit);
@@ -883,13 +918,14 @@ impl Store {
             NewVersion::Unique => (self.new_version_id(), 0),
         };
         let part = self.partition(bucket.0, key.as_bytes());
+        self.admit(part, RequestKind::Write)?;
         let durability = self.durability(opts.durability);
         let first_cap = opts.content_length.unwrap_or(64 * 1024).min(params.inline_bytes + 1);
         let mut buf = Vec::with_capacity(first_cap as usize);
         let n = read_body(&mut body, &mut buf, params.inline_bytes + 1)?;
         let mut md5 = Md5::new();
         let mut meta = ObjectMeta {
-            mtime_ms: now_ms(),
+            mtime_ms: self.now_ms(),
             content_type: opts.content_type.clone(),
             user: opts.user_metadata.clone(),
             system: opts.system_metadata.clone(),
@@ -1068,7 +1104,7 @@ impl Store {
             NewVersion::Null => (VersionId::NULL, FLAG_NULL_VERSION),
             NewVersion::Unique => (self.new_version_id(), 0),
         };
-        let meta = ObjectMeta { mtime_ms: now_ms(), ..ObjectMeta::default() };
+        let meta = ObjectMeta { mtime_ms: self.now_ms(), ..ObjectMeta::default() };
         let bytes = encode_record(&RecordParts {
             kind: RecordKind::DeleteMarker,
             flags,
@@ -1093,6 +1129,7 @@ impl Store {
         };
         let effect = Effect::Upsert { bucket: bucket.0, key: key.as_bytes().to_vec(), entry };
         let part = self.partition(bucket.0, key.as_bytes());
+        self.admit(part, RequestKind::Write)?;
         let pre = condition.map(|c| c.to_precondition(bucket.0, key));
         part.submit(vec![WriteRecord { bytes, effect }], StorageClass::Standard, self.durability(None), pre)
             .map_err(|e| self.name_error(e, bucket))?;
@@ -1137,6 +1174,7 @@ impl Store {
             .map(|b| b.name.clone())
             .ok_or_else(|| Error::NoSuchBucket { bucket: format!("#{}", bucket.0) })?;
         let part = self.partition(bucket.0, key.as_bytes());
+        self.admit(part, RequestKind::Write)?;
         let versions: Vec<VersionId> = {
             let ix = part.index.read();
             ix.versions(bucket.0, key.as_bytes())
@@ -1184,6 +1222,7 @@ impl Store {
         check_key(key)?;
         let name = self.bucket_name(bucket)?;
         let part = self.partition(bucket.0, key.as_bytes()).clone();
+        self.admit(&part, RequestKind::Read)?;
         let found = {
             let ix = part.index.read();
             let latest_seq = ix.latest(bucket.0, key.as_bytes()).map(|(s, _)| s);

@@ -8,6 +8,7 @@
 //! see a write exactly when its writer is acknowledged, and an acknowledged `Immediate` write is on disk.
 
 pub(crate) mod index;
+pub(crate) mod rate;
 pub(crate) mod stats;
 
 use std::collections::{HashMap, VecDeque};
@@ -149,6 +150,7 @@ pub(crate) struct Partition {
     active: Mutex<HashMap<StorageClass, ActiveSegment>>,
     dirty: AtomicBool,
     pub(crate) counters: stats::Counters,
+    pub(crate) rate: rate::RateWindow,
 }
 
 const MARKER_BYTES: u64 = 64 + 32;
@@ -187,6 +189,7 @@ impl Partition {
             active: Mutex::new(HashMap::new()),
             dirty: AtomicBool::new(false),
             counters: stats::Counters::default(),
+            rate: rate::RateWindow::default(),
         }
     }
 
@@ -646,11 +649,13 @@ mod tests {
                 group_bytes: 1 << 20,
                 durability: Durability::Immediate,
                 preallocate_bytes: 0,
+                rate_limits: None,
             },
             next_seq: std::sync::atomic::AtomicU64::new(1),
             next_segment_id: std::sync::atomic::AtomicU64::new(1),
             poisoned: AtomicBool::new(false),
             manifest: Mutex::new(crate::context::ManifestLog { file, path: "/t/m".into(), tail: 0 }),
+            clock: Arc::new(crate::clock::SystemClock),
         };
         Partition::new(0, Arc::new(ctx))
     }
