@@ -194,7 +194,9 @@ impl StoreBuilder {
         let partitions = Arc::new(opened.partitions);
         let flusher = match opened.ctx.params.durability {
             Durability::Eventual { flush_interval_ms } => {
-                Some(Flusher::start(partitions.clone(), flush_interval_ms))
+                let root = opened.ctx.root.clone();
+                let f = Flusher::start(partitions.clone(), flush_interval_ms);
+                Some(f.map_err(|e| Error::io("spawn flush thread", root, e))?)
             }
             _ => None,
         };
@@ -221,24 +223,21 @@ struct Flusher {
 }
 
 impl Flusher {
-    fn start(partitions: Arc<Vec<Arc<Partition>>>, interval_ms: u64) -> Flusher {
+    fn start(partitions: Arc<Vec<Arc<Partition>>>, interval_ms: u64) -> std::io::Result<Flusher> {
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let s = stop.clone();
-        let handle = std::thread::Builder::new()
-            .name("s3lite-flush".into())
-            .spawn(move || {
-                let (lock, cv) = &*s;
-                let mut stopped = lock.lock();
-                while !*stopped {
-                    cv.wait_for(&mut stopped, Duration::from_millis(interval_ms));
-                    for p in partitions.iter() {
-                        // An error poisons the store; writers see it as PreviousIo.
-                        let _ = p.flush();
-                    }
+        let handle = std::thread::Builder::new().name("s3lite-flush".into()).spawn(move || {
+            let (lock, cv) = &*s;
+            let mut stopped = lock.lock();
+            while !*stopped {
+                cv.wait_for(&mut stopped, Duration::from_millis(interval_ms));
+                for p in partitions.iter() {
+                    // An error poisons the store; writers see it as PreviousIo.
+                    let _ = p.flush();
                 }
-            })
-            .expect("spawning the flush thread");
-        Flusher { stop, handle: Some(handle) }
+            }
+        })?;
+        Ok(Flusher { stop, handle: Some(handle) })
     }
 
     fn stop(&mut self) {
