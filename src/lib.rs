@@ -89,6 +89,7 @@ mod catalog;
 pub mod clock;
 mod context;
 pub mod error;
+mod etag_hasher;
 pub mod format;
 pub mod io;
 pub mod limits;
@@ -99,6 +100,7 @@ pub mod s3;
 pub mod segment;
 mod store;
 pub mod types;
+mod writeback;
 
 pub use api::{Client, Resource, Response, ResponseMetadata};
 pub use body::{ByteRange, ObjectReader};

@@ -19,7 +19,7 @@ pub const SEGMENT_BYTES_MAX: u64 = 4 * 1024 * 1024 * 1024;
 /// Default segment size before rotation.
 pub const SEGMENT_BYTES_DEFAULT: u64 = 256 * 1024 * 1024;
 /// Default largest body stored inline in one record.
-pub const INLINE_BYTES_DEFAULT: u64 = 1024 * 1024;
+pub const INLINE_BYTES_DEFAULT: u64 = 256 * 1024;
 /// Default chunk size for bodies above the inline limit.
 pub const CHUNK_BYTES_DEFAULT: u64 = 8 * 1024 * 1024;
 /// Default distance the active segment is zero-filled ahead of its tail.

@@ -16,10 +16,12 @@ use crate::catalog::{Account, BucketInfo, Catalog, CatalogEdit, VersioningState}
 use crate::clock::{Clock, SystemClock};
 use crate::context::{Context, Params};
 use crate::error::{CorruptionSite, Error, Result};
+use crate::etag_hasher::EtagHashers;
 use crate::format::manifest::PREFIX_LEN_WHOLE_KEY;
 use crate::format::meta::{CHUNKS_PER_OBJECT_MAX, ChunkRef, ObjectMeta};
 use crate::format::record::{
-    FLAG_NULL_VERSION, RecordHeader, RecordKind, RecordParts, decode_prefix, encode_record, verify_body_crc,
+    FLAG_NULL_VERSION, RecordHeader, RecordKind, RecordParts, decode_prefix, encode_record,
+    encode_record_head, verify_body_crc,
 };
 use crate::format::segment_header::SEGMENT_DATA_START;
 use crate::io::{RealStorage, SimStorage, Storage, StorageLock};
@@ -33,9 +35,10 @@ use crate::listing::{ListItem, ListQuery, ListStart};
 use crate::partition::index::{EntryKind, IndexEntry};
 use crate::partition::rate::{RequestKind, RequestRateLimits};
 use crate::partition::stats::{self, PartitionStats};
-use crate::partition::{Condition, Effect, Partition, Precondition, WriteRecord, route};
+use crate::partition::{Condition, Effect, Partition, Precondition, SharedBody, WriteRecord, route};
 use crate::recovery::{self, OpenConfig, RecoveryReport};
 use crate::types::{BucketId, Durability, RecoveryMode, StorageClass, VersionId, check_key};
+use crate::writeback::Writeback;
 
 /// Configures and opens a store. Values that are fixed at creation (partitions, prefix length,
 /// region) are read from the store when it already exists.
@@ -57,6 +60,7 @@ pub struct StoreBuilder {
     preallocate_bytes: u64,
     clock: Arc<dyn Clock>,
     rate_limits: Option<RequestRateLimits>,
+    background_writeback: bool,
 }
 
 impl StoreBuilder {
@@ -131,8 +135,21 @@ impl StoreBuilder {
         self
     }
     /// Uses another [`Storage`] (the simulated one, for tests).
+    ///
+    /// A store on a custom storage starts without background writeback (see
+    /// [`StoreBuilder::background_writeback`]), so that every operation a simulated storage sees
+    /// comes from a caller's thread, in an order a seed reproduces.
     pub fn storage(mut self, s: Arc<dyn Storage>) -> Self {
         self.storage = Some(s);
+        self.background_writeback = false;
+        self
+    }
+
+    /// Whether a background thread starts the fdatasync of a large body's chunks while the put is
+    /// still hashing and writing the rest (default: on for a store on disk). Durability is the same
+    /// either way: an object is acknowledged by its commit record's sync, which covers its chunks.
+    pub fn background_writeback(mut self, on: bool) -> Self {
+        self.background_writeback = on;
         self
     }
 
@@ -200,6 +217,12 @@ impl StoreBuilder {
             }
             _ => None,
         };
+        let writeback = if self.background_writeback {
+            let w = Writeback::start(partitions.clone());
+            Some(w.map_err(|e| Error::io("spawn writeback thread", &opened.ctx.root, e))?)
+        } else {
+            None
+        };
         let store = Store {
             inner: Arc::new(Inner {
                 ctx: opened.ctx,
@@ -208,6 +231,8 @@ impl StoreBuilder {
                 report: opened.report,
                 region: opened.region,
                 flusher: Mutex::new(flusher),
+                etag_hashers: EtagHashers::default(),
+                writeback,
                 _lock: opened.lock,
             }),
         };
@@ -257,6 +282,8 @@ struct Inner {
     report: RecoveryReport,
     region: String,
     flusher: Mutex<Option<Flusher>>,
+    etag_hashers: EtagHashers,
+    writeback: Option<Writeback>,
     _lock: Box<dyn StorageLock>,
 }
 
@@ -264,6 +291,9 @@ impl Drop for Inner {
     fn drop(&mut self) {
         if let Some(mut f) = self.flusher.lock().take() {
             f.stop();
+        }
+        if let Some(w) = &mut self.writeback {
+            w.stop();
         }
         for p in self.partitions.iter() {
             let _ = p.flush();
@@ -521,6 +551,7 @@ impl Store {
             preallocate_bytes: PREALLOCATE_BYTES_DEFAULT,
             clock: Arc::new(SystemClock),
             rate_limits: None,
+            background_writeback: true,
         }
     }
 
@@ -854,7 +885,7 @@ impl Store {
         });
         let durability = crate::partition::catalog_durability(self.durability(None));
         self.inner.partitions[0].submit(
-            vec![WriteRecord { bytes, effect: Effect::None }],
+            vec![WriteRecord::new(bytes, Effect::None)],
             StorageClass::Standard,
             durability,
             None,
@@ -919,10 +950,15 @@ impl Store {
         let part = self.partition(bucket.0, key.as_bytes());
         self.admit(part, RequestKind::Write)?;
         let durability = self.durability(opts.durability);
-        let first_cap = opts.content_length.unwrap_or(64 * 1024).min(params.inline_bytes + 1);
+        // Room for the whole first chunk when the length says the body is chunked, so reading the
+        // rest of that chunk does not reallocate.
+        let first_cap = match opts.content_length {
+            Some(len) if len > params.inline_bytes => len.min(params.chunk_bytes),
+            Some(len) => len,
+            None => (64 * 1024).min(params.inline_bytes + 1),
+        };
         let mut buf = Vec::with_capacity(first_cap as usize);
         let n = read_body(&mut body, &mut buf, params.inline_bytes + 1)?;
-        let mut md5 = Md5::new();
         let mut meta = ObjectMeta {
             mtime_ms: self.now_ms(),
             content_type: opts.content_type.clone(),
@@ -932,14 +968,14 @@ impl Store {
             checksums: opts.checksums.clone(),
             ..ObjectMeta::default()
         };
-        let (kind, record_body, size) = if n <= params.inline_bytes {
-            md5.update(&buf);
-            (RecordKind::Put, buf, n)
+        let (kind, record_body, size, etag) = if n <= params.inline_bytes {
+            let etag: [u8; 16] = Md5::digest(&buf).into();
+            (RecordKind::Put, buf, n, etag)
         } else {
-            let (chunks, size) =
-                self.write_chunks(part, bucket.0, key, version, buf, &mut body, &mut md5, opts)?;
+            let (chunks, size, etag) =
+                self.write_chunks(part, bucket.0, key, version, buf, &mut body, durability, opts)?;
             meta.chunks = chunks;
-            (RecordKind::ObjectCommit, Vec::new(), size)
+            (RecordKind::ObjectCommit, Vec::new(), size, etag)
         };
         if let Some(expected) = opts.content_length.filter(|&e| e != size) {
             return Err(Error::InvalidArgument {
@@ -949,7 +985,6 @@ impl Store {
             });
         }
         meta.size = size;
-        let etag: [u8; 16] = md5.finalize().into();
         if let Some(finish) = &opts.finish {
             meta.checksums.extend((finish.0)(&etag)?);
         }
@@ -984,10 +1019,10 @@ impl Store {
             etag,
             class: opts.storage_class,
         };
-        let rec = WriteRecord {
+        let rec = WriteRecord::new(
             bytes,
-            effect: Effect::Upsert { bucket: bucket.0, key: key.as_bytes().to_vec(), entry: entry.clone() },
-        };
+            Effect::Upsert { bucket: bucket.0, key: key.as_bytes().to_vec(), entry: entry.clone() },
+        );
         let pre = opts.condition.as_ref().map(|c| c.to_precondition(bucket.0, key));
         part.submit(vec![rec], opts.storage_class, durability, pre)
             .map_err(|e| self.name_error(e, bucket))?;
@@ -997,6 +1032,9 @@ impl Store {
         Ok(with_meta(info_from(bucket.0, key.as_bytes(), &entry, true), meta))
     }
 
+    /// Writes a large body as chunk records and returns them with the body's size and MD5. The MD5
+    /// runs on a worker thread while this thread CRCs and writes each chunk, and (for a durable put)
+    /// the writeback thread starts syncing it.
     #[expect(clippy::too_many_arguments, reason = "one call site; the pieces of one put")]
     fn write_chunks(
         &self,
@@ -1004,16 +1042,19 @@ impl Store {
         bucket: u64,
         key: &str,
         version: VersionId,
-        mut buf: Vec<u8>,
+        first: Vec<u8>,
         body: &mut dyn Read,
-        md5: &mut Md5,
+        durability: Durability,
         opts: &PutOptions,
-    ) -> Result<(Vec<ChunkRef>, u64)> {
+    ) -> Result<(Vec<ChunkRef>, u64, [u8; 16])> {
         let chunk_bytes = self.inner.ctx.params.chunk_bytes;
         let mut chunks = Vec::new();
         let mut size = 0u64;
-        buf.reserve(chunk_bytes as usize - buf.len().min(chunk_bytes as usize));
+        let mut etag = self.inner.etag_hashers.job();
+        let mut next = Some(first);
         loop {
+            let left = opts.content_length.map_or(chunk_bytes, |len| len.saturating_sub(size).max(1));
+            let mut buf = next.take().unwrap_or_else(|| etag.buffer(chunk_bytes.min(left) as usize));
             if (buf.len() as u64) < chunk_bytes {
                 let want = chunk_bytes - buf.len() as u64;
                 read_body(body, &mut buf, want)?;
@@ -1022,7 +1063,10 @@ impl Store {
                 break;
             }
             let take = buf.len().min(chunk_bytes as usize);
-            let data = &buf[..take];
+            if take < buf.len() {
+                // Only the first buffer (read for the inline check) can hold more than a chunk.
+                next = Some(buf.split_off(take));
+            }
             size += take as u64;
             if size > PUT_OBJECT_BYTES_MAX {
                 return Err(Error::EntityTooLarge { len: size, max: PUT_OBJECT_BYTES_MAX });
@@ -1030,34 +1074,42 @@ impl Store {
             if chunks.len() >= CHUNKS_PER_OBJECT_MAX {
                 return Err(Error::EntityTooLarge { len: size, max: chunks.len() as u64 * chunk_bytes });
             }
-            md5.update(data);
-            let bytes = encode_record(&RecordParts {
-                kind: RecordKind::Chunk,
-                flags: 0,
-                seq: 0,
-                bucket_id: bucket,
-                version_id: version.0,
-                chunk_index: chunks.len() as u32,
-                key: key.as_bytes(),
-                meta: &[],
-                body: data,
-            });
-            // Chunks are not synced on their own: the object-commit record's group sync covers every
-            // earlier write to its segment, and a rotation seals (and syncs) the segment before it.
-            let written = part.submit(
-                vec![WriteRecord { bytes, effect: Effect::None }],
-                opts.storage_class,
-                Durability::Eventual { flush_interval_ms: 0 },
-                None,
-            )?;
+            let data = Arc::new(buf);
+            etag.update(data.clone());
+            let crc = crc32fast::hash(&data);
+            let head = encode_record_head(
+                &RecordParts {
+                    kind: RecordKind::Chunk,
+                    flags: 0,
+                    seq: 0,
+                    bucket_id: bucket,
+                    version_id: version.0,
+                    chunk_index: chunks.len() as u32,
+                    key: key.as_bytes(),
+                    meta: &[],
+                    body: &[],
+                },
+                take as u64,
+                crc,
+            );
+            // A chunk is visible to nobody until the object-commit record lists it; that record's
+            // group sync covers every earlier write to its segment, and a rotation seals (and syncs)
+            // the segment before it. The writeback sync only gets the data going early.
+            let rec = WriteRecord { bytes: head, body: Some(SharedBody { data, crc }), effect: Effect::None };
+            let eventual = Durability::Eventual { flush_interval_ms: 0 };
+            let written = part.submit(vec![rec], opts.storage_class, eventual, None)?;
+            if let (Some(w), Durability::Immediate | Durability::Paranoid) =
+                (&self.inner.writeback, durability)
+            {
+                w.request(usize::from(part.id), written[0].segment_id);
+            }
             chunks.push(ChunkRef {
                 segment_id: written[0].segment_id,
                 offset: written[0].offset,
                 len: take as u64,
             });
-            buf.drain(..take);
         }
-        Ok((chunks, size))
+        Ok((chunks, size, etag.finish()))
     }
 
     /// Replaces the `#id` placeholder the partition layer puts in errors with the bucket's name.
@@ -1130,8 +1182,13 @@ impl Store {
         let part = self.partition(bucket.0, key.as_bytes());
         self.admit(part, RequestKind::Write)?;
         let pre = condition.map(|c| c.to_precondition(bucket.0, key));
-        part.submit(vec![WriteRecord { bytes, effect }], StorageClass::Standard, self.durability(None), pre)
-            .map_err(|e| self.name_error(e, bucket))?;
+        part.submit(
+            vec![WriteRecord::new(bytes, effect)],
+            StorageClass::Standard,
+            self.durability(None),
+            pre,
+        )
+        .map_err(|e| self.name_error(e, bucket))?;
         stats::add(&part.counters.deletes, 1);
         Ok(vid)
     }
@@ -1189,8 +1246,8 @@ impl Store {
         }
         let records = versions
             .into_iter()
-            .map(|v| WriteRecord {
-                bytes: encode_record(&RecordParts {
+            .map(|v| {
+                let bytes = encode_record(&RecordParts {
                     kind: RecordKind::Purge,
                     flags: if v.is_null() { FLAG_NULL_VERSION } else { 0 },
                     seq: 0,
@@ -1200,8 +1257,11 @@ impl Store {
                     key: key.as_bytes(),
                     meta: &[],
                     body: &[],
-                }),
-                effect: Effect::Purge { bucket: bucket.0, key: key.as_bytes().to_vec(), version: v },
+                });
+                WriteRecord::new(
+                    bytes,
+                    Effect::Purge { bucket: bucket.0, key: key.as_bytes().to_vec(), version: v },
+                )
             })
             .collect();
         let pre = condition.map(|c| c.to_precondition(bucket.0, key));

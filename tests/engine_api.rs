@@ -518,3 +518,40 @@ fn racing_conditional_puts_have_exactly_one_winner() {
         assert_eq!(wins, 1, "round {round}");
     }
 }
+
+/// A durable large put on disk has its chunks synced by the writeback thread as well as by its
+/// commit record's group (`fsyncs` counts both); with writeback off only the commit syncs.
+#[test]
+fn large_puts_on_disk_use_background_writeback() {
+    for writeback in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::builder(dir.path())
+            .partitions(1)
+            .chunk_bytes(256 * 1024)
+            .background_writeback(writeback)
+            .open()
+            .unwrap();
+        let b = store.create_bucket("b").unwrap();
+        store.put_bytes(b, "warm", b"creates the segment", &PutOptions::default()).unwrap();
+        store.reset_partition_stats();
+        let big: Vec<u8> = (0..4u32 << 20).map(|i| (i % 251) as u8).collect();
+        store.put_bytes(b, "big", &big, &PutOptions::default()).unwrap();
+        let fsyncs = || store.partition_stats()[0].fsyncs;
+        if writeback {
+            // The writeback thread may still be syncing after the put returns.
+            let start = std::time::Instant::now();
+            while fsyncs() < 2 && start.elapsed().as_secs() < 30 {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            assert!(fsyncs() >= 2, "writeback synced nothing: {}", fsyncs());
+        } else {
+            assert_eq!(fsyncs(), 1, "only the commit record's group syncs");
+        }
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        let mut r = store.get(b, "big", &GetOptions::default()).unwrap().1;
+        let mut back = Vec::new();
+        std::io::Read::read_to_end(&mut r, &mut back).unwrap();
+        assert_eq!(back, big);
+    }
+}

@@ -96,3 +96,35 @@ fn open_reports_io_errors() {
     assert!(matches!(e, Error::Io { .. }), "{e:?}");
     sim_builder(&sim).open().unwrap();
 }
+
+/// A failed background writeback sync poisons the store like any other failed sync (after a failed
+/// fdatasync the kernel may have dropped the dirty pages), and no object it covered is reported
+/// durable unless it is.
+#[test]
+fn failed_writeback_sync_poisons_the_store() {
+    let sim = SimStorage::new();
+    let open = || sim_builder(&sim).inline_bytes(1024).chunk_bytes(64 * 1024).background_writeback(true);
+    let store = open().open().unwrap();
+    let b = store.create_bucket("b").unwrap();
+    let big = body(7, 1 << 20);
+    store.put_bytes(b, "before", &big, &PutOptions::default()).unwrap();
+    // Every sync from here fails, the writeback thread's first among them or the put's own.
+    sim.fail_nth(OpKind::Sync, 1);
+    let mut poisoned = false;
+    for i in 0..50 {
+        match store.put_bytes(b, &format!("k{i}"), &big, &PutOptions::default()) {
+            Ok(_) => {}
+            Err(Error::Io { .. } | Error::PreviousIo) => {
+                poisoned = true;
+                break;
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert!(poisoned, "a failed sync went unnoticed");
+    assert!(matches!(store.put_bytes(b, "more", b"x", &PutOptions::default()), Err(Error::PreviousIo)));
+    drop(store);
+    sim.crash(CrashMode::DropUnsynced);
+    let store = open().open().unwrap();
+    assert_eq!(read(&store, b, "before").unwrap(), big);
+}

@@ -3,7 +3,7 @@
 //! The header CRC covers header bytes 8..64, the key and the meta, and is checked before any length
 //! in the header is trusted for more than a bounds check. The body CRC covers the stored body.
 
-use super::{FormatError, FormatResult, align8, masked_crc, need, u16_at, u32_at, u64_at};
+use super::{FormatError, FormatResult, align8, mask, masked_crc, need, u16_at, u32_at, u64_at};
 use crate::limits::{KEY_BYTES_MAX, RECORD_BODY_BYTES_MAX, RECORD_META_BYTES_MAX};
 
 /// Record magic, "REC1" little-endian. Never zero, so a zero-filled tail reads as "no record".
@@ -161,9 +161,25 @@ pub struct RecordParts<'a> {
 /// When a section is over its limit: callers validate input at the API boundary first.
 #[must_use]
 pub fn encode_record(p: &RecordParts<'_>) -> Vec<u8> {
+    let mut b = encode_record_head(p, p.body.len() as u64, crc32fast::hash(p.body));
+    b.reserve_exact(align8(p.body.len() as u64) as usize);
+    b.extend_from_slice(p.body);
+    b.resize(b.len() + body_padding(p.body.len() as u64), 0);
+    b
+}
+
+/// Encodes a record's head (header, key, meta and their padding) for a body of `body_len` bytes whose
+/// raw (unmasked) CRC-32 is `body_crc`; `p.body` is ignored. The body, then [`body_padding`] zero
+/// bytes, follow the head on disk. Lets a large body be written from where it already is, its CRC
+/// computed once.
+///
+/// # Panics
+/// When a section is over its limit: callers validate input at the API boundary first.
+#[must_use]
+pub fn encode_record_head(p: &RecordParts<'_>, body_len: u64, body_crc: u32) -> Vec<u8> {
     assert!(p.key.len() <= KEY_BYTES_MAX, "key over limit reached the encoder");
     assert!(p.meta.len() <= RECORD_META_BYTES_MAX, "meta over limit reached the encoder");
-    assert!(p.body.len() as u64 <= RECORD_BODY_BYTES_MAX, "body over limit reached the encoder");
+    assert!(body_len <= RECORD_BODY_BYTES_MAX, "body over limit reached the encoder");
     let header = RecordHeader {
         kind: p.kind,
         flags: p.flags,
@@ -172,20 +188,23 @@ pub fn encode_record(p: &RecordParts<'_>) -> Vec<u8> {
         seq: p.seq,
         bucket_id: p.bucket_id,
         version_id: p.version_id,
-        body_len: p.body.len() as u64,
-        body_crc: masked_crc(p.body),
+        body_len,
+        body_crc: mask(body_crc),
         chunk_index: p.chunk_index,
     };
-    let len = header.record_len() as usize;
-    let mut b = vec![0u8; len];
+    let mut b = vec![0u8; header.body_offset() as usize];
     header.write(&mut b);
     let km = RECORD_HEADER_BYTES + p.key.len();
     b[RECORD_HEADER_BYTES..km].copy_from_slice(p.key);
     b[km..km + p.meta.len()].copy_from_slice(p.meta);
-    let body_at = header.body_offset() as usize;
-    b[body_at..body_at + p.body.len()].copy_from_slice(p.body);
     seal_header_crc(&mut b, km + p.meta.len());
     b
+}
+
+/// Zero bytes after a body of `body_len` bytes, up to the record's 8-byte alignment.
+#[must_use]
+pub fn body_padding(body_len: u64) -> usize {
+    (align8(body_len) - body_len) as usize
 }
 
 fn seal_header_crc(b: &mut [u8], key_meta_end: usize) {

@@ -20,11 +20,11 @@ use parking_lot::{Condvar, Mutex, RwLock};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::format::manifest::ManifestEdit;
-use crate::format::mask;
 use crate::format::record::{
-    GroupCommitBody, RecordKind, RecordParts, SealBody, encode_record, patch_seq, record_len,
+    GroupCommitBody, RecordKind, RecordParts, SealBody, body_padding, encode_record, patch_seq, record_len,
 };
 use crate::format::segment_header::{SEGMENT_DATA_START, SegmentHeader};
+use crate::format::{align8, mask};
 use crate::io::OpenMode;
 use crate::segment::Segment;
 use crate::types::{Durability, StorageClass, VersionId};
@@ -65,8 +65,31 @@ pub(crate) enum Effect {
 /// One encoded record (seq patched by the leader) and its index effect.
 #[derive(Debug)]
 pub(crate) struct WriteRecord {
+    /// The whole record, or only its head when `body` is set.
     pub(crate) bytes: Vec<u8>,
+    /// A large body written from where it already is (after `bytes`, then its padding), so that it
+    /// is neither copied into the record nor CRC'd again.
+    pub(crate) body: Option<SharedBody>,
     pub(crate) effect: Effect,
+}
+
+impl WriteRecord {
+    /// A record encoded whole.
+    pub(crate) fn new(bytes: Vec<u8>, effect: Effect) -> WriteRecord {
+        WriteRecord { bytes, body: None, effect }
+    }
+
+    /// Bytes on disk.
+    fn len(&self) -> u64 {
+        self.bytes.len() as u64 + self.body.as_ref().map_or(0, |b| align8(b.data.len() as u64))
+    }
+}
+
+/// A body shared with whoever else reads it (the MD5 worker), with its raw CRC-32.
+#[derive(Debug)]
+pub(crate) struct SharedBody {
+    pub(crate) data: Arc<Vec<u8>>,
+    pub(crate) crc: u32,
 }
 
 /// Where a record landed.
@@ -126,6 +149,8 @@ struct ActiveSegment {
     crc: crc32fast::Hasher,
     /// The file is allocated and zero up to here (at least `tail`).
     zeroed_upto: u64,
+    /// Whether the last group was one that zero-filling serves (see `write_group`).
+    last_group_small: bool,
 }
 
 /// The active segment of a class as recovery left it.
@@ -209,6 +234,7 @@ impl Partition {
             last_seq: r.last_seq,
             crc: r.crc,
             zeroed_upto: r.tail,
+            last_group_small: true,
         };
         self.active.lock().insert(class, a);
     }
@@ -227,7 +253,7 @@ impl Partition {
         precondition: Option<Precondition>,
     ) -> Result<Vec<Written>> {
         self.ctx.check()?;
-        let bytes = records.iter().map(|r| r.bytes.len() as u64).sum();
+        let bytes = records.iter().map(WriteRecord::len).sum();
         let req = Arc::new(Request {
             records: Mutex::new(records),
             precondition,
@@ -394,9 +420,14 @@ impl Partition {
             std::collections::hash_map::Entry::Vacant(v) => v.insert(self.create_segment(class)?),
         };
         let step = self.ctx.params.preallocate_bytes;
-        // Only small groups gain: a large group's own bytes are most of its sync anyway, and zeroing
-        // ahead of it would write them twice.
-        if step > 0 && total <= step / 4 && a.tail + total > a.zeroed_upto {
+        // Only runs of small groups gain: a large group's own bytes are most of its sync anyway, and
+        // zeroing ahead of it would write them twice; and the small group right after a large one
+        // (a chunked object's commit record) syncs the large one's allocation anyway, so zeroing a
+        // step ahead of it would double the bytes of every large put.
+        let small = total <= step / 4;
+        let zero_fill = step > 0 && small && a.last_group_small && a.tail + total > a.zeroed_upto;
+        a.last_group_small = small;
+        if zero_fill {
             // Keep the file allocated and zero ahead of the tail, so this group's fdatasync (and the
             // next ones') need not commit a size or extent change.
             let upto = (a.tail + total + step).min(self.ctx.params.segment_bytes).max(a.tail + total);
@@ -426,6 +457,23 @@ impl Partition {
                     a.seg.file.write_all_at(&rec.bytes, a.tail).map_err(io_err)?;
                 }
                 a.tail += rec.bytes.len() as u64;
+                if let Some(body) = &rec.body {
+                    let len = body.data.len() as u64;
+                    let pad = &[0u8; 8][..body_padding(len)];
+                    let body_crc = crc32fast::Hasher::new_with_initial_len(body.crc, len);
+                    group_crc.combine(&body_crc);
+                    a.crc.combine(&body_crc);
+                    group_crc.update(pad);
+                    a.crc.update(pad);
+                    if total <= COALESCE_BYTES_MAX {
+                        buf.extend_from_slice(&body.data);
+                        buf.extend_from_slice(pad);
+                    } else {
+                        a.seg.file.write_all_at(&body.data, a.tail).map_err(io_err)?;
+                        a.seg.file.write_all_at(pad, a.tail + len).map_err(io_err)?;
+                    }
+                    a.tail += len + pad.len() as u64;
+                }
                 a.record_count += 1;
                 a.last_seq = seq;
                 count += 1;
@@ -543,6 +591,7 @@ impl Partition {
             last_seq: 0,
             crc,
             zeroed_upto: SEGMENT_DATA_START,
+            last_group_small: true,
         })
     }
 
@@ -550,6 +599,16 @@ impl Partition {
     pub(crate) fn stats(&self) -> stats::PartitionStats {
         let live = self.index.read().live_bytes();
         self.counters.snapshot(self.id, live)
+    }
+
+    /// Syncs one segment's data without holding up writers (see `crate::writeback`). The sync
+    /// acknowledges nothing, so it leaves `synced_upto` alone.
+    pub(crate) fn write_back(&self, segment_id: u64) -> Result<()> {
+        self.ctx.check()?;
+        let Some(seg) = self.segment(segment_id) else { return Ok(()) };
+        seg.file.sync_data().map_err(|e| self.ctx.poison("segment fdatasync", &seg.path, e))?;
+        stats::add(&self.counters.fsyncs, 1);
+        Ok(())
     }
 
     /// Syncs active segments written with `Eventual` durability since the last flush.
@@ -674,7 +733,7 @@ mod tests {
         };
         let effect = Effect::Upsert { bucket: 1, key: key.as_bytes().to_vec(), entry };
         Arc::new(Request {
-            records: Mutex::new(vec![WriteRecord { bytes: Vec::new(), effect }]),
+            records: Mutex::new(vec![WriteRecord::new(Vec::new(), effect)]),
             precondition: condition.map(|condition| Precondition {
                 bucket: 1,
                 key: key.as_bytes().to_vec(),
