@@ -479,14 +479,14 @@ fn new_account_edit(display_name: &str, is_owner: bool) -> CatalogEdit {
 
 pub(crate) fn etag_string(etag: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(2 + 2 * etag.len());
-    s.push('"');
+    // Built as bytes: pushing chars one by one showed in listing profiles.
+    let mut s = Vec::with_capacity(2 + 2 * etag.len());
+    s.push(b'"');
     for b in etag {
-        s.push(HEX[usize::from(b >> 4)] as char);
-        s.push(HEX[usize::from(b & 15)] as char);
+        s.extend_from_slice(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
     }
-    s.push('"');
-    s
+    s.push(b'"');
+    String::from_utf8(s).expect("quotes and hex digits are ASCII")
 }
 
 fn info_from(bucket: u64, key: &[u8], e: &IndexEntry, is_latest: bool) -> ObjectInfo {

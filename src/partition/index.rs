@@ -11,8 +11,64 @@ use crate::types::{StorageClass, VersionId};
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct IndexKey {
     pub(crate) bucket: u64,
-    pub(crate) key: Box<[u8]>,
+    pub(crate) key: KeyBytes,
     pub(crate) rev_seq: Reverse<u64>,
+}
+
+/// Longest key kept inside the index node itself.
+const INLINE_KEY_BYTES: usize = 30;
+
+/// An object key's bytes: short keys inside the index node, longer ones on the heap. A listing walks
+/// keys in order; with every key behind its own pointer, each one was a cache miss (the top of the
+/// listing profile), and each cost an allocation of its own.
+#[derive(Clone)]
+pub(crate) enum KeyBytes {
+    Inline { len: u8, bytes: [u8; INLINE_KEY_BYTES] },
+    Heap(Box<[u8]>),
+}
+
+impl std::ops::Deref for KeyBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            KeyBytes::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            KeyBytes::Heap(b) => b,
+        }
+    }
+}
+
+impl From<&[u8]> for KeyBytes {
+    fn from(key: &[u8]) -> KeyBytes {
+        if key.len() <= INLINE_KEY_BYTES {
+            let mut bytes = [0u8; INLINE_KEY_BYTES];
+            bytes[..key.len()].copy_from_slice(key);
+            KeyBytes::Inline { len: key.len() as u8, bytes }
+        } else {
+            KeyBytes::Heap(key.into())
+        }
+    }
+}
+
+impl PartialEq for KeyBytes {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+impl Eq for KeyBytes {}
+impl PartialOrd for KeyBytes {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for KeyBytes {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (**self).cmp(&**other)
+    }
+}
+impl std::fmt::Debug for KeyBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(self))
+    }
 }
 
 /// What an index entry stands for.
@@ -105,7 +161,7 @@ impl Index {
 
     /// True when the bucket has no version or marker in this partition.
     pub(crate) fn bucket_is_empty(&self, bucket: u64) -> bool {
-        let start = IndexKey { bucket, key: Box::default(), rev_seq: Reverse(u64::MAX) };
+        let start = IndexKey { bucket, key: KeyBytes::from(&[][..]), rev_seq: Reverse(u64::MAX) };
         self.map.range(start..).next().is_none_or(|(k, _)| k.bucket != bucket)
     }
 
@@ -149,6 +205,27 @@ impl Index {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_bytes_order_is_byte_order_across_inline_and_heap() {
+        let mut keys: Vec<Vec<u8>> = vec![Vec::new(), b"a".to_vec(), vec![0xef; 40]];
+        for len in [29, 30, 31, 32] {
+            keys.push(vec![b'k'; len]);
+            let mut bigger = vec![b'k'; len];
+            bigger[len - 1] = b'l';
+            keys.push(bigger);
+        }
+        for a in &keys {
+            let ka = KeyBytes::from(&a[..]);
+            assert_eq!(&*ka, &a[..]);
+            assert_eq!(matches!(ka, KeyBytes::Inline { .. }), a.len() <= INLINE_KEY_BYTES);
+            for b in &keys {
+                let kb = KeyBytes::from(&b[..]);
+                assert_eq!(ka.cmp(&kb), a.cmp(b), "{a:?} vs {b:?}");
+                assert_eq!(ka == kb, a == b);
+            }
+        }
+    }
 
     fn entry(v: u8, kind: EntryKind) -> IndexEntry {
         IndexEntry {
