@@ -11,8 +11,9 @@ use s3lite::{Durability, PutOptions, Store};
 
 const KEYS: u64 = 1_000_000;
 
-/// A bucket of `KEYS` keys `dd/nnnnnnn` (100 top-level prefixes).
-fn populated() -> (Store, S3) {
+/// A bucket of `KEYS` keys `dd/nnnnnnn` (100 top-level prefixes), each key `pad` bytes longer (keys
+/// over 30 bytes are not kept inline in the index).
+fn populated(pad: usize) -> (Store, S3) {
     let store = Store::in_memory_builder()
         .durability(Durability::Eventual { flush_interval_ms: 60_000 })
         .open()
@@ -21,7 +22,8 @@ fn populated() -> (Store, S3) {
     s3.create_bucket(CreateBucketRequest { bucket: "bench".into(), ..Default::default() }).unwrap();
     let bucket = store.bucket("bench").unwrap().id;
     for i in 0..KEYS {
-        store.put_bytes(bucket, &format!("{:02}/{i:07}", i % 100), b"", &PutOptions::default()).unwrap();
+        let key = format!("{:02}/{}{i:07}", i % 100, "p".repeat(pad));
+        store.put_bytes(bucket, &key, b"", &PutOptions::default()).unwrap();
     }
     (store, s3)
 }
@@ -46,7 +48,7 @@ fn page_through(s3: &S3, prefix: Option<&str>, delimiter: Option<&str>) -> u64 {
 }
 
 fn listing(c: &mut Criterion) {
-    let (_store, s3) = populated();
+    let (store, s3) = populated(0);
     let mut g = c.benchmark_group("list_objects_v2");
     g.sample_size(10).measurement_time(Duration::from_secs(10));
     g.throughput(Throughput::Elements(KEYS));
@@ -58,6 +60,12 @@ fn listing(c: &mut Criterion) {
     g.throughput(Throughput::Elements(100));
     g.bench_function("100_common_prefixes_over_1m_keys", |b| {
         b.iter(|| assert_eq!(page_through(&s3, None, Some("/")), 100))
+    });
+    drop((store, s3));
+    let (_store, s3) = populated(40);
+    g.throughput(Throughput::Elements(KEYS));
+    g.bench_function("1m_50_byte_keys_no_delimiter", |b| {
+        b.iter(|| assert_eq!(page_through(&s3, None, None), KEYS));
     });
     g.finish();
 }

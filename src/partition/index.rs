@@ -16,7 +16,7 @@ pub(crate) struct IndexKey {
 }
 
 /// Longest key kept inside the index node itself.
-const INLINE_KEY_BYTES: usize = 30;
+const INLINE_KEY_BYTES: usize = 62;
 
 /// An object key's bytes: short keys inside the index node, longer ones on the heap. A listing walks
 /// keys in order; with every key behind its own pointer, each one was a cache miss (the top of the
@@ -208,8 +208,8 @@ mod tests {
 
     #[test]
     fn key_bytes_order_is_byte_order_across_inline_and_heap() {
-        let mut keys: Vec<Vec<u8>> = vec![Vec::new(), b"a".to_vec(), vec![0xef; 40]];
-        for len in [29, 30, 31, 32] {
+        let mut keys: Vec<Vec<u8>> = vec![Vec::new(), b"a".to_vec(), vec![0xef; 100]];
+        for len in [1, INLINE_KEY_BYTES - 1, INLINE_KEY_BYTES, INLINE_KEY_BYTES + 1, INLINE_KEY_BYTES + 2] {
             keys.push(vec![b'k'; len]);
             let mut bigger = vec![b'k'; len];
             bigger[len - 1] = b'l';
