@@ -73,8 +73,9 @@ impl std::fmt::Display for ByteRange {
 /// Where the reader's bytes come from.
 #[derive(Debug)]
 pub(crate) enum BodySource {
-    /// The whole (inline) body, already CRC-checked.
-    Inline(Vec<u8>),
+    /// The whole (inline) body, already CRC-checked: `record[body_at..]` (kept in the record as read,
+    /// not copied out of it).
+    Inline { record: Vec<u8>, body_at: usize },
     /// Chunk records, each read and checked when the reader reaches it.
     Chunked(ChunkedBody),
 }
@@ -88,7 +89,8 @@ pub(crate) struct ChunkedBody {
     pub(crate) chunks: Vec<ChunkRef>,
     /// Start offset of each chunk in the object.
     pub(crate) starts: Vec<u64>,
-    pub(crate) loaded: Option<(usize, Vec<u8>)>,
+    /// The chunk last read: its index, its whole record, and where its body starts in it.
+    pub(crate) loaded: Option<(usize, Vec<u8>, usize)>,
 }
 
 impl ChunkedBody {
@@ -109,14 +111,15 @@ impl ChunkedBody {
     }
 
     fn chunk(&mut self, i: usize) -> Result<&[u8]> {
-        if self.loaded.as_ref().is_none_or(|(j, _)| *j != i) {
-            let data = self.load(i)?;
-            self.loaded = Some((i, data));
+        if self.loaded.as_ref().is_none_or(|(j, _, _)| *j != i) {
+            let (record, body_at) = self.load(i)?;
+            self.loaded = Some((i, record, body_at));
         }
-        Ok(&self.loaded.as_ref().expect("just loaded").1)
+        let (_, record, body_at) = self.loaded.as_ref().expect("just loaded");
+        Ok(&record[*body_at..*body_at + self.chunks[i].len as usize])
     }
 
-    fn load(&self, i: usize) -> Result<Vec<u8>> {
+    fn load(&self, i: usize) -> Result<(Vec<u8>, usize)> {
         let c = self.chunks[i];
         let site = CorruptionSite {
             partition: Some(self.partition.id),
@@ -144,7 +147,8 @@ impl ChunkedBody {
                 format!("chunk {i} record identity does not match the object"),
             ));
         }
-        Ok(rec.body.to_vec())
+        let body_at = h.body_offset() as usize;
+        Ok((bytes, body_at))
     }
 }
 
@@ -180,29 +184,38 @@ impl ObjectReader {
         Ok(out)
     }
 
-    /// Streams the rest into `w`.
+    /// Streams the rest into `w`, straight from the records as read.
     ///
     /// # Errors
     /// As [`ObjectReader::read_to_vec`], plus the writer's errors as `Io`.
     pub fn write_to(&mut self, w: &mut impl Write) -> Result<u64> {
         let mut total = 0;
-        let mut buf = Vec::new();
         while self.pos < self.end {
-            buf.clear();
-            let n = self.fill_next(&mut buf)?;
-            w.write_all(&buf).map_err(|e| Error::io("write body", "<writer>", e))?;
-            total += n as u64;
+            let run = self.next_run()?;
+            w.write_all(run).map_err(|e| Error::io("write body", "<writer>", e))?;
+            let n = run.len() as u64;
+            self.pos += n;
+            total += n;
         }
         Ok(total)
     }
 
     /// Appends the next run of bytes (the rest of the current chunk) to `out`.
     fn fill_next(&mut self, out: &mut Vec<u8>) -> Result<usize> {
+        let run = self.next_run()?;
+        out.extend_from_slice(run);
+        let n = run.len();
+        self.pos += n as u64;
+        Ok(n)
+    }
+
+    /// The bytes from `pos` to the end of the range or of the current chunk, whichever is first.
+    /// Does not advance.
+    fn next_run(&mut self) -> Result<&[u8]> {
         let (pos, end) = (self.pos, self.end);
-        let n = match &mut self.source {
-            BodySource::Inline(data) => {
-                out.extend_from_slice(&data[pos as usize..end as usize]);
-                (end - pos) as usize
+        match &mut self.source {
+            BodySource::Inline { record, body_at } => {
+                Ok(&record[*body_at + pos as usize..*body_at + end as usize])
             }
             BodySource::Chunked(body) => {
                 let i = body.starts.partition_point(|&s| s <= pos) - 1;
@@ -210,12 +223,9 @@ impl ObjectReader {
                 let chunk = body.chunk(i)?;
                 let from = (pos - start) as usize;
                 let to = ((end - start) as usize).min(chunk.len());
-                out.extend_from_slice(&chunk[from..to]);
-                to - from
+                Ok(&chunk[from..to])
             }
-        };
-        self.pos += n as u64;
-        Ok(n)
+        }
     }
 }
 
@@ -224,24 +234,9 @@ impl Read for ObjectReader {
         if self.pos >= self.end || buf.is_empty() {
             return Ok(0);
         }
-        let (pos, end) = (self.pos, self.end);
-        let n = match &mut self.source {
-            BodySource::Inline(data) => {
-                let n = buf.len().min((end - pos) as usize);
-                buf[..n].copy_from_slice(&data[pos as usize..pos as usize + n]);
-                n
-            }
-            BodySource::Chunked(body) => {
-                let i = body.starts.partition_point(|&s| s <= pos) - 1;
-                let start = body.starts[i];
-                let chunk = body.chunk(i).map_err(io::Error::other)?;
-                let from = (pos - start) as usize;
-                let to = ((end - start) as usize).min(chunk.len());
-                let n = buf.len().min(to - from);
-                buf[..n].copy_from_slice(&chunk[from..from + n]);
-                n
-            }
-        };
+        let run = self.next_run().map_err(io::Error::other)?;
+        let n = buf.len().min(run.len());
+        buf[..n].copy_from_slice(&run[..n]);
         self.pos += n as u64;
         Ok(n)
     }

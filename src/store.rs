@@ -1303,7 +1303,8 @@ impl Store {
         }
     }
 
-    /// Reads and checks a version's record; returns header, meta and (when `want_body`) the inline body.
+    /// Reads and checks a version's record; returns header, meta and the record's bytes (with the inline
+    /// body's CRC checked when `want_body`).
     fn read_record(
         &self,
         part: &Partition,
@@ -1342,14 +1343,12 @@ impl Store {
         }
         let meta =
             ObjectMeta::decode(m).map_err(|err| Error::corruption(site.clone(), format!("meta: {err}")))?;
-        let mut body = Vec::new();
         if want_body && h.kind == RecordKind::Put {
             let at = h.body_offset() as usize;
             let b = &bytes[at..at + h.body_len as usize];
             verify_body_crc(&h, b).map_err(|err| Error::corruption(site, err.to_string()))?;
-            body = b.to_vec();
         }
-        Ok((h, meta, body))
+        Ok((h, meta, bytes))
     }
 
     /// Metadata of the current version, or of `version`.
@@ -1375,7 +1374,7 @@ impl Store {
             let name = self.bucket_name(bucket)?;
             return Err(Error::NoSuchKey { bucket: name, key: key.into(), delete_marker: true });
         }
-        let (_, meta, inline) = self.read_record(&part, bucket, key, seq, &e, true)?;
+        let (header, meta, record) = self.read_record(&part, bucket, key, seq, &e, true)?;
         stats::add(&part.counters.gets, 1);
         let (start, end) = match opts.range {
             Some(r) => r.resolve(e.size)?,
@@ -1383,7 +1382,7 @@ impl Store {
         };
         stats::add(&part.counters.bytes_out, end - start);
         let source = if e.kind == EntryKind::Inline {
-            BodySource::Inline(inline)
+            BodySource::Inline { record, body_at: header.body_offset() as usize }
         } else {
             BodySource::Chunked(ChunkedBody::new(
                 part.clone(),
