@@ -111,11 +111,13 @@ impl ChunkedBody {
     }
 
     fn chunk(&mut self, i: usize) -> Result<&[u8]> {
-        if self.loaded.as_ref().is_none_or(|(j, _, _)| *j != i) {
-            let (record, body_at) = self.load(i)?;
-            self.loaded = Some((i, record, body_at));
-        }
-        let (_, record, body_at) = self.loaded.as_ref().expect("just loaded");
+        let (_, record, body_at) = match self.loaded.take() {
+            Some(hit) if hit.0 == i => self.loaded.insert(hit),
+            _ => {
+                let (record, body_at) = self.load(i)?;
+                self.loaded.insert((i, record, body_at))
+            }
+        };
         Ok(&record[*body_at..*body_at + self.chunks[i].len as usize])
     }
 

@@ -470,11 +470,21 @@ pub struct ObjectInfo {
     pub checksums: Vec<(u8, Vec<u8>)>,
 }
 
-fn new_account_edit(display_name: &str, is_owner: bool) -> CatalogEdit {
+fn new_account(display_name: &str) -> Account {
     let mut id = [0u8; 32];
     rand::rng().fill_bytes(&mut id);
-    let canonical_id: String = id.iter().map(|b| format!("{b:02x}")).collect();
-    CatalogEdit::AccountCreated { canonical_id, display_name: display_name.into(), is_owner }
+    Account {
+        canonical_id: id.iter().map(|b| format!("{b:02x}")).collect(),
+        display_name: display_name.into(),
+    }
+}
+
+fn account_created(account: &Account, is_owner: bool) -> CatalogEdit {
+    CatalogEdit::AccountCreated {
+        canonical_id: account.canonical_id.clone(),
+        display_name: account.display_name.clone(),
+        is_owner,
+    }
 }
 
 pub(crate) fn etag_string(etag: &[u8]) -> String {
@@ -773,11 +783,11 @@ impl Store {
             });
         }
         let mut catalog = self.inner.catalog.write();
-        let edit = new_account_edit(display_name, false);
+        let account = new_account(display_name);
+        let edit = account_created(&account, false);
         self.write_catalog(0, display_name, &edit)?;
         catalog.apply(&edit);
-        let CatalogEdit::AccountCreated { canonical_id, .. } = edit else { unreachable!("built above") };
-        Ok(catalog.account(&canonical_id).cloned().expect("just applied"))
+        Ok(account)
     }
 
     /// Issues an access key (id and secret) for an account; the store keeps only a SHA-256 of the
@@ -864,7 +874,7 @@ impl Store {
         if catalog.owner().is_some() {
             return Ok(());
         }
-        let edit = new_account_edit(display_name, true);
+        let edit = account_created(&new_account(display_name), true);
         self.write_catalog(0, display_name, &edit)?;
         catalog.apply(&edit);
         Ok(())

@@ -153,6 +153,11 @@ impl Bucket {
     /// # Errors
     /// `NoSuchBucket`.
     pub fn load(&self) -> Result<()> {
+        *self.attrs.lock() = Some(self.fetch()?);
+        Ok(())
+    }
+
+    fn fetch(&self) -> Result<BucketAttrs> {
         let region = self.client.head_bucket().bucket(self.name.clone()).send()?.into_output().bucket_region;
         let listed = self.client.list_buckets().prefix(self.name.clone()).send()?.into_output();
         let creation_date = listed
@@ -161,8 +166,7 @@ impl Bucket {
             .find(|b| b.name == self.name)
             .map(|b| b.creation_date)
             .ok_or_else(|| Error::NoSuchBucket { bucket: self.name.clone() })?;
-        *self.attrs.lock() = Some(BucketAttrs { creation_date, region });
-        Ok(())
+        Ok(BucketAttrs { creation_date, region })
     }
 
     /// Loads the attributes again.
@@ -174,10 +178,11 @@ impl Bucket {
     }
 
     fn attr<T>(&self, f: impl Fn(&BucketAttrs) -> T) -> Result<T> {
-        if self.attrs.lock().is_none() {
-            self.load()?;
-        }
-        Ok(f(self.attrs.lock().as_ref().expect("loaded above")))
+        let mut attrs = self.attrs.lock();
+        Ok(f(match attrs.take() {
+            Some(a) => attrs.insert(a),
+            None => attrs.insert(self.fetch()?),
+        }))
     }
 
     /// Creation time (loads on first access).
@@ -261,12 +266,16 @@ impl Object {
     /// # Errors
     /// HeadObject's errors.
     pub fn load(&self) -> Result<()> {
+        *self.attrs.lock() = Some(self.fetch()?);
+        Ok(())
+    }
+
+    fn fetch(&self) -> Result<HeadObjectOutput> {
         let mut b = self.client.head_object().bucket(self.bucket.clone()).key(self.key.clone());
         if let Some(v) = &self.version_id {
             b = b.version_id(v.clone());
         }
-        *self.attrs.lock() = Some(b.send()?.into_output());
-        Ok(())
+        Ok(b.send()?.into_output())
     }
 
     /// Loads the attributes again.
@@ -278,10 +287,11 @@ impl Object {
     }
 
     fn attr<T>(&self, f: impl Fn(&HeadObjectOutput) -> T) -> Result<T> {
-        if self.attrs.lock().is_none() {
-            self.load()?;
-        }
-        Ok(f(self.attrs.lock().as_ref().expect("loaded above")))
+        let mut attrs = self.attrs.lock();
+        Ok(f(match attrs.take() {
+            Some(a) => attrs.insert(a),
+            None => attrs.insert(self.fetch()?),
+        }))
     }
 
     /// Size in bytes (loads on first access).
@@ -491,10 +501,13 @@ impl BucketVersioning {
     /// # Errors
     /// `NoSuchBucket`.
     pub fn status(&self) -> Result<Option<BucketVersioningStatus>> {
-        if self.status.lock().is_none() {
-            self.reload()?;
+        let mut status = self.status.lock();
+        if let Some(s) = *status {
+            return Ok(s);
         }
-        Ok(self.status.lock().expect("loaded above"))
+        let s = self.fetch()?;
+        *status = Some(s);
+        Ok(s)
     }
 
     /// Loads the status again.
@@ -502,9 +515,12 @@ impl BucketVersioning {
     /// # Errors
     /// `NoSuchBucket`.
     pub fn reload(&self) -> Result<()> {
-        let s = self.client.get_bucket_versioning().bucket(self.bucket.clone()).send()?.into_output().status;
-        *self.status.lock() = Some(s);
+        *self.status.lock() = Some(self.fetch()?);
         Ok(())
+    }
+
+    fn fetch(&self) -> Result<Option<BucketVersioningStatus>> {
+        Ok(self.client.get_bucket_versioning().bucket(self.bucket.clone()).send()?.into_output().status)
     }
 
     /// Enables versioning.
