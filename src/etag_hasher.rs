@@ -14,7 +14,7 @@ use md5::{Digest, Md5};
 use parking_lot::Mutex;
 
 /// Buffers one job cycles through: one being filled, one being hashed, one being written.
-pub(crate) const BUFFERS_PER_JOB: usize = 3;
+const BUFFERS_PER_JOB: usize = 3;
 /// Idle workers kept for later puts; more exit when their job ends.
 const IDLE_WORKERS_MAX: usize = 8;
 
@@ -124,20 +124,16 @@ impl EtagJob<'_> {
         }
     }
 
+    /// Takes back one hashed buffer (only a worker job has any out).
     fn wait_one(&mut self) {
-        if let Mode::Worker(w) = &self.mode {
-            match w.from.recv() {
-                Ok(FromWorker::Hashed(piece)) => {
-                    self.out -= 1;
-                    // The writer has dropped its clone by now; if not, the buffer is simply not reused.
-                    if let Ok(buf) = Arc::try_unwrap(piece) {
-                        self.spare.push(buf);
-                    }
-                }
-                Ok(FromWorker::Digest(_)) | Err(_) => self.out = 0,
+        if let Mode::Worker(w) = &self.mode
+            && let Ok(FromWorker::Hashed(piece)) = w.from.recv()
+        {
+            self.out -= 1;
+            // The writer has dropped its clone by now; if not, the buffer is simply not reused.
+            if let Ok(buf) = Arc::try_unwrap(piece) {
+                self.spare.push(buf);
             }
-        } else {
-            self.out = 0;
         }
     }
 
