@@ -8,6 +8,11 @@
 //!
 //! Expected picture: with prefix hashing, sequential keys light up one partition and random prefixes
 //! spread; with whole-key hashing both spread.
+//!
+//! Then S3's automatic splitting, emulated on a manual clock (a minute of simulated time in a few
+//! seconds): clients offer 30 times a rate partition's write limit; a partition that refuses
+//! requests for 5 s in a row splits 10 s later by one more key byte. Random prefixes gain throughput
+//! with each split; timestamp keys keep hitting the one partition that holds "now".
 
 use std::error::Error;
 use std::path::PathBuf;
@@ -15,7 +20,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use plotters::prelude::*;
-use s3lite::{PutOptions, Store};
+use s3lite::clock::ManualClock;
+use s3lite::{PartitionSplitting, PutOptions, RatePartitionState, RequestRateLimits, Store};
+use std::sync::Arc;
 
 const PARTITIONS: u32 = 16;
 const SLOT: Duration = Duration::from_millis(20);
@@ -161,6 +168,67 @@ fn render(runs: &[&Run], path: &PathBuf) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
+const SPLIT_LIMIT_PER_S: u32 = 100;
+const SPLIT_OFFERED_PER_S: u64 = 3000;
+const SPLIT_SECONDS: u64 = 60;
+
+/// Admitted writes in each simulated second, and the rate partitions at the end (split, serving).
+fn splitting_timeline(keys: Keys) -> Result<(Vec<u64>, usize, usize), Box<dyn Error>> {
+    let clock = Arc::new(ManualClock::new(0));
+    let splitting =
+        PartitionSplitting { initial_prefix_len: 0, sustained_s: 5, delay_s: 10, max_prefix_len: 16 };
+    let limits = RequestRateLimits {
+        writes_per_s: SPLIT_LIMIT_PER_S,
+        reads_per_s: SPLIT_LIMIT_PER_S,
+        splitting: Some(splitting),
+    };
+    let store = Store::in_memory_builder().clock(clock.clone()).request_rate_limits(limits).open()?;
+    let bucket = store.create_bucket("lab")?;
+    let mut admitted = Vec::new();
+    for second in 0..SPLIT_SECONDS {
+        let mut n = 0;
+        for i in 0..SPLIT_OFFERED_PER_S {
+            // Keys advance with the simulated clock, a millisecond apart.
+            let k = key(keys, (second * 1000 + i) * 1000);
+            match store.put_bytes(bucket, &k, b"x", &PutOptions::default()) {
+                Ok(_) => n += 1,
+                Err(s3lite::Error::SlowDown { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        admitted.push(n);
+        clock.advance_ms(1000);
+    }
+    let parts = store.rate_partitions();
+    let split = parts.iter().filter(|p| matches!(p.state, RatePartitionState::Split { .. })).count();
+    Ok((admitted, split, parts.len() - split))
+}
+
+fn splitting_lab() -> Result<(), Box<dyn Error>> {
+    println!(
+        "\nautomatic splitting (emulated): limit {SPLIT_LIMIT_PER_S} writes/s per rate partition, \
+         {SPLIT_OFFERED_PER_S} offered/s, split after 5 s refusing + 10 s delay"
+    );
+    let (seq, seq_split, seq_serving) = splitting_timeline(Keys::Sequential)?;
+    let (rnd, rnd_split, rnd_serving) = splitting_timeline(Keys::RandomPrefix)?;
+    println!("{:>8} {:>14} {:>14}", "second", "sequential/s", "random/s");
+    for s in (0..SPLIT_SECONDS as usize).step_by(5) {
+        println!("{:>8} {:>14} {:>14}", s, seq[s], rnd[s]);
+    }
+    println!(
+        "rate partitions at the end: sequential {seq_split} split, {seq_serving} serving; random {rnd_split} split, {rnd_serving} serving"
+    );
+    let last = SPLIT_SECONDS as usize - 1;
+    if seq[last] > u64::from(SPLIT_LIMIT_PER_S) || rnd[last] < SPLIT_OFFERED_PER_S / 2 {
+        return Err(format!(
+            "unexpected splitting: sequential {} /s, random {} /s at the end",
+            seq[last], rnd[last]
+        )
+        .into());
+    }
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn Error>> {
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
@@ -198,5 +266,5 @@ fn main() -> Result<(), Box<dyn Error>> {
     if hot.skew < 0.99 || spread.skew > 0.5 {
         return Err(format!("unexpected skew: sequential {:.2}, random {:.2}", hot.skew, spread.skew).into());
     }
-    Ok(())
+    splitting_lab()
 }

@@ -233,10 +233,12 @@ pub enum Error {
         access_key_id: String,
     },
     /// The partition is over its emulated request rate; retry with backoff.
-    #[error("please reduce your request rate: partition {partition} is over {limit} {kind} per second")]
+    #[error("please reduce your request rate: {} is over {limit} {kind} per second", rate_scope(*.partition, .prefix.as_deref()))]
     SlowDown {
-        /// The partition.
+        /// The store partition of the key.
         partition: u16,
+        /// With partition splitting on, the prefix of the rate partition that refused (lossy UTF-8).
+        prefix: Option<String>,
         /// "reads" or "writes".
         kind: &'static str,
         /// The limit.
@@ -282,6 +284,14 @@ pub enum Error {
         /// The missing feature.
         what: &'static str,
     },
+}
+
+/// Names what refused a request: the store partition, or the rate partition's prefix.
+fn rate_scope(partition: u16, prefix: Option<&str>) -> String {
+    match prefix {
+        Some(prefix) => format!("the partition of prefix {prefix:?}"),
+        None => format!("partition {partition}"),
+    }
 }
 
 impl Error {
@@ -418,7 +428,7 @@ mod tests {
             (Error::InvalidRequest { reason: s() }, "InvalidRequest", 400),
             (Error::PreconditionFailed { bucket: s(), key: s(), condition: s() }, "PreconditionFailed", 412),
             (Error::NotImplemented { what: "w" }, "NotImplemented", 501),
-            (Error::SlowDown { partition: 0, kind: "writes", limit: 1 }, "SlowDown", 503),
+            (Error::SlowDown { partition: 0, prefix: None, kind: "writes", limit: 1 }, "SlowDown", 503),
         ];
         for (e, _, _) in &all {
             match e {

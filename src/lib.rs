@@ -106,7 +106,7 @@ pub use api::{Client, Resource, Response, ResponseMetadata};
 pub use body::{ByteRange, ObjectReader};
 pub use catalog::{Account, BucketInfo, VersioningState};
 pub use error::{CorruptionSite, Error, Result};
-pub use partition::rate::RequestRateLimits;
+pub use partition::rate::{PartitionSplitting, RatePartition, RatePartitionState, RequestRateLimits};
 pub use partition::route;
 pub use partition::stats::PartitionStats;
 pub use recovery::{DamagedRange, RecoveryReport, TornTail};

@@ -33,7 +33,7 @@ use crate::limits::{
 };
 use crate::listing::{ListItem, ListQuery, ListStart};
 use crate::partition::index::{EntryKind, IndexEntry};
-use crate::partition::rate::{RequestKind, RequestRateLimits};
+use crate::partition::rate::{PrefixRates, RatePartition, RequestKind, RequestRateLimits};
 use crate::partition::stats::{self, PartitionStats};
 use crate::partition::{Condition, Effect, Partition, Precondition, SharedBody, WriteRecord, route};
 use crate::recovery::{self, OpenConfig, RecoveryReport};
@@ -179,6 +179,18 @@ impl StoreBuilder {
         if let Durability::Eventual { flush_interval_ms: 0 } = self.durability {
             return bad("flush_interval_ms", 0, "must be at least 1");
         }
+        if let Some(split) = self.rate_limits.and_then(|l| l.splitting) {
+            if split.sustained_s == 0 {
+                return bad("sustained_s", 0, "must be at least 1 second");
+            }
+            if split.max_prefix_len == 0 || split.max_prefix_len < split.initial_prefix_len {
+                return bad(
+                    "max_prefix_len",
+                    u64::from(split.max_prefix_len),
+                    "must be at least 1 and at least initial_prefix_len",
+                );
+            }
+        }
         Ok(())
     }
 
@@ -223,6 +235,8 @@ impl StoreBuilder {
         } else {
             None
         };
+        let prefix_rates =
+            self.rate_limits.and_then(|l| l.splitting.map(|splitting| PrefixRates::new(l, splitting)));
         let store = Store {
             inner: Arc::new(Inner {
                 ctx: opened.ctx,
@@ -232,6 +246,7 @@ impl StoreBuilder {
                 region: opened.region,
                 flusher: Mutex::new(flusher),
                 etag_hashers: EtagHashers::default(),
+                prefix_rates,
                 writeback,
                 _lock: opened.lock,
             }),
@@ -283,6 +298,8 @@ struct Inner {
     region: String,
     flusher: Mutex<Option<Flusher>>,
     etag_hashers: EtagHashers,
+    /// Rate partitions when request-rate emulation splits them.
+    prefix_rates: Option<PrefixRates>,
     writeback: Option<Writeback>,
     _lock: Box<dyn StorageLock>,
 }
@@ -604,6 +621,13 @@ impl Store {
         }
     }
 
+    /// The rate partitions of request-rate emulation with splitting (see
+    /// [`crate::PartitionSplitting`]), by bucket and prefix; empty when splitting is off.
+    #[must_use]
+    pub fn rate_partitions(&self) -> Vec<RatePartition> {
+        self.inner.prefix_rates.as_ref().map_or_else(Vec::new, |r| r.snapshot(self.now_ms()))
+    }
+
     /// Number of partitions.
     #[must_use]
     pub fn partition_count(&self) -> u32 {
@@ -641,13 +665,23 @@ impl Store {
         self.inner.ctx.clock.now_ms()
     }
 
-    /// Admits a request to a partition under the emulated request rates, if any.
-    fn admit(&self, part: &Partition, kind: RequestKind) -> Result<()> {
+    /// Admits a request for `key` under the emulated request rates, if any: against its rate
+    /// partition when splitting is on, else against its store partition.
+    fn admit(&self, part: &Partition, bucket: u64, key: &[u8], kind: RequestKind) -> Result<()> {
         let Some(limits) = &self.inner.ctx.params.rate_limits else { return Ok(()) };
-        part.rate.admit(limits, kind, self.now_ms()).map_err(|limit| Error::SlowDown {
-            partition: part.id,
-            kind: if kind == RequestKind::Read { "reads" } else { "writes" },
-            limit,
+        let now_ms = self.now_ms();
+        let refused = match &self.inner.prefix_rates {
+            Some(rates) => rates.admit(bucket, key, kind, now_ms).map_err(|r| (r.limit, Some(r.prefix))),
+            None => part.rate.admit(limits, kind, now_ms).map_err(|limit| (limit, None)),
+        };
+        refused.map_err(|(limit, prefix)| {
+            stats::add(&part.counters.slow_downs, 1);
+            Error::SlowDown {
+                partition: part.id,
+                prefix: prefix.map(|p| String::from_utf8_lossy(&p).into_owned()),
+                kind: kind.noun(),
+                limit,
+            }
         })
     }
 
@@ -958,7 +992,7 @@ impl Store {
             NewVersion::Unique => (self.new_version_id(), 0),
         };
         let part = self.partition(bucket.0, key.as_bytes());
-        self.admit(part, RequestKind::Write)?;
+        self.admit(part, bucket.0, key.as_bytes(), RequestKind::Write)?;
         let durability = self.durability(opts.durability);
         // Room for the whole first chunk when the length says the body is chunked, so reading the
         // rest of that chunk does not reallocate.
@@ -1190,7 +1224,7 @@ impl Store {
         };
         let effect = Effect::Upsert { bucket: bucket.0, key: key.as_bytes().to_vec(), entry };
         let part = self.partition(bucket.0, key.as_bytes());
-        self.admit(part, RequestKind::Write)?;
+        self.admit(part, bucket.0, key.as_bytes(), RequestKind::Write)?;
         let pre = condition.map(|c| c.to_precondition(bucket.0, key));
         part.submit(
             vec![WriteRecord::new(bytes, effect)],
@@ -1240,7 +1274,7 @@ impl Store {
             .map(|b| b.name.clone())
             .ok_or_else(|| Error::NoSuchBucket { bucket: format!("#{}", bucket.0) })?;
         let part = self.partition(bucket.0, key.as_bytes());
-        self.admit(part, RequestKind::Write)?;
+        self.admit(part, bucket.0, key.as_bytes(), RequestKind::Write)?;
         let versions: Vec<VersionId> = {
             let ix = part.index.read();
             ix.versions(bucket.0, key.as_bytes())
@@ -1291,7 +1325,7 @@ impl Store {
         check_key(key)?;
         let name = self.bucket_name(bucket)?;
         let part = self.partition(bucket.0, key.as_bytes()).clone();
-        self.admit(&part, RequestKind::Read)?;
+        self.admit(&part, bucket.0, key.as_bytes(), RequestKind::Read)?;
         let found = {
             let ix = part.index.read();
             let latest_seq = ix.latest(bucket.0, key.as_bytes()).map(|(s, _)| s);

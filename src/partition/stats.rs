@@ -19,6 +19,7 @@ pub(crate) struct Counters {
     pub(crate) wait_ns: AtomicU64,
     pub(crate) fsyncs: AtomicU64,
     pub(crate) appended_bytes: AtomicU64,
+    pub(crate) slow_downs: AtomicU64,
 }
 
 /// A snapshot of one partition's statistics since the store opened or the last reset.
@@ -52,6 +53,8 @@ pub struct PartitionStats {
     pub fsyncs: u64,
     /// Bytes appended to segments (records, markers, seals).
     pub appended_bytes: u64,
+    /// Requests refused with `SlowDown` by request-rate emulation.
+    pub slow_downs: u64,
     /// Bytes of the records the index points at (current and older versions, chunks included).
     pub live_bytes: u64,
     /// Appended bytes no longer referenced (overwritten, deleted, markers, torn), since open.
@@ -95,6 +98,7 @@ impl Counters {
             wait_ns: get(&self.wait_ns),
             fsyncs: get(&self.fsyncs),
             appended_bytes: appended,
+            slow_downs: get(&self.slow_downs),
             live_bytes,
             dead_bytes: appended.saturating_sub(live_bytes),
         }
@@ -115,6 +119,7 @@ impl Counters {
             &self.wait_ns,
             &self.fsyncs,
             &self.appended_bytes,
+            &self.slow_downs,
         ] {
             c.store(0, Ordering::Relaxed);
         }
