@@ -2,29 +2,31 @@
 //! the CRC, the segment writes and the early fdatasync of its chunks.
 //!
 //! MD5 cannot be split across threads, and at about 600 MB/s per core it is the slowest pass over a
-//! body. The putting thread hands each chunk buffer to a worker and goes on writing it; the worker
-//! hands the buffer back once hashed, so a put cycles through at most [`BUFFERS_PER_JOB`] buffers
-//! (which also bounds how far the writer runs ahead). Workers are kept in a small idle list: starting
-//! a thread per put would cost more than hashing a small body.
+//! body. The putting thread hands each piece to a worker as soon as it is read and goes on reading,
+//! CRC-ing and writing; the worker reports each piece hashed, and a job lets at most its
+//! `ahead_bytes` wait for hashing (which bounds memory and how far the writer runs ahead). Workers
+//! are kept in a small idle list: starting a thread per put would cost more than hashing a small
+//! body.
 
-use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use md5::{Digest, Md5};
 use parking_lot::Mutex;
 
-/// Buffers one job cycles through: one being filled, one being hashed, one being written.
-const BUFFERS_PER_JOB: usize = 3;
+use crate::buffer_pool::SharedPiece;
+
+/// Messages a worker's queue holds before the job side blocks (the byte bound is the job's).
+const QUEUE_PIECES_MAX: usize = 1024;
 /// Idle workers kept for later puts; more exit when their job ends.
 const IDLE_WORKERS_MAX: usize = 8;
 
 enum ToWorker {
-    Piece(Arc<Vec<u8>>),
+    Piece(SharedPiece),
     Finish,
 }
 
 enum FromWorker {
-    Hashed(Arc<Vec<u8>>),
+    Hashed(usize),
     Digest([u8; 16]),
 }
 
@@ -35,16 +37,17 @@ struct Worker {
 
 impl Worker {
     fn spawn() -> std::io::Result<Worker> {
-        let (to, rx) = sync_channel::<ToWorker>(BUFFERS_PER_JOB);
-        let (tx, from) = sync_channel::<FromWorker>(BUFFERS_PER_JOB + 1);
+        let (to, rx) = sync_channel::<ToWorker>(QUEUE_PIECES_MAX);
+        let (tx, from) = sync_channel::<FromWorker>(QUEUE_PIECES_MAX + 1);
         std::thread::Builder::new().name("s3lite-md5".into()).spawn(move || {
             let mut md5 = Md5::new();
             // Ends when the job side hangs up (store dropped, or a job abandoned midway).
             while let Ok(msg) = rx.recv() {
                 let reply = match msg {
                     ToWorker::Piece(piece) => {
-                        md5.update(&piece[..]);
-                        FromWorker::Hashed(piece)
+                        md5.update(piece.bytes());
+                        // Dropped here: the last holder returns the buffer to the pool.
+                        FromWorker::Hashed(piece.bytes().len())
                     }
                     ToWorker::Finish => FromWorker::Digest(md5.finalize_reset().into()),
                 };
@@ -70,15 +73,15 @@ impl std::fmt::Debug for EtagHashers {
 }
 
 impl EtagHashers {
-    /// Starts hashing one body. Falls back to hashing on the calling thread if no worker can be
-    /// started.
-    pub(crate) fn job(&self) -> EtagJob<'_> {
+    /// Starts hashing one body, letting at most `ahead_bytes` wait for hashing at a time. Falls back
+    /// to hashing on the calling thread if no worker can be started.
+    pub(crate) fn job(&self, ahead_bytes: usize) -> EtagJob<'_> {
         let worker = self.idle.lock().pop().or_else(|| Worker::spawn().ok());
         let mode = match worker {
             Some(w) => Mode::Worker(w),
             None => Mode::Local(Md5::new()),
         };
-        EtagJob { hashers: self, mode, out: 0, spare: Vec::new() }
+        EtagJob { hashers: self, mode, waiting: 0, pieces_waiting: 0, ahead_bytes }
     }
 }
 
@@ -88,52 +91,42 @@ enum Mode {
     Done,
 }
 
-/// One body's MD5 in progress. Feed it with [`EtagJob::update`] in body order, take buffers with
-/// [`EtagJob::buffer`], end with [`EtagJob::finish`]. Dropped unfinished, its worker exits.
+/// One body's MD5 in progress. Feed it with [`EtagJob::update`] in body order, end with
+/// [`EtagJob::finish`]. Dropped unfinished, its worker exits.
 pub(crate) struct EtagJob<'a> {
     hashers: &'a EtagHashers,
     mode: Mode,
-    /// Pieces sent and not yet handed back.
-    out: usize,
-    spare: Vec<Vec<u8>>,
+    /// Bytes and pieces sent and not yet hashed.
+    waiting: usize,
+    pieces_waiting: usize,
+    ahead_bytes: usize,
 }
 
 impl EtagJob<'_> {
-    /// An empty buffer with room for `cap` bytes: a recycled one when the job already has
-    /// [`BUFFERS_PER_JOB`] in flight (waiting for the worker to hand one back), else a new one.
-    pub(crate) fn buffer(&mut self, cap: usize) -> Vec<u8> {
-        if self.out >= BUFFERS_PER_JOB {
-            self.wait_one();
-        }
-        let mut buf = self.spare.pop().unwrap_or_default();
-        buf.clear();
-        buf.reserve(cap);
-        buf
-    }
-
-    /// Hashes `piece` next. The caller may keep its own clone to write from.
-    pub(crate) fn update(&mut self, piece: Arc<Vec<u8>>) {
+    /// Hashes `piece` next; first waits while more than the job's `ahead_bytes` wait for hashing.
+    /// The caller keeps its own clone to write from.
+    pub(crate) fn update(&mut self, piece: SharedPiece) {
         match &mut self.mode {
             Mode::Worker(w) => {
-                // The worker only exits once this job hangs up.
+                while self.pieces_waiting > 0
+                    && (self.waiting + piece.bytes().len() > self.ahead_bytes
+                        || self.pieces_waiting >= QUEUE_PIECES_MAX)
+                {
+                    // The worker only exits once this job hangs up.
+                    match w.from.recv().expect("MD5 worker alive while its job is open") {
+                        FromWorker::Hashed(n) => {
+                            self.waiting -= n;
+                            self.pieces_waiting -= 1;
+                        }
+                        FromWorker::Digest(_) => unreachable!("no digest before Finish"),
+                    }
+                }
+                self.waiting += piece.bytes().len();
+                self.pieces_waiting += 1;
                 w.to.send(ToWorker::Piece(piece)).expect("MD5 worker alive while its job is open");
-                self.out += 1;
             }
-            Mode::Local(md5) => md5.update(&piece[..]),
+            Mode::Local(md5) => md5.update(piece.bytes()),
             Mode::Done => unreachable!("update after finish"),
-        }
-    }
-
-    /// Takes back one hashed buffer (only a worker job has any out).
-    fn wait_one(&mut self) {
-        if let Mode::Worker(w) = &self.mode
-            && let Ok(FromWorker::Hashed(piece)) = w.from.recv()
-        {
-            self.out -= 1;
-            // The writer has dropped its clone by now; if not, the buffer is simply not reused.
-            if let Ok(buf) = Arc::try_unwrap(piece) {
-                self.spare.push(buf);
-            }
         }
     }
 
@@ -163,18 +156,23 @@ impl EtagJob<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::buffer_pool::{BufferPool, Piece};
 
     #[test]
     fn worker_digest_matches_md5_of_the_whole_body() {
         let hashers = EtagHashers::default();
+        let pool = Arc::new(BufferPool::default());
         let body: Vec<u8> = (0..1_000_000u32).map(|i| (i * 31 % 251) as u8).collect();
-        for round in 0..3 {
-            let mut job = hashers.job();
+        // A bound smaller than one piece still makes progress (one piece at a time).
+        for (round, ahead) in [(0, 1usize), (1, 100_000), (2, 1 << 20)] {
+            let mut job = hashers.job(ahead);
             for part in body.chunks(70_000 + round * 10_000) {
-                let mut buf = job.buffer(part.len());
+                let mut buf = pool.take(part.len());
                 buf.extend_from_slice(part);
-                job.update(Arc::new(buf));
+                job.update(Arc::new(Piece::new(buf, Some(pool.clone()))));
             }
             assert_eq!(job.finish(), <[u8; 16]>::from(Md5::digest(&body)), "round {round}");
         }
@@ -184,11 +182,11 @@ mod tests {
     #[test]
     fn an_abandoned_job_does_not_poison_the_next() {
         let hashers = EtagHashers::default();
-        let mut job = hashers.job();
-        job.update(Arc::new(vec![1u8; 10]));
+        let mut job = hashers.job(1 << 20);
+        job.update(Arc::new(Piece::new(vec![1u8; 10], None)));
         drop(job);
-        let mut job = hashers.job();
-        job.update(Arc::new(b"abc".to_vec()));
+        let mut job = hashers.job(1 << 20);
+        job.update(Arc::new(Piece::new(b"abc".to_vec(), None)));
         assert_eq!(job.finish(), <[u8; 16]>::from(Md5::digest(b"abc")));
     }
 }

@@ -85,6 +85,7 @@
 
 pub mod api;
 mod body;
+mod buffer_pool;
 mod catalog;
 pub mod clock;
 mod context;

@@ -296,6 +296,13 @@ fn content_length_mismatch_and_failing_reader_store_nothing() {
                 Ok(n)
             }
         }
+        // A declared length past the inline limit goes straight to chunks: a shorter or longer
+        // body is refused all the same.
+        for actual in [0usize, 100, 3000, 9000] {
+            let opts = PutOptions { content_length: Some(5000), ..Default::default() };
+            let e = store.put(b, "k", &body(3, actual)[..], &opts).unwrap_err();
+            assert!(matches!(e, Error::InvalidArgument { name: "Content-Length", .. }), "{actual}: {e}");
+        }
         let e = store.put(b, "k", Failing(10_000), &PutOptions::default()).unwrap_err();
         assert!(matches!(e, Error::BodyRead { .. }));
         assert_eq!(e.code(), "IncompleteBody");
@@ -553,5 +560,70 @@ fn large_puts_on_disk_use_background_writeback() {
         let mut back = Vec::new();
         std::io::Read::read_to_end(&mut r, &mut back).unwrap();
         assert_eq!(back, big);
+    }
+}
+
+/// A reader that hands out its bytes in uneven small reads, as a socket would.
+struct Trickle<'a> {
+    data: &'a [u8],
+    step: usize,
+}
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.step = self.step % 7919 + 1013;
+        let n = buf.len().min(self.step).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn large_bodies_at_default_sizes_read_back_cached_or_not() {
+    for cache in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let open = || Store::builder(dir.path()).partitions(2).cache_large_bodies(cache).open().unwrap();
+        let store = open();
+        let b = store.create_bucket("b").unwrap();
+        // Known lengths (straight to pieces) and unknown ones (read past the inline limit first),
+        // across the 8 MiB chunk boundary.
+        let sizes = [256 * 1024 + 1, 1 << 20, (8 << 20) + 3];
+        let mut bodies = Vec::new();
+        for (i, &len) in sizes.iter().enumerate() {
+            let data = body(40 + i as u64, len);
+            let md5 = format!("\"{:x}\"", <md5::Md5 as md5::Digest>::digest(&data));
+            let known = store.put_bytes(b, &format!("known-{i}"), &data, &PutOptions::default()).unwrap();
+            let streamed = store.put(
+                b,
+                &format!("streamed-{i}"),
+                Trickle { data: &data, step: i },
+                &PutOptions::default(),
+            );
+            assert_eq!(
+                (known.e_tag.as_str(), streamed.unwrap().e_tag.as_str()),
+                (md5.as_str(), md5.as_str())
+            );
+            bodies.push(data);
+        }
+        let check = |store: &Store, when: &str| {
+            for (i, data) in bodies.iter().enumerate() {
+                for name in ["known", "streamed"] {
+                    let key = format!("{name}-{i}");
+                    assert_eq!(&read(store, b, &key).unwrap(), data, "cache {cache}, {when}: {key}");
+                }
+            }
+            // A range across the chunk boundary.
+            let edge = 8 << 20;
+            let range =
+                GetOptions { range: Some(ByteRange::Inclusive(edge - 5, edge + 1)), ..Default::default() };
+            let got = store.get(b, "streamed-2", &range).unwrap().1.read_to_vec().unwrap();
+            assert_eq!(got, bodies[2][edge as usize - 5..=edge as usize + 1], "cache {cache}, {when}");
+        };
+        check(&store, "just written");
+        drop(store);
+        let store = open();
+        check(&store, "reopened");
+        drop(store);
     }
 }

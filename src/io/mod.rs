@@ -76,6 +76,9 @@ pub trait StorageFile: Send + Sync + Debug {
     /// hole), so that later overwrites followed by `sync_data` change no metadata. Bytes below the
     /// current length are untouched. Zeros read as "no record" to the scanner.
     fn preallocate(&self, len: u64) -> io::Result<()>;
+    /// Advises that `len` bytes at `offset` will not be read soon, so their cached pages (once
+    /// clean) can be dropped. Advice only: nothing may depend on it, and failures are ignored.
+    fn drop_cached(&self, _offset: u64, _len: u64) {}
     /// Maps the whole file read-only. Only for files that are never written or truncated again
     /// (sealed segments) while the map lives.
     fn map(&self) -> io::Result<Arc<dyn MappedBytes>>;

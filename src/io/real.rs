@@ -115,6 +115,15 @@ impl StorageFile for RealFile {
         Ok(())
     }
 
+    fn drop_cached(&self, offset: u64, len: u64) {
+        // Dirty pages are not dropped (the kernel starts their writeback instead) and mapped ones
+        // stay, so this never loses data; an error leaves the pages cached, which is harmless.
+        // (A zero length would mean "to the end of the file".)
+        if let Some(len) = std::num::NonZeroU64::new(len) {
+            let _ = rustix::fs::fadvise(&self.0, offset, Some(len), rustix::fs::Advice::DontNeed);
+        }
+    }
+
     fn map(&self) -> io::Result<Arc<dyn MappedBytes>> {
         Ok(Arc::new(Map::new(&self.0)?))
     }

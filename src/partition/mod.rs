@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::{Condvar, Mutex, RwLock};
 
+use crate::buffer_pool::SharedPiece;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::format::manifest::ManifestEdit;
@@ -81,14 +82,16 @@ impl WriteRecord {
 
     /// Bytes on disk.
     fn len(&self) -> u64 {
-        self.bytes.len() as u64 + self.body.as_ref().map_or(0, |b| align8(b.data.len() as u64))
+        self.bytes.len() as u64 + self.body.as_ref().map_or(0, |b| align8(b.len))
     }
 }
 
-/// A body shared with whoever else reads it (the MD5 worker), with its raw CRC-32.
+/// A body shared with whoever else reads it (the MD5 worker): its pieces in order, their total
+/// length and their raw CRC-32.
 #[derive(Debug)]
 pub(crate) struct SharedBody {
-    pub(crate) data: Arc<Vec<u8>>,
+    pub(crate) pieces: Vec<SharedPiece>,
+    pub(crate) len: u64,
     pub(crate) crc: u32,
 }
 
@@ -179,6 +182,9 @@ pub(crate) struct Partition {
 }
 
 const MARKER_BYTES: u64 = 64 + 32;
+/// Zeros written after a large group's marker (see `write_group`): room for a commit record with
+/// its metadata and marker.
+const LARGE_GROUP_ZERO_PAD_BYTES: u64 = 4096;
 /// Groups up to this size are appended with one write call.
 const COALESCE_BYTES_MAX: u64 = 1024 * 1024;
 
@@ -458,7 +464,7 @@ impl Partition {
                 }
                 a.tail += rec.bytes.len() as u64;
                 if let Some(body) = &rec.body {
-                    let len = body.data.len() as u64;
+                    let len = body.len;
                     let pad = &[0u8; 8][..body_padding(len)];
                     let body_crc = crc32fast::Hasher::new_with_initial_len(body.crc, len);
                     group_crc.combine(&body_crc);
@@ -466,10 +472,14 @@ impl Partition {
                     group_crc.update(pad);
                     a.crc.update(pad);
                     if total <= COALESCE_BYTES_MAX {
-                        buf.extend_from_slice(&body.data);
+                        body.pieces.iter().for_each(|p| buf.extend_from_slice(p.bytes()));
                         buf.extend_from_slice(pad);
                     } else {
-                        a.seg.file.write_all_at(&body.data, a.tail).map_err(io_err)?;
+                        let mut at = a.tail;
+                        for piece in &body.pieces {
+                            a.seg.file.write_all_at(piece.bytes(), at).map_err(io_err)?;
+                            at += piece.bytes().len() as u64;
+                        }
                         a.seg.file.write_all_at(pad, a.tail + len).map_err(io_err)?;
                     }
                     a.tail += len + pad.len() as u64;
@@ -487,15 +497,30 @@ impl Partition {
             group_crc: mask(group_crc.finalize()),
             record_count: count,
         };
-        let marker = engine_record(RecordKind::GroupCommit, &marker_body.encode());
+        let mut marker = engine_record(RecordKind::GroupCommit, &marker_body.encode());
         a.crc.update(&marker);
+        let marker_len = marker.len() as u64;
+        // A large group also writes a few zeros past its marker, so that the small group that
+        // usually follows it (a chunked object's commit record) overwrites allocated blocks: once the
+        // large group is synced (the writeback thread does that early), the commit's fdatasync then
+        // writes one block and no size change. Measured here: 0.20 -> 0.12 ms per commit sync.
+        let pad_upto = (a.tail + marker_len + LARGE_GROUP_ZERO_PAD_BYTES).min(self.ctx.params.segment_bytes);
+        let pad_zeros = if !small && step > 0 && pad_upto > a.zeroed_upto.max(a.tail + marker_len) {
+            pad_upto - (a.tail + marker_len)
+        } else {
+            0
+        };
+        marker.resize(marker.len() + pad_zeros as usize, 0);
         if total <= COALESCE_BYTES_MAX {
             buf.extend_from_slice(&marker);
             a.seg.file.write_all_at(&buf, group_start).map_err(io_err)?;
         } else {
             a.seg.file.write_all_at(&marker, a.tail).map_err(io_err)?;
         }
-        a.tail += marker.len() as u64;
+        if pad_zeros > 0 {
+            a.zeroed_upto = pad_upto;
+        }
+        a.tail += marker_len;
         stats::add(&self.counters.appended_bytes, a.tail - group_start);
         let durability = reqs
             .iter()
@@ -601,13 +626,17 @@ impl Partition {
         self.counters.snapshot(self.id, live)
     }
 
-    /// Syncs one segment's data without holding up writers (see `crate::writeback`). The sync
-    /// acknowledges nothing, so it leaves `synced_upto` alone.
-    pub(crate) fn write_back(&self, segment_id: u64) -> Result<()> {
+    /// Syncs one segment's data without holding up writers (see `crate::writeback`), then drops
+    /// `ranges` (offset, length) of it from the page cache. The sync acknowledges nothing, so it
+    /// leaves `synced_upto` alone.
+    pub(crate) fn write_back(&self, segment_id: u64, ranges: &[(u64, u64)]) -> Result<()> {
         self.ctx.check()?;
         let Some(seg) = self.segment(segment_id) else { return Ok(()) };
         seg.file.sync_data().map_err(|e| self.ctx.poison("segment fdatasync", &seg.path, e))?;
         stats::add(&self.counters.fsyncs, 1);
+        for &(offset, len) in ranges {
+            seg.file.drop_cached(offset, len);
+        }
         Ok(())
     }
 
