@@ -6,10 +6,9 @@
 //! busy, so that sync has little left to write. A failed sync poisons the store as any other does
 //! (after a failed fdatasync the kernel may have dropped the dirty pages).
 //!
-//! Once synced, a chunk's pages are dropped from the page cache (unless the store keeps them, see
-//! `StoreBuilder::cache_large_bodies`): a large body is rarely read right after it is written, and
-//! growing the page cache by every byte written costs more than the write itself (measured here: a
-//! 1 MiB `pwrite` takes 0.8–1.4 ms into a growing page cache, 0.2 ms into recycled pages).
+//! Once synced, a chunk's pages can be dropped from the page cache (`StoreBuilder::cache_large_bodies`
+//! off): growing the page cache by every byte written costs more than the write itself (measured
+//! here: a 1 MiB `pwrite` takes 0.8–1.4 ms into a growing page cache, 0.2 ms into recycled pages).
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
