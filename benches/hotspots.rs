@@ -1,12 +1,13 @@
 //! Hot-spot bench: durable 1 KiB puts from 4 threads with sequential and random-prefix keys, under
-//! prefix hashing (4 bytes) and whole-key hashing. `cargo bench --bench hotspots`.
+//! prefix hashing (4 bytes) and whole-key hashing; and the cost of the always-on partition
+//! statistics next to the cheapest operations they count. `cargo bench --bench hotspots`.
 #![expect(missing_docs, reason = "criterion_group! generates an undocumented function")]
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use s3lite::{PutOptions, Store};
+use s3lite::{GetOptions, PutOptions, Store};
 
 fn key(sequential: bool, i: u64) -> String {
     if sequential {
@@ -58,5 +59,60 @@ fn hotspots(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, hotspots);
+/// The statistics work of one operation, as the engine does it: a put makes eight relaxed atomic
+/// read-modify-writes (puts, bytes in, group count, grouped requests, largest group, queue wait,
+/// appended bytes, fsyncs) and two clock reads (its queue wait); a get makes two (gets, bytes out).
+/// Measured beside an in-memory put and get, the cheapest the engine has (no disk), so the ratio is
+/// the largest share statistics can take.
+fn stats_overhead(c: &mut Criterion) {
+    #[derive(Default)]
+    struct Counters([AtomicU64; 8]);
+    let counters = Counters::default();
+    let mut g = c.benchmark_group("stats_overhead");
+    g.throughput(Throughput::Elements(1)).sample_size(20).measurement_time(Duration::from_secs(3));
+    g.bench_function("put_statistics", |b| {
+        b.iter(|| {
+            let queued_at = Instant::now();
+            let [puts, bytes_in, groups, grouped, largest, wait, appended, fsyncs] = &counters.0;
+            let waited = std::hint::black_box(queued_at).elapsed().as_nanos() as u64;
+            wait.fetch_add(waited, Ordering::Relaxed);
+            groups.fetch_add(1, Ordering::Relaxed);
+            grouped.fetch_add(1, Ordering::Relaxed);
+            largest.fetch_max(1, Ordering::Relaxed);
+            appended.fetch_add(4096 + 160, Ordering::Relaxed);
+            fsyncs.fetch_add(1, Ordering::Relaxed);
+            puts.fetch_add(1, Ordering::Relaxed);
+            bytes_in.fetch_add(4096, Ordering::Relaxed);
+        });
+    });
+    g.bench_function("get_statistics", |b| {
+        b.iter(|| {
+            counters.0[0].fetch_add(1, Ordering::Relaxed);
+            counters.0[1].fetch_add(std::hint::black_box(4096), Ordering::Relaxed);
+        });
+    });
+    let store = Store::open_in_memory().unwrap();
+    let bucket = store.create_bucket("bench").unwrap();
+    let body = [7u8; 4096];
+    for i in 0..10_000 {
+        store.put_bytes(bucket, &format!("k{i:05}"), &body, &PutOptions::default()).unwrap();
+    }
+    let next = AtomicU64::new(0);
+    g.bench_function("in_memory_put_4k", |b| {
+        b.iter(|| {
+            let i = next.fetch_add(1, Ordering::Relaxed) % 10_000;
+            store.put_bytes(bucket, &format!("k{i:05}"), &body, &PutOptions::default()).unwrap();
+        });
+    });
+    g.bench_function("in_memory_get_4k", |b| {
+        b.iter(|| {
+            let i = next.fetch_add(7919, Ordering::Relaxed) % 10_000;
+            let (_, mut r) = store.get(bucket, &format!("k{i:05}"), &GetOptions::default()).unwrap();
+            r.write_to(&mut std::io::sink()).unwrap();
+        });
+    });
+    g.finish();
+}
+
+criterion_group!(benches, hotspots, stats_overhead);
 criterion_main!(benches);
