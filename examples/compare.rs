@@ -10,7 +10,8 @@
 //! of store `limit`, phase `put`: `4k` (one writer's 4 KiB append + fdatasync rate in ops_per_s),
 //! `1m` and `256m` with 1 thread (min(sequential write, MD5) in mb_per_s), `1m` with 2 threads
 //! (min(two streams of durable 1 MiB writes, two cores of MD5)) and `256m` with 2 threads (min(two
-//! streams of sequential write, two cores of MD5)). `--quick` cuts the counts so the whole matrix takes about two minutes.
+//! streams of sequential write, two cores of MD5)); and phase `get`, `1m` and `256m` with 1 thread:
+//! memcpy in mb_per_s. `--quick` cuts the counts so the whole matrix takes about two minutes.
 
 use std::error::Error;
 use std::fs::{File, OpenOptions};
@@ -321,7 +322,24 @@ fn limits(dir: &Path, data: &[u8]) -> Res<Limits> {
             std::hint::black_box(md5::Md5::digest(data));
             Ok(data.len() as f64 / start.elapsed().as_secs_f64() / 1e6)
         })?,
+        memcpy: memcpy_rate(data),
     })
+}
+
+/// MB/s of copying `data` in 1 MiB pieces into a buffer touched beforehand (so that the figure is
+/// the copy, not page faults), best of three.
+fn memcpy_rate(data: &[u8]) -> f64 {
+    let mut to = vec![1u8; data.len()];
+    let mut best: f64 = 0.0;
+    for _ in 0..3 {
+        let start = Instant::now();
+        for (dst, src) in to.chunks_mut(1 << 20).zip(data.chunks(1 << 20)) {
+            dst.copy_from_slice(src);
+        }
+        std::hint::black_box(&to);
+        best = best.max(data.len() as f64 / start.elapsed().as_secs_f64() / 1e6);
+    }
+    best
 }
 
 /// When a limit's writer syncs.
@@ -368,6 +386,8 @@ struct Limits {
     seq: f64,
     seq_two: f64,
     md5: f64,
+    /// Copying memory in 1 MiB pieces, MB/s: what a get of a large body can at best approach.
+    memcpy: f64,
     /// Durable 1 MiB writes (write + fdatasync each), MB/s, one and two streams.
     durable_1m_one: f64,
     durable_1m_two: f64,
@@ -429,6 +449,10 @@ fn main() -> Res<()> {
         let size_mb = if workload == "1m" { 1.048_576 } else { 268.435_456 };
         rows.push(limit_row(workload, threads, mb / size_mb, mb));
     }
+    // A get of a large body cannot beat copying it.
+    for (workload, size_mb) in [("1m", 1.048_576), ("256m", 268.435_456)] {
+        rows.push(Row { phase: "get", ..limit_row(workload, 1, lim.memcpy / size_mb, lim.memcpy) });
+    }
     let stream_limit = |workload: &str, threads: usize| {
         stream_limits.iter().find(|l| l.0 == workload && l.1 == threads).map_or(f64::NAN, |l| l.2)
     };
@@ -457,8 +481,9 @@ fn main() -> Res<()> {
         return Ok(());
     }
     println!(
-        "limits (same run): 4 KiB append+fdatasync {fsync_rate:.0}/s; MD5 {:.0} MB/s; sequential write {:.0} MB/s \
-         (two streams {:.0}, {:.2}x); durable 1 MiB writes {:.0} MB/s (two streams {:.0}, {:.2}x)",
+        "limits (same run): 4 KiB append+fdatasync {fsync_rate:.0}/s; memcpy {:.0} MB/s; MD5 {:.0} MB/s; sequential \
+         write {:.0} MB/s (two streams {:.0}, {:.2}x); durable 1 MiB writes {:.0} MB/s (two streams {:.0}, {:.2}x)",
+        lim.memcpy,
         lim.md5,
         lim.seq,
         lim.seq_two,
@@ -527,6 +552,12 @@ fn main() -> Res<()> {
                     ", {:.2} of min(durable 1 MiB writes, MD5)",
                     one.mb_per_s / lim.durable_1m_one.min(lim.md5)
                 );
+            }
+            let get = rows.iter().find(|r| {
+                r.store == "s3lite" && r.workload == workload && r.threads == 1 && r.phase == "get"
+            });
+            if let Some(get) = get {
+                print!("; get: {:.2} of memcpy", get.mb_per_s / lim.memcpy);
             }
             if let Some(two) = put(workload, 2) {
                 print!(
