@@ -322,24 +322,20 @@ fn limits(dir: &Path, data: &[u8]) -> Res<Limits> {
             std::hint::black_box(md5::Md5::digest(data));
             Ok(data.len() as f64 / start.elapsed().as_secs_f64() / 1e6)
         })?,
-        memcpy: memcpy_rate(data),
+        memcpy: best(&|| Ok(memcpy_rate(data)))?,
     })
 }
 
 /// MB/s of copying `data` in 1 MiB pieces into a buffer touched beforehand (so that the figure is
-/// the copy, not page faults), best of three.
+/// the copy, not page faults).
 fn memcpy_rate(data: &[u8]) -> f64 {
     let mut to = vec![1u8; data.len()];
-    let mut best: f64 = 0.0;
-    for _ in 0..3 {
-        let start = Instant::now();
-        for (dst, src) in to.chunks_mut(1 << 20).zip(data.chunks(1 << 20)) {
-            dst.copy_from_slice(src);
-        }
-        std::hint::black_box(&to);
-        best = best.max(data.len() as f64 / start.elapsed().as_secs_f64() / 1e6);
+    let start = Instant::now();
+    for (dst, src) in to.chunks_mut(1 << 20).zip(data.chunks(1 << 20)) {
+        dst.copy_from_slice(src);
     }
-    best
+    std::hint::black_box(&to);
+    data.len() as f64 / start.elapsed().as_secs_f64() / 1e6
 }
 
 /// When a limit's writer syncs.
@@ -445,13 +441,17 @@ fn main() -> Res<()> {
         ("256m", 1, lim.seq.min(lim.md5)),
         ("256m", 2, lim.seq_two.min(2.0 * lim.md5)),
     ];
+    // Object sizes in MB, to turn the MB/s limits into objects per second.
+    let object_mb = |workload: &str| if workload == "1m" { 1.048_576 } else { 268.435_456 };
     for (workload, threads, mb) in stream_limits {
-        let size_mb = if workload == "1m" { 1.048_576 } else { 268.435_456 };
-        rows.push(limit_row(workload, threads, mb / size_mb, mb));
+        rows.push(limit_row(workload, threads, mb / object_mb(workload), mb));
     }
     // A get of a large body cannot beat copying it.
-    for (workload, size_mb) in [("1m", 1.048_576), ("256m", 268.435_456)] {
-        rows.push(Row { phase: "get", ..limit_row(workload, 1, lim.memcpy / size_mb, lim.memcpy) });
+    for workload in ["1m", "256m"] {
+        rows.push(Row {
+            phase: "get",
+            ..limit_row(workload, 1, lim.memcpy / object_mb(workload), lim.memcpy)
+        });
     }
     let stream_limit = |workload: &str, threads: usize| {
         stream_limits.iter().find(|l| l.0 == workload && l.1 == threads).map_or(f64::NAN, |l| l.2)
@@ -531,18 +531,16 @@ fn main() -> Res<()> {
         );
     }
     println!("\n* durable peers (fsync or durable commit per put). s3lite is durable (Immediate).");
-    if let Some(p) =
-        rows.iter().find(|r| r.store == "s3lite" && r.workload == "4k" && r.threads == 1 && r.phase == "put")
-    {
-        println!("s3lite 4k put, 1 writer: {:.2} of the fdatasync limit", p.ops_per_s / fsync_rate);
-    }
-    let put = |workload: &str, threads: usize| {
+    let s3lite_row = |workload: &str, threads: usize, phase: &str| {
         rows.iter().find(|r| {
-            r.store == "s3lite" && r.workload == workload && r.threads == threads && r.phase == "put"
+            r.store == "s3lite" && r.workload == workload && r.threads == threads && r.phase == phase
         })
     };
+    if let Some(p) = s3lite_row("4k", 1, "put") {
+        println!("s3lite 4k put, 1 writer: {:.2} of the fdatasync limit", p.ops_per_s / fsync_rate);
+    }
     for workload in ["1m", "256m"] {
-        if let Some(one) = put(workload, 1) {
+        if let Some(one) = s3lite_row(workload, 1, "put") {
             print!(
                 "s3lite {workload} put, 1 stream: {:.2} of min(sequential write, MD5)",
                 one.mb_per_s / stream_limit(workload, 1)
@@ -553,13 +551,10 @@ fn main() -> Res<()> {
                     one.mb_per_s / lim.durable_1m_one.min(lim.md5)
                 );
             }
-            let get = rows.iter().find(|r| {
-                r.store == "s3lite" && r.workload == workload && r.threads == 1 && r.phase == "get"
-            });
-            if let Some(get) = get {
+            if let Some(get) = s3lite_row(workload, 1, "get") {
                 print!("; get: {:.2} of memcpy", get.mb_per_s / lim.memcpy);
             }
-            if let Some(two) = put(workload, 2) {
+            if let Some(two) = s3lite_row(workload, 2, "put") {
                 print!(
                     "; 2 streams: {:.2}x one, {:.2} of the two-stream limit (1.6x one would be {:.2} of it)",
                     two.mb_per_s / one.mb_per_s,

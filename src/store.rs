@@ -18,12 +18,11 @@ use crate::clock::{Clock, SystemClock};
 use crate::context::{Context, Params};
 use crate::error::{CorruptionSite, Error, Result};
 use crate::etag_hasher::EtagHashers;
-use crate::format::align8;
 use crate::format::manifest::PREFIX_LEN_WHOLE_KEY;
 use crate::format::meta::{CHUNKS_PER_OBJECT_MAX, ChunkRef, ObjectMeta};
 use crate::format::record::{
     FLAG_NULL_VERSION, RecordHeader, RecordKind, RecordParts, decode_prefix, encode_record,
-    encode_record_head, verify_body_crc,
+    encode_record_head, record_len, verify_body_crc,
 };
 use crate::format::segment_header::SEGMENT_DATA_START;
 use crate::io::{RealStorage, SimStorage, Storage, StorageLock};
@@ -1198,7 +1197,6 @@ impl Store {
             // A chunk is visible to nobody until the object-commit record lists it; that record's
             // group sync covers every earlier write to its segment, and a rotation seals (and syncs)
             // the segment before it. The writeback sync only gets the data going early.
-            let record_len = head.len() as u64 + align8(len);
             let rec = WriteRecord {
                 bytes: head,
                 body: Some(SharedBody { pieces: chunk, len, crc }),
@@ -1209,7 +1207,8 @@ impl Store {
             if let (Some(w), Durability::Immediate | Durability::Paranoid) =
                 (&self.inner.writeback, durability)
             {
-                let drop_range = (!self.inner.cache_large_bodies).then_some((written[0].offset, record_len));
+                let drop_range = (!self.inner.cache_large_bodies)
+                    .then_some((written[0].offset, record_len(key.len(), 0, len)));
                 w.request(usize::from(part.id), written[0].segment_id, drop_range);
             }
             chunks.push(ChunkRef { segment_id: written[0].segment_id, offset: written[0].offset, len });
