@@ -278,6 +278,15 @@ pub enum Error {
         /// The condition that failed.
         condition: String,
     },
+    /// A conflicting operation on the bucket is in progress (HTTP 409), e.g. deleting a bucket while an
+    /// object write into it has not finished. Try again.
+    #[error("a conflicting operation is in progress on {bucket}: {reason}")]
+    OperationAborted {
+        /// The bucket name.
+        bucket: String,
+        /// What conflicts.
+        reason: String,
+    },
     /// The feature exists in S3 but not yet in s3lite (listed in README.md).
     #[error("not implemented: {what}")]
     NotImplemented {
@@ -304,6 +313,7 @@ impl Error {
             Error::NoSuchBucket { .. } => "NoSuchBucket",
             Error::BucketAlreadyExists { .. } => "BucketAlreadyExists",
             Error::BucketNotEmpty { .. } => "BucketNotEmpty",
+            Error::OperationAborted { .. } => "OperationAborted",
             Error::NoSuchKey { .. } => "NoSuchKey",
             Error::NoSuchVersion { .. } => "NoSuchVersion",
             Error::KeyTooLong { .. } => "KeyTooLongError",
@@ -341,7 +351,9 @@ impl Error {
             Error::Io { .. } | Error::PreviousIo | Error::Corruption { .. } => 500,
             Error::Locked { .. } | Error::SlowDown { .. } => 503,
             Error::NoSuchBucket { .. } | Error::NoSuchKey { .. } | Error::NoSuchVersion { .. } => 404,
-            Error::BucketAlreadyExists { .. } | Error::BucketNotEmpty { .. } => 409,
+            Error::BucketAlreadyExists { .. }
+            | Error::BucketNotEmpty { .. }
+            | Error::OperationAborted { .. } => 409,
             Error::KeyTooLong { .. }
             | Error::EntityTooLarge { .. }
             | Error::InvalidArgument { .. }
@@ -398,6 +410,7 @@ mod tests {
             (Error::NoSuchBucket { bucket: s() }, "NoSuchBucket", 404),
             (Error::BucketAlreadyExists { bucket: s() }, "BucketAlreadyExists", 409),
             (Error::BucketNotEmpty { bucket: s() }, "BucketNotEmpty", 409),
+            (Error::OperationAborted { bucket: s(), reason: s() }, "OperationAborted", 409),
             (Error::NoSuchKey { bucket: s(), key: s(), delete_marker: false }, "NoSuchKey", 404),
             (Error::NoSuchVersion { bucket: s(), key: s(), version_id: s() }, "NoSuchVersion", 404),
             (Error::KeyTooLong { len: 1025, max: 1024 }, "KeyTooLongError", 400),
@@ -439,6 +452,7 @@ mod tests {
                 | Error::NoSuchBucket { .. }
                 | Error::BucketAlreadyExists { .. }
                 | Error::BucketNotEmpty { .. }
+                | Error::OperationAborted { .. }
                 | Error::NoSuchKey { .. }
                 | Error::NoSuchVersion { .. }
                 | Error::KeyTooLong { .. }
@@ -474,7 +488,7 @@ mod tests {
     #[test]
     fn every_error_has_its_s3_code_and_status() {
         let all = every_error();
-        assert_eq!(all.len(), 34);
+        assert_eq!(all.len(), 35);
         for (e, code, status) in all {
             assert_eq!((e.code(), e.http_status()), (code, status), "{e:?}");
             assert!(!e.to_string().is_empty());

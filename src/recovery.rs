@@ -449,7 +449,7 @@ fn recover_partition(
                 return Err(Error::corruption(site(0), "two active segments for one storage class"));
             }
             active_seen.push(info.class);
-            cut_torn_tail(&*file, &path, bytes, scan.end, part.id, *id, report)?;
+            settle_active_tail(&*file, &path, bytes, scan.end, part.id, *id, report)?;
             let mut crc = crc32fast::Hasher::new();
             crc.update(&bytes[..scan.end as usize]);
             part.set_active(RecoveredActive {
@@ -466,7 +466,14 @@ fn recover_partition(
     Ok(out)
 }
 
-fn cut_torn_tail(
+/// Cuts an active segment to its last good marker and makes what is kept durable.
+///
+/// The sync is not only for the cut: after a process kill (not a power loss) the page cache still
+/// holds writes whose sync never returned, and the scan accepts them, since their markers are
+/// intact. The store is about to act on them (show a bucket, accept a put into it), so they must be
+/// durable before it answers anything; otherwise a later power loss takes them away while what
+/// depends on them, acknowledged meanwhile in another partition, stays.
+fn settle_active_tail(
     file: &dyn StorageFile,
     path: &Path,
     bytes: &[u8],
@@ -475,14 +482,13 @@ fn cut_torn_tail(
     segment_id: u64,
     report: &mut RecoveryReport,
 ) -> Result<()> {
-    if (bytes.len() as u64) <= end {
-        return Ok(());
+    if (bytes.len() as u64) > end {
+        let tail = &bytes[end as usize..];
+        if tail.iter().any(|&b| b != 0) {
+            report.torn_tails.push(TornTail { partition, segment_id, offset: end, len: tail.len() as u64 });
+        }
+        file.set_len(end).map_err(io_err("truncate torn tail", path))?;
     }
-    let tail = &bytes[end as usize..];
-    if tail.iter().any(|&b| b != 0) {
-        report.torn_tails.push(TornTail { partition, segment_id, offset: end, len: tail.len() as u64 });
-    }
-    file.set_len(end).map_err(io_err("truncate torn tail", path))?;
     file.sync_data().map_err(io_err("fdatasync", path))
 }
 

@@ -1,5 +1,6 @@
 //! The public store: open/create, buckets, and the engine-level object API on (bucket id, key).
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -257,6 +258,7 @@ impl StoreBuilder {
                 ctx: opened.ctx,
                 partitions,
                 catalog: RwLock::new(opened.catalog),
+                writes_in_flight: Mutex::default(),
                 report: opened.report,
                 region: opened.region,
                 flusher: Mutex::new(flusher),
@@ -311,6 +313,9 @@ struct Inner {
     ctx: Arc<Context>,
     partitions: Arc<Vec<Arc<Partition>>>,
     catalog: RwLock<Catalog>,
+    /// Writes in flight per bucket id (see [`BucketWrite`]): a bucket with any cannot be deleted.
+    /// Taken under a read or write guard of `catalog`, never the other way round (a leaf lock).
+    writes_in_flight: Mutex<HashMap<u64, usize>>,
     report: RecoveryReport,
     region: String,
     flusher: Mutex<Option<Flusher>>,
@@ -343,6 +348,32 @@ impl Drop for Inner {
 #[derive(Debug, Clone)]
 pub struct Store {
     inner: Arc<Inner>,
+}
+
+/// An object write in flight into a bucket, from its bucket check to its commit (or failure).
+///
+/// No lock is held across the write: a put streams its body (up to 5 GiB, from a client of any
+/// speed) with nothing that a catalog writer would queue behind. Instead the bucket's in-flight count
+/// keeps `delete_bucket` from removing the bucket under it: the count is raised under the catalog's
+/// read guard and `delete_bucket` reads it under the write guard, so either the write sees no bucket
+/// or the delete sees the write.
+struct BucketWrite<'a> {
+    inner: &'a Inner,
+    bucket: u64,
+    /// The bucket's name, for errors (taken with the check, so errors need no second lock).
+    name: String,
+}
+
+impl Drop for BucketWrite<'_> {
+    fn drop(&mut self) {
+        let mut in_flight = self.inner.writes_in_flight.lock();
+        if let Some(n) = in_flight.get_mut(&self.bucket) {
+            *n -= 1;
+            if *n == 0 {
+                in_flight.remove(&self.bucket);
+            }
+        }
+    }
 }
 
 /// Which version a write creates.
@@ -553,6 +584,18 @@ fn info_from(bucket: u64, key: &[u8], e: &IndexEntry, is_latest: bool) -> Object
         system_metadata: Vec::new(),
         tags: Vec::new(),
         checksums: Vec::new(),
+    }
+}
+
+/// Replaces the `#id` placeholder the partition layer puts in errors with the bucket's name, taken
+/// when the write began (looking it up again would take the catalog lock a second time in one call,
+/// which deadlocks behind a queued catalog writer: parking_lot's RwLock is fair).
+fn name_error(e: Error, write: &BucketWrite<'_>) -> Error {
+    match e {
+        Error::PreconditionFailed { key, condition, .. } => {
+            Error::PreconditionFailed { bucket: write.name.clone(), key, condition }
+        }
+        other => other,
     }
 }
 
@@ -799,6 +842,12 @@ impl Store {
         self.inner.ctx.check()?;
         let mut catalog = self.inner.catalog.write();
         let id = catalog.by_name(name).ok_or_else(|| Error::NoSuchBucket { bucket: name.into() })?.id;
+        if self.inner.writes_in_flight.lock().contains_key(&id.0) {
+            return Err(Error::OperationAborted {
+                bucket: name.into(),
+                reason: "an object write into the bucket is in progress".into(),
+            });
+        }
         if !self.inner.partitions.iter().all(|p| p.index.read().bucket_is_empty(id.0)) {
             return Err(Error::BucketNotEmpty { bucket: name.into() });
         }
@@ -1032,10 +1081,7 @@ impl Store {
     ) -> Result<ObjectInfo> {
         self.inner.ctx.check()?;
         check_key(key)?;
-        let catalog = self.inner.catalog.read();
-        if catalog.by_id(bucket).is_none() {
-            return Err(Error::NoSuchBucket { bucket: format!("#{}", bucket.0) });
-        }
+        let write = self.begin_write(bucket)?;
         let params = &self.inner.ctx.params;
         let (version, flags) = match opts.version {
             NewVersion::Null => (VersionId::NULL, FLAG_NULL_VERSION),
@@ -1126,11 +1172,10 @@ impl Store {
             Effect::Upsert { bucket: bucket.0, key: key.as_bytes().to_vec(), entry: entry.clone() },
         );
         let pre = opts.condition.as_ref().map(|c| c.to_precondition(bucket.0, key));
-        part.submit(vec![rec], opts.storage_class, durability, pre)
-            .map_err(|e| self.name_error(e, bucket))?;
+        part.submit(vec![rec], opts.storage_class, durability, pre).map_err(|e| name_error(e, &write))?;
         stats::add(&part.counters.puts, 1);
         stats::add(&part.counters.bytes_in, size);
-        drop(catalog);
+        drop(write);
         Ok(with_meta(info_from(bucket.0, key.as_bytes(), &entry, true), meta))
     }
 
@@ -1216,16 +1261,15 @@ impl Store {
         Ok((chunks, size, etag.finish()))
     }
 
-    /// Replaces the `#id` placeholder the partition layer puts in errors with the bucket's name.
-    fn name_error(&self, e: Error, bucket: BucketId) -> Error {
-        match e {
-            Error::PreconditionFailed { key, condition, .. } => Error::PreconditionFailed {
-                bucket: self.bucket_name(bucket).unwrap_or_else(|_| format!("#{}", bucket.0)),
-                key,
-                condition,
-            },
-            other => other,
-        }
+    /// Starts an object write into `bucket` (see [`BucketWrite`]).
+    fn begin_write(&self, bucket: BucketId) -> Result<BucketWrite<'_>> {
+        let catalog = self.inner.catalog.read();
+        let name = catalog
+            .by_id(bucket)
+            .map(|b| b.name.clone())
+            .ok_or_else(|| Error::NoSuchBucket { bucket: format!("#{}", bucket.0) })?;
+        *self.inner.writes_in_flight.lock().entry(bucket.0).or_default() += 1;
+        Ok(BucketWrite { inner: &self.inner, bucket: bucket.0, name })
     }
 
     fn new_version_id(&self) -> VersionId {
@@ -1251,10 +1295,7 @@ impl Store {
     ) -> Result<VersionId> {
         self.inner.ctx.check()?;
         check_key(key)?;
-        let catalog = self.inner.catalog.read();
-        if catalog.by_id(bucket).is_none() {
-            return Err(Error::NoSuchBucket { bucket: format!("#{}", bucket.0) });
-        }
+        let write = self.begin_write(bucket)?;
         let (vid, flags) = match version {
             NewVersion::Null => (VersionId::NULL, FLAG_NULL_VERSION),
             NewVersion::Unique => (self.new_version_id(), 0),
@@ -1292,7 +1333,7 @@ impl Store {
             self.durability(None),
             pre,
         )
-        .map_err(|e| self.name_error(e, bucket))?;
+        .map_err(|e| name_error(e, &write))?;
         stats::add(&part.counters.deletes, 1);
         Ok(vid)
     }
@@ -1328,11 +1369,7 @@ impl Store {
     ) -> Result<()> {
         self.inner.ctx.check()?;
         check_key(key)?;
-        let catalog = self.inner.catalog.read();
-        let name = catalog
-            .by_id(bucket)
-            .map(|b| b.name.clone())
-            .ok_or_else(|| Error::NoSuchBucket { bucket: format!("#{}", bucket.0) })?;
+        let write = self.begin_write(bucket)?;
         let part = self.partition(bucket.0, key.as_bytes());
         self.admit(part, bucket.0, key.as_bytes(), RequestKind::Write)?;
         let versions: Vec<VersionId> = {
@@ -1343,7 +1380,8 @@ impl Store {
                 .collect()
         };
         if let (Some(v), true) = (only, versions.is_empty()) {
-            return Err(Error::NoSuchVersion { bucket: name, key: key.into(), version_id: v.to_string() });
+            let bucket = write.name.clone();
+            return Err(Error::NoSuchVersion { bucket, key: key.into(), version_id: v.to_string() });
         }
         if versions.is_empty() {
             return Ok(());
@@ -1370,7 +1408,7 @@ impl Store {
             .collect();
         let pre = condition.map(|c| c.to_precondition(bucket.0, key));
         part.submit(records, StorageClass::Standard, self.durability(None), pre)
-            .map_err(|e| self.name_error(e, bucket))?;
+            .map_err(|e| name_error(e, &write))?;
         stats::add(&part.counters.deletes, 1);
         Ok(())
     }

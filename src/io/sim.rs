@@ -208,6 +208,40 @@ impl SimStorage {
         self.state.lock().faults.push((kind, n.max(1)));
     }
 
+    /// Simulates a process kill (SIGKILL, a panic that aborts): the process's handles and locks die,
+    /// but the page cache survives. Every file keeps the bytes the process saw, and what was not
+    /// synced stays unsynced: a later [`SimStorage::crash`] (power loss) can still drop it. Directory
+    /// operations since the last `sync_dir` likewise stay visible and undurable.
+    pub fn kill(&self) {
+        let mut s = self.state.lock();
+        s.locks.clear();
+        s.epoch += 1;
+        s.freeze_after = None;
+        s.faults.clear();
+    }
+
+    /// Bytes written to files but not yet synced, summed over every file: what a power loss could
+    /// still take away.
+    #[must_use]
+    pub fn unsynced_bytes(&self) -> u64 {
+        let s = self.state.lock();
+        let linked: std::collections::HashSet<u64> = s
+            .dirs
+            .values()
+            .flat_map(|d| d.entries.values())
+            .filter_map(|e| if let Entry::File(ino) = e { Some(*ino) } else { None })
+            .collect();
+        s.files
+            .iter()
+            .filter(|(ino, _)| linked.contains(ino))
+            .flat_map(|(_, f)| f.pending.iter())
+            .map(|p| match p {
+                Pending::Write { data, .. } => data.len() as u64,
+                Pending::SetLen(_) => 0,
+            })
+            .sum()
+    }
+
     /// Simulates power loss: rebuilds every file and directory from what was made durable, plus what
     /// `mode` lets through of the rest. Open handles and locks from before the crash become invalid.
     pub fn crash(&self, mode: CrashMode) {
@@ -550,6 +584,33 @@ mod tests {
         let mut buf = [0u8; 7];
         f.read_exact_at(&mut buf, 0).unwrap();
         assert_eq!(&buf, b"durable");
+    }
+
+    #[test]
+    fn a_kill_keeps_unsynced_bytes_readable_until_power_loss() {
+        let fs = SimStorage::new();
+        fs.create_dir_all(&p("/r")).unwrap();
+        let f = fs.open(&p("/r/a"), OpenMode::CreateNew).unwrap();
+        fs.sync_dir(&p("/r")).unwrap();
+        f.write_all_at(b"synced", 0).unwrap();
+        f.sync_data().unwrap();
+        f.write_all_at(b"+cache", 6).unwrap();
+        let g = fs.open(&p("/r/b"), OpenMode::CreateNew).unwrap();
+        g.write_all_at(b"entry not synced", 0).unwrap();
+        let _lock = fs.lock(&p("/r/LOCK")).unwrap();
+        fs.kill();
+        assert!(f.len().is_err(), "the killed process's handles are gone");
+        assert!(fs.lock(&p("/r/LOCK")).is_ok(), "and so are its locks");
+        let f = fs.open(&p("/r/a"), OpenMode::ReadOnly).unwrap();
+        let mut buf = [0u8; 12];
+        f.read_exact_at(&mut buf, 0).unwrap();
+        assert_eq!(&buf, b"synced+cache", "the page cache survives a kill");
+        assert!(fs.exists(&p("/r/b")).unwrap());
+        assert_eq!(fs.unsynced_bytes(), 6 + 16);
+        fs.crash(CrashMode::DropUnsynced);
+        let f = fs.open(&p("/r/a"), OpenMode::ReadOnly).unwrap();
+        assert_eq!(f.len().unwrap(), 6, "what the kill left unsynced, a power loss drops");
+        assert!(!fs.exists(&p("/r/b")).unwrap());
     }
 
     #[test]
