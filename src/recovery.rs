@@ -13,10 +13,12 @@ use rand::RngCore;
 use crate::catalog::{Catalog, CatalogEdit};
 use crate::context::{Context, ManifestLog, Params, partition_dir, segment_file_name};
 use crate::error::{CorruptionSite, Error, Result};
-use crate::format::manifest::{MANIFEST_FORMAT_VERSION, ManifestEdit, decode_log, encode_frame};
+use crate::format::manifest::{
+    MANIFEST_FORMAT_VERSION, ManifestEdit, decode_log, decode_log_salvage, encode_frame,
+};
 use crate::format::meta::ObjectMeta;
-use crate::format::record::RecordKind;
-use crate::format::segment_header::SegmentHeader;
+use crate::format::record::{RecordKind, SEAL_BODY_BYTES, record_len};
+use crate::format::segment_header::{SEGMENT_DATA_START, SegmentHeader};
 use crate::io::{OpenMode, Storage, StorageFile, StorageLock, read_all};
 use crate::partition::index::{EntryKind, IndexEntry};
 use crate::partition::{Partition, RecoveredActive, now_ms};
@@ -39,8 +41,18 @@ pub struct RecoveryReport {
     pub torn_tails: Vec<TornTail>,
     /// Damage skipped in `Salvage` mode.
     pub damaged: Vec<DamagedRange>,
-    /// Files removed because no manifest edit owned them.
+    /// Files removed: debris of atomic writes (`*.tmp`), manifests CURRENT no longer names, segment
+    /// files holding no byte of data (a creation that crashed first), and segments an intact
+    /// manifest records as deleted. Never a segment with data the manifest may still need.
     pub orphans_removed: Vec<PathBuf>,
+    /// Segment files with a valid header for this store that no manifest edit named (the edit that
+    /// created them was the manifest's torn last frame): taken back into the store, not deleted.
+    pub segments_adopted: Vec<PathBuf>,
+    /// Files moved aside into `<root>/quarantine/` by `Salvage` (a segment whose header is damaged or
+    /// belongs elsewhere): kept for inspection, never deleted, no longer part of the store.
+    pub quarantined: Vec<PathBuf>,
+    /// Byte ranges of damaged manifest frames that `Salvage` skipped.
+    pub manifest_damaged: Vec<(u64, u64)>,
     /// Bytes cut from the manifest's torn tail.
     pub manifest_tail_bytes: u64,
 }
@@ -181,17 +193,29 @@ pub(crate) fn open(storage: Arc<dyn Storage>, root: PathBuf, mut cfg: OpenConfig
     })?;
     let mut report = RecoveryReport { mode: cfg.recovery, ..RecoveryReport::default() };
     let current = root.join(CURRENT);
-    let (number, edits) = if storage.exists(&current).map_err(io_err("stat", &current))? {
-        read_manifest(&*storage, &root, &mut report)?
+    let (number, edits, in_doubt) = if storage.exists(&current).map_err(io_err("stat", &current))? {
+        read_manifest(&*storage, &root, cfg.recovery, &mut report)?
     } else {
-        create_store(&*storage, &root, &cfg, &mut report)?
+        let (number, edits) = create_store(&*storage, &root, &cfg, &mut report)?;
+        (number, edits, false)
     };
-    let Some(ManifestEdit::StoreParams {
-        format_version, store_uuid, partitions, prefix_len, region, ..
-    }) = edits.first().cloned()
-    else {
+    // Every snapshot holds the store parameters first and again last; salvage can use the copy.
+    let params = match (edits.first(), cfg.recovery) {
+        (Some(first @ ManifestEdit::StoreParams { .. }), _) => Some(first.clone()),
+        (_, RecoveryMode::Salvage) => {
+            edits.iter().find(|e| matches!(e, ManifestEdit::StoreParams { .. })).cloned()
+        }
+        _ => None,
+    };
+    let Some(params) = params else {
         return Err(store_corruption(0, "manifest does not start with the store parameters"));
     };
+    let ManifestEdit::StoreParams { format_version, store_uuid, partitions, prefix_len, ref region, .. } =
+        params
+    else {
+        unreachable!("only StoreParams edits are picked above");
+    };
+    let region = region.clone();
     if format_version != MANIFEST_FORMAT_VERSION {
         return Err(store_corruption(0, format!("unsupported manifest format version {format_version}")));
     }
@@ -202,8 +226,9 @@ pub(crate) fn open(storage: Arc<dyn Storage>, root: PathBuf, mut cfg: OpenConfig
     cfg.params.prefix_len = prefix_len;
     cfg.region = region;
     let mut segments: BTreeMap<u64, SegInfo> = BTreeMap::new();
+    let mut deleted: Vec<u64> = Vec::new();
     let mut max_segment_id = 0u64;
-    for edit in &edits[1..] {
+    for edit in &edits {
         match *edit {
             ManifestEdit::SegmentCreated { partition, class, segment_id, generation } => {
                 let class = StorageClass::from_code(class)
@@ -218,9 +243,12 @@ pub(crate) fn open(storage: Arc<dyn Storage>, root: PathBuf, mut cfg: OpenConfig
             }
             ManifestEdit::SegmentDeleted { segment_id } => {
                 segments.remove(&segment_id);
+                deleted.push(segment_id);
             }
+            ManifestEdit::SegmentIdsUsed { upto } => max_segment_id = max_segment_id.max(upto),
+            ManifestEdit::StoreParams { .. } if *edit == params => {}
             ManifestEdit::StoreParams { .. } => {
-                return Err(store_corruption(0, "store parameters repeated"));
+                return Err(store_corruption(0, "store parameters differ between manifest frames"));
             }
         }
     }
@@ -237,7 +265,10 @@ pub(crate) fn open(storage: Arc<dyn Storage>, root: PathBuf, mut cfg: OpenConfig
         manifest: Mutex::new(ManifestLog { file: old_log, path: old_manifest.clone(), tail: 0 }),
         clock: cfg.clock.clone(),
     });
-    remove_orphans(&ctx, &segments, number, &mut report)?;
+    let orphans = Orphans { deleted: &deleted, in_doubt, mode: cfg.recovery };
+    let max_file_id = settle_orphans(&ctx, &mut segments, number, &orphans, &mut report)?;
+    let max_segment_id = segments.keys().copied().fold(max_segment_id.max(max_file_id), u64::max);
+    ctx.next_segment_id.store(max_segment_id + 1, Ordering::Relaxed);
     let partitions: Vec<Arc<Partition>> =
         (0..partitions).map(|p| Arc::new(Partition::new(p as u16, ctx.clone()))).collect();
     let mut catalog_records = Vec::new();
@@ -257,7 +288,7 @@ pub(crate) fn open(storage: Arc<dyn Storage>, root: PathBuf, mut cfg: OpenConfig
         catalog.apply(&edit);
     }
     ctx.next_seq.store(max_seq + 1, Ordering::Relaxed);
-    let mut snapshot = vec![edits[0].clone()];
+    let mut snapshot = vec![params.clone()];
     for (&id, s) in &segments {
         snapshot.push(ManifestEdit::SegmentCreated {
             partition: s.partition,
@@ -269,16 +300,21 @@ pub(crate) fn open(storage: Arc<dyn Storage>, root: PathBuf, mut cfg: OpenConfig
             snapshot.push(ManifestEdit::SegmentSealed { segment_id: id, len });
         }
     }
+    snapshot.push(ManifestEdit::SegmentIdsUsed { upto: max_segment_id });
+    snapshot.push(params);
     let log = write_manifest(&*storage, &root, number + 1, &snapshot, Some(&old_manifest))?;
     *ctx.manifest.lock() = log;
     Ok(Opened { ctx, partitions, catalog, report, region: cfg.region, lock })
 }
 
+/// The live manifest's number and edits, and whether it is in doubt (a torn tail or damage: then no
+/// segment file may be deleted on its word).
 fn read_manifest(
     storage: &dyn Storage,
     root: &Path,
+    mode: RecoveryMode,
     report: &mut RecoveryReport,
-) -> Result<(u64, Vec<ManifestEdit>)> {
+) -> Result<(u64, Vec<ManifestEdit>, bool)> {
     let current = root.join(CURRENT);
     let f = storage.open(&current, OpenMode::ReadOnly).map_err(io_err("open", &current))?;
     let text = read_all(&*f).map_err(io_err("read", &current))?;
@@ -291,8 +327,24 @@ fn read_manifest(
     let f = storage.open(&path, OpenMode::ReadOnly).map_err(io_err("open", &path))?;
     let bytes = read_all(&*f).map_err(io_err("read", &path))?;
     let log = decode_log(&bytes);
+    if let Some(d) = &log.damage {
+        if mode == RecoveryMode::Strict {
+            return Err(store_corruption(
+                d.offset,
+                format!(
+                    "manifest {name} frame {} is damaged ({}) and valid frames follow it (from offset {}): \
+                     the store's structure is in doubt, so nothing is opened or removed \
+                     (RecoveryMode::Salvage opens what can be read and deletes nothing)",
+                    d.frame, d.error, d.resumes_at
+                ),
+            ));
+        }
+        let (edits, skipped) = decode_log_salvage(&bytes);
+        report.manifest_damaged = skipped;
+        return Ok((number, edits, true));
+    }
     report.manifest_tail_bytes = bytes.len() as u64 - log.valid_len;
-    Ok((number, log.edits))
+    Ok((number, log.edits, log.tail_error.is_some()))
 }
 
 fn create_store(
@@ -321,52 +373,197 @@ fn create_store(
     Ok((1, edits))
 }
 
-fn remove_orphans(
+/// What [`settle_orphans`] may do with a segment file the manifest does not list.
+struct Orphans<'a> {
+    /// Segments the manifest records as deleted: their files may be removed, if it is intact.
+    deleted: &'a [u64],
+    /// The manifest had a torn tail or damage.
+    in_doubt: bool,
+    mode: RecoveryMode,
+}
+
+/// Removes debris of atomic writes and superseded manifests, and deals with every segment file the
+/// manifest does not list: a valid one of this store is adopted (its creating edit was the torn last
+/// frame, or a bit flip made it look so), a damaged one refuses a strict open or is quarantined by
+/// salvage. A segment file is removed only when an intact manifest records it as deleted, or when
+/// it holds no byte at all. Returns the highest segment id named by any file (ids are never reused).
+fn settle_orphans(
+    ctx: &Context,
+    segments: &mut BTreeMap<u64, SegInfo>,
+    manifest_no: u64,
+    orphans: &Orphans<'_>,
+    report: &mut RecoveryReport,
+) -> Result<u64> {
+    // Decide everything first, so that an open that refuses changes nothing on disk.
+    let (actions, max_id) = plan_orphans(ctx, segments, manifest_no, orphans)?;
+    let storage = &*ctx.storage;
+    let mut dirs_to_sync: Vec<PathBuf> = Vec::new();
+    for action in actions {
+        match action {
+            OrphanAction::Remove(f) => {
+                storage.remove_file(&f).map_err(io_err("remove", &f))?;
+                dirs_to_sync.push(f.parent().unwrap_or(&ctx.root).to_path_buf());
+                report.orphans_removed.push(f);
+            }
+            OrphanAction::Adopt(f, info, id) => {
+                // Durable before the snapshot that names it: its header and its directory entry may
+                // never have been synced (the creation's own syncs did not return).
+                let file = storage.open(&f, OpenMode::ReadWrite).map_err(io_err("open", &f))?;
+                file.sync_all().map_err(io_err("fsync", &f))?;
+                dirs_to_sync.push(f.parent().unwrap_or(&ctx.root).to_path_buf());
+                segments.insert(id, info);
+                report.segments_adopted.push(f);
+            }
+            OrphanAction::Quarantine(f) => quarantine(storage, &ctx.root, &f, report)?,
+        }
+    }
+    dirs_to_sync.dedup();
+    for dir in dirs_to_sync {
+        storage.sync_dir(&dir).map_err(io_err("directory fsync", &dir))?;
+    }
+    Ok(max_id)
+}
+
+/// What to do with one file the manifest does not account for.
+enum OrphanAction {
+    Remove(PathBuf),
+    Adopt(PathBuf, SegInfo, u64),
+    Quarantine(PathBuf),
+}
+
+/// The actions of [`settle_orphans`], and the highest segment id any file is named for; fails
+/// (changing nothing) on a damaged unlisted segment in `Strict` mode.
+fn plan_orphans(
     ctx: &Context,
     segments: &BTreeMap<u64, SegInfo>,
     manifest_no: u64,
-    report: &mut RecoveryReport,
-) -> Result<()> {
+    orphans: &Orphans<'_>,
+) -> Result<(Vec<OrphanAction>, u64)> {
     let storage = &*ctx.storage;
     let root = &ctx.root;
-    let mut removed_in_root = false;
+    let mut actions = Vec::new();
+    let mut max_id = 0;
     for name in storage.list_dir(root).map_err(io_err("list", root))? {
         let stale_manifest = name.starts_with("MANIFEST-") && name != manifest_name(manifest_no);
         if stale_manifest || name.ends_with(".tmp") {
-            let p = root.join(&name);
-            storage.remove_file(&p).map_err(io_err("remove", &p))?;
-            report.orphans_removed.push(p);
-            removed_in_root = true;
+            actions.push(OrphanAction::Remove(root.join(&name)));
         }
     }
-    if removed_in_root {
-        storage.sync_dir(root).map_err(io_err("directory fsync", root))?;
-    }
     for p in 0..ctx.params.partitions {
-        let pdir = partition_dir(root, p as u16);
+        let partition = p as u16;
+        let pdir = partition_dir(root, partition);
         if !storage.exists(&pdir).map_err(io_err("stat", &pdir))? {
             continue;
         }
         for class_name in storage.list_dir(&pdir).map_err(io_err("list", &pdir))? {
+            let Ok(class) = StorageClass::parse(&class_name) else { continue };
             let dir = pdir.join(&class_name);
-            let class = StorageClass::parse(&class_name).ok();
-            let mut removed = false;
             for name in storage.list_dir(&dir).map_err(io_err("list", &dir))? {
-                let owned = segments.iter().any(|(&id, s)| {
-                    s.partition == p as u16 && Some(s.class) == class && segment_file_name(id) == name
-                });
-                if !owned {
-                    let f = dir.join(&name);
-                    storage.remove_file(&f).map_err(io_err("remove", &f))?;
-                    report.orphans_removed.push(f);
-                    removed = true;
+                // Files that are not segments by name are not the engine's: left alone.
+                let Some(id) = parse_segment_file_name(&name) else { continue };
+                max_id = max_id.max(id);
+                if segments.get(&id).is_some_and(|s| s.partition == partition && s.class == class) {
+                    continue;
                 }
-            }
-            if removed {
-                storage.sync_dir(&dir).map_err(io_err("directory fsync", &dir))?;
+                let f = dir.join(&name);
+                // Removed: a segment an intact manifest deleted, and a creation that crashed before
+                // any byte of it was durable (nothing in it; its id stays used, see `max_id`).
+                if (orphans.deleted.contains(&id) && !orphans.in_doubt) || holds_nothing(storage, &f)? {
+                    actions.push(OrphanAction::Remove(f));
+                    continue;
+                }
+                match unlisted_segment_problem(ctx, &f, partition, class, id, segments)? {
+                    None => {
+                        let generation = read_generation(storage, &f)?;
+                        let info = SegInfo { partition, class, generation, sealed_len: None };
+                        actions.push(OrphanAction::Adopt(f, info, id));
+                    }
+                    Some(_) if orphans.mode == RecoveryMode::Salvage => {
+                        actions.push(OrphanAction::Quarantine(f))
+                    }
+                    Some(reason) => {
+                        let site =
+                            CorruptionSite { partition: Some(partition), segment_id: Some(id), offset: 0 };
+                        return Err(Error::corruption(
+                            site,
+                            format!("segment file {} is not in the manifest: {reason}", f.display()),
+                        ));
+                    }
+                }
             }
         }
     }
+    Ok((actions, max_id))
+}
+
+/// True when a file is empty or all zeros.
+fn holds_nothing(storage: &dyn Storage, path: &Path) -> Result<bool> {
+    let f = storage.open(path, OpenMode::ReadOnly).map_err(io_err("open", path))?;
+    Ok(read_all(&*f).map_err(io_err("read", path))?.iter().all(|&b| b == 0))
+}
+
+/// The id in a segment file name (`<16 hex digits>.seg`).
+fn parse_segment_file_name(name: &str) -> Option<u64> {
+    let hex = name.strip_suffix(".seg").filter(|h| h.len() == 16)?;
+    u64::from_str_radix(hex, 16).ok().filter(|&id| segment_file_name(id) == name)
+}
+
+/// Why a segment file the manifest does not list cannot be adopted, if it cannot. An adopted segment
+/// starts as active; if its class has a newer segment and it ends with a valid seal, the scan makes
+/// it sealed (see `recover_partition`).
+fn unlisted_segment_problem(
+    ctx: &Context,
+    path: &Path,
+    partition: u16,
+    class: StorageClass,
+    id: u64,
+    segments: &BTreeMap<u64, SegInfo>,
+) -> Result<Option<String>> {
+    if segments.contains_key(&id) {
+        return Ok(Some(format!("segment id {id} belongs to another partition or class")));
+    }
+    let f = ctx.storage.open(path, OpenMode::ReadOnly).map_err(io_err("open", path))?;
+    let len = f.len().map_err(io_err("stat", path))?.min(64);
+    let mut head = vec![0u8; len as usize];
+    f.read_exact_at(&mut head, 0).map_err(io_err("read", path))?;
+    Ok(match SegmentHeader::decode(&head) {
+        Err(e) => Some(e.to_string()),
+        Ok(h) if h.store_uuid != ctx.store_uuid => Some("it belongs to another store".into()),
+        Ok(h) if h.segment_id != id || h.partition != partition || h.storage_class != class.code() => {
+            Some("its header names another place".into())
+        }
+        Ok(_) => None,
+    })
+}
+
+fn read_generation(storage: &dyn Storage, path: &Path) -> Result<u64> {
+    let f = storage.open(path, OpenMode::ReadOnly).map_err(io_err("open", path))?;
+    let mut head = [0u8; 64];
+    f.read_exact_at(&mut head, 0).map_err(io_err("read", path))?;
+    SegmentHeader::decode(&head)
+        .map(|h| h.generation)
+        .map_err(|e| store_corruption(0, format!("{}: {e}", path.display())))
+}
+
+/// Moves a file the store cannot use into `<root>/quarantine/` (never deletes it) and reports it.
+fn quarantine(storage: &dyn Storage, root: &Path, path: &Path, report: &mut RecoveryReport) -> Result<()> {
+    let qdir = root.join("quarantine");
+    if !storage.exists(&qdir).map_err(io_err("stat", &qdir))? {
+        storage.create_dir_all(&qdir).map_err(io_err("mkdir", &qdir))?;
+        storage.sync_dir(root).map_err(io_err("directory fsync", root))?;
+    }
+    let parent = path.parent().unwrap_or(root);
+    let rel = path.strip_prefix(root).unwrap_or(path).to_string_lossy().replace(['/', '\\'], "-");
+    let mut dest = qdir.join(&rel);
+    let mut n = 1;
+    while storage.exists(&dest).map_err(io_err("stat", &dest))? {
+        dest = qdir.join(format!("{rel}.{n}"));
+        n += 1;
+    }
+    storage.rename(path, &dest).map_err(io_err("rename into quarantine", path))?;
+    storage.sync_dir(&qdir).map_err(io_err("directory fsync", &qdir))?;
+    storage.sync_dir(parent).map_err(io_err("directory fsync", parent))?;
+    report.quarantined.push(dest);
     Ok(())
 }
 
@@ -404,12 +601,18 @@ fn recover_partition(
         };
         report.segments_scanned += 1;
         let map;
-        let owned;
+        let mut owned;
         let bytes: &[u8] = if info.sealed_len.is_some() {
             map = file.map().map_err(io_err("map", &path))?;
             map.bytes()
         } else {
             owned = read_all(&*file).map_err(io_err("read", &path))?;
+            if owned.len() < SEGMENT_DATA_START as usize && SegmentHeader::decode(&owned).is_ok() {
+                // A creation whose header page was torn after its first sector: the header is
+                // intact and the rest of the page is zeros by definition.
+                file.set_len(SEGMENT_DATA_START).map_err(io_err("extend header page", &path))?;
+                owned.resize(SEGMENT_DATA_START as usize, 0);
+            }
             &owned
         };
         let header_problem = match SegmentHeader::decode(bytes) {
@@ -426,12 +629,28 @@ fn recover_partition(
             if !salvage {
                 return Err(Error::corruption(site(0), reason));
             }
+            // Never deleted: moved aside with every intact record in it, and its id stays used.
             damaged(report, 0, bytes.len() as u64, reason);
+            drop(file);
+            quarantine(&*ctx.storage, &ctx.root, &path, report)?;
             manifest_segments.remove(id);
             continue;
         }
         let state = info.sealed_len.map_or(SegmentState::Active, SegmentState::Sealed);
-        let scan = scan_segment(bytes, state, salvage);
+        let mut scan = scan_segment(bytes, state, salvage);
+        let mut sealed_len = info.sealed_len;
+        let newest_of_class =
+            segs.iter().filter(|(_, s)| s.class == info.class).all(|(other, _)| other <= id);
+        if let (None, Some((at, _)), false) = (sealed_len, &scan.seal, newest_of_class) {
+            // Sealed on disk, a newer segment of the class exists, and the manifest lost the edit
+            // (salvage of a damaged manifest, or a bit flip in its last frame): sealed, not active.
+            let len = at + record_len(0, 0, SEAL_BODY_BYTES as u64);
+            sealed_len = Some(len);
+            scan = scan_segment(bytes, SegmentState::Sealed(len), salvage);
+            if let Some(s) = manifest_segments.get_mut(id) {
+                s.sealed_len = Some(len);
+            }
+        }
         if let Some((offset, reason)) = scan.fatal.clone() {
             if !salvage {
                 return Err(Error::corruption(site(offset), reason));
@@ -442,7 +661,7 @@ fn recover_partition(
             damaged(report, d.start, d.end, d.reason.clone());
         }
         let seg = Arc::new(Segment::new(*id, info.class, path.clone(), file.clone()));
-        if info.sealed_len.is_some() {
+        if sealed_len.is_some() {
             seg.map_sealed().map_err(io_err("map", &path))?;
         } else {
             if active_seen.contains(&info.class) {

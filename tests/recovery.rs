@@ -9,28 +9,39 @@ use s3lite::io::{CrashMode, OpenMode, SimStorage, Storage};
 use s3lite::segment::scan::{SegmentState, scan_segment};
 use s3lite::{Durability, PutOptions};
 
+/// Debris of atomic writes and of a creation that wrote nothing is removed; a segment file nothing
+/// names whose bytes are not a segment of this store is damage: Strict refuses naming it, Salvage
+/// moves it into quarantine; files that are not segments by name are left alone. No file with data
+/// in it is deleted.
 #[test]
-fn orphans_are_removed_and_reported() {
+fn debris_is_removed_and_unlisted_damaged_segments_are_refused_or_quarantined() {
     let sim = SimStorage::new();
     let store = sim_builder(&sim).open().unwrap();
     let b = store.create_bucket("b").unwrap();
     store.put_bytes(b, "k", b"v", &PutOptions::default()).unwrap();
     drop(store);
-    let strays = [
-        "/db/p0000/STANDARD/00000000000000ff.seg",
-        "/db/CURRENT.tmp",
-        "/db/MANIFEST-000099",
-        "/db/p0001/STANDARD/junk",
-    ];
-    for s in strays {
-        sim.open(&PathBuf::from(s), OpenMode::CreateNew).unwrap().write_all_at(b"debris", 0).unwrap();
+    let debris = ["/db/CURRENT.tmp", "/db/MANIFEST-000099", "/db/p0002/STANDARD/00000000000000fe.seg"];
+    let damaged = "/db/p0000/STANDARD/00000000000000ff.seg";
+    let foreign = "/db/p0001/STANDARD/junk";
+    for s in debris.iter().chain([&damaged, &foreign]) {
+        let data: &[u8] = if s.ends_with("fe.seg") { &[0; 4096] } else { b"debris" };
+        sim.open(&PathBuf::from(s), OpenMode::CreateNew).unwrap().write_all_at(data, 0).unwrap();
     }
-    let store = sim_builder(&sim).open().unwrap();
-    let removed = &store.recovery_report().orphans_removed;
-    for s in strays {
-        assert!(removed.contains(&PathBuf::from(s)), "{s} not in {removed:?}");
+    let e = sim_builder(&sim).open().unwrap_err();
+    assert!(e.to_string().contains("00000000000000ff.seg is not in the manifest"), "{e}");
+    let store = sim_builder(&sim).recovery_mode(s3lite::RecoveryMode::Salvage).open().unwrap();
+    let report = store.recovery_report().clone();
+    for s in debris {
+        assert!(report.orphans_removed.contains(&PathBuf::from(s)), "{s} not in {report:?}");
         assert!(!sim.exists(&PathBuf::from(s)).unwrap(), "{s} still exists");
     }
+    let moved = PathBuf::from("/db/quarantine/p0000-STANDARD-00000000000000ff.seg");
+    assert_eq!(report.quarantined, vec![moved.clone()]);
+    assert!(sim.exists(&moved).unwrap() && !sim.exists(&PathBuf::from(damaged)).unwrap());
+    assert!(sim.exists(&PathBuf::from(foreign)).unwrap(), "not the engine's file: left alone");
+    assert_eq!(read(&store, b, "k").unwrap(), b"v");
+    drop(store);
+    let store = sim_builder(&sim).open().expect("strict opens once the damage is out of the store");
     assert_eq!(read(&store, b, "k").unwrap(), b"v");
 }
 

@@ -1,5 +1,7 @@
 //! Manifest: a log of CRC-framed edits. Frame = `len u32 | masked crc32 u32 | payload`, payload a
-//! postcard-encoded [`ManifestEdit`]. A torn last frame is cut; a bad frame before the end fails the open.
+//! postcard-encoded [`ManifestEdit`]. A bad frame that nothing valid follows is a torn tail (cut); a bad
+//! frame with valid frames after it is damage (every append is synced before the engine acts on it,
+//! so bytes after an append that did not finish cannot exist without damage).
 
 use serde::{Deserialize, Serialize};
 
@@ -54,6 +56,12 @@ pub enum ManifestEdit {
         /// Segment id.
         segment_id: u64,
     },
+    /// Every segment id up to this one has been used (high-water mark, written in every snapshot):
+    /// ids stay monotonic even when the segment holding the highest one was quarantined or lost.
+    SegmentIdsUsed {
+        /// Highest segment id ever handed out.
+        upto: u64,
+    },
 }
 
 /// Frames one edit.
@@ -79,6 +87,21 @@ pub struct DecodedLog {
     pub valid_len: u64,
     /// Why decoding stopped before the end, if it did.
     pub tail_error: Option<FormatError>,
+    /// The first bad frame that valid frames follow (damage, not a torn tail), if any.
+    pub damage: Option<FrameDamage>,
+}
+
+/// A bad frame with valid frames after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameDamage {
+    /// Index of the bad frame (0 = the first frame of the log).
+    pub frame: usize,
+    /// Its offset in the log.
+    pub offset: u64,
+    /// Where the next valid frame starts.
+    pub resumes_at: u64,
+    /// What was wrong with it.
+    pub error: FormatError,
 }
 
 /// Decodes one frame at the start of `b`: the edit and the frame's length.
@@ -111,7 +134,8 @@ pub fn decode_frame(b: &[u8]) -> FormatResult<(ManifestEdit, usize)> {
     Ok((edit, end))
 }
 
-/// Decodes frames until the end or the first bad frame.
+/// Decodes frames until the end or the first bad frame. A bad frame that some valid frame follows
+/// (at any later offset) is reported as [`DecodedLog::damage`]; otherwise it starts the torn tail.
 #[must_use]
 pub fn decode_log(b: &[u8]) -> DecodedLog {
     let mut edits = Vec::new();
@@ -122,12 +146,48 @@ pub fn decode_log(b: &[u8]) -> DecodedLog {
                 edits.push(edit);
                 pos += n;
             }
-            Err(e) => {
-                return DecodedLog { edits, valid_len: pos as u64, tail_error: Some(e) };
+            Err(error) => {
+                let damage = next_valid_frame(b, pos + 1).map(|resumes_at| FrameDamage {
+                    frame: edits.len(),
+                    offset: pos as u64,
+                    resumes_at: resumes_at as u64,
+                    error: error.clone(),
+                });
+                return DecodedLog { edits, valid_len: pos as u64, tail_error: Some(error), damage };
             }
         }
     }
-    DecodedLog { edits, valid_len: pos as u64, tail_error: None }
+    DecodedLog { edits, valid_len: pos as u64, tail_error: None, damage: None }
+}
+
+/// Every frame that can be decoded, skipping bad ones by searching for the next offset where a
+/// valid frame starts (salvage). Returns the edits and the skipped (start, end) ranges.
+#[must_use]
+pub fn decode_log_salvage(b: &[u8]) -> (Vec<ManifestEdit>, Vec<(u64, u64)>) {
+    let mut edits = Vec::new();
+    let mut skipped = Vec::new();
+    let mut pos = 0usize;
+    while pos < b.len() {
+        match decode_frame(&b[pos..]) {
+            Ok((edit, n)) => {
+                edits.push(edit);
+                pos += n;
+            }
+            Err(_) => {
+                let next = next_valid_frame(b, pos + 1).unwrap_or(b.len());
+                skipped.push((pos as u64, next as u64));
+                pos = next;
+            }
+        }
+    }
+    (edits, skipped)
+}
+
+/// The first offset at or after `from` where a valid frame starts. Manifests are small (rewritten
+/// as a snapshot at every open), so trying every offset is cheap; a false match needs a length and
+/// a 32-bit CRC to agree by chance.
+fn next_valid_frame(b: &[u8], from: usize) -> Option<usize> {
+    (from..b.len()).find(|&at| decode_frame(&b[at..]).is_ok())
 }
 
 #[cfg(test)]
@@ -148,6 +208,7 @@ mod tests {
             ManifestEdit::SegmentCreated { partition: 2, class: 0, segment_id: 1, generation: 0 },
             ManifestEdit::SegmentSealed { segment_id: 1, len: 9000 },
             ManifestEdit::SegmentDeleted { segment_id: 1 },
+            ManifestEdit::SegmentIdsUsed { upto: 9 },
         ]
     }
 
@@ -160,11 +221,37 @@ mod tests {
         let d = decode_log(&log);
         assert_eq!(d.edits, edits());
         assert_eq!(d.valid_len, log.len() as u64);
-        let last = encode_frame(&edits()[3]).len();
+        let last = encode_frame(&edits()[4]).len();
         for cut in 1..last {
             let d = decode_log(&log[..log.len() - cut]);
-            assert_eq!(d.edits.len(), 3);
+            assert_eq!(d.edits.len(), 4);
             assert!(d.tail_error.is_some());
+            assert_eq!(d.damage, None, "a torn last frame is not damage");
+        }
+    }
+
+    #[test]
+    fn a_bad_frame_before_valid_ones_is_damage_and_salvage_skips_it() {
+        let frames: Vec<Vec<u8>> = edits().iter().map(encode_frame).collect();
+        for bad in 0..frames.len() {
+            for byte in [0usize, 5, 9] {
+                let mut log = frames.concat();
+                let at: usize = frames[..bad].iter().map(Vec::len).sum::<usize>() + byte;
+                log[at] ^= 0x10;
+                let d = decode_log(&log);
+                assert_eq!(d.edits, edits()[..bad]);
+                if bad + 1 < frames.len() {
+                    let damage = d.damage.expect("valid frames follow the bad one");
+                    assert_eq!(damage.frame, bad);
+                } else {
+                    assert_eq!(d.damage, None, "a bad last frame looks like a torn tail");
+                }
+                let (salvaged, skipped) = decode_log_salvage(&log);
+                let mut want = edits();
+                want.remove(bad);
+                assert_eq!(salvaged, want, "frame {bad} byte {byte}");
+                assert_eq!(skipped.len(), 1);
+            }
         }
     }
 

@@ -70,7 +70,7 @@ enum DirOp {
     Remove(String),
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct SimDir {
     entries: BTreeMap<String, Entry>,
     durable: BTreeMap<String, Entry>,
@@ -83,7 +83,7 @@ enum Pending {
     SetLen(u64),
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct SimFile {
     data: Vec<u8>,
     durable: Vec<u8>,
@@ -105,7 +105,7 @@ fn write_into(buf: &mut Vec<u8>, offset: u64, data: &[u8]) {
     buf[offset as usize..end].copy_from_slice(data);
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct SimState {
     files: HashMap<u64, SimFile>,
     dirs: BTreeMap<PathBuf, SimDir>,
@@ -206,6 +206,34 @@ impl SimStorage {
     /// Makes the `n`-th next operation of `kind` (1 = the next one) fail with an I/O error.
     pub fn fail_nth(&self, kind: OpKind, n: u64) {
         self.state.lock().faults.push((kind, n.max(1)));
+    }
+
+    /// An independent copy of the whole file system as it is now (volatile and durable images, and
+    /// what is pending between them), as if the machine had been cloned with its page cache. Handles
+    /// and locks of the original do not carry over; injected faults and freezes neither.
+    #[must_use]
+    pub fn fork(&self) -> SimStorage {
+        let mut copy = self.state.lock().clone();
+        copy.locks.clear();
+        copy.epoch += 1;
+        copy.freeze_after = None;
+        copy.faults.clear();
+        SimStorage { state: Arc::new(Mutex::new(copy)) }
+    }
+
+    /// Paths of every file, sorted (to show that recovery deleted nothing).
+    #[must_use]
+    pub fn file_paths(&self) -> Vec<PathBuf> {
+        let s = self.state.lock();
+        let mut out: Vec<PathBuf> = s
+            .dirs
+            .iter()
+            .flat_map(|(dir, d)| {
+                d.entries.iter().filter(|(_, e)| matches!(e, Entry::File(_))).map(move |(n, _)| dir.join(n))
+            })
+            .collect();
+        out.sort();
+        out
     }
 
     /// Simulates a process kill (SIGKILL, a panic that aborts): the process's handles and locks die,

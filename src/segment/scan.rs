@@ -103,7 +103,7 @@ pub fn scan_segment(bytes: &[u8], state: SegmentState, salvage: bool) -> ScanOut
                             // own CRCs only.
                             salvaging = true;
                         } else {
-                            out.torn_bytes = limit - out.end;
+                            out.torn_bytes = limit.saturating_sub(out.end);
                             return out;
                         }
                     }
@@ -146,7 +146,10 @@ pub fn scan_segment(bytes: &[u8], state: SegmentState, salvage: bool) -> ScanOut
                                         return out;
                                     }
                                     // An active segment whose seal was written but never logged in the
-                                    // manifest: the seal is dropped and the segment stays active.
+                                    // manifest: recovery drops the seal and keeps the segment active
+                                    // if it is its class's newest, else (the manifest lost the edit)
+                                    // rescans it as sealed at this length.
+                                    out.seal = Some((pos, s));
                                     Step::End
                                 }
                                 Ok(_) => Step::Bad(pos, "seal does not match the segment".into()),
@@ -194,7 +197,7 @@ pub fn scan_segment(bytes: &[u8], state: SegmentState, salvage: bool) -> ScanOut
                     out.end = pos;
                     return out;
                 }
-                out.torn_bytes = limit - out.end;
+                out.torn_bytes = limit.saturating_sub(out.end);
                 return out;
             }
             Step::Bad(at, reason) => {
@@ -205,7 +208,7 @@ pub fn scan_segment(bytes: &[u8], state: SegmentState, salvage: bool) -> ScanOut
                     }
                 };
                 let Some(reason) = proof else {
-                    out.torn_bytes = limit - out.end;
+                    out.torn_bytes = limit.saturating_sub(out.end);
                     return out;
                 };
                 if !salvage {
