@@ -70,3 +70,373 @@ fn nothing_unsynced_is_left_once_recovery_has_run() {
     assert_eq!(sim.unsynced_bytes(), 0, "recovery made durable everything it accepted");
     drop(store);
 }
+
+// ----- sequences of faults over a workload with catalog operations ---------------------------------
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use s3lite::s3::types::BucketVersioningStatus;
+use s3lite::{Credentials, Durability, StorageClass, StoreBuilder, VersioningState};
+
+const KEYS: u8 = 8;
+const CLASSES: [StorageClass; 3] = [StorageClass::Standard, StorageClass::StandardIa, StorageClass::Glacier];
+const LENGTHS: [usize; 5] = [0, 40, 1500, 5000, 9000];
+
+#[derive(Debug, Clone)]
+enum Op {
+    Put { bucket: usize, key: u8, len: usize, class: StorageClass },
+    Delete { bucket: usize, key: u8 },
+    CreateScratch(u32),
+    DeleteScratch(u32),
+    Versioning { bucket: usize, enabled: bool },
+    CreateAccount(u32),
+    CreateAccessKey(u32),
+}
+
+/// What the store must show: acknowledged objects, buckets, versioning states, accounts and keys.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Model {
+    objects: BTreeMap<(usize, u8), Vec<u8>>,
+    scratch: BTreeSet<u32>,
+    versioning: [Option<bool>; 2],
+    accounts: BTreeSet<u32>,
+    keys: Vec<Credentials>,
+}
+
+fn value_of(seed: u64, i: usize, len: usize) -> Vec<u8> {
+    body(seed * 100_000 + i as u64, len)
+}
+
+fn workload(seed: u64, n: usize) -> Vec<Op> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut scratch = Vec::new();
+    let mut accounts = 0u32;
+    (0..n)
+        .map(|_| match rng.random_range(0..20) {
+            0 => {
+                let id = rng.random_range(0..1000);
+                scratch.push(id);
+                Op::CreateScratch(id)
+            }
+            1 if !scratch.is_empty() => Op::DeleteScratch(scratch.remove(rng.random_range(0..scratch.len()))),
+            2 => Op::Versioning { bucket: rng.random_range(0..2), enabled: rng.random_bool(0.5) },
+            3 => {
+                accounts += 1;
+                Op::CreateAccount(accounts)
+            }
+            4 if accounts > 0 => Op::CreateAccessKey(rng.random_range(1..=accounts)),
+            5..=7 => Op::Delete { bucket: rng.random_range(0..2), key: rng.random_range(0..KEYS) },
+            _ => Op::Put {
+                bucket: rng.random_range(0..2),
+                key: rng.random_range(0..KEYS),
+                len: LENGTHS[rng.random_range(0..LENGTHS.len())],
+                class: CLASSES[rng.random_range(0..CLASSES.len())],
+            },
+        })
+        .collect()
+}
+
+fn bucket_name(i: usize) -> String {
+    format!("b{i}")
+}
+
+fn key_name(k: u8) -> String {
+    format!("key-{k}")
+}
+
+/// Runs one operation; on success returns the model after it.
+fn apply(store: &Store, model: &Model, op: &Op, value: &[u8]) -> s3lite::Result<Model> {
+    let mut m = model.clone();
+    let bucket = |i: usize| store.bucket(&bucket_name(i)).map(|b| b.id);
+    match op {
+        Op::Put { bucket: b, key, class, .. } => {
+            let opts = PutOptions { storage_class: *class, ..Default::default() };
+            store.put_bytes(bucket(*b)?, &key_name(*key), value, &opts)?;
+            m.objects.insert((*b, *key), value.to_vec());
+        }
+        Op::Delete { bucket: b, key } => {
+            store.delete(bucket(*b)?, &key_name(*key))?;
+            m.objects.remove(&(*b, *key));
+        }
+        Op::CreateScratch(id) => match store.create_bucket(&format!("scratch-{id}")) {
+            Ok(_) | Err(Error::BucketAlreadyExists { .. }) => {
+                m.scratch.insert(*id);
+            }
+            Err(e) => return Err(e),
+        },
+        Op::DeleteScratch(id) => match store.delete_bucket(&format!("scratch-{id}")) {
+            Ok(()) | Err(Error::NoSuchBucket { .. }) => {
+                m.scratch.remove(id);
+            }
+            Err(e) => return Err(e),
+        },
+        Op::Versioning { bucket: b, enabled } => {
+            let status =
+                if *enabled { BucketVersioningStatus::Enabled } else { BucketVersioningStatus::Suspended };
+            store.s3().put_bucket_versioning(&bucket_name(*b), status)?;
+            m.versioning[*b] = Some(*enabled);
+        }
+        Op::CreateAccount(n) => {
+            store.create_account(&format!("account-{n}"))?;
+            m.accounts.insert(*n);
+        }
+        Op::CreateAccessKey(n) => {
+            let name = format!("account-{n}");
+            let Some(account) = store.accounts().into_iter().find(|a| a.display_name == name) else {
+                return Ok(m); // its creation was the write in flight of an earlier phase, and lost
+            };
+            m.keys.push(store.create_access_key(&account)?);
+        }
+    }
+    Ok(m)
+}
+
+/// Runs `ops` until one fails; returns the acknowledged model and the operation in flight with the
+/// model it would have made.
+fn run(store: &Store, model: Model, ops: &[Op], seed: u64, first: usize) -> (Model, Option<Model>) {
+    let mut model = model;
+    for (i, op) in ops.iter().enumerate() {
+        let value = match op {
+            Op::Put { len, .. } => value_of(seed, first + i, *len),
+            _ => Vec::new(),
+        };
+        match apply(store, &model, op, &value) {
+            Ok(m) => model = m,
+            Err(_) => {
+                let mut would = model.clone();
+                match op {
+                    Op::Put { bucket, key, .. } => drop(would.objects.insert((*bucket, *key), value)),
+                    Op::Delete { bucket, key } => drop(would.objects.remove(&(*bucket, *key))),
+                    Op::CreateScratch(id) => drop(would.scratch.insert(*id)),
+                    Op::DeleteScratch(id) => drop(would.scratch.remove(id)),
+                    Op::Versioning { bucket, enabled } => would.versioning[*bucket] = Some(*enabled),
+                    Op::CreateAccount(n) => drop(would.accounts.insert(*n)),
+                    Op::CreateAccessKey(_) => {}
+                }
+                return (model, Some(would));
+            }
+        }
+    }
+    (model, None)
+}
+
+/// Where the store differs from the model, if it does.
+fn differs(store: &Store, m: &Model) -> Option<String> {
+    let mut want: BTreeSet<String> = (0..2).map(bucket_name).collect();
+    want.extend(m.scratch.iter().map(|id| format!("scratch-{id}")));
+    let have: BTreeSet<String> = match store.list_buckets() {
+        Ok(b) => b.into_iter().map(|b| b.name).collect(),
+        Err(e) => return Some(format!("list_buckets: {e}")),
+    };
+    if have != want {
+        return Some(format!("buckets {have:?}, want {want:?}"));
+    }
+    for (i, v) in m.versioning.iter().enumerate() {
+        let want = match v {
+            None => VersioningState::Unversioned,
+            Some(true) => VersioningState::Enabled,
+            Some(false) => VersioningState::Suspended,
+        };
+        let have = store.bucket(&bucket_name(i)).map(|b| b.versioning);
+        if have.as_ref().ok() != Some(&want) {
+            return Some(format!("versioning of b{i}: {have:?}, want {want:?}"));
+        }
+    }
+    let accounts: BTreeSet<String> =
+        store.accounts().into_iter().map(|a| a.display_name).filter(|n| n != "owner").collect();
+    let want: BTreeSet<String> = m.accounts.iter().map(|n| format!("account-{n}")).collect();
+    if accounts != want {
+        return Some(format!("accounts {accounts:?}, want {want:?}"));
+    }
+    for c in &m.keys {
+        if let Err(e) = store.authenticate(c) {
+            return Some(format!("access key {} lost: {e}", c.access_key_id));
+        }
+    }
+    for b in 0..2 {
+        let id = store.bucket(&bucket_name(b)).ok()?.id;
+        for k in 0..KEYS {
+            let got = match read(store, id, &key_name(k)) {
+                Ok(v) => Some(v),
+                Err(Error::NoSuchKey { .. }) => None,
+                Err(e) => return Some(format!("b{b}/{}: {e}", key_name(k))),
+            };
+            if got.as_ref() != m.objects.get(&(b, k)) {
+                return Some(format!(
+                    "b{b}/{}: {:?} bytes, want {:?}",
+                    key_name(k),
+                    got.map(|v| v.len()),
+                    m.objects.get(&(b, k)).map(Vec::len)
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// The store shows `before`, or `after` (the write in flight took effect); returns which.
+fn shows_one_of(store: &Store, before: &Model, after: Option<&Model>, ctx: &str) -> Model {
+    match (differs(store, before), after) {
+        (None, _) => before.clone(),
+        (Some(d), None) => panic!("{ctx}: {d}"),
+        (Some(d), Some(after)) => match differs(store, after) {
+            None => after.clone(),
+            Some(d2) => panic!("{ctx}: neither before the write in flight ({d}) nor after it ({d2})"),
+        },
+    }
+}
+
+type Config = fn(StoreBuilder) -> StoreBuilder;
+
+fn configs() -> [(&'static str, Config); 3] {
+    [
+        ("immediate", |b| b),
+        ("paranoid", |b| b.durability(Durability::Paranoid)),
+        // A long interval: the flusher never runs inside a test, so only syncs the engine owes run.
+        ("eventual", |b| b.durability(Durability::Eventual { flush_interval_ms: 3_600_000 })),
+    ]
+}
+
+fn open(sim: &SimStorage, config: Config) -> s3lite::Result<Store> {
+    config(sim_builder(sim)).open()
+}
+
+/// Work after a restart: a new bucket, a put on every partition, a catalog edit, all acknowledged.
+fn more_work(store: &Store, model: Model, seed: u64) -> Model {
+    let mut ops = vec![Op::CreateScratch(5000), Op::CreateAccount(900)];
+    for key in 0..KEYS {
+        ops.push(Op::Put { bucket: (key % 2) as usize, key, len: 700, class: StorageClass::Standard });
+    }
+    let (model, failed) = run(store, model, &ops, seed + 7, 50_000);
+    assert!(failed.is_none(), "work after a restart failed");
+    model
+}
+
+struct Counts {
+    points: u64,
+    sequences: u64,
+}
+
+/// One workload, crashed at every write point of its first phase by a process kill; then, for each
+/// point: restart, check, more work, power loss, check; and for some points a kill and a power loss
+/// at every write point of the recovery itself.
+fn sequences_for(seed: u64, n: usize, name: &str, config: Config, counts: &mut Counts) {
+    let ops = workload(seed, n);
+    let durable_before_sync = name != "eventual";
+    let setup = |sim: &SimStorage| -> Store {
+        let store = open(sim, config).unwrap();
+        store.create_bucket("b0").unwrap();
+        store.create_bucket("b1").unwrap();
+        store.sync().unwrap();
+        store
+    };
+    let total = {
+        let sim = SimStorage::new();
+        let store = setup(&sim);
+        let start = sim.mutating_ops();
+        let (_, failed) = run(&store, Model::default(), &ops, seed, 0);
+        assert!(failed.is_none(), "seed {seed}: the workload fails without faults");
+        sim.mutating_ops() - start
+    };
+    for k in 0..=total {
+        let ctx = format!("{name} seed {seed} kill at point {k}/{total}");
+        let sim = SimStorage::new();
+        let store = setup(&sim);
+        sim.freeze_after(k);
+        let (acked, in_flight) = run(&store, Model::default(), &ops, seed, 0);
+        drop(store);
+        sim.kill();
+        counts.points += 1;
+        // After a kill every acknowledged write is there in every mode: the page cache survived.
+        let after_kill = sim.fork();
+        let store = open(&sim, config).unwrap_or_else(|e| panic!("{ctx}: restart failed: {e}"));
+        let shown = shows_one_of(&store, &acked, in_flight.as_ref(), &format!("{ctx}, after restart"));
+        let model = more_work(&store, shown, seed);
+        if !durable_before_sync {
+            store.sync().unwrap();
+        }
+        drop(store);
+        sim.crash(CrashMode::Random(seed.wrapping_mul(7919) ^ k));
+        let store = open(&sim, config).unwrap_or_else(|e| panic!("{ctx}: open after power loss: {e}"));
+        // What the restarted store showed, and everything acknowledged since, survives the power loss.
+        if let Some(d) = differs(&store, &model) {
+            panic!("{ctx}, then work, then power loss: {d}");
+        }
+        drop(store);
+        counts.sequences += 1;
+        if k % 5 == 0 {
+            recovery_faults(
+                &after_kill,
+                config,
+                &acked,
+                in_flight.as_ref(),
+                durable_before_sync,
+                &ctx,
+                counts,
+            );
+        }
+    }
+}
+
+/// From a killed store: a kill during its recovery, then a restart; and a power loss at every write
+/// point of its recovery, then a restart.
+fn recovery_faults(
+    killed: &SimStorage,
+    config: Config,
+    acked: &Model,
+    in_flight: Option<&Model>,
+    durable_before_sync: bool,
+    ctx: &str,
+    counts: &mut Counts,
+) {
+    let probe = killed.fork();
+    let start = probe.mutating_ops();
+    drop(open(&probe, config).unwrap());
+    let recovery_ops = probe.mutating_ops() - start;
+    for j in 0..recovery_ops {
+        for power_loss in [false, true] {
+            let sim = killed.fork();
+            sim.freeze_after(j);
+            assert!(open(&sim, config).is_err(), "{ctx}: recovery did not reach write point {j}");
+            if power_loss {
+                sim.crash(CrashMode::Random(j * 31 + 1));
+            } else {
+                sim.kill();
+            }
+            let what = if power_loss { "power loss" } else { "kill" };
+            let store = open(&sim, config)
+                .unwrap_or_else(|e| panic!("{ctx}, {what} at recovery point {j}: reopen failed: {e}"));
+            if durable_before_sync || !power_loss {
+                shows_one_of(&store, acked, in_flight, &format!("{ctx}, {what} at recovery point {j}"));
+            }
+            counts.sequences += 1;
+        }
+    }
+}
+
+#[test]
+fn fault_sequences_at_every_point_with_catalog_operations_classes_and_durability_modes() {
+    let mut counts = Counts { points: 0, sequences: 0 };
+    for (name, config) in configs() {
+        for seed in 0..2 {
+            sequences_for(seed, 30, name, config, &mut counts);
+        }
+    }
+    println!("crash points checked: {}", counts.points);
+    println!("fault sequences checked: {}", counts.sequences);
+    assert!(counts.sequences > 1000, "only {} sequences", counts.sequences);
+}
+
+#[test]
+#[ignore = "long run: cargo test --release --test fault_sequences -- --ignored"]
+fn fault_sequences_long() {
+    let mut counts = Counts { points: 0, sequences: 0 };
+    for (name, config) in configs() {
+        for seed in 100..140 {
+            sequences_for(seed, 60, name, config, &mut counts);
+        }
+    }
+    println!("crash points checked: {}", counts.points);
+    println!("fault sequences checked: {}", counts.sequences);
+}
