@@ -292,9 +292,13 @@ type Config = fn(StoreBuilder) -> StoreBuilder;
 fn configs() -> [(&'static str, Config); 3] {
     [
         ("immediate", |b| b),
-        ("paranoid", |b| b.durability(Durability::Paranoid)),
+        // Without zero-fill ahead (as in-memory stores run) an active segment ends at its last marker,
+        // so recovery has no tail to cut, and a cut's sync cannot stand in for the one recovery owes.
+        ("paranoid", |b| b.durability(Durability::Paranoid).preallocate_bytes(0)),
         // A long interval: the flusher never runs inside a test, so only syncs the engine owes run.
-        ("eventual", |b| b.durability(Durability::Eventual { flush_interval_ms: 3_600_000 })),
+        ("eventual", |b| {
+            b.durability(Durability::Eventual { flush_interval_ms: 3_600_000 }).preallocate_bytes(0)
+        }),
     ]
 }
 
@@ -365,7 +369,7 @@ fn sequences_for(seed: u64, n: usize, name: &str, config: Config, counts: &mut C
         }
         drop(store);
         counts.sequences += 1;
-        if k % 5 == 0 {
+        if k % 8 == 0 {
             recovery_faults(
                 &after_kill,
                 config,
