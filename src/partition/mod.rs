@@ -181,6 +181,37 @@ pub(crate) struct Partition {
     pub(crate) rate: rate::RateWindow,
 }
 
+/// Held by the writer that leads a group. Dropping it hands leadership back and wakes the waiting
+/// writers, also when the leader unwinds from a panic: then the store is poisoned (the group may be
+/// half written and its index effects half applied) and every request of the group that has no
+/// result yet gets `PreviousIo`, so no writer waits for ever on a leader that is gone.
+struct Leadership<'a> {
+    partition: &'a Partition,
+    batch: &'a [Arc<Request>],
+}
+
+impl Drop for Leadership<'_> {
+    fn drop(&mut self) {
+        let p = self.partition;
+        if std::thread::panicking() {
+            p.ctx.poisoned.store(true, Ordering::Release);
+            for req in self.batch {
+                let mut result = req.result.lock();
+                if result.is_none() {
+                    *result = Some(Err(Error::PreviousIo));
+                }
+            }
+        }
+        let mut q = p.queue.lock();
+        q.leader = false;
+        p.wake.notify_all();
+    }
+}
+
+/// A record whose bytes are this makes the leader panic (tests of the panic path only).
+#[cfg(test)]
+const PANIC_IN_LEADER: &[u8] = b"test: panic in the leader";
+
 const MARKER_BYTES: u64 = 64 + 32;
 /// Zeros written after a large group's marker (see `write_group`): room for a commit record with
 /// its metadata and marker.
@@ -292,14 +323,18 @@ impl Partition {
                 batch.push(q.pending.pop_front().expect("front exists"));
             }
             drop(q);
+            let guard = Leadership { partition: self, batch: &batch };
             self.lead(&batch);
+            drop(guard);
             q = self.queue.lock();
-            q.leader = false;
-            self.wake.notify_all();
         }
     }
 
     fn lead(&self, batch: &[Arc<Request>]) {
+        #[cfg(test)]
+        if batch.iter().any(|r| r.records.lock().iter().any(|rec| rec.bytes == PANIC_IN_LEADER)) {
+            panic!("test: a bug in the leader");
+        }
         let mut active = self.active.lock();
         let c = &self.counters;
         let waited: u64 = batch.iter().map(|r| r.queued_at.elapsed().as_nanos() as u64).sum();
@@ -308,7 +343,27 @@ impl Partition {
         stats::add(&c.grouped_requests, batch.len() as u64);
         c.largest_group.fetch_max(batch.len() as u64, Ordering::Relaxed);
         let mut outcomes = self.check_preconditions(batch);
+        // Seqs follow queue order across classes: a precondition was checked as if every earlier
+        // request of the batch had been applied, so each must also be older than the ones after it.
+        let seqs: Vec<Vec<u64>> = batch
+            .iter()
+            .zip(&outcomes)
+            .map(|(req, outcome)| match outcome {
+                Some(_) => Vec::new(),
+                None => req
+                    .records
+                    .lock()
+                    .iter_mut()
+                    .map(|rec| {
+                        let seq = self.ctx.next_seq.fetch_add(1, Ordering::Relaxed);
+                        patch_seq(&mut rec.bytes, seq);
+                        seq
+                    })
+                    .collect(),
+            })
+            .collect();
         let mut classes: Vec<StorageClass> = batch.iter().map(|r| r.class).collect();
+        classes.sort_unstable_by_key(|c| c.code());
         classes.dedup();
         for class in classes {
             let members: Vec<usize> =
@@ -316,7 +371,7 @@ impl Partition {
             if members.is_empty() {
                 continue;
             }
-            let reqs: Vec<&Request> = members.iter().map(|&i| &*batch[i]).collect();
+            let reqs: Vec<(&Request, &[u64])> = members.iter().map(|&i| (&*batch[i], &seqs[i][..])).collect();
             match self.check_then_write(&mut active, class, &reqs) {
                 Ok(per_req) => {
                     let mut index = self.index.write();
@@ -401,19 +456,22 @@ impl Partition {
         &self,
         active: &mut HashMap<StorageClass, ActiveSegment>,
         class: StorageClass,
-        reqs: &[&Request],
+        reqs: &[(&Request, &[u64])],
     ) -> Result<Vec<Vec<Written>>> {
         self.ctx.check()?;
         self.write_group(active, class, reqs)
     }
 
+    /// Appends the records of `reqs` (each with the seqs the leader gave them) and one marker to the
+    /// class's active segment, syncs as the strongest durability among them asks, and returns where
+    /// each record landed.
     fn write_group(
         &self,
         active: &mut HashMap<StorageClass, ActiveSegment>,
         class: StorageClass,
-        reqs: &[&Request],
+        reqs: &[(&Request, &[u64])],
     ) -> Result<Vec<Vec<Written>>> {
-        let total: u64 = reqs.iter().map(|r| r.bytes).sum::<u64>() + MARKER_BYTES;
+        let total: u64 = reqs.iter().map(|(r, _)| r.bytes).sum::<u64>() + MARKER_BYTES;
         let needs_rotation = active
             .get(&class)
             .is_some_and(|a| a.tail + total > self.ctx.params.segment_bytes && a.tail > SEGMENT_DATA_START);
@@ -448,12 +506,10 @@ impl Partition {
         let mut count = 0u32;
         let seg = a.seg.clone();
         let io_err = |e| self.ctx.poison("segment write", &seg.path, e);
-        for req in reqs {
+        for (req, seqs) in reqs {
             let mut records = req.records.lock();
             let mut written = Vec::with_capacity(records.len());
-            for rec in records.iter_mut() {
-                let seq = self.ctx.next_seq.fetch_add(1, Ordering::Relaxed);
-                patch_seq(&mut rec.bytes, seq);
+            for (rec, &seq) in records.iter_mut().zip(seqs.iter()) {
                 written.push(Written { seq, segment_id: a.seg.id, offset: a.tail });
                 group_crc.update(&rec.bytes);
                 a.crc.update(&rec.bytes);
@@ -485,7 +541,7 @@ impl Partition {
                     a.tail += len + pad.len() as u64;
                 }
                 a.record_count += 1;
-                a.last_seq = seq;
+                a.last_seq = a.last_seq.max(seq);
                 count += 1;
             }
             out.push(written);
@@ -524,7 +580,7 @@ impl Partition {
         stats::add(&self.counters.appended_bytes, a.tail - group_start);
         let durability = reqs
             .iter()
-            .fold(Durability::Eventual { flush_interval_ms: 0 }, |d, r| strongest(d, r.durability));
+            .fold(Durability::Eventual { flush_interval_ms: 0 }, |d, (r, _)| strongest(d, r.durability));
         match durability {
             Durability::Eventual { .. } => self.dirty.store(true, Ordering::Release),
             Durability::Immediate => {
@@ -789,6 +845,85 @@ mod tests {
         let outcomes = p.check_preconditions(&batch);
         let passed: Vec<bool> = outcomes.iter().map(Option::is_none).collect();
         assert_eq!(passed, vec![true, false, true, false, true]);
+    }
+
+    /// A request carrying a real PUT record of `key`, version `version` (ETag all `version` bytes).
+    fn encoded_put(
+        key: &str,
+        version: u8,
+        class: StorageClass,
+        condition: Option<Condition>,
+    ) -> Arc<Request> {
+        let req = put_request(key, version, condition);
+        let mut records = req.records.lock();
+        records[0].bytes = encode_record(&RecordParts {
+            kind: RecordKind::Put,
+            flags: 0,
+            seq: 0,
+            bucket_id: 1,
+            version_id: [version; 16],
+            chunk_index: 0,
+            key: key.as_bytes(),
+            meta: &[],
+            body: b"x",
+        });
+        if let Effect::Upsert { entry, .. } = &mut records[0].effect {
+            entry.class = class;
+        }
+        drop(records);
+        Arc::new(Request { class, ..Arc::try_unwrap(req).expect("one owner") })
+    }
+
+    #[test]
+    fn seqs_follow_queue_order_across_storage_classes() {
+        let p = test_partition();
+        // The second request's If-Match saw the first (queued before it, in another class): it must
+        // end up newer, or recovery (which orders by seq) would bring the first back as current.
+        // A STANDARD request first makes STANDARD the first class written.
+        let batch = vec![
+            encoded_put("other", 3, StorageClass::Standard, None),
+            encoded_put("k", 1, StorageClass::StandardIa, None),
+            encoded_put("k", 2, StorageClass::Standard, Some(Condition::EtagIs([1; 16]))),
+        ];
+        p.lead(&batch);
+        let results: Vec<Vec<Written>> =
+            batch.iter().map(|r| r.result.lock().take().expect("done").expect("written")).collect();
+        assert!(
+            results[0][0].seq < results[1][0].seq && results[1][0].seq < results[2][0].seq,
+            "{results:?}"
+        );
+        let index = p.index.read();
+        assert_eq!(index.latest(1, b"k").map(|(_, e)| e.version_id), Some(VersionId([2; 16])));
+    }
+
+    #[test]
+    fn a_panicking_leader_hands_leadership_back_and_poisons() {
+        let p = Arc::new(test_partition());
+        let record = || WriteRecord::new(PANIC_IN_LEADER.to_vec(), Effect::None);
+        let leader = {
+            let p = p.clone();
+            std::thread::spawn(move || {
+                p.submit(vec![record()], StorageClass::Standard, Durability::Immediate, None)
+            })
+        };
+        assert!(leader.join().is_err(), "the leader panicked");
+        // The next writer neither waits for ever nor writes into a store in doubt.
+        let (done, done_rx) = std::sync::mpsc::channel();
+        let p2 = p.clone();
+        std::thread::spawn(move || {
+            let r = p2.submit(
+                vec![WriteRecord::new(Vec::new(), Effect::None)],
+                StorageClass::Standard,
+                Durability::Immediate,
+                None,
+            );
+            let _ = done.send(r.map(|_| ()));
+        });
+        let r = done_rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("a writer hung after a leader panic");
+        assert!(matches!(r, Err(Error::PreviousIo)), "{r:?}");
+        assert!(!p.queue.lock().leader);
     }
 
     #[test]
