@@ -668,7 +668,8 @@ fn recover_partition(
                 return Err(Error::corruption(site(0), "two active segments for one storage class"));
             }
             active_seen.push(info.class);
-            settle_active_tail(&*file, &path, bytes, scan.end, part.id, *id, report)?;
+            let rewrite_from = if report.segments_adopted.contains(&path) { 0 } else { scan.synced_upto };
+            settle_active_tail(&*file, &path, bytes, rewrite_from, scan.end, part.id, *id, report)?;
             let mut crc = crc32fast::Hasher::new();
             crc.update(&bytes[..scan.end as usize]);
             part.set_active(RecoveredActive {
@@ -691,11 +692,16 @@ fn recover_partition(
 /// holds writes whose sync never returned, and the scan accepts them, since their markers are
 /// intact. The store is about to act on them (show a bucket, accept a put into it), so they must be
 /// durable before it answers anything; otherwise a later power loss takes them away while what
-/// depends on them, acknowledged meanwhile in another partition, stays.
+/// depends on them, acknowledged meanwhile in another partition, stays. And a sync alone is not
+/// enough: if the killed process's sync had failed, the kernel marked those pages clean without
+/// writing them (fsyncgate), so a new sync would succeed and write nothing. The bytes no marker
+/// proves synced (from `rewrite_from`) are therefore written again before the sync.
+#[expect(clippy::too_many_arguments, reason = "one call site; the pieces of one segment's recovery")]
 fn settle_active_tail(
     file: &dyn StorageFile,
     path: &Path,
     bytes: &[u8],
+    rewrite_from: u64,
     end: u64,
     partition: u16,
     segment_id: u64,
@@ -707,6 +713,11 @@ fn settle_active_tail(
             report.torn_tails.push(TornTail { partition, segment_id, offset: end, len: tail.len() as u64 });
         }
         file.set_len(end).map_err(io_err("truncate torn tail", path))?;
+    }
+    if rewrite_from < end {
+        let from = rewrite_from as usize;
+        file.write_all_at(&bytes[from..end as usize], rewrite_from)
+            .map_err(io_err("rewrite accepted tail", path))?;
     }
     file.sync_data().map_err(io_err("fdatasync", path))
 }

@@ -561,12 +561,27 @@ impl StorageFile for SimFileHandle {
     }
 
     fn sync_data(&self) -> io::Result<()> {
-        self.with(OpKind::Sync, |f| {
+        let r = self.with(OpKind::Sync, |f| {
             for p in f.pending.drain(..) {
                 apply(&mut f.durable, &p);
             }
             Ok(())
-        })
+        });
+        if r.is_err() {
+            // As Linux does after a failed writeback: the dirty pages are marked clean (dropped from
+            // durability; the process still reads them) and the error is reported once, so a
+            // later sync succeeds without making them durable (fsyncgate).
+            // (Not when the machine stopped at this point: the crash that follows decides.)
+            let mut s = self.sim.state.lock();
+            let stopped = s.freeze_after.is_some_and(|f| s.mutating_ops > f);
+            if s.epoch == self.epoch
+                && !stopped
+                && let Some(f) = s.files.get_mut(&self.ino)
+            {
+                f.pending.clear();
+            }
+        }
+        r
     }
 
     fn sync_all(&self) -> io::Result<()> {

@@ -584,12 +584,12 @@ impl Partition {
         match durability {
             Durability::Eventual { .. } => self.dirty.store(true, Ordering::Release),
             Durability::Immediate => {
-                a.seg.file.sync_data().map_err(|e| self.ctx.poison("segment fdatasync", &seg.path, e))?;
+                a.seg.sync_data().map_err(|e| self.ctx.poison("segment fdatasync", &seg.path, e))?;
                 stats::add(&self.counters.fsyncs, 1);
                 a.synced_upto = a.tail;
             }
             Durability::Paranoid => {
-                a.seg.file.sync_all().map_err(|e| self.ctx.poison("segment fsync", &seg.path, e))?;
+                a.seg.sync_all().map_err(|e| self.ctx.poison("segment fsync", &seg.path, e))?;
                 stats::add(&self.counters.fsyncs, 1);
                 let dir = self.ctx.class_dir(self.id, class);
                 self.ctx.storage.sync_dir(&dir).map_err(|e| self.ctx.poison("directory fsync", &dir, e))?;
@@ -614,7 +614,7 @@ impl Partition {
             // Drop the zero-filled tail: a sealed segment ends with its seal.
             a.seg.file.set_len(sealed_len).map_err(|e| self.ctx.poison("seal truncate", path, e))?;
         }
-        a.seg.file.sync_data().map_err(|e| self.ctx.poison("seal fdatasync", path, e))?;
+        a.seg.sync_data().map_err(|e| self.ctx.poison("seal fdatasync", path, e))?;
         stats::add(&self.counters.fsyncs, 1);
         stats::add(&self.counters.appended_bytes, rec.len() as u64);
         let edit = ManifestEdit::SegmentSealed { segment_id: a.seg.id, len: a.tail + rec.len() as u64 };
@@ -688,7 +688,7 @@ impl Partition {
     pub(crate) fn write_back(&self, segment_id: u64, ranges: &[(u64, u64)]) -> Result<()> {
         self.ctx.check()?;
         let Some(seg) = self.segment(segment_id) else { return Ok(()) };
-        seg.file.sync_data().map_err(|e| self.ctx.poison("segment fdatasync", &seg.path, e))?;
+        seg.sync_data().map_err(|e| self.ctx.poison("segment fdatasync", &seg.path, e))?;
         stats::add(&self.counters.fsyncs, 1);
         for &(offset, len) in ranges {
             seg.file.drop_cached(offset, len);
@@ -704,7 +704,7 @@ impl Partition {
         self.ctx.check()?;
         let mut active = self.active.lock();
         for a in active.values_mut() {
-            a.seg.file.sync_data().map_err(|e| self.ctx.poison("segment fdatasync", &a.seg.path, e))?;
+            a.seg.sync_data().map_err(|e| self.ctx.poison("segment fdatasync", &a.seg.path, e))?;
             stats::add(&self.counters.fsyncs, 1);
             a.synced_upto = a.tail;
         }

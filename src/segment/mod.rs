@@ -7,7 +7,7 @@ use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 
 use crate::io::{MappedBytes, StorageFile};
 use crate::types::StorageClass;
@@ -21,11 +21,39 @@ pub(crate) struct Segment {
     pub(crate) file: Arc<dyn StorageFile>,
     /// Set once the segment is sealed; reads then go through the map.
     map: RwLock<Option<Arc<dyn MappedBytes>>>,
+    /// True once a sync of this file failed. Held across every sync of the file, so that two syncers
+    /// (the commit leader and the writeback thread) never race past a failure: after a failed
+    /// `fdatasync` the kernel may have dropped the dirty pages and reports the error to one caller
+    /// only (errseq), so a later sync can succeed over lost data (fsyncgate). Every sync after a
+    /// failed one fails.
+    sync_failed: Mutex<bool>,
 }
 
 impl Segment {
     pub(crate) fn new(id: u64, class: StorageClass, path: PathBuf, file: Arc<dyn StorageFile>) -> Segment {
-        Segment { id, class, path, file, map: RwLock::new(None) }
+        Segment { id, class, path, file, map: RwLock::new(None), sync_failed: Mutex::new(false) }
+    }
+
+    /// `fdatasync`, failing for good once any sync of this segment failed (see `sync_failed`).
+    pub(crate) fn sync_data(&self) -> io::Result<()> {
+        self.sync(|f| f.sync_data())
+    }
+
+    /// `fsync`, failing for good once any sync of this segment failed.
+    pub(crate) fn sync_all(&self) -> io::Result<()> {
+        self.sync(|f| f.sync_all())
+    }
+
+    fn sync(&self, op: impl FnOnce(&dyn StorageFile) -> io::Result<()>) -> io::Result<()> {
+        let mut failed = self.sync_failed.lock();
+        if *failed {
+            return Err(io::Error::other(
+                "an earlier sync of this segment failed: its unsynced pages may be lost, so no later sync can vouch for them",
+            ));
+        }
+        let r = op(&*self.file);
+        *failed = r.is_err();
+        r
     }
 
     /// Switches reads to a memory map. Call only once the segment is sealed and durable.

@@ -58,6 +58,10 @@ pub struct ScanOutcome {
     pub fatal: Option<(u64, String)>,
     /// The seal, when the segment ends with one.
     pub seal: Option<(u64, SealBody)>,
+    /// Bytes before this had been synced, as the accepted markers prove (the greatest
+    /// `synced_upto` among them; the end of the header page when none proves more). Bytes from here
+    /// to `end` were accepted but may never have been made durable.
+    pub synced_upto: u64,
 }
 
 /// Whether the scanned segment is active or sealed.
@@ -81,7 +85,8 @@ pub fn scan_segment(bytes: &[u8], state: SegmentState, salvage: bool) -> ScanOut
         SegmentState::Active => bytes.len() as u64,
         SegmentState::Sealed(len) => len.min(bytes.len() as u64),
     };
-    let mut out = ScanOutcome { end: SEGMENT_DATA_START, ..ScanOutcome::default() };
+    let mut out =
+        ScanOutcome { end: SEGMENT_DATA_START, synced_upto: SEGMENT_DATA_START, ..ScanOutcome::default() };
     let mut pos = SEGMENT_DATA_START;
     let mut group_start = SEGMENT_DATA_START;
     let mut pending: Vec<ScannedRecord> = Vec::new();
@@ -113,6 +118,7 @@ pub fn scan_segment(bytes: &[u8], state: SegmentState, salvage: bool) -> ScanOut
                                 [(pos + h.body_offset()) as usize..(pos + len - pad(h.body_len)) as usize];
                             match GroupCommitBody::decode(body) {
                                 Ok(g) if salvaging || group_matches(bytes, &g, group_start, pos) => {
+                                    out.synced_upto = out.synced_upto.max(g.synced_upto.min(pos));
                                     out.records.append(&mut pending);
                                     group_start = pos + len;
                                     out.end = group_start;
