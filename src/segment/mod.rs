@@ -77,3 +77,29 @@ impl Segment {
         Ok(buf)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::io::{OpKind, OpenMode, SimStorage, Storage};
+
+    /// The writeback thread's sync fails (the kernel drops the dirty pages and reports it once);
+    /// the commit leader's sync of the same segment, after it, must fail too, or it would
+    /// acknowledge a commit whose chunks are gone.
+    #[test]
+    fn every_sync_after_a_failed_one_fails() {
+        let sim = SimStorage::new();
+        sim.create_dir_all(Path::new("/s")).unwrap();
+        let file = sim.open(Path::new("/s/x.seg"), OpenMode::CreateNew).unwrap();
+        let seg = Segment::new(1, StorageClass::Standard, "/s/x.seg".into(), file.clone());
+        file.write_all_at(b"chunk", 0).unwrap();
+        sim.fail_nth(OpKind::Sync, 1);
+        assert!(seg.sync_data().is_err(), "the writeback's sync");
+        assert!(file.sync_data().is_ok(), "the storage itself reports the error once (errseq)");
+        file.write_all_at(b"commit", 5).unwrap();
+        assert!(seg.sync_data().is_err(), "the leader's sync must not vouch for the lost chunk");
+        assert!(seg.sync_all().is_err());
+    }
+}
