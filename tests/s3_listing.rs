@@ -357,3 +357,254 @@ fn paging_a_large_versioned_bucket_matches_the_model() {
         assert_eq!(prefixes, vec!["x/", "y/", "z/"], "page size {page}");
     }
 }
+
+/// One version as the tests compare it: key, version id, is-latest, is-delete-marker.
+type Version = (String, String, bool, bool);
+
+/// A plain model of a versioned bucket: each key's versions, newest first, `true` for a marker.
+type Model = Vec<(String, Vec<(String, bool)>)>;
+
+/// Builds a bucket with `null` versions, versions, delete markers (as latest, in the middle, and as a
+/// key's only version), the key `c/` itself and prefixes nested three deep; returns its model.
+fn versions_fixture(s3: &S3) -> Model {
+    let mut model: Model = Vec::new();
+    let mut record = |key: &str, id: String, marker: bool| match model.iter_mut().find(|(k, _)| k == key) {
+        Some((_, vs)) => vs.insert(0, (id, marker)),
+        None => model.push((key.to_owned(), vec![(id, marker)])),
+    };
+    for key in ["a/1", "b", "c/"] {
+        put(s3, key);
+        record(key, "null".into(), false);
+    }
+    s3.put_bucket_versioning("bkt", BucketVersioningStatus::Enabled).unwrap();
+    let delete = |key: &str| {
+        let req = DeleteObjectRequest { bucket: "bkt".into(), key: key.into(), ..Default::default() };
+        s3.delete_object(req).unwrap().version_id.unwrap()
+    };
+    let ops: [(&str, bool); 19] = [
+        ("a/1", false),
+        ("a/2", false),
+        ("a/2", true),
+        ("a/b/1", true),
+        ("a/b/2", false),
+        ("a/b/2", false),
+        ("b", true),
+        ("b", false),
+        ("c/", true),
+        ("c/d/e", false),
+        ("c/d/f", false),
+        ("d", false),
+        ("d", true),
+        ("e/x/y/z", false),
+        ("e/x/y/z", true),
+        ("e/x/q", false),
+        ("f", true),
+        ("f", true),
+        ("g/", false),
+    ];
+    for (key, marker) in ops {
+        let id = if marker { delete(key) } else { put(s3, key).version_id.unwrap() };
+        record(key, id, marker);
+    }
+    model.sort();
+    model
+}
+
+/// What ListObjectVersions must return in all: every version of every key under `prefix` whose rest
+/// has no delimiter, and each common prefix once (delete markers count: they are versions).
+fn model_versions(model: &Model, prefix: &str, delimiter: Option<&str>) -> (Vec<Version>, Vec<String>) {
+    let (mut entries, mut prefixes) = (Vec::new(), Vec::<String>::new());
+    for (key, vs) in model.iter().filter(|(k, _)| k.starts_with(prefix)) {
+        let rest = &key[prefix.len()..];
+        if let Some(pos) = delimiter.filter(|d| !d.is_empty()).and_then(|d| rest.find(d).map(|p| p + d.len()))
+        {
+            let common = key[..prefix.len() + pos].to_owned();
+            if prefixes.last() != Some(&common) {
+                prefixes.push(common);
+            }
+            continue;
+        }
+        for (i, (id, m)) in vs.iter().enumerate() {
+            entries.push((key.clone(), id.clone(), i == 0, *m));
+        }
+    }
+    (entries, prefixes)
+}
+
+/// Pages through ListObjectVersions with `page` keys per call and returns the concatenation. Fails
+/// (rather than hangs) when it takes more pages than there are items plus one, and checks each
+/// page's markers: after a common prefix, NextKeyMarker is that prefix and NextVersionIdMarker is
+/// absent; after a version, they name that version.
+fn page_versions(
+    list: &dyn Fn(ListObjectVersionsRequest) -> ListObjectVersionsOutput,
+    base: &ListObjectVersionsRequest,
+    page: i32,
+    items: usize,
+) -> (Vec<Version>, Vec<String>) {
+    let mut req = ListObjectVersionsRequest { max_keys: Some(page), ..base.clone() };
+    let (mut entries, mut prefixes) = (Vec::new(), Vec::new());
+    for _ in 0..=items + 1 {
+        let out = list(req.clone());
+        assert!(out.entries.len() + out.common_prefixes.len() <= page as usize);
+        entries.extend(
+            out.entries
+                .iter()
+                .map(|v| (v.key.clone(), v.version_id.clone(), v.is_latest, v.is_delete_marker)),
+        );
+        prefixes.extend(out.common_prefixes.iter().map(|p| p.prefix.clone()));
+        if !out.is_truncated {
+            assert_eq!((out.next_key_marker, out.next_version_id_marker), (None, None));
+            return (entries, prefixes);
+        }
+        match &out.next_version_id_marker {
+            None => {
+                let last = out.common_prefixes.last().map(|p| &p.prefix);
+                assert_eq!(
+                    out.next_key_marker.as_ref(),
+                    last,
+                    "a page ending on a common prefix resumes after it"
+                );
+            }
+            Some(v) => {
+                let last = out.entries.last().map(|e| (&e.key, &e.version_id));
+                assert_eq!(
+                    out.next_key_marker.as_ref().zip(Some(v)),
+                    last,
+                    "a page ending on a version resumes after it"
+                );
+            }
+        }
+        req.key_marker = out.next_key_marker;
+        req.version_id_marker = out.next_version_id_marker;
+    }
+    panic!(
+        "ListObjectVersions made no progress: more than {} pages of {page} for {items} items ({base:?})",
+        items + 1
+    );
+}
+
+/// The queries the delimiter tests page through: with and without a delimiter, nested prefixes, a
+/// prefix that is itself a key (`c/`), a prefix that ends inside a key name, a two-byte delimiter.
+const VERSION_QUERIES: [(&str, Option<&str>); 8] = [
+    ("", Some("/")),
+    ("", None),
+    ("a/", Some("/")),
+    ("a", Some("/")),
+    ("c/", Some("/")),
+    ("e/", Some("/")),
+    ("e/x/", Some("/")),
+    ("", Some("/b")),
+];
+
+#[test]
+fn versions_with_a_delimiter_page_at_every_size_like_one_page_and_the_model() {
+    both(|s3| {
+        let model = versions_fixture(s3);
+        for (prefix, delimiter) in VERSION_QUERIES {
+            let base = ListObjectVersionsRequest {
+                bucket: "bkt".into(),
+                prefix: (!prefix.is_empty()).then(|| prefix.into()),
+                delimiter: delimiter.map(Into::into),
+                ..Default::default()
+            };
+            let want = model_versions(&model, prefix, delimiter);
+            let items = want.0.len() + want.1.len();
+            assert!(items > 0, "query ({prefix:?}, {delimiter:?}) lists something");
+            let list = |r| s3.list_object_versions(r).unwrap();
+            let one = page_versions(&list, &base, 1000, items);
+            assert_eq!(one, want, "one page, ({prefix:?}, {delimiter:?})");
+            for page in 1..=items as i32 + 1 {
+                let got = page_versions(&list, &base, page, items);
+                assert_eq!(got, want, "page size {page}, ({prefix:?}, {delimiter:?})");
+            }
+        }
+    });
+}
+
+/// The same paging through the client's fluent builder, as an application would write it.
+#[test]
+fn versions_with_a_delimiter_page_through_the_client() {
+    let store = common::small(Store::in_memory_builder()).open().unwrap();
+    let s3 = store.s3();
+    s3.create_bucket(CreateBucketRequest { bucket: "bkt".into(), ..Default::default() }).unwrap();
+    let model = versions_fixture(&s3);
+    let client = store.client();
+    let list = |r: ListObjectVersionsRequest| {
+        let mut b = client.list_object_versions().bucket(r.bucket).delimiter("/");
+        if let Some(n) = r.max_keys {
+            b = b.max_keys(n);
+        }
+        if let Some(k) = r.key_marker {
+            b = b.key_marker(k);
+        }
+        if let Some(v) = r.version_id_marker {
+            b = b.version_id_marker(v);
+        }
+        b.send().unwrap().into_output()
+    };
+    let base =
+        ListObjectVersionsRequest { bucket: "bkt".into(), delimiter: Some("/".into()), ..Default::default() };
+    let want = model_versions(&model, "", Some("/"));
+    let items = want.0.len() + want.1.len();
+    for page in 1..=items as i32 + 1 {
+        assert_eq!(page_versions(&list, &base, page, items), want, "page size {page}");
+    }
+}
+
+/// The defect as reported: keys `a/1 a/2 c`, delimiter `/`, one key per page returned the page
+/// `a/` forever.
+#[test]
+fn versions_page_ending_on_a_common_prefix_resumes_after_it() {
+    both(|s3| {
+        s3.put_bucket_versioning("bkt", BucketVersioningStatus::Enabled).unwrap();
+        for k in ["a/1", "a/2", "c"] {
+            put(s3, k);
+        }
+        let req = ListObjectVersionsRequest {
+            bucket: "bkt".into(),
+            delimiter: Some("/".into()),
+            max_keys: Some(1),
+            ..Default::default()
+        };
+        let p1 = s3.list_object_versions(req.clone()).unwrap();
+        assert_eq!(p1.common_prefixes, vec![CommonPrefix { prefix: "a/".into() }]);
+        assert!(p1.is_truncated);
+        assert_eq!((p1.next_key_marker.as_deref(), p1.next_version_id_marker.as_deref()), (Some("a/"), None));
+        let p2 = s3
+            .list_object_versions(ListObjectVersionsRequest { key_marker: p1.next_key_marker, ..req })
+            .unwrap();
+        assert!(p2.common_prefixes.is_empty(), "a/ again: {:?}", p2.common_prefixes);
+        assert_eq!(p2.entries.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(), vec!["c"]);
+        assert!(!p2.is_truncated);
+    });
+}
+
+/// A marker ending in the delimiter is a common prefix only if it is one under the query's prefix:
+/// with prefix `a/`, the key `a/` itself is listed, and a NextMarker of `a/` resumes after that key,
+/// not after every key under `a/`.
+#[test]
+fn v1_marker_equal_to_the_prefix_is_a_key_not_a_common_prefix() {
+    both(|s3| {
+        for k in ["a/", "a/b", "a/c/d", "a/c/e", "b"] {
+            put(s3, k);
+        }
+        let mut req = ListObjectsRequest {
+            bucket: "bkt".into(),
+            prefix: Some("a/".into()),
+            delimiter: Some("/".into()),
+            max_keys: Some(1),
+            ..Default::default()
+        };
+        let (mut keys, mut prefixes) = (Vec::new(), Vec::new());
+        for _ in 0..5 {
+            let out = s3.list_objects(req.clone()).unwrap();
+            keys.extend(out.contents.into_iter().map(|o| o.key));
+            prefixes.extend(out.common_prefixes.into_iter().map(|p| p.prefix));
+            if !out.is_truncated {
+                break;
+            }
+            req.marker = out.next_marker;
+        }
+        assert_eq!((keys, prefixes), (vec!["a/".to_string(), "a/b".into()], vec!["a/c/".to_string()]));
+    });
+}

@@ -23,6 +23,28 @@ fn max_keys(v: Option<i32>) -> Result<usize> {
     }
 }
 
+/// Whether `marker` is a common prefix of a listing of `prefix` with `delimiter`: the prefix, then
+/// the rest of a key up to and including its first delimiter, and nothing after. A marker merely
+/// ending in the delimiter is not enough: with prefix `a/` the key `a/` is listed as a key, and
+/// `a/b/` under no prefix lies inside the common prefix `a/`.
+fn is_common_prefix(marker: &str, prefix: &str, delimiter: Option<&str>) -> bool {
+    let Some(d) = delimiter.filter(|d| !d.is_empty()) else { return false };
+    let Some(rest) = marker.strip_prefix(prefix) else { return false };
+    rest.find(d).is_some_and(|pos| pos + d.len() == rest.len())
+}
+
+/// Where a listing resumes after a key marker (ListObjects' `marker`, ListObjectVersions'
+/// `key-marker` without a version-id marker). A marker that is a common prefix skips every key under
+/// it, as S3 does: the page before ended on that prefix, and resuming after the key alone would list
+/// the prefix again, forever at one key per page.
+fn key_marker_start<'a>(marker: &'a str, prefix: &str, delimiter: Option<&str>) -> ListStart<'a> {
+    if is_common_prefix(marker, prefix, delimiter) {
+        ListStart::AfterPrefix(marker.as_bytes())
+    } else {
+        ListStart::AfterKey(marker.as_bytes())
+    }
+}
+
 impl S3 {
     fn owner_of(&self, b: &BucketInfo) -> Owner {
         let a = self.store.account(&b.owner);
@@ -128,16 +150,7 @@ impl S3 {
         let max = max_keys(req.max_keys)?;
         let prefix = req.prefix.clone().unwrap_or_default();
         let start = match &req.marker {
-            // A marker that is a common prefix skips the whole prefix, as S3 does.
-            Some(m)
-                if req
-                    .delimiter
-                    .as_deref()
-                    .is_some_and(|d| !d.is_empty() && m.ends_with(d) && m.starts_with(&prefix)) =>
-            {
-                ListStart::AfterPrefix(m.as_bytes())
-            }
-            Some(m) => ListStart::AfterKey(m.as_bytes()),
+            Some(m) => key_marker_start(m, &prefix, req.delimiter.as_deref()),
             None => ListStart::Beginning,
         };
         let q = ListQuery {
@@ -195,7 +208,9 @@ impl S3 {
         };
         let start = match (&req.key_marker, marker_seq) {
             (Some(k), Some(seq)) => ListStart::AfterVersion(k.as_bytes(), seq),
-            (Some(k), None) => ListStart::AfterKey(k.as_bytes()),
+            // A key marker alone resumes after that key, or after a whole common prefix: a page that
+            // ends on one answers NextKeyMarker = the prefix and no NextVersionIdMarker.
+            (Some(k), None) => key_marker_start(k, &prefix, req.delimiter.as_deref()),
             (None, _) => ListStart::Beginning,
         };
         let q = ListQuery {
@@ -264,4 +279,24 @@ impl S3 {
 /// A key from the index as a `String`, without copying (keys are UTF-8 by construction).
 fn key_string(key: Vec<u8>) -> String {
     String::from_utf8(key).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_whole_first_level_prefix_is_a_common_prefix_marker() {
+        assert!(is_common_prefix("a/", "", Some("/")));
+        assert!(is_common_prefix("a/b/", "a/", Some("/")));
+        assert!(is_common_prefix("ab/", "a", Some("/")));
+        assert!(!is_common_prefix("x/bc/b", "", Some("/b")), "the first `/b` ends at 3");
+        assert!(is_common_prefix("x/b", "", Some("/b")));
+        assert!(!is_common_prefix("a/", "a/", Some("/")), "the key equal to the prefix");
+        assert!(!is_common_prefix("a/b/", "", Some("/")), "inside the common prefix a/");
+        assert!(!is_common_prefix("b/", "a/", Some("/")), "outside the prefix");
+        assert!(!is_common_prefix("a/", "", None));
+        assert!(!is_common_prefix("a/", "", Some("")));
+        assert!(!is_common_prefix("a", "", Some("/")));
+    }
 }
