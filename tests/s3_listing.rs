@@ -608,3 +608,162 @@ fn v1_marker_equal_to_the_prefix_is_a_key_not_a_common_prefix() {
         assert_eq!((keys, prefixes), (vec!["a/".to_string(), "a/b".into()], vec!["a/c/".to_string()]));
     });
 }
+
+/// Index entries one listing scan may visit per hold of a partition's lock
+/// (`listing::LIST_SCAN_ENTRIES_PER_LOCK`, crate-private).
+const SCAN_ENTRIES_PER_LOCK: usize = 4096;
+
+/// Creates `n` keys `<prefix><i>` whose only version is a delete marker (a versioned delete of a
+/// missing key), and makes every seventh one a live version under a marker instead; returns the
+/// index entries written.
+fn marker_keys(s3: &S3, prefix: &str, n: usize) -> usize {
+    let mut entries = 0;
+    for i in 0..n {
+        let key = format!("{prefix}{i:05}");
+        if i % 7 == 0 {
+            put(s3, &key);
+            entries += 1;
+        }
+        let req = DeleteObjectRequest { bucket: "bkt".into(), key, ..Default::default() };
+        assert!(s3.delete_object(req).unwrap().delete_marker);
+        entries += 1;
+    }
+    entries
+}
+
+fn lists(store: &Store) -> u64 {
+    store.partition_stats().iter().map(|s| s.lists).sum()
+}
+
+/// 20,000 keys whose current version is a delete marker, around a few live keys: every listing shows
+/// exactly the live keys and common prefixes, with exact `is_truncated` (the look-ahead crosses
+/// thousands of markers to find that nothing follows), and a listing takes at least one lock hold per
+/// `SCAN_ENTRIES_PER_LOCK` entries (before the bound it took one per partition).
+#[test]
+fn a_bucket_of_delete_markers_lists_only_its_live_keys() {
+    let store = common::small(Store::in_memory_builder()).open().unwrap();
+    let s3 = store.s3();
+    s3.create_bucket(CreateBucketRequest { bucket: "bkt".into(), ..Default::default() }).unwrap();
+    s3.put_bucket_versioning("bkt", BucketVersioningStatus::Enabled).unwrap();
+    let mut entries = marker_keys(&s3, "d/", 20_000);
+    // A prefix whose keys all have markers as current versions makes no common prefix.
+    entries += marker_keys(&s3, "e/x/", 100);
+    let live = ["a", "d/10000.live", "d/19999/sub", "z"];
+    for k in live {
+        put(&s3, k);
+        entries += 1;
+    }
+    let before = lists(&store);
+    let (keys, prefixes, pages) = all_v2(&s3, v2(None, None, None));
+    assert_eq!((keys, prefixes, pages), (live.map(String::from).to_vec(), vec![], 1));
+    let holds = lists(&store) - before;
+    assert!(
+        holds as usize >= entries.div_ceil(SCAN_ENTRIES_PER_LOCK),
+        "{entries} entries in {holds} lock holds: more than {SCAN_ENTRIES_PER_LOCK} per hold"
+    );
+    for page in 1..=5 {
+        let (keys, _, pages) = all_v2(&s3, v2(None, None, Some(page)));
+        assert_eq!(keys, live.map(String::from).to_vec(), "page size {page}");
+        assert_eq!(pages, live.len().div_ceil(page as usize), "page size {page}: is_truncated is exact");
+    }
+    let out = s3.list_objects_v2(v2(None, None, Some(3))).unwrap();
+    assert!(out.is_truncated, "z follows");
+    let out = s3.list_objects_v2(v2(Some("d/"), None, Some(2))).unwrap();
+    assert!(!out.is_truncated, "nothing but markers after d/19999/sub");
+    let (keys, prefixes, _) = all_v2(&s3, v2(None, Some("/"), None));
+    assert_eq!((keys, prefixes), (vec!["a".into(), "z".into()], vec!["d/".into()]));
+    let (keys, prefixes, _) = all_v2(&s3, v2(Some("d/"), Some("/"), Some(1)));
+    assert_eq!((keys, prefixes), (vec!["d/10000.live".into()], vec!["d/19999/".into()]));
+    let out = s3.list_objects_v2(v2(Some("e/"), Some("/"), None)).unwrap();
+    assert!(out.contents.is_empty() && out.common_prefixes.is_empty() && !out.is_truncated);
+    let v1 = s3
+        .list_objects(ListObjectsRequest { bucket: "bkt".into(), max_keys: Some(2), ..Default::default() })
+        .unwrap();
+    assert_eq!(v1.contents.iter().map(|o| o.key.as_str()).collect::<Vec<_>>(), vec!["a", "d/10000.live"]);
+    assert!(v1.is_truncated);
+    // Versions show every marker: the 100 keys under e/x/, 15 of them with a live version too.
+    let req =
+        ListObjectVersionsRequest { bucket: "bkt".into(), prefix: Some("e/".into()), ..Default::default() };
+    let out = s3.list_object_versions(req).unwrap();
+    assert_eq!((out.delete_markers.len(), out.versions.len(), out.is_truncated), (100, 15, false));
+}
+
+/// A writer to the same (only) partition keeps completing writes while one listing walks 40,000
+/// delete markers: the listing lets go of the index lock every `SCAN_ENTRIES_PER_LOCK` entries (10
+/// holds), and the writer's index update gets in between.
+///
+/// Progress is counted in writes, not time: writes that began after the listing's first lock hold
+/// ended and completed before its last one began. The partition's `lists` counter, which the listing
+/// bumps as it starts each hold, dates them: the writer reads it before and after each write. (Writes
+/// merely completed while the call ran are no measure: a lister waiting for its first read lock lets
+/// the writer in many times; before the bound, such a count reached 1,424 with one hold.) Before the
+/// bound there was one hold, so no write fitted between holds. The writer can be descheduled on a
+/// busy machine, so listings repeat (up to `ROUNDS`) until one has `WRITES_MIN` such writes.
+#[test]
+fn a_writer_to_the_same_partition_progresses_during_a_long_listing() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    const ROUNDS: usize = 100;
+    const WRITES_MIN: usize = 3;
+    let store = Store::in_memory_builder().partitions(1).open().unwrap();
+    let s3 = store.s3();
+    s3.create_bucket(CreateBucketRequest { bucket: "bkt".into(), ..Default::default() }).unwrap();
+    s3.create_bucket(CreateBucketRequest { bucket: "writes".into(), ..Default::default() }).unwrap();
+    s3.put_bucket_versioning("bkt", BucketVersioningStatus::Enabled).unwrap();
+    let markers: usize = 40_000;
+    for i in 0..markers {
+        let req = DeleteObjectRequest { bucket: "bkt".into(), key: format!("k{i:05}"), ..Default::default() };
+        s3.delete_object(req).unwrap();
+    }
+    // (lock holds begun before the write started, lock holds begun when it had completed)
+    let log = Arc::new(parking_lot::Mutex::new(Vec::<(u64, u64)>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (store, s3, log, stop) = (store.clone(), s3.clone(), log.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let req = PutObjectRequest {
+                    bucket: "writes".into(),
+                    key: format!("w{}", i % 64),
+                    body: b"x".to_vec().into(),
+                    ..Default::default()
+                };
+                let began = lists(&store);
+                s3.put_object(req).unwrap();
+                log.lock().push((began, lists(&store)));
+                i += 1;
+            }
+        })
+    };
+    while log.lock().len() < 10 {
+        std::thread::yield_now();
+    }
+    let (mut between, mut holds) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let first = lists(&store) + 1;
+        let req = ListObjectsV2Request { bucket: "bkt".into(), ..Default::default() };
+        let out = s3.list_objects_v2(req).unwrap();
+        let last = lists(&store);
+        assert!(out.contents.is_empty() && !out.is_truncated);
+        holds.push(last + 1 - first);
+        // Began once hold `first + 1` had started (so hold `first` was over), done before hold `last`.
+        let n = log.lock().iter().filter(|&&(b, e)| b > first && e < last).count();
+        between.push(n);
+        if n >= WRITES_MIN {
+            break;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    writer.join().unwrap();
+    eprintln!("writes between the first and last lock holds of each listing: {between:?}, holds: {holds:?}");
+    let best = between.iter().copied().max().unwrap_or(0);
+    assert!(
+        best >= WRITES_MIN,
+        "at most {best} writes fitted between one listing's lock holds over {markers} markers ({} listings)",
+        between.len()
+    );
+    let want = markers.div_ceil(SCAN_ENTRIES_PER_LOCK) as u64;
+    assert!(holds.iter().all(|&h| h == want), "lock holds per listing {holds:?}, want {want}");
+}
