@@ -35,7 +35,8 @@ pub struct PartitionStats {
     pub heads: u64,
     /// Deletes (markers and permanent).
     pub deletes: u64,
-    /// Listing batches read from this partition.
+    /// Listing scans of this partition's index: one per hold of its read lock, each visiting at
+    /// most 4096 entries (so a listing over many delete markers counts several).
     pub lists: u64,
     /// Body bytes written.
     pub bytes_in: u64,
