@@ -587,6 +587,49 @@ fn info_from(bucket: u64, key: &[u8], e: &IndexEntry, is_latest: bool) -> Object
     }
 }
 
+/// The error for a body whose length is not the declared one.
+fn content_length_mismatch(declared: u64, size: u64) -> Error {
+    Error::InvalidArgument {
+        name: "Content-Length",
+        value: declared.to_string(),
+        reason: if size > declared {
+            format!("the body is longer (at least {size} bytes)")
+        } else {
+            format!("the body has {size} bytes")
+        },
+    }
+}
+
+/// A fresh random id for the chunks of one upload (see `ObjectMeta::chunk_token`).
+fn chunk_token() -> [u8; 16] {
+    let mut t = [0u8; 16];
+    rand::rng().fill_bytes(&mut t);
+    t[0] |= 1; // never the all-zero `null` version id
+    t
+}
+
+/// The chunk records one large put has written. Until its commit record lands they belong to no
+/// object: if the put fails (a read error, a length or checksum mismatch, a failed precondition,
+/// an I/O error), dropping this counts their bytes as abandoned at once, for the statistics and for
+/// the compaction that will reclaim them.
+struct WrittenChunks<'p> {
+    part: &'p Partition,
+    key_len: usize,
+    chunks: Vec<ChunkRef>,
+    size: u64,
+    etag: [u8; 16],
+    committed: bool,
+}
+
+impl Drop for WrittenChunks<'_> {
+    fn drop(&mut self) {
+        if !self.committed {
+            let bytes = self.chunks.iter().map(|c| record_len(self.key_len, 0, c.len)).sum();
+            stats::add(&self.part.counters.abandoned_bytes, bytes);
+        }
+    }
+}
+
 /// Replaces the `#id` placeholder the partition layer puts in errors with the bucket's name, taken
 /// when the write began (looking it up again would take the catalog lock a second time in one call,
 /// which deadlocks behind a queued catalog writer: parking_lot's RwLock is fair).
@@ -621,6 +664,8 @@ struct BodyPieces<'a> {
     first: Option<Vec<u8>>,
     body: &'a mut dyn Read,
     eof: bool,
+    /// Bytes still to be read from `body` at most.
+    left: u64,
 }
 
 impl BodyPieces<'_> {
@@ -632,12 +677,14 @@ impl BodyPieces<'_> {
             }
             return Ok(Some(Arc::new(Piece::new(first, None))));
         }
-        if self.eof {
+        let want = want.min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        if self.eof || want == 0 {
             return Ok(None);
         }
         let mut buf = pool.take(want);
         let got = read_body(self.body, &mut buf, want as u64)?;
         self.eof = got < want as u64;
+        self.left -= got;
         let piece = Piece::new(buf, Some(pool.clone()));
         Ok((got > 0).then(|| Arc::new(piece)))
     }
@@ -1111,6 +1158,8 @@ impl Store {
             checksums: opts.checksums.clone(),
             ..ObjectMeta::default()
         };
+        // Chunks written so far: dead bytes unless the commit record below lands (see `Drop`).
+        let mut chunked: Option<WrittenChunks<'_>> = None;
         let (kind, record_body, size, etag) = match inline {
             Some(buf) => {
                 let etag: [u8; 16] = Md5::digest(&buf).into();
@@ -1118,19 +1167,20 @@ impl Store {
                 (RecordKind::Put, buf, size, etag)
             }
             None => {
-                let pieces = BodyPieces { first, body: &mut body, eof: false };
-                let (chunks, size, etag) =
-                    self.write_chunks(part, bucket.0, key, version, pieces, durability, opts)?;
-                meta.chunks = chunks;
+                // Never more than one byte past a declared length: that byte proves the mismatch.
+                let limit = opts.content_length.map_or(PUT_OBJECT_BYTES_MAX + 1, |l| l.saturating_add(1));
+                let pieces = BodyPieces { first, body: &mut body, eof: false, left: limit };
+                let token = chunk_token();
+                let written = self.write_chunks(part, bucket.0, key, token, pieces, durability, opts)?;
+                let (size, etag) = (written.size, written.etag);
+                meta.chunks = written.chunks.clone();
+                meta.chunk_token = Some(token);
+                chunked = Some(written);
                 (RecordKind::ObjectCommit, Vec::new(), size, etag)
             }
         };
         if let Some(expected) = opts.content_length.filter(|&e| e != size) {
-            return Err(Error::InvalidArgument {
-                name: "Content-Length",
-                value: expected.to_string(),
-                reason: format!("the body has {size} bytes"),
-            });
+            return Err(content_length_mismatch(expected, size));
         }
         meta.size = size;
         if let Some(finish) = &opts.finish {
@@ -1173,6 +1223,9 @@ impl Store {
         );
         let pre = opts.condition.as_ref().map(|c| c.to_precondition(bucket.0, key));
         part.submit(vec![rec], opts.storage_class, durability, pre).map_err(|e| name_error(e, &write))?;
+        if let Some(c) = &mut chunked {
+            c.committed = true;
+        }
         stats::add(&part.counters.puts, 1);
         stats::add(&part.counters.bytes_in, size);
         drop(write);
@@ -1184,21 +1237,29 @@ impl Store {
     /// whole chunks; for a durable put the writeback thread syncs each chunk once it is written (and
     /// may drop it from the page cache, see [`StoreBuilder::cache_large_bodies`]).
     #[expect(clippy::too_many_arguments, reason = "one call site; the pieces of one put")]
-    fn write_chunks(
+    fn write_chunks<'p>(
         &self,
-        part: &Partition,
+        part: &'p Partition,
         bucket: u64,
         key: &str,
-        version: VersionId,
+        token: [u8; 16],
         mut pieces: BodyPieces<'_>,
         durability: Durability,
         opts: &PutOptions,
-    ) -> Result<(Vec<ChunkRef>, u64, [u8; 16])> {
+    ) -> Result<WrittenChunks<'p>> {
         let chunk_bytes = self.inner.ctx.params.chunk_bytes;
         // Two chunks may wait for hashing while a third is read and written: memory stays bounded,
         // and hashing (the slowest pass) never waits for a chunk's write.
         let mut etag = self.inner.etag_hashers.job(2 * chunk_bytes as usize);
-        let mut chunks = Vec::new();
+        let mut out = WrittenChunks {
+            part,
+            key_len: key.len(),
+            chunks: Vec::new(),
+            size: 0,
+            etag: [0; 16],
+            committed: false,
+        };
+        let chunks = &mut out.chunks;
         let mut size = 0u64;
         loop {
             let mut chunk = Vec::new();
@@ -1220,6 +1281,9 @@ impl Store {
             if size > PUT_OBJECT_BYTES_MAX {
                 return Err(Error::EntityTooLarge { len: size, max: PUT_OBJECT_BYTES_MAX });
             }
+            if let Some(declared) = opts.content_length.filter(|&d| size > d) {
+                return Err(content_length_mismatch(declared, size));
+            }
             if chunks.len() >= CHUNKS_PER_OBJECT_MAX {
                 return Err(Error::EntityTooLarge { len: size, max: chunks.len() as u64 * chunk_bytes });
             }
@@ -1230,7 +1294,7 @@ impl Store {
                     flags: 0,
                     seq: 0,
                     bucket_id: bucket,
-                    version_id: version.0,
+                    version_id: token,
                     chunk_index: chunks.len() as u32,
                     key: key.as_bytes(),
                     meta: &[],
@@ -1258,7 +1322,9 @@ impl Store {
             }
             chunks.push(ChunkRef { segment_id: written[0].segment_id, offset: written[0].offset, len });
         }
-        Ok((chunks, size, etag.finish()))
+        out.size = size;
+        out.etag = etag.finish();
+        Ok(out)
     }
 
     /// Starts an object write into `bucket` (see [`BucketWrite`]).
@@ -1530,7 +1596,7 @@ impl Store {
                 part.clone(),
                 bucket.0,
                 key.as_bytes().to_vec(),
-                e.version_id,
+                meta.chunk_token.map_or(e.version_id, VersionId),
                 meta.chunks.clone(),
             ))
         };

@@ -15,6 +15,7 @@ const TAG_CHECKSUMS: u16 = 8;
 const TAG_ENVELOPE: u16 = 9;
 const TAG_CHUNKS: u16 = 10;
 const TAG_PARTS_COUNT: u16 = 11;
+const TAG_CHUNK_TOKEN: u16 = 12;
 
 /// Bytes one chunk reference takes in meta.
 pub const CHUNK_REF_BYTES: usize = 24;
@@ -57,6 +58,11 @@ pub struct ObjectMeta {
     pub envelope: Option<Vec<u8>>,
     /// Chunks of a chunked body, in order (object-commit records only).
     pub chunks: Vec<ChunkRef>,
+    /// Random id of the upload that wrote the chunks, carried in each chunk record's version-id
+    /// field: a chunk of another upload of the same key and version (a `null` version rewritten, an
+    /// abandoned put) never passes a read's identity check. `None` in records written before it
+    /// existed; their chunks carry the object's version id.
+    pub chunk_token: Option<[u8; 16]>,
 }
 
 struct Writer(Vec<u8>);
@@ -124,6 +130,9 @@ impl ObjectMeta {
             }
             w.tlv(TAG_CHUNKS, &v);
         }
+        if let Some(token) = &self.chunk_token {
+            w.tlv(TAG_CHUNK_TOKEN, token);
+        }
         w.0
     }
 
@@ -164,6 +173,9 @@ impl ObjectMeta {
                 TAG_CHECKSUMS => m.checksums = decode_checksums(v)?,
                 TAG_ENVELOPE => m.envelope = Some(v.to_vec()),
                 TAG_CHUNKS => m.chunks = decode_chunks(v)?,
+                TAG_CHUNK_TOKEN => {
+                    m.chunk_token = Some(v.try_into().map_err(|_| FormatError::Malformed("chunk token"))?);
+                }
                 _ => {}
             }
         }
@@ -264,11 +276,12 @@ mod tests {
                       sums in proptest::collection::vec((any::<u8>(), proptest::collection::vec(any::<u8>(), 0..32)), 0..3),
                       env in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..100)),
                       chunks in proptest::collection::vec((any::<u64>(), any::<u64>(), any::<u64>()), 0..5),
-                      parts in any::<u32>()) {
+                      parts in any::<u32>(), token in proptest::option::of(any::<[u8; 16]>())) {
             let m = ObjectMeta {
                 mtime_ms: mtime, size, etag, parts_count: parts, content_type: ct, system, user, tags,
                 checksums: sums, envelope: env,
                 chunks: chunks.into_iter().map(|(s, o, l)| ChunkRef { segment_id: s, offset: o, len: l }).collect(),
+                chunk_token: token,
             };
             prop_assert_eq!(ObjectMeta::decode(&m.encode()).unwrap(), m);
         }

@@ -20,6 +20,7 @@ pub(crate) struct Counters {
     pub(crate) fsyncs: AtomicU64,
     pub(crate) appended_bytes: AtomicU64,
     pub(crate) slow_downs: AtomicU64,
+    pub(crate) abandoned_bytes: AtomicU64,
 }
 
 /// A snapshot of one partition's statistics since the store opened or the last reset.
@@ -56,6 +57,10 @@ pub struct PartitionStats {
     pub appended_bytes: u64,
     /// Requests refused with `SlowDown` by request-rate emulation.
     pub slow_downs: u64,
+    /// Bytes of chunk records written by large puts that then failed (a read error, a length or
+    /// checksum mismatch, a failed precondition, an I/O error): dead from the moment the put failed,
+    /// and part of `dead_bytes`. Compaction reclaims them.
+    pub abandoned_bytes: u64,
     /// Bytes of the records the index points at (current and older versions, chunks included).
     pub live_bytes: u64,
     /// Appended bytes no longer referenced (overwritten, deleted, markers, torn), since open.
@@ -100,6 +105,7 @@ impl Counters {
             fsyncs: get(&self.fsyncs),
             appended_bytes: appended,
             slow_downs: get(&self.slow_downs),
+            abandoned_bytes: get(&self.abandoned_bytes),
             live_bytes,
             dead_bytes: appended.saturating_sub(live_bytes),
         }
@@ -121,6 +127,7 @@ impl Counters {
             &self.fsyncs,
             &self.appended_bytes,
             &self.slow_downs,
+            &self.abandoned_bytes,
         ] {
             c.store(0, Ordering::Relaxed);
         }
