@@ -108,6 +108,26 @@ fn get_small(c: &mut Criterion) {
             assert_eq!(r.read_to_vec().unwrap().len(), BODY);
         });
     });
+    // The same objects in 1 MiB segments: nearly all of them sealed, read like any sealed data.
+    let sdir = tempfile::tempdir().unwrap();
+    let sealed = Store::builder(sdir.path()).segment_bytes(1 << 20).open().unwrap();
+    let sbucket = sealed.create_bucket("bench").unwrap();
+    for i in 0..keys {
+        let opts = PutOptions {
+            durability: Some(s3lite::Durability::Eventual { flush_interval_ms: 1000 }),
+            ..Default::default()
+        };
+        sealed.put_bytes(sbucket, &format!("o{i}"), &body, &opts).unwrap();
+    }
+    sealed.sync().unwrap();
+    g.bench_function(BenchmarkId::new("s3lite_sealed_segments", 1), |b| {
+        b.iter(|| {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let (_, mut r) =
+                sealed.get(sbucket, &format!("o{}", (x >> 33) % keys), &GetOptions::default()).unwrap();
+            assert_eq!(r.read_to_vec().unwrap().len(), BODY);
+        });
+    });
     let fdir = tempfile::tempdir().unwrap();
     for i in 0..keys {
         std::fs::write(fdir.path().join(format!("o{i}")), &body).unwrap();
