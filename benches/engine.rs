@@ -110,7 +110,7 @@ fn get_small(c: &mut Criterion) {
     });
     // The same objects in 1 MiB segments: nearly all of them sealed, read like any sealed data.
     let sdir = tempfile::tempdir().unwrap();
-    let sealed = Store::builder(sdir.path()).segment_bytes(1 << 20).open().unwrap();
+    let sealed = Store::builder(sdir.path()).segment_bytes(1 << 20).chunk_bytes(256 << 10).open().unwrap();
     let sbucket = sealed.create_bucket("bench").unwrap();
     for i in 0..keys {
         let opts = PutOptions {
