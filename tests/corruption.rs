@@ -195,3 +195,35 @@ fn zeroed_sector_before_synced_data_is_corruption_not_the_end() {
     assert_eq!(site.offset, 4096);
     assert!(reason.contains("zeroed"), "{reason}");
 }
+
+/// A sealed segment cut short on a real disk (memory-mapped at open): Strict refuses naming it,
+/// Salvage serves what is intact; neither touches bytes past the file's end (which through a map
+/// would be SIGBUS, not an error).
+#[test]
+fn a_truncated_sealed_segment_on_disk_is_corruption_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let builder = || common::small(s3lite::Store::builder(dir.path()));
+    let store = builder().open().unwrap();
+    let b = store.create_bucket("b").unwrap();
+    for i in 0..400u64 {
+        store.put_bytes(b, &format!("k{i:03}"), &body(i, 4000), &PutOptions::default()).unwrap();
+    }
+    drop(store);
+    let seg = dir.path().join("p0000/STANDARD/0000000000000001.seg");
+    let segments = std::fs::read_dir(dir.path().join("p0000/STANDARD")).unwrap().count();
+    assert!(segments > 1, "segment 1 was sealed");
+    let len = std::fs::metadata(&seg).unwrap().len();
+    std::fs::OpenOptions::new().write(true).open(&seg).unwrap().set_len(len - 5000).unwrap();
+    let Err(e) = builder().open() else { panic!("a strict open accepted a truncated sealed segment") };
+    let Error::Corruption { site, .. } = &e else { panic!("{e:?}") };
+    assert_eq!((site.partition, site.segment_id), (Some(0), Some(1)), "{e}");
+    let store = builder().recovery_mode(RecoveryMode::Salvage).open().unwrap();
+    assert!(!store.recovery_report().damaged.is_empty());
+    for i in 0..400u64 {
+        match read(&store, b, &format!("k{i:03}")) {
+            Ok(v) => assert!(v == body(i, 4000)),
+            Err(Error::Corruption { .. } | Error::NoSuchKey { .. }) => {}
+            Err(e) => panic!("k{i:03}: {e:?}"),
+        }
+    }
+}
