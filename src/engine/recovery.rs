@@ -10,20 +10,20 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use parking_lot::Mutex;
 use rand::RngCore;
 
-use crate::catalog::{Catalog, CatalogEdit};
-use crate::context::{Context, ManifestLog, Params, partition_dir, segment_file_name};
-use crate::error::{CorruptionSite, Error, Result};
-use crate::format::manifest::{
+use crate::engine::catalog::{Catalog, CatalogEdit};
+use crate::engine::context::{Context, ManifestLog, Params, partition_dir, segment_file_name};
+use crate::engine::format::manifest::{
     MANIFEST_FORMAT_VERSION, ManifestEdit, decode_log, decode_log_salvage, encode_frame,
 };
-use crate::format::meta::ObjectMeta;
-use crate::format::record::{RecordKind, SEAL_BODY_BYTES, record_len};
-use crate::format::segment_header::{SEGMENT_DATA_START, SegmentHeader};
-use crate::io::{OpenMode, Storage, StorageFile, StorageLock, read_all};
-use crate::partition::index::{EntryKind, IndexEntry};
-use crate::partition::{Partition, RecoveredActive, now_ms};
-use crate::segment::Segment;
-use crate::segment::scan::{ScannedRecord, SegmentState, scan_segment};
+use crate::engine::format::meta::ObjectMeta;
+use crate::engine::format::record::{RecordKind, SEAL_BODY_BYTES, record_len};
+use crate::engine::format::segment_header::{SEGMENT_DATA_START, SegmentHeader};
+use crate::engine::io::{OpenMode, Storage, StorageFile, StorageLock, read_all};
+use crate::engine::partition::index::{EntryKind, IndexEntry};
+use crate::engine::partition::{Partition, RecoveredActive, now_ms};
+use crate::engine::segment::Segment;
+use crate::engine::segment::scan::{ScannedRecord, SegmentState, scan_segment};
+use crate::error::{CorruptionSite, Error, Result};
 use crate::types::{RecoveryMode, StorageClass, VersionId};
 
 /// What `open` found and repaired.

@@ -12,35 +12,35 @@ use md5::{Digest, Md5};
 use parking_lot::{Condvar, Mutex, RwLock};
 use rand::RngCore;
 
-use crate::body::{BodySource, ByteRange, ChunkedBody, ObjectReader};
-use crate::buffer_pool::{BufferPool, PIECE_BYTES, Piece, SharedPiece};
-use crate::catalog::{Account, BucketInfo, Catalog, CatalogEdit, VersioningState};
 use crate::clock::{Clock, SystemClock};
-use crate::context::{Context, Params};
-use crate::error::{CorruptionSite, Error, Result};
-use crate::etag_hasher::EtagHashers;
-use crate::format::manifest::PREFIX_LEN_WHOLE_KEY;
-use crate::format::meta::{CHUNKS_PER_OBJECT_MAX, ChunkRef, ObjectMeta};
-use crate::format::record::{
+use crate::engine::body::{BodySource, ByteRange, ChunkedBody, ObjectReader};
+use crate::engine::buffer_pool::{BufferPool, PIECE_BYTES, Piece, SharedPiece};
+use crate::engine::catalog::{Account, BucketInfo, Catalog, CatalogEdit, VersioningState};
+use crate::engine::context::{Context, Params};
+use crate::engine::etag_hasher::EtagHashers;
+use crate::engine::format::manifest::PREFIX_LEN_WHOLE_KEY;
+use crate::engine::format::meta::{CHUNKS_PER_OBJECT_MAX, ChunkRef, ObjectMeta};
+use crate::engine::format::record::{
     FLAG_NULL_VERSION, RecordHeader, RecordKind, RecordParts, decode_prefix, encode_record,
     encode_record_head, record_len, verify_body_crc,
 };
-use crate::format::segment_header::SEGMENT_DATA_START;
-use crate::io::{RealStorage, SimStorage, Storage, StorageLock};
+use crate::engine::format::segment_header::SEGMENT_DATA_START;
+use crate::engine::io::{RealStorage, SimStorage, Storage, StorageLock};
+use crate::engine::listing::{ListItem, ListQuery, ListStart};
+use crate::engine::partition::index::{EntryKind, IndexEntry};
+use crate::engine::partition::rate::{PrefixRates, RatePartition, RequestKind, RequestRateLimits};
+use crate::engine::partition::stats::{self, PartitionStats};
+use crate::engine::partition::{Condition, Effect, Partition, Precondition, SharedBody, WriteRecord, route};
+use crate::engine::recovery::{self, OpenConfig, RecoveryReport};
+use crate::engine::writeback::Writeback;
+use crate::error::{CorruptionSite, Error, Result};
 use crate::limits::{
     BUCKET_NAME_BYTES_MAX, CHUNK_BYTES_DEFAULT, GROUP_BYTES_DEFAULT, INLINE_BYTES_DEFAULT, LIST_KEYS_MAX,
     PARTITIONS_DEFAULT, PARTITIONS_MAX, PREALLOCATE_BYTES_DEFAULT, PUT_OBJECT_BYTES_MAX,
     RECORD_BODY_BYTES_MAX, RECORD_META_BYTES_MAX, SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX,
     SEGMENT_BYTES_MIN,
 };
-use crate::listing::{ListItem, ListQuery, ListStart};
-use crate::partition::index::{EntryKind, IndexEntry};
-use crate::partition::rate::{PrefixRates, RatePartition, RequestKind, RequestRateLimits};
-use crate::partition::stats::{self, PartitionStats};
-use crate::partition::{Condition, Effect, Partition, Precondition, SharedBody, WriteRecord, route};
-use crate::recovery::{self, OpenConfig, RecoveryReport};
 use crate::types::{BucketId, Durability, RecoveryMode, StorageClass, VersionId, check_key};
-use crate::writeback::Writeback;
 
 /// Configures and opens a store. Values that are fixed at creation (partitions, prefix length,
 /// region) are read from the store when it already exists.
@@ -1073,7 +1073,7 @@ impl Store {
             meta: &[],
             body: &body,
         });
-        let durability = crate::partition::catalog_durability(self.durability(None));
+        let durability = crate::engine::partition::catalog_durability(self.durability(None));
         self.inner.partitions[0].submit(
             vec![WriteRecord::new(bytes, Effect::None)],
             StorageClass::Standard,
@@ -1609,7 +1609,7 @@ impl Store {
     /// scan seeks past them. Returns the items (at most `max`) and whether more follow.
     pub(crate) fn list_items(&self, bucket: BucketId, q: &ListQuery<'_>) -> Result<(Vec<ListItem>, bool)> {
         self.inner.ctx.check()?;
-        Ok(crate::listing::list(&self.inner.partitions, bucket.0, q))
+        Ok(crate::engine::listing::list(&self.inner.partitions, bucket.0, q))
     }
 
     /// One page of keys (or versions) in UTF-8 byte order, merged across partitions.
