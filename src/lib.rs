@@ -92,16 +92,19 @@ pub mod s3;
 pub mod types;
 
 pub use api::{Client, Resource, Response, ResponseMetadata};
+pub use engine::accounts::Credentials;
 pub use engine::body::{ByteRange, ObjectReader};
+pub use engine::builder::StoreBuilder;
 pub use engine::catalog::{Account, BucketInfo, VersioningState};
+pub use engine::options::{
+    BodyFinish, BodyFinishFn, GetOptions, ListOptions, ListPage, NewVersion, ObjectInfo, PutOptions,
+    WriteCondition,
+};
 pub use engine::partition::rate::{PartitionSplitting, RatePartition, RatePartitionState, RequestRateLimits};
 pub use engine::partition::route;
 pub use engine::partition::stats::PartitionStats;
 pub use engine::recovery::{DamagedRange, RecoveryReport, TornTail};
-pub use engine::store::{
-    BodyFinish, BodyFinishFn, Credentials, GetOptions, ListOptions, ListPage, NewVersion, ObjectInfo,
-    PutOptions, Store, StoreBuilder, WriteCondition,
-};
+pub use engine::store::Store;
 pub use engine::{format, io, segment};
 pub use error::{CorruptionSite, Error, Result};
 pub use types::{BucketId, Durability, RecoveryMode, StorageClass, VersionId};

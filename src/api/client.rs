@@ -8,8 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
+use crate::engine::accounts::Credentials;
 use crate::engine::catalog::Account;
-use crate::engine::store::{Credentials, Store};
+use crate::engine::store::Store;
 use crate::error::{Error, Result};
 use crate::s3::S3;
 use crate::s3::checksum::ChecksumAlgorithm;

@@ -6,7 +6,7 @@ use super::types::*;
 use super::{S3, TOKEN_KEY, TOKEN_PREFIX, decode_token, encode_token, time_of, version_string};
 use crate::engine::catalog::BucketInfo;
 use crate::engine::listing::{ListItem, ListQuery, ListStart};
-use crate::engine::store::etag_string;
+use crate::engine::options::etag_string;
 use crate::error::{Error, Result};
 use crate::limits::LIST_KEYS_MAX;
 use crate::types::VersionId;

@@ -13,7 +13,7 @@ use super::types::*;
 use super::{S3, time_of, version_string};
 use crate::engine::body::ByteRange;
 use crate::engine::catalog::{BucketInfo, VersioningState};
-use crate::engine::store::{BodyFinish, GetOptions, NewVersion, ObjectInfo, PutOptions, WriteCondition};
+use crate::engine::options::{BodyFinish, GetOptions, NewVersion, ObjectInfo, PutOptions, WriteCondition};
 use crate::error::{Error, Result};
 use crate::types::{StorageClass, VersionId};
 
