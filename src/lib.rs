@@ -84,35 +84,27 @@
 #![deny(unsafe_code)]
 
 pub mod api;
-mod body;
-mod buffer_pool;
-mod catalog;
 pub mod clock;
-mod context;
+mod engine;
 pub mod error;
-mod etag_hasher;
-pub mod format;
-pub mod io;
 pub mod limits;
-mod listing;
-mod partition;
-mod recovery;
 pub mod s3;
-pub mod segment;
-mod store;
 pub mod types;
-mod writeback;
 
 pub use api::{Client, Resource, Response, ResponseMetadata};
-pub use body::{ByteRange, ObjectReader};
-pub use catalog::{Account, BucketInfo, VersioningState};
-pub use error::{CorruptionSite, Error, Result};
-pub use partition::rate::{PartitionSplitting, RatePartition, RatePartitionState, RequestRateLimits};
-pub use partition::route;
-pub use partition::stats::PartitionStats;
-pub use recovery::{DamagedRange, RecoveryReport, TornTail};
-pub use store::{
-    BodyFinish, BodyFinishFn, Credentials, GetOptions, ListOptions, ListPage, NewVersion, ObjectInfo,
-    PutOptions, Store, StoreBuilder, WriteCondition,
+pub use engine::accounts::Credentials;
+pub use engine::body::{ByteRange, ObjectReader};
+pub use engine::builder::StoreBuilder;
+pub use engine::catalog::{Account, BucketInfo, VersioningState};
+pub use engine::options::{
+    BodyFinish, BodyFinishFn, GetOptions, ListOptions, ListPage, NewVersion, ObjectInfo, PutOptions,
+    WriteCondition,
 };
+pub use engine::partition::rate::{PartitionSplitting, RatePartition, RatePartitionState, RequestRateLimits};
+pub use engine::partition::route;
+pub use engine::partition::stats::PartitionStats;
+pub use engine::recovery::{DamagedRange, RecoveryReport, TornTail};
+pub use engine::store::Store;
+pub use engine::{format, io, segment};
+pub use error::{CorruptionSite, Error, Result};
 pub use types::{BucketId, Durability, RecoveryMode, StorageClass, VersionId};

@@ -8,12 +8,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
-use crate::catalog::Account;
+use crate::engine::accounts::Credentials;
+use crate::engine::catalog::Account;
+use crate::engine::store::Store;
 use crate::error::{Error, Result};
 use crate::s3::S3;
 use crate::s3::checksum::ChecksumAlgorithm;
 use crate::s3::types::*;
-use crate::store::{Credentials, Store};
 
 /// What S3 returns with every response, so a host can map outputs to HTTP.
 #[derive(Debug, Clone, PartialEq, Eq)]

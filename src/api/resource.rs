@@ -11,9 +11,9 @@ use parking_lot::Mutex;
 
 use crate::api::transfer::ExtraArgs;
 use crate::api::{Client, Response};
+use crate::engine::store::Store;
 use crate::error::{Error, Result};
 use crate::s3::types::*;
-use crate::store::Store;
 use crate::types::StorageClass;
 
 /// The entry point of the resource layer.

@@ -3,7 +3,7 @@
 use super::rules::{self, LIST_BUCKETS_MAX};
 use super::types::*;
 use super::{S3, TOKEN_KEY, decode_token, encode_token, time_of};
-use crate::catalog::{BucketInfo, VersioningState};
+use crate::engine::catalog::{BucketInfo, VersioningState};
 use crate::error::{Error, Result};
 use crate::types::BucketId;
 

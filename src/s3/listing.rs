@@ -1,14 +1,14 @@
 //! Listing operations: ListObjectsV2, ListObjects (v1) and ListObjectVersions, over the engine's
-//! k-way merge (`crate::listing`).
+//! k-way merge (`crate::engine::listing`).
 
 use super::rules;
 use super::types::*;
 use super::{S3, TOKEN_KEY, TOKEN_PREFIX, decode_token, encode_token, time_of, version_string};
-use crate::catalog::BucketInfo;
+use crate::engine::catalog::BucketInfo;
+use crate::engine::listing::{ListItem, ListQuery, ListStart};
+use crate::engine::options::etag_string;
 use crate::error::{Error, Result};
 use crate::limits::LIST_KEYS_MAX;
-use crate::listing::{ListItem, ListQuery, ListStart};
-use crate::store::etag_string;
 use crate::types::VersionId;
 
 fn max_keys(v: Option<i32>) -> Result<usize> {
@@ -54,7 +54,7 @@ impl S3 {
     fn object_of(
         &self,
         key: Vec<u8>,
-        e: &crate::partition::index::IndexEntry,
+        e: &crate::engine::partition::index::IndexEntry,
         owner: Option<&Owner>,
         url: bool,
     ) -> Object {
@@ -230,7 +230,7 @@ impl S3 {
             match item {
                 ListItem::Entry { key, entry, is_latest, .. } => {
                     let key = String::from_utf8_lossy(key).into_owned();
-                    let marker = entry.kind == crate::partition::index::EntryKind::DeleteMarker;
+                    let marker = entry.kind == crate::engine::partition::index::EntryKind::DeleteMarker;
                     entries.push(ObjectVersion {
                         key: if url { rules::url_encode(&key) } else { key },
                         version_id: version_string(entry.version_id),

@@ -21,9 +21,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use md5::{Digest, Md5};
 
-use crate::catalog::{Account, BucketInfo};
+use crate::engine::catalog::{Account, BucketInfo};
+use crate::engine::store::Store;
 use crate::error::{Error, Result};
-use crate::store::Store;
 use crate::types::{BucketId, VersionId};
 
 /// S3 operations acting as one principal.

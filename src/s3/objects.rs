@@ -11,10 +11,10 @@ use super::checksum::{self, ChecksumAlgorithm};
 use super::rules::{self, DELETE_OBJECTS_KEYS_MAX};
 use super::types::*;
 use super::{S3, time_of, version_string};
-use crate::body::ByteRange;
-use crate::catalog::{BucketInfo, VersioningState};
+use crate::engine::body::ByteRange;
+use crate::engine::catalog::{BucketInfo, VersioningState};
+use crate::engine::options::{BodyFinish, GetOptions, NewVersion, ObjectInfo, PutOptions, WriteCondition};
 use crate::error::{Error, Result};
-use crate::store::{BodyFinish, GetOptions, NewVersion, ObjectInfo, PutOptions, WriteCondition};
 use crate::types::{StorageClass, VersionId};
 
 const SYSTEM_HEADERS: [&str; 5] =

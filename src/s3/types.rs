@@ -4,8 +4,8 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use crate::body::ObjectReader;
-use crate::catalog::VersioningState;
+use crate::engine::body::ObjectReader;
+use crate::engine::catalog::VersioningState;
 use crate::s3::checksum::ChecksumAlgorithm;
 use crate::types::StorageClass;
 

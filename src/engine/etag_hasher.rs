@@ -13,7 +13,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use md5::{Digest, Md5};
 use parking_lot::Mutex;
 
-use crate::buffer_pool::SharedPiece;
+use crate::engine::buffer_pool::SharedPiece;
 
 /// Messages a worker's queue holds before the job side blocks (the byte bound is the job's).
 const QUEUE_PIECES_MAX: usize = 1024;
@@ -159,7 +159,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::buffer_pool::{BufferPool, Piece};
+    use crate::engine::buffer_pool::{BufferPool, Piece};
 
     #[test]
     fn worker_digest_matches_md5_of_the_whole_body() {

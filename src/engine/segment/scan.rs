@@ -8,12 +8,12 @@
 //! bad byte is corruption. Salvage mode skips damage: a record with a good header and a bad body is
 //! kept (reads of it fail), an unreadable header is skipped to the next intact record.
 
-use crate::format::record::{
+use crate::engine::format::record::{
     GroupCommitBody, RECORD_HEADER_BYTES, RECORD_MAGIC, RecordHeader, RecordKind, SealBody, decode_prefix,
     decode_record, verify_body_crc,
 };
-use crate::format::segment_header::SEGMENT_DATA_START;
-use crate::format::{FormatError, mask, u32_at};
+use crate::engine::format::segment_header::SEGMENT_DATA_START;
+use crate::engine::format::{FormatError, mask, u32_at};
 
 /// A record found by the scanner.
 #[derive(Debug, Clone)]
@@ -237,7 +237,7 @@ pub fn scan_segment(bytes: &[u8], state: SegmentState, salvage: bool) -> ScanOut
 }
 
 fn pad(body_len: u64) -> u64 {
-    crate::format::align8(body_len) - body_len
+    crate::engine::format::align8(body_len) - body_len
 }
 
 type Parsed = (RecordHeader, Vec<u8>, Vec<u8>, bool);

@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
+use crate::engine::format::manifest::{ManifestEdit, encode_frame};
+use crate::engine::io::{Storage, StorageFile};
 use crate::error::{Error, Result};
-use crate::format::manifest::{ManifestEdit, encode_frame};
-use crate::io::{Storage, StorageFile};
 use crate::types::{Durability, StorageClass};
 
 /// Parameters fixed for the life of an open store.
@@ -23,7 +23,7 @@ pub(crate) struct Params {
     pub(crate) group_bytes: u64,
     pub(crate) durability: Durability,
     pub(crate) preallocate_bytes: u64,
-    pub(crate) rate_limits: Option<crate::partition::rate::RequestRateLimits>,
+    pub(crate) rate_limits: Option<crate::engine::partition::rate::RequestRateLimits>,
 }
 
 /// The manifest log being appended to.

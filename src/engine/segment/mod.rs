@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
-use crate::io::{MappedBytes, StorageFile};
+use crate::engine::io::{MappedBytes, StorageFile};
 use crate::types::StorageClass;
 
 /// An open segment file.
@@ -83,7 +83,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::io::{OpKind, OpenMode, SimStorage, Storage};
+    use crate::engine::io::{OpKind, OpenMode, SimStorage, Storage};
 
     /// The writeback thread's sync fails (the kernel drops the dirty pages and reports it once);
     /// the commit leader's sync of the same segment, after it, must fail too, or it would

@@ -17,17 +17,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::{Condvar, Mutex, RwLock};
 
-use crate::buffer_pool::SharedPiece;
-use crate::context::Context;
-use crate::error::{Error, Result};
-use crate::format::manifest::ManifestEdit;
-use crate::format::record::{
+use crate::engine::buffer_pool::SharedPiece;
+use crate::engine::context::Context;
+use crate::engine::format::manifest::ManifestEdit;
+use crate::engine::format::record::{
     GroupCommitBody, RecordKind, RecordParts, SealBody, body_padding, encode_record, patch_seq, record_len,
 };
-use crate::format::segment_header::{SEGMENT_DATA_START, SegmentHeader};
-use crate::format::{align8, mask};
-use crate::io::OpenMode;
-use crate::segment::Segment;
+use crate::engine::format::segment_header::{SEGMENT_DATA_START, SegmentHeader};
+use crate::engine::format::{align8, mask};
+use crate::engine::io::OpenMode;
+use crate::engine::segment::Segment;
+use crate::error::{Error, Result};
 use crate::types::{Durability, StorageClass, VersionId};
 use index::{Index, IndexEntry};
 
@@ -682,7 +682,7 @@ impl Partition {
         self.counters.snapshot(self.id, live)
     }
 
-    /// Syncs one segment's data without holding up writers (see `crate::writeback`), then drops
+    /// Syncs one segment's data without holding up writers (see `crate::engine::writeback`), then drops
     /// `ranges` (offset, length) of it from the page cache. The sync acknowledges nothing, so it
     /// leaves `synced_upto` alone.
     pub(crate) fn write_back(&self, segment_id: u64, ranges: &[(u64, u64)]) -> Result<()> {
@@ -776,15 +776,15 @@ mod tests {
     const PINNED_ROUTES: [u16; 4] = [11, 6, 10, 0];
 
     fn test_partition() -> Partition {
-        use crate::io::SimStorage;
-        let storage: Arc<dyn crate::io::Storage> = Arc::new(SimStorage::new());
+        use crate::engine::io::SimStorage;
+        let storage: Arc<dyn crate::engine::io::Storage> = Arc::new(SimStorage::new());
         storage.create_dir_all(std::path::Path::new("/t")).unwrap();
         let file = storage.open(std::path::Path::new("/t/m"), OpenMode::CreateNew).unwrap();
         let ctx = Context {
             storage,
             root: "/t".into(),
             store_uuid: [1; 16],
-            params: crate::context::Params {
+            params: crate::engine::context::Params {
                 partitions: 1,
                 prefix_len: u32::MAX,
                 segment_bytes: 1 << 20,
@@ -798,7 +798,7 @@ mod tests {
             next_seq: std::sync::atomic::AtomicU64::new(1),
             next_segment_id: std::sync::atomic::AtomicU64::new(1),
             poisoned: AtomicBool::new(false),
-            manifest: Mutex::new(crate::context::ManifestLog { file, path: "/t/m".into(), tail: 0 }),
+            manifest: Mutex::new(crate::engine::context::ManifestLog { file, path: "/t/m".into(), tail: 0 }),
             clock: Arc::new(crate::clock::SystemClock),
         };
         Partition::new(0, Arc::new(ctx))

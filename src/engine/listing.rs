@@ -10,8 +10,8 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::ops::Bound;
 use std::sync::Arc;
 
-use crate::partition::Partition;
-use crate::partition::index::{EntryKind, Index, IndexEntry, IndexKey, key_bound};
+use crate::engine::partition::Partition;
+use crate::engine::partition::index::{EntryKind, Index, IndexEntry, IndexKey, key_bound};
 
 /// Where a listing starts.
 #[derive(Debug, Clone, Copy)]
@@ -102,7 +102,7 @@ struct Cursor<'p> {
 impl Cursor<'_> {
     /// One scan under one hold of the index's read lock.
     fn refill(&mut self, bucket: u64, q: &ListQuery<'_>) {
-        crate::partition::stats::add(&self.partition.counters.lists, 1);
+        crate::engine::partition::stats::add(&self.partition.counters.lists, 1);
         let ix = self.partition.index.read();
         let scanned = scan(&ix, bucket, q, &self.pos, self.batch, LIST_SCAN_ENTRIES_PER_LOCK);
         drop(ix);

@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 
 use parking_lot::{Condvar, Mutex};
 
-use crate::partition::Partition;
+use crate::engine::partition::Partition;
 
 /// A sync to make: (partition index, segment id), and the (offset, length) ranges to drop from the
 /// page cache once it is done.

@@ -3,10 +3,10 @@
 use std::io::{self, Read, Write};
 use std::sync::Arc;
 
+use crate::engine::format::meta::ChunkRef;
+use crate::engine::format::record::{RecordKind, decode_record, record_len};
+use crate::engine::partition::Partition;
 use crate::error::{CorruptionSite, Error, Result};
-use crate::format::meta::ChunkRef;
-use crate::format::record::{RecordKind, decode_record, record_len};
-use crate::partition::Partition;
 use crate::types::VersionId;
 
 /// A byte range of a GET, as in HTTP `Range: bytes=...`.

@@ -1,0 +1,210 @@
+//! Bucket catalog operations on the store: creating, deleting, looking up and listing buckets,
+//! versioning settings, and writing catalog edits (records in partition 0). Also the
+//! [`BucketWrite`] guard that every object write holds from its bucket check to its commit, so a
+//! bucket cannot be deleted under a write in flight; and the two values listings resume with (the
+//! continuation-token secret, a version's seq).
+
+use crate::engine::catalog::{BucketInfo, CatalogEdit, VersioningState};
+use crate::engine::format::record::{RecordKind, RecordParts, encode_record};
+use crate::engine::partition::{Effect, WriteRecord};
+use crate::engine::store::{Inner, Store};
+use crate::error::{Error, Result};
+use crate::limits::BUCKET_NAME_BYTES_MAX;
+use crate::types::{BucketId, StorageClass, VersionId};
+
+/// An object write in flight into a bucket, from its bucket check to its commit (or failure).
+///
+/// No lock is held across the write: a put streams its body (up to 5 GiB, from a client of any
+/// speed) with nothing that a catalog writer would queue behind. Instead the bucket's in-flight count
+/// keeps `delete_bucket` from removing the bucket under it: the count is raised under the catalog's
+/// read guard and `delete_bucket` reads it under the write guard, so either the write sees no bucket
+/// or the delete sees the write.
+pub(super) struct BucketWrite<'a> {
+    inner: &'a Inner,
+    bucket: u64,
+    /// The bucket's name, for errors (taken with the check, so errors need no second lock).
+    pub(super) name: String,
+}
+
+impl Drop for BucketWrite<'_> {
+    fn drop(&mut self) {
+        let mut in_flight = self.inner.writes_in_flight.lock();
+        if let Some(n) = in_flight.get_mut(&self.bucket) {
+            *n -= 1;
+            if *n == 0 {
+                in_flight.remove(&self.bucket);
+            }
+        }
+    }
+}
+
+impl Store {
+    /// Creates a bucket owned by the store's owner and returns its new internal id. (The S3
+    /// operation, with naming rules and regions, is [`crate::s3::S3::create_bucket`].)
+    ///
+    /// # Errors
+    /// `InvalidArgument` for an empty or over-long name, `BucketAlreadyExists` if the name is taken.
+    pub fn create_bucket(&self, name: &str) -> Result<BucketId> {
+        let owner = self.owner().canonical_id;
+        self.create_bucket_owned(name, &owner, &self.inner.region.clone(), None)
+    }
+
+    /// Creates a bucket for `owner` in `region` (the S3 layer has checked name and region).
+    /// With `quota`, fails with `TooManyBuckets` when `owner` already has that many (checked under the
+    /// catalog lock, so concurrent creations cannot pass it together).
+    pub(crate) fn create_bucket_owned(
+        &self,
+        name: &str,
+        owner: &str,
+        region: &str,
+        quota: Option<usize>,
+    ) -> Result<BucketId> {
+        self.inner.ctx.check()?;
+        if name.is_empty() || name.len() > BUCKET_NAME_BYTES_MAX {
+            return Err(Error::InvalidArgument {
+                name: "bucket",
+                value: name.into(),
+                reason: "bucket names are 1 to 63 bytes".into(),
+            });
+        }
+        let mut catalog = self.inner.catalog.write();
+        if catalog.by_name(name).is_some() {
+            return Err(Error::BucketAlreadyExists { bucket: name.into() });
+        }
+        if let Some(max) = quota
+            && catalog.all().filter(|b| b.owner == owner).count() >= max
+        {
+            return Err(Error::TooManyBuckets { max });
+        }
+        let id = catalog.max_id + 1;
+        let edit = CatalogEdit::BucketCreated {
+            id,
+            name: name.into(),
+            owner: owner.into(),
+            region: region.into(),
+            created_ms: self.now_ms(),
+        };
+        self.write_catalog(id, name, &edit)?;
+        catalog.apply(&edit);
+        Ok(BucketId(id))
+    }
+
+    /// Deletes an empty bucket.
+    ///
+    /// # Errors
+    /// `NoSuchBucket`, or `BucketNotEmpty` while any version or delete marker remains.
+    pub fn delete_bucket(&self, name: &str) -> Result<()> {
+        self.inner.ctx.check()?;
+        let mut catalog = self.inner.catalog.write();
+        let id = catalog.by_name(name).ok_or_else(|| Error::NoSuchBucket { bucket: name.into() })?.id;
+        if self.inner.writes_in_flight.lock().contains_key(&id.0) {
+            return Err(Error::OperationAborted {
+                bucket: name.into(),
+                reason: "an object write into the bucket is in progress".into(),
+            });
+        }
+        if !self.inner.partitions.iter().all(|p| p.index.read().bucket_is_empty(id.0)) {
+            return Err(Error::BucketNotEmpty { bucket: name.into() });
+        }
+        let edit = CatalogEdit::BucketDeleted { id: id.0 };
+        self.write_catalog(id.0, name, &edit)?;
+        catalog.apply(&edit);
+        Ok(())
+    }
+
+    /// Looks a bucket up by name.
+    ///
+    /// # Errors
+    /// `NoSuchBucket`.
+    pub fn bucket(&self, name: &str) -> Result<BucketInfo> {
+        self.inner.ctx.check()?;
+        self.inner
+            .catalog
+            .read()
+            .by_name(name)
+            .cloned()
+            .ok_or_else(|| Error::NoSuchBucket { bucket: name.into() })
+    }
+
+    /// Every bucket, by name.
+    ///
+    /// # Errors
+    /// `PreviousIo` once poisoned.
+    pub fn list_buckets(&self) -> Result<Vec<BucketInfo>> {
+        self.inner.ctx.check()?;
+        Ok(self.inner.catalog.read().all().cloned().collect())
+    }
+
+    /// The secret that keys continuation-token MACs: the random store id, never shown.
+    pub(crate) fn token_secret(&self) -> [u8; 16] {
+        self.inner.ctx.store_uuid
+    }
+
+    /// The seq of a version of a key (to resume a version listing after it).
+    pub(crate) fn version_seq(&self, bucket: BucketId, key: &str, version: VersionId) -> Result<u64> {
+        let part = self.partition(bucket.0, key.as_bytes());
+        let ix = part.index.read();
+        ix.version(bucket.0, key.as_bytes(), version).map(|(s, _)| s).ok_or_else(|| Error::InvalidArgument {
+            name: "version-id-marker",
+            value: version.to_string(),
+            reason: format!("no version {version} of key {key:?}"),
+        })
+    }
+
+    /// Sets a bucket's versioning state (`Unversioned` is refused: a bucket never returns to it).
+    pub(crate) fn set_versioning(&self, bucket: BucketId, state: VersioningState) -> Result<()> {
+        self.inner.ctx.check()?;
+        let mut catalog = self.inner.catalog.write();
+        let name = catalog
+            .by_id(bucket)
+            .map(|b| b.name.clone())
+            .ok_or_else(|| Error::NoSuchBucket { bucket: format!("#{}", bucket.0) })?;
+        let edit = CatalogEdit::BucketVersioning { id: bucket.0, state };
+        self.write_catalog(bucket.0, &name, &edit)?;
+        catalog.apply(&edit);
+        Ok(())
+    }
+
+    pub(super) fn write_catalog(&self, id: u64, name: &str, edit: &CatalogEdit) -> Result<()> {
+        let body = postcard::to_allocvec(edit).expect("catalog edits always encode");
+        let bytes = encode_record(&RecordParts {
+            kind: RecordKind::Catalog,
+            flags: 0,
+            seq: 0,
+            bucket_id: id,
+            version_id: [0; 16],
+            chunk_index: 0,
+            key: name.as_bytes(),
+            meta: &[],
+            body: &body,
+        });
+        let durability = crate::engine::partition::catalog_durability(self.durability(None));
+        self.inner.partitions[0].submit(
+            vec![WriteRecord::new(bytes, Effect::None)],
+            StorageClass::Standard,
+            durability,
+            None,
+        )?;
+        Ok(())
+    }
+
+    pub(super) fn bucket_name(&self, bucket: BucketId) -> Result<String> {
+        self.inner
+            .catalog
+            .read()
+            .by_id(bucket)
+            .map(|b| b.name.clone())
+            .ok_or_else(|| Error::NoSuchBucket { bucket: format!("#{}", bucket.0) })
+    }
+
+    /// Starts an object write into `bucket` (see [`BucketWrite`]).
+    pub(super) fn begin_write(&self, bucket: BucketId) -> Result<BucketWrite<'_>> {
+        let catalog = self.inner.catalog.read();
+        let name = catalog
+            .by_id(bucket)
+            .map(|b| b.name.clone())
+            .ok_or_else(|| Error::NoSuchBucket { bucket: format!("#{}", bucket.0) })?;
+        *self.inner.writes_in_flight.lock().entry(bucket.0).or_default() += 1;
+        Ok(BucketWrite { inner: &self.inner, bucket: bucket.0, name })
+    }
+}

@@ -1,0 +1,46 @@
+//! The storage engine: everything below the S3 rules. An open [`Store`] owns a directory (or an
+//! in-memory [`io::SimStorage`]) and stores buckets, objects and versions in log-structured
+//! segments; it knows bucket ids, keys, versions and bodies, not S3's names, errors or headers
+//! (those are [`crate::s3`]'s).
+//!
+//! The data path, top to bottom:
+//!
+//! - **store** ([`store`]): the engine-level API on (bucket id, key), by concern: [`builder`]
+//!   (options and open), [`accounts`], [`buckets`] (the catalog, [`catalog`]), [`objects`] (puts,
+//!   gets, deletes, listings; [`options`] has their option and result types), with [`listing`]
+//!   (the merge across partitions), [`body`] (readers) and the large-put pipeline
+//!   ([`etag_hasher`], [`buffer_pool`], [`writeback`]) beside it. Opening a store is [`recovery`],
+//!   with [`orphans`] for files the manifest does not account for.
+//! - **partition** ([`partition`]): the router, the ordered index per partition, and the single
+//!   group-commit writer per partition that appends records and syncs them; [`context`] is the
+//!   state every partition of a store shares.
+//! - **segment** ([`segment`]): segment files, read by `pread` while active and through a memory
+//!   map once sealed, and the pure recovery scanner.
+//! - **format** ([`format`](mod@format)): the pure on-disk encoders and decoders (segment header,
+//!   record, meta TLV, manifest frames), no I/O.
+//!
+//! Below them all, [`io`]: every file operation goes through its `Storage` trait, on `std::fs` or
+//! on the simulated file system that crashes and injects faults. Lower layers never import higher
+//! ones.
+//!
+//! [`Store`]: store::Store
+
+pub(crate) mod accounts;
+pub(crate) mod body;
+mod buckets;
+mod buffer_pool;
+pub(crate) mod builder;
+pub(crate) mod catalog;
+mod context;
+mod etag_hasher;
+pub mod format;
+pub mod io;
+pub(crate) mod listing;
+mod objects;
+pub(crate) mod options;
+mod orphans;
+pub(crate) mod partition;
+pub(crate) mod recovery;
+pub mod segment;
+pub(crate) mod store;
+mod writeback;

@@ -1,0 +1,673 @@
+//! The engine-level object API on (bucket id, key): puts (inline bodies as one record, large ones
+//! streamed as chunk records through the MD5 worker and the writeback thread, then committed by one
+//! record), delete markers, deletes and purges, lookups, heads, gets and listings.
+
+use std::io::Read;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use md5::{Digest, Md5};
+use rand::RngCore;
+
+use super::buckets::BucketWrite;
+use super::options::{
+    GetOptions, ListOptions, ListPage, NewVersion, ObjectInfo, PutOptions, WriteCondition, info_from,
+    with_meta,
+};
+use crate::engine::body::{BodySource, ChunkedBody, ObjectReader};
+use crate::engine::buffer_pool::{BufferPool, PIECE_BYTES, Piece, SharedPiece};
+use crate::engine::format::meta::{CHUNKS_PER_OBJECT_MAX, ChunkRef, ObjectMeta};
+use crate::engine::format::record::{
+    FLAG_NULL_VERSION, RecordHeader, RecordKind, RecordParts, decode_prefix, encode_record,
+    encode_record_head, record_len, verify_body_crc,
+};
+use crate::engine::listing::{ListItem, ListQuery, ListStart};
+use crate::engine::partition::index::{EntryKind, IndexEntry};
+use crate::engine::partition::rate::RequestKind;
+use crate::engine::partition::stats;
+use crate::engine::partition::{Effect, Partition, SharedBody, WriteRecord};
+use crate::engine::store::Store;
+use crate::error::{CorruptionSite, Error, Result};
+use crate::limits::{LIST_KEYS_MAX, PUT_OBJECT_BYTES_MAX, RECORD_META_BYTES_MAX};
+use crate::types::{BucketId, Durability, StorageClass, VersionId, check_key};
+
+/// The error for a body whose length is not the declared one.
+fn content_length_mismatch(declared: u64, size: u64) -> Error {
+    Error::InvalidArgument {
+        name: "Content-Length",
+        value: declared.to_string(),
+        reason: if size > declared {
+            format!("the body is longer (at least {size} bytes)")
+        } else {
+            format!("the body has {size} bytes")
+        },
+    }
+}
+
+/// A fresh random id for the chunks of one upload (see `ObjectMeta::chunk_token`).
+fn chunk_token() -> [u8; 16] {
+    let mut t = [0u8; 16];
+    rand::rng().fill_bytes(&mut t);
+    t[0] |= 1; // never the all-zero `null` version id
+    t
+}
+
+/// The chunk records one large put has written. Until its commit record lands they belong to no
+/// object: if the put fails (a read error, a length or checksum mismatch, a failed precondition,
+/// an I/O error), dropping this counts their bytes as abandoned at once, for the statistics and for
+/// the compaction that will reclaim them.
+struct WrittenChunks<'p> {
+    part: &'p Partition,
+    key_len: usize,
+    chunks: Vec<ChunkRef>,
+    size: u64,
+    etag: [u8; 16],
+    committed: bool,
+}
+
+impl Drop for WrittenChunks<'_> {
+    fn drop(&mut self) {
+        if !self.committed {
+            let bytes = self.chunks.iter().map(|c| record_len(self.key_len, 0, c.len)).sum();
+            stats::add(&self.part.counters.abandoned_bytes, bytes);
+        }
+    }
+}
+
+/// Replaces the `#id` placeholder the partition layer puts in errors with the bucket's name, taken
+/// when the write began (looking it up again would take the catalog lock a second time in one call,
+/// which deadlocks behind a queued catalog writer: parking_lot's RwLock is fair).
+fn name_error(e: Error, write: &BucketWrite<'_>) -> Error {
+    match e {
+        Error::PreconditionFailed { key, condition, .. } => {
+            Error::PreconditionFailed { bucket: write.name.clone(), key, condition }
+        }
+        other => other,
+    }
+}
+
+fn read_body(body: &mut dyn Read, buf: &mut Vec<u8>, want: u64) -> Result<u64> {
+    let before = buf.len();
+    body.take(want).read_to_end(buf).map_err(|source| Error::BodyRead { source })?;
+    Ok((buf.len() - before) as u64)
+}
+
+/// A large body read as pieces: first the bytes already read to tell it from an inline one, then
+/// pool buffers filled from the reader.
+struct BodyPieces<'a> {
+    first: Option<Vec<u8>>,
+    body: &'a mut dyn Read,
+    eof: bool,
+    /// Bytes still to be read from `body` at most.
+    left: u64,
+}
+
+impl BodyPieces<'_> {
+    /// The next piece of at most `want` bytes, or `None` at the end of the body.
+    fn next(&mut self, want: usize, pool: &Arc<BufferPool>) -> Result<Option<SharedPiece>> {
+        if let Some(mut first) = self.first.take() {
+            if first.len() > want {
+                self.first = Some(first.split_off(want));
+            }
+            return Ok(Some(Arc::new(Piece::new(first, None))));
+        }
+        let want = want.min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        if self.eof || want == 0 {
+            return Ok(None);
+        }
+        let mut buf = pool.take(want);
+        let got = read_body(self.body, &mut buf, want as u64)?;
+        self.eof = got < want as u64;
+        self.left -= got;
+        let piece = Piece::new(buf, Some(pool.clone()));
+        Ok((got > 0).then(|| Arc::new(piece)))
+    }
+}
+
+impl Store {
+    /// Stores a body from a slice (the known-length fast path).
+    ///
+    /// # Errors
+    /// As [`Store::put`].
+    pub fn put_bytes(
+        &self,
+        bucket: BucketId,
+        key: &str,
+        body: &[u8],
+        opts: &PutOptions,
+    ) -> Result<ObjectInfo> {
+        let mut opts = opts.clone();
+        opts.content_length = Some(body.len() as u64);
+        self.put(bucket, key, body, &opts)
+    }
+
+    /// Stores an object version from a reader of any length. Bodies up to the inline limit become one
+    /// record; larger ones are streamed as chunk records (never held whole in memory) and committed by
+    /// one object-commit record. The version is visible, and the call returns, once that record is
+    /// durable (per the durability in force).
+    ///
+    /// # Errors
+    /// `NoSuchBucket`, `KeyTooLong`, `EntityTooLarge` (over 5 GiB, or more chunks than one commit
+    /// record can list), `BodyRead` if the reader fails, `InvalidArgument` if the body's length differs
+    /// from `content_length`, `Io`/`PreviousIo` on I/O failure. On error nothing becomes visible.
+    pub fn put(
+        &self,
+        bucket: BucketId,
+        key: &str,
+        mut body: impl Read,
+        opts: &PutOptions,
+    ) -> Result<ObjectInfo> {
+        self.inner.ctx.check()?;
+        check_key(key)?;
+        let write = self.begin_write(bucket)?;
+        let params = &self.inner.ctx.params;
+        let (version, flags) = match opts.version {
+            NewVersion::Null => (VersionId::NULL, FLAG_NULL_VERSION),
+            NewVersion::Unique => (self.new_version_id(), 0),
+        };
+        let part = self.partition(bucket.0, key.as_bytes());
+        self.admit(part, bucket.0, key.as_bytes(), RequestKind::Write)?;
+        let durability = self.durability(opts.durability);
+        // A body whose length says it is chunked goes straight to pieces; any other is read up to
+        // one byte past the inline limit to find out. `inline` is the whole body when it fits,
+        // `first` what was read of one that does not.
+        let (inline, first) = match opts.content_length {
+            Some(len) if len > params.inline_bytes => (None, None),
+            known => {
+                let cap = known.unwrap_or((64 * 1024).min(params.inline_bytes + 1));
+                let mut buf = Vec::with_capacity(cap as usize);
+                let n = read_body(&mut body, &mut buf, params.inline_bytes + 1)?;
+                if n <= params.inline_bytes { (Some(buf), None) } else { (None, Some(buf)) }
+            }
+        };
+        let mut meta = ObjectMeta {
+            mtime_ms: self.now_ms(),
+            content_type: opts.content_type.clone(),
+            user: opts.user_metadata.clone(),
+            system: opts.system_metadata.clone(),
+            tags: opts.tags.clone(),
+            checksums: opts.checksums.clone(),
+            ..ObjectMeta::default()
+        };
+        // Chunks written so far: dead bytes unless the commit record below lands (see `Drop`).
+        let mut chunked: Option<WrittenChunks<'_>> = None;
+        let (kind, record_body, size, etag) = match inline {
+            Some(buf) => {
+                let etag: [u8; 16] = Md5::digest(&buf).into();
+                let size = buf.len() as u64;
+                (RecordKind::Put, buf, size, etag)
+            }
+            None => {
+                // Never more than one byte past a declared length: that byte proves the mismatch.
+                let limit = opts.content_length.map_or(PUT_OBJECT_BYTES_MAX + 1, |l| l.saturating_add(1));
+                let pieces = BodyPieces { first, body: &mut body, eof: false, left: limit };
+                let token = chunk_token();
+                let written = self.write_chunks(part, bucket.0, key, token, pieces, durability, opts)?;
+                let (size, etag) = (written.size, written.etag);
+                meta.chunks = written.chunks.clone();
+                meta.chunk_token = Some(token);
+                chunked = Some(written);
+                (RecordKind::ObjectCommit, Vec::new(), size, etag)
+            }
+        };
+        if let Some(expected) = opts.content_length.filter(|&e| e != size) {
+            return Err(content_length_mismatch(expected, size));
+        }
+        meta.size = size;
+        if let Some(finish) = &opts.finish {
+            meta.checksums.extend((finish.0)(&etag)?);
+        }
+        meta.etag = etag.to_vec();
+        let meta_bytes = meta.encode();
+        if meta_bytes.len() > RECORD_META_BYTES_MAX {
+            return Err(Error::InvalidArgument {
+                name: "metadata",
+                value: meta_bytes.len().to_string(),
+                reason: "object metadata is over 64 KiB".into(),
+            });
+        }
+        let bytes = encode_record(&RecordParts {
+            kind,
+            flags,
+            seq: 0,
+            bucket_id: bucket.0,
+            version_id: version.0,
+            chunk_index: 0,
+            key: key.as_bytes(),
+            meta: &meta_bytes,
+            body: &record_body,
+        });
+        let entry = IndexEntry {
+            segment_id: 0,
+            offset: 0,
+            record_len: 0,
+            version_id: version,
+            kind: if kind == RecordKind::Put { EntryKind::Inline } else { EntryKind::Chunked },
+            size,
+            mtime_ms: meta.mtime_ms,
+            etag,
+            class: opts.storage_class,
+        };
+        let rec = WriteRecord::new(
+            bytes,
+            Effect::Upsert { bucket: bucket.0, key: key.as_bytes().to_vec(), entry: entry.clone() },
+        );
+        let pre = opts.condition.as_ref().map(|c| c.to_precondition(bucket.0, key));
+        part.submit(vec![rec], opts.storage_class, durability, pre).map_err(|e| name_error(e, &write))?;
+        if let Some(c) = &mut chunked {
+            c.committed = true;
+        }
+        stats::add(&part.counters.puts, 1);
+        stats::add(&part.counters.bytes_in, size);
+        drop(write);
+        Ok(with_meta(info_from(bucket.0, key.as_bytes(), &entry, true), meta))
+    }
+
+    /// Writes a large body as chunk records and returns them with the body's size and MD5. Each
+    /// piece goes to the MD5 worker as soon as it is read, while this thread reads on, CRCs and writes
+    /// whole chunks; for a durable put the writeback thread syncs each chunk once it is written (and
+    /// may drop it from the page cache, see [`StoreBuilder::cache_large_bodies`]).
+    ///
+    /// [`StoreBuilder::cache_large_bodies`]: super::builder::StoreBuilder::cache_large_bodies
+    #[expect(clippy::too_many_arguments, reason = "one call site; the pieces of one put")]
+    fn write_chunks<'p>(
+        &self,
+        part: &'p Partition,
+        bucket: u64,
+        key: &str,
+        token: [u8; 16],
+        mut pieces: BodyPieces<'_>,
+        durability: Durability,
+        opts: &PutOptions,
+    ) -> Result<WrittenChunks<'p>> {
+        let chunk_bytes = self.inner.ctx.params.chunk_bytes;
+        // Two chunks may wait for hashing while a third is read and written: memory stays bounded,
+        // and hashing (the slowest pass) never waits for a chunk's write.
+        let mut etag = self.inner.etag_hashers.job(2 * chunk_bytes as usize);
+        let mut out = WrittenChunks {
+            part,
+            key_len: key.len(),
+            chunks: Vec::new(),
+            size: 0,
+            etag: [0; 16],
+            committed: false,
+        };
+        let chunks = &mut out.chunks;
+        let mut size = 0u64;
+        loop {
+            let mut chunk = Vec::new();
+            let mut len = 0u64;
+            let mut crc = crc32fast::Hasher::new();
+            while len < chunk_bytes {
+                let want = (chunk_bytes - len).min(PIECE_BYTES as u64) as usize;
+                let Some(piece) = pieces.next(want, &self.inner.buffers)? else { break };
+                // CRC'd while the piece is still in cache from being read.
+                crc.update(piece.bytes());
+                len += piece.bytes().len() as u64;
+                etag.update(piece.clone());
+                chunk.push(piece);
+            }
+            if len == 0 {
+                break;
+            }
+            size += len;
+            if size > PUT_OBJECT_BYTES_MAX {
+                return Err(Error::EntityTooLarge { len: size, max: PUT_OBJECT_BYTES_MAX });
+            }
+            if let Some(declared) = opts.content_length.filter(|&d| size > d) {
+                return Err(content_length_mismatch(declared, size));
+            }
+            if chunks.len() >= CHUNKS_PER_OBJECT_MAX {
+                return Err(Error::EntityTooLarge { len: size, max: chunks.len() as u64 * chunk_bytes });
+            }
+            let crc = crc.finalize();
+            let head = encode_record_head(
+                &RecordParts {
+                    kind: RecordKind::Chunk,
+                    flags: 0,
+                    seq: 0,
+                    bucket_id: bucket,
+                    version_id: token,
+                    chunk_index: chunks.len() as u32,
+                    key: key.as_bytes(),
+                    meta: &[],
+                    body: &[],
+                },
+                len,
+                crc,
+            );
+            // A chunk is visible to nobody until the object-commit record lists it; that record's
+            // group sync covers every earlier write to its segment, and a rotation seals (and syncs)
+            // the segment before it. The writeback sync only gets the data going early.
+            let rec = WriteRecord {
+                bytes: head,
+                body: Some(SharedBody { pieces: chunk, len, crc }),
+                effect: Effect::None,
+            };
+            let eventual = Durability::Eventual { flush_interval_ms: 0 };
+            let written = part.submit(vec![rec], opts.storage_class, eventual, None)?;
+            if let (Some(w), Durability::Immediate | Durability::Paranoid) =
+                (&self.inner.writeback, durability)
+            {
+                let drop_range = (!self.inner.cache_large_bodies)
+                    .then_some((written[0].offset, record_len(key.len(), 0, len)));
+                w.request(usize::from(part.id), written[0].segment_id, drop_range);
+            }
+            chunks.push(ChunkRef { segment_id: written[0].segment_id, offset: written[0].offset, len });
+        }
+        out.size = size;
+        out.etag = etag.finish();
+        Ok(out)
+    }
+
+    fn new_version_id(&self) -> VersionId {
+        let mut v = [0u8; 16];
+        v[..8].copy_from_slice(&self.inner.ctx.next_seq.load(Ordering::Relaxed).to_be_bytes());
+        rand::rng().fill_bytes(&mut v[8..]);
+        if v == [0; 16] {
+            v[15] = 1;
+        }
+        VersionId(v)
+    }
+
+    /// Adds a delete marker as the key's newest version and returns its version id.
+    ///
+    /// # Errors
+    /// `NoSuchBucket`, `KeyTooLong`, `Io`/`PreviousIo`.
+    pub fn put_delete_marker(
+        &self,
+        bucket: BucketId,
+        key: &str,
+        version: NewVersion,
+        condition: Option<&WriteCondition>,
+    ) -> Result<VersionId> {
+        self.inner.ctx.check()?;
+        check_key(key)?;
+        let write = self.begin_write(bucket)?;
+        let (vid, flags) = match version {
+            NewVersion::Null => (VersionId::NULL, FLAG_NULL_VERSION),
+            NewVersion::Unique => (self.new_version_id(), 0),
+        };
+        let meta = ObjectMeta { mtime_ms: self.now_ms(), ..ObjectMeta::default() };
+        let bytes = encode_record(&RecordParts {
+            kind: RecordKind::DeleteMarker,
+            flags,
+            seq: 0,
+            bucket_id: bucket.0,
+            version_id: vid.0,
+            chunk_index: 0,
+            key: key.as_bytes(),
+            meta: &meta.encode(),
+            body: &[],
+        });
+        let entry = IndexEntry {
+            segment_id: 0,
+            offset: 0,
+            record_len: 0,
+            version_id: vid,
+            kind: EntryKind::DeleteMarker,
+            size: 0,
+            mtime_ms: meta.mtime_ms,
+            etag: [0; 16],
+            class: StorageClass::Standard,
+        };
+        let effect = Effect::Upsert { bucket: bucket.0, key: key.as_bytes().to_vec(), entry };
+        let part = self.partition(bucket.0, key.as_bytes());
+        self.admit(part, bucket.0, key.as_bytes(), RequestKind::Write)?;
+        let pre = condition.map(|c| c.to_precondition(bucket.0, key));
+        part.submit(
+            vec![WriteRecord::new(bytes, effect)],
+            StorageClass::Standard,
+            self.durability(None),
+            pre,
+        )
+        .map_err(|e| name_error(e, &write))?;
+        stats::add(&part.counters.deletes, 1);
+        Ok(vid)
+    }
+
+    /// Permanently removes one version (object or delete marker), if `condition` holds.
+    ///
+    /// # Errors
+    /// `NoSuchBucket`, `NoSuchVersion`, `KeyTooLong`, `PreconditionFailed`, `Io`/`PreviousIo`.
+    pub fn delete_version(
+        &self,
+        bucket: BucketId,
+        key: &str,
+        version: VersionId,
+        condition: Option<&WriteCondition>,
+    ) -> Result<()> {
+        self.purge(bucket, key, Some(version), condition)
+    }
+
+    /// Removes every version of a key (unversioned delete). Deleting a missing key succeeds, as in S3.
+    ///
+    /// # Errors
+    /// `NoSuchBucket`, `KeyTooLong`, `Io`/`PreviousIo`.
+    pub fn delete(&self, bucket: BucketId, key: &str) -> Result<()> {
+        self.purge(bucket, key, None, None)
+    }
+
+    fn purge(
+        &self,
+        bucket: BucketId,
+        key: &str,
+        only: Option<VersionId>,
+        condition: Option<&WriteCondition>,
+    ) -> Result<()> {
+        self.inner.ctx.check()?;
+        check_key(key)?;
+        let write = self.begin_write(bucket)?;
+        let part = self.partition(bucket.0, key.as_bytes());
+        self.admit(part, bucket.0, key.as_bytes(), RequestKind::Write)?;
+        let versions: Vec<VersionId> = {
+            let ix = part.index.read();
+            ix.versions(bucket.0, key.as_bytes())
+                .map(|(_, e)| e.version_id)
+                .filter(|v| only.is_none_or(|o| o == *v))
+                .collect()
+        };
+        if let (Some(v), true) = (only, versions.is_empty()) {
+            let bucket = write.name.clone();
+            return Err(Error::NoSuchVersion { bucket, key: key.into(), version_id: v.to_string() });
+        }
+        if versions.is_empty() {
+            return Ok(());
+        }
+        let records = versions
+            .into_iter()
+            .map(|v| {
+                let bytes = encode_record(&RecordParts {
+                    kind: RecordKind::Purge,
+                    flags: if v.is_null() { FLAG_NULL_VERSION } else { 0 },
+                    seq: 0,
+                    bucket_id: bucket.0,
+                    version_id: v.0,
+                    chunk_index: 0,
+                    key: key.as_bytes(),
+                    meta: &[],
+                    body: &[],
+                });
+                WriteRecord::new(
+                    bytes,
+                    Effect::Purge { bucket: bucket.0, key: key.as_bytes().to_vec(), version: v },
+                )
+            })
+            .collect();
+        let pre = condition.map(|c| c.to_precondition(bucket.0, key));
+        part.submit(records, StorageClass::Standard, self.durability(None), pre)
+            .map_err(|e| name_error(e, &write))?;
+        stats::add(&part.counters.deletes, 1);
+        Ok(())
+    }
+
+    fn lookup(
+        &self,
+        bucket: BucketId,
+        key: &str,
+        version: Option<VersionId>,
+    ) -> Result<(Arc<Partition>, u64, IndexEntry, bool)> {
+        self.inner.ctx.check()?;
+        check_key(key)?;
+        let name = self.bucket_name(bucket)?;
+        let part = self.partition(bucket.0, key.as_bytes()).clone();
+        self.admit(&part, bucket.0, key.as_bytes(), RequestKind::Read)?;
+        let found = {
+            let ix = part.index.read();
+            let latest_seq = ix.latest(bucket.0, key.as_bytes()).map(|(s, _)| s);
+            let hit = match version {
+                None => ix.latest(bucket.0, key.as_bytes()),
+                Some(v) => ix.version(bucket.0, key.as_bytes(), v),
+            };
+            hit.map(|(s, e)| (s, e.clone(), Some(s) == latest_seq))
+        };
+        match (found, version) {
+            (Some((_, e, _)), None) if e.kind == EntryKind::DeleteMarker => {
+                Err(Error::NoSuchKey { bucket: name, key: key.into(), delete_marker: true })
+            }
+            (Some((s, e, latest)), _) => Ok((part, s, e, latest)),
+            (None, None) => Err(Error::NoSuchKey { bucket: name, key: key.into(), delete_marker: false }),
+            (None, Some(v)) => {
+                Err(Error::NoSuchVersion { bucket: name, key: key.into(), version_id: v.to_string() })
+            }
+        }
+    }
+
+    /// Reads and checks a version's record; returns header, meta and the record's bytes (with the inline
+    /// body's CRC checked when `want_body`).
+    fn read_record(
+        &self,
+        part: &Partition,
+        bucket: BucketId,
+        key: &str,
+        seq: u64,
+        e: &IndexEntry,
+        want_body: bool,
+    ) -> Result<(RecordHeader, ObjectMeta, Vec<u8>)> {
+        let site =
+            CorruptionSite { partition: Some(part.id), segment_id: Some(e.segment_id), offset: e.offset };
+        let seg = part
+            .segment(e.segment_id)
+            .ok_or_else(|| Error::corruption(site.clone(), "segment is not in the store"))?;
+        let bytes =
+            seg.read(e.offset, e.record_len).map_err(|err| Error::io("read record", &seg.path, err))?;
+        let (h, k, m) =
+            decode_prefix(&bytes).map_err(|err| Error::corruption(site.clone(), err.to_string()))?;
+        let kind_ok = matches!(
+            (h.kind, e.kind),
+            (RecordKind::Put, EntryKind::Inline)
+                | (RecordKind::ObjectCommit, EntryKind::Chunked)
+                | (RecordKind::DeleteMarker, EntryKind::DeleteMarker)
+        );
+        if !kind_ok
+            || h.bucket_id != bucket.0
+            || h.seq != seq
+            || h.version_id != e.version_id.0
+            || k != key.as_bytes()
+            || h.record_len() != e.record_len
+        {
+            return Err(Error::corruption(
+                site,
+                "record identity does not match the index (misdirected read or write)",
+            ));
+        }
+        let meta =
+            ObjectMeta::decode(m).map_err(|err| Error::corruption(site.clone(), format!("meta: {err}")))?;
+        if want_body && h.kind == RecordKind::Put {
+            let at = h.body_offset() as usize;
+            let b = &bytes[at..at + h.body_len as usize];
+            verify_body_crc(&h, b).map_err(|err| Error::corruption(site, err.to_string()))?;
+        }
+        Ok((h, meta, bytes))
+    }
+
+    /// Metadata of the current version, or of `version`.
+    ///
+    /// # Errors
+    /// `NoSuchBucket`, `NoSuchKey` (with `delete_marker` set when the current version is a marker),
+    /// `NoSuchVersion`, `Corruption`, `Io`/`PreviousIo`.
+    pub fn head(&self, bucket: BucketId, key: &str, version: Option<VersionId>) -> Result<ObjectInfo> {
+        let (part, seq, e, latest) = self.lookup(bucket, key, version)?;
+        let (_, meta, _) = self.read_record(&part, bucket, key, seq, &e, false)?;
+        stats::add(&part.counters.heads, 1);
+        Ok(with_meta(info_from(bucket.0, key.as_bytes(), &e, latest), meta))
+    }
+
+    /// Opens a version's body for reading (whole, or one range).
+    ///
+    /// # Errors
+    /// As [`Store::head`], plus `InvalidRange` for an unsatisfiable range. Corruption of a chunk
+    /// surfaces when the reader reaches it.
+    pub fn get(&self, bucket: BucketId, key: &str, opts: &GetOptions) -> Result<(ObjectInfo, ObjectReader)> {
+        let (part, seq, e, latest) = self.lookup(bucket, key, opts.version)?;
+        if e.kind == EntryKind::DeleteMarker {
+            let name = self.bucket_name(bucket)?;
+            return Err(Error::NoSuchKey { bucket: name, key: key.into(), delete_marker: true });
+        }
+        let (header, meta, record) = self.read_record(&part, bucket, key, seq, &e, true)?;
+        stats::add(&part.counters.gets, 1);
+        let (start, end) = match opts.range {
+            Some(r) => r.resolve(e.size)?,
+            None => (0, e.size),
+        };
+        stats::add(&part.counters.bytes_out, end - start);
+        let source = if e.kind == EntryKind::Inline {
+            BodySource::Inline { record, body_at: header.body_offset() as usize }
+        } else {
+            BodySource::Chunked(ChunkedBody::new(
+                part.clone(),
+                bucket.0,
+                key.as_bytes().to_vec(),
+                meta.chunk_token.map_or(e.version_id, VersionId),
+                meta.chunks.clone(),
+            ))
+        };
+        let info = with_meta(info_from(bucket.0, key.as_bytes(), &e, latest), meta.clone());
+        Ok((info, ObjectReader { source, pos: start, end }))
+    }
+
+    /// One page of listing items, merged across partitions in UTF-8 byte order (versions of one key
+    /// newest first). With a delimiter, keys sharing a common prefix collapse into one item and the
+    /// scan seeks past them. Returns the items (at most `max`) and whether more follow.
+    pub(crate) fn list_items(&self, bucket: BucketId, q: &ListQuery<'_>) -> Result<(Vec<ListItem>, bool)> {
+        self.inner.ctx.check()?;
+        Ok(crate::engine::listing::list(&self.inner.partitions, bucket.0, q))
+    }
+
+    /// One page of keys (or versions) in UTF-8 byte order, merged across partitions.
+    ///
+    /// # Errors
+    /// `NoSuchBucket`, `InvalidArgument` for `max_keys` outside 1..=1000, `PreviousIo`.
+    pub fn list(&self, bucket: BucketId, opts: &ListOptions) -> Result<ListPage> {
+        self.inner.ctx.check()?;
+        self.bucket_name(bucket)?;
+        if opts.max_keys == 0 || opts.max_keys > LIST_KEYS_MAX {
+            return Err(Error::InvalidArgument {
+                name: "max-keys",
+                value: opts.max_keys.to_string(),
+                reason: "must be 1 to 1000".into(),
+            });
+        }
+        let q = ListQuery {
+            prefix: opts.prefix.as_bytes(),
+            delimiter: None,
+            start: opts
+                .start_after
+                .as_deref()
+                .map_or(ListStart::Beginning, |s| ListStart::AfterKey(s.as_bytes())),
+            max: opts.max_keys,
+            versions: opts.versions,
+        };
+        let (items, is_truncated) = self.list_items(bucket, &q)?;
+        let entries = items
+            .iter()
+            .filter_map(|item| match item {
+                ListItem::Entry { key, entry, is_latest, .. } => {
+                    Some(info_from(bucket.0, key, entry, *is_latest))
+                }
+                ListItem::Prefix(_) => None,
+            })
+            .collect();
+        Ok(ListPage { entries, is_truncated })
+    }
+}

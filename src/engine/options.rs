@@ -1,0 +1,209 @@
+//! The public option and result types of the engine-level object API: which version a write
+//! creates, write conditions, body-finish checks, put/get/list options, listing pages and
+//! [`ObjectInfo`], with the helpers that build an `ObjectInfo` from an index entry and a record's
+//! meta.
+
+use std::sync::Arc;
+
+use crate::engine::body::ByteRange;
+use crate::engine::format::meta::ObjectMeta;
+use crate::engine::partition::index::{EntryKind, IndexEntry};
+use crate::engine::partition::{Condition, Precondition};
+use crate::error::Result;
+use crate::limits::LIST_KEYS_MAX;
+use crate::types::{BucketId, Durability, StorageClass, VersionId};
+
+/// Which version a write creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NewVersion {
+    /// The `null` version, replacing any earlier `null` version of the key (unversioned buckets).
+    #[default]
+    Null,
+    /// A new unique version id (versioned buckets).
+    Unique,
+}
+
+/// A condition a write needs to hold of the key's current version, checked atomically with the write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteCondition {
+    /// The key must have no current object (`If-None-Match: *`); a delete marker counts as none.
+    IfAbsent,
+    /// The key's current object must have this ETag (`If-Match`), quoted or not.
+    IfETagMatches(String),
+}
+
+impl WriteCondition {
+    pub(super) fn to_precondition(&self, bucket: u64, key: &str) -> Precondition {
+        let condition = match self {
+            WriteCondition::IfAbsent => Condition::Absent,
+            // An ETag that is not a single-part digest matches no object this engine writes.
+            WriteCondition::IfETagMatches(etag) => Condition::EtagIs(parse_etag(etag).unwrap_or([0xff; 16])),
+        };
+        Precondition { bucket, key: key.as_bytes().to_vec(), condition }
+    }
+}
+
+/// Parses a (possibly quoted) 32-hex-digit ETag.
+pub(crate) fn parse_etag(etag: &str) -> Option<[u8; 16]> {
+    let hex = etag.trim().trim_matches('"');
+    if hex.len() != 32 || !hex.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Runs once a put's whole body has been read, before anything becomes visible: it gets the body's
+/// MD5 and returns checksums to store, or an error that aborts the put (nothing is stored).
+#[derive(Clone)]
+pub struct BodyFinish(pub Arc<BodyFinishFn>);
+
+/// The function inside a [`BodyFinish`].
+pub type BodyFinishFn = dyn Fn(&[u8; 16]) -> Result<Vec<(u8, Vec<u8>)>> + Send + Sync;
+
+impl std::fmt::Debug for BodyFinish {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BodyFinish(..)")
+    }
+}
+
+/// Options of a put.
+#[derive(Debug, Clone, Default)]
+pub struct PutOptions {
+    /// Version to create.
+    pub version: NewVersion,
+    /// `Content-Type`.
+    pub content_type: Option<String>,
+    /// User metadata.
+    pub user_metadata: Vec<(String, String)>,
+    /// Other stored headers (`Content-Encoding`, `Cache-Control`, ...), as (name, value).
+    pub system_metadata: Vec<(String, String)>,
+    /// Object tags.
+    pub tags: Vec<(String, String)>,
+    /// S3 checksums to store, as (algorithm code, raw digest); the caller has verified them.
+    pub checksums: Vec<(u8, Vec<u8>)>,
+    /// A condition checked atomically with the write.
+    pub condition: Option<WriteCondition>,
+    /// Storage class.
+    pub storage_class: StorageClass,
+    /// Overrides the store's durability for this call.
+    pub durability: Option<Durability>,
+    /// The body's length when known (lets the engine size its buffer; the body must match it).
+    pub content_length: Option<u64>,
+    /// Checks run after the body and before the commit (streamed checksums).
+    pub finish: Option<BodyFinish>,
+}
+
+/// Options of a get.
+#[derive(Debug, Clone, Default)]
+pub struct GetOptions {
+    /// A specific version (default: the current one).
+    pub version: Option<VersionId>,
+    /// A byte range (default: the whole body).
+    pub range: Option<ByteRange>,
+}
+
+/// Options of a listing.
+#[derive(Debug, Clone)]
+pub struct ListOptions {
+    /// Only keys starting with this.
+    pub prefix: String,
+    /// Only keys after this one.
+    pub start_after: Option<String>,
+    /// Page size (1..=1000, default 1000).
+    pub max_keys: usize,
+    /// List every version and delete marker instead of current objects.
+    pub versions: bool,
+}
+
+impl Default for ListOptions {
+    fn default() -> Self {
+        ListOptions { prefix: String::new(), start_after: None, max_keys: LIST_KEYS_MAX, versions: false }
+    }
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, Default)]
+pub struct ListPage {
+    /// Entries in key order (versions newest first).
+    pub entries: Vec<ObjectInfo>,
+    /// True when more entries follow.
+    pub is_truncated: bool,
+}
+
+/// What the engine knows of an object version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    /// Bucket.
+    pub bucket: BucketId,
+    /// Key.
+    pub key: String,
+    /// Version id (`null` for the null version).
+    pub version_id: VersionId,
+    /// True for a delete marker.
+    pub is_delete_marker: bool,
+    /// True for the key's newest version.
+    pub is_latest: bool,
+    /// Body size.
+    pub size: u64,
+    /// ETag as S3 returns it: quoted lowercase hex.
+    pub e_tag: String,
+    /// Last-modified time, ms since the Unix epoch.
+    pub last_modified_ms: u64,
+    /// Storage class.
+    pub storage_class: StorageClass,
+    /// Content type (loaded by `head` and `get`, `None` in listings).
+    pub content_type: Option<String>,
+    /// User metadata (loaded by `head` and `get`, empty in listings).
+    pub user_metadata: Vec<(String, String)>,
+    /// Other stored headers (loaded by `head` and `get`).
+    pub system_metadata: Vec<(String, String)>,
+    /// Tags (loaded by `head` and `get`).
+    pub tags: Vec<(String, String)>,
+    /// Stored S3 checksums (loaded by `head` and `get`).
+    pub checksums: Vec<(u8, Vec<u8>)>,
+}
+
+pub(crate) fn etag_string(etag: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    // Built as bytes: pushing chars one by one showed in listing profiles.
+    let mut s = Vec::with_capacity(2 + 2 * etag.len());
+    s.push(b'"');
+    for b in etag {
+        s.extend_from_slice(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+    }
+    s.push(b'"');
+    String::from_utf8(s).expect("quotes and hex digits are ASCII")
+}
+
+pub(super) fn info_from(bucket: u64, key: &[u8], e: &IndexEntry, is_latest: bool) -> ObjectInfo {
+    ObjectInfo {
+        bucket: BucketId(bucket),
+        key: String::from_utf8_lossy(key).into_owned(),
+        version_id: e.version_id,
+        is_delete_marker: e.kind == EntryKind::DeleteMarker,
+        is_latest,
+        size: e.size,
+        e_tag: if e.kind == EntryKind::DeleteMarker { String::new() } else { etag_string(&e.etag) },
+        last_modified_ms: e.mtime_ms,
+        storage_class: e.class,
+        content_type: None,
+        user_metadata: Vec::new(),
+        system_metadata: Vec::new(),
+        tags: Vec::new(),
+        checksums: Vec::new(),
+    }
+}
+
+/// Fills the fields only the record's meta has.
+pub(super) fn with_meta(mut info: ObjectInfo, meta: ObjectMeta) -> ObjectInfo {
+    info.content_type = meta.content_type;
+    info.user_metadata = meta.user;
+    info.system_metadata = meta.system;
+    info.tags = meta.tags;
+    info.checksums = meta.checksums;
+    info
+}

@@ -1,0 +1,216 @@
+//! The public store: the [`Store`] handle and the state its clones share ([`Inner`]), opening
+//! (with defaults, on disk or in memory), the recovery report, statistics, `sync`/`close`, and the
+//! helpers every operation uses (routing a key to its partition, the clock, request-rate
+//! admission, durability). The rest of the API is by concern: [`super::builder`] (options and
+//! open), [`super::accounts`], [`super::buckets`] (the catalog), [`super::objects`] (the
+//! engine-level object API on (bucket id, key)) and [`super::options`] (its option and result
+//! types).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+
+use super::builder::{Flusher, StoreBuilder};
+use crate::clock::SystemClock;
+use crate::engine::buffer_pool::BufferPool;
+use crate::engine::catalog::Catalog;
+use crate::engine::context::Context;
+use crate::engine::etag_hasher::EtagHashers;
+use crate::engine::io::{SimStorage, StorageLock};
+use crate::engine::partition::rate::{PrefixRates, RatePartition, RequestKind};
+use crate::engine::partition::stats::{self, PartitionStats};
+use crate::engine::partition::{Partition, route};
+use crate::engine::recovery::RecoveryReport;
+use crate::engine::writeback::Writeback;
+use crate::error::{Error, Result};
+use crate::limits::{
+    CHUNK_BYTES_DEFAULT, GROUP_BYTES_DEFAULT, INLINE_BYTES_DEFAULT, PARTITIONS_DEFAULT,
+    PREALLOCATE_BYTES_DEFAULT, SEGMENT_BYTES_DEFAULT,
+};
+use crate::types::{Durability, RecoveryMode};
+
+#[derive(Debug)]
+pub(super) struct Inner {
+    pub(super) ctx: Arc<Context>,
+    pub(super) partitions: Arc<Vec<Arc<Partition>>>,
+    pub(super) catalog: RwLock<Catalog>,
+    /// Writes in flight per bucket id (see [`BucketWrite`]): a bucket with any cannot be deleted.
+    /// Taken under a read or write guard of `catalog`, never the other way round (a leaf lock).
+    ///
+    /// [`BucketWrite`]: super::buckets::BucketWrite
+    pub(super) writes_in_flight: Mutex<HashMap<u64, usize>>,
+    pub(super) report: RecoveryReport,
+    pub(super) region: String,
+    pub(super) flusher: Mutex<Option<Flusher>>,
+    pub(super) etag_hashers: EtagHashers,
+    /// Piece buffers of large bodies, reused across puts.
+    pub(super) buffers: Arc<BufferPool>,
+    /// See [`StoreBuilder::cache_large_bodies`].
+    pub(super) cache_large_bodies: bool,
+    /// Rate partitions when request-rate emulation splits them.
+    pub(super) prefix_rates: Option<PrefixRates>,
+    pub(super) writeback: Option<Writeback>,
+    pub(super) _lock: Box<dyn StorageLock>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(mut f) = self.flusher.lock().take() {
+            f.stop();
+        }
+        if let Some(w) = &mut self.writeback {
+            w.stop();
+        }
+        for p in self.partitions.iter() {
+            let _ = p.flush();
+        }
+    }
+}
+
+/// An open store. Cheap to clone; clones share the store, and it closes when the last one drops.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub(super) inner: Arc<Inner>,
+}
+
+impl Store {
+    /// Opens (or creates) a store in `path` with default options.
+    ///
+    /// # Errors
+    /// As [`StoreBuilder::open`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        Store::builder(path).open()
+    }
+
+    /// A builder for a store in `path`.
+    pub fn builder(path: impl AsRef<Path>) -> StoreBuilder {
+        StoreBuilder {
+            root: path.as_ref().to_path_buf(),
+            storage: None,
+            partitions: PARTITIONS_DEFAULT,
+            prefix_len: None,
+            segment_bytes: SEGMENT_BYTES_DEFAULT,
+            inline_bytes: INLINE_BYTES_DEFAULT,
+            chunk_bytes: CHUNK_BYTES_DEFAULT,
+            group_bytes: GROUP_BYTES_DEFAULT,
+            durability: Durability::Immediate,
+            recovery: RecoveryMode::Strict,
+            region: "us-east-1".into(),
+            owner_display_name: "owner".into(),
+            preallocate_bytes: PREALLOCATE_BYTES_DEFAULT,
+            clock: Arc::new(SystemClock),
+            rate_limits: None,
+            background_writeback: true,
+            cache_large_bodies: true,
+        }
+    }
+
+    /// A fresh store in memory on the simulated file system: fast and ephemeral, for tests.
+    ///
+    /// # Errors
+    /// Only if creation fails, which it does not on an empty simulated file system.
+    pub fn open_in_memory() -> Result<Store> {
+        Store::in_memory_builder().open()
+    }
+
+    /// A builder for an in-memory store (to set options such as partition count).
+    pub fn in_memory_builder() -> StoreBuilder {
+        Store::builder("/s3lite").storage(Arc::new(SimStorage::new())).preallocate_bytes(0)
+    }
+
+    /// What recovery found when the store was opened.
+    #[must_use]
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.inner.report
+    }
+
+    /// The region the store answers for.
+    #[must_use]
+    pub fn region(&self) -> &str {
+        &self.inner.region
+    }
+
+    /// Per-partition statistics since open or the last [`Store::reset_partition_stats`]: operations by
+    /// kind, bytes in and out, group commit sizes, queue wait, fsyncs, live and dead bytes.
+    #[must_use]
+    pub fn partition_stats(&self) -> Vec<PartitionStats> {
+        self.inner.partitions.iter().map(|p| p.stats()).collect()
+    }
+
+    /// Zeroes the partition statistics (live bytes are a state, not a counter, and stay).
+    pub fn reset_partition_stats(&self) {
+        for p in self.inner.partitions.iter() {
+            p.counters.reset();
+        }
+    }
+
+    /// The rate partitions of request-rate emulation with splitting (see
+    /// [`crate::PartitionSplitting`]), by bucket and prefix; empty when splitting is off.
+    #[must_use]
+    pub fn rate_partitions(&self) -> Vec<RatePartition> {
+        self.inner.prefix_rates.as_ref().map_or_else(Vec::new, |r| r.snapshot(self.now_ms()))
+    }
+
+    /// Number of partitions.
+    #[must_use]
+    pub fn partition_count(&self) -> u32 {
+        self.inner.ctx.params.partitions
+    }
+
+    /// Makes every write acknowledged so far durable (useful with `Eventual` durability), then
+    /// closes the store.
+    ///
+    /// # Errors
+    /// `Io` if a sync fails; `PreviousIo` if the store was poisoned.
+    pub fn close(self) -> Result<()> {
+        self.sync()
+    }
+
+    /// Makes every write acknowledged so far durable.
+    ///
+    /// # Errors
+    /// `Io` if a sync fails; `PreviousIo` if the store was poisoned.
+    pub fn sync(&self) -> Result<()> {
+        self.inner.ctx.check()?;
+        for p in self.inner.partitions.iter() {
+            p.flush()?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn partition(&self, bucket: u64, key: &[u8]) -> &Arc<Partition> {
+        let params = &self.inner.ctx.params;
+        &self.inner.partitions[usize::from(route(bucket, key, params.prefix_len, params.partitions))]
+    }
+
+    /// The store clock's now, ms since the Unix epoch.
+    pub(crate) fn now_ms(&self) -> u64 {
+        self.inner.ctx.clock.now_ms()
+    }
+
+    /// Admits a request for `key` under the emulated request rates, if any: against its rate
+    /// partition when splitting is on, else against its store partition.
+    pub(super) fn admit(&self, part: &Partition, bucket: u64, key: &[u8], kind: RequestKind) -> Result<()> {
+        let Some(limits) = &self.inner.ctx.params.rate_limits else { return Ok(()) };
+        let now_ms = self.now_ms();
+        let refused = match &self.inner.prefix_rates {
+            Some(rates) => rates.admit(bucket, key, kind, now_ms).map_err(|r| (r.limit, Some(r.prefix))),
+            None => part.rate.admit(limits, kind, now_ms).map_err(|limit| (limit, None)),
+        };
+        refused.map_err(|(limit, prefix)| {
+            stats::add(&part.counters.slow_downs, 1);
+            Error::SlowDown {
+                partition: part.id,
+                prefix: prefix.map(|p| String::from_utf8_lossy(&p).into_owned()),
+                kind: kind.noun(),
+                limit,
+            }
+        })
+    }
+
+    pub(super) fn durability(&self, d: Option<Durability>) -> Durability {
+        d.unwrap_or(self.inner.ctx.params.durability)
+    }
+}
