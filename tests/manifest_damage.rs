@@ -20,7 +20,7 @@ fn many_frames(sim: &SimStorage) -> Objects {
     let mut objects = Objects::new();
     let put = |store: &Store, b: BucketId, objects: &mut Objects, i: u64| {
         let key = format!("k{i:03}");
-        let class = if i % 3 == 0 { StorageClass::StandardIa } else { StorageClass::Standard };
+        let class = if i.is_multiple_of(3) { StorageClass::StandardIa } else { StorageClass::Standard };
         let v = body(i, 20_000);
         store.put_bytes(b, &key, &v, &PutOptions { storage_class: class, ..Default::default() }).unwrap();
         objects.insert(key, v);
