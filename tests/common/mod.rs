@@ -32,3 +32,4 @@ pub fn body(seed: u64, len: usize) -> Vec<u8> {
         })
         .collect()
 }
+pub mod gate;

@@ -365,6 +365,12 @@ impl Partition {
         let mut classes: Vec<StorageClass> = batch.iter().map(|r| r.class).collect();
         classes.sort_unstable_by_key(|c| c.code());
         classes.dedup();
+        // Each class's group is written (and synced) on its own; the index effects of the whole batch
+        // are applied afterwards, in queue (= seq) order: upserts and purges only replace what is
+        // older than them, so a put and a delete of one version in two classes applied class by class
+        // would leave the delete undone in the live index.
+        let mut written: Vec<Option<Vec<Written>>> = (0..batch.len()).map(|_| None).collect();
+        let mut failed: Option<Error> = None;
         for class in classes {
             let members: Vec<usize> =
                 (0..batch.len()).filter(|&i| batch[i].class == class && outcomes[i].is_none()).collect();
@@ -374,24 +380,39 @@ impl Partition {
             let reqs: Vec<(&Request, &[u64])> = members.iter().map(|&i| (&*batch[i], &seqs[i][..])).collect();
             match self.check_then_write(&mut active, class, &reqs) {
                 Ok(per_req) => {
-                    let mut index = self.index.write();
-                    for (&i, written) in members.iter().zip(per_req) {
-                        let mut records = batch[i].records.lock();
-                        for (rec, w) in records.iter_mut().zip(&written) {
-                            apply_effect(&mut index, rec, w);
-                        }
-                        records.clear();
-                        outcomes[i] = Some(Ok(written));
+                    for (&i, w) in members.iter().zip(per_req) {
+                        written[i] = Some(w);
                     }
                 }
                 Err(e) => {
-                    for &i in &members {
-                        outcomes[i] = Some(Err(clone_err(&e)));
-                    }
+                    failed = Some(e);
+                    break;
                 }
             }
         }
         drop(active);
+        match failed {
+            // The store is poisoned. Nothing of the batch is acknowledged: a request's precondition
+            // may have counted on an earlier request whose group failed. Written records may or may
+            // not survive, as for any write whose call failed.
+            Some(e) => {
+                for outcome in outcomes.iter_mut().filter(|o| o.is_none()) {
+                    *outcome = Some(Err(clone_err(&e)));
+                }
+            }
+            None => {
+                let mut index = self.index.write();
+                for (i, w) in written.into_iter().enumerate() {
+                    let Some(w) = w else { continue };
+                    let mut records = batch[i].records.lock();
+                    for (rec, at) in records.iter_mut().zip(&w) {
+                        apply_effect(&mut index, rec, at);
+                    }
+                    records.clear();
+                    outcomes[i] = Some(Ok(w));
+                }
+            }
+        }
         for (req, outcome) in batch.iter().zip(outcomes) {
             *req.result.lock() = outcome;
         }
@@ -600,6 +621,7 @@ impl Partition {
     }
 
     fn seal(&self, a: ActiveSegment) -> Result<()> {
+        self.ctx.check()?;
         let body = SealBody {
             record_count: a.record_count,
             last_seq: a.last_seq,
@@ -626,6 +648,9 @@ impl Partition {
 
     fn create_segment(&self, class: StorageClass) -> Result<ActiveSegment> {
         let ctx = &self.ctx;
+        // A leader of another partition may have poisoned the store since this group's check; the
+        // manifest must not take appends after a failed one.
+        ctx.check()?;
         let id = ctx.next_segment_id.fetch_add(1, Ordering::Relaxed);
         let dir = ctx.class_dir(self.id, class);
         let path = ctx.segment_path(self.id, class, id);
