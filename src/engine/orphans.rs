@@ -82,7 +82,9 @@ fn plan_orphans(
     let storage = &*ctx.storage;
     let root = &ctx.root;
     let mut actions = Vec::new();
-    let mut max_id = 0;
+    // Quarantined segments keep their ids used: a salvage that moved one aside may have stopped
+    // before its snapshot recorded the high-water mark.
+    let mut max_id = quarantined_ids(storage, root)?.into_iter().max().unwrap_or(0);
     for name in storage.list_dir(root).map_err(io_err("list", root))? {
         let stale_manifest = name.starts_with("MANIFEST-") && name != manifest_name(manifest_no);
         if stale_manifest || name.ends_with(".tmp") {
@@ -142,6 +144,30 @@ fn holds_nothing(storage: &dyn Storage, path: &Path) -> Result<bool> {
     Ok(read_all(&*f).map_err(io_err("read", path))?.iter().all(|&b| b == 0))
 }
 
+/// Where quarantine keeps moved files.
+pub(super) fn quarantine_dir(root: &Path) -> PathBuf {
+    root.join("quarantine")
+}
+
+/// Ids of the segments in quarantine, from their names (`p0000-STANDARD-<id>.seg`, perhaps with a
+/// `.N` suffix when a name was taken).
+pub(super) fn quarantined_ids(storage: &dyn Storage, root: &Path) -> Result<Vec<u64>> {
+    let qdir = quarantine_dir(root);
+    if !storage.exists(&qdir).map_err(io_err("stat", &qdir))? {
+        return Ok(Vec::new());
+    }
+    let names = storage.list_dir(&qdir).map_err(io_err("list", &qdir))?;
+    Ok(names
+        .iter()
+        .filter_map(|name| {
+            let base = name.rsplit_once(".seg.").map_or(name.as_str(), |(b, _)| b);
+            let base = base.strip_suffix(".seg").unwrap_or(base);
+            let file = format!("{}.seg", base.rsplit('-').next()?);
+            parse_segment_file_name(&file)
+        })
+        .collect())
+}
+
 /// The id in a segment file name (`<16 hex digits>.seg`).
 fn parse_segment_file_name(name: &str) -> Option<u64> {
     let hex = name.strip_suffix(".seg").filter(|h| h.len() == 16)?;
@@ -192,7 +218,7 @@ pub(super) fn quarantine(
     path: &Path,
     report: &mut RecoveryReport,
 ) -> Result<()> {
-    let qdir = root.join("quarantine");
+    let qdir = quarantine_dir(root);
     if !storage.exists(&qdir).map_err(io_err("stat", &qdir))? {
         storage.create_dir_all(&qdir).map_err(io_err("mkdir", &qdir))?;
         storage.sync_dir(root).map_err(io_err("directory fsync", root))?;

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use parking_lot::Mutex;
 use rand::RngCore;
 
-use super::orphans::{Orphans, quarantine, settle_orphans};
+use super::orphans::{self, Orphans, quarantine, settle_orphans};
 use crate::engine::catalog::{Catalog, CatalogEdit};
 use crate::engine::context::{Context, ManifestLog, Params, partition_dir};
 use crate::engine::format::manifest::{
@@ -402,7 +402,13 @@ fn recover_partition(
                 continue;
             }
             Err(e) if e.kind() == ErrorKind::NotFound => {
-                return Err(Error::corruption(site(0), "segment file listed in the manifest is missing"));
+                let reason = if self::orphans::quarantined_ids(&*ctx.storage, &ctx.root)?.contains(id) {
+                    "segment file listed in the manifest is in quarantine/ (a salvage moved it there and \
+                     stopped before it finished; open with RecoveryMode::Salvage again)"
+                } else {
+                    "segment file listed in the manifest is missing"
+                };
+                return Err(Error::corruption(site(0), reason));
             }
             Err(e) => return Err(Error::io("open segment", &path, e)),
         };
