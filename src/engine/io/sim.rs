@@ -248,8 +248,9 @@ impl SimStorage {
         s.faults.clear();
     }
 
-    /// Bytes written to files but not yet synced, summed over every file: what a power loss could
-    /// still take away.
+    /// Bytes a power loss would change now, summed over every file: bytes where what the process
+    /// sees differs from what is durable, plus the difference in length. Counts writes not yet synced
+    /// and writes a failed sync dropped from durability (fsyncgate) alike.
     #[must_use]
     pub fn unsynced_bytes(&self) -> u64 {
         let s = self.state.lock();
@@ -262,10 +263,11 @@ impl SimStorage {
         s.files
             .iter()
             .filter(|(ino, _)| linked.contains(ino))
-            .flat_map(|(_, f)| f.pending.iter())
-            .map(|p| match p {
-                Pending::Write { data, .. } => data.len() as u64,
-                Pending::SetLen(_) => 0,
+            .map(|(_, f)| {
+                let common = f.data.len().min(f.durable.len());
+                let differing =
+                    f.data[..common].iter().zip(&f.durable[..common]).filter(|(a, b)| a != b).count();
+                (differing + f.data.len().abs_diff(f.durable.len())) as u64
             })
             .sum()
     }
@@ -650,6 +652,12 @@ mod tests {
         assert_eq!(&buf, b"synced+cache", "the page cache survives a kill");
         assert!(fs.exists(&p("/r/b")).unwrap());
         assert_eq!(fs.unsynced_bytes(), 6 + 16);
+        // A failed sync drops what it covered from durability (fsyncgate): still unsynced.
+        fs.fail_nth(OpKind::Sync, 1);
+        let h = fs.open(&p("/r/a"), OpenMode::ReadWrite).unwrap();
+        assert!(h.sync_data().is_err());
+        h.sync_data().unwrap();
+        assert_eq!(fs.unsynced_bytes(), 6 + 16, "a sync after a failed one made nothing durable");
         fs.crash(CrashMode::DropUnsynced);
         let f = fs.open(&p("/r/a"), OpenMode::ReadOnly).unwrap();
         assert_eq!(f.len().unwrap(), 6, "what the kill left unsynced, a power loss drops");
