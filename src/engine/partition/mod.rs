@@ -657,9 +657,12 @@ impl Partition {
         let fail = |op, p: &std::path::Path, e| ctx.poison(op, p, e);
         if !ctx.storage.exists(&dir).map_err(|e| fail("stat", &dir, e))? {
             ctx.storage.create_dir_all(&dir).map_err(|e| fail("mkdir", &dir, e))?;
-            let pdir = ctx.partition_dir(self.id);
-            ctx.storage.sync_dir(&pdir).map_err(|e| fail("directory fsync", &pdir, e))?;
         }
+        // Every time, not only after the mkdir: a process killed between its mkdir and this sync
+        // leaves a class directory that exists but may not be durable (segment creation is rare,
+        // one per `segment_bytes`, so the extra directory sync costs nothing that matters).
+        let pdir = ctx.partition_dir(self.id);
+        ctx.storage.sync_dir(&pdir).map_err(|e| fail("directory fsync", &pdir, e))?;
         let file =
             ctx.storage.open(&path, OpenMode::CreateNew).map_err(|e| fail("create segment", &path, e))?;
         let header = SegmentHeader {
