@@ -322,9 +322,9 @@ struct Counts {
     sequences: u64,
 }
 
-/// One workload, crashed at every write point of its first phase by a process kill; then, for each
-/// point: restart, check, more work, power loss, check; and for some points a kill and a power loss
-/// at every write point of the recovery itself.
+/// One workload, stopped at every write point of its first phase by a power loss (checked) and by a
+/// process kill; then, for each point: restart, check, more work, power loss, check; and for some
+/// points a kill and a power loss at every write point of the recovery itself.
 fn sequences_for(seed: u64, n: usize, name: &str, config: Config, counts: &mut Counts) {
     let ops = workload(seed, n);
     let durable_before_sync = name != "eventual";
@@ -350,6 +350,14 @@ fn sequences_for(seed: u64, n: usize, name: &str, config: Config, counts: &mut C
         sim.freeze_after(k);
         let (acked, in_flight) = run(&store, Model::default(), &ops, seed, 0);
         drop(store);
+        if durable_before_sync {
+            // The same point as a power loss straight away: everything acknowledged is there.
+            let lost = sim.fork();
+            lost.crash(CrashMode::Random(seed.wrapping_mul(31) ^ k));
+            let store = open(&lost, config).unwrap_or_else(|e| panic!("{ctx}: open after power loss: {e}"));
+            shows_one_of(&store, &acked, in_flight.as_ref(), &format!("{ctx}, as a power loss"));
+            counts.points += 1;
+        }
         sim.kill();
         counts.points += 1;
         // After a kill every acknowledged write is there in every mode: the page cache survived.
