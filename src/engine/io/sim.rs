@@ -154,6 +154,15 @@ impl SimState {
         })
     }
 
+    /// Inodes some directory entry names (the rest are unlinked and die with a crash).
+    fn linked_files(&self) -> std::collections::HashSet<u64> {
+        self.dirs
+            .values()
+            .flat_map(|d| d.entries.values())
+            .filter_map(|e| if let Entry::File(ino) = e { Some(*ino) } else { None })
+            .collect()
+    }
+
     fn lookup(&self, path: &Path) -> Option<Entry> {
         if self.dirs.contains_key(path) {
             return Some(Entry::Dir);
@@ -254,12 +263,7 @@ impl SimStorage {
     #[must_use]
     pub fn unsynced_bytes(&self) -> u64 {
         let s = self.state.lock();
-        let linked: std::collections::HashSet<u64> = s
-            .dirs
-            .values()
-            .flat_map(|d| d.entries.values())
-            .filter_map(|e| if let Entry::File(ino) = e { Some(*ino) } else { None })
-            .collect();
+        let linked = s.linked_files();
         s.files
             .iter()
             .filter(|(ino, _)| linked.contains(ino))
@@ -311,12 +315,7 @@ impl SimStorage {
             file.data = image.clone();
             file.durable = image;
         }
-        let live: std::collections::HashSet<u64> = s
-            .dirs
-            .values()
-            .flat_map(|d| d.entries.values())
-            .filter_map(|e| if let Entry::File(ino) = e { Some(*ino) } else { None })
-            .collect();
+        let live = s.linked_files();
         s.files.retain(|ino, _| live.contains(ino));
         s.locks.clear();
         s.epoch += 1;
