@@ -23,7 +23,10 @@ impl S3 {
         let region = self.store.region().to_owned();
         let constraint =
             req.create_bucket_configuration.and_then(|c| c.location_constraint).filter(|c| !c.is_empty());
-        match (&constraint, region.as_str()) {
+        // `EU` is the legacy name of eu-west-1, still a valid `BucketLocationConstraint` value.
+        let effective =
+            constraint.as_deref().map(|c| if c == "EU" { "eu-west-1" } else { c }).map(str::to_owned);
+        match (&effective, region.as_str()) {
             (None, US_EAST_1) => {}
             (Some(c), US_EAST_1) if c == US_EAST_1 => {
                 return Err(Error::InvalidLocationConstraint { constraint: c.clone() });

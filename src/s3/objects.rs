@@ -29,6 +29,10 @@ fn etags_match(header: &str, etag: &str) -> bool {
     header.split(',').map(str::trim).any(|h| h == "*" || h.trim_matches('"') == etag.trim_matches('"'))
 }
 
+/// What S3 reports for an object stored without a `Content-Type` (PutObject: "Content-Type ... If
+/// not specified, ... binary/octet-stream").
+const DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";
+
 fn storage_class(v: Option<&String>) -> Result<StorageClass> {
     match v {
         None => Ok(StorageClass::Standard),
@@ -100,7 +104,7 @@ impl S3 {
         let opts = PutOptions {
             version: new_version(b.versioning),
             finish: Some(finish),
-            content_type: req.content_type,
+            content_type: Some(req.content_type.unwrap_or_else(|| DEFAULT_CONTENT_TYPE.into())),
             user_metadata: rules::normalize_user_metadata(&req.metadata)?,
             system_metadata: system,
             tags: rules::parse_tagging(req.tagging.as_deref().unwrap_or(""))?,
@@ -339,8 +343,20 @@ impl S3 {
         let (src_bucket, src_key, src_version) = parse_copy_source(&req.copy_source)?;
         let dst = self.bucket(&req.bucket)?;
         let src = self.bucket(&src_bucket)?;
-        let (info, mut body) =
-            self.store.get(src.id, &src_key, &GetOptions { version: src_version, range: None })?;
+        let (info, mut body) = match self.store.get(
+            src.id,
+            &src_key,
+            &GetOptions { version: src_version, range: None },
+        ) {
+            // S3 (CopyObject, "Errors"): a source naming a delete marker by version id is a 400.
+            Err(Error::NoSuchKey { delete_marker: true, .. }) if src_version.is_some() => {
+                return Err(Error::InvalidRequest {
+                    reason: "the source of a copy request may not specifically refer to a delete marker by version id"
+                        .into(),
+                });
+            }
+            r => r?,
+        };
         let cond = GetObjectRequest {
             bucket: src_bucket.clone(),
             key: src_key.clone(),
@@ -361,10 +377,9 @@ impl S3 {
             }
             r => r?,
         }
-        let class = match &req.storage_class {
-            Some(_) => storage_class(req.storage_class.as_ref())?,
-            None => info.storage_class,
-        };
+        // S3 stores a copy as STANDARD unless the request names a class (CopyObject,
+        // `x-amz-storage-class`: "By default, Amazon S3 uses the STANDARD Storage Class").
+        let class = storage_class(req.storage_class.as_ref())?;
         let same = src.id == dst.id && src_key == req.key && src_version.is_none_or(|v| v == info.version_id);
         if same && req.metadata_directive == MetadataDirective::Copy && req.storage_class.is_none() {
             return Err(Error::InvalidRequest {
@@ -376,7 +391,8 @@ impl S3 {
                 (info.content_type.clone(), info.user_metadata.clone(), info.system_metadata.clone())
             }
             MetadataDirective::Replace => {
-                (req.content_type.clone(), rules::normalize_user_metadata(&req.metadata)?, Vec::new())
+                let content_type = req.content_type.clone().unwrap_or_else(|| DEFAULT_CONTENT_TYPE.into());
+                (Some(content_type), rules::normalize_user_metadata(&req.metadata)?, Vec::new())
             }
         };
         let opts = PutOptions {
