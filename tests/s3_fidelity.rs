@@ -150,3 +150,28 @@ fn an_object_put_without_a_content_type_reports_binary_octet_stream() {
     .unwrap();
     assert_eq!(head(&s3, "replaced").content_type.as_deref(), Some("binary/octet-stream"));
 }
+
+/// S3 user guide, "Categorizing your storage using tags": tag keys and values hold letters, numbers
+/// and spaces representable in UTF-8 and `+ - = . _ : / @`; keys starting with `aws:` are reserved
+/// for AWS (AWS tagging guide: in any case). PutObject answers `InvalidTag` otherwise. (Whether S3
+/// refuses `aws:` in *values* too is not documented; values are checked for characters only.)
+#[test]
+fn tags_outside_s3s_character_set_or_with_the_aws_prefix_are_invalid() {
+    let store = store_in("us-east-1");
+    let s3 = store.s3();
+    bucket(&s3, "bkt");
+    let put_tagged = |tagging: &str| {
+        s3.put_object(PutObjectRequest {
+            bucket: "bkt".into(),
+            key: "tagged".into(),
+            body: b"x".as_slice().into(),
+            tagging: Some(tagging.into()),
+            ..Default::default()
+        })
+    };
+    put_tagged("project=blue%20sky&path=a%2Fb%40c%3Ad").unwrap();
+    for bad in ["aws%3Acreated=me", "Aws%3Acreated=me", "note=hi%21", "k%3F=v"] {
+        let e = put_tagged(bad).unwrap_err();
+        assert_eq!((e.code(), e.http_status()), ("InvalidTag", 400), "{bad}");
+    }
+}

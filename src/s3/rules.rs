@@ -132,8 +132,28 @@ pub fn check_tags(tags: &[(String, String)]) -> Result<()> {
         if tags[..i].iter().any(|(other, _)| other == k) {
             return bad(format!("cannot provide multiple tags with the same key {k:?}"));
         }
+        if k.get(..TAG_KEY_RESERVED_PREFIX.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(TAG_KEY_RESERVED_PREFIX))
+        {
+            return bad(format!(
+                "the tag key {k:?} uses the prefix {TAG_KEY_RESERVED_PREFIX:?}, reserved for AWS"
+            ));
+        }
+        if let Some(c) = k.chars().chain(v.chars()).find(|&c| !tag_char_allowed(c)) {
+            return bad(format!("the tag {k:?}={v:?} holds {c:?}, which tags may not hold"));
+        }
     }
     Ok(())
+}
+
+/// Tag keys AWS keeps for itself, in any case (S3 user guide, "Categorizing your storage using
+/// tags"; AWS tagging guide: "aws:, AWS:, or any upper or lowercase combination").
+const TAG_KEY_RESERVED_PREFIX: &str = "aws:";
+
+/// S3 user guide, "Categorizing your storage using tags": letters, numbers and spaces representable
+/// in UTF-8, and `+ - = . _ : / @`.
+fn tag_char_allowed(c: char) -> bool {
+    c.is_alphanumeric() || " +-=._:/@".contains(c)
 }
 
 fn url_decode(s: &str) -> Result<String> {
@@ -238,6 +258,12 @@ mod tests {
         assert!(parse_tagging("a=1&a=2").is_err());
         assert_eq!(parse_tagging("a%20b=c+d").unwrap(), vec![("a b".to_string(), "c d".to_string())]);
         assert!(parse_tagging("a=%zz").is_err());
+        // S3's character set and reserved prefix (user guide, "Categorizing your storage using tags").
+        assert!(parse_tagging("Proj%C3%A9t=a%20b%2B-%3D._%3A%2F%40").is_ok());
+        for bad in ["aws%3Aname=v", "AWS%3Aname=v", "k=v%21", "k%23=v", "k=%3Cv%3E"] {
+            assert!(matches!(parse_tagging(bad), Err(Error::InvalidTag { .. })), "{bad}");
+        }
+        assert!(parse_tagging("myaws%3Aname=v").is_ok(), "only the prefix is reserved");
         assert_eq!(url_encode("a b/c+é"), "a%20b/c%2B%C3%A9");
     }
 }
