@@ -175,3 +175,46 @@ fn tags_outside_s3s_character_set_or_with_the_aws_prefix_are_invalid() {
         assert_eq!((e.code(), e.http_status()), ("InvalidTag", 400), "{bad}");
     }
 }
+
+/// S3 API reference, GetObject, `Range`: "Amazon S3 doesn't support retrieving multiple ranges of
+/// data per GET request"; RFC 9110 §14.2 lets a server ignore a Range header it does not serve.
+/// S3 then answers 200 with the whole object, for several ranges, a malformed range or another unit
+/// alike. A well-formed range wholly past the end stays 416 `InvalidRange`. (That an empty
+/// `bytes=` is ignored rather than refused is the same rule applied, not a documented case.)
+#[test]
+fn ranges_s3_cannot_use_are_ignored() {
+    let store = store_in("us-east-1");
+    let s3 = store.s3();
+    bucket(&s3, "bkt");
+    s3.put_object(PutObjectRequest {
+        bucket: "bkt".into(),
+        key: "k".into(),
+        body: b"0123456789".as_slice().into(),
+        ..Default::default()
+    })
+    .unwrap();
+    let get = |range: &str| {
+        s3.get_object(GetObjectRequest {
+            bucket: "bkt".into(),
+            key: "k".into(),
+            range: Some(range.into()),
+            ..Default::default()
+        })
+    };
+    let mut one = get("bytes=2-4").unwrap();
+    assert_eq!(one.body.read_to_vec().unwrap(), b"234");
+    for ignored in ["bytes=0-1,4-5", "bytes=abc", "bytes=5-2", "items=0-1", "bytes="] {
+        let mut whole = get(ignored).unwrap_or_else(|e| panic!("{ignored}: {e}"));
+        assert_eq!(whole.body.read_to_vec().unwrap(), b"0123456789", "{ignored}");
+        assert_eq!(whole.head.content_length, 10, "{ignored}");
+    }
+    let e = get("bytes=10-").unwrap_err();
+    assert_eq!((e.code(), e.http_status()), ("InvalidRange", 416));
+    let head = s3.head_object(HeadObjectRequest {
+        bucket: "bkt".into(),
+        key: "k".into(),
+        range: Some("bytes=0-1,4-5".into()),
+        ..Default::default()
+    });
+    assert_eq!(head.unwrap().content_length, 10);
+}

@@ -29,6 +29,14 @@ fn etags_match(header: &str, etag: &str) -> bool {
     header.split(',').map(str::trim).any(|h| h == "*" || h.trim_matches('"') == etag.trim_matches('"'))
 }
 
+/// The one byte range of a `Range` header that S3 honours; anything else it ignores and serves the
+/// whole object (RFC 9110 §14.2: a server may ignore a Range header; S3 serves no multi-range, and a
+/// malformed range or another unit is no range): `bytes=0-1,4-5`, `bytes=abc`, `bytes=5-2`,
+/// `items=0-1`. A well-formed range past the end stays `InvalidRange` (416).
+fn s3_range(header: Option<&str>) -> Option<ByteRange> {
+    header.and_then(|h| ByteRange::parse(h).ok())
+}
+
 /// What S3 reports for an object stored without a `Content-Type` (PutObject: "Content-Type ... If
 /// not specified, ... binary/octet-stream").
 const DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";
@@ -218,13 +226,7 @@ impl S3 {
             return Err(self.marker_version_error(&req, e));
         }
         self.check_read_conditions(&req, &info)?;
-        let range = req
-            .range
-            .as_deref()
-            .map(ByteRange::parse)
-            .transpose()?
-            .map(|r| r.resolve(info.size))
-            .transpose()?;
+        let range = s3_range(req.range.as_deref()).map(|r| r.resolve(info.size)).transpose()?;
         Ok(self.head_of(&b, &info, range, req.checksum_mode))
     }
 
@@ -243,7 +245,7 @@ impl S3 {
             return Err(self.marker_version_error(&req, e));
         }
         self.check_read_conditions(&req, &info)?;
-        let range = req.range.as_deref().map(ByteRange::parse).transpose()?;
+        let range = s3_range(req.range.as_deref());
         let (info, body) =
             self.store.get(b.id, &req.key, &GetOptions { version: Some(info.version_id), range })?;
         let span = range.map(|r| r.resolve(info.size)).transpose()?;
