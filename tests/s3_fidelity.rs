@@ -218,3 +218,22 @@ fn ranges_s3_cannot_use_are_ignored() {
     });
     assert_eq!(head.unwrap().content_length, 10);
 }
+
+/// S3 reports times in whole seconds: `Last-Modified` is an HTTP date (RFC 9110 §5.6.7, seconds),
+/// and listings' `LastModified` has `.000Z` (S3 API reference, ListObjectsV2 response examples).
+/// The store keeps the milliseconds of its clock; what S3 reports has none.
+#[test]
+fn times_are_reported_in_whole_seconds() {
+    let clock = std::sync::Arc::new(s3lite::clock::ManualClock::new(1_700_000_000_123));
+    let store = common::small(Store::in_memory_builder()).clock(clock).open().unwrap();
+    let s3 = store.s3();
+    bucket(&s3, "bkt");
+    put(&s3, "k", None);
+    let whole = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+    assert_eq!(head(&s3, "k").last_modified, whole);
+    let listed =
+        s3.list_objects_v2(ListObjectsV2Request { bucket: "bkt".into(), ..Default::default() }).unwrap();
+    assert_eq!(listed.contents[0].last_modified, whole);
+    let buckets = s3.list_buckets(ListBucketsRequest::default()).unwrap();
+    assert_eq!(buckets.buckets[0].creation_date, whole);
+}

@@ -54,8 +54,10 @@ impl Store {
     }
 }
 
+/// A stored time as S3 reports it: whole seconds (HTTP dates in `Last-Modified`, `.000Z` in listing
+/// XML). The store keeps milliseconds; conditions compare whole seconds too.
 fn time_of(ms: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(ms)
+    UNIX_EPOCH + Duration::from_secs(ms / 1000)
 }
 
 fn version_string(v: VersionId) -> String {
