@@ -287,6 +287,17 @@ pub enum Error {
         /// What conflicts.
         reason: String,
     },
+    /// The object is in an archive class (GLACIER, DEEP_ARCHIVE) and has not been restored, so it
+    /// cannot be read or copied (HTTP 403).
+    #[error("{bucket}/{key} is in {storage_class} and has not been restored")]
+    InvalidObjectState {
+        /// The bucket name.
+        bucket: String,
+        /// The key.
+        key: String,
+        /// The object's storage class.
+        storage_class: String,
+    },
     /// The feature exists in S3 but not yet in s3lite (listed in README.md).
     #[error("not implemented: {what}")]
     NotImplemented {
@@ -314,6 +325,7 @@ impl Error {
             Error::BucketAlreadyExists { .. } => "BucketAlreadyExists",
             Error::BucketNotEmpty { .. } => "BucketNotEmpty",
             Error::OperationAborted { .. } => "OperationAborted",
+            Error::InvalidObjectState { .. } => "InvalidObjectState",
             Error::NoSuchKey { .. } => "NoSuchKey",
             Error::NoSuchVersion { .. } => "NoSuchVersion",
             Error::KeyTooLong { .. } => "KeyTooLongError",
@@ -376,6 +388,7 @@ impl Error {
             Error::MethodNotAllowed { .. } => 405,
             Error::NotModified { .. } => 304,
             Error::AccessDenied { .. }
+            | Error::InvalidObjectState { .. }
             | Error::InvalidAccessKeyId { .. }
             | Error::SignatureDoesNotMatch { .. } => 403,
         }
@@ -411,6 +424,11 @@ mod tests {
             (Error::BucketAlreadyExists { bucket: s() }, "BucketAlreadyExists", 409),
             (Error::BucketNotEmpty { bucket: s() }, "BucketNotEmpty", 409),
             (Error::OperationAborted { bucket: s(), reason: s() }, "OperationAborted", 409),
+            (
+                Error::InvalidObjectState { bucket: s(), key: s(), storage_class: s() },
+                "InvalidObjectState",
+                403,
+            ),
             (Error::NoSuchKey { bucket: s(), key: s(), delete_marker: false }, "NoSuchKey", 404),
             (Error::NoSuchVersion { bucket: s(), key: s(), version_id: s() }, "NoSuchVersion", 404),
             (Error::KeyTooLong { len: 1025, max: 1024 }, "KeyTooLongError", 400),
@@ -453,6 +471,7 @@ mod tests {
                 | Error::BucketAlreadyExists { .. }
                 | Error::BucketNotEmpty { .. }
                 | Error::OperationAborted { .. }
+                | Error::InvalidObjectState { .. }
                 | Error::NoSuchKey { .. }
                 | Error::NoSuchVersion { .. }
                 | Error::KeyTooLong { .. }
@@ -488,7 +507,7 @@ mod tests {
     #[test]
     fn every_error_has_its_s3_code_and_status() {
         let all = every_error();
-        assert_eq!(all.len(), 35);
+        assert_eq!(all.len(), 36);
         for (e, code, status) in all {
             assert_eq!((e.code(), e.http_status()), (code, status), "{e:?}");
             assert!(!e.to_string().is_empty());

@@ -107,6 +107,14 @@ impl StorageClass {
         StorageClass::ReducedRedundancy,
     ];
 
+    /// True for the archive classes (GLACIER, DEEP_ARCHIVE) whose objects must be restored before
+    /// they can be read or copied (S3 user guide, "Working with archived objects"). GLACIER_IR
+    /// objects are read directly.
+    #[must_use]
+    pub fn needs_restore(self) -> bool {
+        matches!(self, StorageClass::Glacier | StorageClass::DeepArchive)
+    }
+
     /// The on-disk code.
     #[must_use]
     pub fn code(self) -> u8 {

@@ -237,3 +237,36 @@ fn times_are_reported_in_whole_seconds() {
     let buckets = s3.list_buckets(ListBucketsRequest::default()).unwrap();
     assert_eq!(buckets.buckets[0].creation_date, whole);
 }
+
+/// S3 API reference, GetObject: an object in GLACIER or DEEP_ARCHIVE must be restored before it
+/// can be retrieved, else 403 `InvalidObjectState`; CopyObject refuses such a source the same way
+/// (its "Errors" list `InvalidObjectState`). HeadObject answers. GLACIER_IR is read directly. No
+/// object can be restored yet (restore comes with the tiering issue).
+#[test]
+fn archived_objects_never_restored_are_not_served_or_copied() {
+    let store = store_in("us-east-1");
+    let s3 = store.s3();
+    bucket(&s3, "bkt");
+    for class in ["GLACIER", "DEEP_ARCHIVE"] {
+        put(&s3, class, Some(class));
+        let e = s3
+            .get_object(GetObjectRequest { bucket: "bkt".into(), key: class.into(), ..Default::default() })
+            .unwrap_err();
+        assert_eq!((e.code(), e.http_status()), ("InvalidObjectState", 403), "{class}");
+        let e = s3
+            .copy_object(CopyObjectRequest {
+                bucket: "bkt".into(),
+                key: format!("{class}-copy"),
+                copy_source: format!("bkt/{class}"),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert_eq!((e.code(), e.http_status()), ("InvalidObjectState", 403), "{class}");
+        assert_eq!(head(&s3, class).content_length, 4, "HEAD of an archived object answers");
+    }
+    put(&s3, "instant", Some("GLACIER_IR"));
+    let mut got = s3
+        .get_object(GetObjectRequest { bucket: "bkt".into(), key: "instant".into(), ..Default::default() })
+        .unwrap();
+    assert_eq!(got.body.read_to_vec().unwrap(), b"body");
+}

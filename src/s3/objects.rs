@@ -37,6 +37,22 @@ fn s3_range(header: Option<&str>) -> Option<ByteRange> {
     header.and_then(|h| ByteRange::parse(h).ok())
 }
 
+/// GetObject and CopyObject of an archived object that was never restored are 403
+/// `InvalidObjectState` (S3 API reference, GetObject: "If the object you are retrieving is stored in
+/// the S3 Glacier Flexible Retrieval storage class, the S3 Glacier Deep Archive storage class ...
+/// before you can retrieve the object you must first restore a copy"; CopyObject likewise). Restore
+/// comes with the tiering issue; until then no archived object is restored. HeadObject is allowed.
+fn refuse_archived(bucket: &str, key: &str, info: &ObjectInfo) -> Result<()> {
+    if info.storage_class.needs_restore() {
+        return Err(Error::InvalidObjectState {
+            bucket: bucket.into(),
+            key: key.into(),
+            storage_class: info.storage_class.as_str().into(),
+        });
+    }
+    Ok(())
+}
+
 /// What S3 reports for an object stored without a `Content-Type` (PutObject: "Content-Type ... If
 /// not specified, ... binary/octet-stream").
 const DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";
@@ -245,6 +261,7 @@ impl S3 {
             return Err(self.marker_version_error(&req, e));
         }
         self.check_read_conditions(&req, &info)?;
+        refuse_archived(&req.bucket, &req.key, &info)?;
         let range = s3_range(req.range.as_deref());
         let (info, body) =
             self.store.get(b.id, &req.key, &GetOptions { version: Some(info.version_id), range })?;
@@ -359,6 +376,7 @@ impl S3 {
             }
             r => r?,
         };
+        refuse_archived(&src_bucket, &src_key, &info)?;
         let cond = GetObjectRequest {
             bucket: src_bucket.clone(),
             key: src_key.clone(),
