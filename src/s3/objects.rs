@@ -76,7 +76,7 @@ impl S3 {
     /// # Errors
     /// `NoSuchBucket`, `KeyTooLongError`, `MetadataTooLarge`, `InvalidTag`, `InvalidStorageClass`,
     /// `NotImplemented` for `If-None-Match` other than `*` or both conditions at once (as S3),
-    /// `PreconditionFailed`.
+    /// `PreconditionFailed`, `NoSuchKey` for `If-Match` on a key with no current object.
     pub fn put_object(&self, req: PutObjectRequest) -> Result<PutObjectOutput> {
         let b = self.bucket(&req.bucket)?;
         let condition = match (&req.if_none_match, &req.if_match) {
@@ -137,7 +137,19 @@ impl S3 {
             content_length,
             ..PutOptions::default()
         };
-        let info = self.store.put(b.id, &req.key, reader, &opts)?;
+        let if_match = matches!(opts.condition, Some(WriteCondition::IfETagMatches(_)));
+        let info = match self.store.put(b.id, &req.key, reader, &opts) {
+            // S3 answers a conditional write whose `If-Match` names a key with no current object
+            // (none, or a delete marker) with 404 NoSuchKey, a mismatching ETag with 412 (S3 user
+            // guide, "Conditional writes"). Checked after the refusal, so a writer racing in
+            // between can only turn a 404 into a 412: both store nothing.
+            Err(Error::PreconditionFailed { .. })
+                if if_match && self.current_object_missing(&b, &req.key) =>
+            {
+                return Err(Error::NoSuchKey { bucket: req.bucket, key: req.key, delete_marker: false });
+            }
+            r => r?,
+        };
         let stored = stored.lock().clone();
         Ok(PutObjectOutput {
             e_tag: info.e_tag,
@@ -216,6 +228,11 @@ impl S3 {
             (None, Some(t)) if modified <= secs(t) => not_modified,
             _ => Ok(()),
         }
+    }
+
+    /// True when `key` has no current object (no version, or a delete marker as its newest).
+    fn current_object_missing(&self, b: &BucketInfo, key: &str) -> bool {
+        matches!(self.store.head(b.id, key, None), Err(Error::NoSuchKey { .. }))
     }
 
     fn marker_version_error(&self, req: &GetObjectRequest, e: Error) -> Error {
