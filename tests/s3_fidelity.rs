@@ -302,3 +302,68 @@ fn if_match_on_a_key_without_a_current_object_is_no_such_key() {
     assert_eq!((e.code(), e.http_status()), ("PreconditionFailed", 412));
     put_if("live", &live.e_tag).unwrap();
 }
+
+/// S3 API reference, ListObjectsV2 / ListObjects / ListObjectVersions, "Response Syntax": `Prefix`
+/// is always in the answer (`<Prefix/>`, which SDKs read as ""), and so are ListObjects' `Marker`
+/// and ListObjectVersions' `KeyMarker` and `VersionIdMarker`.
+#[test]
+fn listings_always_report_prefix_and_markers() {
+    let store = store_in("us-east-1");
+    let s3 = store.s3();
+    bucket(&s3, "bkt");
+    put(&s3, "k", None);
+    let v2 = s3.list_objects_v2(ListObjectsV2Request { bucket: "bkt".into(), ..Default::default() }).unwrap();
+    assert_eq!(v2.prefix.as_deref(), Some(""));
+    let v1 = s3.list_objects(ListObjectsRequest { bucket: "bkt".into(), ..Default::default() }).unwrap();
+    assert_eq!((v1.prefix.as_deref(), v1.marker.as_deref()), (Some(""), Some("")));
+    let versions = s3
+        .list_object_versions(ListObjectVersionsRequest { bucket: "bkt".into(), ..Default::default() })
+        .unwrap();
+    assert_eq!(versions.prefix.as_deref(), Some(""));
+    assert_eq!((versions.key_marker.as_deref(), versions.version_id_marker.as_deref()), (Some(""), Some("")));
+}
+
+/// S3 API reference, "EncodingType" of each listing: with `encoding-type=url`, ListObjects encodes
+/// Delimiter, Marker, Prefix, NextMarker and Key; ListObjectVersions encodes KeyMarker,
+/// NextKeyMarker, Prefix, Key and Delimiter (as ListObjectsV2 encodes Delimiter, Prefix, Key and
+/// StartAfter).
+#[test]
+fn encoding_type_url_encodes_every_field_s3_encodes() {
+    let store = store_in("us-east-1");
+    let s3 = store.s3();
+    bucket(&s3, "bkt");
+    for key in ["a b/1", "a b/2", "a b/3"] {
+        put(&s3, key, None);
+    }
+    let url = Some(EncodingType::Url);
+    let v1 = s3
+        .list_objects(ListObjectsRequest {
+            bucket: "bkt".into(),
+            prefix: Some("a b/".into()),
+            delimiter: Some(" ".into()),
+            marker: Some("a b/1".into()),
+            max_keys: Some(1),
+            encoding_type: url,
+        })
+        .unwrap();
+    assert_eq!(v1.prefix.as_deref(), Some("a%20b/"));
+    assert_eq!(v1.delimiter.as_deref(), Some("%20"));
+    assert_eq!(v1.marker.as_deref(), Some("a%20b/1"));
+    assert_eq!(v1.next_marker.as_deref(), Some("a%20b/2"));
+    assert_eq!(v1.contents[0].key, "a%20b/2");
+    let versions = s3
+        .list_object_versions(ListObjectVersionsRequest {
+            bucket: "bkt".into(),
+            prefix: Some("a b/".into()),
+            delimiter: Some(" ".into()),
+            key_marker: Some("a b/1".into()),
+            max_keys: Some(1),
+            encoding_type: url,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(versions.prefix.as_deref(), Some("a%20b/"));
+    assert_eq!(versions.delimiter.as_deref(), Some("%20"));
+    assert_eq!(versions.key_marker.as_deref(), Some("a%20b/1"));
+    assert_eq!(versions.next_key_marker.as_deref(), Some("a%20b/2"));
+}

@@ -105,7 +105,8 @@ impl S3 {
         let enc = |s: Option<String>| if url { s.map(|s| rules::url_encode(&s)) } else { s };
         Ok(ListObjectsV2Output {
             name: b.name,
-            prefix: enc(req.prefix),
+            // Always present in S3's answer (`<Prefix/>` when none was given).
+            prefix: enc(Some(req.prefix.unwrap_or_default())),
             delimiter: enc(req.delimiter),
             max_keys: max as i32,
             key_count: (contents.len() + common_prefixes.len()) as i32,
@@ -171,12 +172,15 @@ impl S3 {
             None => String::new(),
         });
         let (contents, common_prefixes) = self.split_items(items, Some(&owner), url);
+        let enc = |s: String| if url { rules::url_encode(&s) } else { s };
         Ok(ListObjectsOutput {
             name: b.name,
-            prefix: req.prefix,
-            delimiter: req.delimiter,
-            marker: req.marker,
-            next_marker,
+            // S3 always sends Prefix and Marker (empty when not given) and, with encoding-type=url,
+            // encodes Delimiter, Marker, Prefix, NextMarker and Key (ListObjects, "EncodingType").
+            prefix: Some(enc(prefix)),
+            delimiter: req.delimiter.map(enc),
+            marker: Some(enc(req.marker.unwrap_or_default())),
+            next_marker: next_marker.map(enc),
             max_keys: max as i32,
             contents,
             common_prefixes,
@@ -257,14 +261,18 @@ impl S3 {
             (true, Some(ListItem::Prefix(p))) => (Some(String::from_utf8_lossy(p).into_owned()), None),
             _ => (None, None),
         };
+        let enc = |s: String| if url { rules::url_encode(&s) } else { s };
         Ok(ListObjectVersionsOutput {
             name: b.name,
-            prefix: req.prefix,
-            delimiter: req.delimiter,
+            // S3 always sends Prefix, KeyMarker and VersionIdMarker (empty when not given) and, with
+            // encoding-type=url, encodes KeyMarker, NextKeyMarker, Prefix, Key and Delimiter
+            // (ListObjectVersions, "EncodingType").
+            prefix: Some(enc(req.prefix.unwrap_or_default())),
+            delimiter: req.delimiter.map(enc),
             max_keys: max as i32,
-            key_marker: req.key_marker,
-            version_id_marker: req.version_id_marker,
-            next_key_marker,
+            key_marker: Some(enc(req.key_marker.unwrap_or_default())),
+            version_id_marker: Some(req.version_id_marker.unwrap_or_default()),
+            next_key_marker: next_key_marker.map(enc),
             next_version_id_marker,
             versions: entries.iter().filter(|e| !e.is_delete_marker).cloned().collect(),
             delete_markers: entries.iter().filter(|e| e.is_delete_marker).cloned().collect(),
