@@ -88,6 +88,9 @@ pub enum Error {
         key: String,
         /// True when the current version is a delete marker.
         delete_marker: bool,
+        /// The delete marker's version id, when there is one: S3's 404 carries it
+        /// (`x-amz-version-id`, beside `x-amz-delete-marker: true`).
+        version_id: Option<String>,
     },
     /// The requested version does not exist.
     #[error("the specified version does not exist: {bucket}/{key} version {version_id}")]
@@ -429,7 +432,11 @@ mod tests {
                 "InvalidObjectState",
                 403,
             ),
-            (Error::NoSuchKey { bucket: s(), key: s(), delete_marker: false }, "NoSuchKey", 404),
+            (
+                Error::NoSuchKey { bucket: s(), key: s(), delete_marker: false, version_id: None },
+                "NoSuchKey",
+                404,
+            ),
             (Error::NoSuchVersion { bucket: s(), key: s(), version_id: s() }, "NoSuchVersion", 404),
             (Error::KeyTooLong { len: 1025, max: 1024 }, "KeyTooLongError", 400),
             (Error::EntityTooLarge { len: 1, max: 0 }, "EntityTooLarge", 400),
@@ -516,7 +523,8 @@ mod tests {
 
     #[test]
     fn codes_and_statuses_are_mapped() {
-        let e = Error::NoSuchKey { bucket: "b".into(), key: "k".into(), delete_marker: false };
+        let e =
+            Error::NoSuchKey { bucket: "b".into(), key: "k".into(), delete_marker: false, version_id: None };
         assert_eq!((e.code(), e.http_status()), ("NoSuchKey", 404));
         let e = Error::KeyTooLong { len: 1025, max: 1024 };
         assert_eq!((e.code(), e.http_status()), ("KeyTooLongError", 400));

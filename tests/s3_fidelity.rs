@@ -367,3 +367,31 @@ fn encoding_type_url_encodes_every_field_s3_encodes() {
     assert_eq!(versions.key_marker.as_deref(), Some("a%20b/1"));
     assert_eq!(versions.next_key_marker.as_deref(), Some("a%20b/2"));
 }
+
+/// S3 API reference, GetObject / HeadObject: when the current version is a delete marker, the 404
+/// carries `x-amz-delete-marker: true` and `x-amz-version-id` of the marker (user guide, "Working
+/// with delete markers"). The error holds both, so a host can send both headers.
+#[test]
+fn a_404_for_a_delete_marker_carries_the_markers_version_id() {
+    let store = store_in("us-east-1");
+    let s3 = store.s3();
+    bucket(&s3, "bkt");
+    s3.put_bucket_versioning("bkt", BucketVersioningStatus::Enabled).unwrap();
+    put(&s3, "k", None);
+    let marker = s3
+        .delete_object(DeleteObjectRequest { bucket: "bkt".into(), key: "k".into(), ..Default::default() })
+        .unwrap()
+        .version_id;
+    let get = s3.get_object(GetObjectRequest { bucket: "bkt".into(), key: "k".into(), ..Default::default() });
+    let head =
+        s3.head_object(HeadObjectRequest { bucket: "bkt".into(), key: "k".into(), ..Default::default() });
+    for e in [get.err().expect("404"), head.err().expect("404")] {
+        assert_eq!(e.http_status(), 404);
+        let Error::NoSuchKey { delete_marker, version_id, .. } = e else { panic!("{e:?}") };
+        assert!(delete_marker);
+        assert_eq!(version_id, marker);
+    }
+    let missing =
+        s3.head_object(HeadObjectRequest { bucket: "bkt".into(), key: "none".into(), ..Default::default() });
+    assert!(matches!(missing, Err(Error::NoSuchKey { delete_marker: false, version_id: None, .. })));
+}

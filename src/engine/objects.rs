@@ -522,11 +522,19 @@ impl Store {
             hit.map(|(s, e)| (s, e.clone(), Some(s) == latest_seq))
         };
         match (found, version) {
-            (Some((_, e, _)), None) if e.kind == EntryKind::DeleteMarker => {
-                Err(Error::NoSuchKey { bucket: name, key: key.into(), delete_marker: true })
-            }
+            (Some((_, e, _)), None) if e.kind == EntryKind::DeleteMarker => Err(Error::NoSuchKey {
+                bucket: name,
+                key: key.into(),
+                delete_marker: true,
+                version_id: Some(e.version_id.to_string()),
+            }),
             (Some((s, e, latest)), _) => Ok((part, s, e, latest)),
-            (None, None) => Err(Error::NoSuchKey { bucket: name, key: key.into(), delete_marker: false }),
+            (None, None) => Err(Error::NoSuchKey {
+                bucket: name,
+                key: key.into(),
+                delete_marker: false,
+                version_id: None,
+            }),
             (None, Some(v)) => {
                 Err(Error::NoSuchVersion { bucket: name, key: key.into(), version_id: v.to_string() })
             }
@@ -602,7 +610,8 @@ impl Store {
         let (part, seq, e, latest) = self.lookup(bucket, key, opts.version)?;
         if e.kind == EntryKind::DeleteMarker {
             let name = self.bucket_name(bucket)?;
-            return Err(Error::NoSuchKey { bucket: name, key: key.into(), delete_marker: true });
+            let version_id = Some(e.version_id.to_string());
+            return Err(Error::NoSuchKey { bucket: name, key: key.into(), delete_marker: true, version_id });
         }
         let (header, meta, record) = self.read_record(&part, bucket, key, seq, &e, true)?;
         stats::add(&part.counters.gets, 1);

@@ -146,7 +146,12 @@ impl S3 {
             Err(Error::PreconditionFailed { .. })
                 if if_match && self.current_object_missing(&b, &req.key) =>
             {
-                return Err(Error::NoSuchKey { bucket: req.bucket, key: req.key, delete_marker: false });
+                return Err(Error::NoSuchKey {
+                    bucket: req.bucket,
+                    key: req.key,
+                    delete_marker: false,
+                    version_id: None,
+                });
             }
             r => r?,
         };
@@ -254,8 +259,12 @@ impl S3 {
         let (b, version) = self.find(&req)?;
         let info = self.store.head(b.id, &req.key, version)?;
         if info.is_delete_marker {
-            let e =
-                Error::NoSuchKey { bucket: req.bucket.clone(), key: req.key.clone(), delete_marker: true };
+            let e = Error::NoSuchKey {
+                bucket: req.bucket.clone(),
+                key: req.key.clone(),
+                delete_marker: true,
+                version_id: Some(version_string(info.version_id)),
+            };
             return Err(self.marker_version_error(&req, e));
         }
         self.check_read_conditions(&req, &info)?;
@@ -273,8 +282,12 @@ impl S3 {
         let (b, version) = self.find(&req)?;
         let info = self.store.head(b.id, &req.key, version)?;
         if info.is_delete_marker {
-            let e =
-                Error::NoSuchKey { bucket: req.bucket.clone(), key: req.key.clone(), delete_marker: true };
+            let e = Error::NoSuchKey {
+                bucket: req.bucket.clone(),
+                key: req.key.clone(),
+                delete_marker: true,
+                version_id: Some(version_string(info.version_id)),
+            };
             return Err(self.marker_version_error(&req, e));
         }
         self.check_read_conditions(&req, &info)?;
