@@ -385,7 +385,8 @@ fn a_404_for_a_delete_marker_carries_the_markers_version_id() {
     let get = s3.get_object(GetObjectRequest { bucket: "bkt".into(), key: "k".into(), ..Default::default() });
     let head =
         s3.head_object(HeadObjectRequest { bucket: "bkt".into(), key: "k".into(), ..Default::default() });
-    for e in [get.err().expect("404"), head.err().expect("404")] {
+    let (Err(get), Err(head)) = (get, head) else { panic!("a delete marker was served") };
+    for e in [get, head] {
         assert_eq!(e.http_status(), 404);
         let Error::NoSuchKey { delete_marker, version_id, .. } = e else { panic!("{e:?}") };
         assert!(delete_marker);
