@@ -391,17 +391,15 @@ impl Object {
         b.send()
     }
 
-    /// Copies another object here (CopyObject).
+    /// Copies another object here (CopyObject). Takes the source's bucket and key as they are, as
+    /// boto3's `{Bucket, Key}` copy source does, and URL-encodes the key for `x-amz-copy-source`
+    /// (which is percent-decoded, so a key holding `%` or a space is copied as itself).
     ///
     /// # Errors
     /// CopyObject's errors.
     pub fn copy_from(&self, source_bucket: &str, source_key: &str) -> Result<Response<CopyObjectOutput>> {
-        self.client
-            .copy_object()
-            .bucket(self.bucket.clone())
-            .key(self.key.clone())
-            .copy_source(format!("{source_bucket}/{source_key}"))
-            .send()
+        let source = format!("{source_bucket}/{}", crate::s3::rules::url_encode(source_key));
+        self.client.copy_object().bucket(self.bucket.clone()).key(self.key.clone()).copy_source(source).send()
     }
 
     /// Uploads a file as this object, streamed.

@@ -444,7 +444,8 @@ pub struct CopyObjectRequest {
     pub bucket: String,
     /// Destination key.
     pub key: String,
-    /// Source.
+    /// `x-amz-copy-source` as the header carries it: `bucket/key`, the key URL-encoded (`%25` for
+    /// `%`, `%20` for a space), optionally followed by `?versionId=`.
     pub copy_source: String,
     /// Metadata directive.
     pub metadata_directive: MetadataDirective,
