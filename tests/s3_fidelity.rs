@@ -421,3 +421,45 @@ fn resource_copy_from_encodes_keys_with_percent_and_spaces() {
     let mut got = bucket.object("via-client").get().unwrap();
     assert_eq!(got.body.read_to_vec().unwrap(), b"100%");
 }
+
+/// S3 user guide, "Conditional deletes": `If-Match: *` on DeleteObject means "the object exists"
+/// (204 when it does, 412 when it does not); `If-Match: <etag>` deletes only a current object with
+/// that ETag. A key with no current object fails the condition alike in unversioned and versioned
+/// buckets. (That S3 answers 412, not 404, for a missing key is RFC 9110's rule for `If-Match` on
+/// a resource with no current representation; AWS does not spell the delete case out.)
+#[test]
+fn conditional_deletes_take_star_as_exists_and_agree_across_versioning() {
+    for versioned in [false, true] {
+        let store = store_in("us-east-1");
+        let s3 = store.s3();
+        bucket(&s3, "bkt");
+        if versioned {
+            s3.put_bucket_versioning("bkt", BucketVersioningStatus::Enabled).unwrap();
+        }
+        let delete_if = |key: &str, m: &str| {
+            s3.delete_object(DeleteObjectRequest {
+                bucket: "bkt".into(),
+                key: key.into(),
+                if_match: Some(m.into()),
+                ..Default::default()
+            })
+        };
+        put(&s3, "k", None);
+        delete_if("k", "*").unwrap_or_else(|e| panic!("versioned {versioned}: {e}"));
+        assert!(
+            s3.head_object(HeadObjectRequest { bucket: "bkt".into(), key: "k".into(), ..Default::default() })
+                .is_err()
+        );
+        for m in ["*", "\"0123456789abcdef0123456789abcdef\""] {
+            let e = delete_if("missing", m).unwrap_err();
+            assert_eq!(
+                (e.code(), e.http_status()),
+                ("PreconditionFailed", 412),
+                "versioned {versioned}, If-Match {m}"
+            );
+        }
+        let live = put(&s3, "etag", None);
+        assert_eq!(delete_if("etag", "\"0123456789abcdef0123456789abcdef\"").unwrap_err().http_status(), 412);
+        delete_if("etag", &live.e_tag).unwrap();
+    }
+}

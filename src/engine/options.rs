@@ -30,6 +30,8 @@ pub enum WriteCondition {
     IfAbsent,
     /// The key's current object must have this ETag (`If-Match`), quoted or not.
     IfETagMatches(String),
+    /// The key must have a current object, whatever its ETag (`If-Match: *`).
+    IfExists,
 }
 
 impl WriteCondition {
@@ -38,6 +40,7 @@ impl WriteCondition {
             WriteCondition::IfAbsent => Condition::Absent,
             // An ETag that is not a single-part digest matches no object this engine writes.
             WriteCondition::IfETagMatches(etag) => Condition::EtagIs(parse_etag(etag).unwrap_or([0xff; 16])),
+            WriteCondition::IfExists => Condition::Exists,
         };
         Precondition { bucket, key: key.as_bytes().to_vec(), condition }
     }

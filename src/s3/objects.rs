@@ -307,7 +307,12 @@ impl S3 {
     /// `NoSuchBucket`, `InvalidArgument` for a bad version id, `PreconditionFailed` for `If-Match`.
     pub fn delete_object(&self, req: DeleteObjectRequest) -> Result<DeleteObjectOutput> {
         let b = self.bucket(&req.bucket)?;
-        let condition = req.if_match.clone().map(WriteCondition::IfETagMatches);
+        // S3's conditional deletes take `If-Match: *` as "the object exists" (user guide,
+        // "Conditional deletes"); any other value names an ETag.
+        let condition = req.if_match.as_deref().map(|m| match m.trim() {
+            "*" => WriteCondition::IfExists,
+            etag => WriteCondition::IfETagMatches(etag.to_owned()),
+        });
         if let Some(v) = &req.version_id {
             let version = VersionId::parse(v)?;
             let was_marker = self.store.head(b.id, &req.key, Some(version)).is_ok_and(|i| i.is_delete_marker);

@@ -112,6 +112,8 @@ pub(crate) enum Condition {
     Absent,
     /// The key's current version is an object with this ETag digest.
     EtagIs([u8; 16]),
+    /// The key's current version is an object (not a delete marker).
+    Exists,
 }
 
 /// A condition on one key.
@@ -442,6 +444,7 @@ impl Partition {
                 let ok = match &p.condition {
                     Condition::Absent => live.is_none(),
                     Condition::EtagIs(etag) => live.is_some_and(|e| e.etag == *etag),
+                    Condition::Exists => live.is_some(),
                 };
                 if !ok {
                     outcomes[i] = Some(Err(Error::PreconditionFailed {
@@ -450,6 +453,7 @@ impl Partition {
                         condition: match &p.condition {
                             Condition::Absent => "If-None-Match: *".into(),
                             Condition::EtagIs(_) => "If-Match".into(),
+                            Condition::Exists => "If-Match: *".into(),
                         },
                     }));
                     continue;
