@@ -321,6 +321,19 @@ fn listings_always_report_prefix_and_markers() {
         .unwrap();
     assert_eq!(versions.prefix.as_deref(), Some(""));
     assert_eq!((versions.key_marker.as_deref(), versions.version_id_marker.as_deref()), (Some(""), Some("")));
+    // Echoed back, the empty markers mean no marker.
+    let echoed = s3
+        .list_object_versions(ListObjectVersionsRequest {
+            bucket: "bkt".into(),
+            key_marker: versions.key_marker,
+            version_id_marker: versions.version_id_marker,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(echoed.entries.len(), 1);
+    let echoed =
+        s3.list_objects(ListObjectsRequest { bucket: "bkt".into(), marker: v1.marker, ..Default::default() });
+    assert_eq!(echoed.unwrap().contents.len(), 1);
 }
 
 /// S3 API reference, "EncodingType" of each listing: with `encoding-type=url`, ListObjects encodes
@@ -422,11 +435,11 @@ fn resource_copy_from_encodes_keys_with_percent_and_spaces() {
     assert_eq!(got.body.read_to_vec().unwrap(), b"100%");
 }
 
-/// S3 user guide, "Conditional deletes": `If-Match: *` on DeleteObject means "the object exists"
-/// (204 when it does, 412 when it does not); `If-Match: <etag>` deletes only a current object with
-/// that ETag. A key with no current object fails the condition alike in unversioned and versioned
-/// buckets. (That S3 answers 412, not 404, for a missing key is RFC 9110's rule for `If-Match` on
-/// a resource with no current representation; AWS does not spell the delete case out.)
+/// S3 user guide, "Conditional deletes": `If-Match: *` on DeleteObject means "the object exists";
+/// `If-Match: <etag>` deletes only a current object with that ETag (412 otherwise); a delete that
+/// finds the key gone answers 404. So a key with no current object is `NoSuchKey` alike in
+/// unversioned and versioned buckets. Conditions apply to the current version only: a delete naming
+/// a version is judged by the current object's ETag.
 #[test]
 fn conditional_deletes_take_star_as_exists_and_agree_across_versioning() {
     for versioned in [false, true] {
@@ -450,16 +463,29 @@ fn conditional_deletes_take_star_as_exists_and_agree_across_versioning() {
             s3.head_object(HeadObjectRequest { bucket: "bkt".into(), key: "k".into(), ..Default::default() })
                 .is_err()
         );
-        for m in ["*", "\"0123456789abcdef0123456789abcdef\""] {
-            let e = delete_if("missing", m).unwrap_err();
-            assert_eq!(
-                (e.code(), e.http_status()),
-                ("PreconditionFailed", 412),
-                "versioned {versioned}, If-Match {m}"
-            );
+        for key in ["missing", "k"] {
+            for m in ["*", "\"0123456789abcdef0123456789abcdef\""] {
+                let e = delete_if(key, m).unwrap_err();
+                assert_eq!(
+                    (e.code(), e.http_status()),
+                    ("NoSuchKey", 404),
+                    "versioned {versioned}, {key}, If-Match {m}"
+                );
+            }
         }
         let live = put(&s3, "etag", None);
         assert_eq!(delete_if("etag", "\"0123456789abcdef0123456789abcdef\"").unwrap_err().http_status(), 412);
+        if versioned {
+            // A version the key does not have, with the current object's ETag: 204, as without it.
+            let other = put(&s3, "other", None).version_id.unwrap();
+            let r = s3.delete_object(DeleteObjectRequest {
+                bucket: "bkt".into(),
+                key: "etag".into(),
+                version_id: Some(other),
+                if_match: Some(live.e_tag.clone()),
+            });
+            r.unwrap();
+        }
         delete_if("etag", &live.e_tag).unwrap();
     }
 }

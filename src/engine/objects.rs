@@ -467,18 +467,6 @@ impl Store {
                 .filter(|v| only.is_none_or(|o| o == *v))
                 .collect()
         };
-        if let (Some(c @ (WriteCondition::IfETagMatches(_) | WriteCondition::IfExists)), true) =
-            (condition, versions.is_empty())
-        {
-            // Nothing to delete cannot have the current object a condition asks for; answered as
-            // the leader answers a versioned delete of a missing key, so both kinds of bucket agree.
-            let condition = if *c == WriteCondition::IfExists { "If-Match: *" } else { "If-Match" };
-            return Err(Error::PreconditionFailed {
-                bucket: write.name.clone(),
-                key: key.into(),
-                condition: condition.into(),
-            });
-        }
         if let (Some(v), true) = (only, versions.is_empty()) {
             let bucket = write.name.clone();
             return Err(Error::NoSuchVersion { bucket, key: key.into(), version_id: v.to_string() });

@@ -73,7 +73,9 @@ impl S3 {
     ///
     /// # Errors
     /// `NoSuchBucket`; `InvalidArgument` for a negative `max_keys` or a forged or foreign token.
-    pub fn list_objects_v2(&self, req: ListObjectsV2Request) -> Result<ListObjectsV2Output> {
+    pub fn list_objects_v2(&self, mut req: ListObjectsV2Request) -> Result<ListObjectsV2Output> {
+        // An empty marker is no marker: listings always send them back, and callers echo them.
+        req.start_after = req.start_after.filter(|s| !s.is_empty());
         let b = self.bucket(&req.bucket)?;
         let max = max_keys(req.max_keys)?;
         let token =
@@ -146,7 +148,8 @@ impl S3 {
     ///
     /// # Errors
     /// `NoSuchBucket`; `InvalidArgument` for a negative `max_keys`.
-    pub fn list_objects(&self, req: ListObjectsRequest) -> Result<ListObjectsOutput> {
+    pub fn list_objects(&self, mut req: ListObjectsRequest) -> Result<ListObjectsOutput> {
+        req.marker = req.marker.filter(|s| !s.is_empty());
         let b = self.bucket(&req.bucket)?;
         let max = max_keys(req.max_keys)?;
         let prefix = req.prefix.clone().unwrap_or_default();
@@ -195,7 +198,12 @@ impl S3 {
     /// # Errors
     /// `NoSuchBucket`; `InvalidArgument` for a version-id marker without a key marker, a bad version
     /// id, or a version-id marker that names no version of the key.
-    pub fn list_object_versions(&self, req: ListObjectVersionsRequest) -> Result<ListObjectVersionsOutput> {
+    pub fn list_object_versions(
+        &self,
+        mut req: ListObjectVersionsRequest,
+    ) -> Result<ListObjectVersionsOutput> {
+        req.key_marker = req.key_marker.filter(|s| !s.is_empty());
+        req.version_id_marker = req.version_id_marker.filter(|s| !s.is_empty());
         let b = self.bucket(&req.bucket)?;
         let max = max_keys(req.max_keys)?;
         let prefix = req.prefix.clone().unwrap_or_default();

@@ -313,6 +313,18 @@ impl S3 {
             "*" => WriteCondition::IfExists,
             etag => WriteCondition::IfETagMatches(etag.to_owned()),
         });
+        // A conditional delete of a key with no current object (none, or a delete marker) is 404
+        // NoSuchKey in every kind of bucket (user guide, "Conditional deletes": a delete that
+        // finds the key gone answers 404). Conditions apply to the current version only, so a
+        // delete naming a version is left to the write's own precondition.
+        if condition.is_some() && req.version_id.is_none() && self.current_object_missing(&b, &req.key) {
+            return Err(Error::NoSuchKey {
+                bucket: req.bucket,
+                key: req.key,
+                delete_marker: false,
+                version_id: None,
+            });
+        }
         if let Some(v) = &req.version_id {
             let version = VersionId::parse(v)?;
             let was_marker = self.store.head(b.id, &req.key, Some(version)).is_ok_and(|i| i.is_delete_marker);

@@ -151,9 +151,9 @@ pub fn check_tags(tags: &[(String, String)]) -> Result<()> {
 const TAG_KEY_RESERVED_PREFIX: &str = "aws:";
 
 /// S3 user guide, "Categorizing your storage using tags": letters, numbers and spaces representable
-/// in UTF-8, and `+ - = . _ : / @`.
+/// in UTF-8 (any Unicode space that is not a control character), and `+ - = . _ : / @`.
 fn tag_char_allowed(c: char) -> bool {
-    c.is_alphanumeric() || " +-=._:/@".contains(c)
+    c.is_alphanumeric() || (c.is_whitespace() && !c.is_control()) || "+-=._:/@".contains(c)
 }
 
 fn url_decode(s: &str) -> Result<String> {
@@ -264,6 +264,9 @@ mod tests {
             assert!(matches!(parse_tagging(bad), Err(Error::InvalidTag { .. })), "{bad}");
         }
         assert!(parse_tagging("myaws%3Aname=v").is_ok(), "only the prefix is reserved");
+        // Spaces representable in UTF-8 (AWS's tag pattern has \p{Z}): no-break, ideographic.
+        assert!(parse_tagging("k=a%C2%A0b%E3%80%80c").is_ok());
+        assert!(parse_tagging("k=a%09b").is_err(), "a tab is a control character");
         assert_eq!(url_encode("a b/c+é"), "a%20b/c%2B%C3%A9");
     }
 }
