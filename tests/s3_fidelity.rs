@@ -118,8 +118,9 @@ fn a_copy_from_a_delete_marker_by_version_id_is_invalid_request() {
     assert_eq!((e.code(), e.http_status()), ("NoSuchKey", 404));
 }
 
-/// S3 API reference, PutObject, `Content-Type`: an object stored without one is reported as
-/// `binary/octet-stream` (also what HeadObject and GetObject return for it on AWS).
+/// S3 user guide, "Working with object metadata" (system-defined `Content-Type`): an object stored
+/// without one is reported as `binary/octet-stream` by HeadObject and GetObject. (Objects stored
+/// before this change keep reporting none: the default is applied when writing.)
 #[test]
 fn an_object_put_without_a_content_type_reports_binary_octet_stream() {
     let store = store_in("us-east-1");

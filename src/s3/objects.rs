@@ -53,8 +53,8 @@ fn refuse_archived(bucket: &str, key: &str, info: &ObjectInfo) -> Result<()> {
     Ok(())
 }
 
-/// What S3 reports for an object stored without a `Content-Type` (PutObject: "Content-Type ... If
-/// not specified, ... binary/octet-stream").
+/// What S3 reports for an object stored without a `Content-Type` (S3 user guide, "Working with
+/// object metadata", system-defined metadata: S3 stores `binary/octet-stream` when none is given).
 const DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";
 
 fn storage_class(v: Option<&String>) -> Result<StorageClass> {
