@@ -240,15 +240,28 @@ impl S3 {
         matches!(self.store.head(b.id, key, None), Err(Error::NoSuchKey { .. }))
     }
 
-    fn marker_version_error(&self, req: &GetObjectRequest, e: Error) -> Error {
-        match (e, &req.version_id) {
-            (Error::NoSuchKey { delete_marker: true, .. }, Some(v)) => Error::MethodNotAllowed {
-                bucket: req.bucket.clone(),
-                key: req.key.clone(),
-                version_id: v.clone(),
-            },
-            (e, _) => e,
+    /// The bucket and the version a GET or HEAD reads, once its conditions hold. A delete marker is
+    /// `MethodNotAllowed` when named by version id, else `NoSuchKey` carrying the marker's version.
+    fn readable_version(&self, req: &GetObjectRequest) -> Result<(BucketInfo, ObjectInfo)> {
+        let (b, version) = self.find(req)?;
+        let info = self.store.head(b.id, &req.key, version)?;
+        if info.is_delete_marker {
+            return Err(match &req.version_id {
+                Some(v) => Error::MethodNotAllowed {
+                    bucket: req.bucket.clone(),
+                    key: req.key.clone(),
+                    version_id: v.clone(),
+                },
+                None => Error::NoSuchKey {
+                    bucket: req.bucket.clone(),
+                    key: req.key.clone(),
+                    delete_marker: true,
+                    version_id: Some(version_string(info.version_id)),
+                },
+            });
         }
+        self.check_read_conditions(req, &info)?;
+        Ok((b, info))
     }
 
     /// HeadObject.
@@ -256,18 +269,7 @@ impl S3 {
     /// # Errors
     /// As [`S3::get_object`].
     pub fn head_object(&self, req: HeadObjectRequest) -> Result<HeadObjectOutput> {
-        let (b, version) = self.find(&req)?;
-        let info = self.store.head(b.id, &req.key, version)?;
-        if info.is_delete_marker {
-            let e = Error::NoSuchKey {
-                bucket: req.bucket.clone(),
-                key: req.key.clone(),
-                delete_marker: true,
-                version_id: Some(version_string(info.version_id)),
-            };
-            return Err(self.marker_version_error(&req, e));
-        }
-        self.check_read_conditions(&req, &info)?;
+        let (b, info) = self.readable_version(&req)?;
         let range = s3_range(req.range.as_deref()).map(|r| r.resolve(info.size)).transpose()?;
         Ok(self.head_of(&b, &info, range, req.checksum_mode))
     }
@@ -279,18 +281,7 @@ impl S3 {
     /// `NoSuchVersion`; `MethodNotAllowed` for a delete marker's version; `InvalidRange`;
     /// `PreconditionFailed` / `NotModified` for conditions; `InvalidArgument` for a bad version id.
     pub fn get_object(&self, req: GetObjectRequest) -> Result<GetObjectOutput> {
-        let (b, version) = self.find(&req)?;
-        let info = self.store.head(b.id, &req.key, version)?;
-        if info.is_delete_marker {
-            let e = Error::NoSuchKey {
-                bucket: req.bucket.clone(),
-                key: req.key.clone(),
-                delete_marker: true,
-                version_id: Some(version_string(info.version_id)),
-            };
-            return Err(self.marker_version_error(&req, e));
-        }
-        self.check_read_conditions(&req, &info)?;
+        let (b, info) = self.readable_version(&req)?;
         refuse_archived(&req.bucket, &req.key, &info)?;
         let range = s3_range(req.range.as_deref());
         let (info, body) =
