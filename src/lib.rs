@@ -104,6 +104,7 @@ pub use engine::partition::rate::{PartitionSplitting, RatePartition, RatePartiti
 pub use engine::partition::route;
 pub use engine::partition::stats::PartitionStats;
 pub use engine::recovery::{DamagedRange, RecoveryReport, TornTail};
+pub use engine::rewrite::{CompactionPolicy, CompactionReport, SegmentStats};
 pub use engine::store::Store;
 pub use engine::{format, io, segment};
 pub use error::{CorruptionSite, Error, Result};

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::engine::format::meta::ChunkRef;
 use crate::engine::format::record::{RecordKind, decode_record, record_len};
 use crate::engine::partition::Partition;
+use crate::engine::segment::Segment;
 use crate::error::{CorruptionSite, Error, Result};
 use crate::types::VersionId;
 
@@ -91,6 +92,9 @@ pub(crate) struct ChunkedBody {
     pub(crate) starts: Vec<u64>,
     /// The chunk last read: its index, its whole record, and where its body starts in it.
     pub(crate) loaded: Option<(usize, Vec<u8>, usize)>,
+    /// The segments holding the chunks, taken when the reader was opened: a compaction that moves
+    /// the body meanwhile leaves these readable until the reader is dropped.
+    pub(crate) pinned: Vec<Arc<Segment>>,
 }
 
 impl ChunkedBody {
@@ -100,6 +104,7 @@ impl ChunkedBody {
         key: Vec<u8>,
         version: VersionId,
         chunks: Vec<ChunkRef>,
+        pinned: Vec<Arc<Segment>>,
     ) -> ChunkedBody {
         let mut starts = Vec::with_capacity(chunks.len());
         let mut at = 0;
@@ -107,7 +112,7 @@ impl ChunkedBody {
             starts.push(at);
             at += c.len;
         }
-        ChunkedBody { partition, bucket, key, version, chunks, starts, loaded: None }
+        ChunkedBody { partition, bucket, key, version, chunks, starts, loaded: None, pinned }
     }
 
     fn chunk(&mut self, i: usize) -> Result<&[u8]> {
@@ -129,8 +134,11 @@ impl ChunkedBody {
             offset: c.offset,
         };
         let seg = self
-            .partition
-            .segment(c.segment_id)
+            .pinned
+            .iter()
+            .find(|s| s.id == c.segment_id)
+            .cloned()
+            .or_else(|| self.partition.segment(c.segment_id))
             .ok_or_else(|| Error::corruption(site.clone(), "chunk's segment is not in the store"))?;
         let len = record_len(self.key.len(), 0, c.len);
         let bytes = seg.read(c.offset, len).map_err(|e| Error::io("read chunk", &seg.path, e))?;

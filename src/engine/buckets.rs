@@ -180,7 +180,7 @@ impl Store {
         });
         let durability = crate::engine::partition::catalog_durability(self.durability(None));
         self.inner.partitions[0].submit(
-            vec![WriteRecord::new(bytes, Effect::None)],
+            vec![WriteRecord::new(bytes, Effect::Retain)],
             StorageClass::Standard,
             durability,
             None,

@@ -335,7 +335,7 @@ mod tests {
         let mut add = |ix: &mut Index, bucket: u64, key: &str, marker: bool| {
             seq += 1;
             let kind = if marker { EntryKind::DeleteMarker } else { EntryKind::Inline };
-            ix.upsert(bucket, key.as_bytes(), seq, entry(seq, kind));
+            ix.upsert(bucket, key.as_bytes(), seq, entry(seq, kind), &[]);
         };
         add(&mut ix, BUCKET - 1, "a", false);
         add(&mut ix, BUCKET + 1, "a", false);

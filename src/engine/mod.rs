@@ -41,6 +41,7 @@ pub(crate) mod options;
 mod orphans;
 pub(crate) mod partition;
 pub(crate) mod recovery;
+pub(crate) mod rewrite;
 pub mod segment;
 pub(crate) mod store;
 mod writeback;

@@ -22,10 +22,11 @@ use crate::engine::format::record::{
     encode_record_head, record_len, verify_body_crc,
 };
 use crate::engine::listing::{ListItem, ListQuery, ListStart};
-use crate::engine::partition::index::{EntryKind, IndexEntry};
+use crate::engine::partition::index::{EntryKind, IndexEntry, spans_of};
 use crate::engine::partition::rate::RequestKind;
 use crate::engine::partition::stats;
 use crate::engine::partition::{Effect, Partition, SharedBody, WriteRecord};
+use crate::engine::segment::Segment;
 use crate::engine::store::Store;
 use crate::error::{CorruptionSite, Error, Result};
 use crate::limits::{LIST_KEYS_MAX, PUT_OBJECT_BYTES_MAX, RECORD_META_BYTES_MAX};
@@ -70,8 +71,19 @@ impl Drop for WrittenChunks<'_> {
         if !self.committed {
             let bytes = self.chunks.iter().map(|c| record_len(self.key_len, 0, c.len)).sum();
             stats::add(&self.part.counters.abandoned_bytes, bytes);
+            // No commit will make them live: their segments may be compacted now.
+            self.part.index.write().settle_chunks(&spans_of(&self.chunks, self.key_len));
         }
     }
+}
+
+/// A version found in the index, with the segments its record and chunks are in, held.
+struct Found {
+    part: Arc<Partition>,
+    seq: u64,
+    entry: IndexEntry,
+    latest: bool,
+    pinned: Vec<Arc<Segment>>,
 }
 
 /// Replaces the `#id` placeholder the partition layer puts in errors with the bucket's name, taken
@@ -250,7 +262,13 @@ impl Store {
         };
         let rec = WriteRecord::new(
             bytes,
-            Effect::Upsert { bucket: bucket.0, key: key.as_bytes().to_vec(), entry: entry.clone() },
+            Effect::Upsert {
+                bucket: bucket.0,
+                key: key.as_bytes().to_vec(),
+                entry: entry.clone(),
+                spans: spans_of(&meta.chunks, key.len()),
+                settles: chunked.is_some(),
+            },
         );
         let pre = opts.condition.as_ref().map(|c| c.to_precondition(bucket.0, key));
         part.submit(vec![rec], opts.storage_class, durability, pre).map_err(|e| name_error(e, &write))?;
@@ -342,7 +360,7 @@ impl Store {
             let rec = WriteRecord {
                 bytes: head,
                 body: Some(SharedBody { pieces: chunk, len, crc }),
-                effect: Effect::None,
+                effect: Effect::Chunk,
             };
             let eventual = Durability::Eventual { flush_interval_ms: 0 };
             let written = part.submit(vec![rec], opts.storage_class, eventual, None)?;
@@ -411,7 +429,13 @@ impl Store {
             etag: [0; 16],
             class: StorageClass::Standard,
         };
-        let effect = Effect::Upsert { bucket: bucket.0, key: key.as_bytes().to_vec(), entry };
+        let effect = Effect::Upsert {
+            bucket: bucket.0,
+            key: key.as_bytes().to_vec(),
+            entry,
+            spans: Vec::new(),
+            settles: false,
+        };
         let part = self.partition(bucket.0, key.as_bytes());
         self.admit(part, bucket.0, key.as_bytes(), RequestKind::Write)?;
         let pre = condition.map(|c| c.to_precondition(bucket.0, key));
@@ -501,12 +525,7 @@ impl Store {
         Ok(())
     }
 
-    fn lookup(
-        &self,
-        bucket: BucketId,
-        key: &str,
-        version: Option<VersionId>,
-    ) -> Result<(Arc<Partition>, u64, IndexEntry, bool)> {
+    fn lookup(&self, bucket: BucketId, key: &str, version: Option<VersionId>) -> Result<Found> {
         self.inner.ctx.check()?;
         check_key(key)?;
         let name = self.bucket_name(bucket)?;
@@ -519,16 +538,25 @@ impl Store {
                 None => ix.latest(bucket.0, key.as_bytes()),
                 Some(v) => ix.version(bucket.0, key.as_bytes(), v),
             };
-            hit.map(|(s, e)| (s, e.clone(), Some(s) == latest_seq))
+            // The segments are taken while the index lock is held: a compaction switches the entry
+            // before it takes the old segments out of the store, so what the entry names is there,
+            // and a held segment stays readable until the reader drops it.
+            hit.map(|(s, e)| {
+                let mut pinned: Vec<Arc<Segment>> = part.segment(e.segment_id).into_iter().collect();
+                for span in ix.spans_at((e.segment_id, e.offset)) {
+                    pinned.extend(part.segment(span.segment_id));
+                }
+                (s, e.clone(), Some(s) == latest_seq, pinned)
+            })
         };
         match (found, version) {
-            (Some((_, e, _)), None) if e.kind == EntryKind::DeleteMarker => Err(Error::NoSuchKey {
+            (Some((_, e, _, _)), None) if e.kind == EntryKind::DeleteMarker => Err(Error::NoSuchKey {
                 bucket: name,
                 key: key.into(),
                 delete_marker: true,
                 version_id: Some(e.version_id.to_string()),
             }),
-            (Some((s, e, latest)), _) => Ok((part, s, e, latest)),
+            (Some((seq, entry, latest, pinned)), _) => Ok(Found { part, seq, entry, latest, pinned }),
             (None, None) => Err(Error::NoSuchKey {
                 bucket: name,
                 key: key.into(),
@@ -545,17 +573,18 @@ impl Store {
     /// body's CRC checked when `want_body`).
     fn read_record(
         &self,
-        part: &Partition,
+        found: &Found,
         bucket: BucketId,
         key: &str,
-        seq: u64,
-        e: &IndexEntry,
         want_body: bool,
     ) -> Result<(RecordHeader, ObjectMeta, Vec<u8>)> {
+        let (part, seq, e) = (&found.part, found.seq, &found.entry);
         let site =
             CorruptionSite { partition: Some(part.id), segment_id: Some(e.segment_id), offset: e.offset };
-        let seg = part
-            .segment(e.segment_id)
+        let seg = found
+            .pinned
+            .iter()
+            .find(|s| s.id == e.segment_id)
             .ok_or_else(|| Error::corruption(site.clone(), "segment is not in the store"))?;
         let bytes =
             seg.read(e.offset, e.record_len).map_err(|err| Error::io("read record", &seg.path, err))?;
@@ -595,10 +624,11 @@ impl Store {
     /// `NoSuchBucket`, `NoSuchKey` (with `delete_marker` set when the current version is a marker),
     /// `NoSuchVersion`, `Corruption`, `Io`/`PreviousIo`.
     pub fn head(&self, bucket: BucketId, key: &str, version: Option<VersionId>) -> Result<ObjectInfo> {
-        let (part, seq, e, latest) = self.lookup(bucket, key, version)?;
-        let (_, meta, _) = self.read_record(&part, bucket, key, seq, &e, false)?;
+        let found = self.lookup(bucket, key, version)?;
+        let (_, meta, _) = self.read_record(&found, bucket, key, false)?;
+        let (part, e, latest) = (&found.part, &found.entry, found.latest);
         stats::add(&part.counters.heads, 1);
-        Ok(with_meta(info_from(bucket.0, key.as_bytes(), &e, latest), meta))
+        Ok(with_meta(info_from(bucket.0, key.as_bytes(), e, latest), meta))
     }
 
     /// Opens a version's body for reading (whole, or one range).
@@ -607,13 +637,15 @@ impl Store {
     /// As [`Store::head`], plus `InvalidRange` for an unsatisfiable range. Corruption of a chunk
     /// surfaces when the reader reaches it.
     pub fn get(&self, bucket: BucketId, key: &str, opts: &GetOptions) -> Result<(ObjectInfo, ObjectReader)> {
-        let (part, seq, e, latest) = self.lookup(bucket, key, opts.version)?;
+        let found = self.lookup(bucket, key, opts.version)?;
+        let e = &found.entry;
         if e.kind == EntryKind::DeleteMarker {
             let name = self.bucket_name(bucket)?;
             let version_id = Some(e.version_id.to_string());
             return Err(Error::NoSuchKey { bucket: name, key: key.into(), delete_marker: true, version_id });
         }
-        let (header, meta, record) = self.read_record(&part, bucket, key, seq, &e, true)?;
+        let (header, meta, record) = self.read_record(&found, bucket, key, true)?;
+        let part = &found.part;
         stats::add(&part.counters.gets, 1);
         let (start, end) = match opts.range {
             Some(r) => r.resolve(e.size)?,
@@ -629,9 +661,10 @@ impl Store {
                 key.as_bytes().to_vec(),
                 meta.chunk_token.map_or(e.version_id, VersionId),
                 meta.chunks.clone(),
+                found.pinned.clone(),
             ))
         };
-        let info = with_meta(info_from(bucket.0, key.as_bytes(), &e, latest), meta.clone());
+        let info = with_meta(info_from(bucket.0, key.as_bytes(), e, found.latest), meta.clone());
         Ok((info, ObjectReader { source, pos: start, end }))
     }
 

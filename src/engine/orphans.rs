@@ -15,10 +15,10 @@ use crate::types::{RecoveryMode, StorageClass};
 
 /// What [`settle_orphans`] may do with a segment file the manifest does not list.
 pub(super) struct Orphans<'a> {
-    /// Segments the manifest records as deleted: their files may be removed, if it is intact.
+    /// Segments the manifest records as deleted: their files may be removed, if it is not damaged.
     pub(super) deleted: &'a [u64],
-    /// The manifest had a torn tail or damage.
-    pub(super) in_doubt: bool,
+    /// The manifest had damage (not only a torn tail): an edit may be missing.
+    pub(super) damaged: bool,
     pub(super) mode: RecoveryMode,
 }
 
@@ -108,15 +108,33 @@ fn plan_orphans(
                     continue;
                 }
                 let f = dir.join(&name);
-                // Removed: a segment an intact manifest deleted, and a creation that crashed before
-                // any byte of it was durable (nothing in it; its id stays used, see `max_id`).
-                if (orphans.deleted.contains(&id) && !orphans.in_doubt) || holds_nothing(storage, &f)? {
+                // Removed: a segment an undamaged manifest deleted, and a creation that crashed
+                // before any byte of it was durable (nothing in it; its id stays used, see `max_id`).
+                if (orphans.deleted.contains(&id) && !orphans.damaged) || holds_nothing(storage, &f)? {
                     actions.push(OrphanAction::Remove(f));
+                    continue;
+                }
+                if orphans.deleted.contains(&id) {
+                    // A damaged manifest deleted it: its records live on in a rewrite's outputs, or
+                    // are dead, and adopting it could bring back what a dropped purge hid. Kept aside.
+                    actions.push(OrphanAction::Quarantine(f));
                     continue;
                 }
                 match unlisted_segment_problem(ctx, &f, partition, class, id, segments)? {
                     None => {
                         let generation = read_generation(storage, &f)?;
+                        if generation > 0 {
+                            // A rewrite's output whose commit edit never became durable: every record
+                            // in it is still in the inputs, which the manifest lists (they are deleted
+                            // only after the commit). Removed when the manifest is undamaged; kept
+                            // aside when an edit may be missing.
+                            actions.push(if orphans.damaged {
+                                OrphanAction::Quarantine(f)
+                            } else {
+                                OrphanAction::Remove(f)
+                            });
+                            continue;
+                        }
                         let info = SegInfo { partition, class, generation, sealed_len: None };
                         actions.push(OrphanAction::Adopt(f, info, id));
                     }

@@ -20,7 +20,7 @@ use crate::engine::format::meta::ObjectMeta;
 use crate::engine::format::record::{RecordKind, SEAL_BODY_BYTES, record_len};
 use crate::engine::format::segment_header::{SEGMENT_DATA_START, SegmentHeader};
 use crate::engine::io::{OpenMode, Storage, StorageFile, StorageLock, read_all};
-use crate::engine::partition::index::{EntryKind, IndexEntry};
+use crate::engine::partition::index::{EntryKind, IndexEntry, spans_of};
 use crate::engine::partition::{Partition, RecoveredActive, now_ms};
 use crate::engine::segment::Segment;
 use crate::engine::segment::scan::{ScannedRecord, SegmentState, scan_segment};
@@ -194,7 +194,7 @@ pub(crate) fn open(storage: Arc<dyn Storage>, root: PathBuf, mut cfg: OpenConfig
     })?;
     let mut report = RecoveryReport { mode: cfg.recovery, ..RecoveryReport::default() };
     let current = root.join(CURRENT);
-    let (number, edits, in_doubt) = if storage.exists(&current).map_err(io_err("stat", &current))? {
+    let (number, edits, damaged) = if storage.exists(&current).map_err(io_err("stat", &current))? {
         read_manifest(&*storage, &root, cfg.recovery, &mut report)?
     } else {
         let (number, edits) = create_store(&*storage, &root, &cfg, &mut report)?;
@@ -247,6 +247,19 @@ pub(crate) fn open(storage: Arc<dyn Storage>, root: PathBuf, mut cfg: OpenConfig
                 deleted.push(segment_id);
             }
             ManifestEdit::SegmentIdsUsed { upto } => max_segment_id = max_segment_id.max(upto),
+            ManifestEdit::SegmentsRewritten { partition, class, ref outputs, ref inputs } => {
+                let class = StorageClass::from_code(class)
+                    .ok_or_else(|| store_corruption(0, format!("unknown storage class {class}")))?;
+                for &(segment_id, generation, len) in outputs {
+                    max_segment_id = max_segment_id.max(segment_id);
+                    let info = SegInfo { partition, class, generation, sealed_len: Some(len) };
+                    segments.insert(segment_id, info);
+                }
+                for id in inputs {
+                    segments.remove(id);
+                    deleted.push(*id);
+                }
+            }
             ManifestEdit::StoreParams { .. } if *edit == params => {}
             ManifestEdit::StoreParams { .. } => {
                 return Err(store_corruption(0, "store parameters differ between manifest frames"));
@@ -266,7 +279,7 @@ pub(crate) fn open(storage: Arc<dyn Storage>, root: PathBuf, mut cfg: OpenConfig
         manifest: Mutex::new(ManifestLog { file: old_log, path: old_manifest.clone(), tail: 0 }),
         clock: cfg.clock.clone(),
     });
-    let orphans = Orphans { deleted: &deleted, in_doubt, mode: cfg.recovery };
+    let orphans = Orphans { deleted: &deleted, damaged, mode: cfg.recovery };
     let max_file_id = settle_orphans(&ctx, &mut segments, number, &orphans, &mut report)?;
     let max_segment_id = segments.keys().copied().fold(max_segment_id.max(max_file_id), u64::max);
     ctx.next_segment_id.store(max_segment_id + 1, Ordering::Relaxed);
@@ -308,8 +321,10 @@ pub(crate) fn open(storage: Arc<dyn Storage>, root: PathBuf, mut cfg: OpenConfig
     Ok(Opened { ctx, partitions, catalog, report, region: cfg.region, lock })
 }
 
-/// The live manifest's number and edits, and whether it is in doubt (a torn tail or damage: then no
-/// segment file may be deleted on its word).
+/// The live manifest's number and edits, and whether it is damaged (a bad frame that valid frames
+/// follow: then an edit may be missing, and no segment file may be deleted on its word). A torn tail
+/// is not damage: every frame before it was synced before the engine acted on it, and the torn one
+/// was never acknowledged.
 fn read_manifest(
     storage: &dyn Storage,
     root: &Path,
@@ -345,7 +360,7 @@ fn read_manifest(
         return Ok((number, edits, true));
     }
     report.manifest_tail_bytes = bytes.len() as u64 - log.valid_len;
-    Ok((number, log.edits, log.tail_error.is_some()))
+    Ok((number, log.edits, false))
 }
 
 fn create_store(
@@ -473,9 +488,12 @@ fn recover_partition(
         for d in &scan.damage {
             damaged(report, d.start, d.end, d.reason.clone());
         }
-        let seg = Arc::new(Segment::new(*id, info.class, path.clone(), file.clone()));
-        if sealed_len.is_some() {
-            seg.map_sealed().map_err(io_err("map", &path))?;
+        let seg = Arc::new(Segment::new(*id, info.class, info.generation, path.clone(), file.clone()));
+        for r in &scan.records {
+            seg.note_seq(r.header.seq);
+        }
+        if let Some(len) = sealed_len {
+            seg.map_sealed(len).map_err(io_err("map", &path))?;
         } else {
             if active_seen.contains(&info.class) {
                 return Err(Error::corruption(site(0), "two active segments for one storage class"));
@@ -557,10 +575,12 @@ fn apply_records(
             RecordKind::DeleteMarker => EntryKind::DeleteMarker,
             RecordKind::Purge => {
                 index.remove_version(h.bucket_id, &r.key, version, h.seq);
+                index.retain(segment_id, h.record_len());
                 continue;
             }
             RecordKind::Catalog => {
                 catalog.push((h.seq, r.catalog_body));
+                index.retain(segment_id, h.record_len());
                 continue;
             }
             _ => continue,
@@ -592,7 +612,8 @@ fn apply_records(
             etag,
             class,
         };
-        index.upsert(h.bucket_id, &r.key, h.seq, entry);
+        let spans = spans_of(&meta.chunks, r.key.len());
+        index.upsert(h.bucket_id, &r.key, h.seq, entry, &spans);
     }
     Ok(max_seq)
 }

@@ -62,6 +62,19 @@ pub enum ManifestEdit {
         /// Highest segment id ever handed out.
         upto: u64,
     },
+    /// The commit of one rewrite (compaction): the outputs, written, sealed and synced before this
+    /// edit, replace the inputs, which are deleted from here on (their files are removed once no
+    /// reader holds them, or by the next open). Before this edit the outputs are not part of the store.
+    SegmentsRewritten {
+        /// Partition of every input and output.
+        partition: u16,
+        /// Storage class code of the outputs.
+        class: u8,
+        /// The new segments: (segment id, generation, sealed length).
+        outputs: Vec<(u64, u64, u64)>,
+        /// The segments they replace.
+        inputs: Vec<u64>,
+    },
 }
 
 /// Frames one edit.
@@ -208,6 +221,12 @@ mod tests {
             ManifestEdit::SegmentCreated { partition: 2, class: 0, segment_id: 1, generation: 0 },
             ManifestEdit::SegmentSealed { segment_id: 1, len: 9000 },
             ManifestEdit::SegmentDeleted { segment_id: 1 },
+            ManifestEdit::SegmentsRewritten {
+                partition: 3,
+                class: 1,
+                outputs: vec![(9, 2, 4096)],
+                inputs: vec![1, 4],
+            },
             ManifestEdit::SegmentIdsUsed { upto: 9 },
         ]
     }
@@ -221,10 +240,11 @@ mod tests {
         let d = decode_log(&log);
         assert_eq!(d.edits, edits());
         assert_eq!(d.valid_len, log.len() as u64);
-        let last = encode_frame(&edits()[4]).len();
+        let n = edits().len();
+        let last = encode_frame(&edits()[n - 1]).len();
         for cut in 1..last {
             let d = decode_log(&log[..log.len() - cut]);
-            assert_eq!(d.edits.len(), 4);
+            assert_eq!(d.edits.len(), n - 1);
             assert!(d.tail_error.is_some());
             assert_eq!(d.damage, None, "a torn last frame is not damage");
         }

@@ -251,6 +251,44 @@ fn decode_checksums(v: &[u8]) -> FormatResult<Vec<(u8, Vec<u8>)>> {
     Ok(out)
 }
 
+/// Meta bytes equal to `meta` except for the chunk list, which becomes `chunks` (as many as
+/// before): every other field, known to this build or not, is kept byte for byte. Used when a
+/// rewrite moves a chunked body's chunks, so that it never drops a field a newer build wrote.
+///
+/// # Errors
+/// Malformed TLV bytes, no chunk list, or a chunk list of another length.
+pub fn replace_chunks(meta: &[u8], chunks: &[ChunkRef]) -> FormatResult<Vec<u8>> {
+    let mut out = Vec::with_capacity(meta.len());
+    let mut replaced = false;
+    let mut pos = 0usize;
+    while pos < meta.len() {
+        need(&meta[pos..], 6)?;
+        let tag = u16_at(meta, pos);
+        let len = u32_at(meta, pos + 2) as usize;
+        need(&meta[pos + 6..], len as u64)?;
+        let end = pos + 6 + len;
+        if tag == TAG_CHUNKS {
+            if len != chunks.len() * CHUNK_REF_BYTES || replaced {
+                return Err(FormatError::Malformed("chunk list to replace"));
+            }
+            out.extend_from_slice(&meta[pos..pos + 6]);
+            for c in chunks {
+                out.extend_from_slice(&c.segment_id.to_le_bytes());
+                out.extend_from_slice(&c.offset.to_le_bytes());
+                out.extend_from_slice(&c.len.to_le_bytes());
+            }
+            replaced = true;
+        } else {
+            out.extend_from_slice(&meta[pos..end]);
+        }
+        pos = end;
+    }
+    if !replaced {
+        return Err(FormatError::Malformed("no chunk list to replace"));
+    }
+    Ok(out)
+}
+
 fn decode_chunks(v: &[u8]) -> FormatResult<Vec<ChunkRef>> {
     if !v.len().is_multiple_of(CHUNK_REF_BYTES) {
         return Err(FormatError::Malformed("chunk list length"));
@@ -258,6 +296,42 @@ fn decode_chunks(v: &[u8]) -> FormatResult<Vec<ChunkRef>> {
     Ok(v.chunks_exact(CHUNK_REF_BYTES)
         .map(|c| ChunkRef { segment_id: u64_at(c, 0), offset: u64_at(c, 8), len: u64_at(c, 16) })
         .collect())
+}
+
+#[cfg(test)]
+mod replace_tests {
+    use super::*;
+
+    #[test]
+    fn replace_chunks_keeps_every_other_field_and_unknown_tags() {
+        let m = ObjectMeta {
+            size: 10,
+            etag: vec![7; 16],
+            user: vec![("a".into(), "b".into())],
+            chunks: vec![
+                ChunkRef { segment_id: 1, offset: 4096, len: 5 },
+                ChunkRef { segment_id: 2, offset: 8, len: 5 },
+            ],
+            chunk_token: Some([3; 16]),
+            ..ObjectMeta::default()
+        };
+        let mut bytes = m.encode();
+        // A tag this build does not know, as a newer build could write.
+        bytes.extend_from_slice(&999u16.to_le_bytes());
+        bytes.extend_from_slice(&3u32.to_le_bytes());
+        bytes.extend_from_slice(b"new");
+        let moved = [
+            ChunkRef { segment_id: 9, offset: 4096, len: 5 },
+            ChunkRef { segment_id: 9, offset: 4200, len: 5 },
+        ];
+        let out = replace_chunks(&bytes, &moved).unwrap();
+        assert_eq!(out.len(), bytes.len());
+        assert!(out.ends_with(b"new"), "unknown tags survive");
+        let back = ObjectMeta::decode(&out).unwrap();
+        assert_eq!(back, ObjectMeta { chunks: moved.to_vec(), ..m });
+        assert!(replace_chunks(&bytes, &moved[..1]).is_err(), "another chunk count");
+        assert!(replace_chunks(&ObjectMeta::default().encode(), &moved).is_err(), "no chunk list");
+    }
 }
 
 #[cfg(test)]

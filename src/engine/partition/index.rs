@@ -2,9 +2,11 @@
 //! order and one key's versions newest first (ListObjectVersions order).
 
 use std::cmp::Reverse;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 
+use crate::engine::format::meta::ChunkRef;
+use crate::engine::format::record::record_len;
 use crate::types::{StorageClass, VersionId};
 
 /// Index key.
@@ -96,17 +98,47 @@ pub(crate) struct IndexEntry {
     pub(crate) class: StorageClass,
 }
 
-/// The ordered index of one partition.
+/// Bytes of one chunked version's chunk records that lie in one segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub(crate) segment_id: u64,
+    pub(crate) bytes: u64,
+}
+
+/// The chunk records of a chunked version, summed per segment (a body's chunks usually lie in one
+/// or two segments, so this is short).
+pub(crate) fn spans_of(chunks: &[ChunkRef], key_len: usize) -> Vec<Span> {
+    let mut spans: Vec<Span> = Vec::new();
+    for c in chunks {
+        let bytes = record_len(key_len, 0, c.len);
+        match spans.iter_mut().find(|s| s.segment_id == c.segment_id) {
+            Some(s) => s.bytes += bytes,
+            None => spans.push(Span { segment_id: c.segment_id, bytes }),
+        }
+    }
+    spans
+}
+
+/// The ordered index of one partition, and the live bytes of each of its segments.
+///
+/// A segment's live bytes are those of the records something still needs: every record an entry
+/// points at, the chunk records of chunked entries, and the records compaction must keep although
+/// no entry points at them (catalog edits, purges: see [`Index::retain`]). Everything else in the
+/// segment (overwritten and purged versions, chunks of failed puts, markers, torn bytes) is dead:
+/// compaction reclaims it. Kept exact by every change of the index, under the index lock.
 #[derive(Debug, Default)]
 pub(crate) struct Index {
     map: BTreeMap<IndexKey, IndexEntry>,
-    /// Bytes of the records the entries point at (chunk bodies included).
+    /// Live bytes per segment id.
+    segment_live: HashMap<u64, u64>,
+    /// Where the chunks of each chunked entry lie, by the entry's record location.
+    chunk_spans: HashMap<(u64, u64), Box<[Span]>>,
+    /// Sum of `segment_live`.
     live_bytes: u64,
-}
-
-/// Stored bytes an entry accounts for: its record, and its chunks' bodies when chunked.
-fn stored_bytes(e: &IndexEntry) -> u64 {
-    e.record_len + if e.kind == EntryKind::Chunked { e.size } else { 0 }
+    /// Bytes per segment of chunk records whose put has not committed or failed yet: such a segment
+    /// is no compaction input, since a commit may still make them live. Counted by the leader that
+    /// wrote them, before any later group can seal their segment.
+    pending_chunks: HashMap<u64, u64>,
 }
 
 pub(crate) fn key_bound(bucket: u64, key: &[u8], seq: u64) -> IndexKey {
@@ -114,12 +146,13 @@ pub(crate) fn key_bound(bucket: u64, key: &[u8], seq: u64) -> IndexKey {
 }
 
 impl Index {
-    /// Adds a version; an older record of the same version (a replaced `null` version) goes away.
-    pub(crate) fn upsert(&mut self, bucket: u64, key: &[u8], seq: u64, entry: IndexEntry) {
+    /// Adds a version whose chunk records (when chunked) lie in `spans`; an older record of the
+    /// same version (a replaced `null` version) goes away.
+    pub(crate) fn upsert(&mut self, bucket: u64, key: &[u8], seq: u64, entry: IndexEntry, spans: &[Span]) {
         self.remove_version(bucket, key, entry.version_id, seq);
-        self.live_bytes += stored_bytes(&entry);
+        self.add_use(&entry, spans);
         if let Some(old) = self.map.insert(key_bound(bucket, key, seq), entry) {
-            self.live_bytes -= stored_bytes(&old);
+            self.drop_use(&old);
         }
     }
 
@@ -132,10 +165,124 @@ impl Index {
             .collect();
         for k in &doomed {
             if let Some(old) = self.map.remove(k) {
-                self.live_bytes -= stored_bytes(&old);
+                self.drop_use(&old);
             }
         }
         doomed.len()
+    }
+
+    /// Moves the entry of (`bucket`, `key`, `seq`) to a new copy of its record, if it still points
+    /// at `from` (segment id, offset): compaction's switch. An entry changed meanwhile (overwritten,
+    /// purged) is left alone, and the copy is dead. Returns whether it moved.
+    pub(crate) fn relocate(
+        &mut self,
+        bucket: u64,
+        key: &[u8],
+        seq: u64,
+        from: (u64, u64),
+        to: (u64, u64, u64),
+        spans: &[Span],
+    ) -> bool {
+        let k = key_bound(bucket, key, seq);
+        let Some(e) = self.map.get(&k) else { return false };
+        if (e.segment_id, e.offset) != from {
+            return false;
+        }
+        let old = e.clone();
+        self.drop_use(&old);
+        let e = self.map.get_mut(&k).expect("looked up above");
+        (e.segment_id, e.offset, e.record_len) = to;
+        let moved = e.clone();
+        self.add_use(&moved, spans);
+        true
+    }
+
+    /// Where the record of (`bucket`, `key`, `seq`) is, if the index has that entry.
+    pub(crate) fn location(&self, bucket: u64, key: &[u8], seq: u64) -> Option<(u64, u64)> {
+        self.map.get(&key_bound(bucket, key, seq)).map(|e| (e.segment_id, e.offset))
+    }
+
+    /// Counts `bytes` of a record no entry points at as live in `segment_id` (a catalog edit or a
+    /// purge: compaction keeps them).
+    pub(crate) fn retain(&mut self, segment_id: u64, bytes: u64) {
+        *self.segment_live.entry(segment_id).or_default() += bytes;
+        self.live_bytes += bytes;
+    }
+
+    /// Forgets a segment that left the store (a compaction input), returning the live bytes it
+    /// still had: those of its retained records (their copies were retained in the outputs).
+    pub(crate) fn forget_segment(&mut self, segment_id: u64) -> u64 {
+        let left = self.segment_live.remove(&segment_id).unwrap_or(0);
+        self.live_bytes -= left;
+        left
+    }
+
+    /// Live bytes of one segment.
+    pub(crate) fn segment_live(&self, segment_id: u64) -> u64 {
+        self.segment_live.get(&segment_id).copied().unwrap_or(0)
+    }
+
+    /// The chunk spans of the chunked entry whose record is at (segment id, offset).
+    pub(crate) fn spans_at(&self, at: (u64, u64)) -> &[Span] {
+        self.chunk_spans.get(&at).map_or(&[], |s| s)
+    }
+
+    /// Record locations of the chunked entries with a chunk in one of `segments`.
+    pub(crate) fn chunked_touching(&self, segments: &[u64]) -> Vec<(u64, u64)> {
+        self.chunk_spans
+            .iter()
+            .filter(|(_, spans)| spans.iter().any(|s| segments.contains(&s.segment_id)))
+            .map(|(at, _)| *at)
+            .collect()
+    }
+
+    /// Counts a chunk record of a put in flight.
+    pub(crate) fn pend_chunk(&mut self, segment_id: u64, bytes: u64) {
+        *self.pending_chunks.entry(segment_id).or_default() += bytes;
+    }
+
+    /// The chunks of a put in flight were committed or abandoned.
+    pub(crate) fn settle_chunks(&mut self, spans: &[Span]) {
+        for s in spans {
+            if let Some(p) = self.pending_chunks.get_mut(&s.segment_id) {
+                *p -= s.bytes.min(*p);
+                if *p == 0 {
+                    self.pending_chunks.remove(&s.segment_id);
+                }
+            }
+        }
+    }
+
+    /// Whether a segment holds chunks of a put in flight.
+    pub(crate) fn has_pending_chunks(&self, segment_id: u64) -> bool {
+        self.pending_chunks.contains_key(&segment_id)
+    }
+
+    fn add_use(&mut self, e: &IndexEntry, spans: &[Span]) {
+        self.retain(e.segment_id, e.record_len);
+        if e.kind == EntryKind::Chunked {
+            for s in spans {
+                self.retain(s.segment_id, s.bytes);
+            }
+            self.chunk_spans.insert((e.segment_id, e.offset), spans.into());
+        }
+    }
+
+    fn drop_use(&mut self, e: &IndexEntry) {
+        self.release(e.segment_id, e.record_len);
+        if e.kind == EntryKind::Chunked {
+            for s in self.chunk_spans.remove(&(e.segment_id, e.offset)).unwrap_or_default() {
+                self.release(s.segment_id, s.bytes);
+            }
+        }
+    }
+
+    fn release(&mut self, segment_id: u64, bytes: u64) {
+        if let Some(live) = self.segment_live.get_mut(&segment_id) {
+            debug_assert!(*live >= bytes, "segment {segment_id}: releasing {bytes} of {live} live bytes");
+            *live -= bytes.min(*live);
+            self.live_bytes -= bytes.min(self.live_bytes);
+        }
     }
 
     /// Versions of one key, newest first, with their seqs.
@@ -182,7 +329,7 @@ impl Index {
         self.map.range((lower, Bound::Unbounded)).take_while(move |(k, _)| k.bucket == bucket)
     }
 
-    /// Bytes of the records the entries point at.
+    /// Live bytes of every segment together.
     pub(crate) fn live_bytes(&self) -> u64 {
         self.live_bytes
     }
@@ -244,9 +391,9 @@ mod tests {
     #[test]
     fn versions_sort_newest_first_and_null_is_replaced() {
         let mut ix = Index::default();
-        ix.upsert(1, b"k", 10, entry(0, EntryKind::Inline));
-        ix.upsert(1, b"k", 11, entry(5, EntryKind::Inline));
-        ix.upsert(1, b"k", 12, entry(0, EntryKind::Inline));
+        ix.upsert(1, b"k", 10, entry(0, EntryKind::Inline), &[]);
+        ix.upsert(1, b"k", 11, entry(5, EntryKind::Inline), &[]);
+        ix.upsert(1, b"k", 12, entry(0, EntryKind::Inline), &[]);
         let seqs: Vec<u64> = ix.versions(1, b"k").map(|(s, _)| s).collect();
         assert_eq!(seqs, vec![12, 11]);
         assert_eq!(ix.latest(1, b"k").unwrap().0, 12);
@@ -258,9 +405,9 @@ mod tests {
     fn keys_sort_bytewise_and_buckets_are_separate() {
         let mut ix = Index::default();
         for (i, k) in ["b", "a", "ab", "\u{e9}", "B"].iter().enumerate() {
-            ix.upsert(2, k.as_bytes(), i as u64 + 1, entry(0, EntryKind::Inline));
+            ix.upsert(2, k.as_bytes(), i as u64 + 1, entry(0, EntryKind::Inline), &[]);
         }
-        ix.upsert(3, b"a", 99, entry(0, EntryKind::Inline));
+        ix.upsert(3, b"a", 99, entry(0, EntryKind::Inline), &[]);
         let keys: Vec<&[u8]> = ix.scan_from(2, b"", true).map(|(k, _)| &*k.key).collect();
         assert_eq!(keys, vec![&b"B"[..], b"a", b"ab", b"b", "\u{e9}".as_bytes()]);
         let after: Vec<&[u8]> = ix.scan_from(2, b"a", false).map(|(k, _)| &*k.key).collect();

@@ -55,10 +55,13 @@ pub fn route(bucket_id: u64, key: &[u8], prefix_len: u32, partitions: u32) -> u1
 /// What applying a record does to the index.
 #[derive(Debug)]
 pub(crate) enum Effect {
-    /// Nothing (chunks, catalog edits).
-    None,
-    /// Adds a version (location filled in by the leader).
-    Upsert { bucket: u64, key: Vec<u8>, entry: IndexEntry },
+    /// Adds a version (location filled in by the leader), with where its chunk records lie;
+    /// `settles` when this commits chunks a put wrote as [`Effect::Chunk`].
+    Upsert { bucket: u64, key: Vec<u8>, entry: IndexEntry, spans: Vec<index::Span>, settles: bool },
+    /// A chunk record of a put that has not committed yet.
+    Chunk,
+    /// A record no entry points at that compaction must keep (a catalog edit).
+    Retain,
     /// Removes a version.
     Purge { bucket: u64, key: Vec<u8>, version: VersionId },
 }
@@ -181,6 +184,11 @@ pub(crate) struct Partition {
     dirty: AtomicBool,
     pub(crate) counters: stats::Counters,
     pub(crate) rate: rate::RateWindow,
+    /// Held by the one rewrite (compaction) of this partition that may run at a time.
+    pub(crate) rewrite_lock: Mutex<()>,
+    /// Compaction inputs that left the store but whose files a reader may still hold: unlinked by
+    /// [`Partition::reap_retired`] once nothing else holds them.
+    retired: Mutex<Vec<Arc<Segment>>>,
 }
 
 /// Held by the writer that leads a group. Dropping it hands leadership back and wakes the waiting
@@ -254,6 +262,8 @@ impl Partition {
             dirty: AtomicBool::new(false),
             counters: stats::Counters::default(),
             rate: rate::RateWindow::default(),
+            rewrite_lock: Mutex::new(()),
+            retired: Mutex::new(Vec::new()),
         }
     }
 
@@ -281,6 +291,92 @@ impl Partition {
     /// A segment of this partition by id.
     pub(crate) fn segment(&self, id: u64) -> Option<Arc<Segment>> {
         self.segments.read().get(&id).cloned()
+    }
+
+    /// Every segment of the partition, active and sealed, oldest id first.
+    pub(crate) fn all_segments(&self) -> Vec<Arc<Segment>> {
+        let mut all: Vec<Arc<Segment>> = self.segments.read().values().cloned().collect();
+        all.sort_by_key(|s| s.id);
+        all
+    }
+
+    /// Seals the active segment of `class` (if it holds any record), so that a compaction can take
+    /// it: the next write starts a new one. Runs as the partition's group-commit leader, so that the
+    /// index effects of every group in the segment have been applied before anything can read it as
+    /// sealed. Returns whether a segment was sealed.
+    pub(crate) fn seal_active(&self, class: StorageClass) -> Result<bool> {
+        let mut q = self.queue.lock();
+        while q.leader {
+            self.wake.wait(&mut q);
+        }
+        q.leader = true;
+        drop(q);
+        let _leadership = Leadership { partition: self, batch: &[] };
+        self.ctx.check()?;
+        let mut active = self.active.lock();
+        match active.remove(&class) {
+            Some(a) if a.record_count > 0 => {
+                self.seal(a)?;
+                Ok(true)
+            }
+            Some(a) => {
+                active.insert(class, a);
+                Ok(false)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Bytes written to the active segment of `class` (its file may be longer: zero-filled space).
+    pub(crate) fn active_tail(&self, class: StorageClass) -> Option<(u64, u64)> {
+        self.active.lock().get(&class).map(|a| (a.seg.id, a.tail))
+    }
+
+    /// Takes a rewrite's inputs out of the store (after its commit edit and index switch): new
+    /// lookups no longer find them, and their files wait in `retired` for their last reader.
+    pub(crate) fn retire(&self, inputs: &[Arc<Segment>]) {
+        {
+            let mut segments = self.segments.write();
+            for s in inputs {
+                segments.remove(&s.id);
+            }
+        }
+        self.retired.lock().extend(inputs.iter().cloned());
+    }
+
+    /// Unlinks retired segments nothing else holds any more (a reader that still has one keeps it
+    /// until it is done). Returns (files removed, files still held); a failed unlink leaves the file
+    /// for the next open, which removes it since the manifest records it as deleted.
+    pub(crate) fn reap_retired(&self) -> (Vec<std::path::PathBuf>, usize) {
+        let free: Vec<Arc<Segment>> = {
+            let mut retired = self.retired.lock();
+            let (free, held): (Vec<_>, Vec<_>) = retired.drain(..).partition(|s| Arc::strong_count(s) == 1);
+            *retired = held;
+            free
+        };
+        let mut removed = Vec::new();
+        let mut dirs = Vec::new();
+        for seg in free {
+            let path = seg.path.clone();
+            // Unmapped and closed before the unlink.
+            drop(seg);
+            if self.ctx.storage.remove_file(&path).is_ok() {
+                if let Some(dir) = path.parent() {
+                    dirs.push(dir.to_path_buf());
+                }
+                removed.push(path);
+            }
+        }
+        dirs.dedup();
+        for dir in dirs {
+            let _ = self.ctx.storage.sync_dir(&dir);
+        }
+        (removed, self.retired.lock().len())
+    }
+
+    /// The store's shared state.
+    pub(crate) fn ctx(&self) -> &Arc<Context> {
+        &self.ctx
     }
 
     /// Appends records as one atomic unit of a group commit and returns where they landed.
@@ -461,8 +557,8 @@ impl Partition {
             }
             for rec in req.records.lock().iter() {
                 match &rec.effect {
-                    Effect::None => {}
-                    Effect::Upsert { bucket, key, entry } => {
+                    Effect::Retain | Effect::Chunk => {}
+                    Effect::Upsert { bucket, key, entry, .. } => {
                         let o = overlay.entry((*bucket, key.clone())).or_default();
                         o.1.retain(|v| *v != entry.version_id);
                         o.0 = Some(entry.clone());
@@ -567,6 +663,7 @@ impl Partition {
                 }
                 a.record_count += 1;
                 a.last_seq = a.last_seq.max(seq);
+                a.seg.note_seq(seq);
                 count += 1;
             }
             out.push(written);
@@ -647,7 +744,7 @@ impl Partition {
         let mut manifest = self.ctx.manifest.lock();
         manifest.append(&edit).map_err(|e| self.ctx.poison("manifest append", &manifest.path, e))?;
         drop(manifest);
-        a.seg.map_sealed().map_err(|e| Error::io("map sealed segment", path, e))
+        a.seg.map_sealed(sealed_len).map_err(|e| Error::io("map sealed segment", path, e))
     }
 
     fn create_segment(&self, class: StorageClass) -> Result<ActiveSegment> {
@@ -692,7 +789,7 @@ impl Partition {
         let mut manifest = ctx.manifest.lock();
         manifest.append(&edit).map_err(|e| ctx.poison("manifest append", &manifest.path, e))?;
         drop(manifest);
-        let seg = Arc::new(Segment::new(id, class, path, file));
+        let seg = Arc::new(Segment::new(id, class, 0, path, file));
         self.add_segment(seg.clone());
         let mut crc = crc32fast::Hasher::new();
         crc.update(&page);
@@ -746,16 +843,22 @@ impl Partition {
 
 fn apply_effect(index: &mut Index, rec: &WriteRecord, w: &Written) {
     match &rec.effect {
-        Effect::None => {}
-        Effect::Upsert { bucket, key, entry } => {
+        Effect::Upsert { bucket, key, entry, spans, settles } => {
             let mut e = entry.clone();
             e.segment_id = w.segment_id;
             e.offset = w.offset;
             e.record_len = rec.bytes.len() as u64;
-            index.upsert(*bucket, key, w.seq, e);
+            index.upsert(*bucket, key, w.seq, e, spans);
+            if *settles {
+                index.settle_chunks(spans);
+            }
         }
+        Effect::Chunk => index.pend_chunk(w.segment_id, rec.len()),
+        Effect::Retain => index.retain(w.segment_id, rec.bytes.len() as u64),
         Effect::Purge { bucket, key, version } => {
             index.remove_version(*bucket, key, *version, w.seq);
+            // Kept by compaction while an older record of the version may survive somewhere.
+            index.retain(w.segment_id, rec.bytes.len() as u64);
         }
     }
 }
@@ -766,7 +869,7 @@ pub(crate) fn catalog_durability(d: Durability) -> Durability {
 }
 
 /// An engine record (marker, seal) with no key or meta.
-fn engine_record(kind: RecordKind, body: &[u8]) -> Vec<u8> {
+pub(crate) fn engine_record(kind: RecordKind, body: &[u8]) -> Vec<u8> {
     let rec = encode_record(&RecordParts {
         kind,
         flags: 0,
@@ -848,7 +951,13 @@ mod tests {
             etag: [version; 16],
             class: StorageClass::Standard,
         };
-        let effect = Effect::Upsert { bucket: 1, key: key.as_bytes().to_vec(), entry };
+        let effect = Effect::Upsert {
+            bucket: 1,
+            key: key.as_bytes().to_vec(),
+            entry,
+            spans: Vec::new(),
+            settles: false,
+        };
         Arc::new(Request {
             records: Mutex::new(vec![WriteRecord::new(Vec::new(), effect)]),
             precondition: condition.map(|condition| Precondition {
@@ -931,7 +1040,7 @@ mod tests {
     #[test]
     fn a_panicking_leader_hands_leadership_back_and_poisons() {
         let p = Arc::new(test_partition());
-        let record = || WriteRecord::new(PANIC_IN_LEADER.to_vec(), Effect::None);
+        let record = || WriteRecord::new(PANIC_IN_LEADER.to_vec(), Effect::Retain);
         let leader = {
             let p = p.clone();
             std::thread::spawn(move || {
@@ -944,7 +1053,7 @@ mod tests {
         let p2 = p.clone();
         std::thread::spawn(move || {
             let r = p2.submit(
-                vec![WriteRecord::new(Vec::new(), Effect::None)],
+                vec![WriteRecord::new(Vec::new(), Effect::Retain)],
                 StorageClass::Standard,
                 Durability::Immediate,
                 None,

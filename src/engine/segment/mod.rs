@@ -6,6 +6,7 @@ pub mod scan;
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 
@@ -19,6 +20,14 @@ pub(crate) struct Segment {
     pub(crate) class: StorageClass,
     pub(crate) path: PathBuf,
     pub(crate) file: Arc<dyn StorageFile>,
+    /// Rewrite generation: 0 for a segment the write path filled, max(inputs) + 1 for a compaction
+    /// output.
+    pub(crate) generation: u64,
+    /// Lowest seq of any record in the segment (`u64::MAX` while it holds none): a purge record may be
+    /// dropped only when no surviving segment can hold an older record it hides.
+    min_seq: AtomicU64,
+    /// Length once sealed (0 while active).
+    sealed_len: AtomicU64,
     /// Set once the segment is sealed; reads then go through the map.
     map: RwLock<Option<Arc<dyn MappedBytes>>>,
     /// True once a sync of this file failed. Held across every sync of the file, so that two syncers
@@ -30,8 +39,44 @@ pub(crate) struct Segment {
 }
 
 impl Segment {
-    pub(crate) fn new(id: u64, class: StorageClass, path: PathBuf, file: Arc<dyn StorageFile>) -> Segment {
-        Segment { id, class, path, file, map: RwLock::new(None), sync_failed: Mutex::new(false) }
+    pub(crate) fn new(
+        id: u64,
+        class: StorageClass,
+        generation: u64,
+        path: PathBuf,
+        file: Arc<dyn StorageFile>,
+    ) -> Segment {
+        Segment {
+            id,
+            class,
+            path,
+            file,
+            generation,
+            min_seq: AtomicU64::new(u64::MAX),
+            sealed_len: AtomicU64::new(0),
+            map: RwLock::new(None),
+            sync_failed: Mutex::new(false),
+        }
+    }
+
+    /// Notes that a record with `seq` is in the segment.
+    pub(crate) fn note_seq(&self, seq: u64) {
+        self.min_seq.fetch_min(seq, Ordering::Relaxed);
+    }
+
+    /// Lowest seq of any record in the segment (`u64::MAX` when it holds none).
+    pub(crate) fn min_seq(&self) -> u64 {
+        self.min_seq.load(Ordering::Relaxed)
+    }
+
+    /// Length once sealed, `None` while active.
+    pub(crate) fn sealed_len(&self) -> Option<u64> {
+        Some(self.sealed_len.load(Ordering::Acquire)).filter(|&l| l > 0)
+    }
+
+    /// The bytes of a sealed segment's map (`None` while active).
+    pub(crate) fn mapped(&self) -> Option<Arc<dyn MappedBytes>> {
+        self.map.read().clone()
     }
 
     /// `fdatasync`, failing for good once any sync of this segment failed (see `sync_failed`).
@@ -57,9 +102,10 @@ impl Segment {
     }
 
     /// Switches reads to a memory map. Call only once the segment is sealed and durable.
-    pub(crate) fn map_sealed(&self) -> io::Result<()> {
+    pub(crate) fn map_sealed(&self, len: u64) -> io::Result<()> {
         let map = self.file.map()?;
         *self.map.write() = Some(map);
+        self.sealed_len.store(len, Ordering::Release);
         Ok(())
     }
 
@@ -93,7 +139,7 @@ mod tests {
         let sim = SimStorage::new();
         sim.create_dir_all(Path::new("/s")).unwrap();
         let file = sim.open(Path::new("/s/x.seg"), OpenMode::CreateNew).unwrap();
-        let seg = Segment::new(1, StorageClass::Standard, "/s/x.seg".into(), file.clone());
+        let seg = Segment::new(1, StorageClass::Standard, 0, "/s/x.seg".into(), file.clone());
         file.write_all_at(b"chunk", 0).unwrap();
         sim.fail_nth(OpKind::Sync, 1);
         assert!(seg.sync_data().is_err(), "the writeback's sync");

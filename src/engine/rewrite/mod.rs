@@ -1,0 +1,525 @@
+//! Rewriting sealed segments: compaction now, tier migration and crypto-shredding later, all by one
+//! protocol (DESIGN.md, "Rewrite protocol").
+//!
+//! 1. **Pick** sealed segments of one partition and class: those whose dead share and dead bytes
+//!    pass the policy's thresholds, or small ones to merge, oldest first, up to a byte budget. A
+//!    segment holding chunks of a put still in flight is never picked.
+//! 2. **Copy** every live record byte for byte into new segments (generation = max(inputs) + 1),
+//!    written outside the manifest: until the commit they are orphans, and an open removes them.
+//!    A chunked body moves whole: its chunks, then its commit record with the new chunk places.
+//!    Catalog edits are kept; a purge is kept while a surviving segment could hold a record it
+//!    hides; markers and seals are written anew.
+//! 3. **Seal and sync** the outputs and their directory.
+//! 4. **Commit** with one manifest edit naming outputs and inputs: from here the inputs are deleted.
+//! 5. **Switch** each index entry that still points at its old copy; an entry changed meanwhile is
+//!    left alone, and its copy is dead in the output.
+//! 6. **Retire** the inputs: lookups stop finding them, and each file is unlinked once no reader
+//!    holds it (a crash first leaves the unlink to the next open, which the commit edit tells to).
+
+pub(crate) mod output;
+
+use std::sync::Arc;
+
+use crate::engine::format::manifest::ManifestEdit;
+use crate::engine::format::meta::{ChunkRef, ObjectMeta, replace_chunks};
+use crate::engine::format::record::{
+    RECORD_HEADER_BYTES, RecordKind, RecordParts, SEAL_BODY_BYTES, decode_header, decode_record,
+    encode_record, record_len,
+};
+use crate::engine::format::segment_header::SEGMENT_DATA_START;
+use crate::engine::partition::Partition;
+use crate::engine::partition::index::{Span, spans_of};
+use crate::engine::segment::Segment;
+use crate::engine::segment::scan::{SegmentState, scan_segment};
+use crate::engine::store::Store;
+use crate::error::{CorruptionSite, Error, Result};
+use crate::types::StorageClass;
+use output::OutputWriter;
+
+/// Default [`CompactionPolicy::dead_ratio_min`].
+pub const COMPACTION_DEAD_RATIO_MIN_DEFAULT: f64 = 0.25;
+/// Default [`CompactionPolicy::dead_bytes_min`].
+pub const COMPACTION_DEAD_BYTES_MIN_DEFAULT: u64 = 1024 * 1024;
+/// Default [`CompactionPolicy::input_bytes_max`].
+pub const COMPACTION_INPUT_BYTES_MAX_DEFAULT: u64 = 1024 * 1024 * 1024;
+
+/// Which sealed segments a compaction rewrites.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct CompactionPolicy {
+    /// A segment is rewritten when at least this share of its data bytes is dead ...
+    pub dead_ratio_min: f64,
+    /// ... and at least this many bytes are.
+    pub dead_bytes_min: u64,
+    /// Segments up to this length are merged with each other whatever their dead bytes (`None`:
+    /// a quarter of the store's segment size).
+    pub small_segment_bytes: Option<u64>,
+    /// Most bytes of input segments one rewrite of a partition and class takes (at least one
+    /// segment always fits).
+    pub input_bytes_max: u64,
+    /// Also seal active segments whose dead bytes pass the thresholds, so that they are rewritten
+    /// too (the next write to their class starts a new segment). Off by default: an active segment
+    /// is usually young, and sealing it early makes segments smaller.
+    pub seal_active: bool,
+}
+
+impl Default for CompactionPolicy {
+    fn default() -> Self {
+        CompactionPolicy {
+            dead_ratio_min: COMPACTION_DEAD_RATIO_MIN_DEFAULT,
+            dead_bytes_min: COMPACTION_DEAD_BYTES_MIN_DEFAULT,
+            small_segment_bytes: None,
+            input_bytes_max: COMPACTION_INPUT_BYTES_MAX_DEFAULT,
+            seal_active: false,
+        }
+    }
+}
+
+impl CompactionPolicy {
+    /// A policy that rewrites every segment with any dead byte, the active ones included (and
+    /// merges small ones): what a test, or a host that wants all the space back now, asks for.
+    #[must_use]
+    pub fn everything() -> Self {
+        CompactionPolicy {
+            dead_ratio_min: 0.0,
+            dead_bytes_min: 1,
+            seal_active: true,
+            ..CompactionPolicy::default()
+        }
+    }
+}
+
+/// What a compaction did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CompactionReport {
+    /// Rewrites committed (one per partition and class that had work).
+    pub rewrites: u64,
+    /// Segments rewritten.
+    pub segments_in: u64,
+    /// Segments written.
+    pub segments_out: u64,
+    /// Bytes of the rewritten segments.
+    pub bytes_in: u64,
+    /// Bytes of the segments written.
+    pub bytes_out: u64,
+    /// Records copied.
+    pub records_copied: u64,
+    /// Purge records dropped: no surviving segment could hold what they hide.
+    pub tombstones_dropped: u64,
+    /// Copies whose entry changed while the rewrite ran (overwritten or purged): dead on arrival.
+    pub copies_superseded: u64,
+    /// Input files unlinked.
+    pub files_removed: u64,
+    /// Input files still held by a reader: unlinked by a later compaction, or by the next open.
+    pub files_held: u64,
+}
+
+/// One segment's place in the accounting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SegmentStats {
+    /// Partition.
+    pub partition: u16,
+    /// Segment id.
+    pub segment_id: u64,
+    /// Storage class.
+    pub class: StorageClass,
+    /// Rewrite generation (0 = written by puts).
+    pub generation: u64,
+    /// Bytes in the file (its sealed length, or the active tail).
+    pub bytes: u64,
+    /// Bytes of records something still needs (see [`crate::PartitionStats::live_bytes`]).
+    pub live_bytes: u64,
+    /// Sealed (a compaction candidate) or active.
+    pub sealed: bool,
+}
+
+impl SegmentStats {
+    /// Bytes compaction could reclaim: everything but the live records, the header page and the seal.
+    #[must_use]
+    pub fn dead_bytes(&self) -> u64 {
+        let overhead = if self.sealed { sealed_overhead_bytes() } else { SEGMENT_DATA_START };
+        self.bytes.saturating_sub(self.live_bytes + overhead)
+    }
+}
+
+/// Bytes of a sealed segment that no rewrite can save: its header page and its seal.
+fn sealed_overhead_bytes() -> u64 {
+    SEGMENT_DATA_START + record_len(0, 0, SEAL_BODY_BYTES as u64)
+}
+
+/// A record copied into an output, waiting for the index switch.
+struct Move {
+    bucket: u64,
+    key: Vec<u8>,
+    seq: u64,
+    from: (u64, u64),
+    to: (u64, u64, u64),
+    spans: Vec<Span>,
+}
+
+/// What the copy step produced.
+#[derive(Default)]
+struct Copied {
+    moves: Vec<Move>,
+    /// Kept records no entry points at (catalog edits, purges): (output segment, bytes).
+    retained: Vec<(u64, u64)>,
+}
+
+impl Store {
+    /// Rewrites the sealed segments whose dead bytes pass the default [`CompactionPolicy`], in every
+    /// partition, and gives their space back. Readers and writers go on meanwhile: a reader of a
+    /// rewritten segment keeps it until it is done, and writers never wait for a compaction.
+    ///
+    /// # Errors
+    /// `Corruption` when an input fails a check (nothing is rewritten from it; the store is
+    /// unchanged); `Io` when writing an output fails (the outputs are removed, the store is
+    /// unchanged); `PreviousIo` after a failed manifest append (the store is poisoned, as for any
+    /// failed commit).
+    pub fn compact(&self) -> Result<CompactionReport> {
+        self.compact_with(&CompactionPolicy::default())
+    }
+
+    /// [`Store::compact`] with a policy of the caller's.
+    ///
+    /// # Errors
+    /// As [`Store::compact`].
+    pub fn compact_with(&self, policy: &CompactionPolicy) -> Result<CompactionReport> {
+        let mut report = CompactionReport::default();
+        for part in self.inner.partitions.iter() {
+            compact_partition(part, policy, &mut report)?;
+        }
+        Ok(report)
+    }
+
+    /// Every segment of the store with its live bytes, by partition then id.
+    #[must_use]
+    pub fn segment_stats(&self) -> Vec<SegmentStats> {
+        let mut out = Vec::new();
+        for part in self.inner.partitions.iter() {
+            let segs = part.all_segments();
+            let ix = part.index.read();
+            for s in segs {
+                let (bytes, sealed) = match s.sealed_len() {
+                    Some(len) => (len, true),
+                    None => match part.active_tail(s.class) {
+                        Some((id, tail)) if id == s.id => (tail, false),
+                        _ => (s.file.len().unwrap_or(0), false),
+                    },
+                };
+                out.push(SegmentStats {
+                    partition: part.id,
+                    segment_id: s.id,
+                    class: s.class,
+                    generation: s.generation,
+                    bytes,
+                    live_bytes: ix.segment_live(s.id),
+                    sealed,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// Compacts one partition, class by class.
+pub(crate) fn compact_partition(
+    part: &Partition,
+    policy: &CompactionPolicy,
+    report: &mut CompactionReport,
+) -> Result<()> {
+    let _one_at_a_time = part.rewrite_lock.lock();
+    part.ctx().check()?;
+    reap(part, report);
+    let mut classes: Vec<StorageClass> = part.all_segments().iter().map(|s| s.class).collect();
+    classes.sort_unstable_by_key(|c| c.code());
+    classes.dedup();
+    for class in classes {
+        if policy.seal_active && active_worth_sealing(part, class, policy) {
+            part.seal_active(class)?;
+        }
+        let inputs = pick(part, class, policy);
+        if !inputs.is_empty() {
+            rewrite(part, class, &inputs, report)?;
+        }
+    }
+    // Once this function's own handles on the inputs are gone.
+    reap(part, report);
+    Ok(())
+}
+
+fn reap(part: &Partition, report: &mut CompactionReport) {
+    let (removed, held) = part.reap_retired();
+    report.files_removed += removed.len() as u64;
+    report.files_held = held as u64;
+}
+
+/// Whether the active segment of `class` has dead bytes past the policy's thresholds.
+fn active_worth_sealing(part: &Partition, class: StorageClass, policy: &CompactionPolicy) -> bool {
+    let Some((id, len)) = part.active_tail(class) else { return false };
+    let ix = part.index.read();
+    let dead = len.saturating_sub(ix.segment_live(id) + SEGMENT_DATA_START);
+    let data = len.saturating_sub(SEGMENT_DATA_START).max(1);
+    !ix.has_pending_chunks(id)
+        && dead >= policy.dead_bytes_min
+        && dead as f64 >= policy.dead_ratio_min * data as f64
+}
+
+/// The inputs of one rewrite of `class`, oldest first.
+fn pick(part: &Partition, class: StorageClass, policy: &CompactionPolicy) -> Vec<Arc<Segment>> {
+    let segment_bytes = part.ctx().params.segment_bytes;
+    let small = policy.small_segment_bytes.unwrap_or(segment_bytes / 4);
+    let overhead = sealed_overhead_bytes();
+    let candidates: Vec<(Arc<Segment>, u64, u64)> = {
+        let segs = part.all_segments();
+        let ix = part.index.read();
+        segs.into_iter()
+            .filter(|s| s.class == class && !ix.has_pending_chunks(s.id))
+            .filter_map(|s| {
+                let len = s.sealed_len()?;
+                let dead = len.saturating_sub(ix.segment_live(s.id) + overhead);
+                Some((s, len, dead))
+            })
+            .collect()
+    };
+    let mut chosen = Vec::new();
+    let (mut total, mut dead_total, mut small_count) = (0u64, 0u64, 0usize);
+    for (seg, len, dead) in candidates {
+        let data = len.saturating_sub(overhead).max(1);
+        let worth = (dead as f64 >= policy.dead_ratio_min * data as f64 && dead >= policy.dead_bytes_min)
+            || len <= small;
+        if !worth || (!chosen.is_empty() && total + len > policy.input_bytes_max) {
+            continue;
+        }
+        total += len;
+        dead_total += dead;
+        small_count += usize::from(len <= small);
+        chosen.push(seg);
+    }
+    // Rewriting one segment with nothing dead gains nothing; merging small ones does.
+    if dead_total < policy.dead_bytes_min && small_count < 2 {
+        return Vec::new();
+    }
+    chosen
+}
+
+/// Runs the protocol on `inputs` (sealed segments of `part` and `class`).
+fn rewrite(
+    part: &Partition,
+    class: StorageClass,
+    inputs: &[Arc<Segment>],
+    report: &mut CompactionReport,
+) -> Result<()> {
+    let ctx = part.ctx().clone();
+    let input_ids: Vec<u64> = inputs.iter().map(|s| s.id).collect();
+    let generation = inputs.iter().map(|s| s.generation).max().unwrap_or(0) + 1;
+    // A purge newer than every record of every surviving segment hides nothing that survives.
+    let survivors_min_seq =
+        part.all_segments().iter().filter(|s| !input_ids.contains(&s.id)).map(|s| s.min_seq()).min();
+    let survivors_min_seq = survivors_min_seq.unwrap_or(u64::MAX);
+    let mut out = OutputWriter::new(&ctx, part.id, class, generation);
+    let copied = copy_live(part, inputs, &input_ids, survivors_min_seq, &mut out, report);
+    let paths = out.paths();
+    let finished = match copied.and_then(|c| out.finish().map(|f| (c, f))) {
+        Ok(done) => done,
+        Err(e) => {
+            // Orphans nothing refers to: the store is as it was.
+            for p in paths {
+                let _ = ctx.storage.remove_file(&p);
+            }
+            return Err(e);
+        }
+    };
+    let (copied, finished) = finished;
+    let mut outputs = Vec::with_capacity(finished.len());
+    for f in &finished {
+        let seg = Arc::new(Segment::new(f.id, class, generation, f.path.clone(), f.file.clone()));
+        seg.note_seq(f.min_seq);
+        seg.map_sealed(f.len).map_err(|e| Error::io("map sealed segment", &f.path, e))?;
+        part.add_segment(seg.clone());
+        outputs.push(seg);
+    }
+    let edit = ManifestEdit::SegmentsRewritten {
+        partition: part.id,
+        class: class.code(),
+        outputs: finished.iter().map(|f| (f.id, generation, f.len)).collect(),
+        inputs: input_ids.clone(),
+    };
+    {
+        let mut manifest = ctx.manifest.lock();
+        ctx.check()?;
+        manifest.append(&edit).map_err(|e| ctx.poison("manifest append", &manifest.path, e))?;
+    }
+    {
+        let mut ix = part.index.write();
+        for m in &copied.moves {
+            if !ix.relocate(m.bucket, &m.key, m.seq, m.from, m.to, &m.spans) {
+                report.copies_superseded += 1;
+            }
+        }
+        for &(seg, bytes) in &copied.retained {
+            ix.retain(seg, bytes);
+        }
+        for id in &input_ids {
+            ix.forget_segment(*id);
+        }
+    }
+    part.retire(inputs);
+    report.rewrites += 1;
+    report.segments_in += inputs.len() as u64;
+    report.segments_out += finished.len() as u64;
+    report.bytes_in += inputs.iter().filter_map(|s| s.sealed_len()).sum::<u64>();
+    report.bytes_out += finished.iter().map(|f| f.len).sum::<u64>();
+    Ok(())
+}
+
+/// Copies the live records of `inputs`, and the chunked bodies with a chunk in them.
+fn copy_live(
+    part: &Partition,
+    inputs: &[Arc<Segment>],
+    input_ids: &[u64],
+    survivors_min_seq: u64,
+    out: &mut OutputWriter<'_>,
+    report: &mut CompactionReport,
+) -> Result<Copied> {
+    let mut copied = Copied::default();
+    for seg in inputs {
+        let site = |offset| CorruptionSite { partition: Some(part.id), segment_id: Some(seg.id), offset };
+        let (Some(map), Some(len)) = (seg.mapped(), seg.sealed_len()) else {
+            return Err(Error::corruption(site(0), "compaction input is not sealed"));
+        };
+        let bytes = map.bytes();
+        let scan = scan_segment(bytes, SegmentState::Sealed(len), false);
+        if let Some((offset, reason)) = scan.fatal {
+            // Never copied past: the scrubber and reads report it; the segment stays as it is.
+            return Err(Error::corruption(site(offset), format!("compaction input: {reason}")));
+        }
+        for r in &scan.records {
+            let h = &r.header;
+            let rec = &bytes[r.offset as usize..(r.offset + h.record_len()) as usize];
+            let from = (seg.id, r.offset);
+            match h.kind {
+                RecordKind::Put | RecordKind::DeleteMarker
+                    if part.index.read().location(h.bucket_id, &r.key, h.seq) == Some(from) =>
+                {
+                    let (id, at) = out.append(&[rec], h.seq)?;
+                    report.records_copied += 1;
+                    copied.moves.push(Move {
+                        bucket: h.bucket_id,
+                        key: r.key.clone(),
+                        seq: h.seq,
+                        from,
+                        to: (id, at, h.record_len()),
+                        spans: Vec::new(),
+                    });
+                }
+                RecordKind::ObjectCommit => copy_chunked(part, seg, r.offset, out, &mut copied, report)?,
+                RecordKind::Purge if h.seq <= survivors_min_seq => report.tombstones_dropped += 1,
+                RecordKind::Purge | RecordKind::Catalog => {
+                    let (id, _) = out.append(&[rec], h.seq)?;
+                    report.records_copied += 1;
+                    copied.retained.push((id, h.record_len()));
+                }
+                // Chunks move with their commit record; markers and seals are written anew.
+                _ => {}
+            }
+        }
+    }
+    // Chunked bodies committed in a segment that stays, with chunks in one that goes.
+    let outside: Vec<(u64, u64)> = part
+        .index
+        .read()
+        .chunked_touching(input_ids)
+        .into_iter()
+        .filter(|(seg, _)| !input_ids.contains(seg))
+        .collect();
+    for (seg_id, offset) in outside {
+        if let Some(seg) = part.segment(seg_id) {
+            copy_chunked(part, &seg, offset, out, &mut copied, report)?;
+        }
+    }
+    Ok(copied)
+}
+
+/// Copies one chunked body (its chunks, then its commit record pointing at their new places) if the
+/// index still points at the commit record at `offset` of `seg`.
+fn copy_chunked(
+    part: &Partition,
+    seg: &Segment,
+    offset: u64,
+    out: &mut OutputWriter<'_>,
+    copied: &mut Copied,
+    report: &mut CompactionReport,
+) -> Result<()> {
+    let site = |segment_id, offset| CorruptionSite {
+        partition: Some(part.id),
+        segment_id: Some(segment_id),
+        offset,
+    };
+    let corrupt = |segment_id, offset, what: String| Error::corruption(site(segment_id, offset), what);
+    let read = |s: &Segment, offset: u64, len: u64| {
+        s.read(offset, len).map_err(|e| Error::io("read record", &s.path, e))
+    };
+    let head = read(seg, offset, RECORD_HEADER_BYTES as u64)?;
+    let h = decode_header(&head).map_err(|e| corrupt(seg.id, offset, e.to_string()))?;
+    let rec = read(seg, offset, h.record_len())?;
+    let view = decode_record(&rec).map_err(|e| corrupt(seg.id, offset, e.to_string()))?;
+    if h.kind != RecordKind::ObjectCommit {
+        return Err(corrupt(seg.id, offset, "a chunked entry's record is no commit record".into()));
+    }
+    if part.index.read().location(h.bucket_id, view.key, h.seq) != Some((seg.id, offset)) {
+        return Ok(());
+    }
+    let meta = ObjectMeta::decode(view.meta).map_err(|e| corrupt(seg.id, offset, format!("meta: {e}")))?;
+    let token = meta.chunk_token.unwrap_or(h.version_id);
+    let mut moved = Vec::with_capacity(meta.chunks.len());
+    for (i, c) in meta.chunks.iter().enumerate() {
+        let chunk_seg = part
+            .segment(c.segment_id)
+            .ok_or_else(|| corrupt(c.segment_id, c.offset, "chunk segment is not in the store".into()))?;
+        let bytes = read(&chunk_seg, c.offset, record_len(view.key.len(), 0, c.len))?;
+        let chunk = decode_record(&bytes).map_err(|e| corrupt(c.segment_id, c.offset, e.to_string()))?;
+        let ch = &chunk.header;
+        if ch.kind != RecordKind::Chunk
+            || ch.bucket_id != h.bucket_id
+            || ch.version_id != token
+            || ch.chunk_index as usize != i
+            || chunk.key != view.key
+            || ch.body_len != c.len
+        {
+            return Err(corrupt(
+                c.segment_id,
+                c.offset,
+                "chunk identity does not match its commit record".into(),
+            ));
+        }
+        let (id, at) = out.append(&[&bytes], ch.seq)?;
+        report.records_copied += 1;
+        moved.push(ChunkRef { segment_id: id, offset: at, len: c.len });
+    }
+    let new_meta =
+        replace_chunks(view.meta, &moved).map_err(|e| corrupt(seg.id, offset, format!("meta: {e}")))?;
+    let commit = encode_record(&RecordParts {
+        kind: RecordKind::ObjectCommit,
+        flags: h.flags,
+        seq: h.seq,
+        bucket_id: h.bucket_id,
+        version_id: h.version_id,
+        chunk_index: h.chunk_index,
+        key: view.key,
+        meta: &new_meta,
+        body: view.body,
+    });
+    let (id, at) = out.append(&[&commit], h.seq)?;
+    report.records_copied += 1;
+    copied.moves.push(Move {
+        bucket: h.bucket_id,
+        key: view.key.to_vec(),
+        seq: h.seq,
+        from: (seg.id, offset),
+        to: (id, at, commit.len() as u64),
+        spans: spans_of(&moved, view.key.len()),
+    });
+    Ok(())
+}
