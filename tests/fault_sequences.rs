@@ -84,13 +84,26 @@ const LENGTHS: [usize; 5] = [0, 40, 1500, 5000, 9000];
 
 #[derive(Debug, Clone)]
 enum Op {
-    Put { bucket: usize, key: u8, len: usize, class: StorageClass },
-    Delete { bucket: usize, key: u8 },
+    Put {
+        bucket: usize,
+        key: u8,
+        len: usize,
+        class: StorageClass,
+    },
+    Delete {
+        bucket: usize,
+        key: u8,
+    },
     CreateScratch(u32),
     DeleteScratch(u32),
-    Versioning { bucket: usize, enabled: bool },
+    Versioning {
+        bucket: usize,
+        enabled: bool,
+    },
     CreateAccount(u32),
     CreateAccessKey(u32),
+    /// A compaction that takes every segment with a dead byte (active ones sealed first).
+    Compact,
 }
 
 /// What the store must show: acknowledged objects, buckets, versioning states, accounts and keys.
@@ -126,6 +139,7 @@ fn workload(seed: u64, n: usize) -> Vec<Op> {
                 Op::CreateAccount(accounts)
             }
             4 if accounts > 0 => Op::CreateAccessKey(rng.random_range(1..=accounts)),
+            8 => Op::Compact,
             5..=7 => Op::Delete { bucket: rng.random_range(0..2), key: rng.random_range(0..KEYS) },
             _ => Op::Put {
                 bucket: rng.random_range(0..2),
@@ -188,6 +202,9 @@ fn apply(store: &Store, model: &Model, op: &Op, value: &[u8]) -> s3lite::Result<
             };
             m.keys.push(store.create_access_key(&account)?);
         }
+        Op::Compact => {
+            store.compact_with(&s3lite::CompactionPolicy::everything())?;
+        }
     }
     Ok(m)
 }
@@ -212,7 +229,7 @@ fn run(store: &Store, model: Model, ops: &[Op], seed: u64, first: usize) -> (Mod
                     Op::DeleteScratch(id) => drop(would.scratch.remove(id)),
                     Op::Versioning { bucket, enabled } => would.versioning[*bucket] = Some(*enabled),
                     Op::CreateAccount(n) => drop(would.accounts.insert(*n)),
-                    Op::CreateAccessKey(_) => {}
+                    Op::CreateAccessKey(_) | Op::Compact => {}
                 }
                 return (model, Some(would));
             }

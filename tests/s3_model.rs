@@ -19,14 +19,43 @@ enum Op {
     CreateBucket(usize),
     DeleteBucket(usize),
     SetVersioning(usize, bool),
-    Put { bucket: usize, key: usize, len: usize, if_none_match: bool },
-    Delete { bucket: usize, key: usize },
-    DeleteVersion { bucket: usize, key: usize, pick: usize },
-    Copy { from: (usize, usize), to: (usize, usize), replace: bool },
-    Get { bucket: usize, key: usize },
-    List { bucket: usize, prefix: usize, delimiter: bool, page: i32 },
-    ListVersions { bucket: usize, page: i32 },
+    Put {
+        bucket: usize,
+        key: usize,
+        len: usize,
+        if_none_match: bool,
+    },
+    Delete {
+        bucket: usize,
+        key: usize,
+    },
+    DeleteVersion {
+        bucket: usize,
+        key: usize,
+        pick: usize,
+    },
+    Copy {
+        from: (usize, usize),
+        to: (usize, usize),
+        replace: bool,
+    },
+    Get {
+        bucket: usize,
+        key: usize,
+    },
+    List {
+        bucket: usize,
+        prefix: usize,
+        delimiter: bool,
+        page: i32,
+    },
+    ListVersions {
+        bucket: usize,
+        page: i32,
+    },
     Crash,
+    /// A compaction of every segment with a dead byte, active ones included.
+    Compact,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -45,6 +74,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (b.clone(), 0..3usize, any::<bool>(), 1..4i32).prop_map(|(bucket, prefix, delimiter, page)| Op::List { bucket, prefix, delimiter, page }),
         2 => (b.clone(), 1..4i32).prop_map(|(bucket, page)| Op::ListVersions { bucket, page }),
         1 => Just(Op::Crash),
+        1 => Just(Op::Compact),
     ]
 }
 
@@ -247,6 +277,9 @@ impl Harness {
                 self.check_list(bucket, ["", "a", "b/"][prefix], delimiter, page)
             }
             Op::ListVersions { bucket, page } => self.check_versions(bucket, page),
+            Op::Compact => {
+                self.store.as_ref().unwrap().compact_with(&s3lite::CompactionPolicy::everything()).unwrap();
+            }
             Op::Crash => {
                 drop(self.store.take());
                 self.sim.crash(CrashMode::Random(self.step as u64));

@@ -340,7 +340,7 @@ fn read_manifest(
         .and_then(|n| n.parse::<u64>().ok())
         .ok_or_else(|| store_corruption(0, format!("CURRENT names no manifest: {name:?}")))?;
     let path = root.join(name);
-    let f = storage.open(&path, OpenMode::ReadOnly).map_err(io_err("open", &path))?;
+    let f = storage.open(&path, OpenMode::ReadWrite).map_err(io_err("open", &path))?;
     let bytes = read_all(&*f).map_err(io_err("read", &path))?;
     let log = decode_log(&bytes);
     if let Some(d) = &log.damage {
@@ -357,10 +357,22 @@ fn read_manifest(
         }
         let (edits, skipped) = decode_log_salvage(&bytes);
         report.manifest_damaged = skipped;
+        make_durable(&*f, &path, &bytes)?;
         return Ok((number, edits, true));
     }
     report.manifest_tail_bytes = bytes.len() as u64 - log.valid_len;
+    make_durable(&*f, &path, &bytes[..log.valid_len as usize])?;
     Ok((number, log.edits, false))
+}
+
+/// Makes the manifest bytes recovery is about to act on durable. After a process kill the page
+/// cache may hold frames whose sync never returned (a rewrite's commit edit, say); removing the
+/// inputs it names, and then losing the edit to a power loss, would lose the data. Written again
+/// before the sync, since a sync that failed in the killed process may have left those pages clean
+/// but unwritten (see `settle_active_tail`).
+fn make_durable(f: &dyn StorageFile, path: &Path, bytes: &[u8]) -> Result<()> {
+    f.write_all_at(bytes, 0).map_err(io_err("rewrite manifest", path))?;
+    f.sync_data().map_err(io_err("fdatasync", path))
 }
 
 fn create_store(

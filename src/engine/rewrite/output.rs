@@ -130,6 +130,10 @@ impl<'a> OutputWriter<'a> {
         };
         let mut page = vec![0u8; SEGMENT_DATA_START as usize];
         page[..64].copy_from_slice(&header.encode());
+        // The header is durable before any record: a file of this store with data always names
+        // itself (and its generation), so an open that finds it uncommitted knows what it is.
+        file.write_all_at(&page, 0).map_err(|e| Error::io("segment header write", &path, e))?;
+        file.sync_all().map_err(|e| Error::io("segment fsync", &path, e))?;
         let mut crc = crc32fast::Hasher::new();
         crc.update(&page);
         Ok(Open {
@@ -137,8 +141,8 @@ impl<'a> OutputWriter<'a> {
             path,
             file,
             tail: SEGMENT_DATA_START,
-            buf: page,
-            buf_at: 0,
+            buf: Vec::with_capacity(WRITE_BUFFER_BYTES),
+            buf_at: SEGMENT_DATA_START,
             crc,
             record_count: 0,
             last_seq: 0,
