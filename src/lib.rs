@@ -96,6 +96,7 @@ pub use engine::accounts::Credentials;
 pub use engine::body::{ByteRange, ObjectReader};
 pub use engine::builder::StoreBuilder;
 pub use engine::catalog::{Account, BucketInfo, VersioningState};
+pub use engine::maintenance::{BackgroundCompaction, BackgroundScrub, CONCURRENT_REWRITES_MAX};
 pub use engine::options::{
     BodyFinish, BodyFinishFn, GetOptions, ListOptions, ListPage, NewVersion, ObjectInfo, PutOptions,
     WriteCondition,
@@ -104,7 +105,11 @@ pub use engine::partition::rate::{PartitionSplitting, RatePartition, RatePartiti
 pub use engine::partition::route;
 pub use engine::partition::stats::PartitionStats;
 pub use engine::recovery::{DamagedRange, RecoveryReport, TornTail};
-pub use engine::rewrite::{CompactionPolicy, CompactionReport, SegmentStats};
+pub use engine::rewrite::{
+    COMPACTION_DEAD_BYTES_MIN_DEFAULT, COMPACTION_DEAD_RATIO_MIN_DEFAULT, COMPACTION_INPUT_BYTES_MAX_DEFAULT,
+    CompactionPolicy, CompactionReport, SegmentStats,
+};
+pub use engine::scrub::ScrubReport;
 pub use engine::store::Store;
 pub use engine::{format, io, segment};
 pub use error::{CorruptionSite, Error, Result};

@@ -299,7 +299,18 @@ fn mixed_workload(on_disk: bool, n: u64, deadline: Duration) {
     workers
         .push(("accounts and versioning", Box::new(move |t| accounts_and_versioning(&s, &d, n, &made, t))));
 
+    let (s, d) = (store.clone(), drivers.clone());
+    workers.push(("compaction and scrub", Box::new(move |t| compaction_and_scrub(&s, &d, n, t))));
+    let s = store.clone();
+    s.start_background_compaction(s3lite::BackgroundCompaction {
+        policy: s3lite::CompactionPolicy::everything(),
+        interval_ms: 1,
+        ..Default::default()
+    })
+    .unwrap();
+
     let (took, states) = run_watched(deadline, workers);
+    store.stop_background_compaction();
     println!(
         "mixed workload (on disk: {on_disk}, n = {n}) finished in {:.2} s:\n{states}",
         took.as_secs_f64()
@@ -453,6 +464,20 @@ fn listings(store: &Store, b: BucketId, drivers: &Drivers, min: u64, t: &Tracker
         let key = fixed_key(i);
         t.doing(i, format!("get {key}"));
         assert_eq!(read(store, b, &key).unwrap(), fixed_body(i), "{key}");
+        i += 1;
+    }
+}
+
+/// On-demand compactions (active segments sealed too) and scrubs, beside the background compactor,
+/// while the drivers run.
+fn compaction_and_scrub(store: &Store, drivers: &Drivers, min: u64, t: &Tracker) {
+    let mut i = 0;
+    while drivers.running(i, min) {
+        t.doing(i, "compact everything");
+        store.compact_with(&s3lite::CompactionPolicy::everything()).unwrap();
+        t.doing(i, "scrub");
+        let report = store.scrub().unwrap();
+        assert!(report.damaged.is_empty(), "{report:?}");
         i += 1;
     }
 }

@@ -251,6 +251,7 @@ impl StoreBuilder {
                 cache_large_bodies: self.cache_large_bodies,
                 prefix_rates,
                 writeback,
+                maintenance: Mutex::default(),
                 _lock: opened.lock,
             }),
         };

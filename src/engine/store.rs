@@ -52,11 +52,17 @@ pub(super) struct Inner {
     /// Rate partitions when request-rate emulation splits them.
     pub(super) prefix_rates: Option<PrefixRates>,
     pub(super) writeback: Option<Writeback>,
+    /// Background compaction and scrubbing.
+    pub(super) maintenance: Mutex<super::maintenance::Maintenance>,
     pub(super) _lock: Box<dyn StorageLock>,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
+        self.maintenance.lock().stop_all();
+        for p in self.partitions.iter() {
+            p.reap_retired();
+        }
         if let Some(mut f) = self.flusher.lock().take() {
             f.stop();
         }

@@ -17,6 +17,7 @@
 //!    holds it (a crash first leaves the unlink to the next open, which the commit edit tells to).
 
 pub(crate) mod output;
+pub(crate) mod pace;
 
 use std::sync::Arc;
 
@@ -35,6 +36,7 @@ use crate::engine::store::Store;
 use crate::error::{CorruptionSite, Error, Result};
 use crate::types::StorageClass;
 use output::OutputWriter;
+use pace::Pacer;
 
 /// Default [`CompactionPolicy::dead_ratio_min`].
 pub const COMPACTION_DEAD_RATIO_MIN_DEFAULT: f64 = 0.25;
@@ -45,7 +47,6 @@ pub const COMPACTION_INPUT_BYTES_MAX_DEFAULT: u64 = 1024 * 1024 * 1024;
 
 /// Which sealed segments a compaction rewrites.
 #[derive(Debug, Clone, Copy, PartialEq)]
-#[non_exhaustive]
 pub struct CompactionPolicy {
     /// A segment is rewritten when at least this share of its data bytes is dead ...
     pub dead_ratio_min: f64,
@@ -113,6 +114,9 @@ pub struct CompactionReport {
     pub files_removed: u64,
     /// Input files still held by a reader: unlinked by a later compaction, or by the next open.
     pub files_held: u64,
+    /// Segments found damaged while being copied: left as they are (nothing of that rewrite was
+    /// committed), reported here, and never picked again.
+    pub damaged: Vec<crate::DamagedRange>,
 }
 
 /// One segment's place in the accounting.
@@ -188,7 +192,7 @@ impl Store {
     pub fn compact_with(&self, policy: &CompactionPolicy) -> Result<CompactionReport> {
         let mut report = CompactionReport::default();
         for part in self.inner.partitions.iter() {
-            compact_partition(part, policy, &mut report)?;
+            compact_partition(part, policy, None, &mut report)?;
         }
         Ok(report)
     }
@@ -227,6 +231,7 @@ impl Store {
 pub(crate) fn compact_partition(
     part: &Partition,
     policy: &CompactionPolicy,
+    pace: Option<&Pacer>,
     report: &mut CompactionReport,
 ) -> Result<()> {
     let _one_at_a_time = part.rewrite_lock.lock();
@@ -240,8 +245,25 @@ pub(crate) fn compact_partition(
             part.seal_active(class)?;
         }
         let inputs = pick(part, class, policy);
-        if !inputs.is_empty() {
-            rewrite(part, class, &inputs, report)?;
+        if inputs.is_empty() {
+            continue;
+        }
+        match rewrite(part, class, &inputs, pace, report) {
+            Ok(()) => {}
+            // The input is marked and reported; the other classes and partitions go on.
+            Err(Error::Corruption { site, reason }) => {
+                if let Some(seg) = site.segment_id.and_then(|id| part.segment(id)) {
+                    seg.mark_damaged();
+                }
+                report.damaged.push(crate::DamagedRange {
+                    partition: part.id,
+                    segment_id: site.segment_id.unwrap_or(0),
+                    start: site.offset,
+                    end: site.offset,
+                    reason,
+                });
+            }
+            Err(e) => return Err(e),
         }
     }
     // Once this function's own handles on the inputs are gone.
@@ -275,7 +297,7 @@ fn pick(part: &Partition, class: StorageClass, policy: &CompactionPolicy) -> Vec
         let segs = part.all_segments();
         let ix = part.index.read();
         segs.into_iter()
-            .filter(|s| s.class == class && !ix.has_pending_chunks(s.id))
+            .filter(|s| s.class == class && !s.is_damaged() && !ix.has_pending_chunks(s.id))
             .filter_map(|s| {
                 let len = s.sealed_len()?;
                 let dead = len.saturating_sub(ix.segment_live(s.id) + overhead);
@@ -309,6 +331,7 @@ fn rewrite(
     part: &Partition,
     class: StorageClass,
     inputs: &[Arc<Segment>],
+    pace: Option<&Pacer>,
     report: &mut CompactionReport,
 ) -> Result<()> {
     let ctx = part.ctx().clone();
@@ -318,7 +341,7 @@ fn rewrite(
     let survivors_min_seq =
         part.all_segments().iter().filter(|s| !input_ids.contains(&s.id)).map(|s| s.min_seq()).min();
     let survivors_min_seq = survivors_min_seq.unwrap_or(u64::MAX);
-    let mut out = OutputWriter::new(&ctx, part.id, class, generation);
+    let mut out = OutputWriter::new(&ctx, part.id, class, generation, pace);
     let copied = copy_live(part, inputs, &input_ids, survivors_min_seq, &mut out, report);
     let paths = out.paths();
     let finished = match copied.and_then(|c| out.finish().map(|f| (c, f))) {
@@ -392,7 +415,8 @@ fn copy_live(
         let bytes = map.bytes();
         let scan = scan_segment(bytes, SegmentState::Sealed(len), false);
         if let Some((offset, reason)) = scan.fatal {
-            // Never copied past: the scrubber and reads report it; the segment stays as it is.
+            // Never copied past: the segment stays as it is, and is never picked again.
+            seg.mark_damaged();
             return Err(Error::corruption(site(offset), format!("compaction input: {reason}")));
         }
         for r in &scan.records {

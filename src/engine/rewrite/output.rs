@@ -14,6 +14,8 @@ use crate::engine::partition::{engine_record, now_ms};
 use crate::error::{Error, Result};
 use crate::types::StorageClass;
 
+use super::pace::Pacer;
+
 /// Bytes buffered before a write call.
 const WRITE_BUFFER_BYTES: usize = 1024 * 1024;
 
@@ -47,6 +49,7 @@ struct Open {
 /// size.
 pub(crate) struct OutputWriter<'a> {
     ctx: &'a Context,
+    pace: Option<&'a Pacer>,
     partition: u16,
     class: StorageClass,
     generation: u64,
@@ -55,8 +58,14 @@ pub(crate) struct OutputWriter<'a> {
 }
 
 impl<'a> OutputWriter<'a> {
-    pub(crate) fn new(ctx: &'a Context, partition: u16, class: StorageClass, generation: u64) -> Self {
-        OutputWriter { ctx, partition, class, generation, open: None, finished: Vec::new() }
+    pub(crate) fn new(
+        ctx: &'a Context,
+        partition: u16,
+        class: StorageClass,
+        generation: u64,
+        pace: Option<&'a Pacer>,
+    ) -> Self {
+        OutputWriter { ctx, pace, partition, class, generation, open: None, finished: Vec::new() }
     }
 
     /// Appends one record given as consecutive byte slices; returns (segment id, offset).
@@ -83,7 +92,11 @@ impl<'a> OutputWriter<'a> {
         o.last_seq = o.last_seq.max(seq);
         o.min_seq = o.min_seq.min(seq);
         if o.buf.len() >= WRITE_BUFFER_BYTES {
+            let n = o.buf.len() as u64;
             flush(o)?;
+            if let Some(p) = self.pace {
+                p.consume(n);
+            }
         }
         Ok((o.id, at))
     }

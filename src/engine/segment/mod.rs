@@ -6,7 +6,7 @@ pub mod scan;
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 
@@ -28,6 +28,8 @@ pub(crate) struct Segment {
     min_seq: AtomicU64,
     /// Length once sealed (0 while active).
     sealed_len: AtomicU64,
+    /// Set when a scrub or a compaction found damage in it: never a compaction input again.
+    damaged: AtomicBool,
     /// Set once the segment is sealed; reads then go through the map.
     map: RwLock<Option<Arc<dyn MappedBytes>>>,
     /// True once a sync of this file failed. Held across every sync of the file, so that two syncers
@@ -54,6 +56,7 @@ impl Segment {
             generation,
             min_seq: AtomicU64::new(u64::MAX),
             sealed_len: AtomicU64::new(0),
+            damaged: AtomicBool::new(false),
             map: RwLock::new(None),
             sync_failed: Mutex::new(false),
         }
@@ -67,6 +70,16 @@ impl Segment {
     /// Lowest seq of any record in the segment (`u64::MAX` when it holds none).
     pub(crate) fn min_seq(&self) -> u64 {
         self.min_seq.load(Ordering::Relaxed)
+    }
+
+    /// Marks the segment as holding damage.
+    pub(crate) fn mark_damaged(&self) {
+        self.damaged.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a scrub or a compaction found damage in it.
+    pub(crate) fn is_damaged(&self) -> bool {
+        self.damaged.load(Ordering::Relaxed)
     }
 
     /// Length once sealed, `None` while active.
