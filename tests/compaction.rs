@@ -160,11 +160,18 @@ fn no_delete_resurrects_after_compaction_crash_and_reopen() {
                 let info = store.put_bytes(b, &key, &v, &opts).unwrap();
                 versions.push((info.version_id, v));
             }
-            if i % 97 == 0 {
-                store.compact_with(&CompactionPolicy::everything()).unwrap();
+            if i % 37 == 0 {
+                // Partial compactions too: some segments stay while others (and their purges) go.
+                let policy = CompactionPolicy {
+                    dead_ratio_min: [0.0, 0.3, 0.6][rng.random_range(0..3)],
+                    dead_bytes_min: 1,
+                    small_segment_bytes: Some(0),
+                    input_bytes_max: [1, 200_000, u64::MAX][rng.random_range(0..3)],
+                    seal_active: rng.random_bool(0.5),
+                };
+                store.compact_with(&policy).unwrap();
             }
         }
-        store.compact_with(&CompactionPolicy::everything()).unwrap();
         drop(store);
         sim.crash(CrashMode::Random(seed));
         let store = sim_builder(&sim).partitions(1).open().unwrap();
@@ -187,6 +194,50 @@ fn no_delete_resurrects_after_compaction_crash_and_reopen() {
             }
         }
     }
+}
+
+/// The purge of an old version lands in a segment that is rewritten while the segment holding the
+/// version stays (it is mostly live): the purge must be kept, or the version comes back at reopen.
+#[test]
+fn a_purge_is_kept_while_the_segment_holding_what_it_hides_survives() {
+    let sim = SimStorage::new();
+    let store = sim_builder(&sim).partitions(1).open().unwrap();
+    let b = store.create_bucket("b").unwrap();
+    let unique = PutOptions { version: NewVersion::Unique, ..PutOptions::default() };
+    let victim = store.put_bytes(b, "victim", &body(1, 2000), &unique).unwrap().version_id;
+    store.put_bytes(b, "victim", &body(2, 2000), &unique).unwrap();
+    // Live data fills the victim's segment and seals it.
+    for i in 0..100 {
+        store.put_bytes(b, &format!("live{i}"), &body(100 + i, 3000), &unique).unwrap();
+    }
+    store.delete_version(b, "victim", victim, None).unwrap();
+    // Garbage after the purge: its segment is mostly dead.
+    for i in 0..200 {
+        store.put_bytes(b, "junk", &body(1000 + i, 3000), &PutOptions::default()).unwrap();
+    }
+    let policy = CompactionPolicy {
+        dead_ratio_min: 0.5,
+        dead_bytes_min: 1,
+        small_segment_bytes: Some(0),
+        seal_active: true,
+        ..CompactionPolicy::default()
+    };
+    let report = store.compact_with(&policy).unwrap();
+    assert!(report.rewrites > 0, "{report:?}");
+    let first = store.segment_stats()[0];
+    assert_eq!(first.generation, 0, "the victim's segment was not rewritten: {report:?}");
+    drop(store);
+    sim.crash(CrashMode::DropUnsynced);
+    let store = sim_builder(&sim).partitions(1).open().unwrap();
+    let versions: Vec<VersionId> = store
+        .list(b, &s3lite::ListOptions { prefix: "victim".into(), versions: true, ..Default::default() })
+        .unwrap()
+        .entries
+        .iter()
+        .map(|e| e.version_id)
+        .collect();
+    assert_eq!(versions.len(), 1, "the purged version came back: {versions:?}");
+    assert!(!versions.contains(&victim));
 }
 
 /// Writers and readers go on while compactions run; every read sees a value some write put there.
