@@ -438,8 +438,10 @@ impl S3 {
         // S3 stores a copy as STANDARD unless the request names a class (CopyObject,
         // `x-amz-storage-class`: "By default, Amazon S3 uses the STANDARD Storage Class").
         let class = storage_class(req.storage_class.as_ref())?;
-        let same = src.id == dst.id && src_key == req.key && src_version.is_none_or(|v| v == info.version_id);
-        if same && req.metadata_directive == MetadataDirective::Copy && req.storage_class.is_none() {
+        if req.metadata_directive == MetadataDirective::Copy
+            && req.storage_class.is_none()
+            && copies_onto_itself(&src, &src_key, &info, &dst, &req.key)
+        {
             return Err(Error::InvalidRequest {
                 reason: "this copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes".into(),
             });
@@ -520,6 +522,22 @@ fn output_version(state: VersioningState, v: VersionId) -> Option<String> {
 }
 
 /// Parses `bucket/key[?versionId=v]` (a leading `/` allowed, key URL-encoded or not).
+/// Whether a copy would write the destination key's current version over itself: the source is the
+/// destination key and the version read (named or not) is its newest. A copy of an older version
+/// (or of the `null` version when another is newer) onto its own key is how S3's user guide restores
+/// a previous version ("Restoring previous versions": copy it into the same bucket and it becomes
+/// the current version), so only the newest version is compared, never the requested one with
+/// itself.
+fn copies_onto_itself(
+    src: &BucketInfo,
+    src_key: &str,
+    read: &ObjectInfo,
+    dst: &BucketInfo,
+    dst_key: &str,
+) -> bool {
+    src.id == dst.id && src_key == dst_key && read.is_latest
+}
+
 fn parse_copy_source(src: &str) -> Result<(String, String, Option<VersionId>)> {
     let bad = || Error::InvalidArgument {
         name: "x-amz-copy-source",
