@@ -76,3 +76,69 @@ fn restoring_a_previous_version_by_copying_it_onto_its_key() {
     self_copy(&format!("photos/cat.jpg?versionId={newest}")).unwrap();
     assert_eq!(body_of(&client, "photos", "cat.jpg", None), b"v1");
 }
+
+/// Item 2 (and item 6's versioning call with no status): a builder sent without a field the
+/// operation requires names the operation and the field, and sends nothing.
+#[test]
+fn a_request_missing_a_required_field_names_it_and_is_not_sent() {
+    let store = Store::open_in_memory().unwrap();
+    let client = store.client();
+    client.create_bucket().bucket("photos").send().unwrap();
+    let sent = client.request_count();
+    let missing = |e: s3lite::Error| match e {
+        s3lite::Error::MissingParameter { operation, field } => {
+            assert_eq!((e.code(), e.http_status()), ("MissingParameter", 400));
+            assert!(e.to_string().contains(&format!("{operation} needs `{field}`")), "{e}");
+            (operation, field)
+        }
+        other => panic!("expected MissingParameter, got {other}"),
+    };
+    let cases: Vec<(s3lite::Error, (&str, &str))> = vec![
+        (client.create_bucket().send().unwrap_err(), ("CreateBucket", "bucket")),
+        (client.head_bucket().send().unwrap_err(), ("HeadBucket", "bucket")),
+        (client.delete_bucket().send().unwrap_err(), ("DeleteBucket", "bucket")),
+        (client.get_bucket_versioning().send().unwrap_err(), ("GetBucketVersioning", "bucket")),
+        (
+            client.put_bucket_versioning().bucket("photos").send().unwrap_err(),
+            ("PutBucketVersioning", "status"),
+        ),
+        (client.put_object().key("k").body(b"x").send().unwrap_err(), ("PutObject", "bucket")),
+        (client.put_object().bucket("photos").body(b"x").send().unwrap_err(), ("PutObject", "key")),
+        (client.get_object().bucket("photos").send().unwrap_err(), ("GetObject", "key")),
+        (client.head_object().key("k").send().unwrap_err(), ("HeadObject", "bucket")),
+        (client.delete_object().bucket("photos").send().unwrap_err(), ("DeleteObject", "key")),
+        (client.delete_objects().send().unwrap_err(), ("DeleteObjects", "bucket")),
+        (client.copy_object().bucket("photos").key("k").send().unwrap_err(), ("CopyObject", "copy_source")),
+        (client.list_objects_v2().send().unwrap_err(), ("ListObjectsV2", "bucket")),
+        (client.list_objects().send().unwrap_err(), ("ListObjects", "bucket")),
+        (client.list_object_versions().send().unwrap_err(), ("ListObjectVersions", "bucket")),
+    ];
+    for (e, want) in cases {
+        assert_eq!(missing(e), want);
+    }
+    assert_eq!(client.request_count(), sent, "a request missing a field is never sent");
+    // ListBuckets needs nothing; a set field is never reported missing.
+    client.list_buckets().send().unwrap();
+    let e = client.get_object().bucket("photos").key("absent").send().unwrap_err();
+    assert_eq!(e.code(), "NoSuchKey");
+}
+
+/// Item 6: an error returned from `main` (printed in its Debug form) names its S3 code and status.
+#[test]
+fn an_error_prints_its_code_and_status() {
+    let store = Store::open_in_memory().unwrap();
+    let client = store.client();
+    let e = client.get_object().bucket("photos").key("dog.jpg").send().unwrap_err();
+    let debug = format!("{e:?}");
+    assert_eq!(debug, "NoSuchBucket (HTTP 404): the specified bucket does not exist: photos");
+    assert_eq!(e.to_string(), debug);
+    assert_eq!(e.message(), "the specified bucket does not exist: photos");
+    // What `fn main() -> Result<(), s3lite::Error>` prints on the way out (`Error: {err:?}`).
+    fn main_like(client: &s3lite::Client) -> Result<(), s3lite::Error> {
+        client.create_bucket().bucket("photos").send()?;
+        client.get_object().bucket("photos").key("dog.jpg").send()?;
+        Ok(())
+    }
+    let Err(e) = main_like(&client) else { panic!("the key does not exist") };
+    assert!(format!("Error: {e:?}").starts_with("Error: NoSuchKey (HTTP 404): "), "{e:?}");
+}

@@ -386,9 +386,17 @@ fn eventual_writes_are_synced_by_the_flusher() {
 fn a_second_open_is_refused_while_the_first_lives() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let e = Store::open(dir.path()).unwrap_err();
-    assert!(matches!(e, Error::Locked { .. }), "{e:?}");
+    let Err(e) = Store::open(dir.path()) else { panic!("a second open in this process succeeded") };
+    assert!(matches!(e, Error::AlreadyOpen { .. }), "{e:?}");
+    assert!(e.to_string().contains("already open in this process"), "{e}");
+    // Through another spelling of the same directory too: the registry holds canonical paths.
+    let Err(e) = Store::open(dir.path().join(".")) else { panic!("a second open succeeded") };
+    assert!(matches!(e, Error::AlreadyOpen { .. }), "{e:?}");
+    let clone = store.clone();
     drop(store);
+    let Err(e) = Store::open(dir.path()) else { panic!("a clone keeps the store open") };
+    assert!(matches!(e, Error::AlreadyOpen { .. }), "{e:?}");
+    drop(clone);
     Store::open(dir.path()).unwrap();
     let sim = s3lite::io::SimStorage::new();
     let _a = common::sim_builder(&sim).open().unwrap();

@@ -146,13 +146,38 @@ impl Client {
     }
 }
 
-/// Generates a fluent builder: plain setters for `fields`, `Some(..)` setters for `optional` fields.
+/// A request field that `send` insists on: an empty bucket, key or copy source, or an absent
+/// versioning status, was never set (S3 has no bucket named "" and no key "").
+trait Required {
+    fn is_missing(&self) -> bool;
+}
+
+impl Required for String {
+    fn is_missing(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+impl<T> Required for Option<T> {
+    fn is_missing(&self) -> bool {
+        self.is_none()
+    }
+}
+
+/// `PutObjectBuilder` → `PutObject`: the operation's name as S3 and aws-sdk-s3 spell it.
+fn operation_name(builder: &'static str) -> &'static str {
+    builder.strip_suffix("Builder").unwrap_or(builder)
+}
+
+/// Generates a fluent builder: plain setters for `fields`, `Some(..)` setters for `optional` fields;
+/// `send` refuses a request missing one of the `required` fields.
 macro_rules! builder {
     (
         $(#[$doc:meta])* $builder:ident, $method:ident, $req:ty, $out:ty, $status:expr,
         |$s3:ident, $r:ident| $call:expr,
         fields { $($field:ident : $ty:ty),* $(,)? }
         optional { $($ofield:ident : $oty:ty),* $(,)? }
+        required { $($rfield:ident),* $(,)? }
     ) => {
         $(#[$doc])*
         #[must_use]
@@ -186,8 +211,17 @@ macro_rules! builder {
             /// Sends the request.
             ///
             /// # Errors
-            /// The operation's S3 errors.
+            /// `MissingParameter`, before anything is sent, when a required field was not set (as
+            /// aws-sdk-s3 refuses to build such a request); otherwise the operation's S3 errors.
             pub fn send(self) -> Result<Response<$out>> {
+                $(
+                    if Required::is_missing(&self.request.$rfield) {
+                        return Err(Error::MissingParameter {
+                            operation: operation_name(stringify!($builder)),
+                            field: stringify!($rfield),
+                        });
+                    }
+                )*
                 let $r = self.request;
                 self.client.call($status, |$s3| $call)
             }
@@ -300,6 +334,7 @@ builder!(
     |s3, r| s3.create_bucket(r),
     fields { bucket: String }
     optional { create_bucket_configuration: CreateBucketConfiguration }
+    required { bucket }
 );
 builder!(
     /// Builder of HeadBucket.
@@ -307,6 +342,7 @@ builder!(
     |s3, r| s3.head_bucket(&r.bucket),
     fields { bucket: String }
     optional {}
+    required { bucket }
 );
 builder!(
     /// Builder of DeleteBucket.
@@ -314,6 +350,7 @@ builder!(
     |s3, r| s3.delete_bucket(&r.bucket),
     fields { bucket: String }
     optional {}
+    required { bucket }
 );
 builder!(
     /// Builder of ListBuckets.
@@ -321,16 +358,19 @@ builder!(
     |s3, r| s3.list_buckets(r),
     fields {}
     optional { max_buckets: usize, continuation_token: String, prefix: String }
+    required {}
 );
 builder!(
     /// Builder of PutBucketVersioning.
     PutBucketVersioningBuilder, put_bucket_versioning, PutBucketVersioningRequest, (), 200,
     |s3, r| match r.status {
+        // `send` has refused a request without a status before this runs.
         Some(status) => s3.put_bucket_versioning(&r.bucket, status),
-        None => Err(Error::MalformedXML { reason: "a versioning configuration needs a status".into() }),
+        None => Err(Error::MissingParameter { operation: "PutBucketVersioning", field: "status" }),
     },
     fields { bucket: String }
     optional { status: BucketVersioningStatus }
+    required { bucket, status }
 );
 builder!(
     /// Builder of GetBucketVersioning.
@@ -338,6 +378,7 @@ builder!(
     |s3, r| s3.get_bucket_versioning(&r.bucket).map(|status| GetBucketVersioningOutput { status }),
     fields { bucket: String }
     optional {}
+    required { bucket }
 );
 builder!(
     /// Builder of PutObject.
@@ -351,6 +392,7 @@ builder!(
         checksum_algorithm: ChecksumAlgorithm, checksum_crc32: String, checksum_crc32_c: String,
         checksum_crc64_nvme: String, checksum_sha1: String, checksum_sha256: String,
     }
+    required { bucket, key }
 );
 builder!(
     /// Builder of GetObject.
@@ -361,6 +403,7 @@ builder!(
         version_id: String, range: String, if_match: String, if_none_match: String,
         if_modified_since: SystemTime, if_unmodified_since: SystemTime,
     }
+    required { bucket, key }
 );
 builder!(
     /// Builder of HeadObject.
@@ -371,6 +414,7 @@ builder!(
         version_id: String, range: String, if_match: String, if_none_match: String,
         if_modified_since: SystemTime, if_unmodified_since: SystemTime,
     }
+    required { bucket, key }
 );
 builder!(
     /// Builder of DeleteObject.
@@ -378,6 +422,7 @@ builder!(
     |s3, r| s3.delete_object(r),
     fields { bucket: String, key: String }
     optional { version_id: String, if_match: String }
+    required { bucket, key }
 );
 builder!(
     /// Builder of DeleteObjects.
@@ -385,6 +430,7 @@ builder!(
     |s3, r| s3.delete_objects(r),
     fields { bucket: String }
     optional {}
+    required { bucket }
 );
 builder!(
     /// Builder of CopyObject.
@@ -396,6 +442,7 @@ builder!(
         copy_source_if_none_match: String, copy_source_if_modified_since: SystemTime,
         copy_source_if_unmodified_since: SystemTime,
     }
+    required { bucket, key, copy_source }
 );
 builder!(
     /// Builder of ListObjectsV2.
@@ -406,6 +453,7 @@ builder!(
         prefix: String, delimiter: String, max_keys: i32, continuation_token: String,
         start_after: String, encoding_type: EncodingType,
     }
+    required { bucket }
 );
 builder!(
     /// Builder of ListObjects (v1).
@@ -413,6 +461,7 @@ builder!(
     |s3, r| s3.list_objects(r),
     fields { bucket: String }
     optional { prefix: String, delimiter: String, max_keys: i32, marker: String, encoding_type: EncodingType }
+    required { bucket }
 );
 builder!(
     /// Builder of ListObjectVersions.
@@ -423,4 +472,5 @@ builder!(
         prefix: String, delimiter: String, max_keys: i32, key_marker: String,
         version_id_marker: String, encoding_type: EncodingType,
     }
+    required { bucket }
 );

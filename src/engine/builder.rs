@@ -16,6 +16,7 @@ use crate::engine::etag_hasher::EtagHashers;
 use crate::engine::format::manifest::PREFIX_LEN_WHOLE_KEY;
 use crate::engine::format::segment_header::SEGMENT_DATA_START;
 use crate::engine::io::{RealStorage, Storage};
+use crate::engine::open_registry;
 use crate::engine::partition::Partition;
 use crate::engine::partition::rate::{PrefixRates, RequestRateLimits};
 use crate::engine::recovery::{self, OpenConfig};
@@ -197,10 +198,18 @@ impl StoreBuilder {
     /// Opens the store, creating it if the directory holds none, and runs recovery.
     ///
     /// # Errors
-    /// `InvalidArgument` for bad options; `Locked` if another process has it open; `Corruption` in
+    /// `InvalidArgument` for bad options; `AlreadyOpen` if a live store of this process has the
+    /// directory open; `Locked` if another process has it open; `Corruption` in
     /// `Strict` mode when damage other than a torn tail is found; `Io` on I/O errors.
     pub fn open(self) -> Result<Store> {
         self.validate()?;
+        let registered = match &self.storage {
+            Some(_) => None,
+            None => {
+                std::fs::create_dir_all(&self.root).map_err(|e| Error::io("mkdir", &self.root, e))?;
+                Some(open_registry::register(&self.root)?)
+            }
+        };
         let storage = self.storage.clone().unwrap_or_else(|| Arc::new(RealStorage));
         let cfg = OpenConfig {
             params: Params {
@@ -252,6 +261,7 @@ impl StoreBuilder {
                 prefix_rates,
                 writeback,
                 _lock: opened.lock,
+                _registered: registered,
             }),
         };
         store.ensure_owner(&owner_display_name)?;

@@ -23,6 +23,8 @@
 //! on the simulated file system that crashes and injects faults. Lower layers never import higher
 //! ones.
 //!
+//! Beside the data path, [`open_registry`] remembers which directories this process has open.
+//!
 //! [`Store`]: store::Store
 
 pub(crate) mod accounts;
@@ -37,6 +39,7 @@ pub mod format;
 pub mod io;
 pub(crate) mod listing;
 mod objects;
+mod open_registry;
 pub(crate) mod options;
 mod orphans;
 pub(crate) mod partition;

@@ -53,6 +53,9 @@ pub(super) struct Inner {
     pub(super) prefix_rates: Option<PrefixRates>,
     pub(super) writeback: Option<Writeback>,
     pub(super) _lock: Box<dyn StorageLock>,
+    /// This directory's place among the stores open in this process (`None` on a custom storage).
+    /// Declared after `_lock` so that it is released after the LOCK file.
+    pub(super) _registered: Option<super::open_registry::Registered>,
 }
 
 impl Drop for Inner {

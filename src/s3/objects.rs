@@ -383,7 +383,7 @@ impl S3 {
                     key: o.key,
                     version_id: o.version_id,
                     code: e.code().into(),
-                    message: e.to_string(),
+                    message: e.message(),
                 }),
             }
         }
