@@ -142,3 +142,79 @@ fn an_error_prints_its_code_and_status() {
     let Err(e) = main_like(&client) else { panic!("the key does not exist") };
     assert!(format!("Error: {e:?}").starts_with("Error: NoSuchKey (HTTP 404): "), "{e:?}");
 }
+
+/// Item 6: user metadata by name and as a map, on the client's output and the resource's object.
+#[test]
+fn user_metadata_reads_by_name_and_as_a_map() {
+    let store = Store::open_in_memory().unwrap();
+    let client = store.client();
+    client.create_bucket().bucket("photos").send().unwrap();
+    let put = client.put_object().bucket("photos").key("cat.jpg").body(b"meow");
+    put.metadata("Camera", "X100").metadata("taken", "2024-05-01").send().unwrap();
+    let head = client.head_object().bucket("photos").key("cat.jpg").send().unwrap();
+    assert_eq!(head.metadata("camera"), Some("X100"));
+    assert_eq!(head.metadata("CAMERA"), Some("X100"), "names are case-insensitive");
+    assert_eq!(head.metadata("lens"), None);
+    let map = head.metadata_map();
+    assert_eq!(map.get("taken").map(String::as_str), Some("2024-05-01"));
+    assert_eq!(map.len(), 2);
+    let got = client.get_object().bucket("photos").key("cat.jpg").send().unwrap();
+    assert_eq!(got.head.metadata("taken"), Some("2024-05-01"));
+    let object = store.resource().bucket("photos").object("cat.jpg");
+    assert_eq!(object.metadata().unwrap(), map);
+}
+
+/// Item 6: a copy source built from bucket, key and version id, encoded as S3 expects; the resource
+/// layer restores a version with it.
+#[test]
+fn copy_sources_are_built_from_their_parts() {
+    use s3lite::s3::types::CopySource;
+    assert_eq!(CopySource::new("b", "a/b c%d?e").to_string(), "b/a/b%20c%25d%3Fe");
+    assert_eq!(String::from(CopySource::new("b", "k").version_id("null")), "b/k?versionId=null");
+    let store = Store::open_in_memory().unwrap();
+    let client = store.client();
+    client.create_bucket().bucket("photos").send().unwrap();
+    client.put_bucket_versioning().bucket("photos").status(BucketVersioningStatus::Enabled).send().unwrap();
+    let key = "2024/my cat?.jpg";
+    let v1 = client.put_object().bucket("photos").key(key).body(b"v1").send().unwrap().version_id.clone();
+    client.put_object().bucket("photos").key(key).body(b"v2").send().unwrap();
+    let source = CopySource::new("photos", key).version_id(v1.clone().unwrap());
+    let out = client.copy_object().bucket("photos").key("copy").copy_source(&source).send().unwrap();
+    assert_eq!(out.copy_source_version_id, v1);
+    assert_eq!(body_of(&client, "photos", "copy", None), b"v1");
+    let object = store.resource().bucket("photos").object(key);
+    object.copy_from_source(&source).unwrap();
+    assert_eq!(body_of(&client, "photos", key, None), b"v1", "restored");
+}
+
+/// Item 6: DeleteObjects takes keys and versions without positional `Option`s.
+#[test]
+fn delete_objects_takes_keys_and_versions() {
+    use s3lite::s3::types::ObjectIdentifier;
+    let store = Store::open_in_memory().unwrap();
+    let client = store.client();
+    client.create_bucket().bucket("photos").send().unwrap();
+    client.put_bucket_versioning().bucket("photos").status(BucketVersioningStatus::Enabled).send().unwrap();
+    let mut versions = Vec::new();
+    for key in ["a", "b", "c", "d", "e"] {
+        let put = client.put_object().bucket("photos").key(key).body(key).send().unwrap();
+        versions.push(put.version_id.clone().unwrap());
+    }
+    let out = client
+        .delete_objects()
+        .bucket("photos")
+        .key("a")
+        .keys(["b", "c"])
+        .version("d", &versions[3])
+        .object(ObjectIdentifier::version("e", &versions[4]).if_e_tag("\"nope\""))
+        .send()
+        .unwrap();
+    let deleted: Vec<(&str, bool)> = out.deleted.iter().map(|d| (d.key.as_str(), d.delete_marker)).collect();
+    assert_eq!(deleted, [("a", true), ("b", true), ("c", true), ("d", false)]);
+    assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
+    assert_eq!((out.errors[0].key.as_str(), out.errors[0].code.as_str()), ("e", "PreconditionFailed"));
+    assert!(!out.errors[0].message.starts_with("PreconditionFailed"), "the entry's message is S3's alone");
+    let left = client.list_object_versions().bucket("photos").send().unwrap();
+    let keys: Vec<&str> = left.versions.iter().map(|v| v.key.as_str()).collect();
+    assert_eq!(keys, ["a", "b", "c", "e"], "d's only version is gone");
+}

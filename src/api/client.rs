@@ -285,9 +285,27 @@ impl CopyObjectBuilder {
 }
 
 impl DeleteObjectsBuilder {
-    /// Adds a key (and optional version) to delete.
-    pub fn object(mut self, key: impl Into<String>, version_id: Option<String>) -> Self {
-        self.request.objects.push(ObjectIdentifier { key: key.into(), version_id, e_tag: None });
+    /// Adds a key to delete (its current version: a delete marker in a versioned bucket).
+    pub fn key(mut self, key: impl Into<String>) -> Self {
+        self.request.objects.push(ObjectIdentifier::new(key));
+        self
+    }
+
+    /// Adds keys to delete.
+    pub fn keys(mut self, keys: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.request.objects.extend(keys.into_iter().map(ObjectIdentifier::new));
+        self
+    }
+
+    /// Adds one version of a key to delete permanently.
+    pub fn version(mut self, key: impl Into<String>, version_id: impl Into<String>) -> Self {
+        self.request.objects.push(ObjectIdentifier::version(key, version_id));
+        self
+    }
+
+    /// Adds an entry (see [`ObjectIdentifier::new`], [`ObjectIdentifier::version`]).
+    pub fn object(mut self, object: ObjectIdentifier) -> Self {
+        self.request.objects.push(object);
         self
     }
 

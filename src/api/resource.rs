@@ -338,8 +338,8 @@ impl Object {
     ///
     /// # Errors
     /// As [`Object::load`].
-    pub fn metadata(&self) -> Result<Vec<(String, String)>> {
-        self.attr(|a| a.metadata.clone())
+    pub fn metadata(&self) -> Result<std::collections::BTreeMap<String, String>> {
+        self.attr(|a| a.metadata_map())
     }
 
     /// `Content-Type` (loads on first access).
@@ -398,7 +398,15 @@ impl Object {
     /// # Errors
     /// CopyObject's errors.
     pub fn copy_from(&self, source_bucket: &str, source_key: &str) -> Result<Response<CopyObjectOutput>> {
-        let source = format!("{source_bucket}/{}", crate::s3::rules::url_encode(source_key));
+        self.copy_from_source(&CopySource::new(source_bucket, source_key))
+    }
+
+    /// Copies a given source (a version of it, say) onto this object: copying an older version of
+    /// this very object restores it.
+    ///
+    /// # Errors
+    /// CopyObject's errors.
+    pub fn copy_from_source(&self, source: &CopySource) -> Result<Response<CopyObjectOutput>> {
         self.client.copy_object().bucket(self.bucket.clone()).key(self.key.clone()).copy_source(source).send()
     }
 

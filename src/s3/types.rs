@@ -1,5 +1,6 @@
 //! Typed requests and outputs of the S3 operations, with fields named as aws-sdk-s3 names them.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -8,6 +9,8 @@ use crate::engine::body::ObjectReader;
 use crate::engine::catalog::VersioningState;
 use crate::s3::checksum::ChecksumAlgorithm;
 use crate::types::StorageClass;
+
+pub use super::copy_source::CopySource;
 
 /// `CreateBucketConfiguration`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -339,6 +342,25 @@ pub struct HeadObjectOutput {
     pub checksums: Checksums,
 }
 
+impl HeadObjectOutput {
+    /// The value of one user-metadata entry (`x-amz-meta-<name>`); names are case-insensitive, as
+    /// S3 stores them lower-cased.
+    #[must_use]
+    pub fn metadata(&self, name: &str) -> Option<&str> {
+        metadata_value(&self.metadata, name)
+    }
+
+    /// The user metadata as a map, as aws-sdk-s3's `metadata()` and boto3's `Metadata` give it.
+    #[must_use]
+    pub fn metadata_map(&self) -> BTreeMap<String, String> {
+        self.metadata.iter().cloned().collect()
+    }
+}
+
+pub(crate) fn metadata_value<'a>(metadata: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    metadata.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+}
+
 /// GetObject output.
 #[derive(Debug)]
 pub struct GetObjectOutput {
@@ -379,6 +401,27 @@ pub struct ObjectIdentifier {
     pub version_id: Option<String>,
     /// Delete only if the current object has this ETag (a per-key `If-Match`).
     pub e_tag: Option<String>,
+}
+
+impl ObjectIdentifier {
+    /// The current version of `key` (a delete marker in a versioned bucket).
+    #[must_use]
+    pub fn new(key: impl Into<String>) -> ObjectIdentifier {
+        ObjectIdentifier { key: key.into(), version_id: None, e_tag: None }
+    }
+
+    /// One version of `key`, removed permanently.
+    #[must_use]
+    pub fn version(key: impl Into<String>, version_id: impl Into<String>) -> ObjectIdentifier {
+        ObjectIdentifier { key: key.into(), version_id: Some(version_id.into()), e_tag: None }
+    }
+
+    /// Deletes only if the current object has this ETag.
+    #[must_use]
+    pub fn if_e_tag(mut self, e_tag: impl Into<String>) -> ObjectIdentifier {
+        self.e_tag = Some(e_tag.into());
+        self
+    }
 }
 
 /// DeleteObjects input.
