@@ -140,7 +140,7 @@ impl Client {
         let n = self.requests.fetch_add(1, Ordering::Relaxed);
         let output = f(&self.s3)?;
         let mut rnd = [0u8; 4];
-        rand::RngCore::fill_bytes(&mut rand::rng(), &mut rnd);
+        self.s3.store().fill_id(&mut rnd);
         let request_id = format!("{n:08X}{:08X}", u32::from_le_bytes(rnd));
         Ok(Response { output, response_metadata: ResponseMetadata { request_id, http_status: status } })
     }

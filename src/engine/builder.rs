@@ -15,6 +15,7 @@ use crate::engine::context::Params;
 use crate::engine::etag_hasher::EtagHashers;
 use crate::engine::format::manifest::PREFIX_LEN_WHOLE_KEY;
 use crate::engine::format::segment_header::SEGMENT_DATA_START;
+use crate::engine::ids::IdSource;
 use crate::engine::io::{RealStorage, Storage};
 use crate::engine::open_registry;
 use crate::engine::partition::Partition;
@@ -49,6 +50,7 @@ pub struct StoreBuilder {
     pub(super) rate_limits: Option<RequestRateLimits>,
     pub(super) background_writeback: bool,
     pub(super) cache_large_bodies: bool,
+    pub(super) seed: Option<u64>,
 }
 
 impl StoreBuilder {
@@ -154,6 +156,20 @@ impl StoreBuilder {
         self
     }
 
+    /// Makes every id the store generates reproducible from `seed`: version ids, request ids,
+    /// chunk tokens, account ids and access keys, and the store's uuid (the continuation-token
+    /// secret). With a [`crate::clock::ManualClock`] fixing times, the same seed and the same
+    /// operations give the same outputs run to run. Unseeded (the default), ids are random.
+    ///
+    /// For tests: a seeded store's ids (and its continuation tokens) are predictable by anyone who
+    /// knows the seed. Ids stay unique with concurrent writers, but which writer gets which then
+    /// depends on their order. The stream is rand's `StdRng`, reproducible within one version of
+    /// rand.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
     fn validate(&self) -> Result<()> {
         let bad = |name, value: u64, reason: &str| {
             Err(Error::InvalidArgument { name, value: value.to_string(), reason: reason.into() })
@@ -226,6 +242,7 @@ impl StoreBuilder {
             clock: self.clock.clone(),
             recovery: self.recovery,
             region: self.region,
+            ids: Arc::new(IdSource::new(self.seed)),
         };
         let owner_display_name = self.owner_display_name.clone();
         let opened = recovery::open(storage, self.root, cfg)?;

@@ -23,7 +23,8 @@
 //! on the simulated file system that crashes and injects faults. Lower layers never import higher
 //! ones.
 //!
-//! Beside the data path, [`open_registry`] remembers which directories this process has open.
+//! Beside the data path, [`open_registry`] remembers which directories this process has open,
+//! and [`ids`] makes every random id (reproducibly, for a seeded store).
 //!
 //! [`Store`]: store::Store
 
@@ -36,6 +37,7 @@ pub(crate) mod catalog;
 mod context;
 mod etag_hasher;
 pub mod format;
+pub(crate) mod ids;
 pub mod io;
 pub(crate) mod listing;
 mod objects;

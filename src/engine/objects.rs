@@ -6,8 +6,8 @@ use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use crate::engine::ids::IdSource;
 use md5::{Digest, Md5};
-use rand::RngCore;
 
 use super::buckets::BucketWrite;
 use super::options::{
@@ -45,9 +45,9 @@ fn content_length_mismatch(declared: u64, size: u64) -> Error {
 }
 
 /// A fresh random id for the chunks of one upload (see `ObjectMeta::chunk_token`).
-fn chunk_token() -> [u8; 16] {
+fn chunk_token(ids: &IdSource) -> [u8; 16] {
     let mut t = [0u8; 16];
-    rand::rng().fill_bytes(&mut t);
+    ids.fill(&mut t);
     t[0] |= 1; // never the all-zero `null` version id
     t
 }
@@ -201,7 +201,7 @@ impl Store {
                 // Never more than one byte past a declared length: that byte proves the mismatch.
                 let limit = opts.content_length.map_or(PUT_OBJECT_BYTES_MAX + 1, |l| l.saturating_add(1));
                 let pieces = BodyPieces { first, body: &mut body, eof: false, left: limit };
-                let token = chunk_token();
+                let token = chunk_token(&self.inner.ctx.ids);
                 let written = self.write_chunks(part, bucket.0, key, token, pieces, durability, opts)?;
                 let (size, etag) = (written.size, written.etag);
                 meta.chunks = written.chunks.clone();
@@ -363,7 +363,7 @@ impl Store {
     fn new_version_id(&self) -> VersionId {
         let mut v = [0u8; 16];
         v[..8].copy_from_slice(&self.inner.ctx.next_seq.load(Ordering::Relaxed).to_be_bytes());
-        rand::rng().fill_bytes(&mut v[8..]);
+        self.fill_id(&mut v[8..]);
         if v == [0; 16] {
             v[15] = 1;
         }

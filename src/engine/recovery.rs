@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use parking_lot::Mutex;
-use rand::RngCore;
 
 use super::orphans::{self, Orphans, quarantine, settle_orphans};
 use crate::engine::catalog::{Catalog, CatalogEdit};
@@ -93,6 +92,7 @@ pub(crate) struct OpenConfig {
     pub(crate) clock: Arc<dyn crate::clock::Clock>,
     pub(crate) recovery: RecoveryMode,
     pub(crate) region: String,
+    pub(crate) ids: Arc<crate::engine::ids::IdSource>,
 }
 
 /// An opened store's parts.
@@ -265,6 +265,7 @@ pub(crate) fn open(storage: Arc<dyn Storage>, root: PathBuf, mut cfg: OpenConfig
         poisoned: AtomicBool::new(false),
         manifest: Mutex::new(ManifestLog { file: old_log, path: old_manifest.clone(), tail: 0 }),
         clock: cfg.clock.clone(),
+        ids: cfg.ids.clone(),
     });
     let orphans = Orphans { deleted: &deleted, in_doubt, mode: cfg.recovery };
     let max_file_id = settle_orphans(&ctx, &mut segments, number, &orphans, &mut report)?;
@@ -289,6 +290,7 @@ pub(crate) fn open(storage: Arc<dyn Storage>, root: PathBuf, mut cfg: OpenConfig
         catalog.apply(&edit);
     }
     ctx.next_seq.store(max_seq + 1, Ordering::Relaxed);
+    ctx.ids.rekey(max_seq + 1);
     let mut snapshot = vec![params.clone()];
     for (&id, s) in &segments {
         snapshot.push(ManifestEdit::SegmentCreated {
@@ -363,7 +365,7 @@ fn create_store(
         }
     }
     let mut uuid = [0u8; 16];
-    rand::rng().fill_bytes(&mut uuid);
+    cfg.ids.fill(&mut uuid);
     let edits = vec![params_edit(cfg, uuid)];
     for p in 0..cfg.params.partitions {
         let dir = partition_dir(root, p as u16);

@@ -107,6 +107,7 @@ impl Store {
             rate_limits: None,
             background_writeback: true,
             cache_large_bodies: true,
+            seed: None,
         }
     }
 
@@ -154,6 +155,11 @@ impl Store {
     #[must_use]
     pub fn rate_partitions(&self) -> Vec<RatePartition> {
         self.inner.prefix_rates.as_ref().map_or_else(Vec::new, |r| r.snapshot(self.now_ms()))
+    }
+
+    /// Fills `buf` with the next id bytes (see [`crate::engine::ids`]).
+    pub(crate) fn fill_id(&self, buf: &mut [u8]) {
+        self.inner.ctx.ids.fill(buf);
     }
 
     /// Number of partitions.

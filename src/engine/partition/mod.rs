@@ -832,6 +832,7 @@ mod tests {
             poisoned: AtomicBool::new(false),
             manifest: Mutex::new(crate::engine::context::ManifestLog { file, path: "/t/m".into(), tail: 0 }),
             clock: Arc::new(crate::clock::SystemClock),
+            ids: Arc::new(crate::engine::ids::IdSource::new(None)),
         };
         Partition::new(0, Arc::new(ctx))
     }
