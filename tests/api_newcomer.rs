@@ -297,3 +297,93 @@ fn a_seeded_store_keeps_ids_unique_across_threads_and_sessions() {
     assert_ne!(again.request_id(), before.request_id());
     assert!(!unique.contains(again.version_id.as_ref().unwrap()));
 }
+
+/// Item 3: paginators follow the tokens and markers of every listing, as aws-sdk-s3's
+/// `into_paginator()` does: pages with `send()`, entries with `items()`.
+#[test]
+fn paginators_walk_every_listing() {
+    use s3lite::s3::types::EncodingType;
+    let store = Store::open_in_memory().unwrap();
+    let client = store.client();
+    client.create_bucket().bucket("photos").send().unwrap();
+    client.put_bucket_versioning().bucket("photos").status(BucketVersioningStatus::Enabled).send().unwrap();
+    // Keys that need encoding, some under a common prefix, three versions of one and a marker.
+    let mut keys: Vec<String> = (0..7).map(|i| format!("a b%{i}?")).collect();
+    keys.extend((0..3).map(|i| format!("dir/{i}")));
+    keys.sort();
+    for key in &keys {
+        client.put_object().bucket("photos").key(key).body(b"x").send().unwrap();
+    }
+    for _ in 0..2 {
+        client.put_object().bucket("photos").key("a b%3?").body(b"y").send().unwrap();
+    }
+    client.delete_object().bucket("photos").key("dir/1").send().unwrap();
+    let live: Vec<String> = keys.iter().filter(|k| *k != "dir/1").cloned().collect();
+
+    let v2 = || client.list_objects_v2().bucket("photos").into_paginator();
+    for size in [1, 2, 3, 9, 1000] {
+        let pages: Vec<_> = v2().page_size(size).send().collect::<s3lite::Result<_>>().unwrap();
+        assert_eq!(pages.len(), live.len().div_ceil(size as usize), "page size {size}");
+        let got: Vec<String> = pages.iter().flat_map(|p| p.contents.iter().map(|o| o.key.clone())).collect();
+        assert_eq!(got, live, "page size {size}");
+    }
+    let got: Vec<String> = v2().page_size(4).items().map(|o| o.unwrap().key).collect();
+    assert_eq!(got, live);
+    let dir = client.list_objects_v2().bucket("photos").prefix("dir/").start_after("dir/0");
+    let got: Vec<String> = dir.into_paginator().page_size(1).items().map(|o| o.unwrap().key).collect();
+    assert_eq!(got, ["dir/2"], "start-after holds on the first page only");
+
+    // ListObjects (v1): without a delimiter the next marker is the last key; with encoding-type=url
+    // the paginator decodes it before sending it back.
+    for encoding in [None, Some(EncodingType::Url)] {
+        let mut v1 = client.list_objects().bucket("photos");
+        if let Some(e) = encoding {
+            v1 = v1.encoding_type(e);
+        }
+        let got: Vec<String> = v1.into_paginator().page_size(2).items().map(|o| o.unwrap().key).collect();
+        let want: Vec<String> = live
+            .iter()
+            .map(|k| if encoding.is_some() { s3lite::s3::rules::url_encode(k) } else { k.clone() })
+            .collect();
+        assert_eq!(got, want, "{encoding:?}");
+    }
+    let v1 = client.list_objects().bucket("photos").delimiter("/").into_paginator().page_size(3);
+    let pages: Vec<_> = v1.send().collect::<s3lite::Result<_>>().unwrap();
+    let prefixes: Vec<&str> =
+        pages.iter().flat_map(|p| p.common_prefixes.iter().map(|c| c.prefix.as_str())).collect();
+    assert_eq!(prefixes, ["dir/"]);
+    assert_eq!(pages.iter().map(|p| p.contents.len()).sum::<usize>(), 7);
+
+    // ListObjectVersions: pages may end inside one key's versions.
+    let all = client.list_object_versions().bucket("photos").send().unwrap().entries.clone();
+    assert_eq!(all.len(), 10 + 2 + 1);
+    for size in [1, 2, 5] {
+        let versions = client.list_object_versions().bucket("photos").encoding_type(EncodingType::Url);
+        let got: Vec<(String, String)> = versions
+            .into_paginator()
+            .page_size(size)
+            .items()
+            .map(|v| v.map(|v| (v.key, v.version_id)).unwrap())
+            .collect();
+        let want: Vec<(String, String)> =
+            all.iter().map(|v| (s3lite::s3::rules::url_encode(&v.key), v.version_id.clone())).collect();
+        assert_eq!(got, want, "page size {size}");
+    }
+
+    // ListBuckets.
+    for name in ["albums", "backups", "cache", "docs"] {
+        client.create_bucket().bucket(name).send().unwrap();
+    }
+    let names: Vec<String> =
+        client.list_buckets().into_paginator().page_size(2).items().map(|b| b.unwrap().name).collect();
+    assert_eq!(names, ["albums", "backups", "cache", "docs", "photos"]);
+    assert_eq!(client.list_buckets().into_paginator().page_size(2).send().count(), 3);
+
+    // A failing page yields its error, then the iteration ends.
+    let mut missing = client.list_objects_v2().bucket("nowhere").into_paginator().items();
+    assert_eq!(missing.next().unwrap().unwrap_err().code(), "NoSuchBucket");
+    assert!(missing.next().is_none());
+    let mut bad = client.list_buckets().into_paginator().page_size(0).send();
+    assert_eq!(bad.next().unwrap().unwrap_err().code(), "InvalidArgument");
+    assert!(bad.next().is_none());
+}

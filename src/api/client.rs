@@ -208,6 +208,18 @@ macro_rules! builder {
                 &self.request
             }
 
+            /// A builder for `request` (paginators send each page's request through it).
+            #[allow(dead_code, reason = "only the listing builders' are used, by their paginators")]
+            pub(crate) fn from_request(client: &Client, request: $req) -> Self {
+                $builder { client: client.clone(), request }
+            }
+
+            /// The client and the request.
+            #[allow(dead_code, reason = "only the listing builders' are used, by their paginators")]
+            pub(crate) fn into_parts(self) -> (Client, $req) {
+                (self.client, self.request)
+            }
+
             /// Sends the request.
             ///
             /// # Errors

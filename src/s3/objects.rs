@@ -553,24 +553,8 @@ fn parse_copy_source(src: &str) -> Result<(String, String, Option<VersionId>)> {
     if bucket.is_empty() || key.is_empty() {
         return Err(bad());
     }
-    let key = percent_decode(key).ok_or_else(bad)?;
+    let key = rules::percent_decode(key).ok_or_else(bad)?;
     Ok((bucket.to_owned(), key, version))
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            out.push(u8::from_str_radix(s.get(i + 1..i + 3)?, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]
