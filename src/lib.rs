@@ -100,6 +100,7 @@ pub use engine::options::{
     BodyFinish, BodyFinishFn, GetOptions, ListOptions, ListPage, NewVersion, ObjectInfo, PutOptions,
     WriteCondition,
 };
+pub use engine::partition::prefix_load::PrefixLoad;
 pub use engine::partition::rate::{PartitionSplitting, RatePartition, RatePartitionState, RequestRateLimits};
 pub use engine::partition::route;
 pub use engine::partition::stats::PartitionStats;

@@ -387,3 +387,64 @@ fn paginators_walk_every_listing() {
     assert_eq!(bad.next().unwrap().unwrap_err().code(), "InvalidArgument");
     assert!(bad.next().is_none());
 }
+
+/// Item 7: where a key lives, the layout's getters, load by prefix within a partition, and a
+/// listing under a prefix that pins one partition touching only that partition.
+#[test]
+fn hot_spot_helpers_show_where_the_load_goes() {
+    let store = Store::in_memory_builder().partitions(4).prefix_len(4).open().unwrap();
+    assert_eq!((store.partition_count(), store.prefix_len()), (4, Some(4)));
+    assert_eq!(Store::open_in_memory().unwrap().prefix_len(), None, "whole-key hashing by default");
+    let client = store.client();
+    client.create_bucket().bucket("photos").send().unwrap();
+    // Two 4-byte prefixes that share a partition, found as a researcher would.
+    let hot = "img0";
+    let shared = store.partition_of("photos", "img0/a.jpg").unwrap();
+    assert_eq!(store.partition_of("photos", "img0/zzz").unwrap(), shared, "one prefix, one partition");
+    let cold = (1..1000)
+        .map(|i| format!("c{i:03}"))
+        .find(|p| store.partition_of("photos", &format!("{p}/x")).unwrap() == shared)
+        .unwrap();
+    store.reset_partition_stats();
+    for i in 0..30 {
+        client.put_object().bucket("photos").key(format!("{hot}/{i}.jpg")).body(b"x").send().unwrap();
+    }
+    for i in 0..5 {
+        client.put_object().bucket("photos").key(format!("{cold}/{i}.jpg")).body(b"x").send().unwrap();
+    }
+    client.get_object().bucket("photos").key(format!("{cold}/0.jpg")).send().unwrap();
+    let stats = store.partition_stats();
+    assert_eq!(stats[usize::from(shared)].puts, 35, "both prefixes load the one partition");
+    let top = store.top_prefixes(shared).unwrap();
+    let seen: Vec<(&str, &str, u64, u64)> =
+        top.iter().map(|l| (l.bucket.as_str(), l.prefix.as_str(), l.operations, l.overcount)).collect();
+    // An S3 GET is an engine head (conditions, delete markers) and an engine get: two operations,
+    // as the partition counts them.
+    assert_eq!(seen, [("photos", hot, 30, 0), ("photos", cold.as_str(), 7, 0)]);
+    assert_eq!(top.iter().map(|l| l.operations).sum::<u64>(), stats[usize::from(shared)].operations());
+    assert!(top.iter().all(|l| l.partition == shared));
+    for p in (0..4).filter(|&p| p != shared) {
+        assert!(store.top_prefixes(p).unwrap().is_empty(), "partition {p}");
+    }
+    let Err(e) = store.top_prefixes(4) else { panic!("partition 4 of 4") };
+    assert_eq!(e.code(), "InvalidArgument");
+    assert!(e.to_string().contains("4 partitions"), "{e}");
+    assert_eq!(store.partition_of("nowhere", "k").unwrap_err().code(), "NoSuchBucket");
+
+    // A listing whose prefix is at least prefix_len bytes long scans only its partition.
+    store.reset_partition_stats();
+    let listed = client.list_objects_v2().bucket("photos").prefix(format!("{cold}/")).send().unwrap();
+    assert_eq!(listed.contents.len(), 5);
+    let scanned: Vec<u64> = store.partition_stats().iter().map(|s| s.lists).collect();
+    for (p, lists) in scanned.iter().enumerate() {
+        assert_eq!(*lists > 0, p == usize::from(shared), "partition {p}: {scanned:?}");
+    }
+    let versions = client.list_object_versions().bucket("photos").prefix(hot).send().unwrap();
+    assert_eq!(versions.versions.len(), 30);
+    // A shorter prefix can match keys of any partition: every one is scanned.
+    store.reset_partition_stats();
+    let listed = client.list_objects_v2().bucket("photos").prefix("c").send().unwrap();
+    assert_eq!(listed.contents.len(), 5);
+    assert!(store.partition_stats().iter().all(|s| s.lists > 0));
+    assert!(store.top_prefixes(shared).unwrap().is_empty(), "reset clears the prefix loads");
+}

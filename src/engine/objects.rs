@@ -258,6 +258,7 @@ impl Store {
             c.committed = true;
         }
         stats::add(&part.counters.puts, 1);
+        self.count_prefix(part, bucket, key);
         stats::add(&part.counters.bytes_in, size);
         drop(write);
         Ok(with_meta(info_from(bucket.0, key.as_bytes(), &entry, true), meta))
@@ -423,6 +424,7 @@ impl Store {
         )
         .map_err(|e| name_error(e, &write))?;
         stats::add(&part.counters.deletes, 1);
+        self.count_prefix(part, bucket, key);
         Ok(vid)
     }
 
@@ -498,6 +500,7 @@ impl Store {
         part.submit(records, StorageClass::Standard, self.durability(None), pre)
             .map_err(|e| name_error(e, &write))?;
         stats::add(&part.counters.deletes, 1);
+        self.count_prefix(part, bucket, key);
         Ok(())
     }
 
@@ -598,6 +601,7 @@ impl Store {
         let (part, seq, e, latest) = self.lookup(bucket, key, version)?;
         let (_, meta, _) = self.read_record(&part, bucket, key, seq, &e, false)?;
         stats::add(&part.counters.heads, 1);
+        self.count_prefix(&part, bucket, key);
         Ok(with_meta(info_from(bucket.0, key.as_bytes(), &e, latest), meta))
     }
 
@@ -615,6 +619,7 @@ impl Store {
         }
         let (header, meta, record) = self.read_record(&part, bucket, key, seq, &e, true)?;
         stats::add(&part.counters.gets, 1);
+        self.count_prefix(&part, bucket, key);
         let (start, end) = match opts.range {
             Some(r) => r.resolve(e.size)?,
             None => (0, e.size),
@@ -640,7 +645,7 @@ impl Store {
     /// scan seeks past them. Returns the items (at most `max`) and whether more follow.
     pub(crate) fn list_items(&self, bucket: BucketId, q: &ListQuery<'_>) -> Result<(Vec<ListItem>, bool)> {
         self.inner.ctx.check()?;
-        Ok(crate::engine::listing::list(&self.inner.partitions, bucket.0, q))
+        Ok(crate::engine::listing::list(self.partitions_for_prefix(bucket, q.prefix), bucket.0, q))
     }
 
     /// One page of keys (or versions) in UTF-8 byte order, merged across partitions.

@@ -13,7 +13,7 @@ use super::orphans::{self, Orphans, quarantine, settle_orphans};
 use crate::engine::catalog::{Catalog, CatalogEdit};
 use crate::engine::context::{Context, ManifestLog, Params, partition_dir};
 use crate::engine::format::manifest::{
-    MANIFEST_FORMAT_VERSION, ManifestEdit, decode_log, decode_log_salvage, encode_frame,
+    MANIFEST_FORMAT_VERSION, ManifestEdit, PREFIX_LEN_WHOLE_KEY, decode_log, decode_log_salvage, encode_frame,
 };
 use crate::engine::format::meta::ObjectMeta;
 use crate::engine::format::record::{RecordKind, SEAL_BODY_BYTES, record_len};
@@ -93,6 +93,8 @@ pub(crate) struct OpenConfig {
     pub(crate) recovery: RecoveryMode,
     pub(crate) region: String,
     pub(crate) ids: Arc<crate::engine::ids::IdSource>,
+    /// The partition count and prefix length the builder set explicitly, if it did.
+    pub(crate) asked_layout: (Option<u32>, Option<u32>),
 }
 
 /// An opened store's parts.
@@ -223,6 +225,7 @@ pub(crate) fn open(storage: Arc<dyn Storage>, root: PathBuf, mut cfg: OpenConfig
     if !partitions.is_power_of_two() || partitions > crate::limits::PARTITIONS_MAX {
         return Err(store_corruption(0, format!("bad partition count {partitions}")));
     }
+    check_layout(&root, cfg.asked_layout, partitions, prefix_len)?;
     cfg.params.partitions = partitions;
     cfg.params.prefix_len = prefix_len;
     cfg.region = region;
@@ -348,6 +351,41 @@ fn read_manifest(
     }
     report.manifest_tail_bytes = bytes.len() as u64 - log.valid_len;
     Ok((number, log.edits, log.tail_error.is_some()))
+}
+
+/// Refuses a builder's explicit partition count or prefix length that differs from the store's: the
+/// layout is fixed at creation (records stay in the partition their key routes to), and a silently
+/// ignored option would leave an experiment measuring a layout it did not ask for.
+fn check_layout(
+    root: &Path,
+    asked: (Option<u32>, Option<u32>),
+    partitions: u32,
+    prefix_len: u32,
+) -> Result<()> {
+    let shown =
+        |p: u32| if p == PREFIX_LEN_WHOLE_KEY { "the whole key".to_owned() } else { format!("{p} bytes") };
+    if let Some(n) = asked.0.filter(|&n| n != partitions) {
+        return Err(Error::InvalidArgument {
+            name: "partitions",
+            value: n.to_string(),
+            reason: format!(
+                "the store at {} has {partitions} partitions, fixed at creation (open it without .partitions(), or with .partitions({partitions}))",
+                root.display()
+            ),
+        });
+    }
+    if let Some(p) = asked.1.filter(|&p| p != prefix_len) {
+        return Err(Error::InvalidArgument {
+            name: "prefix_len",
+            value: p.to_string(),
+            reason: format!(
+                "the store at {} routes by {}, fixed at creation (open it without .prefix_len())",
+                root.display(),
+                shown(prefix_len)
+            ),
+        });
+    }
+    Ok(())
 }
 
 fn create_store(

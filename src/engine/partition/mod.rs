@@ -8,6 +8,7 @@
 //! see a write exactly when its writer is acknowledged, and an acknowledged `Immediate` write is on disk.
 
 pub(crate) mod index;
+pub(crate) mod prefix_load;
 pub(crate) mod rate;
 pub(crate) mod stats;
 
@@ -180,6 +181,7 @@ pub(crate) struct Partition {
     active: Mutex<HashMap<StorageClass, ActiveSegment>>,
     dirty: AtomicBool,
     pub(crate) counters: stats::Counters,
+    pub(crate) prefix_loads: prefix_load::PrefixLoads,
     pub(crate) rate: rate::RateWindow,
 }
 
@@ -253,6 +255,7 @@ impl Partition {
             active: Mutex::new(HashMap::new()),
             dirty: AtomicBool::new(false),
             counters: stats::Counters::default(),
+            prefix_loads: prefix_load::PrefixLoads::default(),
             rate: rate::RateWindow::default(),
         }
     }
