@@ -185,7 +185,7 @@ fn marker(value: &str, encoding: Option<EncodingType>) -> String {
 impl Paginated for ListObjectsV2Builder {
     type Request = ListObjectsV2Request;
     type Output = ListObjectsV2Output;
-    type Item = Object;
+    type Item = ListedObject;
 
     fn send_page(client: &Client, request: Self::Request) -> Result<Response<Self::Output>> {
         ListObjectsV2Builder::from_request(client, request).send()
@@ -201,7 +201,7 @@ impl Paginated for ListObjectsV2Builder {
         request.max_keys = Some(n);
     }
 
-    fn into_items(output: Self::Output) -> Vec<Object> {
+    fn into_items(output: Self::Output) -> Vec<ListedObject> {
         output.contents
     }
 }
@@ -209,7 +209,7 @@ impl Paginated for ListObjectsV2Builder {
 impl Paginated for ListObjectsBuilder {
     type Request = ListObjectsRequest;
     type Output = ListObjectsOutput;
-    type Item = Object;
+    type Item = ListedObject;
 
     fn send_page(client: &Client, request: Self::Request) -> Result<Response<Self::Output>> {
         ListObjectsBuilder::from_request(client, request).send()
@@ -229,7 +229,7 @@ impl Paginated for ListObjectsBuilder {
         request.max_keys = Some(n);
     }
 
-    fn into_items(output: Self::Output) -> Vec<Object> {
+    fn into_items(output: Self::Output) -> Vec<ListedObject> {
         output.contents
     }
 }
@@ -238,7 +238,7 @@ impl Paginated for ListObjectVersionsBuilder {
     type Request = ListObjectVersionsRequest;
     type Output = ListObjectVersionsOutput;
     /// Versions and delete markers, in S3's order (see [`ListObjectVersionsOutput::entries`]).
-    type Item = ObjectVersion;
+    type Item = ListedVersion;
 
     fn send_page(client: &Client, request: Self::Request) -> Result<Response<Self::Output>> {
         ListObjectVersionsBuilder::from_request(client, request).send()
@@ -257,7 +257,7 @@ impl Paginated for ListObjectVersionsBuilder {
         request.max_keys = Some(n);
     }
 
-    fn into_items(output: Self::Output) -> Vec<ObjectVersion> {
+    fn into_items(output: Self::Output) -> Vec<ListedVersion> {
         output.entries
     }
 }
@@ -265,7 +265,7 @@ impl Paginated for ListObjectVersionsBuilder {
 impl Paginated for ListBucketsBuilder {
     type Request = ListBucketsRequest;
     type Output = ListBucketsOutput;
-    type Item = Bucket;
+    type Item = ListedBucket;
 
     fn send_page(client: &Client, request: Self::Request) -> Result<Response<Self::Output>> {
         ListBucketsBuilder::from_request(client, request).send()
@@ -281,7 +281,7 @@ impl Paginated for ListBucketsBuilder {
         request.max_buckets = Some(usize::try_from(n).unwrap_or(0));
     }
 
-    fn into_items(output: Self::Output) -> Vec<Bucket> {
+    fn into_items(output: Self::Output) -> Vec<ListedBucket> {
         output.buckets
     }
 }

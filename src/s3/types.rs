@@ -1,4 +1,7 @@
-//! Typed requests and outputs of the S3 operations, with fields named as aws-sdk-s3 names them.
+//! Typed requests and outputs of the S3 operations, with fields named as aws-sdk-s3 names them. The
+//! entries of listings are `ListedObject`, `ListedBucket` and `ListedVersion` (aws-sdk-s3's
+//! `Object`, `Bucket`, `ObjectVersion`), so that they never collide with the resource layer's
+//! `Bucket`, `Object` and `ObjectVersion` handles in a user's imports.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -62,9 +65,10 @@ pub struct Owner {
     pub display_name: String,
 }
 
-/// A bucket in a listing.
+/// A bucket in a listing (aws-sdk-s3's `types::Bucket`; named apart from the resource layer's
+/// [`crate::api::resource::Bucket`] handle, so that both can be imported).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Bucket {
+pub struct ListedBucket {
     /// Name.
     pub name: String,
     /// Creation time.
@@ -77,7 +81,7 @@ pub struct Bucket {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListBucketsOutput {
     /// The caller's buckets, by name.
-    pub buckets: Vec<Bucket>,
+    pub buckets: Vec<ListedBucket>,
     /// The caller.
     pub owner: Owner,
     /// Token for the next page, when there is one.
@@ -556,9 +560,10 @@ pub struct ListObjectsV2Request {
     pub encoding_type: Option<EncodingType>,
 }
 
-/// An object in a listing.
+/// An object in a listing (aws-sdk-s3's `types::Object`; named apart from the resource layer's
+/// [`crate::api::resource::Object`] handle, so that both can be imported).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Object {
+pub struct ListedObject {
     /// Key (URL-encoded with `encoding_type=url`).
     pub key: String,
     /// Last-modified time.
@@ -592,7 +597,7 @@ pub struct ListObjectsV2Output {
     /// Page size asked for.
     pub max_keys: i32,
     /// Objects.
-    pub contents: Vec<Object>,
+    pub contents: Vec<ListedObject>,
     /// Common prefixes.
     pub common_prefixes: Vec<CommonPrefix>,
     /// Objects + common prefixes on this page.
@@ -642,7 +647,7 @@ pub struct ListObjectsOutput {
     /// Page size.
     pub max_keys: i32,
     /// Objects.
-    pub contents: Vec<Object>,
+    pub contents: Vec<ListedObject>,
     /// Common prefixes.
     pub common_prefixes: Vec<CommonPrefix>,
     /// More follow.
@@ -670,9 +675,10 @@ pub struct ListObjectVersionsRequest {
     pub encoding_type: Option<EncodingType>,
 }
 
-/// A version (or delete marker) in a version listing.
+/// A version (or delete marker) in a version listing (aws-sdk-s3's `types::ObjectVersion`; named
+/// apart from the resource layer's [`crate::api::resource::ObjectVersion`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectVersion {
+pub struct ListedVersion {
     /// Key.
     pub key: String,
     /// Version id (`"null"` for the null version).
@@ -714,11 +720,11 @@ pub struct ListObjectVersionsOutput {
     /// Where the next page starts.
     pub next_version_id_marker: Option<String>,
     /// Versions and delete markers in order.
-    pub entries: Vec<ObjectVersion>,
+    pub entries: Vec<ListedVersion>,
     /// The versions.
-    pub versions: Vec<ObjectVersion>,
+    pub versions: Vec<ListedVersion>,
     /// The delete markers.
-    pub delete_markers: Vec<ObjectVersion>,
+    pub delete_markers: Vec<ListedVersion>,
     /// Common prefixes.
     pub common_prefixes: Vec<CommonPrefix>,
     /// More follow.
