@@ -448,3 +448,50 @@ fn hot_spot_helpers_show_where_the_load_goes() {
     assert!(store.partition_stats().iter().all(|s| s.lists > 0));
     assert!(store.top_prefixes(shared).unwrap().is_empty(), "reset clears the prefix loads");
 }
+
+/// Item 5: the prelude (and the crate root) reach every type a program names, and importing the
+/// resource handles beside all of `s3::types` collides on nothing.
+mod imports {
+    use s3lite::prelude::*;
+    use s3lite::s3::types::*;
+
+    fn archive(bucket: &Bucket, key: &str) -> s3lite::Result<Object> {
+        bucket.put_object(key, Body::from("meow"))
+    }
+
+    fn first_listed(out: &ListObjectsV2Output) -> Option<&ListedObject> {
+        out.contents.first()
+    }
+
+    #[test]
+    fn prelude_and_listing_types_import_together() {
+        let store: Store = Store::open_in_memory().unwrap();
+        let s3: Resource = store.resource();
+        let bucket = s3.create_bucket("photos", None).unwrap();
+        let object = archive(&bucket, "cat.jpg").unwrap();
+        assert_eq!(object.content_length().unwrap(), 4);
+        let client: Client = store.client();
+        let listed = client.list_objects_v2().bucket("photos").send().unwrap();
+        assert_eq!(first_listed(&listed).map(|o| o.key.as_str()), Some("cat.jpg"));
+        let versions: Vec<ListedVersion> =
+            client.list_object_versions().bucket("photos").send().unwrap().entries.clone();
+        assert_eq!(versions.len(), 1);
+        let buckets: Vec<ListedBucket> = client.list_buckets().send().unwrap().buckets.clone();
+        assert_eq!(buckets[0].name, "photos");
+        let copy = client
+            .copy_object()
+            .bucket("photos")
+            .key("copy.jpg")
+            .copy_source(CopySource::new("photos", "cat.jpg"));
+        copy.metadata_directive(MetadataDirective::Replace).send().unwrap();
+        let _: (ExtraArgs, BucketVersioningStatus, ObjectIdentifier) =
+            (ExtraArgs::default(), BucketVersioningStatus::Enabled, ObjectIdentifier::new("k"));
+        // The same types at the crate root.
+        let _: (s3lite::Body, s3lite::ExtraArgs, s3lite::MetadataDirective, s3lite::ManualClock) = (
+            s3lite::Body::from("x"),
+            s3lite::ExtraArgs::default(),
+            s3lite::MetadataDirective::Copy,
+            s3lite::ManualClock::new(0),
+        );
+    }
+}

@@ -6,8 +6,8 @@
 //! over the smallest, starting at its count + 1 and remembering that count as its possible
 //! overcount. Every prefix with more than 1/N of the partition's operations is guaranteed a slot,
 //! and a slot's true count lies in `[operations - overcount, operations]`. One brief lock of a
-//! per-partition mutex per operation (a scan of 16 slots, an allocation only when a slot changes
-//! hands), beside the partition's own locks: never held while taking another.
+//! per-partition mutex per operation (a scan of 16 slots; a slot changing hands reuses its buffer, so
+//! nothing is allocated once the slots are full), beside the partition's own locks: never held while taking another.
 //!
 //! The prefix an operation counts for: with prefix hashing (`prefix_len = P`), the P bytes the
 //! router hashes (the unit that shares a partition); with whole-key hashing, the key up to and
@@ -37,6 +37,8 @@ pub struct PrefixLoad {
 #[derive(Debug, Clone)]
 struct Slot {
     bucket: u64,
+    /// [`fingerprint`] of (bucket, prefix): compared first, so a miss costs no byte comparison.
+    print: u64,
     prefix: Vec<u8>,
     count: u64,
     error: u64,
@@ -58,20 +60,42 @@ pub(crate) fn load_prefix(key: &[u8], prefix_len: u32) -> &[u8] {
     &key[..end.min(PREFIX_LOAD_BYTES_MAX)]
 }
 
+/// A cheap 64-bit digest of (bucket, prefix), eight bytes at a time (prefixes are at most 64 bytes).
+fn fingerprint(bucket: u64, prefix: &[u8]) -> u64 {
+    let mut h = bucket ^ (prefix.len() as u64).rotate_left(56);
+    for word in prefix.chunks(8) {
+        let mut w = [0u8; 8];
+        w[..word.len()].copy_from_slice(word);
+        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29);
+    }
+    h
+}
+
 impl PrefixLoads {
     /// Counts one operation on `prefix` of `bucket`.
     pub(crate) fn record(&self, bucket: u64, prefix: &[u8]) {
+        let print = fingerprint(bucket, prefix);
         let mut slots = self.slots.lock();
-        if let Some(s) = slots.iter_mut().find(|s| s.bucket == bucket && s.prefix == prefix) {
+        if let Some(s) =
+            slots.iter_mut().find(|s| s.print == print && s.bucket == bucket && s.prefix == prefix)
+        {
             s.count += 1;
             return;
         }
         if slots.len() < PREFIX_LOAD_SLOTS {
-            slots.push(Slot { bucket, prefix: prefix.to_vec(), count: 1, error: 0 });
+            // Room for any prefix, so that a slot changing hands later never allocates.
+            let mut owned = Vec::with_capacity(PREFIX_LOAD_BYTES_MAX);
+            owned.extend_from_slice(prefix);
+            slots.push(Slot { bucket, print, prefix: owned, count: 1, error: 0 });
             return;
         }
         let min = slots.iter_mut().min_by_key(|s| s.count).expect("PREFIX_LOAD_SLOTS is at least 1");
-        *min = Slot { bucket, prefix: prefix.to_vec(), count: min.count + 1, error: min.count };
+        min.bucket = bucket;
+        min.print = print;
+        min.prefix.clear();
+        min.prefix.extend_from_slice(prefix);
+        min.error = min.count;
+        min.count += 1;
     }
 
     /// (bucket id, prefix, count, overcount), busiest first.
