@@ -2,7 +2,9 @@
 //! and with keys that start with random hex characters, under whole-key hashing and under prefix
 //! hashing (the first 4 key bytes, as S3 maps prefixes to partitions), with 1, 2 and 4 threads, on a
 //! durable on-disk store. Prints throughput, skew (the busiest partition's share of writes) and writer
-//! wait per put, and renders a heat map (partitions × time, colour = writes) of the 4-thread runs.
+//! wait per put, and renders a heat map (partitions × time, colour = writes) of the 4-thread runs;
+//! then names the busiest partition of each 4-thread run and the key prefixes its load came from
+//! (`Store::top_prefixes`).
 //!
 //! `cargo run --release --example hotspots -- [--objects N] [--out FILE.svg]`
 //!
@@ -21,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use plotters::prelude::*;
 use s3lite::clock::ManualClock;
-use s3lite::{PartitionSplitting, PutOptions, RatePartitionState, RequestRateLimits, Store};
+use s3lite::{PartitionSplitting, PrefixLoad, PutOptions, RatePartitionState, RequestRateLimits, Store};
 use std::sync::Arc;
 
 const PARTITIONS: u32 = 16;
@@ -44,6 +46,8 @@ struct Run {
     mean_group: f64,
     /// Writes per partition per time slot.
     heat: Vec<Vec<u64>>,
+    /// The busiest partition and the prefixes its load came from, busiest first.
+    busiest: (u16, Vec<PrefixLoad>),
 }
 
 fn key(keys: Keys, i: u64) -> String {
@@ -109,6 +113,8 @@ fn run(
     let stats = store.partition_stats();
     let total: u64 = stats.iter().map(|p| p.puts).sum();
     let busiest = stats.iter().map(|p| p.puts).max().unwrap_or(0);
+    let busiest_partition = stats.iter().max_by_key(|p| p.puts).map_or(0, |p| p.partition);
+    let top = store.top_prefixes(busiest_partition)?;
     let wait_ns: u64 = stats.iter().map(|p| p.wait_ns).sum();
     let groups: u64 = stats.iter().map(|p| p.groups).sum();
     let requests: u64 = stats.iter().map(|p| p.grouped_requests).sum();
@@ -121,6 +127,7 @@ fn run(
         wait_us: wait_ns as f64 / 1000.0 / total.max(1) as f64,
         mean_group: requests as f64 / groups.max(1) as f64,
         heat,
+        busiest: (busiest_partition, top),
     })
 }
 
@@ -229,6 +236,14 @@ fn splitting_lab() -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
+/// A prefix and its operations; a range when space-saving may have overcounted it.
+fn shown_load(l: &PrefixLoad) -> String {
+    match l.overcount {
+        0 => format!("{:?} {}", l.prefix, l.operations),
+        over => format!("{:?} {}-{}", l.prefix, l.operations - over, l.operations),
+    }
+}
+
 fn main() -> Result<(), Box<dyn Error>> {
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
@@ -261,6 +276,22 @@ fn main() -> Result<(), Box<dyn Error>> {
     let four: Vec<&Run> = runs.iter().filter(|r| r.threads == 4).collect();
     render(&four, &out)?;
     println!("\nheat map: {}", out.display());
+    // Load by prefix (Store::top_prefixes): under prefix hashing the sequential run's one hot
+    // partition is one prefix; random prefixes share each partition among many.
+    println!("\nbusiest partition of each 4-thread run, and its top prefixes (operations):");
+    for r in &four {
+        let keys = if r.keys == Keys::Sequential { "sequential" } else { "random-prefix" };
+        let (partition, top) = &r.busiest;
+        let shown: Vec<String> = top.iter().take(3).map(shown_load).collect();
+        println!(
+            "{:<10} {:<14} partition {:>2}: {} ({} prefixes tracked)",
+            r.scheme,
+            keys,
+            partition,
+            shown.join(", "),
+            top.len()
+        );
+    }
     let hot = four.iter().find(|r| r.scheme == "prefix" && r.keys == Keys::Sequential).expect("run");
     let spread = four.iter().find(|r| r.scheme == "prefix" && r.keys == Keys::RandomPrefix).expect("run");
     if hot.skew < 0.99 || spread.skew > 0.5 {

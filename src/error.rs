@@ -29,11 +29,14 @@ impl std::fmt::Display for CorruptionSite {
 ///
 /// S3-visible errors carry the bucket, key or version involved; engine errors carry the file and
 /// offset. [`Error::code`] gives the S3 error code string and [`Error::http_status`] its status.
+///
+/// Display and Debug both read `NoSuchKey (HTTP 404): the specified key does not exist: photos/dog.jpg`,
+/// so an error returned from `main` (which prints the Debug form) names its S3 code and status.
 #[non_exhaustive]
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum Error {
     /// An operating-system I/O call failed. The store is poisoned afterwards if it was a write or sync.
-    #[error("I/O error during {op} on {path}: {source}")]
+    #[error("{} (HTTP {}): I/O error during {op} on {path}: {source}", self.code(), self.http_status())]
     Io {
         /// What the engine was doing.
         op: &'static str,
@@ -45,42 +48,59 @@ pub enum Error {
     },
     /// An earlier write or sync failed, so the in-memory state can no longer be trusted to match the
     /// disk. Every call answers this until the store is reopened (fsync is never retried).
-    #[error("a previous I/O error poisoned the store; reopen it to recover")]
+    #[error("{} (HTTP {}): a previous I/O error poisoned the store; reopen it to recover", self.code(), self.http_status())]
     PreviousIo,
     /// Stored bytes failed a CRC, identity or structure check. Never returned as data.
-    #[error("corruption at {site}: {reason}")]
+    #[error("{} (HTTP {}): corruption at {site}: {reason}", self.code(), self.http_status())]
     Corruption {
         /// Where the damage is.
         site: CorruptionSite,
         /// What check failed.
         reason: String,
     },
-    /// Another process (or another `Store` in this process) holds the store's LOCK file.
-    #[error("store at {path} is locked by another process")]
+    /// Another process holds the store's LOCK file. (A second open in this process is
+    /// [`Error::AlreadyOpen`].)
+    #[error("{} (HTTP {}): store at {path} is locked by another process (or, on a custom storage, by another store on it)", self.code(), self.http_status())]
     Locked {
         /// The store's root directory.
         path: PathBuf,
     },
+    /// This process already has the store open (a [`crate::Store`] of the same directory that has
+    /// not been dropped yet): clone that handle instead of opening the directory again.
+    #[error("{} (HTTP {}): store at {path} is already open in this process; clone the open Store instead", self.code(), self.http_status())]
+    AlreadyOpen {
+        /// The store's root directory, canonicalized.
+        path: PathBuf,
+    },
+    /// A request built without a field the operation requires (aws-sdk-s3 refuses such a request
+    /// before sending it); nothing was sent.
+    #[error("{} (HTTP {}): {operation} needs `{field}`, and the request has none", self.code(), self.http_status())]
+    MissingParameter {
+        /// The operation (`PutObject`).
+        operation: &'static str,
+        /// The builder method that sets the missing field (`bucket`).
+        field: &'static str,
+    },
     /// The bucket does not exist.
-    #[error("the specified bucket does not exist: {bucket}")]
+    #[error("{} (HTTP {}): the specified bucket does not exist: {bucket}", self.code(), self.http_status())]
     NoSuchBucket {
         /// The bucket name.
         bucket: String,
     },
     /// The bucket name is already in use.
-    #[error("bucket already exists: {bucket}")]
+    #[error("{} (HTTP {}): bucket already exists: {bucket}", self.code(), self.http_status())]
     BucketAlreadyExists {
         /// The bucket name.
         bucket: String,
     },
     /// The bucket still holds objects, versions or delete markers.
-    #[error("the bucket you tried to delete is not empty: {bucket}")]
+    #[error("{} (HTTP {}): the bucket you tried to delete is not empty: {bucket}", self.code(), self.http_status())]
     BucketNotEmpty {
         /// The bucket name.
         bucket: String,
     },
     /// The key (or the requested version of it) does not exist.
-    #[error("the specified key does not exist: {bucket}/{key}")]
+    #[error("{} (HTTP {}): the specified key does not exist: {bucket}/{key}", self.code(), self.http_status())]
     NoSuchKey {
         /// The bucket name.
         bucket: String,
@@ -93,7 +113,7 @@ pub enum Error {
         version_id: Option<String>,
     },
     /// The requested version does not exist.
-    #[error("the specified version does not exist: {bucket}/{key} version {version_id}")]
+    #[error("{} (HTTP {}): the specified version does not exist: {bucket}/{key} version {version_id}", self.code(), self.http_status())]
     NoSuchVersion {
         /// The bucket name.
         bucket: String,
@@ -103,7 +123,7 @@ pub enum Error {
         version_id: String,
     },
     /// The key is longer than [`crate::limits::KEY_BYTES_MAX`] bytes.
-    #[error("key is {len} bytes, over the limit of {max}")]
+    #[error("{} (HTTP {}): key is {len} bytes, over the limit of {max}", self.code(), self.http_status())]
     KeyTooLong {
         /// Length of the key in bytes.
         len: usize,
@@ -111,7 +131,7 @@ pub enum Error {
         max: usize,
     },
     /// The body is larger than a single PUT may be.
-    #[error("body of {len} bytes is larger than the limit of {max}")]
+    #[error("{} (HTTP {}): body of {len} bytes is larger than the limit of {max}", self.code(), self.http_status())]
     EntityTooLarge {
         /// Body length seen so far.
         len: u64,
@@ -119,7 +139,7 @@ pub enum Error {
         max: u64,
     },
     /// The requested range cannot be satisfied for an object of this size.
-    #[error("range {range} is not satisfiable for an object of {size} bytes")]
+    #[error("{} (HTTP {}): range {range} is not satisfiable for an object of {size} bytes", self.code(), self.http_status())]
     InvalidRange {
         /// The range as given.
         range: String,
@@ -127,7 +147,7 @@ pub enum Error {
         size: u64,
     },
     /// An argument is out of its allowed domain.
-    #[error("invalid argument {name}={value}: {reason}")]
+    #[error("{} (HTTP {}): invalid argument {name}={value}: {reason}", self.code(), self.http_status())]
     InvalidArgument {
         /// The argument's name.
         name: &'static str,
@@ -137,14 +157,14 @@ pub enum Error {
         reason: String,
     },
     /// Reading the caller's body stream failed; nothing was stored.
-    #[error("reading the request body failed: {source}")]
+    #[error("{} (HTTP {}): reading the request body failed: {source}", self.code(), self.http_status())]
     BodyRead {
         /// The reader's error.
         #[source]
         source: std::io::Error,
     },
     /// The bucket name breaks one of S3's naming rules.
-    #[error("invalid bucket name {bucket:?}: {reason}")]
+    #[error("{} (HTTP {}): invalid bucket name {bucket:?}: {reason}", self.code(), self.http_status())]
     InvalidBucketName {
         /// The name.
         bucket: String,
@@ -152,7 +172,7 @@ pub enum Error {
         reason: String,
     },
     /// The location constraint does not match the store's region.
-    #[error("the {constraint:?} location constraint is incompatible with the region {region}")]
+    #[error("{} (HTTP {}): the {constraint:?} location constraint is incompatible with the region {region}", self.code(), self.http_status())]
     IllegalLocationConstraintException {
         /// The constraint given (empty when none was).
         constraint: String,
@@ -160,19 +180,19 @@ pub enum Error {
         region: String,
     },
     /// The location constraint is not valid (an explicit `us-east-1`).
-    #[error("the specified location constraint {constraint:?} is not valid")]
+    #[error("{} (HTTP {}): the specified location constraint {constraint:?} is not valid", self.code(), self.http_status())]
     InvalidLocationConstraint {
         /// The constraint given.
         constraint: String,
     },
     /// The caller already owns a bucket of this name (outside us-east-1).
-    #[error("you already own the bucket {bucket}")]
+    #[error("{} (HTTP {}): you already own the bucket {bucket}", self.code(), self.http_status())]
     BucketAlreadyOwnedByYou {
         /// The bucket name.
         bucket: String,
     },
     /// The operation is not allowed on this resource (GET of a delete marker's version).
-    #[error("the specified method is not allowed against {bucket}/{key} version {version_id}")]
+    #[error("{} (HTTP {}): the specified method is not allowed against {bucket}/{key} version {version_id}", self.code(), self.http_status())]
     MethodNotAllowed {
         /// The bucket name.
         bucket: String,
@@ -182,7 +202,7 @@ pub enum Error {
         version_id: String,
     },
     /// The object was not modified (HTTP 304), for a conditional GET or HEAD.
-    #[error("not modified: {bucket}/{key}")]
+    #[error("{} (HTTP {}): not modified: {bucket}/{key}", self.code(), self.http_status())]
     NotModified {
         /// The bucket name.
         bucket: String,
@@ -190,7 +210,7 @@ pub enum Error {
         key: String,
     },
     /// User metadata over 2 KB.
-    #[error("your metadata headers are {size} bytes, over the limit of {max}")]
+    #[error("{} (HTTP {}): your metadata headers are {size} bytes, over the limit of {max}", self.code(), self.http_status())]
     MetadataTooLarge {
         /// Metadata size.
         size: usize,
@@ -198,45 +218,43 @@ pub enum Error {
         max: usize,
     },
     /// Tags over a limit or malformed.
-    #[error("invalid tag: {reason}")]
+    #[error("{} (HTTP {}): invalid tag: {reason}", self.code(), self.http_status())]
     InvalidTag {
         /// What is wrong.
         reason: String,
     },
     /// The storage class is not one S3 knows.
-    #[error("the storage class you specified is not valid: {storage_class}")]
+    #[error("{} (HTTP {}): the storage class you specified is not valid: {storage_class}", self.code(), self.http_status())]
     InvalidStorageClass {
         /// The value given.
         storage_class: String,
     },
     /// A request that S3 refuses as malformed (for example more than 1000 keys to delete).
-    #[error("the XML you provided was not well-formed or did not validate: {reason}")]
+    #[error("{} (HTTP {}): the XML you provided was not well-formed or did not validate: {reason}", self.code(), self.http_status())]
     MalformedXML {
         /// What is wrong.
         reason: String,
     },
     /// The caller may not do this.
-    #[error("access denied: {reason}")]
+    #[error("{} (HTTP {}): access denied: {reason}", self.code(), self.http_status())]
     AccessDenied {
         /// Why.
         reason: String,
     },
     /// The access key id is not one the store knows.
-    #[error("the access key id {access_key_id} does not exist in our records")]
+    #[error("{} (HTTP {}): the access key id {access_key_id} does not exist in our records", self.code(), self.http_status())]
     InvalidAccessKeyId {
         /// The key id given.
         access_key_id: String,
     },
     /// The secret does not match the access key.
-    #[error(
-        "the request signature we calculated does not match the signature you provided (access key {access_key_id})"
-    )]
+    #[error("{} (HTTP {}): the request signature we calculated does not match the signature you provided (access key {access_key_id})", self.code(), self.http_status())]
     SignatureDoesNotMatch {
         /// The key id given.
         access_key_id: String,
     },
     /// The partition is over its emulated request rate; retry with backoff.
-    #[error("please reduce your request rate: {} is over {limit} {kind} per second", rate_scope(*.partition, .prefix.as_deref()))]
+    #[error("{} (HTTP {}): please reduce your request rate: {} is over {limit} {kind} per second", self.code(), self.http_status(), rate_scope(*.partition, .prefix.as_deref()))]
     SlowDown {
         /// The store partition of the key.
         partition: u16,
@@ -248,31 +266,31 @@ pub enum Error {
         limit: u32,
     },
     /// The account already has as many buckets as it may.
-    #[error("you have attempted to create more buckets than allowed ({max})")]
+    #[error("{} (HTTP {}): you have attempted to create more buckets than allowed ({max})", self.code(), self.http_status())]
     TooManyBuckets {
         /// The quota.
         max: usize,
     },
     /// A digest or checksum the caller sent does not match the body; nothing was stored.
-    #[error("bad digest: {reason}")]
+    #[error("{} (HTTP {}): bad digest: {reason}", self.code(), self.http_status())]
     BadDigest {
         /// Which digest.
         reason: String,
     },
     /// A `Content-MD5` that is not a base64 MD5.
-    #[error("invalid digest: {reason}")]
+    #[error("{} (HTTP {}): invalid digest: {reason}", self.code(), self.http_status())]
     InvalidDigest {
         /// What is wrong.
         reason: String,
     },
     /// A request S3 answers with `InvalidRequest`.
-    #[error("invalid request: {reason}")]
+    #[error("{} (HTTP {}): invalid request: {reason}", self.code(), self.http_status())]
     InvalidRequest {
         /// What is wrong.
         reason: String,
     },
     /// A conditional request's condition did not hold (HTTP 412).
-    #[error("precondition failed for {bucket}/{key}: {condition}")]
+    #[error("{} (HTTP {}): precondition failed for {bucket}/{key}: {condition}", self.code(), self.http_status())]
     PreconditionFailed {
         /// The bucket name.
         bucket: String,
@@ -283,7 +301,7 @@ pub enum Error {
     },
     /// A conflicting operation on the bucket is in progress (HTTP 409), e.g. deleting a bucket while an
     /// object write into it has not finished. Try again.
-    #[error("a conflicting operation is in progress on {bucket}: {reason}")]
+    #[error("{} (HTTP {}): a conflicting operation is in progress on {bucket}: {reason}", self.code(), self.http_status())]
     OperationAborted {
         /// The bucket name.
         bucket: String,
@@ -292,7 +310,7 @@ pub enum Error {
     },
     /// The object is in an archive class (GLACIER, DEEP_ARCHIVE) and has not been restored, so it
     /// cannot be read or copied (HTTP 403).
-    #[error("{bucket}/{key} is in {storage_class} and has not been restored")]
+    #[error("{} (HTTP {}): {bucket}/{key} is in {storage_class} and has not been restored", self.code(), self.http_status())]
     InvalidObjectState {
         /// The bucket name.
         bucket: String,
@@ -302,7 +320,7 @@ pub enum Error {
         storage_class: String,
     },
     /// The feature exists in S3 but not yet in s3lite (listed in README.md).
-    #[error("not implemented: {what}")]
+    #[error("{} (HTTP {}): not implemented: {what}", self.code(), self.http_status())]
     NotImplemented {
         /// The missing feature.
         what: &'static str,
@@ -323,7 +341,8 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::Io { .. } | Error::PreviousIo | Error::Corruption { .. } => "InternalError",
-            Error::Locked { .. } => "ServiceUnavailable",
+            Error::Locked { .. } | Error::AlreadyOpen { .. } => "ServiceUnavailable",
+            Error::MissingParameter { .. } => "MissingParameter",
             Error::NoSuchBucket { .. } => "NoSuchBucket",
             Error::BucketAlreadyExists { .. } => "BucketAlreadyExists",
             Error::BucketNotEmpty { .. } => "BucketNotEmpty",
@@ -364,7 +383,8 @@ impl Error {
     pub fn http_status(&self) -> u16 {
         match self {
             Error::Io { .. } | Error::PreviousIo | Error::Corruption { .. } => 500,
-            Error::Locked { .. } | Error::SlowDown { .. } => 503,
+            Error::Locked { .. } | Error::AlreadyOpen { .. } | Error::SlowDown { .. } => 503,
+            Error::MissingParameter { .. } => 400,
             Error::NoSuchBucket { .. } | Error::NoSuchKey { .. } | Error::NoSuchVersion { .. } => 404,
             Error::BucketAlreadyExists { .. }
             | Error::BucketNotEmpty { .. }
@@ -397,12 +417,30 @@ impl Error {
         }
     }
 
+    /// The message alone, without the `Code (HTTP status): ` that Display puts before it (what S3
+    /// puts in an error's `<Message>`, and in a DeleteObjects error entry).
+    #[must_use]
+    pub fn message(&self) -> String {
+        let shown = self.to_string();
+        let prefix = format!("{} (HTTP {}): ", self.code(), self.http_status());
+        shown.strip_prefix(&prefix).map_or_else(|| shown.clone(), str::to_owned)
+    }
+
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io { op, path: path.into(), source }
     }
 
     pub(crate) fn corruption(site: CorruptionSite, reason: impl Into<String>) -> Self {
         Error::Corruption { site, reason: reason.into() }
+    }
+}
+
+impl std::fmt::Debug for Error {
+    /// The Display form: `fn main() -> Result<(), s3lite::Error>` prints the Debug form of the error
+    /// it returns, and a newcomer should see the S3 code, the status and the message there, not a
+    /// struct dump.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
     }
 }
 
@@ -423,6 +461,8 @@ mod tests {
             (Error::PreviousIo, "InternalError", 500),
             (Error::corruption(site, "r"), "InternalError", 500),
             (Error::Locked { path: "/p".into() }, "ServiceUnavailable", 503),
+            (Error::AlreadyOpen { path: "/p".into() }, "ServiceUnavailable", 503),
+            (Error::MissingParameter { operation: "PutObject", field: "key" }, "MissingParameter", 400),
             (Error::NoSuchBucket { bucket: s() }, "NoSuchBucket", 404),
             (Error::BucketAlreadyExists { bucket: s() }, "BucketAlreadyExists", 409),
             (Error::BucketNotEmpty { bucket: s() }, "BucketNotEmpty", 409),
@@ -474,6 +514,8 @@ mod tests {
                 | Error::PreviousIo
                 | Error::Corruption { .. }
                 | Error::Locked { .. }
+                | Error::AlreadyOpen { .. }
+                | Error::MissingParameter { .. }
                 | Error::NoSuchBucket { .. }
                 | Error::BucketAlreadyExists { .. }
                 | Error::BucketNotEmpty { .. }
@@ -514,10 +556,13 @@ mod tests {
     #[test]
     fn every_error_has_its_s3_code_and_status() {
         let all = every_error();
-        assert_eq!(all.len(), 36);
+        assert_eq!(all.len(), 38);
         for (e, code, status) in all {
             assert_eq!((e.code(), e.http_status()), (code, status), "{e:?}");
-            assert!(!e.to_string().is_empty());
+            let shown = format!("{code} (HTTP {status}): ");
+            assert!(e.to_string().starts_with(&shown), "{e}");
+            assert_eq!(format!("{e:?}"), e.to_string(), "Debug is the Display form");
+            assert_eq!(format!("{shown}{}", e.message()), e.to_string());
         }
     }
 

@@ -83,15 +83,23 @@
 
 #![deny(unsafe_code)]
 
+/// The README's Rust snippets, compiled and run by `cargo test` as doc tests, so that they work as
+/// written.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub mod api;
 pub mod clock;
 mod engine;
 pub mod error;
 pub mod limits;
+pub mod prelude;
 pub mod s3;
 pub mod types;
 
-pub use api::{Client, Resource, Response, ResponseMetadata};
+pub use api::{Client, ExtraArgs, Paginator, Resource, Response, ResponseMetadata};
+pub use clock::ManualClock;
 pub use engine::accounts::Credentials;
 pub use engine::body::{ByteRange, ObjectReader};
 pub use engine::builder::StoreBuilder;
@@ -101,6 +109,7 @@ pub use engine::options::{
     BodyFinish, BodyFinishFn, GetOptions, ListOptions, ListPage, NewVersion, ObjectInfo, PutOptions,
     WriteCondition,
 };
+pub use engine::partition::prefix_load::PrefixLoad;
 pub use engine::partition::rate::{PartitionSplitting, RatePartition, RatePartitionState, RequestRateLimits};
 pub use engine::partition::route;
 pub use engine::partition::stats::PartitionStats;
@@ -113,4 +122,8 @@ pub use engine::scrub::ScrubReport;
 pub use engine::store::Store;
 pub use engine::{format, io, segment};
 pub use error::{CorruptionSite, Error, Result};
+pub use s3::checksum::ChecksumAlgorithm;
+pub use s3::types::{
+    Body, BucketVersioningStatus, CopySource, EncodingType, MetadataDirective, ObjectIdentifier,
+};
 pub use types::{BucketId, Durability, RecoveryMode, StorageClass, VersionId};

@@ -32,3 +32,10 @@ pub const GROUP_BYTES_DEFAULT: u64 = 4 * 1024 * 1024;
 pub const BUCKET_NAME_BYTES_MAX: usize = 63;
 /// Largest page a listing call returns.
 pub const LIST_KEYS_MAX: usize = 1000;
+/// Prefixes whose load each partition tracks (a space-saving top-N: the N busiest are kept, with an
+/// error bound; see [`crate::PrefixLoad`]). 16 covers the few hot prefixes an experiment shares a
+/// partition between, and a linear scan of 16 slots costs less than the put it counts.
+pub const PREFIX_LOAD_SLOTS: usize = 16;
+/// Longest prefix a load is attributed to, in bytes (with whole-key hashing, the key up to its first
+/// `/`, cut here).
+pub const PREFIX_LOAD_BYTES_MAX: usize = 64;

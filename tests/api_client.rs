@@ -37,8 +37,8 @@ fn fluent_calls_carry_response_metadata() {
         client.get_bucket_versioning().bucket("bkt").send().unwrap().status,
         Some(BucketVersioningStatus::Enabled)
     );
-    let e = client.put_bucket_versioning().bucket("bkt").send().unwrap_err();
-    assert_eq!(e.code(), "MalformedXML");
+    let e = client.get_object().bucket("bkt").key("absent").send().unwrap_err();
+    assert_eq!(e.code(), "NoSuchKey");
     assert_eq!(client.request_count(), 9, "failed requests count too");
 }
 

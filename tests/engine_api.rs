@@ -386,9 +386,17 @@ fn eventual_writes_are_synced_by_the_flusher() {
 fn a_second_open_is_refused_while_the_first_lives() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let e = Store::open(dir.path()).unwrap_err();
-    assert!(matches!(e, Error::Locked { .. }), "{e:?}");
+    let Err(e) = Store::open(dir.path()) else { panic!("a second open in this process succeeded") };
+    assert!(matches!(e, Error::AlreadyOpen { .. }), "{e:?}");
+    assert!(e.to_string().contains("already open in this process"), "{e}");
+    // Through another spelling of the same directory too: the registry holds canonical paths.
+    let Err(e) = Store::open(dir.path().join(".")) else { panic!("a second open succeeded") };
+    assert!(matches!(e, Error::AlreadyOpen { .. }), "{e:?}");
+    let clone = store.clone();
     drop(store);
+    let Err(e) = Store::open(dir.path()) else { panic!("a clone keeps the store open") };
+    assert!(matches!(e, Error::AlreadyOpen { .. }), "{e:?}");
+    drop(clone);
     Store::open(dir.path()).unwrap();
     let sim = s3lite::io::SimStorage::new();
     let _a = common::sim_builder(&sim).open().unwrap();
@@ -417,14 +425,28 @@ fn builder_rejects_bad_options() {
 }
 
 #[test]
-fn creation_parameters_persist_over_builder_values() {
+fn creation_parameters_persist_and_a_different_layout_is_refused() {
     let sim = s3lite::io::SimStorage::new();
     let store = common::sim_builder(&sim).partitions(8).region("eu-west-1").open().unwrap();
     assert_eq!((store.partition_count(), store.region()), (8, "eu-west-1"));
     drop(store);
-    let store = common::sim_builder(&sim).partitions(2).region("us-east-1").open().unwrap();
+    // The region of an existing store is its own; a different partition count is refused, not
+    // ignored (issue 13: an experiment must not measure a layout it did not ask for).
+    let Err(e) = common::sim_builder(&sim).partitions(2).open() else {
+        panic!("a layout change was ignored")
+    };
+    assert!(matches!(&e, Error::InvalidArgument { name: "partitions", value, .. } if value == "2"), "{e}");
+    assert!(e.to_string().contains("has 8 partitions"), "{e}");
+    let Err(e) = common::sim_builder(&sim).partitions(8).prefix_len(4).open() else { panic!("ignored") };
+    assert!(matches!(&e, Error::InvalidArgument { name: "prefix_len", value, .. } if value == "4"), "{e}");
+    assert!(e.to_string().contains("routes by the whole key"), "{e}");
+    let store = common::sim_builder(&sim).partitions(8).region("us-east-1").open().unwrap();
     assert_eq!((store.partition_count(), store.region()), (8, "eu-west-1"));
     assert_eq!(store.recovery_report().mode, RecoveryMode::Strict);
+    drop(store);
+    // Without the options, the stored layout is used.
+    let store = Store::builder("/db").storage(std::sync::Arc::new(sim.clone())).open().unwrap();
+    assert_eq!((store.partition_count(), store.prefix_len()), (8, None));
 }
 
 #[test]

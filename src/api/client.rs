@@ -140,19 +140,44 @@ impl Client {
         let n = self.requests.fetch_add(1, Ordering::Relaxed);
         let output = f(&self.s3)?;
         let mut rnd = [0u8; 4];
-        rand::RngCore::fill_bytes(&mut rand::rng(), &mut rnd);
+        self.s3.store().fill_id(&mut rnd);
         let request_id = format!("{n:08X}{:08X}", u32::from_le_bytes(rnd));
         Ok(Response { output, response_metadata: ResponseMetadata { request_id, http_status: status } })
     }
 }
 
-/// Generates a fluent builder: plain setters for `fields`, `Some(..)` setters for `optional` fields.
+/// A request field that `send` insists on: an empty bucket, key or copy source, or an absent
+/// versioning status, was never set (S3 has no bucket named "" and no key "").
+trait Required {
+    fn is_missing(&self) -> bool;
+}
+
+impl Required for String {
+    fn is_missing(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+impl<T> Required for Option<T> {
+    fn is_missing(&self) -> bool {
+        self.is_none()
+    }
+}
+
+/// `PutObjectBuilder` → `PutObject`: the operation's name as S3 and aws-sdk-s3 spell it.
+fn operation_name(builder: &'static str) -> &'static str {
+    builder.strip_suffix("Builder").unwrap_or(builder)
+}
+
+/// Generates a fluent builder: plain setters for `fields`, `Some(..)` setters for `optional` fields;
+/// `send` refuses a request missing one of the `required` fields.
 macro_rules! builder {
     (
         $(#[$doc:meta])* $builder:ident, $method:ident, $req:ty, $out:ty, $status:expr,
         |$s3:ident, $r:ident| $call:expr,
         fields { $($field:ident : $ty:ty),* $(,)? }
         optional { $($ofield:ident : $oty:ty),* $(,)? }
+        required { $($rfield:ident),* $(,)? }
     ) => {
         $(#[$doc])*
         #[must_use]
@@ -183,11 +208,32 @@ macro_rules! builder {
                 &self.request
             }
 
+            /// A builder for `request` (paginators send each page's request through it).
+            #[allow(dead_code, reason = "only the listing builders' are used, by their paginators")]
+            pub(crate) fn from_request(client: &Client, request: $req) -> Self {
+                $builder { client: client.clone(), request }
+            }
+
+            /// The client and the request.
+            #[allow(dead_code, reason = "only the listing builders' are used, by their paginators")]
+            pub(crate) fn into_parts(self) -> (Client, $req) {
+                (self.client, self.request)
+            }
+
             /// Sends the request.
             ///
             /// # Errors
-            /// The operation's S3 errors.
+            /// `MissingParameter`, before anything is sent, when a required field was not set (as
+            /// aws-sdk-s3 refuses to build such a request); otherwise the operation's S3 errors.
             pub fn send(self) -> Result<Response<$out>> {
+                $(
+                    if Required::is_missing(&self.request.$rfield) {
+                        return Err(Error::MissingParameter {
+                            operation: operation_name(stringify!($builder)),
+                            field: stringify!($rfield),
+                        });
+                    }
+                )*
                 let $r = self.request;
                 self.client.call($status, |$s3| $call)
             }
@@ -251,9 +297,27 @@ impl CopyObjectBuilder {
 }
 
 impl DeleteObjectsBuilder {
-    /// Adds a key (and optional version) to delete.
-    pub fn object(mut self, key: impl Into<String>, version_id: Option<String>) -> Self {
-        self.request.objects.push(ObjectIdentifier { key: key.into(), version_id, e_tag: None });
+    /// Adds a key to delete (its current version: a delete marker in a versioned bucket).
+    pub fn key(mut self, key: impl Into<String>) -> Self {
+        self.request.objects.push(ObjectIdentifier::new(key));
+        self
+    }
+
+    /// Adds keys to delete.
+    pub fn keys(mut self, keys: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.request.objects.extend(keys.into_iter().map(ObjectIdentifier::new));
+        self
+    }
+
+    /// Adds one version of a key to delete permanently.
+    pub fn version(mut self, key: impl Into<String>, version_id: impl Into<String>) -> Self {
+        self.request.objects.push(ObjectIdentifier::version(key, version_id));
+        self
+    }
+
+    /// Adds an entry (see [`ObjectIdentifier::new`], [`ObjectIdentifier::version`]).
+    pub fn object(mut self, object: ObjectIdentifier) -> Self {
+        self.request.objects.push(object);
         self
     }
 
@@ -300,6 +364,7 @@ builder!(
     |s3, r| s3.create_bucket(r),
     fields { bucket: String }
     optional { create_bucket_configuration: CreateBucketConfiguration }
+    required { bucket }
 );
 builder!(
     /// Builder of HeadBucket.
@@ -307,6 +372,7 @@ builder!(
     |s3, r| s3.head_bucket(&r.bucket),
     fields { bucket: String }
     optional {}
+    required { bucket }
 );
 builder!(
     /// Builder of DeleteBucket.
@@ -314,6 +380,7 @@ builder!(
     |s3, r| s3.delete_bucket(&r.bucket),
     fields { bucket: String }
     optional {}
+    required { bucket }
 );
 builder!(
     /// Builder of ListBuckets.
@@ -321,16 +388,19 @@ builder!(
     |s3, r| s3.list_buckets(r),
     fields {}
     optional { max_buckets: usize, continuation_token: String, prefix: String }
+    required {}
 );
 builder!(
     /// Builder of PutBucketVersioning.
     PutBucketVersioningBuilder, put_bucket_versioning, PutBucketVersioningRequest, (), 200,
     |s3, r| match r.status {
+        // `send` has refused a request without a status before this runs.
         Some(status) => s3.put_bucket_versioning(&r.bucket, status),
-        None => Err(Error::MalformedXML { reason: "a versioning configuration needs a status".into() }),
+        None => Err(Error::MissingParameter { operation: "PutBucketVersioning", field: "status" }),
     },
     fields { bucket: String }
     optional { status: BucketVersioningStatus }
+    required { bucket, status }
 );
 builder!(
     /// Builder of GetBucketVersioning.
@@ -338,6 +408,7 @@ builder!(
     |s3, r| s3.get_bucket_versioning(&r.bucket).map(|status| GetBucketVersioningOutput { status }),
     fields { bucket: String }
     optional {}
+    required { bucket }
 );
 builder!(
     /// Builder of PutObject.
@@ -351,6 +422,7 @@ builder!(
         checksum_algorithm: ChecksumAlgorithm, checksum_crc32: String, checksum_crc32_c: String,
         checksum_crc64_nvme: String, checksum_sha1: String, checksum_sha256: String,
     }
+    required { bucket, key }
 );
 builder!(
     /// Builder of GetObject.
@@ -361,6 +433,7 @@ builder!(
         version_id: String, range: String, if_match: String, if_none_match: String,
         if_modified_since: SystemTime, if_unmodified_since: SystemTime,
     }
+    required { bucket, key }
 );
 builder!(
     /// Builder of HeadObject.
@@ -371,6 +444,7 @@ builder!(
         version_id: String, range: String, if_match: String, if_none_match: String,
         if_modified_since: SystemTime, if_unmodified_since: SystemTime,
     }
+    required { bucket, key }
 );
 builder!(
     /// Builder of DeleteObject.
@@ -378,6 +452,7 @@ builder!(
     |s3, r| s3.delete_object(r),
     fields { bucket: String, key: String }
     optional { version_id: String, if_match: String }
+    required { bucket, key }
 );
 builder!(
     /// Builder of DeleteObjects.
@@ -385,6 +460,7 @@ builder!(
     |s3, r| s3.delete_objects(r),
     fields { bucket: String }
     optional {}
+    required { bucket }
 );
 builder!(
     /// Builder of CopyObject.
@@ -396,6 +472,7 @@ builder!(
         copy_source_if_none_match: String, copy_source_if_modified_since: SystemTime,
         copy_source_if_unmodified_since: SystemTime,
     }
+    required { bucket, key, copy_source }
 );
 builder!(
     /// Builder of ListObjectsV2.
@@ -406,6 +483,7 @@ builder!(
         prefix: String, delimiter: String, max_keys: i32, continuation_token: String,
         start_after: String, encoding_type: EncodingType,
     }
+    required { bucket }
 );
 builder!(
     /// Builder of ListObjects (v1).
@@ -413,6 +491,7 @@ builder!(
     |s3, r| s3.list_objects(r),
     fields { bucket: String }
     optional { prefix: String, delimiter: String, max_keys: i32, marker: String, encoding_type: EncodingType }
+    required { bucket }
 );
 builder!(
     /// Builder of ListObjectVersions.
@@ -423,4 +502,5 @@ builder!(
         prefix: String, delimiter: String, max_keys: i32, key_marker: String,
         version_id_marker: String, encoding_type: EncodingType,
     }
+    required { bucket }
 );

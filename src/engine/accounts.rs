@@ -2,8 +2,6 @@
 //! keys (the store keeps only a SHA-256 of each secret) and authentication. Edits go to the
 //! catalog like bucket edits do.
 
-use rand::RngCore;
-
 use crate::engine::catalog::{Account, CatalogEdit};
 use crate::engine::store::Store;
 use crate::error::{Error, Result};
@@ -17,9 +15,9 @@ pub struct Credentials {
     pub secret_access_key: String,
 }
 
-fn new_account(display_name: &str) -> Account {
+fn new_account(store: &Store, display_name: &str) -> Account {
     let mut id = [0u8; 32];
-    rand::rng().fill_bytes(&mut id);
+    store.fill_id(&mut id);
     Account {
         canonical_id: id.iter().map(|b| format!("{b:02x}")).collect(),
         display_name: display_name.into(),
@@ -55,7 +53,7 @@ impl Store {
             });
         }
         let mut catalog = self.inner.catalog.write();
-        let account = new_account(display_name);
+        let account = new_account(self, display_name);
         let edit = account_created(&account, false);
         self.write_catalog(0, display_name, &edit)?;
         catalog.apply(&edit);
@@ -80,7 +78,7 @@ impl Store {
         }
         const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
         let mut raw = [0u8; 36];
-        rand::rng().fill_bytes(&mut raw);
+        self.fill_id(&mut raw);
         let access_key_id: String =
             "AKIA".chars().chain(raw[..16].iter().map(|b| ALNUM[usize::from(b % 32)] as char)).collect();
         let secret_access_key: String = raw[16..].iter().map(|b| format!("{b:02x}")).collect();
@@ -132,7 +130,7 @@ impl Store {
         if catalog.owner().is_some() {
             return Ok(());
         }
-        let edit = account_created(&new_account(display_name), true);
+        let edit = account_created(&new_account(self, display_name), true);
         self.write_catalog(0, display_name, &edit)?;
         catalog.apply(&edit);
         Ok(())

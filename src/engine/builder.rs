@@ -15,25 +15,31 @@ use crate::engine::context::Params;
 use crate::engine::etag_hasher::EtagHashers;
 use crate::engine::format::manifest::PREFIX_LEN_WHOLE_KEY;
 use crate::engine::format::segment_header::SEGMENT_DATA_START;
+use crate::engine::ids::IdSource;
 use crate::engine::io::{RealStorage, Storage};
+use crate::engine::open_registry;
 use crate::engine::partition::Partition;
 use crate::engine::partition::rate::{PrefixRates, RequestRateLimits};
 use crate::engine::recovery::{self, OpenConfig};
 use crate::engine::writeback::Writeback;
 use crate::error::{Error, Result};
 use crate::limits::{
-    PARTITIONS_MAX, RECORD_BODY_BYTES_MAX, RECORD_META_BYTES_MAX, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN,
+    PARTITIONS_DEFAULT, PARTITIONS_MAX, RECORD_BODY_BYTES_MAX, RECORD_META_BYTES_MAX, SEGMENT_BYTES_MAX,
+    SEGMENT_BYTES_MIN,
 };
 use crate::types::{Durability, RecoveryMode};
 
 /// Configures and opens a store. Values that are fixed at creation (partitions, prefix length,
-/// region) are read from the store when it already exists.
+/// region) are read from the store when it already exists; a partition count or prefix length set
+/// on the builder that differs from the store's is refused (`InvalidArgument`), not ignored.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct StoreBuilder {
     pub(super) root: PathBuf,
     pub(super) storage: Option<Arc<dyn Storage>>,
-    pub(super) partitions: u32,
+    /// `None`: not set, [`crate::limits::PARTITIONS_DEFAULT`] for a new store, the stored count for
+    /// an existing one.
+    pub(super) partitions: Option<u32>,
     pub(super) prefix_len: Option<u32>,
     pub(super) segment_bytes: u64,
     pub(super) inline_bytes: u64,
@@ -48,16 +54,20 @@ pub struct StoreBuilder {
     pub(super) rate_limits: Option<RequestRateLimits>,
     pub(super) background_writeback: bool,
     pub(super) cache_large_bodies: bool,
+    pub(super) seed: Option<u64>,
 }
 
 impl StoreBuilder {
-    /// Partition count at creation: a power of two up to [`PARTITIONS_MAX`] (default 16).
+    /// Partition count at creation: a power of two up to [`PARTITIONS_MAX`] (default 16). Opening
+    /// an existing store with another count fails (`InvalidArgument` naming both): records are not
+    /// moved between partitions.
     pub fn partitions(mut self, n: u32) -> Self {
-        self.partitions = n;
+        self.partitions = Some(n);
         self
     }
     /// Key bytes the router hashes, at creation (default: the whole key). A short prefix makes keys
-    /// sharing it share a partition, as S3 does.
+    /// sharing it share a partition, as S3 does. Opening an existing store with another prefix length
+    /// fails (`InvalidArgument` naming both).
     pub fn prefix_len(mut self, n: u32) -> Self {
         self.prefix_len = Some(n);
         self
@@ -153,12 +163,27 @@ impl StoreBuilder {
         self
     }
 
+    /// Makes every id the store generates reproducible from `seed`: version ids, request ids,
+    /// chunk tokens, account ids and access keys, and the store's uuid (the continuation-token
+    /// secret). With a [`crate::clock::ManualClock`] fixing times, the same seed and the same
+    /// operations give the same outputs run to run. Unseeded (the default), ids are random.
+    ///
+    /// For tests: a seeded store's ids (and its continuation tokens) are predictable by anyone who
+    /// knows the seed. Ids stay unique with concurrent writers, but which writer gets which then
+    /// depends on their order. The stream is rand's `StdRng`, reproducible within one version of
+    /// rand.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
     fn validate(&self) -> Result<()> {
         let bad = |name, value: u64, reason: &str| {
             Err(Error::InvalidArgument { name, value: value.to_string(), reason: reason.into() })
         };
-        if !self.partitions.is_power_of_two() || self.partitions > PARTITIONS_MAX {
-            return bad("partitions", u64::from(self.partitions), "must be a power of two, at most 4096");
+        let partitions = self.partitions.unwrap_or(PARTITIONS_DEFAULT);
+        if !partitions.is_power_of_two() || partitions > PARTITIONS_MAX {
+            return bad("partitions", u64::from(partitions), "must be a power of two, at most 4096");
         }
         if !(SEGMENT_BYTES_MIN..=SEGMENT_BYTES_MAX).contains(&self.segment_bytes) {
             return bad("segment_bytes", self.segment_bytes, "must be between 64 KiB and 4 GiB");
@@ -197,14 +222,23 @@ impl StoreBuilder {
     /// Opens the store, creating it if the directory holds none, and runs recovery.
     ///
     /// # Errors
-    /// `InvalidArgument` for bad options; `Locked` if another process has it open; `Corruption` in
+    /// `InvalidArgument` for bad options, or a partition count or prefix length other than the
+    /// existing store's; `AlreadyOpen` if a live store of this process has the
+    /// directory open; `Locked` if another process has it open; `Corruption` in
     /// `Strict` mode when damage other than a torn tail is found; `Io` on I/O errors.
     pub fn open(self) -> Result<Store> {
         self.validate()?;
+        let registered = match &self.storage {
+            Some(_) => None,
+            None => {
+                std::fs::create_dir_all(&self.root).map_err(|e| Error::io("mkdir", &self.root, e))?;
+                Some(open_registry::register(&self.root)?)
+            }
+        };
         let storage = self.storage.clone().unwrap_or_else(|| Arc::new(RealStorage));
         let cfg = OpenConfig {
             params: Params {
-                partitions: self.partitions,
+                partitions: self.partitions.unwrap_or(PARTITIONS_DEFAULT),
                 prefix_len: self.prefix_len.unwrap_or(PREFIX_LEN_WHOLE_KEY),
                 segment_bytes: self.segment_bytes,
                 inline_bytes: self.inline_bytes,
@@ -217,6 +251,8 @@ impl StoreBuilder {
             clock: self.clock.clone(),
             recovery: self.recovery,
             region: self.region,
+            ids: Arc::new(IdSource::new(self.seed)),
+            asked_layout: (self.partitions, self.prefix_len),
         };
         let owner_display_name = self.owner_display_name.clone();
         let opened = recovery::open(storage, self.root, cfg)?;
@@ -253,6 +289,7 @@ impl StoreBuilder {
                 writeback,
                 maintenance: Mutex::default(),
                 _lock: opened.lock,
+                _registered: registered,
             }),
         };
         store.ensure_owner(&owner_display_name)?;

@@ -57,6 +57,8 @@ pub(crate) struct Context {
     pub(crate) poisoned: AtomicBool,
     pub(crate) manifest: Mutex<ManifestLog>,
     pub(crate) clock: Arc<dyn crate::clock::Clock>,
+    /// Every random id of the store (see [`crate::engine::ids`]).
+    pub(crate) ids: Arc<crate::engine::ids::IdSource>,
 }
 
 impl Context {

@@ -23,6 +23,9 @@
 //! on the simulated file system that crashes and injects faults. Lower layers never import higher
 //! ones.
 //!
+//! Beside the data path, [`open_registry`] remembers which directories this process has open,
+//! and [`ids`] makes every random id (reproducibly, for a seeded store).
+//!
 //! [`Store`]: store::Store
 
 pub(crate) mod accounts;
@@ -34,10 +37,12 @@ pub(crate) mod catalog;
 mod context;
 mod etag_hasher;
 pub mod format;
+pub(crate) mod ids;
 pub mod io;
 pub(crate) mod listing;
 pub(crate) mod maintenance;
 mod objects;
+mod open_registry;
 pub(crate) mod options;
 mod orphans;
 pub(crate) mod partition;

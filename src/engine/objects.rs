@@ -6,8 +6,8 @@ use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use crate::engine::ids::IdSource;
 use md5::{Digest, Md5};
-use rand::RngCore;
 
 use super::buckets::BucketWrite;
 use super::options::{
@@ -46,9 +46,9 @@ fn content_length_mismatch(declared: u64, size: u64) -> Error {
 }
 
 /// A fresh random id for the chunks of one upload (see `ObjectMeta::chunk_token`).
-fn chunk_token() -> [u8; 16] {
+fn chunk_token(ids: &IdSource) -> [u8; 16] {
     let mut t = [0u8; 16];
-    rand::rng().fill_bytes(&mut t);
+    ids.fill(&mut t);
     t[0] |= 1; // never the all-zero `null` version id
     t
 }
@@ -213,7 +213,7 @@ impl Store {
                 // Never more than one byte past a declared length: that byte proves the mismatch.
                 let limit = opts.content_length.map_or(PUT_OBJECT_BYTES_MAX + 1, |l| l.saturating_add(1));
                 let pieces = BodyPieces { first, body: &mut body, eof: false, left: limit };
-                let token = chunk_token();
+                let token = chunk_token(&self.inner.ctx.ids);
                 let written = self.write_chunks(part, bucket.0, key, token, pieces, durability, opts)?;
                 let (size, etag) = (written.size, written.etag);
                 meta.chunks = written.chunks.clone();
@@ -276,6 +276,7 @@ impl Store {
             c.committed = true;
         }
         stats::add(&part.counters.puts, 1);
+        self.count_prefix(part, bucket, key);
         stats::add(&part.counters.bytes_in, size);
         drop(write);
         Ok(with_meta(info_from(bucket.0, key.as_bytes(), &entry, true), meta))
@@ -381,7 +382,7 @@ impl Store {
     fn new_version_id(&self) -> VersionId {
         let mut v = [0u8; 16];
         v[..8].copy_from_slice(&self.inner.ctx.next_seq.load(Ordering::Relaxed).to_be_bytes());
-        rand::rng().fill_bytes(&mut v[8..]);
+        self.fill_id(&mut v[8..]);
         if v == [0; 16] {
             v[15] = 1;
         }
@@ -447,6 +448,7 @@ impl Store {
         )
         .map_err(|e| name_error(e, &write))?;
         stats::add(&part.counters.deletes, 1);
+        self.count_prefix(part, bucket, key);
         Ok(vid)
     }
 
@@ -522,6 +524,7 @@ impl Store {
         part.submit(records, StorageClass::Standard, self.durability(None), pre)
             .map_err(|e| name_error(e, &write))?;
         stats::add(&part.counters.deletes, 1);
+        self.count_prefix(part, bucket, key);
         Ok(())
     }
 
@@ -628,6 +631,7 @@ impl Store {
         let (_, meta, _) = self.read_record(&found, bucket, key, false)?;
         let (part, e, latest) = (&found.part, &found.entry, found.latest);
         stats::add(&part.counters.heads, 1);
+        self.count_prefix(part, bucket, key);
         Ok(with_meta(info_from(bucket.0, key.as_bytes(), e, latest), meta))
     }
 
@@ -647,6 +651,7 @@ impl Store {
         let (header, meta, record) = self.read_record(&found, bucket, key, true)?;
         let part = &found.part;
         stats::add(&part.counters.gets, 1);
+        self.count_prefix(part, bucket, key);
         let (start, end) = match opts.range {
             Some(r) => r.resolve(e.size)?,
             None => (0, e.size),
@@ -673,7 +678,7 @@ impl Store {
     /// scan seeks past them. Returns the items (at most `max`) and whether more follow.
     pub(crate) fn list_items(&self, bucket: BucketId, q: &ListQuery<'_>) -> Result<(Vec<ListItem>, bool)> {
         self.inner.ctx.check()?;
-        Ok(crate::engine::listing::list(&self.inner.partitions, bucket.0, q))
+        Ok(crate::engine::listing::list(self.partitions_for_prefix(bucket, q.prefix), bucket.0, q))
     }
 
     /// One page of keys (or versions) in UTF-8 byte order, merged across partitions.

@@ -8,13 +8,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use parking_lot::Mutex;
-use rand::RngCore;
 
 use super::orphans::{self, Orphans, quarantine, settle_orphans};
 use crate::engine::catalog::{Catalog, CatalogEdit};
 use crate::engine::context::{Context, ManifestLog, Params, partition_dir};
 use crate::engine::format::manifest::{
-    MANIFEST_FORMAT_VERSION, ManifestEdit, decode_log, decode_log_salvage, encode_frame,
+    MANIFEST_FORMAT_VERSION, ManifestEdit, PREFIX_LEN_WHOLE_KEY, decode_log, decode_log_salvage, encode_frame,
 };
 use crate::engine::format::meta::ObjectMeta;
 use crate::engine::format::record::{RecordKind, SEAL_BODY_BYTES, record_len};
@@ -93,6 +92,9 @@ pub(crate) struct OpenConfig {
     pub(crate) clock: Arc<dyn crate::clock::Clock>,
     pub(crate) recovery: RecoveryMode,
     pub(crate) region: String,
+    pub(crate) ids: Arc<crate::engine::ids::IdSource>,
+    /// The partition count and prefix length the builder set explicitly, if it did.
+    pub(crate) asked_layout: (Option<u32>, Option<u32>),
 }
 
 /// An opened store's parts.
@@ -223,6 +225,7 @@ pub(crate) fn open(storage: Arc<dyn Storage>, root: PathBuf, mut cfg: OpenConfig
     if !partitions.is_power_of_two() || partitions > crate::limits::PARTITIONS_MAX {
         return Err(store_corruption(0, format!("bad partition count {partitions}")));
     }
+    check_layout(&root, cfg.asked_layout, partitions, prefix_len)?;
     cfg.params.partitions = partitions;
     cfg.params.prefix_len = prefix_len;
     cfg.region = region;
@@ -278,6 +281,7 @@ pub(crate) fn open(storage: Arc<dyn Storage>, root: PathBuf, mut cfg: OpenConfig
         poisoned: AtomicBool::new(false),
         manifest: Mutex::new(ManifestLog { file: old_log, path: old_manifest.clone(), tail: 0 }),
         clock: cfg.clock.clone(),
+        ids: cfg.ids.clone(),
     });
     let orphans = Orphans { deleted: &deleted, damaged, mode: cfg.recovery };
     let max_file_id = settle_orphans(&ctx, &mut segments, number, &orphans, &mut report)?;
@@ -302,6 +306,7 @@ pub(crate) fn open(storage: Arc<dyn Storage>, root: PathBuf, mut cfg: OpenConfig
         catalog.apply(&edit);
     }
     ctx.next_seq.store(max_seq + 1, Ordering::Relaxed);
+    ctx.ids.rekey(max_seq + 1);
     let mut snapshot = vec![params.clone()];
     for (&id, s) in &segments {
         snapshot.push(ManifestEdit::SegmentCreated {
@@ -375,6 +380,41 @@ fn make_durable(f: &dyn StorageFile, path: &Path, bytes: &[u8]) -> Result<()> {
     f.sync_data().map_err(io_err("fdatasync", path))
 }
 
+/// Refuses a builder's explicit partition count or prefix length that differs from the store's: the
+/// layout is fixed at creation (records stay in the partition their key routes to), and a silently
+/// ignored option would leave an experiment measuring a layout it did not ask for.
+fn check_layout(
+    root: &Path,
+    asked: (Option<u32>, Option<u32>),
+    partitions: u32,
+    prefix_len: u32,
+) -> Result<()> {
+    let shown =
+        |p: u32| if p == PREFIX_LEN_WHOLE_KEY { "the whole key".to_owned() } else { format!("{p} bytes") };
+    if let Some(n) = asked.0.filter(|&n| n != partitions) {
+        return Err(Error::InvalidArgument {
+            name: "partitions",
+            value: n.to_string(),
+            reason: format!(
+                "the store at {} has {partitions} partitions, fixed at creation (open it without .partitions(), or with .partitions({partitions}))",
+                root.display()
+            ),
+        });
+    }
+    if let Some(p) = asked.1.filter(|&p| p != prefix_len) {
+        return Err(Error::InvalidArgument {
+            name: "prefix_len",
+            value: p.to_string(),
+            reason: format!(
+                "the store at {} routes by {}, fixed at creation (open it without .prefix_len())",
+                root.display(),
+                shown(prefix_len)
+            ),
+        });
+    }
+    Ok(())
+}
+
 fn create_store(
     storage: &dyn Storage,
     root: &Path,
@@ -390,7 +430,7 @@ fn create_store(
         }
     }
     let mut uuid = [0u8; 16];
-    rand::rng().fill_bytes(&mut uuid);
+    cfg.ids.fill(&mut uuid);
     let edits = vec![params_edit(cfg, uuid)];
     for p in 0..cfg.params.partitions {
         let dir = partition_dir(root, p as u16);

@@ -18,7 +18,9 @@ use crate::engine::buffer_pool::BufferPool;
 use crate::engine::catalog::Catalog;
 use crate::engine::context::Context;
 use crate::engine::etag_hasher::EtagHashers;
+use crate::engine::format::manifest::PREFIX_LEN_WHOLE_KEY;
 use crate::engine::io::{SimStorage, StorageLock};
+use crate::engine::partition::prefix_load::{PrefixLoad, load_prefix};
 use crate::engine::partition::rate::{PrefixRates, RatePartition, RequestKind};
 use crate::engine::partition::stats::{self, PartitionStats};
 use crate::engine::partition::{Partition, route};
@@ -26,10 +28,10 @@ use crate::engine::recovery::RecoveryReport;
 use crate::engine::writeback::Writeback;
 use crate::error::{Error, Result};
 use crate::limits::{
-    CHUNK_BYTES_DEFAULT, GROUP_BYTES_DEFAULT, INLINE_BYTES_DEFAULT, PARTITIONS_DEFAULT,
-    PREALLOCATE_BYTES_DEFAULT, SEGMENT_BYTES_DEFAULT,
+    CHUNK_BYTES_DEFAULT, GROUP_BYTES_DEFAULT, INLINE_BYTES_DEFAULT, PREALLOCATE_BYTES_DEFAULT,
+    SEGMENT_BYTES_DEFAULT,
 };
-use crate::types::{Durability, RecoveryMode};
+use crate::types::{BucketId, Durability, RecoveryMode};
 
 #[derive(Debug)]
 pub(super) struct Inner {
@@ -55,6 +57,9 @@ pub(super) struct Inner {
     /// Background compaction and scrubbing.
     pub(super) maintenance: Mutex<super::maintenance::Maintenance>,
     pub(super) _lock: Box<dyn StorageLock>,
+    /// This directory's place among the stores open in this process (`None` on a custom storage).
+    /// Declared after `_lock` so that it is released after the LOCK file.
+    pub(super) _registered: Option<super::open_registry::Registered>,
 }
 
 impl Drop for Inner {
@@ -95,7 +100,7 @@ impl Store {
         StoreBuilder {
             root: path.as_ref().to_path_buf(),
             storage: None,
-            partitions: PARTITIONS_DEFAULT,
+            partitions: None,
             prefix_len: None,
             segment_bytes: SEGMENT_BYTES_DEFAULT,
             inline_bytes: INLINE_BYTES_DEFAULT,
@@ -110,6 +115,7 @@ impl Store {
             rate_limits: None,
             background_writeback: true,
             cache_large_bodies: true,
+            seed: None,
         }
     }
 
@@ -145,11 +151,79 @@ impl Store {
         self.inner.partitions.iter().map(|p| p.stats()).collect()
     }
 
-    /// Zeroes the partition statistics (live bytes are a state, not a counter, and stay).
+    /// Zeroes the partition statistics and the prefix loads (live bytes are a state, not a counter,
+    /// and stay).
     pub fn reset_partition_stats(&self) {
         for p in self.inner.partitions.iter() {
             p.counters.reset();
+            p.prefix_loads.reset();
         }
+    }
+
+    /// The busiest key prefixes of one partition, busiest first (at most
+    /// [`crate::limits::PREFIX_LOAD_SLOTS`]; see [`PrefixLoad`] for the bound on the counts): when
+    /// two prefixes share a partition, which one its load comes from.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a partition the store does not have.
+    pub fn top_prefixes(&self, partition: u16) -> Result<Vec<PrefixLoad>> {
+        let part =
+            self.inner.partitions.get(usize::from(partition)).ok_or_else(|| Error::InvalidArgument {
+                name: "partition",
+                value: partition.to_string(),
+                reason: format!("the store has {} partitions", self.partition_count()),
+            })?;
+        let catalog = self.inner.catalog.read();
+        let name = |id: u64| catalog.by_id(BucketId(id)).map_or_else(|| format!("#{id}"), |b| b.name.clone());
+        Ok(part
+            .prefix_loads
+            .snapshot()
+            .into_iter()
+            .map(|(bucket, prefix, operations, overcount)| PrefixLoad {
+                partition,
+                bucket: name(bucket),
+                prefix: String::from_utf8_lossy(&prefix).into_owned(),
+                operations,
+                overcount,
+            })
+            .collect())
+    }
+
+    /// The partition a key of a bucket is stored in: the same for every version of the key, fixed
+    /// for the life of the store (see [`route`]).
+    ///
+    /// # Errors
+    /// `NoSuchBucket`.
+    pub fn partition_of(&self, bucket: &str, key: &str) -> Result<u16> {
+        let id = self.bucket(bucket)?.id;
+        Ok(self.partition(id.0, key.as_bytes()).id)
+    }
+
+    /// Key bytes the router hashes: `None` when it hashes the whole key (the default), `Some(p)`
+    /// when keys sharing their first `p` bytes share a partition.
+    #[must_use]
+    pub fn prefix_len(&self) -> Option<u32> {
+        let p = self.inner.ctx.params.prefix_len;
+        (p != PREFIX_LEN_WHOLE_KEY).then_some(p)
+    }
+
+    /// The partitions that can hold keys of `bucket` starting with `prefix`: with prefix hashing
+    /// (`prefix_len = P`) and a prefix of at least P bytes, every such key shares its first P bytes
+    /// with the prefix, so they all route to that one partition; otherwise all of them.
+    pub(super) fn partitions_for_prefix(&self, bucket: BucketId, prefix: &[u8]) -> &[Arc<Partition>] {
+        let params = &self.inner.ctx.params;
+        let all = &self.inner.partitions[..];
+        if params.prefix_len == PREFIX_LEN_WHOLE_KEY || prefix.len() < params.prefix_len as usize {
+            return all;
+        }
+        let p = usize::from(route(bucket.0, prefix, params.prefix_len, params.partitions));
+        &all[p..=p]
+    }
+
+    /// Counts one operation on `key` for its prefix's load (see [`PrefixLoad`]).
+    pub(super) fn count_prefix(&self, part: &Partition, bucket: BucketId, key: &str) {
+        let prefix = load_prefix(key.as_bytes(), self.inner.ctx.params.prefix_len);
+        part.prefix_loads.record(bucket.0, prefix);
     }
 
     /// The rate partitions of request-rate emulation with splitting (see
@@ -157,6 +231,11 @@ impl Store {
     #[must_use]
     pub fn rate_partitions(&self) -> Vec<RatePartition> {
         self.inner.prefix_rates.as_ref().map_or_else(Vec::new, |r| r.snapshot(self.now_ms()))
+    }
+
+    /// Fills `buf` with the next id bytes (see [`crate::engine::ids`]).
+    pub(crate) fn fill_id(&self, buf: &mut [u8]) {
+        self.inner.ctx.ids.fill(buf);
     }
 
     /// Number of partitions.

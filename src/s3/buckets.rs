@@ -105,7 +105,7 @@ impl S3 {
         Ok(ListBucketsOutput {
             buckets: mine
                 .into_iter()
-                .map(|b| Bucket {
+                .map(|b| ListedBucket {
                     name: b.name,
                     creation_date: time_of(b.created_ms),
                     bucket_region: b.region,

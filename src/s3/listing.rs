@@ -57,9 +57,9 @@ impl S3 {
         e: &crate::engine::partition::index::IndexEntry,
         owner: Option<&Owner>,
         url: bool,
-    ) -> Object {
+    ) -> ListedObject {
         let key = key_string(key);
-        Object {
+        ListedObject {
             key: if url { rules::url_encode(&key) } else { key },
             last_modified: time_of(e.mtime_ms),
             e_tag: etag_string(&e.etag),
@@ -127,7 +127,7 @@ impl S3 {
         items: Vec<ListItem>,
         owner: Option<&Owner>,
         url: bool,
-    ) -> (Vec<Object>, Vec<CommonPrefix>) {
+    ) -> (Vec<ListedObject>, Vec<CommonPrefix>) {
         let mut contents = Vec::with_capacity(items.len());
         let mut prefixes = Vec::new();
         for item in items {
@@ -243,7 +243,7 @@ impl S3 {
                 ListItem::Entry { key, entry, is_latest, .. } => {
                     let key = String::from_utf8_lossy(key).into_owned();
                     let marker = entry.kind == crate::engine::partition::index::EntryKind::DeleteMarker;
-                    entries.push(ObjectVersion {
+                    entries.push(ListedVersion {
                         key: if url { rules::url_encode(&key) } else { key },
                         version_id: version_string(entry.version_id),
                         is_latest: *is_latest,

@@ -14,6 +14,7 @@ pub mod rules;
 pub mod types;
 
 mod buckets;
+mod copy_source;
 mod listing;
 mod objects;
 

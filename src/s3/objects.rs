@@ -383,7 +383,7 @@ impl S3 {
                     key: o.key,
                     version_id: o.version_id,
                     code: e.code().into(),
-                    message: e.to_string(),
+                    message: e.message(),
                 }),
             }
         }
@@ -438,8 +438,10 @@ impl S3 {
         // S3 stores a copy as STANDARD unless the request names a class (CopyObject,
         // `x-amz-storage-class`: "By default, Amazon S3 uses the STANDARD Storage Class").
         let class = storage_class(req.storage_class.as_ref())?;
-        let same = src.id == dst.id && src_key == req.key && src_version.is_none_or(|v| v == info.version_id);
-        if same && req.metadata_directive == MetadataDirective::Copy && req.storage_class.is_none() {
+        if req.metadata_directive == MetadataDirective::Copy
+            && req.storage_class.is_none()
+            && copies_onto_itself(&src, &src_key, &info, &dst, &req.key)
+        {
             return Err(Error::InvalidRequest {
                 reason: "this copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes".into(),
             });
@@ -520,6 +522,22 @@ fn output_version(state: VersioningState, v: VersionId) -> Option<String> {
 }
 
 /// Parses `bucket/key[?versionId=v]` (a leading `/` allowed, key URL-encoded or not).
+/// Whether a copy would write the destination key's current version over itself: the source is the
+/// destination key and the version read (named or not) is its newest. A copy of an older version
+/// (or of the `null` version when another is newer) onto its own key is how S3's user guide restores
+/// a previous version ("Restoring previous versions": copy it into the same bucket and it becomes
+/// the current version), so only the newest version is compared, never the requested one with
+/// itself.
+fn copies_onto_itself(
+    src: &BucketInfo,
+    src_key: &str,
+    read: &ObjectInfo,
+    dst: &BucketInfo,
+    dst_key: &str,
+) -> bool {
+    src.id == dst.id && src_key == dst_key && read.is_latest
+}
+
 fn parse_copy_source(src: &str) -> Result<(String, String, Option<VersionId>)> {
     let bad = || Error::InvalidArgument {
         name: "x-amz-copy-source",
@@ -535,24 +553,8 @@ fn parse_copy_source(src: &str) -> Result<(String, String, Option<VersionId>)> {
     if bucket.is_empty() || key.is_empty() {
         return Err(bad());
     }
-    let key = percent_decode(key).ok_or_else(bad)?;
+    let key = rules::percent_decode(key).ok_or_else(bad)?;
     Ok((bucket.to_owned(), key, version))
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            out.push(u8::from_str_radix(s.get(i + 1..i + 3)?, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]

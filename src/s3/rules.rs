@@ -195,6 +195,24 @@ pub fn url_encode(s: &str) -> String {
     out
 }
 
+/// Undoes [`url_encode`] (any `%XX` escape; `+` stays `+`, as in a path): `None` for a bad escape or bytes that are not
+/// UTF-8.
+pub(crate) fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            out.push(u8::from_str_radix(s.get(i + 1..i + 3)?, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,9 @@
-//! Typed requests and outputs of the S3 operations, with fields named as aws-sdk-s3 names them.
+//! Typed requests and outputs of the S3 operations, with fields named as aws-sdk-s3 names them. The
+//! entries of listings are `ListedObject`, `ListedBucket` and `ListedVersion` (aws-sdk-s3's
+//! `Object`, `Bucket`, `ObjectVersion`), so that they never collide with the resource layer's
+//! `Bucket`, `Object` and `ObjectVersion` handles in a user's imports.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -8,6 +12,8 @@ use crate::engine::body::ObjectReader;
 use crate::engine::catalog::VersioningState;
 use crate::s3::checksum::ChecksumAlgorithm;
 use crate::types::StorageClass;
+
+pub use super::copy_source::CopySource;
 
 /// `CreateBucketConfiguration`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -59,9 +65,10 @@ pub struct Owner {
     pub display_name: String,
 }
 
-/// A bucket in a listing.
+/// A bucket in a listing (aws-sdk-s3's `types::Bucket`; named apart from the resource layer's
+/// [`crate::api::resource::Bucket`] handle, so that both can be imported).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Bucket {
+pub struct ListedBucket {
     /// Name.
     pub name: String,
     /// Creation time.
@@ -74,7 +81,7 @@ pub struct Bucket {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListBucketsOutput {
     /// The caller's buckets, by name.
-    pub buckets: Vec<Bucket>,
+    pub buckets: Vec<ListedBucket>,
     /// The caller.
     pub owner: Owner,
     /// Token for the next page, when there is one.
@@ -339,6 +346,25 @@ pub struct HeadObjectOutput {
     pub checksums: Checksums,
 }
 
+impl HeadObjectOutput {
+    /// The value of one user-metadata entry (`x-amz-meta-<name>`); names are case-insensitive, as
+    /// S3 stores them lower-cased.
+    #[must_use]
+    pub fn metadata(&self, name: &str) -> Option<&str> {
+        metadata_value(&self.metadata, name)
+    }
+
+    /// The user metadata as a map, as aws-sdk-s3's `metadata()` and boto3's `Metadata` give it.
+    #[must_use]
+    pub fn metadata_map(&self) -> BTreeMap<String, String> {
+        self.metadata.iter().cloned().collect()
+    }
+}
+
+pub(crate) fn metadata_value<'a>(metadata: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    metadata.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+}
+
 /// GetObject output.
 #[derive(Debug)]
 pub struct GetObjectOutput {
@@ -379,6 +405,27 @@ pub struct ObjectIdentifier {
     pub version_id: Option<String>,
     /// Delete only if the current object has this ETag (a per-key `If-Match`).
     pub e_tag: Option<String>,
+}
+
+impl ObjectIdentifier {
+    /// The current version of `key` (a delete marker in a versioned bucket).
+    #[must_use]
+    pub fn new(key: impl Into<String>) -> ObjectIdentifier {
+        ObjectIdentifier { key: key.into(), version_id: None, e_tag: None }
+    }
+
+    /// One version of `key`, removed permanently.
+    #[must_use]
+    pub fn version(key: impl Into<String>, version_id: impl Into<String>) -> ObjectIdentifier {
+        ObjectIdentifier { key: key.into(), version_id: Some(version_id.into()), e_tag: None }
+    }
+
+    /// Deletes only if the current object has this ETag.
+    #[must_use]
+    pub fn if_e_tag(mut self, e_tag: impl Into<String>) -> ObjectIdentifier {
+        self.e_tag = Some(e_tag.into());
+        self
+    }
 }
 
 /// DeleteObjects input.
@@ -513,9 +560,10 @@ pub struct ListObjectsV2Request {
     pub encoding_type: Option<EncodingType>,
 }
 
-/// An object in a listing.
+/// An object in a listing (aws-sdk-s3's `types::Object`; named apart from the resource layer's
+/// [`crate::api::resource::Object`] handle, so that both can be imported).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Object {
+pub struct ListedObject {
     /// Key (URL-encoded with `encoding_type=url`).
     pub key: String,
     /// Last-modified time.
@@ -549,7 +597,7 @@ pub struct ListObjectsV2Output {
     /// Page size asked for.
     pub max_keys: i32,
     /// Objects.
-    pub contents: Vec<Object>,
+    pub contents: Vec<ListedObject>,
     /// Common prefixes.
     pub common_prefixes: Vec<CommonPrefix>,
     /// Objects + common prefixes on this page.
@@ -599,7 +647,7 @@ pub struct ListObjectsOutput {
     /// Page size.
     pub max_keys: i32,
     /// Objects.
-    pub contents: Vec<Object>,
+    pub contents: Vec<ListedObject>,
     /// Common prefixes.
     pub common_prefixes: Vec<CommonPrefix>,
     /// More follow.
@@ -627,9 +675,10 @@ pub struct ListObjectVersionsRequest {
     pub encoding_type: Option<EncodingType>,
 }
 
-/// A version (or delete marker) in a version listing.
+/// A version (or delete marker) in a version listing (aws-sdk-s3's `types::ObjectVersion`; named
+/// apart from the resource layer's [`crate::api::resource::ObjectVersion`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectVersion {
+pub struct ListedVersion {
     /// Key.
     pub key: String,
     /// Version id (`"null"` for the null version).
@@ -671,11 +720,11 @@ pub struct ListObjectVersionsOutput {
     /// Where the next page starts.
     pub next_version_id_marker: Option<String>,
     /// Versions and delete markers in order.
-    pub entries: Vec<ObjectVersion>,
+    pub entries: Vec<ListedVersion>,
     /// The versions.
-    pub versions: Vec<ObjectVersion>,
+    pub versions: Vec<ListedVersion>,
     /// The delete markers.
-    pub delete_markers: Vec<ObjectVersion>,
+    pub delete_markers: Vec<ListedVersion>,
     /// Common prefixes.
     pub common_prefixes: Vec<CommonPrefix>,
     /// More follow.

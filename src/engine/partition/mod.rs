@@ -8,6 +8,7 @@
 //! see a write exactly when its writer is acknowledged, and an acknowledged `Immediate` write is on disk.
 
 pub(crate) mod index;
+pub(crate) mod prefix_load;
 pub(crate) mod rate;
 pub(crate) mod stats;
 
@@ -183,6 +184,7 @@ pub(crate) struct Partition {
     active: Mutex<HashMap<StorageClass, ActiveSegment>>,
     dirty: AtomicBool,
     pub(crate) counters: stats::Counters,
+    pub(crate) prefix_loads: prefix_load::PrefixLoads,
     pub(crate) rate: rate::RateWindow,
     /// Held by the one rewrite (compaction) of this partition that may run at a time.
     pub(crate) rewrite_lock: Mutex<()>,
@@ -261,6 +263,7 @@ impl Partition {
             active: Mutex::new(HashMap::new()),
             dirty: AtomicBool::new(false),
             counters: stats::Counters::default(),
+            prefix_loads: prefix_load::PrefixLoads::default(),
             rate: rate::RateWindow::default(),
             rewrite_lock: Mutex::new(()),
             retired: Mutex::new(Vec::new()),
@@ -935,6 +938,7 @@ mod tests {
             poisoned: AtomicBool::new(false),
             manifest: Mutex::new(crate::engine::context::ManifestLog { file, path: "/t/m".into(), tail: 0 }),
             clock: Arc::new(crate::clock::SystemClock),
+            ids: Arc::new(crate::engine::ids::IdSource::new(None)),
         };
         Partition::new(0, Arc::new(ctx))
     }
