@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::engine::format::meta::ChunkRef;
 use crate::engine::format::record::{RecordKind, decode_record, record_len};
 use crate::engine::partition::Partition;
+use crate::engine::segment::SegmentBytes;
 use crate::error::{CorruptionSite, Error, Result};
 use crate::types::VersionId;
 
@@ -73,9 +74,10 @@ impl std::fmt::Display for ByteRange {
 /// Where the reader's bytes come from.
 #[derive(Debug)]
 pub(crate) enum BodySource {
-    /// The whole (inline) body, already CRC-checked: `record[body_at..]` (kept in the record as read,
-    /// not copied out of it).
-    Inline { record: Vec<u8>, body_at: usize },
+    /// The whole (inline) body, already CRC-checked: `bytes[body_at..]`, where `bytes` is the
+    /// record or just its body, as read (a view of a sealed segment's map, or the buffer the read
+    /// filled), never copied out of it.
+    Inline { bytes: SegmentBytes, body_at: usize },
     /// Chunk records, each read and checked when the reader reaches it.
     Chunked(ChunkedBody),
 }
@@ -89,8 +91,8 @@ pub(crate) struct ChunkedBody {
     pub(crate) chunks: Vec<ChunkRef>,
     /// Start offset of each chunk in the object.
     pub(crate) starts: Vec<u64>,
-    /// The chunk last read: its index, its whole record, and where its body starts in it.
-    pub(crate) loaded: Option<(usize, Vec<u8>, usize)>,
+    /// The chunk last read (and checked): its index, its whole record, and where its body starts.
+    pub(crate) loaded: Option<(usize, SegmentBytes, usize)>,
 }
 
 impl ChunkedBody {
@@ -118,10 +120,13 @@ impl ChunkedBody {
                 self.loaded.insert((i, record, body_at))
             }
         };
-        Ok(&record[*body_at..*body_at + self.chunks[i].len as usize])
+        Ok(&record.bytes()[*body_at..*body_at + self.chunks[i].len as usize])
     }
 
-    fn load(&self, i: usize) -> Result<(Vec<u8>, usize)> {
+    /// Reads chunk `i`'s record and checks its identity and both CRCs before anything may be served
+    /// from it. From a sealed segment the CRC pass is the only pass over the bytes until they are
+    /// handed out (no copy into a buffer of our own).
+    fn load(&self, i: usize) -> Result<(SegmentBytes, usize)> {
         let c = self.chunks[i];
         let site = CorruptionSite {
             partition: Some(self.partition.id),
@@ -133,9 +138,9 @@ impl ChunkedBody {
             .segment(c.segment_id)
             .ok_or_else(|| Error::corruption(site.clone(), "chunk's segment is not in the store"))?;
         let len = record_len(self.key.len(), 0, c.len);
-        let bytes = seg.read(c.offset, len).map_err(|e| Error::io("read chunk", &seg.path, e))?;
-        let rec =
-            decode_record(&bytes).map_err(|e| Error::corruption(site.clone(), format!("chunk {i}: {e}")))?;
+        let bytes = seg.read_bytes(c.offset, len).map_err(|e| Error::io("read chunk", &seg.path, e))?;
+        let rec = decode_record(bytes.bytes())
+            .map_err(|e| Error::corruption(site.clone(), format!("chunk {i}: {e}")))?;
         let h = rec.header;
         let identity_ok = h.kind == RecordKind::Chunk
             && h.bucket_id == self.bucket
@@ -176,6 +181,14 @@ impl ObjectReader {
     /// # Errors
     /// `Corruption` when a chunk fails its checks; `Io` on a read error.
     pub fn read_to_vec(&mut self) -> Result<Vec<u8>> {
+        // A whole inline body read into a buffer of its own is that buffer: no copy.
+        if let BodySource::Inline { bytes: SegmentBytes::Owned(body), body_at: 0 } = &mut self.source
+            && self.pos == 0
+            && self.end == body.len() as u64
+        {
+            self.pos = self.end;
+            return Ok(std::mem::take(body));
+        }
         let mut out = Vec::with_capacity(usize::try_from(self.remaining()).unwrap_or(0).min(64 << 20));
         while self.pos < self.end {
             let n = self.fill_next(&mut out)?;
@@ -216,8 +229,8 @@ impl ObjectReader {
     fn next_run(&mut self) -> Result<&[u8]> {
         let (pos, end) = (self.pos, self.end);
         match &mut self.source {
-            BodySource::Inline { record, body_at } => {
-                Ok(&record[*body_at + pos as usize..*body_at + end as usize])
+            BodySource::Inline { bytes, body_at } => {
+                Ok(&bytes.bytes()[*body_at + pos as usize..*body_at + end as usize])
             }
             BodySource::Chunked(body) => {
                 let i = body.starts.partition_point(|&s| s <= pos) - 1;

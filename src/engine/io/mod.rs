@@ -51,6 +51,14 @@ pub trait Storage: Send + Sync + Debug {
 pub trait StorageFile: Send + Sync + Debug {
     /// Reads exactly `buf.len()` bytes at `offset`.
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
+    /// Reads exactly `len` bytes at `offset` into a new buffer. The default zero-fills the buffer and
+    /// calls [`StorageFile::read_exact_at`]; the real file reads into uninitialised capacity, so that
+    /// a large read copies its bytes once and writes nothing else.
+    fn read_vec_at(&self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        let mut buf = vec![0u8; len];
+        self.read_exact_at(&mut buf, offset)?;
+        Ok(buf)
+    }
     /// Writes all of `buf` at `offset` (the segment writer appends by writing at its tail offset).
     fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()>;
     /// Appends `buf` at the current end of file and returns the offset it was written at. Not atomic

@@ -78,6 +78,26 @@ impl StorageFile for RealFile {
         self.0.read_exact_at(buf, offset)
     }
 
+    fn read_vec_at(&self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        // `pread` into the spare capacity (rustix's safe wrapper sets the length to what the kernel
+        // wrote): no zero-fill pass over a buffer about to be overwritten.
+        let mut buf = Vec::with_capacity(len);
+        while buf.len() < len {
+            let at = offset + buf.len() as u64;
+            match rustix::io::pread(&self.0, rustix::buffer::spare_capacity(&mut buf), at) {
+                Ok(0) => {
+                    return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "read past the end of file"));
+                }
+                Ok(_) => {}
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        // The capacity may exceed `len`, and the kernel may have filled all of it.
+        buf.truncate(len);
+        Ok(buf)
+    }
+
     fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
         self.0.write_all_at(buf, offset)
     }
