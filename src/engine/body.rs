@@ -3,10 +3,13 @@
 use std::io::{self, Read, Write};
 use std::sync::Arc;
 
+use crate::engine::format::align8;
 use crate::engine::format::meta::ChunkRef;
-use crate::engine::format::record::{RecordKind, decode_record, record_len};
+use crate::engine::format::record::{
+    RecordHeader, RecordKind, decode_prefix, decode_record, record_len, verify_body_crc,
+};
 use crate::engine::partition::Partition;
-use crate::engine::segment::SegmentBytes;
+use crate::engine::segment::{Segment, SegmentBytes};
 use crate::error::{CorruptionSite, Error, Result};
 use crate::types::VersionId;
 
@@ -123,10 +126,8 @@ impl ChunkedBody {
         Ok(&record.bytes()[*body_at..*body_at + self.chunks[i].len as usize])
     }
 
-    /// Reads chunk `i`'s record and checks its identity and both CRCs before anything may be served
-    /// from it. From a sealed segment the CRC pass is the only pass over the bytes until they are
-    /// handed out (no copy into a buffer of our own).
-    fn load(&self, i: usize) -> Result<(SegmentBytes, usize)> {
+    /// The segment chunk `i` is in, and where the chunk is (for errors).
+    fn segment(&self, i: usize) -> Result<(Arc<Segment>, CorruptionSite)> {
         let c = self.chunks[i];
         let site = CorruptionSite {
             partition: Some(self.partition.id),
@@ -137,25 +138,66 @@ impl ChunkedBody {
             .partition
             .segment(c.segment_id)
             .ok_or_else(|| Error::corruption(site.clone(), "chunk's segment is not in the store"))?;
-        let len = record_len(self.key.len(), 0, c.len);
-        let bytes = seg.read_bytes(c.offset, len).map_err(|e| Error::io("read chunk", &seg.path, e))?;
-        let rec = decode_record(bytes.bytes())
-            .map_err(|e| Error::corruption(site.clone(), format!("chunk {i}: {e}")))?;
-        let h = rec.header;
+        Ok((seg, site))
+    }
+
+    /// Checks that a chunk record's header and key are chunk `i` of this object.
+    fn check_identity(&self, i: usize, h: &RecordHeader, key: &[u8], site: CorruptionSite) -> Result<()> {
         let identity_ok = h.kind == RecordKind::Chunk
             && h.bucket_id == self.bucket
             && h.version_id == self.version.0
             && h.chunk_index as usize == i
-            && rec.key == self.key.as_slice()
-            && h.body_len == c.len;
+            && key == self.key.as_slice()
+            && h.body_len == self.chunks[i].len;
         if !identity_ok {
             return Err(Error::corruption(
                 site,
                 format!("chunk {i} record identity does not match the object"),
             ));
         }
-        let body_at = h.body_offset() as usize;
+        Ok(())
+    }
+
+    /// Reads chunk `i`'s record and checks its identity and both CRCs before anything may be served
+    /// from it. From a sealed segment the CRC pass is the only pass over the bytes until they are
+    /// handed out (no copy into a buffer of our own).
+    fn load(&self, i: usize) -> Result<(SegmentBytes, usize)> {
+        let (seg, site) = self.segment(i)?;
+        let c = self.chunks[i];
+        let len = record_len(self.key.len(), 0, c.len);
+        let bytes = seg.read_bytes(c.offset, len).map_err(|e| Error::io("read chunk", &seg.path, e))?;
+        let rec = decode_record(bytes.bytes())
+            .map_err(|e| Error::corruption(site.clone(), format!("chunk {i}: {e}")))?;
+        self.check_identity(i, &rec.header, rec.key, site)?;
+        let body_at = rec.header.body_offset() as usize;
         Ok((bytes, body_at))
+    }
+
+    /// Appends chunk `i`'s whole body to `out`, checked. From a sealed segment: the CRC pass over
+    /// the map, then one copy. From an active one: the head is read and checked, the body read by
+    /// `pread` straight into `out` (no buffer of our own, no zero-fill) and its CRC checked there;
+    /// on a mismatch `out` is cut back, so an unverified byte never stays in it.
+    fn append_to(&self, i: usize, out: &mut Vec<u8>) -> Result<()> {
+        let (seg, site) = self.segment(i)?;
+        let c = self.chunks[i];
+        if seg.is_mapped() {
+            let (bytes, body_at) = self.load(i)?;
+            out.extend_from_slice(&bytes.bytes()[body_at..body_at + c.len as usize]);
+            return Ok(());
+        }
+        let body_at = record_len(self.key.len(), 0, c.len) - align8(c.len);
+        let head =
+            seg.read_bytes(c.offset, body_at).map_err(|e| Error::io("read chunk head", &seg.path, e))?;
+        let (h, key, _) = decode_prefix(head.bytes())
+            .map_err(|e| Error::corruption(site.clone(), format!("chunk {i}: {e}")))?;
+        self.check_identity(i, &h, key, site.clone())?;
+        let start = out.len();
+        seg.read_append(out, c.offset + body_at, c.len).map_err(|e| Error::io("read chunk", &seg.path, e))?;
+        if let Err(e) = verify_body_crc(&h, &out[start..]) {
+            out.truncate(start);
+            return Err(Error::corruption(site, format!("chunk {i}: {e}")));
+        }
+        Ok(())
     }
 }
 
@@ -189,8 +231,21 @@ impl ObjectReader {
             self.pos = self.end;
             return Ok(std::mem::take(body));
         }
-        let mut out = Vec::with_capacity(usize::try_from(self.remaining()).unwrap_or(0).min(64 << 20));
+        // Chunks are read straight into `out`, each reserving its own room (`pread` fills all the
+        // spare capacity it is given).
+        let room = if matches!(self.source, BodySource::Chunked(_)) { 0 } else { self.remaining() };
+        let mut out = Vec::with_capacity(usize::try_from(room).unwrap_or(0).min(64 << 20));
         while self.pos < self.end {
+            if let BodySource::Chunked(body) = &mut self.source {
+                let i = body.starts.partition_point(|&s| s <= self.pos) - 1;
+                let len = body.chunks[i].len;
+                let loaded = body.loaded.as_ref().is_some_and(|l| l.0 == i);
+                if body.starts[i] == self.pos && self.pos + len <= self.end && !loaded {
+                    body.append_to(i, &mut out)?;
+                    self.pos += len;
+                    continue;
+                }
+            }
             let n = self.fill_next(&mut out)?;
             if n == 0 {
                 break;

@@ -78,24 +78,33 @@ impl StorageFile for RealFile {
         self.0.read_exact_at(buf, offset)
     }
 
-    fn read_vec_at(&self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
-        // `pread` into the spare capacity (rustix's safe wrapper sets the length to what the kernel
-        // wrote): no zero-fill pass over a buffer about to be overwritten.
-        let mut buf = Vec::with_capacity(len);
-        while buf.len() < len {
-            let at = offset + buf.len() as u64;
-            match rustix::io::pread(&self.0, rustix::buffer::spare_capacity(&mut buf), at) {
+    fn read_append_at(&self, out: &mut Vec<u8>, offset: u64, len: usize) -> io::Result<()> {
+        let start = out.len();
+        out.reserve_exact(len);
+        // `pread` fills all the spare capacity it can; far more spare than `len` would be copied for
+        // nothing, so such a buffer takes the zero-filling read instead.
+        if out.capacity() - start > 2 * len + (64 << 10) {
+            out.resize(start + len, 0);
+            return self.0.read_exact_at(&mut out[start..], offset).inspect_err(|_| out.truncate(start));
+        }
+        while out.len() < start + len {
+            let at = offset + (out.len() - start) as u64;
+            // rustix's safe wrapper sets the length to what the kernel wrote: no zero-fill pass over a
+            // buffer about to be overwritten.
+            match rustix::io::pread(&self.0, rustix::buffer::spare_capacity(out), at) {
                 Ok(0) => {
+                    out.truncate(start);
                     return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "read past the end of file"));
                 }
-                Ok(_) => {}
-                Err(rustix::io::Errno::INTR) => {}
-                Err(e) => return Err(e.into()),
+                Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                Err(e) => {
+                    out.truncate(start);
+                    return Err(e.into());
+                }
             }
         }
-        // The capacity may exceed `len`, and the kernel may have filled all of it.
-        buf.truncate(len);
-        Ok(buf)
+        out.truncate(start + len);
+        Ok(())
     }
 
     fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {

@@ -78,8 +78,19 @@ impl Segment {
                 len: (end - offset) as usize,
             });
         }
-        let len = usize::try_from(len).map_err(io::Error::other)?;
-        Ok(SegmentBytes::Owned(self.file.read_vec_at(offset, len)?))
+        let mut buf = Vec::new();
+        self.file.read_append_at(&mut buf, offset, usize::try_from(len).map_err(io::Error::other)?)?;
+        Ok(SegmentBytes::Owned(buf))
+    }
+
+    /// Appends `len` bytes at `offset` to `out`: copied from the map of a sealed segment, or read by
+    /// `pread` straight into `out`'s spare capacity. On error `out` is as it was.
+    pub(crate) fn read_append(&self, out: &mut Vec<u8>, offset: u64, len: u64) -> io::Result<()> {
+        if self.is_mapped() {
+            out.extend_from_slice(self.read_bytes(offset, len)?.bytes());
+            return Ok(());
+        }
+        self.file.read_append_at(out, offset, usize::try_from(len).map_err(io::Error::other)?)
     }
 
     /// True once reads go through the map (the segment is sealed).
