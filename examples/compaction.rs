@@ -37,10 +37,18 @@ fn half_dead(dir: &Path, mib: usize) -> Res<(Store, BucketId)> {
     let store = Store::builder(dir).segment_bytes(64 << 20).open()?;
     let b = store.create_bucket("b")?;
     let keys = mib * (1 << 20) / OBJECT_BYTES / 2;
-    let eventual = PutOptions { durability: Some(s3lite::Durability::Eventual { flush_interval_ms: 1000 }), ..Default::default() };
+    let eventual = PutOptions {
+        durability: Some(s3lite::Durability::Eventual { flush_interval_ms: 1000 }),
+        ..Default::default()
+    };
     for round in 0..2u64 {
         for i in 0..keys {
-            store.put_bytes(b, &format!("obj/{i:08}"), &body(round << 32 | i as u64, OBJECT_BYTES), &eventual)?;
+            store.put_bytes(
+                b,
+                &format!("obj/{i:08}"),
+                &body(round << 32 | i as u64, OBJECT_BYTES),
+                &eventual,
+            )?;
         }
     }
     store.sync()?;

@@ -6,8 +6,9 @@ mod common;
 use std::path::PathBuf;
 
 use common::{body, read, sim_builder};
+use s3lite::format::record::{RecordKind, decode_record};
 use s3lite::io::{SimStorage, Storage};
-use s3lite::{Error, PutOptions, RecoveryMode};
+use s3lite::{BucketId, ByteRange, Error, GetOptions, PutOptions, RecoveryMode, Store};
 
 /// Fills a store so that partition segments get sealed; returns the keys and values written.
 fn fill(sim: &SimStorage) -> Vec<(String, Vec<u8>)> {
@@ -225,5 +226,156 @@ fn a_truncated_sealed_segment_on_disk_is_corruption_not_a_crash() {
             Err(Error::Corruption { .. } | Error::NoSuchKey { .. }) => {}
             Err(e) => panic!("k{i:03}: {e:?}"),
         }
+    }
+}
+
+/// Where one body lies in a segment file: the record's kind, its chunk index, and the segment offset
+/// of its body's middle byte.
+fn body_middles(sim: &SimStorage, seg: &std::path::Path, key: &[u8]) -> Vec<(RecordKind, u32, u64)> {
+    let f = sim.open(seg, s3lite::io::OpenMode::ReadOnly).unwrap();
+    body_middles_in(&s3lite::io::read_all(&*f).unwrap(), key)
+}
+
+fn body_middles_in(bytes: &[u8], key: &[u8]) -> Vec<(RecordKind, u32, u64)> {
+    let mut pos = 4096usize;
+    let mut found = Vec::new();
+    while let Ok(r) = decode_record(&bytes[pos..]) {
+        if r.key == key && matches!(r.header.kind, RecordKind::Put | RecordKind::Chunk) {
+            let middle = pos as u64 + r.header.body_offset() + r.header.body_len / 2;
+            found.push((r.header.kind, r.header.chunk_index, middle));
+        }
+        pos += r.header.record_len() as usize;
+    }
+    found
+}
+
+/// Every way of reading a body (whole, a range over the damage, `Read`, `write_to`) fails with
+/// `Corruption`; a streaming read hands out only bytes of chunks before the damaged one.
+fn assert_every_read_path_finds(store: &Store, b: BucketId, key: &str, good: &[u8], damaged_at: u64) {
+    let get = |range: Option<ByteRange>| {
+        store.get(b, key, &GetOptions { range, ..GetOptions::default() }).map(|(_, r)| r)
+    };
+    // Lengths, not bodies, in the messages.
+    let whole = get(None).and_then(|mut r| r.read_to_vec()).map(|v| v.len());
+    assert!(matches!(whole, Err(Error::Corruption { .. })), "{key} whole: {whole:?}");
+    let range = get(Some(ByteRange::Inclusive(damaged_at - 3, damaged_at + 3)))
+        .and_then(|mut r| r.read_to_vec())
+        .map(|v| v.len());
+    assert!(matches!(range, Err(Error::Corruption { .. })), "{key} range: {range:?}");
+    // Streaming: an inline body fails at `get`; a chunked one when the reader reaches the chunk.
+    match get(None) {
+        Err(e) => assert!(matches!(e, Error::Corruption { .. }), "{key} get: {e:?}"),
+        Ok(mut r) => {
+            let mut out = Vec::new();
+            let e = std::io::Read::read_to_end(&mut r, &mut out).unwrap_err();
+            assert!(e.to_string().contains("crc"), "{key} read: {e}");
+            assert!(
+                out.len() as u64 <= damaged_at && good.starts_with(&out),
+                "{key}: served {} bytes",
+                out.len()
+            );
+            let mut sink = Vec::new();
+            let e = get(None).unwrap().write_to(&mut sink).unwrap_err();
+            assert!(matches!(e, Error::Corruption { .. }), "{key} write_to: {e:?}");
+            assert!(
+                sink.len() as u64 <= damaged_at && good.starts_with(&sink),
+                "{key}: wrote {} bytes",
+                sink.len()
+            );
+        }
+    }
+}
+
+/// A byte flipped in the middle of an inline body (read with its record, and read on its own) and
+/// of a chunk is found by every read path, from an active segment (read by `pread`) and again once
+/// the segment is sealed (read through its map).
+#[test]
+fn a_flipped_body_byte_is_found_by_every_read_path_active_and_sealed() {
+    let sim = SimStorage::new();
+    let builder = || {
+        Store::builder("/db")
+            .storage(std::sync::Arc::new(sim.clone()))
+            .partitions(1)
+            .segment_bytes(512 * 1024)
+            .inline_bytes(64 * 1024)
+            .chunk_bytes(64 * 1024)
+    };
+    let store = builder().open().unwrap();
+    let b = store.create_bucket("b").unwrap();
+    let objects = [("small", body(1, 900)), ("large", body(2, 40_000)), ("chunked", body(3, 150_000))];
+    for (k, v) in &objects {
+        store.put_bytes(b, k, v, &PutOptions::default()).unwrap();
+    }
+    let dir = PathBuf::from("/db/p0000/STANDARD");
+    let seg = dir.join(&sim.list_dir(&dir).unwrap()[0]);
+    // Found before any damage: a damaged record ends the scan.
+    let places: Vec<_> = objects
+        .iter()
+        .map(|(k, _)| {
+            // The middle of the body of an inline object, or of its second chunk.
+            *body_middles(&sim, &seg, k.as_bytes())
+                .iter()
+                .find(|b| b.0 == RecordKind::Put || b.1 == 1)
+                .unwrap()
+        })
+        .collect();
+    let mut damaged = Vec::new();
+    for ((k, v), (kind, index, at)) in objects.iter().zip(places) {
+        sim.flip_bit(&seg, at, 5).unwrap();
+        // Chunk 1 is whole (64 KiB), so its middle is 32 KiB into it.
+        let in_object =
+            if kind == RecordKind::Chunk { 65_536 * u64::from(index) + 32_768 } else { v.len() as u64 / 2 };
+        damaged.push((*k, v.clone(), in_object));
+    }
+    for (k, v, at) in &damaged {
+        assert_every_read_path_finds(&store, b, k, v, *at);
+    }
+    // A range inside an undamaged chunk is still served.
+    let (_, mut r) = store
+        .get(b, "chunked", &GetOptions { range: Some(ByteRange::Inclusive(10, 20)), ..GetOptions::default() })
+        .unwrap();
+    assert_eq!(r.read_to_vec().unwrap(), &objects[2].1[10..=20]);
+    // Seal the damaged segment: the segment CRC is the writer's, so the damage is in the map only.
+    let filler = body(4, 60_000);
+    for i in 0..10 {
+        store.put_bytes(b, &format!("filler{i}"), &filler, &PutOptions::default()).unwrap();
+    }
+    assert!(sim.list_dir(&dir).unwrap().len() > 1, "the first segment was sealed");
+    for (k, v, at) in &damaged {
+        assert_every_read_path_finds(&store, b, k, v, *at);
+    }
+}
+
+/// On the real file system (where an active segment is read by `pread` into a buffer never
+/// zero-filled), a byte changed on disk under an open store in an inline body read apart from its
+/// head and in a chunk read straight into the caller's buffer is found by every read path.
+#[test]
+fn a_body_byte_changed_on_disk_is_found_by_every_read_path() {
+    use std::os::unix::fs::FileExt;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::builder(dir.path())
+        .partitions(1)
+        .inline_bytes(64 * 1024)
+        .chunk_bytes(64 * 1024)
+        .open()
+        .unwrap();
+    let b = store.create_bucket("b").unwrap();
+    let objects = [("large", body(5, 50_000)), ("chunked", body(6, 200_000))];
+    for (k, v) in &objects {
+        store.put_bytes(b, k, v, &PutOptions::default()).unwrap();
+    }
+    let segs = dir.path().join("p0000/STANDARD");
+    let seg = std::fs::read_dir(&segs).unwrap().next().unwrap().unwrap().path();
+    let bytes = std::fs::read(&seg).unwrap();
+    let file = std::fs::OpenOptions::new().write(true).open(&seg).unwrap();
+    for (k, v) in &objects {
+        let (kind, index, at) = *body_middles_in(&bytes, k.as_bytes())
+            .iter()
+            .find(|b| b.0 == RecordKind::Put || b.1 == 1)
+            .unwrap();
+        file.write_all_at(&[bytes[at as usize] ^ 0x20], at).unwrap();
+        let in_object =
+            if kind == RecordKind::Chunk { 65_536 * u64::from(index) + 32_768 } else { v.len() as u64 / 2 };
+        assert_every_read_path_finds(&store, b, k, v, in_object);
     }
 }

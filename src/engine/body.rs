@@ -3,10 +3,13 @@
 use std::io::{self, Read, Write};
 use std::sync::Arc;
 
+use crate::engine::format::align8;
 use crate::engine::format::meta::ChunkRef;
-use crate::engine::format::record::{RecordKind, decode_record, record_len};
+use crate::engine::format::record::{
+    RecordHeader, RecordKind, decode_prefix, decode_record, record_len, verify_body_crc,
+};
 use crate::engine::partition::Partition;
-use crate::engine::segment::Segment;
+use crate::engine::segment::{Segment, SegmentBytes};
 use crate::error::{CorruptionSite, Error, Result};
 use crate::types::VersionId;
 
@@ -74,9 +77,10 @@ impl std::fmt::Display for ByteRange {
 /// Where the reader's bytes come from.
 #[derive(Debug)]
 pub(crate) enum BodySource {
-    /// The whole (inline) body, already CRC-checked: `record[body_at..]` (kept in the record as read,
-    /// not copied out of it).
-    Inline { record: Vec<u8>, body_at: usize },
+    /// The whole (inline) body, already CRC-checked: `bytes[body_at..]`, where `bytes` is the
+    /// record or just its body, as read (a view of a sealed segment's map, or the buffer the read
+    /// filled), never copied out of it.
+    Inline { bytes: SegmentBytes, body_at: usize },
     /// Chunk records, each read and checked when the reader reaches it.
     Chunked(ChunkedBody),
 }
@@ -90,8 +94,8 @@ pub(crate) struct ChunkedBody {
     pub(crate) chunks: Vec<ChunkRef>,
     /// Start offset of each chunk in the object.
     pub(crate) starts: Vec<u64>,
-    /// The chunk last read: its index, its whole record, and where its body starts in it.
-    pub(crate) loaded: Option<(usize, Vec<u8>, usize)>,
+    /// The chunk last read (and checked): its index, its whole record, and where its body starts.
+    pub(crate) loaded: Option<(usize, SegmentBytes, usize)>,
     /// The segments holding the chunks, taken when the reader was opened: a compaction that moves
     /// the body meanwhile leaves these readable until the reader is dropped.
     pub(crate) pinned: Vec<Arc<Segment>>,
@@ -123,10 +127,11 @@ impl ChunkedBody {
                 self.loaded.insert((i, record, body_at))
             }
         };
-        Ok(&record[*body_at..*body_at + self.chunks[i].len as usize])
+        Ok(&record.bytes()[*body_at..*body_at + self.chunks[i].len as usize])
     }
 
-    fn load(&self, i: usize) -> Result<(Vec<u8>, usize)> {
+    /// The segment chunk `i` is in, and where the chunk is (for errors).
+    fn segment(&self, i: usize) -> Result<(Arc<Segment>, CorruptionSite)> {
         let c = self.chunks[i];
         let site = CorruptionSite {
             partition: Some(self.partition.id),
@@ -140,25 +145,66 @@ impl ChunkedBody {
             .cloned()
             .or_else(|| self.partition.segment(c.segment_id))
             .ok_or_else(|| Error::corruption(site.clone(), "chunk's segment is not in the store"))?;
-        let len = record_len(self.key.len(), 0, c.len);
-        let bytes = seg.read(c.offset, len).map_err(|e| Error::io("read chunk", &seg.path, e))?;
-        let rec =
-            decode_record(&bytes).map_err(|e| Error::corruption(site.clone(), format!("chunk {i}: {e}")))?;
-        let h = rec.header;
+        Ok((seg, site))
+    }
+
+    /// Checks that a chunk record's header and key are chunk `i` of this object.
+    fn check_identity(&self, i: usize, h: &RecordHeader, key: &[u8], site: CorruptionSite) -> Result<()> {
         let identity_ok = h.kind == RecordKind::Chunk
             && h.bucket_id == self.bucket
             && h.version_id == self.version.0
             && h.chunk_index as usize == i
-            && rec.key == self.key.as_slice()
-            && h.body_len == c.len;
+            && key == self.key.as_slice()
+            && h.body_len == self.chunks[i].len;
         if !identity_ok {
             return Err(Error::corruption(
                 site,
                 format!("chunk {i} record identity does not match the object"),
             ));
         }
-        let body_at = h.body_offset() as usize;
+        Ok(())
+    }
+
+    /// Reads chunk `i`'s record and checks its identity and both CRCs before anything may be served
+    /// from it. From a sealed segment the CRC pass is the only pass over the bytes until they are
+    /// handed out (no copy into a buffer of our own).
+    fn load(&self, i: usize) -> Result<(SegmentBytes, usize)> {
+        let (seg, site) = self.segment(i)?;
+        let c = self.chunks[i];
+        let len = record_len(self.key.len(), 0, c.len);
+        let bytes = seg.read_bytes(c.offset, len).map_err(|e| Error::io("read chunk", &seg.path, e))?;
+        let rec = decode_record(bytes.bytes())
+            .map_err(|e| Error::corruption(site.clone(), format!("chunk {i}: {e}")))?;
+        self.check_identity(i, &rec.header, rec.key, site)?;
+        let body_at = rec.header.body_offset() as usize;
         Ok((bytes, body_at))
+    }
+
+    /// Appends chunk `i`'s whole body to `out`, checked. From a sealed segment: the CRC pass over
+    /// the map, then one copy. From an active one: the head is read and checked, the body read by
+    /// `pread` straight into `out` (no buffer of our own, no zero-fill) and its CRC checked there;
+    /// on a mismatch `out` is cut back, so an unverified byte never stays in it.
+    fn append_to(&self, i: usize, out: &mut Vec<u8>) -> Result<()> {
+        let (seg, site) = self.segment(i)?;
+        let c = self.chunks[i];
+        if seg.is_mapped() {
+            let (bytes, body_at) = self.load(i)?;
+            out.extend_from_slice(&bytes.bytes()[body_at..body_at + c.len as usize]);
+            return Ok(());
+        }
+        let body_at = record_len(self.key.len(), 0, c.len) - align8(c.len);
+        let head =
+            seg.read_bytes(c.offset, body_at).map_err(|e| Error::io("read chunk head", &seg.path, e))?;
+        let (h, key, _) = decode_prefix(head.bytes())
+            .map_err(|e| Error::corruption(site.clone(), format!("chunk {i}: {e}")))?;
+        self.check_identity(i, &h, key, site.clone())?;
+        let start = out.len();
+        seg.read_append(out, c.offset + body_at, c.len).map_err(|e| Error::io("read chunk", &seg.path, e))?;
+        if let Err(e) = verify_body_crc(&h, &out[start..]) {
+            out.truncate(start);
+            return Err(Error::corruption(site, format!("chunk {i}: {e}")));
+        }
+        Ok(())
     }
 }
 
@@ -184,8 +230,29 @@ impl ObjectReader {
     /// # Errors
     /// `Corruption` when a chunk fails its checks; `Io` on a read error.
     pub fn read_to_vec(&mut self) -> Result<Vec<u8>> {
-        let mut out = Vec::with_capacity(usize::try_from(self.remaining()).unwrap_or(0).min(64 << 20));
+        // A whole inline body read into a buffer of its own is that buffer: no copy.
+        if let BodySource::Inline { bytes: SegmentBytes::Owned(body), body_at: 0 } = &mut self.source
+            && self.pos == 0
+            && self.end == body.len() as u64
+        {
+            self.pos = self.end;
+            return Ok(std::mem::take(body));
+        }
+        // Chunks are read straight into `out`, each reserving its own room (`pread` fills all the
+        // spare capacity it is given).
+        let room = if matches!(self.source, BodySource::Chunked(_)) { 0 } else { self.remaining() };
+        let mut out = Vec::with_capacity(usize::try_from(room).unwrap_or(0).min(64 << 20));
         while self.pos < self.end {
+            if let BodySource::Chunked(body) = &mut self.source {
+                let i = body.starts.partition_point(|&s| s <= self.pos) - 1;
+                let len = body.chunks[i].len;
+                let loaded = body.loaded.as_ref().is_some_and(|l| l.0 == i);
+                if body.starts[i] == self.pos && self.pos + len <= self.end && !loaded {
+                    body.append_to(i, &mut out)?;
+                    self.pos += len;
+                    continue;
+                }
+            }
             let n = self.fill_next(&mut out)?;
             if n == 0 {
                 break;
@@ -224,8 +291,8 @@ impl ObjectReader {
     fn next_run(&mut self) -> Result<&[u8]> {
         let (pos, end) = (self.pos, self.end);
         match &mut self.source {
-            BodySource::Inline { record, body_at } => {
-                Ok(&record[*body_at + pos as usize..*body_at + end as usize])
+            BodySource::Inline { bytes, body_at } => {
+                Ok(&bytes.bytes()[*body_at + pos as usize..*body_at + end as usize])
             }
             BodySource::Chunked(body) => {
                 let i = body.starts.partition_point(|&s| s <= pos) - 1;

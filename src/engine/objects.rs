@@ -16,6 +16,7 @@ use super::options::{
 };
 use crate::engine::body::{BodySource, ChunkedBody, ObjectReader};
 use crate::engine::buffer_pool::{BufferPool, PIECE_BYTES, Piece, SharedPiece};
+use crate::engine::format::align8;
 use crate::engine::format::meta::{CHUNKS_PER_OBJECT_MAX, ChunkRef, ObjectMeta};
 use crate::engine::format::record::{
     FLAG_NULL_VERSION, RecordHeader, RecordKind, RecordParts, decode_prefix, encode_record,
@@ -26,11 +27,28 @@ use crate::engine::partition::index::{EntryKind, IndexEntry, spans_of};
 use crate::engine::partition::rate::RequestKind;
 use crate::engine::partition::stats;
 use crate::engine::partition::{Effect, Partition, SharedBody, WriteRecord};
-use crate::engine::segment::Segment;
+use crate::engine::segment::{Segment, SegmentBytes};
 use crate::engine::store::Store;
 use crate::error::{CorruptionSite, Error, Result};
 use crate::limits::{LIST_KEYS_MAX, PUT_OBJECT_BYTES_MAX, RECORD_META_BYTES_MAX};
 use crate::types::{BucketId, Durability, StorageClass, VersionId, check_key};
+
+/// Inline bodies at least this long are read apart from their record's head, into a buffer of their
+/// own that `read_to_vec` hands over without a copy; shorter ones are read with the head in one
+/// `pread` (a second system call would cost more than copying them). Bodies in sealed segments are
+/// never read: they are views of the map.
+const SPLIT_READ_BODY_BYTES: u64 = 16 * 1024;
+
+/// A record read up to (and maybe including) its body, checked by [`Store::read_record`].
+struct RecordRead {
+    header: RecordHeader,
+    meta: ObjectMeta,
+    /// The whole record when `whole`, otherwise the record up to its body.
+    bytes: SegmentBytes,
+    whole: bool,
+    seg: Arc<Segment>,
+    site: CorruptionSite,
+}
 
 /// The error for a body whose length is not the declared one.
 fn content_length_mismatch(declared: u64, size: u64) -> Error {
@@ -572,15 +590,12 @@ impl Store {
         }
     }
 
-    /// Reads and checks a version's record; returns header, meta and the record's bytes (with the inline
-    /// body's CRC checked when `want_body`).
-    fn read_record(
-        &self,
-        found: &Found,
-        bucket: BucketId,
-        key: &str,
-        want_body: bool,
-    ) -> Result<(RecordHeader, ObjectMeta, Vec<u8>)> {
+    /// Reads and checks a version's record up to its body: header, key and meta (the header CRC and
+    /// the identity the index expects). Returns them with the bytes read and the segment. With
+    /// `want_body`, the bytes are the whole record when that costs no second read (a sealed segment's
+    /// map, or a body under [`SPLIT_READ_BODY_BYTES`]); otherwise the body is left unread, for
+    /// [`Store::read_inline_body`] to read into a buffer of its own.
+    fn read_record(&self, found: &Found, bucket: BucketId, key: &str, want_body: bool) -> Result<RecordRead> {
         let (part, seq, e) = (&found.part, found.seq, &found.entry);
         let site =
             CorruptionSite { partition: Some(part.id), segment_id: Some(e.segment_id), offset: e.offset };
@@ -589,10 +604,16 @@ impl Store {
             .iter()
             .find(|s| s.id == e.segment_id)
             .ok_or_else(|| Error::corruption(site.clone(), "segment is not in the store"))?;
-        let bytes =
-            seg.read(e.offset, e.record_len).map_err(|err| Error::io("read record", &seg.path, err))?;
+        let inline = e.kind == EntryKind::Inline;
+        // An inline body is the record's last section, so the index alone says where it starts; an
+        // object-commit or delete-marker record has no body.
+        let body_at = if inline { e.record_len.checked_sub(align8(e.size)) } else { Some(e.record_len) }
+            .ok_or_else(|| Error::corruption(site.clone(), "index entry's body is longer than its record"))?;
+        let whole = want_body && inline && (seg.is_mapped() || e.size < SPLIT_READ_BODY_BYTES);
+        let len = if whole { e.record_len } else { body_at };
+        let bytes = seg.read_bytes(e.offset, len).map_err(|err| Error::io("read record", &seg.path, err))?;
         let (h, k, m) =
-            decode_prefix(&bytes).map_err(|err| Error::corruption(site.clone(), err.to_string()))?;
+            decode_prefix(bytes.bytes()).map_err(|err| Error::corruption(site.clone(), err.to_string()))?;
         let kind_ok = matches!(
             (h.kind, e.kind),
             (RecordKind::Put, EntryKind::Inline)
@@ -605,6 +626,7 @@ impl Store {
             || h.version_id != e.version_id.0
             || k != key.as_bytes()
             || h.record_len() != e.record_len
+            || (inline && (h.body_len != e.size || h.body_offset() != body_at))
         {
             return Err(Error::corruption(
                 site,
@@ -613,12 +635,27 @@ impl Store {
         }
         let meta =
             ObjectMeta::decode(m).map_err(|err| Error::corruption(site.clone(), format!("meta: {err}")))?;
-        if want_body && h.kind == RecordKind::Put {
-            let at = h.body_offset() as usize;
-            let b = &bytes[at..at + h.body_len as usize];
-            verify_body_crc(&h, b).map_err(|err| Error::corruption(site, err.to_string()))?;
-        }
-        Ok((h, meta, bytes))
+        Ok(RecordRead { header: h, meta, bytes, whole, seg: seg.clone(), site })
+    }
+
+    /// The checked body of an inline record read by [`Store::read_record`]: the CRC is verified
+    /// before this returns, so a reader built on it never holds an unverified byte. A body not yet
+    /// read is read on its own (from an active segment, one `pread` into a buffer never zero-filled,
+    /// which `read_to_vec` then hands over as it is).
+    fn read_inline_body(&self, rec: RecordRead, e: &IndexEntry) -> Result<BodySource> {
+        let body_at = rec.header.body_offset();
+        let (bytes, at) = if rec.whole {
+            (rec.bytes, body_at as usize)
+        } else {
+            let body = rec
+                .seg
+                .read_bytes(e.offset + body_at, e.size)
+                .map_err(|err| Error::io("read record body", &rec.seg.path, err))?;
+            (body, 0)
+        };
+        let body = &bytes.bytes()[at..at + e.size as usize];
+        verify_body_crc(&rec.header, body).map_err(|err| Error::corruption(rec.site, err.to_string()))?;
+        Ok(BodySource::Inline { bytes, body_at: at })
     }
 
     /// Metadata of the current version, or of `version`.
@@ -628,11 +665,11 @@ impl Store {
     /// `NoSuchVersion`, `Corruption`, `Io`/`PreviousIo`.
     pub fn head(&self, bucket: BucketId, key: &str, version: Option<VersionId>) -> Result<ObjectInfo> {
         let found = self.lookup(bucket, key, version)?;
-        let (_, meta, _) = self.read_record(&found, bucket, key, false)?;
+        let rec = self.read_record(&found, bucket, key, false)?;
         let (part, e, latest) = (&found.part, &found.entry, found.latest);
         stats::add(&part.counters.heads, 1);
         self.count_prefix(part, bucket, key);
-        Ok(with_meta(info_from(bucket.0, key.as_bytes(), e, latest), meta))
+        Ok(with_meta(info_from(bucket.0, key.as_bytes(), e, latest), rec.meta))
     }
 
     /// Opens a version's body for reading (whole, or one range).
@@ -648,17 +685,15 @@ impl Store {
             let version_id = Some(e.version_id.to_string());
             return Err(Error::NoSuchKey { bucket: name, key: key.into(), delete_marker: true, version_id });
         }
-        let (header, meta, record) = self.read_record(&found, bucket, key, true)?;
+        let rec = self.read_record(&found, bucket, key, true)?;
         let part = &found.part;
-        stats::add(&part.counters.gets, 1);
-        self.count_prefix(part, bucket, key);
         let (start, end) = match opts.range {
             Some(r) => r.resolve(e.size)?,
             None => (0, e.size),
         };
-        stats::add(&part.counters.bytes_out, end - start);
+        let meta = rec.meta.clone();
         let source = if e.kind == EntryKind::Inline {
-            BodySource::Inline { record, body_at: header.body_offset() as usize }
+            self.read_inline_body(rec, e)?
         } else {
             BodySource::Chunked(ChunkedBody::new(
                 part.clone(),
@@ -669,7 +704,10 @@ impl Store {
                 found.pinned.clone(),
             ))
         };
-        let info = with_meta(info_from(bucket.0, key.as_bytes(), e, found.latest), meta.clone());
+        stats::add(&part.counters.gets, 1);
+        self.count_prefix(part, bucket, key);
+        stats::add(&part.counters.bytes_out, end - start);
+        let info = with_meta(info_from(bucket.0, key.as_bytes(), e, found.latest), meta);
         Ok((info, ObjectReader { source, pos: start, end }))
     }
 

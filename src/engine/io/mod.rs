@@ -51,6 +51,19 @@ pub trait Storage: Send + Sync + Debug {
 pub trait StorageFile: Send + Sync + Debug {
     /// Reads exactly `buf.len()` bytes at `offset`.
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
+    /// Appends exactly `len` bytes read at `offset` to `out` (on error `out` is as it was). The
+    /// default zero-fills the new bytes and calls [`StorageFile::read_exact_at`]; the real file reads
+    /// into `out`'s uninitialised capacity, so that a large read copies its bytes once, straight
+    /// into the buffer the caller keeps, and writes nothing else.
+    fn read_append_at(&self, out: &mut Vec<u8>, offset: u64, len: usize) -> io::Result<()> {
+        let start = out.len();
+        out.resize(start + len, 0);
+        let r = self.read_exact_at(&mut out[start..], offset);
+        if r.is_err() {
+            out.truncate(start);
+        }
+        r
+    }
     /// Writes all of `buf` at `offset` (the segment writer appends by writing at its tail offset).
     fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()>;
     /// Appends `buf` at the current end of file and returns the offset it was written at. Not atomic

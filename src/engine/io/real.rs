@@ -78,6 +78,35 @@ impl StorageFile for RealFile {
         self.0.read_exact_at(buf, offset)
     }
 
+    fn read_append_at(&self, out: &mut Vec<u8>, offset: u64, len: usize) -> io::Result<()> {
+        let start = out.len();
+        out.reserve_exact(len);
+        // `pread` fills all the spare capacity it can; far more spare than `len` would be copied for
+        // nothing, so such a buffer takes the zero-filling read instead.
+        if out.capacity() - start > 2 * len + (64 << 10) {
+            out.resize(start + len, 0);
+            return self.0.read_exact_at(&mut out[start..], offset).inspect_err(|_| out.truncate(start));
+        }
+        while out.len() < start + len {
+            let at = offset + (out.len() - start) as u64;
+            // rustix's safe wrapper sets the length to what the kernel wrote: no zero-fill pass over a
+            // buffer about to be overwritten.
+            match rustix::io::pread(&self.0, rustix::buffer::spare_capacity(out), at) {
+                Ok(0) => {
+                    out.truncate(start);
+                    return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "read past the end of file"));
+                }
+                Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                Err(e) => {
+                    out.truncate(start);
+                    return Err(e.into());
+                }
+            }
+        }
+        out.truncate(start + len);
+        Ok(())
+    }
+
     fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
         self.0.write_all_at(buf, offset)
     }

@@ -483,7 +483,9 @@ fn copy_chunked(
     };
     let corrupt = |segment_id, offset, what: String| Error::corruption(site(segment_id, offset), what);
     let read = |s: &Segment, offset: u64, len: u64| {
-        s.read(offset, len).map_err(|e| Error::io("read record", &s.path, e))
+        s.read_bytes(offset, len)
+            .map(|b| b.bytes().to_vec())
+            .map_err(|e| Error::io("read record", &s.path, e))
     };
     let head = read(seg, offset, RECORD_HEADER_BYTES as u64)?;
     let h = decode_header(&head).map_err(|e| corrupt(seg.id, offset, e.to_string()))?;

@@ -122,18 +122,59 @@ impl Segment {
         Ok(())
     }
 
-    /// Reads `len` bytes at `offset`.
-    pub(crate) fn read(&self, offset: u64, len: u64) -> io::Result<Vec<u8>> {
+    /// Reads `len` bytes at `offset`: a view of the map of a sealed segment (no copy), or, while the
+    /// segment is active, one `pread` into a buffer that is never zero-filled first (the page cache
+    /// is copied once, straight into the buffer the caller gets).
+    pub(crate) fn read_bytes(&self, offset: u64, len: u64) -> io::Result<SegmentBytes> {
         if let Some(map) = self.map.read().as_ref() {
-            let bytes = map.bytes();
-            let end = offset.checked_add(len).filter(|&e| e <= bytes.len() as u64).ok_or_else(|| {
-                io::Error::new(io::ErrorKind::UnexpectedEof, "read past the end of a sealed segment")
-            })?;
-            return Ok(bytes[offset as usize..end as usize].to_vec());
+            let end =
+                offset.checked_add(len).filter(|&e| e <= map.bytes().len() as u64).ok_or_else(|| {
+                    io::Error::new(io::ErrorKind::UnexpectedEof, "read past the end of a sealed segment")
+                })?;
+            return Ok(SegmentBytes::Mapped {
+                map: map.clone(),
+                start: offset as usize,
+                len: (end - offset) as usize,
+            });
         }
-        let mut buf = vec![0u8; usize::try_from(len).map_err(io::Error::other)?];
-        self.file.read_exact_at(&mut buf, offset)?;
-        Ok(buf)
+        let mut buf = Vec::new();
+        self.file.read_append_at(&mut buf, offset, usize::try_from(len).map_err(io::Error::other)?)?;
+        Ok(SegmentBytes::Owned(buf))
+    }
+
+    /// Appends `len` bytes at `offset` to `out`: copied from the map of a sealed segment, or read by
+    /// `pread` straight into `out`'s spare capacity. On error `out` is as it was.
+    pub(crate) fn read_append(&self, out: &mut Vec<u8>, offset: u64, len: u64) -> io::Result<()> {
+        if self.is_mapped() {
+            out.extend_from_slice(self.read_bytes(offset, len)?.bytes());
+            return Ok(());
+        }
+        self.file.read_append_at(out, offset, usize::try_from(len).map_err(io::Error::other)?)
+    }
+
+    /// True once reads go through the map (the segment is sealed).
+    pub(crate) fn is_mapped(&self) -> bool {
+        self.map.read().is_some()
+    }
+}
+
+/// Bytes read from a segment. A view of a sealed segment's map keeps the map alive (segments are
+/// removed by unlink, which leaves live maps valid; see the SAFETY block of the mmap module).
+#[derive(Debug)]
+pub(crate) enum SegmentBytes {
+    /// `len` bytes at `start` of a sealed segment's map.
+    Mapped { map: Arc<dyn MappedBytes>, start: usize, len: usize },
+    /// Bytes read from an active segment.
+    Owned(Vec<u8>),
+}
+
+impl SegmentBytes {
+    /// The bytes.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match self {
+            SegmentBytes::Mapped { map, start, len } => &map.bytes()[*start..*start + *len],
+            SegmentBytes::Owned(v) => v,
+        }
     }
 }
 
