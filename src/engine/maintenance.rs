@@ -118,20 +118,6 @@ impl Maintenance {
     }
 }
 
-fn add_report(total: &mut CompactionReport, r: CompactionReport) {
-    total.rewrites += r.rewrites;
-    total.segments_in += r.segments_in;
-    total.segments_out += r.segments_out;
-    total.bytes_in += r.bytes_in;
-    total.bytes_out += r.bytes_out;
-    total.records_copied += r.records_copied;
-    total.tombstones_dropped += r.tombstones_dropped;
-    total.copies_superseded += r.copies_superseded;
-    total.files_removed += r.files_removed;
-    total.files_held = r.files_held;
-    total.damaged.extend(r.damaged);
-}
-
 impl Store {
     /// Starts the background compactor (replacing one already running with these settings).
     ///
@@ -164,7 +150,13 @@ impl Store {
                     for part in &mine {
                         let mut r = CompactionReport::default();
                         let result = compact_partition(part, &settings.policy, pacer.as_deref(), &mut r);
-                        add_report(&mut done.lock(), r);
+                        {
+                            let mut d = done.lock();
+                            let held = r.files_held;
+                            d.absorb(r);
+                            // A count now, not a sum over passes.
+                            d.files_held = held;
+                        }
                         // Poisoned (or an output that cannot be written): nothing more to do here.
                         if result.is_err() || *signal.stop.lock() {
                             return;

@@ -119,6 +119,26 @@ pub struct CompactionReport {
     pub damaged: Vec<crate::DamagedRange>,
 }
 
+impl CompactionReport {
+    /// Adds another report's counts to this one.
+    pub(crate) fn absorb(&mut self, r: CompactionReport) {
+        self.rewrites += r.rewrites;
+        self.segments_in += r.segments_in;
+        self.segments_out += r.segments_out;
+        self.bytes_in += r.bytes_in;
+        self.bytes_out += r.bytes_out;
+        self.records_copied += r.records_copied;
+        self.tombstones_dropped += r.tombstones_dropped;
+        self.copies_superseded += r.copies_superseded;
+        self.files_removed += r.files_removed;
+        self.files_held += r.files_held;
+        self.damaged.extend(r.damaged);
+    }
+}
+
+/// Partitions an on-demand compaction rewrites at once.
+const COMPACT_THREADS: usize = 4;
+
 /// One segment's place in the accounting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -190,9 +210,27 @@ impl Store {
     /// # Errors
     /// As [`Store::compact`].
     pub fn compact_with(&self, policy: &CompactionPolicy) -> Result<CompactionReport> {
+        let partitions = &self.inner.partitions;
+        let threads = COMPACT_THREADS.min(partitions.len());
+        // Partitions side by side: a rewrite spends much of its time waiting on syncs (outputs,
+        // directory, manifest), which overlap across partitions.
+        let results: Vec<Result<CompactionReport>> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..threads)
+                .map(|t| {
+                    s.spawn(move || {
+                        let mut report = CompactionReport::default();
+                        for part in partitions.iter().skip(t).step_by(threads) {
+                            compact_partition(part, policy, None, &mut report)?;
+                        }
+                        Ok(report)
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+        });
         let mut report = CompactionReport::default();
-        for part in self.inner.partitions.iter() {
-            compact_partition(part, policy, None, &mut report)?;
+        for r in results {
+            report.absorb(r?);
         }
         Ok(report)
     }
