@@ -18,6 +18,9 @@ use super::pace::Pacer;
 
 /// Bytes buffered before a write call.
 const WRITE_BUFFER_BYTES: usize = 1024 * 1024;
+/// Bytes buffered before a write call when paced: each write is synced at once, so the device
+/// never holds more than this of a background rewrite ahead of a foreground sync.
+const PACED_WRITE_BYTES: usize = 256 * 1024;
 
 /// One output segment, sealed and synced.
 #[derive(Debug)]
@@ -91,10 +94,13 @@ impl<'a> OutputWriter<'a> {
         o.record_count += 1;
         o.last_seq = o.last_seq.max(seq);
         o.min_seq = o.min_seq.min(seq);
-        if o.buf.len() >= WRITE_BUFFER_BYTES {
+        let limit = if self.pace.is_some() { PACED_WRITE_BYTES } else { WRITE_BUFFER_BYTES };
+        if o.buf.len() >= limit {
             let n = o.buf.len() as u64;
             flush(o)?;
             if let Some(p) = self.pace {
+                // Trickled out: a foreground `fdatasync` queues behind at most one such write.
+                o.file.sync_data().map_err(|e| Error::io("segment fdatasync", &o.path, e))?;
                 p.consume(n);
             }
         }
