@@ -99,7 +99,7 @@ pub mod s3;
 pub mod types;
 
 pub use api::{Client, ExtraArgs, Paginator, Resource, Response, ResponseMetadata};
-pub use clock::ManualClock;
+pub use clock::{Clock, ManualClock};
 pub use engine::accounts::Credentials;
 pub use engine::body::{ByteRange, ObjectReader};
 pub use engine::builder::StoreBuilder;

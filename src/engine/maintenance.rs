@@ -157,8 +157,9 @@ impl Store {
                             // A count now, not a sum over passes.
                             d.files_held = held;
                         }
-                        // Poisoned (or an output that cannot be written): nothing more to do here.
-                        if result.is_err() || *signal.stop.lock() {
+                        // Poisoned: nothing more to do. Another error (an output that could not be
+                        // written, the rewrite undone) is tried again on the next pass.
+                        if matches!(result, Err(Error::PreviousIo)) || *signal.stop.lock() {
                             return;
                         }
                     }

@@ -19,6 +19,8 @@ pub(super) struct Orphans<'a> {
     pub(super) deleted: &'a [u64],
     /// The manifest had damage (not only a torn tail): an edit may be missing.
     pub(super) damaged: bool,
+    /// The last rewrite begun per partition and class, with its inputs.
+    pub(super) begun: &'a [(u16, StorageClass, Vec<u64>)],
     pub(super) mode: RecoveryMode,
 }
 
@@ -124,15 +126,7 @@ fn plan_orphans(
                     None => {
                         let generation = read_generation(storage, &f)?;
                         if generation > 0 {
-                            // A rewrite's output whose commit edit never became durable: every record
-                            // in it is still in the inputs, which the manifest lists (they are deleted
-                            // only after the commit). Removed when the manifest is undamaged; kept
-                            // aside when an edit may be missing.
-                            actions.push(if orphans.damaged {
-                                OrphanAction::Quarantine(f)
-                            } else {
-                                OrphanAction::Remove(f)
-                            });
+                            actions.push(unlisted_output(ctx, segments, orphans, f, partition, class)?);
                             continue;
                         }
                         let info = SegInfo { partition, class, generation, sealed_len: None };
@@ -154,6 +148,49 @@ fn plan_orphans(
         }
     }
     Ok((actions, max_id))
+}
+
+/// What to do with a rewrite's output that the manifest does not list. Its commit edit never
+/// became durable, so its inputs (deleted only after the commit) are all still there and hold every
+/// record it has: it is removed. Unless one of the inputs of the last rewrite begun in its
+/// partition and class is gone: then the commit edit was lost after the inputs were (its frame
+/// damaged in a way that reads as a torn tail), and the output, whole and sealed before the commit,
+/// holds the only copy: it is adopted as sealed. Kept aside when the manifest is damaged.
+fn unlisted_output(
+    ctx: &Context,
+    segments: &BTreeMap<u64, SegInfo>,
+    orphans: &Orphans<'_>,
+    f: PathBuf,
+    partition: u16,
+    class: StorageClass,
+) -> Result<OrphanAction> {
+    if orphans.damaged {
+        return Ok(OrphanAction::Quarantine(f));
+    }
+    let Some((_, _, inputs)) = orphans.begun.iter().find(|(p, c, _)| (*p, *c) == (partition, class)) else {
+        // No rewrite begun that could have made it survives in the log: then none was committed.
+        return Ok(OrphanAction::Remove(f));
+    };
+    let mut input_gone = false;
+    for id in inputs {
+        let present = match segments.get(id) {
+            Some(info) => {
+                let path = ctx.segment_path(info.partition, info.class, *id);
+                ctx.storage.exists(&path).map_err(io_err("stat", &path))?
+            }
+            None => false,
+        };
+        input_gone |= !present;
+    }
+    if !input_gone {
+        return Ok(OrphanAction::Remove(f));
+    }
+    let generation = read_generation(&*ctx.storage, &f)?;
+    let file = ctx.storage.open(&f, OpenMode::ReadOnly).map_err(io_err("open", &f))?;
+    let len = file.len().map_err(io_err("stat", &f))?;
+    let id = parse_segment_file_name(f.file_name().and_then(|n| n.to_str()).unwrap_or(""))
+        .ok_or_else(|| store_corruption(0, format!("{}: not a segment file name", f.display())))?;
+    Ok(OrphanAction::Adopt(f, SegInfo { partition, class, generation, sealed_len: Some(len) }, id))
 }
 
 /// True when a file is empty or all zeros.

@@ -231,6 +231,12 @@ pub(crate) fn open(storage: Arc<dyn Storage>, root: PathBuf, mut cfg: OpenConfig
     cfg.region = region;
     let mut segments: BTreeMap<u64, SegInfo> = BTreeMap::new();
     let mut deleted: Vec<u64> = Vec::new();
+    // Where rewrites deleted segments: their unlinks are made durable before the snapshot that
+    // forgets the deleted ids (a process killed after an unlink, before its directory sync, leaves
+    // a file that a power loss could bring back, unlisted, to be adopted).
+    let mut rewritten_dirs: Vec<(u16, StorageClass)> = Vec::new();
+    // The last rewrite begun per partition and class, with its inputs.
+    let mut begun: Vec<(u16, StorageClass, Vec<u64>)> = Vec::new();
     let mut max_segment_id = 0u64;
     for edit in &edits {
         match *edit {
@@ -250,6 +256,12 @@ pub(crate) fn open(storage: Arc<dyn Storage>, root: PathBuf, mut cfg: OpenConfig
                 deleted.push(segment_id);
             }
             ManifestEdit::SegmentIdsUsed { upto } => max_segment_id = max_segment_id.max(upto),
+            ManifestEdit::RewriteBegun { partition, class, ref inputs } => {
+                let class = StorageClass::from_code(class)
+                    .ok_or_else(|| store_corruption(0, format!("unknown storage class {class}")))?;
+                begun.retain(|(p, c, _)| (*p, *c) != (partition, class));
+                begun.push((partition, class, inputs.clone()));
+            }
             ManifestEdit::SegmentsRewritten { partition, class, ref outputs, ref inputs } => {
                 let class = StorageClass::from_code(class)
                     .ok_or_else(|| store_corruption(0, format!("unknown storage class {class}")))?;
@@ -261,6 +273,9 @@ pub(crate) fn open(storage: Arc<dyn Storage>, root: PathBuf, mut cfg: OpenConfig
                 for id in inputs {
                     segments.remove(id);
                     deleted.push(*id);
+                }
+                if !rewritten_dirs.contains(&(partition, class)) {
+                    rewritten_dirs.push((partition, class));
                 }
             }
             ManifestEdit::StoreParams { .. } if *edit == params => {}
@@ -283,7 +298,7 @@ pub(crate) fn open(storage: Arc<dyn Storage>, root: PathBuf, mut cfg: OpenConfig
         clock: cfg.clock.clone(),
         ids: cfg.ids.clone(),
     });
-    let orphans = Orphans { deleted: &deleted, damaged, mode: cfg.recovery };
+    let orphans = Orphans { deleted: &deleted, damaged, mode: cfg.recovery, begun: &begun };
     let max_file_id = settle_orphans(&ctx, &mut segments, number, &orphans, &mut report)?;
     let max_segment_id = segments.keys().copied().fold(max_segment_id.max(max_file_id), u64::max);
     ctx.next_segment_id.store(max_segment_id + 1, Ordering::Relaxed);
@@ -306,7 +321,8 @@ pub(crate) fn open(storage: Arc<dyn Storage>, root: PathBuf, mut cfg: OpenConfig
         catalog.apply(&edit);
     }
     ctx.next_seq.store(max_seq + 1, Ordering::Relaxed);
-    ctx.ids.rekey(max_seq + 1);
+    // The session is the manifest this open writes: one more at every open that gets this far.
+    ctx.ids.rekey(number + 1, max_seq + 1);
     let mut snapshot = vec![params.clone()];
     for (&id, s) in &segments {
         snapshot.push(ManifestEdit::SegmentCreated {
@@ -321,6 +337,12 @@ pub(crate) fn open(storage: Arc<dyn Storage>, root: PathBuf, mut cfg: OpenConfig
     }
     snapshot.push(ManifestEdit::SegmentIdsUsed { upto: max_segment_id });
     snapshot.push(params);
+    for &(partition, class) in &rewritten_dirs {
+        let dir = ctx.class_dir(partition, class);
+        if storage.exists(&dir).map_err(io_err("stat", &dir))? {
+            storage.sync_dir(&dir).map_err(io_err("directory fsync", &dir))?;
+        }
+    }
     let log = write_manifest(&*storage, &root, number + 1, &snapshot, Some(&old_manifest))?;
     *ctx.manifest.lock() = log;
     Ok(Opened { ctx, partitions, catalog, report, region: cfg.region, lock })
@@ -541,6 +563,10 @@ fn recover_partition(
             damaged(report, d.start, d.end, d.reason.clone());
         }
         let seg = Arc::new(Segment::new(*id, info.class, info.generation, path.clone(), file.clone()));
+        if scan.fatal.is_some() || !scan.damage.is_empty() {
+            // Salvage opened it with damage: never a compaction input (its intact records stay).
+            seg.mark_damaged();
+        }
         for r in &scan.records {
             seg.note_seq(r.header.seq);
         }

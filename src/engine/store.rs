@@ -182,7 +182,8 @@ impl Store {
             .map(|(bucket, prefix, operations, overcount)| PrefixLoad {
                 partition,
                 bucket: name(bucket),
-                prefix: String::from_utf8_lossy(&prefix).into_owned(),
+                prefix: crate::engine::partition::prefix_load::escaped(&prefix),
+                prefix_bytes: prefix,
                 operations,
                 overcount,
             })

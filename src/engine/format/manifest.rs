@@ -75,6 +75,18 @@ pub enum ManifestEdit {
         /// The segments they replace.
         inputs: Vec<u64>,
     },
+    /// A rewrite of these inputs is about to write outputs (synced before the first output file is
+    /// created). At open, an unlisted output of this partition and class is removed only when every
+    /// input named here is still there: if one is gone, the commit edit was lost after the inputs
+    /// were (a bit flip in the manifest's last frame), and the output holds the only copy.
+    RewriteBegun {
+        /// Partition.
+        partition: u16,
+        /// Storage class code.
+        class: u8,
+        /// The segments being rewritten.
+        inputs: Vec<u64>,
+    },
 }
 
 /// Frames one edit.
@@ -221,6 +233,7 @@ mod tests {
             ManifestEdit::SegmentCreated { partition: 2, class: 0, segment_id: 1, generation: 0 },
             ManifestEdit::SegmentSealed { segment_id: 1, len: 9000 },
             ManifestEdit::SegmentDeleted { segment_id: 1 },
+            ManifestEdit::RewriteBegun { partition: 3, class: 1, inputs: vec![1, 4] },
             ManifestEdit::SegmentsRewritten {
                 partition: 3,
                 class: 1,

@@ -330,6 +330,27 @@ impl Partition {
         }
     }
 
+    /// (segment id, bytes written) of every active segment. Takes `active`: never call it holding
+    /// the index lock.
+    pub(crate) fn active_tails(&self) -> Vec<(u64, u64)> {
+        self.active.lock().values().map(|a| (a.seg.id, a.tail)).collect()
+    }
+
+    /// Syncs every active segment, whatever their writes' durability asked for (a rewrite's commit
+    /// must not outlive the writes that made what it drops dead).
+    pub(crate) fn sync_active(&self) -> Result<()> {
+        self.ctx.check()?;
+        let mut active = self.active.lock();
+        for a in active.values_mut() {
+            if a.synced_upto < a.tail {
+                a.seg.sync_data().map_err(|e| self.ctx.poison("segment fdatasync", &a.seg.path, e))?;
+                stats::add(&self.counters.fsyncs, 1);
+                a.synced_upto = a.tail;
+            }
+        }
+        Ok(())
+    }
+
     /// Bytes written to the active segment of `class` (its file may be longer: zero-filled space).
     pub(crate) fn active_tail(&self, class: StorageClass) -> Option<(u64, u64)> {
         self.active.lock().get(&class).map(|a| (a.seg.id, a.tail))

@@ -11,7 +11,8 @@
 //!
 //! The prefix an operation counts for: with prefix hashing (`prefix_len = P`), the P bytes the
 //! router hashes (the unit that shares a partition); with whole-key hashing, the key up to and
-//! including its first `/`, or the whole key, cut at [`PREFIX_LOAD_BYTES_MAX`] bytes.
+//! including its first `/`, or the whole key, cut at [`PREFIX_LOAD_BYTES_MAX`] bytes (so with a
+//! `prefix_len` over that, keys that differ only past it share one slot).
 
 use parking_lot::Mutex;
 
@@ -26,8 +27,12 @@ pub struct PrefixLoad {
     pub partition: u16,
     /// The bucket (`#<id>` once it has been deleted).
     pub bucket: String,
-    /// The prefix (lossy UTF-8 if the cut fell inside a character).
+    /// The prefix as text: UTF-8, with each byte that is not part of a whole character (a cut
+    /// inside one, or a key that is not UTF-8) written `\xNN`, so two different prefixes never
+    /// read the same.
     pub prefix: String,
+    /// The prefix's bytes, exactly.
+    pub prefix_bytes: Vec<u8>,
     /// Operations counted for it (puts, gets, heads, deletes), at most `overcount` too many.
     pub operations: u64,
     /// How many of `operations` may belong to prefixes this slot took over (0: exact).
@@ -48,6 +53,18 @@ struct Slot {
 #[derive(Debug, Default)]
 pub(crate) struct PrefixLoads {
     slots: Mutex<Vec<Slot>>,
+}
+
+/// `bytes` as text, each byte outside a whole UTF-8 character escaped as `\xNN`.
+pub(crate) fn escaped(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    out
 }
 
 /// The prefix `key`'s operations count for (see the module doc).

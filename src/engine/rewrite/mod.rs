@@ -241,13 +241,16 @@ impl Store {
         let mut out = Vec::new();
         for part in self.inner.partitions.iter() {
             let segs = part.all_segments();
+            // Before the index lock: the group-commit leader takes the index under `active`, so
+            // nothing may take `active` under the index (DESIGN.md §8.1).
+            let tails = part.active_tails();
             let ix = part.index.read();
             for s in segs {
                 let (bytes, sealed) = match s.sealed_len() {
                     Some(len) => (len, true),
-                    None => match part.active_tail(s.class) {
-                        Some((id, tail)) if id == s.id => (tail, false),
-                        _ => (s.file.len().unwrap_or(0), false),
+                    None => match tails.iter().find(|(id, _)| *id == s.id) {
+                        Some((_, tail)) => (*tail, false),
+                        None => (s.file.len().unwrap_or(0), false),
                     },
                 };
                 out.push(SegmentStats {
@@ -335,7 +338,7 @@ fn pick(part: &Partition, class: StorageClass, policy: &CompactionPolicy) -> Vec
         let segs = part.all_segments();
         let ix = part.index.read();
         segs.into_iter()
-            .filter(|s| s.class == class && !s.is_damaged() && !ix.has_pending_chunks(s.id))
+            .filter(|s| s.class == class && s.rewritable() && !ix.has_pending_chunks(s.id))
             .filter_map(|s| {
                 let len = s.sealed_len()?;
                 let dead = len.saturating_sub(ix.segment_live(s.id) + overhead);
@@ -379,6 +382,15 @@ fn rewrite(
     let survivors_min_seq =
         part.all_segments().iter().filter(|s| !input_ids.contains(&s.id)).map(|s| s.min_seq()).min();
     let survivors_min_seq = survivors_min_seq.unwrap_or(u64::MAX);
+    // The intent first: an open that finds an output without its commit can then tell whether the
+    // inputs are still there (see `orphans::unlisted_output`).
+    let begun =
+        ManifestEdit::RewriteBegun { partition: part.id, class: class.code(), inputs: input_ids.clone() };
+    {
+        let mut manifest = ctx.manifest.lock();
+        ctx.check()?;
+        manifest.append(&begun).map_err(|e| ctx.poison("manifest append", &manifest.path, e))?;
+    }
     let mut out = OutputWriter::new(&ctx, part.id, class, generation, pace);
     let copied = copy_live(part, inputs, &input_ids, survivors_min_seq, &mut out, report);
     let paths = out.paths();
@@ -407,6 +419,11 @@ fn rewrite(
         outputs: finished.iter().map(|f| (f.id, generation, f.len)).collect(),
         inputs: input_ids.clone(),
     };
+    // What the copy judged dead may be dead only through `Eventual` writes not synced yet (an
+    // overwrite, a purge): they must be durable before the inputs go, or a power loss would take
+    // both the old record (gone with its input) and the new one, and what survives of the partition
+    // would not be a prefix of its writes.
+    part.sync_active()?;
     {
         let mut manifest = ctx.manifest.lock();
         ctx.check()?;
@@ -476,7 +493,9 @@ fn copy_live(
                         spans: Vec::new(),
                     });
                 }
-                RecordKind::ObjectCommit => copy_chunked(part, seg, r.offset, out, &mut copied, report)?,
+                RecordKind::ObjectCommit => {
+                    copy_chunked(part, seg, r.offset, input_ids, out, &mut copied, report)?
+                }
                 RecordKind::Purge if h.seq <= survivors_min_seq => report.tombstones_dropped += 1,
                 RecordKind::Purge | RecordKind::Catalog => {
                     let (id, _) = out.append(&[rec], h.seq)?;
@@ -498,18 +517,21 @@ fn copy_live(
         .collect();
     for (seg_id, offset) in outside {
         if let Some(seg) = part.segment(seg_id) {
-            copy_chunked(part, &seg, offset, out, &mut copied, report)?;
+            copy_chunked(part, &seg, offset, input_ids, out, &mut copied, report)?;
         }
     }
     Ok(copied)
 }
 
-/// Copies one chunked body (its chunks, then its commit record pointing at their new places) if the
-/// index still points at the commit record at `offset` of `seg`.
+/// Moves one chunked body out of the inputs, if the index still points at its commit record at
+/// `offset` of `seg`: its chunks that lie in an input are copied, the others stay where they are
+/// (a segment that is no input stays, a damaged one included), and the commit record is written
+/// anew pointing at every chunk's place.
 fn copy_chunked(
     part: &Partition,
     seg: &Segment,
     offset: u64,
+    input_ids: &[u64],
     out: &mut OutputWriter<'_>,
     copied: &mut Copied,
     report: &mut CompactionReport,
@@ -539,11 +561,24 @@ fn copy_chunked(
     let token = meta.chunk_token.unwrap_or(h.version_id);
     let mut moved = Vec::with_capacity(meta.chunks.len());
     for (i, c) in meta.chunks.iter().enumerate() {
+        if !input_ids.contains(&c.segment_id) {
+            moved.push(*c);
+            continue;
+        }
         let chunk_seg = part
             .segment(c.segment_id)
             .ok_or_else(|| corrupt(c.segment_id, c.offset, "chunk segment is not in the store".into()))?;
+        // A chunk that fails its checks stays where it is, and so must its commit record: the
+        // chunk's segment is marked damaged and the commit's held, so later rewrites leave both
+        // (and everything else they picked is rewritten).
+        let damaged = |e: Error| {
+            chunk_seg.mark_damaged();
+            seg.hold_for_damage();
+            e
+        };
         let bytes = read(&chunk_seg, c.offset, record_len(view.key.len(), 0, c.len))?;
-        let chunk = decode_record(&bytes).map_err(|e| corrupt(c.segment_id, c.offset, e.to_string()))?;
+        let chunk =
+            decode_record(&bytes).map_err(|e| damaged(corrupt(c.segment_id, c.offset, e.to_string())))?;
         let ch = &chunk.header;
         if ch.kind != RecordKind::Chunk
             || ch.bucket_id != h.bucket_id
@@ -552,11 +587,8 @@ fn copy_chunked(
             || chunk.key != view.key
             || ch.body_len != c.len
         {
-            return Err(corrupt(
-                c.segment_id,
-                c.offset,
-                "chunk identity does not match its commit record".into(),
-            ));
+            let reason = "chunk identity does not match its commit record".into();
+            return Err(damaged(corrupt(c.segment_id, c.offset, reason)));
         }
         let (id, at) = out.append(&[&bytes], ch.seq)?;
         report.records_copied += 1;

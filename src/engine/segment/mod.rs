@@ -30,6 +30,9 @@ pub(crate) struct Segment {
     sealed_len: AtomicU64,
     /// Set when a scrub or a compaction found damage in it: never a compaction input again.
     damaged: AtomicBool,
+    /// Set when it holds the commit record of a body whose chunk failed its checks: the record
+    /// cannot move, so neither can the segment.
+    held_by_damage: AtomicBool,
     /// Set once the segment is sealed; reads then go through the map.
     map: RwLock<Option<Arc<dyn MappedBytes>>>,
     /// True once a sync of this file failed. Held across every sync of the file, so that two syncers
@@ -57,6 +60,7 @@ impl Segment {
             min_seq: AtomicU64::new(u64::MAX),
             sealed_len: AtomicU64::new(0),
             damaged: AtomicBool::new(false),
+            held_by_damage: AtomicBool::new(false),
             map: RwLock::new(None),
             sync_failed: Mutex::new(false),
         }
@@ -77,9 +81,14 @@ impl Segment {
         self.damaged.store(true, Ordering::Relaxed);
     }
 
-    /// Whether a scrub or a compaction found damage in it.
-    pub(crate) fn is_damaged(&self) -> bool {
-        self.damaged.load(Ordering::Relaxed)
+    /// Marks the segment as holding a record that cannot move (see `held_by_damage`).
+    pub(crate) fn hold_for_damage(&self) {
+        self.held_by_damage.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a compaction may take it as an input.
+    pub(crate) fn rewritable(&self) -> bool {
+        !self.damaged.load(Ordering::Relaxed) && !self.held_by_damage.load(Ordering::Relaxed)
     }
 
     /// Length once sealed, `None` while active.
