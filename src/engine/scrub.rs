@@ -62,16 +62,31 @@ pub(crate) fn scrub_partition(
 }
 
 fn scrub_segment(part: &Partition, seg: &Arc<Segment>, report: &mut ScrubReport) -> Result<()> {
-    let state = seg.sealed_len().map_or(SegmentState::Active, SegmentState::Sealed);
-    // Read from the file, not the map, after dropping its cached pages: the point is what the
-    // device holds now, which a cached copy (or a map made earlier) would hide. Readers of a
-    // sealed segment fault its pages in again when they need them.
-    if let Some(len) = seg.sealed_len() {
-        seg.file.drop_cached(0, len);
-    }
     // An active segment is read up to where its writes have got to: a group being written right
-    // now looks torn, never damaged, unless a later synced marker proves otherwise.
-    let bytes = read_all(&*seg.file).map_err(|e| Error::io("read segment", &seg.path, e))?;
+    // now looks torn, never damaged, unless a later synced marker proves otherwise. Its file can
+    // shrink under the read (a seal cuts the zero-filled space ahead of the tail): then it is read
+    // again, sealed by then.
+    let mut attempt = 0;
+    let (state, bytes) = loop {
+        let state = seg.sealed_len().map_or(SegmentState::Active, SegmentState::Sealed);
+        // Read from the file, not the map, after dropping its cached pages: the point is what the
+        // device holds now, which a cached copy (or a map made earlier) would hide. Readers of a
+        // sealed segment fault its pages in again when they need them.
+        if let Some(len) = seg.sealed_len() {
+            seg.file.drop_cached(0, len);
+        }
+        match read_all(&*seg.file) {
+            Ok(bytes) => break (state, bytes),
+            Err(e)
+                if e.kind() == std::io::ErrorKind::UnexpectedEof
+                    && state == SegmentState::Active
+                    && attempt < 3 =>
+            {
+                attempt += 1;
+            }
+            Err(e) => return Err(Error::io("read segment", &seg.path, e)),
+        }
+    };
     let scan = scan_segment(&bytes, state, false);
     report.segments_checked += 1;
     report.bytes_checked += scan.end;
