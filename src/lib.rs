@@ -103,9 +103,9 @@ pub use engine::options::{
 pub use engine::partition::rate::{PartitionSplitting, RatePartition, RatePartitionState, RequestRateLimits};
 pub use engine::partition::route;
 pub use engine::partition::stats::PartitionStats;
-pub use engine::recovery::{DamagedRange, RecoveryReport, TornTail};
+pub use engine::recovery::{CheckpointRejected, CheckpointUsed, DamagedRange, RecoveryReport, TornTail};
 pub use engine::rewrite::{CompactionPolicy, CompactionReport, SegmentStats};
 pub use engine::store::Store;
 pub use engine::{format, io, segment};
 pub use error::{CorruptionSite, Error, Result};
-pub use types::{BucketId, Durability, RecoveryMode, StorageClass, VersionId};
+pub use types::{BucketId, Checkpoints, Durability, RecoveryMode, StorageClass, VersionId};

@@ -32,3 +32,7 @@ pub const GROUP_BYTES_DEFAULT: u64 = 4 * 1024 * 1024;
 pub const BUCKET_NAME_BYTES_MAX: usize = 63;
 /// Largest page a listing call returns.
 pub const LIST_KEYS_MAX: usize = 1000;
+/// Log growth of one partition that makes a background checkpoint due, by default.
+pub const CHECKPOINT_BYTES_DEFAULT: u64 = 64 * 1024 * 1024;
+/// How often the background checkpoint thread looks, by default.
+pub const CHECKPOINT_INTERVAL_MS_DEFAULT: u64 = 10_000;

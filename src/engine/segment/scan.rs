@@ -81,14 +81,23 @@ enum Step {
 /// Scans a segment's bytes (the whole file, header included).
 #[must_use]
 pub fn scan_segment(bytes: &[u8], state: SegmentState, salvage: bool) -> ScanOutcome {
+    scan_segment_from(bytes, state, salvage, SEGMENT_DATA_START)
+}
+
+/// Scans a segment's bytes (the whole file, header included) from `start`, a group boundary before
+/// which every byte is known synced (a checkpoint's covered offset): the records before it are not
+/// looked at, and `synced_upto` is at least `start`. A seal is still checked against the CRC of
+/// every byte before it.
+#[must_use]
+pub fn scan_segment_from(bytes: &[u8], state: SegmentState, salvage: bool, start: u64) -> ScanOutcome {
     let limit = match state {
         SegmentState::Active => bytes.len() as u64,
         SegmentState::Sealed(len) => len.min(bytes.len() as u64),
     };
-    let mut out =
-        ScanOutcome { end: SEGMENT_DATA_START, synced_upto: SEGMENT_DATA_START, ..ScanOutcome::default() };
-    let mut pos = SEGMENT_DATA_START;
-    let mut group_start = SEGMENT_DATA_START;
+    let start = start.max(SEGMENT_DATA_START);
+    let mut out = ScanOutcome { end: start, synced_upto: start, ..ScanOutcome::default() };
+    let mut pos = start;
+    let mut group_start = start;
     let mut pending: Vec<ScannedRecord> = Vec::new();
     let mut salvaging = false;
     loop {
