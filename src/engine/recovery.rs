@@ -25,7 +25,7 @@ use crate::engine::io::{OpenMode, Storage, StorageFile, StorageLock, read_all};
 use crate::engine::partition::index::{EntryKind, IndexEntry, spans_of};
 use crate::engine::partition::{Partition, RecoveredActive, now_ms};
 use crate::engine::segment::Segment;
-use crate::engine::segment::scan::{ScannedRecord, SegmentState, scan_segment_from};
+use crate::engine::segment::scan::{ScanStart, ScannedRecord, SegmentState, scan_segment_from};
 use crate::error::{CorruptionSite, Error, Result};
 use crate::types::{RecoveryMode, StorageClass, VersionId};
 
@@ -470,8 +470,10 @@ fn recover_partition(
         }
         // Records before this offset are in the checkpoint (every byte before it was synced).
         let start = match covered {
-            Some(CheckpointSegment { coverage: Coverage::ActiveUpto(at), .. }) => *at,
-            _ => SEGMENT_DATA_START,
+            Some(CheckpointSegment { coverage: Coverage::ActiveUpto(at), crc_upto, .. }) => {
+                Some(ScanStart { offset: *at, crc: *crc_upto })
+            }
+            _ => None,
         };
         let site = |offset| CorruptionSite { partition: Some(part.id), segment_id: Some(*id), offset };
         let path = ctx.segment_path(part.id, info.class, *id);
@@ -505,6 +507,9 @@ fn recover_partition(
         let bytes: &[u8] = if info.sealed_len.is_some() {
             map = file.map().map_err(io_err("map", &path))?;
             map.bytes()
+        } else if let Some(start) = start {
+            owned = read_header_and_tail(&*file, start.offset).map_err(io_err("read", &path))?;
+            &owned
         } else {
             owned = read_all(&*file).map_err(io_err("read", &path))?;
             if owned.len() < SEGMENT_DATA_START as usize && SegmentHeader::decode(&owned).is_ok() {
@@ -527,6 +532,10 @@ fn recover_partition(
             continue;
         }
         let state = info.sealed_len.map_or(SegmentState::Active, SegmentState::Sealed);
+        let start = start.unwrap_or_else(|| ScanStart {
+            offset: SEGMENT_DATA_START,
+            crc: crc32fast::hash(&bytes[..SEGMENT_DATA_START as usize]),
+        });
         let mut scan = scan_segment_from(bytes, state, salvage, start);
         let mut sealed_len = info.sealed_len;
         let newest_of_class =
@@ -567,8 +576,8 @@ fn recover_partition(
             active_seen.push(info.class);
             let rewrite_from = if report.segments_adopted.contains(&path) { 0 } else { scan.synced_upto };
             settle_active_tail(&*file, &path, bytes, rewrite_from, scan.end, part.id, *id, report)?;
-            let mut crc = crc32fast::Hasher::new();
-            crc.update(&bytes[..scan.end as usize]);
+            let mut crc = crc32fast::Hasher::new_with_initial_len(start.crc, start.offset);
+            crc.update(&bytes[start.offset as usize..scan.end as usize]);
             part.set_active(RecoveredActive {
                 seg: seg.clone(),
                 tail: scan.end,
@@ -581,6 +590,19 @@ fn recover_partition(
         out.partition_records.extend(scan.records.into_iter().map(|r| (info.class, *id, r)));
     }
     Ok(out)
+}
+
+/// An active segment's bytes as far as an open from a checkpoint needs them: the header page and
+/// everything from `from` (the covered offset) on; the bytes between are left zero, never read (a
+/// zeroed allocation costs no memory until written).
+fn read_header_and_tail(file: &dyn StorageFile, from: u64) -> std::io::Result<Vec<u8>> {
+    let len = file.len()?;
+    let mut bytes = vec![0u8; usize::try_from(len).map_err(std::io::Error::other)?];
+    let head = SEGMENT_DATA_START.min(len) as usize;
+    file.read_exact_at(&mut bytes[..head], 0)?;
+    let from = from.clamp(head as u64, len);
+    file.read_exact_at(&mut bytes[from as usize..], from)?;
+    Ok(bytes)
 }
 
 /// Why a segment's header is not the one the manifest expects, if it is not.

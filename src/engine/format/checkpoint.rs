@@ -66,6 +66,9 @@ pub struct CheckpointSegment {
     pub record_count: u64,
     /// Highest seq before the covered offset (active segments; the seal records it).
     pub last_seq: u64,
+    /// Raw CRC-32 of the segment's bytes before the covered offset (active segments; 0 for
+    /// sealed ones): the seal's segment CRC continues from it, so an open reads only the tail.
+    pub crc_upto: u32,
 }
 
 /// A catalog edit record the checkpoint covers: its seq and body.
@@ -235,7 +238,8 @@ fn encode_segment(out: &mut Vec<u8>, s: &CheckpointSegment) {
     out.extend_from_slice(&s.retained_bytes.to_le_bytes());
     out.extend_from_slice(&s.record_count.to_le_bytes());
     out.extend_from_slice(&s.last_seq.to_le_bytes());
-    out.extend_from_slice(&0u64.to_le_bytes());
+    out.extend_from_slice(&s.crc_upto.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
 }
 
 fn entry_len(e: &CheckpointEntry) -> usize {
@@ -380,7 +384,7 @@ fn decode_segments(p: &[u8], count: u32, total: usize, out: &mut Vec<CheckpointS
             1 => Coverage::ActiveUpto(len),
             _ => return Err(FormatError::Malformed("unknown segment coverage")),
         };
-        if s[10..16].iter().chain(&s[56..64]).any(|&x| x != 0) {
+        if s[10..16].iter().chain(&s[60..64]).any(|&x| x != 0) {
             return Err(FormatError::Malformed("reserved segment bytes are not zero"));
         }
         let segment_id = u64_at(s, 0);
@@ -395,6 +399,7 @@ fn decode_segments(p: &[u8], count: u32, total: usize, out: &mut Vec<CheckpointS
             retained_bytes: u64_at(s, 32),
             record_count: u64_at(s, 40),
             last_seq: u64_at(s, 48),
+            crc_upto: u32_at(s, 56),
         });
     }
     Ok(())
@@ -522,6 +527,7 @@ mod tests {
                     retained_bytes: 80,
                     record_count: 0,
                     last_seq: 0,
+                    crc_upto: 0,
                 },
                 CheckpointSegment {
                     segment_id: 9,
@@ -531,6 +537,7 @@ mod tests {
                     retained_bytes: 0,
                     record_count: 30,
                     last_seq: 899,
+                    crc_upto: 0xdead_beef,
                 },
             ],
             catalog: vec![CheckpointCatalogEdit { seq: 2, body: b"edit".to_vec() }],
@@ -671,6 +678,7 @@ mod tests {
                 retained_bytes: i as u64,
                 record_count: 2 * i as u64,
                 last_seq: max_seq,
+                crc_upto: segment_id as u32,
             }).collect();
             let catalog = bodies.into_iter().enumerate().map(|(i, body)| CheckpointCatalogEdit { seq: i as u64 * 3 + 1, body }).collect();
             let c = Checkpoint { partition: 1, store_uuid: [9; 16], number: 2, max_seq, segments, catalog, entries };

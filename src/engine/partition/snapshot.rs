@@ -23,7 +23,7 @@ impl Partition {
         let _one_rewrite = self.rewrite_lock.lock();
         let _leadership = self.lead_alone();
         self.ctx.check()?;
-        let mut active_at: HashMap<u64, (u64, u64, u64)> = HashMap::new();
+        let mut active_at: HashMap<u64, (u64, u64, u64, u32)> = HashMap::new();
         {
             let mut active = self.active.lock();
             for a in active.values_mut() {
@@ -32,7 +32,7 @@ impl Partition {
                     super::stats::add(&self.counters.fsyncs, 1);
                     a.synced_upto = a.tail;
                 }
-                active_at.insert(a.seg.id, (a.tail, a.record_count, a.last_seq));
+                active_at.insert(a.seg.id, (a.tail, a.record_count, a.last_seq, a.crc.clone().finalize()));
             }
         }
         // Every seq handed out so far is below the counter: an upper bound of this partition's.
@@ -41,11 +41,12 @@ impl Partition {
         let retained = index.retained_by_segment();
         let mut segments = Vec::new();
         for seg in self.all_segments() {
-            let (coverage, record_count, last_seq) = match (active_at.get(&seg.id), seg.sealed_len()) {
-                (Some(&(tail, count, last)), _) => (Coverage::ActiveUpto(tail), count, last),
-                (None, Some(len)) => (Coverage::Sealed(len), 0, 0),
-                (None, None) => return Ok(None),
-            };
+            let (coverage, record_count, last_seq, crc_upto) =
+                match (active_at.get(&seg.id), seg.sealed_len()) {
+                    (Some(&(tail, count, last, crc)), _) => (Coverage::ActiveUpto(tail), count, last, crc),
+                    (None, Some(len)) => (Coverage::Sealed(len), 0, 0, 0),
+                    (None, None) => return Ok(None),
+                };
             segments.push(CheckpointSegment {
                 segment_id: seg.id,
                 class: seg.class.code(),
@@ -54,6 +55,7 @@ impl Partition {
                 retained_bytes: retained.get(&seg.id).copied().unwrap_or(0),
                 record_count,
                 last_seq,
+                crc_upto,
             });
         }
         let catalog = index
