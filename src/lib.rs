@@ -9,7 +9,10 @@
 //! `flush_interval_ms`; a crash then loses at most that window, always as a suffix.
 //! [`Durability::Paranoid`] adds a full `fsync` of the segment and of its directory to every group.
 //! Corruption found at open fails the open ([`RecoveryMode::Strict`], the default) or is skipped and
-//! reported ([`RecoveryMode::Salvage`]); corrupt bytes are never returned as data.
+//! reported ([`RecoveryMode::Salvage`]); corrupt bytes are never returned as data. Each partition's
+//! index is checkpointed at clean close and in the background ([`Checkpoints`]), and an open
+//! replays only the log after the newest valid checkpoint; damage inside what a checkpoint covers
+//! is then found by the read that meets it (a Salvage open scans everything).
 //!
 //! Programs talk to it the two ways boto3 and aws-sdk-s3 users know.
 //!
