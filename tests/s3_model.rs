@@ -62,6 +62,8 @@ enum Op {
     Compact,
     /// A checkpoint of every partition.
     Checkpoint,
+    /// A power loss after this many write points of a checkpoint of every partition.
+    CrashInCheckpoint(u64),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -83,6 +85,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Compact),
         1 => Just(Op::Checkpoint),
         1 => Just(Op::CloseAndCrash),
+        1 => (0..40u64).prop_map(Op::CrashInCheckpoint),
     ]
 }
 
@@ -290,6 +293,15 @@ impl Harness {
             }
             Op::Checkpoint => {
                 self.store.as_ref().unwrap().checkpoint().unwrap();
+            }
+            Op::CrashInCheckpoint(k) => {
+                self.sim.freeze_after(k);
+                // Fails when the machine stops inside it; S3's state is the same either way.
+                let _ = self.store.as_ref().unwrap().checkpoint();
+                self.sim.freeze_after(0);
+                drop(self.store.take());
+                self.sim.crash(CrashMode::Random(self.step as u64));
+                self.store = Some(common::sim_builder(&self.sim).open().unwrap());
             }
             Op::Crash | Op::CloseAndCrash => {
                 if matches!(op, Op::Crash) {

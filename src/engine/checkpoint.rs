@@ -93,11 +93,15 @@ fn prune(ctx: &Context, dir: &Path, newest: u64) -> Result<()> {
 }
 
 /// Bytes the partition's log has grown by since its newest checkpoint (every byte when it has
-/// none): what the background thread compares with its threshold.
+/// none): what the background thread compares with its threshold. `u64::MAX` once a segment the
+/// checkpoint covers is gone (compacted): an open would no longer use it, so one is due now.
 pub(crate) fn bytes_since_checkpoint(part: &Partition) -> u64 {
     let now = part.log_position();
     let state = part.checkpoints.lock();
     let old: HashMap<u64, Coverage> = state.covered.iter().flatten().copied().collect();
+    if old.keys().any(|id| !now.iter().any(|(n, _)| n == id)) {
+        return u64::MAX;
+    }
     now.iter()
         .map(|(id, c)| {
             let len = match c {
