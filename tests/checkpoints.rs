@@ -407,3 +407,28 @@ fn debris_of_an_interrupted_checkpoint_write_is_removed_and_reported() {
     assert!(!sim.file_paths().contains(&tmp));
     assert!(store.recovery_report().partitions_fully_scanned.is_empty());
 }
+
+#[test]
+fn a_failed_checkpoint_write_is_an_error_that_leaves_the_store_usable_and_the_older_checkpoint() {
+    let sim = SimStorage::new();
+    let store = open(&sim);
+    let b = workload(&store, 0);
+    store.checkpoint().unwrap();
+    workload(&store, 1);
+    // Immediate: nothing to sync first, so the next create is the checkpoint's temp file.
+    sim.fail_nth(s3lite::io::OpKind::Create, 1);
+    let Err(e) = store.checkpoint() else { panic!("the checkpoint write did not fail") };
+    assert!(matches!(&e, Error::Io { op: "create", .. }), "{e}");
+    // Not a poisoning error: the log has everything, and writes go on.
+    store.put_bytes(b, "after", b"v", &PutOptions::default()).unwrap();
+    let before = state(&store);
+    drop(store);
+    let store = open(&sim);
+    let r = store.recovery_report();
+    assert!(r.checkpoints_used.iter().any(|c| c.number == 1), "the older checkpoint: {r:?}");
+    assert_eq!(state(&store), before);
+    // A poisoned store answers PreviousIo, and writes no checkpoint.
+    sim.fail_nth(s3lite::io::OpKind::Sync, 1);
+    assert!(store.put_bytes(b, "poison", b"v", &PutOptions::default()).is_err());
+    assert!(matches!(store.checkpoint(), Err(Error::PreviousIo)));
+}
