@@ -502,12 +502,15 @@ fn recover_partition(
             Err(e) => return Err(Error::io("open segment", &path, e)),
         };
         report.segments_scanned += 1;
+        // An adopted segment's bytes are all written again below (no marker of it can be trusted
+        // to prove a sync): they must all be read, never left as the zeros of a partial read.
+        let adopted = report.segments_adopted.contains(&path);
         let map;
         let mut owned;
         let bytes: &[u8] = if info.sealed_len.is_some() {
             map = file.map().map_err(io_err("map", &path))?;
             map.bytes()
-        } else if let Some(start) = start {
+        } else if let Some(start) = start.filter(|_| !adopted) {
             owned = read_header_and_tail(&*file, start.offset).map_err(io_err("read", &path))?;
             &owned
         } else {
@@ -574,7 +577,9 @@ fn recover_partition(
                 return Err(Error::corruption(site(0), "two active segments for one storage class"));
             }
             active_seen.push(info.class);
-            let rewrite_from = if report.segments_adopted.contains(&path) { 0 } else { scan.synced_upto };
+            let rewrite_from = if adopted { 0 } else { scan.synced_upto };
+            // A partial read holds zeros before the scan's start: nothing before it is written.
+            debug_assert!(adopted || rewrite_from >= start.offset);
             settle_active_tail(&*file, &path, bytes, rewrite_from, scan.end, part.id, *id, report)?;
             let mut crc = crc32fast::Hasher::new_with_initial_len(start.crc, start.offset);
             crc.update(&bytes[start.offset as usize..scan.end as usize]);
