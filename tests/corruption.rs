@@ -270,3 +270,16 @@ fn damage_a_checkpoint_covers_is_found_by_the_read_that_meets_it() {
     let store = common::sim_builder(&sim).recovery_mode(RecoveryMode::Salvage).open().unwrap();
     assert_eq!(store.recovery_report().damaged.len(), 1, "{:?}", store.recovery_report());
 }
+
+#[test]
+fn a_sealed_segment_cut_inside_its_header_page_is_corruption_not_a_panic() {
+    let sim = SimStorage::new();
+    fill(&sim);
+    let seg = sealed_segment(&sim);
+    let f = sim.open(&seg, s3lite::io::OpenMode::ReadWrite).unwrap();
+    f.set_len(100).unwrap();
+    f.sync_all().unwrap();
+    drop(f);
+    let Err(e) = sim_builder(&sim).open() else { panic!("a cut sealed segment opened") };
+    assert!(matches!(e, Error::Corruption { .. }), "{e}");
+}

@@ -537,7 +537,8 @@ fn recover_partition(
         let state = info.sealed_len.map_or(SegmentState::Active, SegmentState::Sealed);
         let start = start.unwrap_or_else(|| ScanStart {
             offset: SEGMENT_DATA_START,
-            crc: crc32fast::hash(&bytes[..SEGMENT_DATA_START as usize]),
+            // A sealed segment cut short (media damage) may end inside its header page.
+            crc: crc32fast::hash(&bytes[..bytes.len().min(SEGMENT_DATA_START as usize)]),
         });
         let mut scan = scan_segment_from(bytes, state, salvage, start);
         let mut sealed_len = info.sealed_len;
