@@ -9,7 +9,10 @@
 //! `flush_interval_ms`; a crash then loses at most that window, always as a suffix.
 //! [`Durability::Paranoid`] adds a full `fsync` of the segment and of its directory to every group.
 //! Corruption found at open fails the open ([`RecoveryMode::Strict`], the default) or is skipped and
-//! reported ([`RecoveryMode::Salvage`]); corrupt bytes are never returned as data.
+//! reported ([`RecoveryMode::Salvage`]); corrupt bytes are never returned as data. Each partition's
+//! index is checkpointed at clean close and in the background ([`Checkpoints`]), and an open
+//! replays only the log after the newest valid checkpoint; damage inside what a checkpoint covers
+//! is then found by the read that meets it (a Salvage open scans everything).
 //!
 //! Programs talk to it the two ways boto3 and aws-sdk-s3 users know.
 //!
@@ -113,7 +116,7 @@ pub use engine::partition::prefix_load::PrefixLoad;
 pub use engine::partition::rate::{PartitionSplitting, RatePartition, RatePartitionState, RequestRateLimits};
 pub use engine::partition::route;
 pub use engine::partition::stats::PartitionStats;
-pub use engine::recovery::{DamagedRange, RecoveryReport, TornTail};
+pub use engine::recovery::{CheckpointRejected, CheckpointUsed, DamagedRange, RecoveryReport, TornTail};
 pub use engine::rewrite::{
     COMPACTION_DEAD_BYTES_MIN_DEFAULT, COMPACTION_DEAD_RATIO_MIN_DEFAULT, COMPACTION_INPUT_BYTES_MAX_DEFAULT,
     CompactionPolicy, CompactionReport, SegmentStats,
@@ -126,4 +129,4 @@ pub use s3::checksum::ChecksumAlgorithm;
 pub use s3::types::{
     Body, BucketVersioningStatus, CopySource, EncodingType, MetadataDirective, ObjectIdentifier,
 };
-pub use types::{BucketId, Durability, RecoveryMode, StorageClass, VersionId};
+pub use types::{BucketId, Checkpoints, Durability, RecoveryMode, StorageClass, VersionId};

@@ -39,3 +39,7 @@ pub const PREFIX_LOAD_SLOTS: usize = 16;
 /// Longest prefix a load is attributed to, in bytes (with whole-key hashing, the key up to its first
 /// `/`, cut here).
 pub const PREFIX_LOAD_BYTES_MAX: usize = 64;
+/// Log growth of one partition that makes a background checkpoint due, by default.
+pub const CHECKPOINT_BYTES_DEFAULT: u64 = 64 * 1024 * 1024;
+/// How often the background checkpoint thread looks, by default.
+pub const CHECKPOINT_INTERVAL_MS_DEFAULT: u64 = 10_000;

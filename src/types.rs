@@ -171,6 +171,26 @@ pub enum Durability {
     Paranoid,
 }
 
+/// When index checkpoints are written. Whatever the policy, `open` starts from the newest valid
+/// checkpoint of each partition and replays only the log after it, and
+/// [`crate::Store::checkpoint`] writes one on demand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checkpoints {
+    /// Only when [`crate::Store::checkpoint`] is called.
+    OnDemand,
+    /// At clean close ([`crate::Store::close`], or when the last handle drops), and on demand.
+    AtClose,
+    /// At clean close, on demand, and by a background thread that looks every `interval_ms` and
+    /// checkpoints each partition whose log grew by at least `bytes` since its newest checkpoint
+    /// (default for a store on disk: 64 MiB, every 10 s).
+    Background {
+        /// Log growth of one partition that makes its checkpoint due.
+        bytes: u64,
+        /// How often the thread looks.
+        interval_ms: u64,
+    },
+}
+
 /// What `open` does with damage that is not a torn tail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RecoveryMode {

@@ -5,10 +5,16 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{body, read, sim_builder};
+use common::{body, read};
 use s3lite::format::record::{RecordKind, decode_record};
 use s3lite::io::{SimStorage, Storage};
-use s3lite::{BucketId, ByteRange, Error, GetOptions, PutOptions, RecoveryMode, Store};
+use s3lite::{BucketId, ByteRange, Checkpoints, Error, GetOptions, PutOptions, RecoveryMode, Store, StoreBuilder};
+
+/// No checkpoints: these tests are about what a full scan finds at open. Damage a checkpoint
+/// covers is found by the read that meets it (`damage_a_checkpoint_covers_is_found_by_the_read`).
+fn sim_builder(sim: &SimStorage) -> StoreBuilder {
+    common::sim_builder(sim).checkpoints(Checkpoints::OnDemand)
+}
 
 /// Fills a store so that partition segments get sealed; returns the keys and values written.
 fn fill(sim: &SimStorage) -> Vec<(String, Vec<u8>)> {
@@ -378,4 +384,54 @@ fn a_body_byte_changed_on_disk_is_found_by_every_read_path() {
             if kind == RecordKind::Chunk { 65_536 * u64::from(index) + 32_768 } else { v.len() as u64 / 2 };
         assert_every_read_path_finds(&store, b, k, v, in_object);
     }
+}
+
+#[test]
+fn damage_a_checkpoint_covers_is_found_by_the_read_that_meets_it() {
+    let sim = SimStorage::new();
+    let written = {
+        let store = common::sim_builder(&sim).open().unwrap();
+        let b = store.create_bucket("b").unwrap();
+        let mut written = Vec::new();
+        for i in 0..700u64 {
+            let (k, v) = (format!("k{i:03}"), body(i, 800 + (i as usize % 5) * 1000));
+            store.put_bytes(b, &k, &v, &PutOptions::default()).unwrap();
+            written.push((k, v));
+        }
+        written
+        // Dropped: a clean close, which checkpoints every partition.
+    };
+    let seg = sealed_segment(&sim);
+    let (_, body_at) = first_put(&sim, &seg);
+    sim.flip_bit(&seg, body_at + 10, 2).unwrap();
+    let store = common::sim_builder(&sim).open().unwrap();
+    let r = store.recovery_report();
+    assert!(r.segments_loaded > 0 && r.partitions_fully_scanned.is_empty(), "{r:?}");
+    let b = store.bucket("b").unwrap().id;
+    let mut corrupt = 0;
+    for (k, v) in &written {
+        match read(&store, b, k) {
+            Ok(got) => assert!(got == *v, "{k}: other bytes served"),
+            Err(Error::Corruption { .. }) => corrupt += 1,
+            Err(e) => panic!("{k}: {e}"),
+        }
+    }
+    assert_eq!(corrupt, 1, "exactly the damaged object answers Corruption");
+    drop(store);
+    // A full scan (Salvage never starts from a checkpoint) reports the range.
+    let store = common::sim_builder(&sim).recovery_mode(RecoveryMode::Salvage).open().unwrap();
+    assert_eq!(store.recovery_report().damaged.len(), 1, "{:?}", store.recovery_report());
+}
+
+#[test]
+fn a_sealed_segment_cut_inside_its_header_page_is_corruption_not_a_panic() {
+    let sim = SimStorage::new();
+    fill(&sim);
+    let seg = sealed_segment(&sim);
+    let f = sim.open(&seg, s3lite::io::OpenMode::ReadWrite).unwrap();
+    f.set_len(100).unwrap();
+    f.sync_all().unwrap();
+    drop(f);
+    let Err(e) = sim_builder(&sim).open() else { panic!("a cut sealed segment opened") };
+    assert!(matches!(e, Error::Corruption { .. }), "{e}");
 }

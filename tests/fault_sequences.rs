@@ -104,6 +104,8 @@ enum Op {
     CreateAccessKey(u32),
     /// A compaction that takes every segment with a dead byte (active ones sealed first).
     Compact,
+    /// A checkpoint of every partition (the next restart starts from it).
+    Checkpoint,
 }
 
 /// What the store must show: acknowledged objects, buckets, versioning states, accounts and keys.
@@ -140,6 +142,7 @@ fn workload(seed: u64, n: usize) -> Vec<Op> {
             }
             4 if accounts > 0 => Op::CreateAccessKey(rng.random_range(1..=accounts)),
             8 => Op::Compact,
+            9 => Op::Checkpoint,
             5..=7 => Op::Delete { bucket: rng.random_range(0..2), key: rng.random_range(0..KEYS) },
             _ => Op::Put {
                 bucket: rng.random_range(0..2),
@@ -205,6 +208,9 @@ fn apply(store: &Store, model: &Model, op: &Op, value: &[u8]) -> s3lite::Result<
         Op::Compact => {
             store.compact_with(&s3lite::CompactionPolicy::everything())?;
         }
+        Op::Checkpoint => {
+            store.checkpoint()?;
+        }
     }
     Ok(m)
 }
@@ -229,7 +235,7 @@ fn run(store: &Store, model: Model, ops: &[Op], seed: u64, first: usize) -> (Mod
                     Op::DeleteScratch(id) => drop(would.scratch.remove(id)),
                     Op::Versioning { bucket, enabled } => would.versioning[*bucket] = Some(*enabled),
                     Op::CreateAccount(n) => drop(would.accounts.insert(*n)),
-                    Op::CreateAccessKey(_) | Op::Compact => {}
+                    Op::CreateAccessKey(_) | Op::Compact | Op::Checkpoint => {}
                 }
                 return (model, Some(would));
             }
@@ -421,8 +427,10 @@ fn recovery_faults(
 ) {
     let probe = killed.fork();
     let start = probe.mutating_ops();
-    drop(open(&probe, config).unwrap());
+    let store = open(&probe, config).unwrap();
+    // The write points of the open itself (its drop writes checkpoints, which are no recovery).
     let recovery_ops = probe.mutating_ops() - start;
+    drop(store);
     for j in 0..recovery_ops {
         for power_loss in [false, true] {
             let sim = killed.fork();

@@ -53,9 +53,17 @@ enum Op {
         bucket: usize,
         page: i32,
     },
+    /// A power loss with no clean close: the next open replays the log after the newest
+    /// checkpoint (or all of it).
     Crash,
+    /// A clean close (which writes checkpoints) and a power loss, then a reopen from them.
+    CloseAndCrash,
     /// A compaction of every segment with a dead byte, active ones included.
     Compact,
+    /// A checkpoint of every partition.
+    Checkpoint,
+    /// A power loss after this many write points of a checkpoint of every partition.
+    CrashInCheckpoint(u64),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -75,6 +83,9 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (b.clone(), 1..4i32).prop_map(|(bucket, page)| Op::ListVersions { bucket, page }),
         1 => Just(Op::Crash),
         1 => Just(Op::Compact),
+        1 => Just(Op::Checkpoint),
+        1 => Just(Op::CloseAndCrash),
+        1 => (0..40u64).prop_map(Op::CrashInCheckpoint),
     ]
 }
 
@@ -280,7 +291,23 @@ impl Harness {
             Op::Compact => {
                 self.store.as_ref().unwrap().compact_with(&s3lite::CompactionPolicy::everything()).unwrap();
             }
-            Op::Crash => {
+            Op::Checkpoint => {
+                self.store.as_ref().unwrap().checkpoint().unwrap();
+            }
+            Op::CrashInCheckpoint(k) => {
+                self.sim.freeze_after(k);
+                // Fails when the machine stops inside it; S3's state is the same either way.
+                let _ = self.store.as_ref().unwrap().checkpoint();
+                self.sim.freeze_after(0);
+                drop(self.store.take());
+                self.sim.crash(CrashMode::Random(self.step as u64));
+                self.store = Some(common::sim_builder(&self.sim).open().unwrap());
+            }
+            Op::Crash | Op::CloseAndCrash => {
+                if matches!(op, Op::Crash) {
+                    // The machine stops before the drop's checkpoints can be written.
+                    self.sim.freeze_after(0);
+                }
                 drop(self.store.take());
                 self.sim.crash(CrashMode::Random(self.step as u64));
                 self.store = Some(common::sim_builder(&self.sim).open().unwrap());

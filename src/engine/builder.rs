@@ -11,6 +11,7 @@ use parking_lot::{Condvar, Mutex, RwLock};
 
 use super::store::{Inner, Store};
 use crate::clock::Clock;
+use crate::engine::checkpoint::Checkpointer;
 use crate::engine::context::Params;
 use crate::engine::etag_hasher::EtagHashers;
 use crate::engine::format::manifest::PREFIX_LEN_WHOLE_KEY;
@@ -27,7 +28,7 @@ use crate::limits::{
     PARTITIONS_DEFAULT, PARTITIONS_MAX, RECORD_BODY_BYTES_MAX, RECORD_META_BYTES_MAX, SEGMENT_BYTES_MAX,
     SEGMENT_BYTES_MIN,
 };
-use crate::types::{Durability, RecoveryMode};
+use crate::types::{Checkpoints, Durability, RecoveryMode};
 
 /// Configures and opens a store. Values that are fixed at creation (partitions, prefix length,
 /// region) are read from the store when it already exists; a partition count or prefix length set
@@ -55,6 +56,7 @@ pub struct StoreBuilder {
     pub(super) background_writeback: bool,
     pub(super) cache_large_bodies: bool,
     pub(super) seed: Option<u64>,
+    pub(super) checkpoints: Checkpoints,
 }
 
 impl StoreBuilder {
@@ -139,6 +141,18 @@ impl StoreBuilder {
     pub fn storage(mut self, s: Arc<dyn Storage>) -> Self {
         self.storage = Some(s);
         self.background_writeback = false;
+        if let Checkpoints::Background { .. } = self.checkpoints {
+            self.checkpoints = Checkpoints::AtClose;
+        }
+        self
+    }
+
+    /// When index checkpoints are written (default [`Checkpoints::Background`] every 64 MiB of a
+    /// partition's log, looked at every 10 s; a store on a custom storage defaults to
+    /// [`Checkpoints::AtClose`], so that no background thread does I/O a seed cannot reproduce).
+    /// An open always starts from the newest valid checkpoint, whatever the policy.
+    pub fn checkpoints(mut self, c: Checkpoints) -> Self {
+        self.checkpoints = c;
         self
     }
 
@@ -200,6 +214,14 @@ impl StoreBuilder {
                 self.segment_bytes,
                 "must hold a whole chunk record and a maximal meta section",
             );
+        }
+        if let Checkpoints::Background { bytes, interval_ms } = self.checkpoints {
+            if bytes == 0 {
+                return bad("checkpoint bytes", 0, "must be at least 1");
+            }
+            if interval_ms == 0 {
+                return bad("checkpoint interval_ms", 0, "must be at least 1");
+            }
         }
         if let Durability::Eventual { flush_interval_ms: 0 } = self.durability {
             return bad("flush_interval_ms", 0, "must be at least 1");
@@ -271,6 +293,13 @@ impl StoreBuilder {
         } else {
             None
         };
+        let checkpointer = match self.checkpoints {
+            Checkpoints::Background { bytes, interval_ms } => {
+                let c = Checkpointer::start(partitions.clone(), bytes, interval_ms);
+                Some(c.map_err(|e| Error::io("spawn checkpoint thread", &opened.ctx.root, e))?)
+            }
+            _ => None,
+        };
         let prefix_rates =
             self.rate_limits.and_then(|l| l.splitting.map(|splitting| PrefixRates::new(l, splitting)));
         let store = Store {
@@ -288,6 +317,8 @@ impl StoreBuilder {
                 prefix_rates,
                 writeback,
                 maintenance: Mutex::default(),
+                checkpoints: self.checkpoints,
+                checkpointer: Mutex::new(checkpointer),
                 _lock: opened.lock,
                 _registered: registered,
             }),

@@ -34,6 +34,7 @@ mod buckets;
 mod buffer_pool;
 pub(crate) mod builder;
 pub(crate) mod catalog;
+pub(crate) mod checkpoint;
 mod context;
 mod etag_hasher;
 pub mod format;

@@ -9,9 +9,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
+use super::checkpoint;
 use super::orphans::{self, Orphans, quarantine, settle_orphans};
 use crate::engine::catalog::{Catalog, CatalogEdit};
 use crate::engine::context::{Context, ManifestLog, Params, partition_dir};
+use crate::engine::format::checkpoint::{Checkpoint, CheckpointSegment, Coverage};
 use crate::engine::format::manifest::{
     MANIFEST_FORMAT_VERSION, ManifestEdit, PREFIX_LEN_WHOLE_KEY, decode_log, decode_log_salvage, encode_frame,
 };
@@ -22,7 +24,7 @@ use crate::engine::io::{OpenMode, Storage, StorageFile, StorageLock, read_all};
 use crate::engine::partition::index::{EntryKind, IndexEntry, spans_of};
 use crate::engine::partition::{Partition, RecoveredActive, now_ms};
 use crate::engine::segment::Segment;
-use crate::engine::segment::scan::{ScannedRecord, SegmentState, scan_segment};
+use crate::engine::segment::scan::{ScanStart, ScannedRecord, SegmentState, scan_segment_from};
 use crate::error::{CorruptionSite, Error, Result};
 use crate::types::{RecoveryMode, StorageClass, VersionId};
 
@@ -55,6 +57,40 @@ pub struct RecoveryReport {
     pub manifest_damaged: Vec<(u64, u64)>,
     /// Bytes cut from the manifest's torn tail.
     pub manifest_tail_bytes: u64,
+    /// Sealed segments taken from a checkpoint without a scan (their records are in it).
+    pub segments_loaded: u64,
+    /// The checkpoint each partition started from (partitions with none are in
+    /// `partitions_fully_scanned`).
+    pub checkpoints_used: Vec<CheckpointUsed>,
+    /// Checkpoints passed over, newest first, and why (damaged, or the log they cover changed).
+    pub checkpoints_rejected: Vec<CheckpointRejected>,
+    /// Partitions whose index was rebuilt by scanning every segment: no checkpoint, none valid, or
+    /// a `Salvage` open (which always scans everything).
+    pub partitions_fully_scanned: Vec<u16>,
+}
+
+/// A checkpoint an open started from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointUsed {
+    /// Partition.
+    pub partition: u16,
+    /// The checkpoint's number (`p<pppp>/CHECKPOINT-<n>`).
+    pub number: u64,
+    /// Index entries it held.
+    pub entries: u64,
+    /// Records of the log after it that were replayed on top of it.
+    pub records_after: u64,
+}
+
+/// A checkpoint an open did not use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointRejected {
+    /// Partition.
+    pub partition: u16,
+    /// The file.
+    pub path: PathBuf,
+    /// Why (a failed check of the decoder, or how it disagrees with the manifest).
+    pub reason: String,
 }
 
 /// A cut torn tail.
@@ -108,7 +144,7 @@ pub(crate) struct Opened {
 }
 
 #[derive(Debug, Clone)]
-pub(super) struct SegInfo {
+pub(crate) struct SegInfo {
     pub(super) partition: u16,
     pub(super) class: StorageClass,
     pub(super) generation: u64,
@@ -121,7 +157,7 @@ struct Replayed {
 
 const CURRENT: &str = "CURRENT";
 
-pub(super) fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
+pub(crate) fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
     move |e| Error::io(op, path, e)
 }
 
@@ -134,7 +170,7 @@ pub(super) fn store_corruption(offset: u64, reason: impl Into<String>) -> Error 
 }
 
 /// Writes `name` atomically: temp file, fsync, rename, fsync of the directory.
-fn write_atomic(storage: &dyn Storage, dir: &Path, name: &str, data: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(storage: &dyn Storage, dir: &Path, name: &str, data: &[u8]) -> Result<()> {
     let tmp = dir.join(format!("{name}.tmp"));
     let dst = dir.join(name);
     if storage.exists(&tmp).map_err(io_err("stat", &tmp))? {
@@ -309,9 +345,19 @@ pub(crate) fn open(storage: Arc<dyn Storage>, root: PathBuf, mut cfg: OpenConfig
     for part in &partitions {
         let segs: Vec<(u64, SegInfo)> =
             segments.iter().filter(|(_, s)| s.partition == part.id).map(|(id, s)| (*id, s.clone())).collect();
-        let replayed = recover_partition(&ctx, part, &segs, cfg.recovery, &mut report, &mut segments)?;
-        max_seq =
-            max_seq.max(apply_records(part, replayed, &mut catalog_records, &mut report, cfg.recovery)?);
+        let selected = checkpoint::select(&ctx, part.id, &segs, cfg.recovery, &mut report)?;
+        let ckpt = selected.checkpoint;
+        let replayed =
+            recover_partition(&ctx, part, &segs, ckpt.as_ref(), cfg.recovery, &mut report, &mut segments)?;
+        part.checkpoints.lock().newest = selected.newest;
+        max_seq = max_seq.max(apply_records(
+            part,
+            replayed,
+            ckpt,
+            &mut catalog_records,
+            &mut report,
+            cfg.recovery,
+        )?);
     }
     catalog_records.sort_by_key(|(seq, _)| *seq);
     let mut catalog = Catalog::default();
@@ -467,6 +513,7 @@ fn recover_partition(
     ctx: &Context,
     part: &Partition,
     segs: &[(u64, SegInfo)],
+    ckpt: Option<&Checkpoint>,
     mode: RecoveryMode,
     report: &mut RecoveryReport,
     manifest_segments: &mut BTreeMap<u64, SegInfo>,
@@ -474,7 +521,22 @@ fn recover_partition(
     let salvage = mode == RecoveryMode::Salvage;
     let mut out = Replayed { partition_records: Vec::new() };
     let mut active_seen: Vec<StorageClass> = Vec::new();
+    let covered: std::collections::HashMap<u64, &CheckpointSegment> =
+        ckpt.iter().flat_map(|c| &c.segments).map(|s| (s.segment_id, s)).collect();
     for (id, info) in segs {
+        let covered = covered.get(id).copied();
+        if let Some(cs @ CheckpointSegment { coverage: Coverage::Sealed(len), .. }) = covered {
+            load_sealed(ctx, part, *id, info, cs, *len)?;
+            report.segments_loaded += 1;
+            continue;
+        }
+        // Records before this offset are in the checkpoint (every byte before it was synced).
+        let start = match covered {
+            Some(CheckpointSegment { coverage: Coverage::ActiveUpto(at), crc_upto, .. }) => {
+                Some(ScanStart { offset: *at, crc: *crc_upto })
+            }
+            _ => None,
+        };
         let site = |offset| CorruptionSite { partition: Some(part.id), segment_id: Some(*id), offset };
         let path = ctx.segment_path(part.id, info.class, *id);
         let damaged = |report: &mut RecoveryReport, start, end, reason: String| {
@@ -502,11 +564,17 @@ fn recover_partition(
             Err(e) => return Err(Error::io("open segment", &path, e)),
         };
         report.segments_scanned += 1;
+        // An adopted segment's bytes are all written again below (no marker of it can be trusted
+        // to prove a sync): they must all be read, never left as the zeros of a partial read.
+        let adopted = report.segments_adopted.contains(&path);
         let map;
         let mut owned;
         let bytes: &[u8] = if info.sealed_len.is_some() {
             map = file.map().map_err(io_err("map", &path))?;
             map.bytes()
+        } else if let Some(start) = start.filter(|_| !adopted) {
+            owned = read_header_and_tail(&*file, start.offset).map_err(io_err("read", &path))?;
+            &owned
         } else {
             owned = read_all(&*file).map_err(io_err("read", &path))?;
             if owned.len() < SEGMENT_DATA_START as usize && SegmentHeader::decode(&owned).is_ok() {
@@ -517,17 +585,7 @@ fn recover_partition(
             }
             &owned
         };
-        let header_problem = match SegmentHeader::decode(bytes) {
-            Err(e) => Some(e.to_string()),
-            Ok(h) if h.store_uuid != ctx.store_uuid => Some("segment belongs to another store".into()),
-            Ok(h)
-                if h.segment_id != *id || h.partition != part.id || h.storage_class != info.class.code() =>
-            {
-                Some("segment header does not match the manifest".into())
-            }
-            Ok(_) => None,
-        };
-        if let Some(reason) = header_problem {
+        if let Some(reason) = header_problem(ctx, bytes, *id, part.id, info) {
             if !salvage {
                 return Err(Error::corruption(site(0), reason));
             }
@@ -539,7 +597,12 @@ fn recover_partition(
             continue;
         }
         let state = info.sealed_len.map_or(SegmentState::Active, SegmentState::Sealed);
-        let mut scan = scan_segment(bytes, state, salvage);
+        let start = start.unwrap_or_else(|| ScanStart {
+            offset: SEGMENT_DATA_START,
+            // A sealed segment cut short (media damage) may end inside its header page.
+            crc: crc32fast::hash(&bytes[..bytes.len().min(SEGMENT_DATA_START as usize)]),
+        });
+        let mut scan = scan_segment_from(bytes, state, salvage, start);
         let mut sealed_len = info.sealed_len;
         let newest_of_class =
             segs.iter().filter(|(_, s)| s.class == info.class).all(|(other, _)| other <= id);
@@ -548,7 +611,7 @@ fn recover_partition(
             // (salvage of a damaged manifest, or a bit flip in its last frame): sealed, not active.
             let len = at + record_len(0, 0, SEAL_BODY_BYTES as u64);
             sealed_len = Some(len);
-            scan = scan_segment(bytes, SegmentState::Sealed(len), salvage);
+            scan = scan_segment_from(bytes, SegmentState::Sealed(len), salvage, start);
             if let Some(s) = manifest_segments.get_mut(id) {
                 s.sealed_len = Some(len);
             }
@@ -570,6 +633,10 @@ fn recover_partition(
         for r in &scan.records {
             seg.note_seq(r.header.seq);
         }
+        let (count_before, last_seq_before) = covered.map_or((0, 0), |cs| {
+            seg.note_seq(cs.min_seq);
+            (cs.record_count, cs.last_seq)
+        });
         if let Some(len) = sealed_len {
             seg.map_sealed(len).map_err(io_err("map", &path))?;
         } else {
@@ -577,15 +644,17 @@ fn recover_partition(
                 return Err(Error::corruption(site(0), "two active segments for one storage class"));
             }
             active_seen.push(info.class);
-            let rewrite_from = if report.segments_adopted.contains(&path) { 0 } else { scan.synced_upto };
+            let rewrite_from = if adopted { 0 } else { scan.synced_upto };
+            // A partial read holds zeros before the scan's start: nothing before it is written.
+            debug_assert!(adopted || rewrite_from >= start.offset);
             settle_active_tail(&*file, &path, bytes, rewrite_from, scan.end, part.id, *id, report)?;
-            let mut crc = crc32fast::Hasher::new();
-            crc.update(&bytes[..scan.end as usize]);
+            let mut crc = crc32fast::Hasher::new_with_initial_len(start.crc, start.offset);
+            crc.update(&bytes[start.offset as usize..scan.end as usize]);
             part.set_active(RecoveredActive {
                 seg: seg.clone(),
                 tail: scan.end,
-                record_count: scan.records.len() as u64,
-                last_seq: scan.records.iter().map(|r| r.header.seq).max().unwrap_or(0),
+                record_count: count_before + scan.records.len() as u64,
+                last_seq: scan.records.iter().map(|r| r.header.seq).fold(last_seq_before, u64::max),
                 crc,
             });
         }
@@ -593,6 +662,69 @@ fn recover_partition(
         out.partition_records.extend(scan.records.into_iter().map(|r| (info.class, *id, r)));
     }
     Ok(out)
+}
+
+/// An active segment's bytes as far as an open from a checkpoint needs them: the header page and
+/// everything from `from` (the covered offset) on; the bytes between are left zero, never read (a
+/// zeroed allocation costs no memory until written).
+fn read_header_and_tail(file: &dyn StorageFile, from: u64) -> std::io::Result<Vec<u8>> {
+    let len = file.len()?;
+    let mut bytes = vec![0u8; usize::try_from(len).map_err(std::io::Error::other)?];
+    let head = SEGMENT_DATA_START.min(len) as usize;
+    file.read_exact_at(&mut bytes[..head], 0)?;
+    let from = from.clamp(head as u64, len);
+    file.read_exact_at(&mut bytes[from as usize..], from)?;
+    Ok(bytes)
+}
+
+/// Why a segment's header is not the one the manifest expects, if it is not.
+fn header_problem(ctx: &Context, bytes: &[u8], id: u64, partition: u16, info: &SegInfo) -> Option<String> {
+    match SegmentHeader::decode(bytes) {
+        Err(e) => Some(e.to_string()),
+        Ok(h) if h.store_uuid != ctx.store_uuid => Some("segment belongs to another store".into()),
+        Ok(h) if h.segment_id != id || h.partition != partition || h.storage_class != info.class.code() => {
+            Some("segment header does not match the manifest".into())
+        }
+        Ok(_) => None,
+    }
+}
+
+/// Opens a sealed segment a checkpoint covers whole: mapped, its header checked, its lowest seq
+/// restored from the checkpoint, no record scanned (a damaged byte in it is found by the CRC
+/// check of the read that meets it, as after any open).
+fn load_sealed(
+    ctx: &Context,
+    part: &Partition,
+    id: u64,
+    info: &SegInfo,
+    cs: &CheckpointSegment,
+    len: u64,
+) -> Result<()> {
+    let path = ctx.segment_path(part.id, info.class, id);
+    let site = CorruptionSite { partition: Some(part.id), segment_id: Some(id), offset: 0 };
+    let file = match ctx.storage.open(&path, OpenMode::ReadOnly) {
+        Ok(f) => f,
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            return Err(Error::corruption(site, "segment file listed in the manifest is missing"));
+        }
+        Err(e) => return Err(Error::io("open segment", &path, e)),
+    };
+    let map = file.map().map_err(io_err("map", &path))?;
+    if let Some(reason) = header_problem(ctx, map.bytes(), id, part.id, info) {
+        return Err(Error::corruption(site, reason));
+    }
+    if (map.bytes().len() as u64) < len {
+        return Err(Error::corruption(
+            site,
+            format!("sealed segment is shorter than its sealed length {len}"),
+        ));
+    }
+    drop(map);
+    let seg = Arc::new(Segment::new(id, info.class, info.generation, path.clone(), file));
+    seg.note_seq(cs.min_seq);
+    seg.map_sealed(len).map_err(io_err("map", &path))?;
+    part.add_segment(seg);
+    Ok(())
 }
 
 /// Cuts an active segment to its last good marker and makes what is kept durable.
@@ -631,9 +763,12 @@ fn settle_active_tail(
     file.sync_data().map_err(io_err("fdatasync", path))
 }
 
+/// Builds the partition's index: from the checkpoint when there is one, then the replayed records
+/// (all of the log, or only what follows the checkpoint) applied in seq order on top of it.
 fn apply_records(
     part: &Partition,
     replayed: Replayed,
+    ckpt: Option<Checkpoint>,
     catalog: &mut Vec<(u64, Vec<u8>)>,
     report: &mut RecoveryReport,
     mode: RecoveryMode,
@@ -642,6 +777,25 @@ fn apply_records(
     records.sort_by_key(|(_, _, r)| r.header.seq);
     let mut index = part.index.write();
     let mut max_seq = 0;
+    match ckpt {
+        Some(c) => {
+            max_seq = c.max_seq;
+            let (number, entries) = (c.number, c.entries.len() as u64);
+            part.checkpoints.lock().covered =
+                Some(c.segments.iter().map(|s| (s.segment_id, s.coverage)).collect());
+            let (loaded, edits) = checkpoint::index_of(c);
+            *index = loaded;
+            catalog.extend(edits);
+            let records_after = records.len() as u64;
+            report.checkpoints_used.push(CheckpointUsed {
+                partition: part.id,
+                number,
+                entries,
+                records_after,
+            });
+        }
+        None => report.partitions_fully_scanned.push(part.id),
+    }
     for (class, segment_id, r) in records {
         let h = &r.header;
         max_seq = max_seq.max(h.seq);
@@ -657,6 +811,7 @@ fn apply_records(
                 continue;
             }
             RecordKind::Catalog => {
+                index.note_catalog(h.seq, r.catalog_body.clone());
                 catalog.push((h.seq, r.catalog_body));
                 index.retain(segment_id, h.record_len());
                 continue;

@@ -16,6 +16,7 @@ use super::builder::{Flusher, StoreBuilder};
 use crate::clock::SystemClock;
 use crate::engine::buffer_pool::BufferPool;
 use crate::engine::catalog::Catalog;
+use crate::engine::checkpoint::{self, Checkpointer};
 use crate::engine::context::Context;
 use crate::engine::etag_hasher::EtagHashers;
 use crate::engine::format::manifest::PREFIX_LEN_WHOLE_KEY;
@@ -28,10 +29,10 @@ use crate::engine::recovery::RecoveryReport;
 use crate::engine::writeback::Writeback;
 use crate::error::{Error, Result};
 use crate::limits::{
-    CHUNK_BYTES_DEFAULT, GROUP_BYTES_DEFAULT, INLINE_BYTES_DEFAULT, PREALLOCATE_BYTES_DEFAULT,
-    SEGMENT_BYTES_DEFAULT,
+    CHECKPOINT_BYTES_DEFAULT, CHECKPOINT_INTERVAL_MS_DEFAULT, CHUNK_BYTES_DEFAULT, GROUP_BYTES_DEFAULT,
+    INLINE_BYTES_DEFAULT, PREALLOCATE_BYTES_DEFAULT, SEGMENT_BYTES_DEFAULT,
 };
-use crate::types::{BucketId, Durability, RecoveryMode};
+use crate::types::{BucketId, Checkpoints, Durability, RecoveryMode};
 
 #[derive(Debug)]
 pub(super) struct Inner {
@@ -56,6 +57,10 @@ pub(super) struct Inner {
     pub(super) writeback: Option<Writeback>,
     /// Background compaction and scrubbing.
     pub(super) maintenance: Mutex<super::maintenance::Maintenance>,
+    /// When checkpoints are written.
+    pub(super) checkpoints: Checkpoints,
+    /// The background checkpoint thread, under [`Checkpoints::Background`].
+    pub(super) checkpointer: Mutex<Option<Checkpointer>>,
     pub(super) _lock: Box<dyn StorageLock>,
     /// This directory's place among the stores open in this process (`None` on a custom storage).
     /// Declared after `_lock` so that it is released after the LOCK file.
@@ -71,11 +76,23 @@ impl Drop for Inner {
         if let Some(mut f) = self.flusher.lock().take() {
             f.stop();
         }
+        if let Some(mut c) = self.checkpointer.lock().take() {
+            c.stop();
+        }
         if let Some(w) = &mut self.writeback {
             w.stop();
         }
         for p in self.partitions.iter() {
             let _ = p.flush();
+        }
+        if self.checkpoints != Checkpoints::OnDemand {
+            // A clean close: the next open replays nothing. Errors are dropped (a drop cannot
+            // report them; `Store::close` does), and the older checkpoint stays.
+            for p in self.partitions.iter() {
+                if self.ctx.check().is_ok() {
+                    let _ = checkpoint::checkpoint_partition(p);
+                }
+            }
         }
     }
 }
@@ -116,6 +133,10 @@ impl Store {
             background_writeback: true,
             cache_large_bodies: true,
             seed: None,
+            checkpoints: Checkpoints::Background {
+                bytes: CHECKPOINT_BYTES_DEFAULT,
+                interval_ms: CHECKPOINT_INTERVAL_MS_DEFAULT,
+            },
         }
     }
 
@@ -246,12 +267,38 @@ impl Store {
     }
 
     /// Makes every write acknowledged so far durable (useful with `Eventual` durability), then
-    /// closes the store.
+    /// closes the store. Unless checkpoints are [`Checkpoints::OnDemand`], it also writes a
+    /// checkpoint of every partition whose log grew since its newest one, so the next open replays
+    /// nothing.
     ///
     /// # Errors
-    /// `Io` if a sync fails; `PreviousIo` if the store was poisoned.
+    /// `Io` if a sync or a checkpoint write fails (every acknowledged write is durable once the
+    /// sync returned; a failed checkpoint only makes the next open replay more log);
+    /// `PreviousIo` if the store was poisoned.
     pub fn close(self) -> Result<()> {
-        self.sync()
+        self.sync()?;
+        if self.inner.checkpoints != Checkpoints::OnDemand {
+            self.checkpoint()?;
+        }
+        Ok(())
+    }
+
+    /// Writes a checkpoint of every partition whose log grew since its newest one: a snapshot of
+    /// its index covering its log up to now (synced first, so the checkpoint names only durable
+    /// records), so that the next open replays only the log after it. Writers of a partition wait
+    /// while its index is copied. Returns how many partitions were checkpointed.
+    ///
+    /// # Errors
+    /// `Io` if a segment sync or a checkpoint write fails (a failed sync poisons the store, as
+    /// any does; a failed checkpoint write leaves the older checkpoint and the store usable);
+    /// `PreviousIo` if the store was poisoned.
+    pub fn checkpoint(&self) -> Result<usize> {
+        self.inner.ctx.check()?;
+        let mut written = 0;
+        for p in self.inner.partitions.iter() {
+            written += usize::from(checkpoint::checkpoint_partition(p)?.is_some());
+        }
+        Ok(written)
     }
 
     /// Makes every write acknowledged so far durable.

@@ -2,6 +2,7 @@
 //! lengths against the limits in [`crate::limits`] before it allocates or slices, so truncated or
 //! garbage input is an error, never a panic or a huge allocation. Byte tables are in DESIGN.md.
 
+pub mod checkpoint;
 pub mod manifest;
 pub mod meta;
 pub mod record;

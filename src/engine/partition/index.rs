@@ -139,6 +139,9 @@ pub(crate) struct Index {
     /// is no compaction input, since a commit may still make them live. Counted by the leader that
     /// wrote them, before any later group can seal their segment.
     pending_chunks: HashMap<u64, u64>,
+    /// Every catalog edit record of the partition (seq, body), in seq order: a checkpoint carries
+    /// them, since the catalog is rebuilt from its edits.
+    catalog_edits: Vec<(u64, Vec<u8>)>,
 }
 
 pub(crate) fn key_bound(bucket: u64, key: &[u8], seq: u64) -> IndexKey {
@@ -146,6 +149,68 @@ pub(crate) fn key_bound(bucket: u64, key: &[u8], seq: u64) -> IndexKey {
 }
 
 impl Index {
+    /// An index loaded from a checkpoint: `entries` in index order (key, entry, chunk spans), the
+    /// live bytes of retained records per segment, and the catalog edits in seq order. Live bytes
+    /// are recomputed from the entries, as every change of the index computes them.
+    pub(crate) fn load(
+        entries: Vec<(IndexKey, IndexEntry, Box<[Span]>)>,
+        retained: &[(u64, u64)],
+        catalog_edits: Vec<(u64, Vec<u8>)>,
+    ) -> Index {
+        let mut ix = Index { catalog_edits, ..Index::default() };
+        let mut map_entries = Vec::with_capacity(entries.len());
+        for (k, e, spans) in entries {
+            ix.add_use(&e, &spans);
+            map_entries.push((k, e));
+        }
+        // Sorted input: the map is built in one pass.
+        ix.map = map_entries.into_iter().collect();
+        for &(segment_id, bytes) in retained {
+            ix.retain(segment_id, bytes);
+        }
+        ix
+    }
+
+    /// Every entry in index order, with its chunk spans.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&IndexKey, &IndexEntry, &[Span])> + '_ {
+        self.map.iter().map(|(k, e)| (k, e, self.spans_at((e.segment_id, e.offset))))
+    }
+
+    /// Live bytes per segment that no entry accounts for: the retained records (catalog edits,
+    /// purges), which a checkpoint must carry since no entry brings them back.
+    pub(crate) fn retained_by_segment(&self) -> HashMap<u64, u64> {
+        let mut left = self.segment_live.clone();
+        for e in self.map.values() {
+            let mut take = |segment_id: u64, bytes: u64| {
+                if let Some(l) = left.get_mut(&segment_id) {
+                    *l -= bytes.min(*l);
+                }
+            };
+            take(e.segment_id, e.record_len);
+            for s in self.spans_at((e.segment_id, e.offset)) {
+                take(s.segment_id, s.bytes);
+            }
+        }
+        left.retain(|_, b| *b > 0);
+        left
+    }
+
+    /// Notes a catalog edit record (seq, body) of the partition.
+    pub(crate) fn note_catalog(&mut self, seq: u64, body: Vec<u8>) {
+        self.catalog_edits.push((seq, body));
+    }
+
+    /// The partition's catalog edit records, in the order they were applied (seq order).
+    pub(crate) fn catalog_edits(&self) -> &[(u64, Vec<u8>)] {
+        &self.catalog_edits
+    }
+
+    /// Live bytes per segment (for comparing a checkpointed open with a full scan).
+    #[cfg(test)]
+    pub(crate) fn segment_live_map(&self) -> &HashMap<u64, u64> {
+        &self.segment_live
+    }
+
     /// Adds a version whose chunk records (when chunked) lie in `spans`; an older record of the
     /// same version (a replaced `null` version) goes away.
     pub(crate) fn upsert(&mut self, bucket: u64, key: &[u8], seq: u64, entry: IndexEntry, spans: &[Span]) {

@@ -10,6 +10,7 @@
 pub(crate) mod index;
 pub(crate) mod prefix_load;
 pub(crate) mod rate;
+mod snapshot;
 pub(crate) mod stats;
 
 use std::collections::{HashMap, VecDeque};
@@ -191,6 +192,8 @@ pub(crate) struct Partition {
     /// Compaction inputs that left the store but whose files a reader may still hold: unlinked by
     /// [`Partition::reap_retired`] once nothing else holds them.
     retired: Mutex<Vec<Arc<Segment>>>,
+    /// The partition's checkpoint files: held by whoever writes one (see `crate::engine::checkpoint`).
+    pub(crate) checkpoints: Mutex<crate::engine::checkpoint::PartitionCheckpoints>,
 }
 
 /// Held by the writer that leads a group. Dropping it hands leadership back and wakes the waiting
@@ -267,6 +270,7 @@ impl Partition {
             rate: rate::RateWindow::default(),
             rewrite_lock: Mutex::new(()),
             retired: Mutex::new(Vec::new()),
+            checkpoints: Mutex::default(),
         }
     }
 
@@ -308,13 +312,7 @@ impl Partition {
     /// index effects of every group in the segment have been applied before anything can read it as
     /// sealed. Returns whether a segment was sealed.
     pub(crate) fn seal_active(&self, class: StorageClass) -> Result<bool> {
-        let mut q = self.queue.lock();
-        while q.leader {
-            self.wake.wait(&mut q);
-        }
-        q.leader = true;
-        drop(q);
-        let _leadership = Leadership { partition: self, batch: &[] };
+        let _leadership = self.lead_alone();
         self.ctx.check()?;
         let mut active = self.active.lock();
         match active.remove(&class) {
@@ -349,6 +347,18 @@ impl Partition {
             }
         }
         Ok(())
+    }
+
+    /// Becomes the partition's leader with no group to write, once the current leader is done: no
+    /// group is then half written or half applied (a seal, a checkpoint's snapshot).
+    fn lead_alone(&self) -> Leadership<'_> {
+        let mut q = self.queue.lock();
+        while q.leader {
+            self.wake.wait(&mut q);
+        }
+        q.leader = true;
+        drop(q);
+        Leadership { partition: self, batch: &[] }
     }
 
     /// Bytes written to the active segment of `class` (its file may be longer: zero-filled space).
@@ -878,7 +888,13 @@ fn apply_effect(index: &mut Index, rec: &WriteRecord, w: &Written) {
             }
         }
         Effect::Chunk => index.pend_chunk(w.segment_id, rec.len()),
-        Effect::Retain => index.retain(w.segment_id, rec.bytes.len() as u64),
+        Effect::Retain => {
+            index.retain(w.segment_id, rec.bytes.len() as u64);
+            // Retained records are catalog edits: a checkpoint carries their bodies.
+            if let Ok(r) = crate::engine::format::record::decode_record(&rec.bytes) {
+                index.note_catalog(w.seq, r.body.to_vec());
+            }
+        }
         Effect::Purge { bucket, key, version } => {
             index.remove_version(*bucket, key, *version, w.seq);
             // Kept by compaction while an older record of the version may survive somewhere.

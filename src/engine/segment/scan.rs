@@ -78,17 +78,45 @@ enum Step {
     Bad(u64, String),
 }
 
+/// Where a scan starts: at a group boundary `offset` before which every byte is known (and synced),
+/// with `crc`, the raw CRC-32 of the segment's bytes before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanStart {
+    /// First byte the scan reads (a group boundary, at least [`SEGMENT_DATA_START`]).
+    pub offset: u64,
+    /// Raw (unmasked) CRC-32 of bytes `0..offset`: a seal's segment CRC is checked from it, so the
+    /// bytes before `offset` need not be read.
+    pub crc: u32,
+}
+
 /// Scans a segment's bytes (the whole file, header included).
 #[must_use]
 pub fn scan_segment(bytes: &[u8], state: SegmentState, salvage: bool) -> ScanOutcome {
+    let head = &bytes[..bytes.len().min(SEGMENT_DATA_START as usize)];
+    let start = ScanStart { offset: SEGMENT_DATA_START, crc: crc32fast::hash(head) };
+    scan_segment_from(bytes, state, salvage, start)
+}
+
+/// Scans a segment's bytes from `start` (a checkpoint's covered offset): the records before it are
+/// not looked at (`bytes` before it may be anything, such as zeros never read from the file), and
+/// `synced_upto` is at least `start.offset`. A seal is checked against the CRC of every byte
+/// before it, continued from `start.crc`.
+#[must_use]
+pub fn scan_segment_from(bytes: &[u8], state: SegmentState, salvage: bool, start: ScanStart) -> ScanOutcome {
     let limit = match state {
         SegmentState::Active => bytes.len() as u64,
         SegmentState::Sealed(len) => len.min(bytes.len() as u64),
     };
-    let mut out =
-        ScanOutcome { end: SEGMENT_DATA_START, synced_upto: SEGMENT_DATA_START, ..ScanOutcome::default() };
-    let mut pos = SEGMENT_DATA_START;
-    let mut group_start = SEGMENT_DATA_START;
+    let crc_before = |pos: u64| {
+        let from = start.offset.min(pos);
+        let mut h = crc32fast::Hasher::new_with_initial_len(start.crc, from);
+        h.update(&bytes[from as usize..pos as usize]);
+        mask(h.finalize())
+    };
+    let start = start.offset.max(SEGMENT_DATA_START);
+    let mut out = ScanOutcome { end: start, synced_upto: start, ..ScanOutcome::default() };
+    let mut pos = start;
+    let mut group_start = start;
     let mut pending: Vec<ScannedRecord> = Vec::new();
     let mut salvaging = false;
     loop {
@@ -137,9 +165,7 @@ pub fn scan_segment(bytes: &[u8], state: SegmentState, salvage: bool) -> ScanOut
                             match SealBody::decode(body) {
                                 Ok(s)
                                     if s.sealed_at == pos
-                                        && (salvaging
-                                            || mask(crc32fast::hash(&bytes[..pos as usize]))
-                                                == s.segment_crc) =>
+                                        && (salvaging || crc_before(pos) == s.segment_crc) =>
                                 {
                                     if let SegmentState::Sealed(_) = state {
                                         out.records.append(&mut pending);
