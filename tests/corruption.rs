@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use common::{body, read};
 use s3lite::format::record::{RecordKind, decode_record};
 use s3lite::io::{SimStorage, Storage};
-use s3lite::{BucketId, ByteRange, Checkpoints, Error, GetOptions, PutOptions, RecoveryMode, Store, StoreBuilder};
+use s3lite::{
+    BucketId, ByteRange, Checkpoints, Error, GetOptions, PutOptions, RecoveryMode, Store, StoreBuilder,
+};
 
 /// No checkpoints: these tests are about what a full scan finds at open. Damage a checkpoint
 /// covers is found by the read that meets it (`damage_a_checkpoint_covers_is_found_by_the_read`).
