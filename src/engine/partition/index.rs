@@ -248,16 +248,14 @@ impl Index {
         to: (u64, u64, u64),
         spans: &[Span],
     ) -> bool {
-        let k = key_bound(bucket, key, seq);
-        let Some(e) = self.map.get(&k) else { return false };
+        let Some(e) = self.map.get_mut(&key_bound(bucket, key, seq)) else { return false };
         if (e.segment_id, e.offset) != from {
             return false;
         }
         let old = e.clone();
-        self.drop_use(&old);
-        let e = self.map.get_mut(&k).expect("looked up above");
         (e.segment_id, e.offset, e.record_len) = to;
         let moved = e.clone();
+        self.drop_use(&old);
         self.add_use(&moved, spans);
         true
     }
