@@ -319,6 +319,39 @@ pub enum Error {
         /// The object's storage class.
         storage_class: String,
     },
+    /// No multipart upload with this id is in progress for the bucket and key (never begun,
+    /// aborted, or completed) (HTTP 404).
+    #[error("{} (HTTP {}): no multipart upload {upload_id} is in progress", self.code(), self.http_status())]
+    NoSuchUpload {
+        /// The upload id as given.
+        upload_id: String,
+    },
+    /// A part other than the last of a completed upload is under 5 MiB (HTTP 400).
+    #[error("{} (HTTP {}): part {part_number} is {size} bytes; every part but the last must be at least {min}", self.code(), self.http_status())]
+    EntityTooSmall {
+        /// The part's number.
+        part_number: u32,
+        /// Its size.
+        size: u64,
+        /// The smallest allowed.
+        min: u64,
+    },
+    /// A part named in CompleteMultipartUpload was not uploaded, or its ETag differs (HTTP 400).
+    #[error("{} (HTTP {}): part {part_number}: {reason}", self.code(), self.http_status())]
+    InvalidPart {
+        /// The part's number.
+        part_number: u32,
+        /// What does not match.
+        reason: String,
+    },
+    /// CompleteMultipartUpload's part list is not in ascending order of part number (HTTP 400).
+    #[error("{} (HTTP {}): part {part_number} follows part {previous}: the list must ascend", self.code(), self.http_status())]
+    InvalidPartOrder {
+        /// The part out of order.
+        part_number: u32,
+        /// The part before it in the list.
+        previous: u32,
+    },
     /// The feature exists in S3 but not yet in s3lite (listed in README.md).
     #[error("{} (HTTP {}): not implemented: {what}", self.code(), self.http_status())]
     NotImplemented {
@@ -356,6 +389,10 @@ impl Error {
             Error::InvalidArgument { .. } => "InvalidArgument",
             Error::BodyRead { .. } => "IncompleteBody",
             Error::NotImplemented { .. } => "NotImplemented",
+            Error::NoSuchUpload { .. } => "NoSuchUpload",
+            Error::EntityTooSmall { .. } => "EntityTooSmall",
+            Error::InvalidPart { .. } => "InvalidPart",
+            Error::InvalidPartOrder { .. } => "InvalidPartOrder",
             Error::PreconditionFailed { .. } => "PreconditionFailed",
             Error::InvalidBucketName { .. } => "InvalidBucketName",
             Error::IllegalLocationConstraintException { .. } => "IllegalLocationConstraintException",
@@ -385,7 +422,11 @@ impl Error {
             Error::Io { .. } | Error::PreviousIo | Error::Corruption { .. } => 500,
             Error::Locked { .. } | Error::AlreadyOpen { .. } | Error::SlowDown { .. } => 503,
             Error::MissingParameter { .. } => 400,
-            Error::NoSuchBucket { .. } | Error::NoSuchKey { .. } | Error::NoSuchVersion { .. } => 404,
+            Error::NoSuchBucket { .. }
+            | Error::NoSuchKey { .. }
+            | Error::NoSuchVersion { .. }
+            | Error::NoSuchUpload { .. } => 404,
+            Error::EntityTooSmall { .. } | Error::InvalidPart { .. } | Error::InvalidPartOrder { .. } => 400,
             Error::BucketAlreadyExists { .. }
             | Error::BucketNotEmpty { .. }
             | Error::OperationAborted { .. } => 409,

@@ -108,6 +108,9 @@ pub use engine::body::{ByteRange, ObjectReader};
 pub use engine::builder::StoreBuilder;
 pub use engine::catalog::{Account, BucketInfo, VersioningState};
 pub use engine::maintenance::{BackgroundCompaction, BackgroundScrub, CONCURRENT_REWRITES_MAX};
+pub use engine::multipart::{
+    CompleteOptions, PartInfo, PartOptions, UploadDetails, UploadOptions, UploadStarted, UploadSummary,
+};
 pub use engine::options::{
     BodyFinish, BodyFinishFn, GetOptions, ListOptions, ListPage, NewVersion, ObjectInfo, PutOptions,
     WriteCondition,
@@ -126,6 +129,7 @@ pub use engine::store::Store;
 pub use engine::{format, io, segment};
 pub use error::{CorruptionSite, Error, Result};
 pub use s3::checksum::ChecksumAlgorithm;
+pub use s3::multipart::{ChecksumType, CompletedMultipartUpload, CompletedPart};
 pub use s3::types::{
     Body, BucketVersioningStatus, CopySource, EncodingType, MetadataDirective, ObjectIdentifier,
 };

@@ -4,6 +4,17 @@
 pub const KEY_BYTES_MAX: usize = 1024;
 /// Largest metadata section of one record (system + user metadata, chunk list, envelope).
 pub const RECORD_META_BYTES_MAX: usize = 64 * 1024;
+/// Largest metadata section of an object-commit record: a multipart object lists every chunk of
+/// every part (24 bytes each) and one run per part, which 64 KiB cannot hold for 10,000 parts.
+pub const COMMIT_META_BYTES_MAX: usize = 16 * 1024 * 1024;
+/// Smallest part of a multipart upload other than the last (S3: 5 MiB).
+pub const PART_BYTES_MIN: u64 = 5 * 1024 * 1024;
+/// Largest part of a multipart upload (S3: 5 GiB).
+pub const PART_BYTES_MAX: u64 = 5 * 1024 * 1024 * 1024;
+/// Highest part number (S3: 10,000).
+pub const PART_NUMBER_MAX: u32 = 10_000;
+/// Largest page of ListParts and ListMultipartUploads (S3: 1,000).
+pub const LIST_PARTS_MAX: usize = 1000;
 /// Largest body of one record: bounds the allocation a decoder may make.
 pub const RECORD_BODY_BYTES_MAX: u64 = 64 * 1024 * 1024;
 /// Largest object one PUT may carry (S3: 5 GiB).

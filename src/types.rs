@@ -64,6 +64,25 @@ impl fmt::Display for VersionId {
     }
 }
 
+/// A multipart upload id's string form: 32 lowercase hex digits of its 16 bytes (8 of the store's
+/// seq counter, big-endian, so one key's uploads sort by when they began, and 8 random).
+pub(crate) fn upload_id_string(id: [u8; 16]) -> String {
+    id.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Parses an upload id's string form; `None` for anything this store never issued the form of.
+pub(crate) fn parse_upload_id(s: &str) -> Option<[u8; 16]> {
+    // Ids are case-sensitive, as S3's are: only the lowercase form this store issues names one.
+    if s.len() != 32 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
 impl fmt::Debug for VersionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "VersionId({self})")

@@ -14,6 +14,7 @@ use crate::engine::store::Store;
 use crate::error::{Error, Result};
 use crate::s3::S3;
 use crate::s3::checksum::ChecksumAlgorithm;
+use crate::s3::multipart::*;
 use crate::s3::types::*;
 
 /// What S3 returns with every response, so a host can map outputs to HTTP.
@@ -504,3 +505,85 @@ builder!(
     }
     required { bucket }
 );
+builder!(
+    /// Builder of CreateMultipartUpload.
+    CreateMultipartUploadBuilder, create_multipart_upload, CreateMultipartUploadRequest,
+    CreateMultipartUploadOutput, 200,
+    |s3, r| s3.create_multipart_upload(r),
+    fields { bucket: String, key: String }
+    optional {
+        content_type: String, content_encoding: String, content_disposition: String,
+        content_language: String, cache_control: String, expires: String, tagging: String,
+        storage_class: String, checksum_algorithm: ChecksumAlgorithm, checksum_type: String,
+    }
+    required { bucket, key }
+);
+builder!(
+    /// Builder of UploadPart.
+    UploadPartBuilder, upload_part, UploadPartRequest, UploadPartOutput, 200,
+    |s3, r| s3.upload_part(r),
+    fields { bucket: String, key: String, upload_id: String, body: Body }
+    optional {
+        part_number: i32, content_md5: String, checksum_algorithm: ChecksumAlgorithm,
+        checksum_crc32: String, checksum_crc32_c: String, checksum_crc64_nvme: String,
+        checksum_sha1: String, checksum_sha256: String,
+    }
+    required { bucket, key, upload_id, part_number }
+);
+builder!(
+    /// Builder of UploadPartCopy.
+    UploadPartCopyBuilder, upload_part_copy, UploadPartCopyRequest, UploadPartCopyOutput, 200,
+    |s3, r| s3.upload_part_copy(r),
+    fields { bucket: String, key: String, upload_id: String, copy_source: String }
+    optional { part_number: i32, copy_source_range: String }
+    required { bucket, key, upload_id, part_number, copy_source }
+);
+builder!(
+    /// Builder of CompleteMultipartUpload.
+    CompleteMultipartUploadBuilder, complete_multipart_upload, CompleteMultipartUploadRequest,
+    CompleteMultipartUploadOutput, 200,
+    |s3, r| s3.complete_multipart_upload(r),
+    fields { bucket: String, key: String, upload_id: String }
+    optional { multipart_upload: CompletedMultipartUpload, if_none_match: String, if_match: String }
+    required { bucket, key, upload_id }
+);
+builder!(
+    /// Builder of AbortMultipartUpload.
+    AbortMultipartUploadBuilder, abort_multipart_upload, AbortMultipartUploadRequest, (), 204,
+    |s3, r| s3.abort_multipart_upload(r),
+    fields { bucket: String, key: String, upload_id: String }
+    optional {}
+    required { bucket, key, upload_id }
+);
+builder!(
+    /// Builder of ListParts.
+    ListPartsBuilder, list_parts, ListPartsRequest, ListPartsOutput, 200,
+    |s3, r| s3.list_parts(r),
+    fields { bucket: String, key: String, upload_id: String }
+    optional { max_parts: i32, part_number_marker: i32 }
+    required { bucket, key, upload_id }
+);
+builder!(
+    /// Builder of ListMultipartUploads.
+    ListMultipartUploadsBuilder, list_multipart_uploads, ListMultipartUploadsRequest,
+    ListMultipartUploadsOutput, 200,
+    |s3, r| s3.list_multipart_uploads(r),
+    fields { bucket: String }
+    optional {
+        prefix: String, delimiter: String, key_marker: String, upload_id_marker: String,
+        max_uploads: i32,
+    }
+    required { bucket }
+);
+
+impl CompleteMultipartUploadBuilder {
+    /// Adds a part (number and the ETag UploadPart returned) to the completion list.
+    pub fn part(mut self, part_number: i32, e_tag: impl Into<String>) -> Self {
+        self.request
+            .multipart_upload
+            .get_or_insert_with(Default::default)
+            .parts
+            .push(CompletedPart::new(part_number, e_tag));
+        self
+    }
+}

@@ -4,14 +4,13 @@ use std::io::{self, Read, Write};
 use std::sync::Arc;
 
 use crate::engine::format::align8;
-use crate::engine::format::meta::ChunkRef;
+use crate::engine::format::meta::{ChunkIds, ChunkRef};
 use crate::engine::format::record::{
     RecordHeader, RecordKind, decode_prefix, decode_record, record_len, verify_body_crc,
 };
 use crate::engine::partition::Partition;
 use crate::engine::segment::{Segment, SegmentBytes};
 use crate::error::{CorruptionSite, Error, Result};
-use crate::types::VersionId;
 
 /// A byte range of a GET, as in HTTP `Range: bytes=...`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,7 +89,8 @@ pub(crate) struct ChunkedBody {
     pub(crate) partition: Arc<Partition>,
     pub(crate) bucket: u64,
     pub(crate) key: Vec<u8>,
-    pub(crate) version: VersionId,
+    /// The identity each chunk record must carry.
+    pub(crate) ids: ChunkIds,
     pub(crate) chunks: Vec<ChunkRef>,
     /// Start offset of each chunk in the object.
     pub(crate) starts: Vec<u64>,
@@ -106,7 +106,7 @@ impl ChunkedBody {
         partition: Arc<Partition>,
         bucket: u64,
         key: Vec<u8>,
-        version: VersionId,
+        ids: ChunkIds,
         chunks: Vec<ChunkRef>,
         pinned: Vec<Arc<Segment>>,
     ) -> ChunkedBody {
@@ -116,7 +116,7 @@ impl ChunkedBody {
             starts.push(at);
             at += c.len;
         }
-        ChunkedBody { partition, bucket, key, version, chunks, starts, loaded: None, pinned }
+        ChunkedBody { partition, bucket, key, ids, chunks, starts, loaded: None, pinned }
     }
 
     fn chunk(&mut self, i: usize) -> Result<&[u8]> {
@@ -150,10 +150,11 @@ impl ChunkedBody {
 
     /// Checks that a chunk record's header and key are chunk `i` of this object.
     fn check_identity(&self, i: usize, h: &RecordHeader, key: &[u8], site: CorruptionSite) -> Result<()> {
+        let (token, index) = self.ids.get(i);
         let identity_ok = h.kind == RecordKind::Chunk
             && h.bucket_id == self.bucket
-            && h.version_id == self.version.0
-            && h.chunk_index as usize == i
+            && h.version_id == token
+            && h.chunk_index == index
             && key == self.key.as_slice()
             && h.body_len == self.chunks[i].len;
         if !identity_ok {

@@ -13,10 +13,13 @@ use std::time::Duration;
 use parking_lot::{Condvar, Mutex};
 
 use crate::engine::context::Context;
-use crate::engine::format::checkpoint::{Checkpoint, Coverage, decode_checkpoint, encode_checkpoint};
+use crate::engine::format::checkpoint::{
+    Checkpoint, CheckpointSpan, Coverage, decode_checkpoint, encode_checkpoint,
+};
 use crate::engine::io::{OpenMode, read_all};
 use crate::engine::partition::Partition;
 use crate::engine::partition::index::{EntryKind, Index, IndexEntry, IndexKey, Span, key_bound};
+use crate::engine::partition::uploads::{PartEntry, RecordAt, Upload};
 use crate::engine::recovery::{CheckpointRejected, RecoveryReport, SegInfo, io_err, write_atomic};
 use crate::error::{Error, Result};
 use crate::types::{RecoveryMode, StorageClass, VersionId};
@@ -190,6 +193,9 @@ fn read_valid(
     if c.partition != part || c.number != n {
         return Err(format!("is partition {} number {}, not what its place says", c.partition, c.number));
     }
+    if let Some(u) = c.uploads.iter().find(|u| StorageClass::from_code(u.class).is_none()) {
+        return Err(format!("upload of unknown storage class {}", u.class));
+    }
     if let Some(e) = c.entries.iter().find(|e| StorageClass::from_code(e.class).is_none()) {
         return Err(format!("an entry has the unknown storage class {}", e.class));
     }
@@ -272,6 +278,7 @@ pub(crate) fn index_of(c: Checkpoint) -> (Index, Vec<(u64, Vec<u8>)>) {
                 etag: e.etag,
                 // Checked by `read_valid` before the checkpoint was chosen.
                 class: StorageClass::from_code(e.class).unwrap_or(StorageClass::Standard),
+                parts: e.parts,
             };
             let spans: Box<[Span]> =
                 e.spans.iter().map(|s| Span { segment_id: s.segment_id, bytes: s.bytes }).collect();
@@ -279,7 +286,39 @@ pub(crate) fn index_of(c: Checkpoint) -> (Index, Vec<(u64, Vec<u8>)>) {
         })
         .collect();
     let catalog: Vec<(u64, Vec<u8>)> = c.catalog.into_iter().map(|e| (e.seq, e.body)).collect();
-    (Index::load(entries, &retained, catalog.clone()), catalog)
+    let spans_of = |spans: Vec<CheckpointSpan>| -> Box<[Span]> {
+        spans.iter().map(|s| Span { segment_id: s.segment_id, bytes: s.bytes }).collect()
+    };
+    let uploads = c
+        .uploads
+        .into_iter()
+        .map(|u| {
+            let parts = u
+                .parts
+                .into_iter()
+                .map(|p| {
+                    let part = PartEntry {
+                        at: RecordAt { segment_id: p.segment_id, offset: p.offset, len: p.record_len },
+                        seq: p.seq,
+                        size: p.size,
+                        mtime_ms: p.mtime_ms,
+                        etag: p.etag,
+                        spans: spans_of(p.spans),
+                    };
+                    (p.number, part)
+                })
+                .collect();
+            let upload = Upload {
+                at: RecordAt { segment_id: u.segment_id, offset: u.offset, len: u.record_len },
+                seq: u.seq,
+                initiated_ms: u.initiated_ms,
+                class: StorageClass::from_code(u.class).unwrap_or(StorageClass::Standard),
+                parts,
+            };
+            ((u.bucket, u.key, u.upload_id), upload)
+        })
+        .collect();
+    (Index::load(entries, &retained, catalog.clone(), uploads), catalog)
 }
 
 /// The background checkpoint thread: every `interval_ms`, a checkpoint of each partition whose log

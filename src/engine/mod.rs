@@ -42,6 +42,7 @@ pub(crate) mod ids;
 pub mod io;
 pub(crate) mod listing;
 pub(crate) mod maintenance;
+pub(crate) mod multipart;
 mod objects;
 mod open_registry;
 pub(crate) mod options;

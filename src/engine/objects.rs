@@ -17,7 +17,7 @@ use super::options::{
 use crate::engine::body::{BodySource, ChunkedBody, ObjectReader};
 use crate::engine::buffer_pool::{BufferPool, PIECE_BYTES, Piece, SharedPiece};
 use crate::engine::format::align8;
-use crate::engine::format::meta::{CHUNKS_PER_OBJECT_MAX, ChunkRef, ObjectMeta};
+use crate::engine::format::meta::{CHUNKS_PER_OBJECT_MAX, ChunkIds, ChunkRef, ObjectMeta};
 use crate::engine::format::record::{
     FLAG_NULL_VERSION, RecordHeader, RecordKind, RecordParts, decode_prefix, encode_record,
     encode_record_head, record_len, verify_body_crc,
@@ -64,7 +64,7 @@ fn content_length_mismatch(declared: u64, size: u64) -> Error {
 }
 
 /// A fresh random id for the chunks of one upload (see `ObjectMeta::chunk_token`).
-fn chunk_token(ids: &IdSource) -> [u8; 16] {
+pub(super) fn chunk_token(ids: &IdSource) -> [u8; 16] {
     let mut t = [0u8; 16];
     ids.fill(&mut t);
     t[0] |= 1; // never the all-zero `null` version id
@@ -75,13 +75,13 @@ fn chunk_token(ids: &IdSource) -> [u8; 16] {
 /// object: if the put fails (a read error, a length or checksum mismatch, a failed precondition,
 /// an I/O error), dropping this counts their bytes as abandoned at once, for the statistics and for
 /// the compaction that will reclaim them.
-struct WrittenChunks<'p> {
+pub(super) struct WrittenChunks<'p> {
     part: &'p Partition,
     key_len: usize,
-    chunks: Vec<ChunkRef>,
-    size: u64,
-    etag: [u8; 16],
-    committed: bool,
+    pub(super) chunks: Vec<ChunkRef>,
+    pub(super) size: u64,
+    pub(super) etag: [u8; 16],
+    pub(super) committed: bool,
 }
 
 impl Drop for WrittenChunks<'_> {
@@ -107,7 +107,7 @@ struct Found {
 /// Replaces the `#id` placeholder the partition layer puts in errors with the bucket's name, taken
 /// when the write began (looking it up again would take the catalog lock a second time in one call,
 /// which deadlocks behind a queued catalog writer: parking_lot's RwLock is fair).
-fn name_error(e: Error, write: &BucketWrite<'_>) -> Error {
+pub(super) fn name_error(e: Error, write: &BucketWrite<'_>) -> Error {
     match e {
         Error::PreconditionFailed { key, condition, .. } => {
             Error::PreconditionFailed { bucket: write.name.clone(), key, condition }
@@ -124,12 +124,12 @@ fn read_body(body: &mut dyn Read, buf: &mut Vec<u8>, want: u64) -> Result<u64> {
 
 /// A large body read as pieces: first the bytes already read to tell it from an inline one, then
 /// pool buffers filled from the reader.
-struct BodyPieces<'a> {
-    first: Option<Vec<u8>>,
-    body: &'a mut dyn Read,
-    eof: bool,
+pub(super) struct BodyPieces<'a> {
+    pub(super) first: Option<Vec<u8>>,
+    pub(super) body: &'a mut dyn Read,
+    pub(super) eof: bool,
     /// Bytes still to be read from `body` at most.
-    left: u64,
+    pub(super) left: u64,
 }
 
 impl BodyPieces<'_> {
@@ -277,6 +277,7 @@ impl Store {
             mtime_ms: meta.mtime_ms,
             etag,
             class: opts.storage_class,
+            parts: 0,
         };
         let rec = WriteRecord::new(
             bytes,
@@ -307,7 +308,7 @@ impl Store {
     ///
     /// [`StoreBuilder::cache_large_bodies`]: super::builder::StoreBuilder::cache_large_bodies
     #[expect(clippy::too_many_arguments, reason = "one call site; the pieces of one put")]
-    fn write_chunks<'p>(
+    pub(super) fn write_chunks<'p>(
         &self,
         part: &'p Partition,
         bucket: u64,
@@ -397,7 +398,7 @@ impl Store {
         Ok(out)
     }
 
-    fn new_version_id(&self) -> VersionId {
+    pub(super) fn new_version_id(&self) -> VersionId {
         let mut v = [0u8; 16];
         v[..8].copy_from_slice(&self.inner.ctx.next_seq.load(Ordering::Relaxed).to_be_bytes());
         self.fill_id(&mut v[8..]);
@@ -447,6 +448,7 @@ impl Store {
             mtime_ms: meta.mtime_ms,
             etag: [0; 16],
             class: StorageClass::Standard,
+            parts: 0,
         };
         let effect = Effect::Upsert {
             bucket: bucket.0,
@@ -699,7 +701,7 @@ impl Store {
                 part.clone(),
                 bucket.0,
                 key.as_bytes().to_vec(),
-                meta.chunk_token.map_or(e.version_id, VersionId),
+                ChunkIds::of(&meta, e.version_id.0),
                 meta.chunks.clone(),
                 found.pinned.clone(),
             ))

@@ -42,13 +42,19 @@ impl WriteCondition {
             WriteCondition::IfETagMatches(etag) => Condition::EtagIs(parse_etag(etag).unwrap_or([0xff; 16])),
             WriteCondition::IfExists => Condition::Exists,
         };
-        Precondition { bucket, key: key.as_bytes().to_vec(), condition }
+        Precondition { bucket, key: key.as_bytes().to_vec(), condition, upload: None }
     }
 }
 
-/// Parses a (possibly quoted) 32-hex-digit ETag.
+/// Parses a (possibly quoted) 32-hex-digit ETag, or a multipart one (`<32 hex>-<parts>`): its
+/// digest.
 pub(crate) fn parse_etag(etag: &str) -> Option<[u8; 16]> {
     let hex = etag.trim().trim_matches('"');
+    let hex = match hex.split_once('-') {
+        Some((digest, parts)) if !parts.is_empty() && parts.bytes().all(|b| b.is_ascii_digit()) => digest,
+        Some(_) => return None,
+        None => hex,
+    };
     if hex.len() != 32 || !hex.is_ascii() {
         return None;
     }
@@ -182,6 +188,20 @@ pub(crate) fn etag_string(etag: &[u8]) -> String {
     String::from_utf8(s).expect("quotes and hex digits are ASCII")
 }
 
+/// An index entry's ETag as S3 shows it: quoted hex of the digest, with `-<parts>` for a
+/// multipart object.
+pub(crate) fn entry_etag(e: &IndexEntry) -> String {
+    if e.kind == EntryKind::DeleteMarker {
+        return String::new();
+    }
+    let mut s = etag_string(&e.etag);
+    if e.parts > 0 {
+        s.pop();
+        s.push_str(&format!("-{}\"", e.parts));
+    }
+    s
+}
+
 pub(super) fn info_from(bucket: u64, key: &[u8], e: &IndexEntry, is_latest: bool) -> ObjectInfo {
     ObjectInfo {
         bucket: BucketId(bucket),
@@ -190,7 +210,7 @@ pub(super) fn info_from(bucket: u64, key: &[u8], e: &IndexEntry, is_latest: bool
         is_delete_marker: e.kind == EntryKind::DeleteMarker,
         is_latest,
         size: e.size,
-        e_tag: if e.kind == EntryKind::DeleteMarker { String::new() } else { etag_string(&e.etag) },
+        e_tag: entry_etag(e),
         last_modified_ms: e.mtime_ms,
         storage_class: e.class,
         content_type: None,

@@ -801,6 +801,20 @@ fn apply_records(
         max_seq = max_seq.max(h.seq);
         report.records_replayed += 1;
         let version = VersionId(h.version_id);
+        if matches!(h.kind, RecordKind::MultipartStart | RecordKind::MultipartPart | RecordKind::MultipartEnd)
+        {
+            crate::engine::multipart::replay(&mut index, class, segment_id, &r, mode).map_err(|e| {
+                Error::corruption(
+                    CorruptionSite {
+                        partition: Some(part.id),
+                        segment_id: Some(segment_id),
+                        offset: r.offset,
+                    },
+                    format!("meta: {e}"),
+                )
+            })?;
+            continue;
+        }
         let kind = match h.kind {
             RecordKind::Put => EntryKind::Inline,
             RecordKind::ObjectCommit => EntryKind::Chunked,
@@ -844,6 +858,7 @@ fn apply_records(
             mtime_ms: meta.mtime_ms,
             etag,
             class,
+            parts: u16::try_from(meta.parts_count).unwrap_or(u16::MAX),
         };
         let spans = spans_of(&meta.chunks, r.key.len());
         index.upsert(h.bucket_id, &r.key, h.seq, entry, &spans);

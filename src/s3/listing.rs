@@ -6,7 +6,7 @@ use super::types::*;
 use super::{S3, TOKEN_KEY, TOKEN_PREFIX, decode_token, encode_token, time_of, version_string};
 use crate::engine::catalog::BucketInfo;
 use crate::engine::listing::{ListItem, ListQuery, ListStart};
-use crate::engine::options::etag_string;
+use crate::engine::options::entry_etag;
 use crate::error::{Error, Result};
 use crate::limits::LIST_KEYS_MAX;
 use crate::types::VersionId;
@@ -46,7 +46,7 @@ fn key_marker_start<'a>(marker: &'a str, prefix: &str, delimiter: Option<&str>) 
 }
 
 impl S3 {
-    fn owner_of(&self, b: &BucketInfo) -> Owner {
+    pub(super) fn owner_of(&self, b: &BucketInfo) -> Owner {
         let a = self.store.account(&b.owner);
         Owner { id: b.owner.clone(), display_name: a.map(|a| a.display_name).unwrap_or_default() }
     }
@@ -62,7 +62,7 @@ impl S3 {
         ListedObject {
             key: if url { rules::url_encode(&key) } else { key },
             last_modified: time_of(e.mtime_ms),
-            e_tag: etag_string(&e.etag),
+            e_tag: entry_etag(e),
             size: e.size,
             storage_class: e.class,
             owner: owner.cloned(),
@@ -248,7 +248,7 @@ impl S3 {
                         version_id: version_string(entry.version_id),
                         is_latest: *is_latest,
                         last_modified: time_of(entry.mtime_ms),
-                        e_tag: if marker { String::new() } else { etag_string(&entry.etag) },
+                        e_tag: entry_etag(entry),
                         size: entry.size,
                         storage_class: entry.class,
                         is_delete_marker: marker,

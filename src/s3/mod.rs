@@ -16,6 +16,7 @@ pub mod types;
 mod buckets;
 mod copy_source;
 mod listing;
+pub mod multipart;
 mod objects;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -17,7 +17,7 @@ use crate::engine::options::{BodyFinish, GetOptions, NewVersion, ObjectInfo, Put
 use crate::error::{Error, Result};
 use crate::types::{StorageClass, VersionId};
 
-const SYSTEM_HEADERS: [&str; 5] =
+pub(super) const SYSTEM_HEADERS: [&str; 5] =
     ["Content-Encoding", "Content-Disposition", "Content-Language", "Cache-Control", "Expires"];
 
 /// HTTP dates have whole seconds: conditions compare at that granularity, as S3 does.
@@ -42,7 +42,7 @@ fn s3_range(header: Option<&str>) -> Option<ByteRange> {
 /// the S3 Glacier Flexible Retrieval storage class, the S3 Glacier Deep Archive storage class ...
 /// before you can retrieve the object you must first restore a copy"; CopyObject likewise). Restore
 /// comes with the tiering issue; until then no archived object is restored. HeadObject is allowed.
-fn refuse_archived(bucket: &str, key: &str, info: &ObjectInfo) -> Result<()> {
+pub(super) fn refuse_archived(bucket: &str, key: &str, info: &ObjectInfo) -> Result<()> {
     if info.storage_class.needs_restore() {
         return Err(Error::InvalidObjectState {
             bucket: bucket.into(),
@@ -55,9 +55,9 @@ fn refuse_archived(bucket: &str, key: &str, info: &ObjectInfo) -> Result<()> {
 
 /// What S3 reports for an object stored without a `Content-Type` (S3 user guide, "Working with
 /// object metadata", system-defined metadata: S3 stores `binary/octet-stream` when none is given).
-const DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";
+pub(super) const DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";
 
-fn storage_class(v: Option<&String>) -> Result<StorageClass> {
+pub(super) fn storage_class(v: Option<&String>) -> Result<StorageClass> {
     match v {
         None => Ok(StorageClass::Standard),
         Some(s) => {
@@ -481,9 +481,9 @@ impl S3 {
 }
 
 /// A reader that feeds every byte it passes through a checksum.
-struct HashingReader {
-    inner: Box<dyn Read + Send>,
-    hasher: Arc<Mutex<checksum::StreamHasher>>,
+pub(super) struct HashingReader {
+    pub(super) inner: Box<dyn Read + Send>,
+    pub(super) hasher: Arc<Mutex<checksum::StreamHasher>>,
 }
 
 impl Read for HashingReader {
@@ -495,7 +495,7 @@ impl Read for HashingReader {
 }
 
 /// Opens a request body as a reader, with its length when known.
-fn open_body(body: Body) -> Result<(Box<dyn Read + Send>, Option<u64>)> {
+pub(super) fn open_body(body: Body) -> Result<(Box<dyn Read + Send>, Option<u64>)> {
     Ok(match body {
         Body::Bytes(b) => {
             let n = b.len() as u64;
@@ -510,14 +510,14 @@ fn open_body(body: Body) -> Result<(Box<dyn Read + Send>, Option<u64>)> {
     })
 }
 
-fn new_version(state: VersioningState) -> NewVersion {
+pub(super) fn new_version(state: VersioningState) -> NewVersion {
     match state {
         VersioningState::Enabled => NewVersion::Unique,
         VersioningState::Unversioned | VersioningState::Suspended => NewVersion::Null,
     }
 }
 
-fn output_version(state: VersioningState, v: VersionId) -> Option<String> {
+pub(super) fn output_version(state: VersioningState, v: VersionId) -> Option<String> {
     (state == VersioningState::Enabled).then(|| version_string(v))
 }
 
@@ -538,7 +538,7 @@ fn copies_onto_itself(
     src.id == dst.id && src_key == dst_key && read.is_latest
 }
 
-fn parse_copy_source(src: &str) -> Result<(String, String, Option<VersionId>)> {
+pub(super) fn parse_copy_source(src: &str) -> Result<(String, String, Option<VersionId>)> {
     let bad = || Error::InvalidArgument {
         name: "x-amz-copy-source",
         value: src.to_owned(),

@@ -259,8 +259,15 @@ impl Checksums {
     pub(crate) fn from_stored(stored: &[(u8, Vec<u8>)]) -> Checksums {
         let mut c = Checksums::default();
         for (code, raw) in stored {
-            let v = Some(crate::s3::checksum::encode(raw));
-            match ChecksumAlgorithm::from_code(*code) {
+            // A multipart object's composite checksum is kept as its text (`<base64>-<parts>`),
+            // under the algorithm's code with the high bit set.
+            let composite = code & COMPOSITE_CHECKSUM_FLAG != 0;
+            let v = Some(if composite {
+                String::from_utf8_lossy(raw).into_owned()
+            } else {
+                crate::s3::checksum::encode(raw)
+            });
+            match ChecksumAlgorithm::from_code(code & !COMPOSITE_CHECKSUM_FLAG) {
                 Some(ChecksumAlgorithm::Crc32) => c.checksum_crc32 = v,
                 Some(ChecksumAlgorithm::Crc32c) => c.checksum_crc32_c = v,
                 Some(ChecksumAlgorithm::Crc64Nvme) => c.checksum_crc64_nvme = v,
@@ -268,11 +275,15 @@ impl Checksums {
                 Some(ChecksumAlgorithm::Sha256) => c.checksum_sha256 = v,
                 None => continue,
             }
-            c.checksum_type = Some("FULL_OBJECT".into());
+            c.checksum_type = Some(if composite { "COMPOSITE" } else { "FULL_OBJECT" }.into());
         }
         c
     }
 }
+
+/// Set on a stored checksum's algorithm code when the value is a multipart upload's composite
+/// checksum (a checksum of the parts' checksums), kept as its text.
+pub(crate) const COMPOSITE_CHECKSUM_FLAG: u8 = 0x80;
 
 /// PutObject output.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,7 +8,7 @@
 //! a file cut anywhere lacks its trailer.
 
 use super::{FormatError, FormatResult, masked_crc, need, u16_at, u32_at, u64_at};
-use crate::limits::KEY_BYTES_MAX;
+use crate::limits::{KEY_BYTES_MAX, PART_NUMBER_MAX};
 
 /// Magic of a checkpoint file.
 pub const CHECKPOINT_MAGIC: [u8; 8] = *b"S3LCKPT\x01";
@@ -38,6 +38,11 @@ const ENTRY_FIXED_BYTES: usize = 96;
 const BLOCK_SEGMENTS: u8 = 1;
 const BLOCK_CATALOG: u8 = 2;
 const BLOCK_ENTRIES: u8 = 3;
+const BLOCK_UPLOADS: u8 = 4;
+const UPLOAD_ITEM_FIXED_BYTES: usize = 72;
+const PART_ITEM_FIXED_BYTES: usize = 72;
+const ITEM_UPLOAD: u8 = 1;
+const ITEM_PART: u8 = 2;
 
 /// How far a checkpoint covers one segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +123,56 @@ pub struct CheckpointEntry {
     pub etag: [u8; 16],
     /// Chunk spans (chunked entries only).
     pub spans: Vec<CheckpointSpan>,
+    /// Parts of a multipart object (0 for single-part), for its `-N` ETag.
+    pub parts: u16,
+}
+
+/// One part of an upload in progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointPart {
+    /// Part number (1..=10,000).
+    pub number: u32,
+    /// The part record's seq.
+    pub seq: u64,
+    /// Segment of the part record.
+    pub segment_id: u64,
+    /// Offset of the part record.
+    pub offset: u64,
+    /// Length of the part record.
+    pub record_len: u64,
+    /// Part size.
+    pub size: u64,
+    /// Upload time, ms.
+    pub mtime_ms: u64,
+    /// MD5 of the part.
+    pub etag: [u8; 16],
+    /// Where the part's chunk records lie.
+    pub spans: Vec<CheckpointSpan>,
+}
+
+/// One multipart upload in progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointUpload {
+    /// Bucket id.
+    pub bucket: u64,
+    /// Object key bytes.
+    pub key: Vec<u8>,
+    /// Upload id.
+    pub upload_id: [u8; 16],
+    /// The start record's seq.
+    pub seq: u64,
+    /// Segment of the start record.
+    pub segment_id: u64,
+    /// Offset of the start record.
+    pub offset: u64,
+    /// Length of the start record.
+    pub record_len: u64,
+    /// Initiation time, ms.
+    pub initiated_ms: u64,
+    /// Storage class code.
+    pub class: u8,
+    /// Parts, ascending by number.
+    pub parts: Vec<CheckpointPart>,
 }
 
 /// A whole checkpoint.
@@ -137,6 +192,8 @@ pub struct Checkpoint {
     pub catalog: Vec<CheckpointCatalogEdit>,
     /// Entries in index order: bucket, key ascending, seq descending.
     pub entries: Vec<CheckpointEntry>,
+    /// Multipart uploads in progress, ascending by (bucket, key, upload id).
+    pub uploads: Vec<CheckpointUpload>,
 }
 
 /// Encodes a checkpoint. Entries must be in index order (the decoder refuses anything else).
@@ -197,6 +254,22 @@ pub fn encode_checkpoint(c: &Checkpoint) -> Vec<u8> {
     if count > 0 {
         flush(&mut out, BLOCK_ENTRIES, &mut block, &mut count);
     }
+    // Uploads as a flat list of items (an upload, then its parts), so a block may end anywhere.
+    let mut items: Vec<Vec<u8>> = Vec::new();
+    for u in &c.uploads {
+        items.push(encode_upload_item(u));
+        items.extend(u.parts.iter().map(encode_part_item));
+    }
+    for item in items {
+        if count > 0 && block.len() + item.len() > CHECKPOINT_BLOCK_BYTES_TARGET {
+            flush(&mut out, BLOCK_UPLOADS, &mut block, &mut count);
+        }
+        block.extend_from_slice(&item);
+        count += 1;
+    }
+    if count > 0 {
+        flush(&mut out, BLOCK_UPLOADS, &mut block, &mut count);
+    }
     let start = out.len();
     out.extend_from_slice(&CHECKPOINT_TRAILER_MAGIC);
     out.extend_from_slice(&(crcs.len() as u32).to_le_bytes());
@@ -256,12 +329,42 @@ fn encode_entry(out: &mut Vec<u8>, e: &CheckpointEntry) {
     out.push(e.class);
     out.extend_from_slice(&(e.key.len() as u16).to_le_bytes());
     out.extend_from_slice(&(e.spans.len() as u16).to_le_bytes());
-    out.extend_from_slice(&[0u8; 2]);
+    out.extend_from_slice(&e.parts.to_le_bytes());
     out.extend_from_slice(&e.key);
     for s in &e.spans {
         out.extend_from_slice(&s.segment_id.to_le_bytes());
         out.extend_from_slice(&s.bytes.to_le_bytes());
     }
+}
+
+fn encode_upload_item(u: &CheckpointUpload) -> Vec<u8> {
+    let mut out = Vec::with_capacity(UPLOAD_ITEM_FIXED_BYTES + u.key.len());
+    out.extend_from_slice(&[ITEM_UPLOAD, u.class]);
+    out.extend_from_slice(&(u.key.len() as u16).to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&u.bucket.to_le_bytes());
+    out.extend_from_slice(&u.upload_id);
+    for v in [u.seq, u.segment_id, u.offset, u.record_len, u.initiated_ms] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out.extend_from_slice(&u.key);
+    out
+}
+
+fn encode_part_item(p: &CheckpointPart) -> Vec<u8> {
+    let mut out = Vec::with_capacity(PART_ITEM_FIXED_BYTES + 16 * p.spans.len());
+    out.extend_from_slice(&[ITEM_PART, 0]);
+    out.extend_from_slice(&(p.spans.len() as u16).to_le_bytes());
+    out.extend_from_slice(&p.number.to_le_bytes());
+    for v in [p.seq, p.segment_id, p.offset, p.record_len, p.size, p.mtime_ms] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out.extend_from_slice(&p.etag);
+    for s in &p.spans {
+        out.extend_from_slice(&s.segment_id.to_le_bytes());
+        out.extend_from_slice(&s.bytes.to_le_bytes());
+    }
+    out
 }
 
 fn bad_crc(what: &'static str, stored: u32, computed: u32) -> FormatError {
@@ -315,6 +418,7 @@ pub fn decode_checkpoint(b: &[u8]) -> FormatResult<Checkpoint> {
             BLOCK_SEGMENTS => decode_segments(payload, count, segment_count, &mut c.segments)?,
             BLOCK_CATALOG => decode_catalog(payload, count, catalog_count, &mut c.catalog)?,
             BLOCK_ENTRIES => decode_entries(payload, count, &mut c.entries)?,
+            BLOCK_UPLOADS => decode_uploads(payload, count, &mut c.uploads)?,
             _ => return Err(FormatError::Malformed("unknown checkpoint block kind")),
         }
     }
@@ -479,8 +583,16 @@ fn decode_entry(p: &[u8], pos: &mut usize) -> FormatResult<CheckpointEntry> {
     if !(1..=3).contains(&b[88]) {
         return Err(FormatError::Malformed("unknown entry kind"));
     }
-    if b[94..96] != [0, 0] {
-        return Err(FormatError::Malformed("reserved entry bytes are not zero"));
+    let parts = u16_at(b, 94);
+    if parts != 0 && b[88] != 2 {
+        return Err(FormatError::Malformed("a part count on an entry that is no chunked object"));
+    }
+    if u32::from(parts) > PART_NUMBER_MAX {
+        return Err(FormatError::TooLarge {
+            field: "parts",
+            value: u64::from(parts),
+            max: u64::from(PART_NUMBER_MAX),
+        });
     }
     let total = ENTRY_FIXED_BYTES + key_len + 16 * span_count;
     need(b, total as u64)?;
@@ -504,7 +616,104 @@ fn decode_entry(p: &[u8], pos: &mut usize) -> FormatResult<CheckpointEntry> {
         class: b[89],
         key,
         spans,
+        parts,
     })
+}
+
+fn decode_spans(b: &[u8], count: usize) -> Vec<CheckpointSpan> {
+    b[..16 * count]
+        .chunks_exact(16)
+        .map(|s| CheckpointSpan { segment_id: u64_at(s, 0), bytes: u64_at(s, 8) })
+        .collect()
+}
+
+/// Upload items: each upload, then its parts; uploads strictly ascending by (bucket, key, upload
+/// id), one upload's parts strictly ascending by number, a part never before its upload.
+fn decode_uploads(p: &[u8], count: u32, out: &mut Vec<CheckpointUpload>) -> FormatResult<()> {
+    let mut pos = 0;
+    for _ in 0..count {
+        let b = &p[pos..];
+        need(b, 1)?;
+        match b[0] {
+            ITEM_UPLOAD => {
+                need(b, UPLOAD_ITEM_FIXED_BYTES as u64)?;
+                let key_len = usize::from(u16_at(b, 2));
+                if key_len > KEY_BYTES_MAX {
+                    return Err(FormatError::TooLarge {
+                        field: "key_len",
+                        value: key_len as u64,
+                        max: KEY_BYTES_MAX as u64,
+                    });
+                }
+                if u32_at(b, 4) != 0 {
+                    return Err(FormatError::Malformed("reserved upload bytes are not zero"));
+                }
+                need(b, (UPLOAD_ITEM_FIXED_BYTES + key_len) as u64)?;
+                let u = CheckpointUpload {
+                    bucket: u64_at(b, 8),
+                    upload_id: b[16..32].try_into().expect("16 bytes"),
+                    seq: u64_at(b, 32),
+                    segment_id: u64_at(b, 40),
+                    offset: u64_at(b, 48),
+                    record_len: u64_at(b, 56),
+                    initiated_ms: u64_at(b, 64),
+                    class: b[1],
+                    key: b[UPLOAD_ITEM_FIXED_BYTES..UPLOAD_ITEM_FIXED_BYTES + key_len].to_vec(),
+                    parts: Vec::new(),
+                };
+                if let Some(prev) = out.last()
+                    && (prev.bucket, &prev.key[..], prev.upload_id) >= (u.bucket, &u.key[..], u.upload_id)
+                {
+                    return Err(FormatError::Malformed("checkpoint uploads not in order"));
+                }
+                pos += UPLOAD_ITEM_FIXED_BYTES + key_len;
+                out.push(u);
+            }
+            ITEM_PART => {
+                need(b, PART_ITEM_FIXED_BYTES as u64)?;
+                let span_count = usize::from(u16_at(b, 2));
+                if span_count > CHECKPOINT_SPANS_MAX {
+                    return Err(FormatError::TooLarge {
+                        field: "span_count",
+                        value: span_count as u64,
+                        max: CHECKPOINT_SPANS_MAX as u64,
+                    });
+                }
+                if b[1] != 0 {
+                    return Err(FormatError::Malformed("reserved part bytes are not zero"));
+                }
+                let total = PART_ITEM_FIXED_BYTES + 16 * span_count;
+                need(b, total as u64)?;
+                let number = u32_at(b, 4);
+                let Some(upload) = out.last_mut() else {
+                    return Err(FormatError::Malformed("a checkpoint part before any upload"));
+                };
+                if number == 0
+                    || number > PART_NUMBER_MAX
+                    || upload.parts.last().is_some_and(|l| l.number >= number)
+                {
+                    return Err(FormatError::Malformed("checkpoint part numbers out of order or range"));
+                }
+                upload.parts.push(CheckpointPart {
+                    number,
+                    seq: u64_at(b, 8),
+                    segment_id: u64_at(b, 16),
+                    offset: u64_at(b, 24),
+                    record_len: u64_at(b, 32),
+                    size: u64_at(b, 40),
+                    mtime_ms: u64_at(b, 48),
+                    etag: b[56..72].try_into().expect("16 bytes"),
+                    spans: decode_spans(&b[PART_ITEM_FIXED_BYTES..], span_count),
+                });
+                pos += total;
+            }
+            _ => return Err(FormatError::Malformed("unknown checkpoint upload item")),
+        }
+    }
+    if pos != p.len() {
+        return Err(FormatError::Malformed("uploads block length does not match its items"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

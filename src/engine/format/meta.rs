@@ -2,7 +2,7 @@
 //! A reader skips tags it does not know; a field that must not be skipped needs a new format version.
 
 use super::{FormatError, FormatResult, need, u16_at, u32_at, u64_at};
-use crate::limits::RECORD_META_BYTES_MAX;
+use crate::limits::{COMMIT_META_BYTES_MAX, RECORD_META_BYTES_MAX};
 
 const TAG_MTIME_MS: u16 = 1;
 const TAG_SIZE: u16 = 2;
@@ -16,11 +16,19 @@ const TAG_ENVELOPE: u16 = 9;
 const TAG_CHUNKS: u16 = 10;
 const TAG_PARTS_COUNT: u16 = 11;
 const TAG_CHUNK_TOKEN: u16 = 12;
+const TAG_PART_RUNS: u16 = 13;
 
 /// Bytes one chunk reference takes in meta.
 pub const CHUNK_REF_BYTES: usize = 24;
 /// Most chunks one object-commit record can list (leaves 4 KiB of meta for everything else).
 pub const CHUNKS_PER_OBJECT_MAX: usize = (RECORD_META_BYTES_MAX - 4096) / CHUNK_REF_BYTES;
+
+/// Bytes one part run takes in meta (chunk token, chunk count).
+pub const PART_RUN_BYTES: usize = 20;
+/// Most chunks a multipart object's commit record can list: its meta may be larger than other
+/// records' (the kind's own limit), with room left for 10,000 part runs and the other fields.
+pub const CHUNKS_PER_MULTIPART_OBJECT_MAX: usize =
+    (COMMIT_META_BYTES_MAX - RECORD_META_BYTES_MAX - 10_000 * PART_RUN_BYTES) / CHUNK_REF_BYTES;
 
 /// Where one chunk of a large body lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +71,49 @@ pub struct ObjectMeta {
     /// abandoned put) never passes a read's identity check. `None` in records written before it
     /// existed; their chunks carry the object's version id.
     pub chunk_token: Option<[u8; 16]>,
+    /// A multipart object's chunks by part: (the part upload's chunk token, its chunk count), in
+    /// part order. Chunk `i` of the object is chunk `i - first` of its part's run, written under
+    /// that run's token. Empty for single-part objects (all chunks under `chunk_token`).
+    pub part_runs: Vec<([u8; 16], u32)>,
+}
+
+/// The identity each chunk record of a body must carry: (token in its version-id field, its
+/// `chunk_index`).
+#[derive(Debug, Clone)]
+pub struct ChunkIds {
+    /// (first chunk position, token) per run, ascending.
+    runs: Vec<(u64, [u8; 16])>,
+}
+
+impl ChunkIds {
+    /// The identities of `meta`'s chunks; `version` is the token of records from before chunk
+    /// tokens existed.
+    #[must_use]
+    pub fn of(meta: &ObjectMeta, version: [u8; 16]) -> ChunkIds {
+        if meta.part_runs.is_empty() {
+            return ChunkIds { runs: vec![(0, meta.chunk_token.unwrap_or(version))] };
+        }
+        let mut first = 0u64;
+        let runs = meta
+            .part_runs
+            .iter()
+            .map(|&(token, count)| {
+                let run = (first, token);
+                first += u64::from(count);
+                run
+            })
+            .collect();
+        ChunkIds { runs }
+    }
+
+    /// (token, chunk index) chunk `i` must carry.
+    #[must_use]
+    pub fn get(&self, i: usize) -> ([u8; 16], u32) {
+        let i = i as u64;
+        let at = self.runs.partition_point(|&(first, _)| first <= i).saturating_sub(1);
+        let (first, token) = self.runs[at];
+        (token, (i - first) as u32)
+    }
 }
 
 struct Writer(Vec<u8>);
@@ -133,6 +184,14 @@ impl ObjectMeta {
         if let Some(token) = &self.chunk_token {
             w.tlv(TAG_CHUNK_TOKEN, token);
         }
+        if !self.part_runs.is_empty() {
+            let mut v = Vec::with_capacity(self.part_runs.len() * PART_RUN_BYTES);
+            for (token, count) in &self.part_runs {
+                v.extend_from_slice(token);
+                v.extend_from_slice(&count.to_le_bytes());
+            }
+            w.tlv(TAG_PART_RUNS, &v);
+        }
         w.0
     }
 
@@ -141,11 +200,11 @@ impl ObjectMeta {
     /// # Errors
     /// Truncated or over-long fields, non-UTF-8 strings, a meta section over its limit.
     pub fn decode(b: &[u8]) -> FormatResult<ObjectMeta> {
-        if b.len() > RECORD_META_BYTES_MAX {
+        if b.len() > COMMIT_META_BYTES_MAX {
             return Err(FormatError::TooLarge {
                 field: "meta",
                 value: b.len() as u64,
-                max: RECORD_META_BYTES_MAX as u64,
+                max: COMMIT_META_BYTES_MAX as u64,
             });
         }
         let mut m = ObjectMeta::default();
@@ -176,7 +235,14 @@ impl ObjectMeta {
                 TAG_CHUNK_TOKEN => {
                     m.chunk_token = Some(v.try_into().map_err(|_| FormatError::Malformed("chunk token"))?);
                 }
+                TAG_PART_RUNS => m.part_runs = decode_part_runs(v)?,
                 _ => {}
+            }
+        }
+        if !m.part_runs.is_empty() {
+            let listed: u64 = m.part_runs.iter().map(|&(_, n)| u64::from(n)).sum();
+            if listed != m.chunks.len() as u64 {
+                return Err(FormatError::Malformed("part runs do not cover the chunk list"));
             }
         }
         Ok(m)
@@ -287,6 +353,19 @@ pub fn replace_chunks(meta: &[u8], chunks: &[ChunkRef]) -> FormatResult<Vec<u8>>
         return Err(FormatError::Malformed("no chunk list to replace"));
     }
     Ok(out)
+}
+
+fn decode_part_runs(v: &[u8]) -> FormatResult<Vec<([u8; 16], u32)>> {
+    if !v.len().is_multiple_of(PART_RUN_BYTES) {
+        return Err(FormatError::Malformed("part run list length"));
+    }
+    Ok(v.chunks_exact(PART_RUN_BYTES)
+        .map(|r| {
+            let mut token = [0u8; 16];
+            token.copy_from_slice(&r[..16]);
+            (token, u32_at(r, 16))
+        })
+        .collect())
 }
 
 fn decode_chunks(v: &[u8]) -> FormatResult<Vec<ChunkRef>> {

@@ -4,7 +4,7 @@
 //! in the header is trusted for more than a bounds check. The body CRC covers the stored body.
 
 use super::{FormatError, FormatResult, align8, mask, masked_crc, need, u16_at, u32_at, u64_at};
-use crate::limits::{KEY_BYTES_MAX, RECORD_BODY_BYTES_MAX, RECORD_META_BYTES_MAX};
+use crate::limits::{COMMIT_META_BYTES_MAX, KEY_BYTES_MAX, RECORD_BODY_BYTES_MAX, RECORD_META_BYTES_MAX};
 
 /// Record magic, "REC1" little-endian. Never zero, so a zero-filled tail reads as "no record".
 pub const RECORD_MAGIC: u32 = 0x3143_4552;
@@ -29,10 +29,13 @@ pub enum RecordKind {
     DeleteMarker = 4,
     /// Permanently removes one version (bucket, key, version id).
     Purge = 5,
-    /// Reserved: start of a multipart upload.
+    /// Starts a multipart upload: the version-id field holds the upload id, the meta what the
+    /// object will get (content type, metadata, tags, checksum algorithm and type).
     MultipartStart = 6,
-    /// Reserved: abort of a multipart upload.
-    MultipartAbort = 7,
+    /// Ends a multipart upload (aborted, or completed by the object-commit record written in the
+    /// same group): the version-id field holds the upload id. Kept by compaction while a surviving
+    /// segment could hold the upload's start or parts.
+    MultipartEnd = 7,
     /// A bucket catalog edit (create, delete, settings); body is the edit.
     Catalog = 8,
     /// Ends a group commit; body is [`GroupCommitBody`].
@@ -41,6 +44,10 @@ pub enum RecordKind {
     Seal = 10,
     /// Reserved: a temporary restored copy of an archived object.
     RestoredCopy = 11,
+    /// One part of a multipart upload: the version-id field holds the upload id, `chunk_index`
+    /// the part number, the meta the part's size, MD5, checksum and chunk list (its chunks are
+    /// CHUNK records under the part's own chunk token).
+    MultipartPart = 12,
 }
 
 impl RecordKind {
@@ -56,13 +63,24 @@ impl RecordKind {
             4 => RecordKind::DeleteMarker,
             5 => RecordKind::Purge,
             6 => RecordKind::MultipartStart,
-            7 => RecordKind::MultipartAbort,
+            7 => RecordKind::MultipartEnd,
             8 => RecordKind::Catalog,
             9 => RecordKind::GroupCommit,
             10 => RecordKind::Seal,
             11 => RecordKind::RestoredCopy,
+            12 => RecordKind::MultipartPart,
             other => return Err(FormatError::UnknownKind(other)),
         })
+    }
+}
+
+/// Largest meta section a record of `kind` may have: object-commit records list chunks, and a
+/// multipart object's list needs more than the 64 KiB every other record gets.
+#[must_use]
+pub fn meta_bytes_max(kind: RecordKind) -> usize {
+    match kind {
+        RecordKind::ObjectCommit => COMMIT_META_BYTES_MAX,
+        _ => RECORD_META_BYTES_MAX,
     }
 }
 
@@ -178,7 +196,7 @@ pub fn encode_record(p: &RecordParts<'_>) -> Vec<u8> {
 #[must_use]
 pub fn encode_record_head(p: &RecordParts<'_>, body_len: u64, body_crc: u32) -> Vec<u8> {
     assert!(p.key.len() <= KEY_BYTES_MAX, "key over limit reached the encoder");
-    assert!(p.meta.len() <= RECORD_META_BYTES_MAX, "meta over limit reached the encoder");
+    assert!(p.meta.len() <= meta_bytes_max(p.kind), "meta over limit reached the encoder");
     assert!(body_len <= RECORD_BODY_BYTES_MAX, "body over limit reached the encoder");
     let header = RecordHeader {
         kind: p.kind,
@@ -241,12 +259,14 @@ pub fn decode_header(b: &[u8]) -> FormatResult<RecordHeader> {
             max: KEY_BYTES_MAX as u64,
         });
     }
+    let kind = RecordKind::from_u8(b[8])?;
     let meta_len = u32_at(b, 12);
-    if meta_len as usize > RECORD_META_BYTES_MAX {
+    let meta_max = meta_bytes_max(kind);
+    if meta_len as usize > meta_max {
         return Err(FormatError::TooLarge {
             field: "meta_len",
             value: u64::from(meta_len),
-            max: RECORD_META_BYTES_MAX as u64,
+            max: meta_max as u64,
         });
     }
     let body_len = u64_at(b, 48);
@@ -254,7 +274,7 @@ pub fn decode_header(b: &[u8]) -> FormatResult<RecordHeader> {
         return Err(FormatError::TooLarge { field: "body_len", value: body_len, max: RECORD_BODY_BYTES_MAX });
     }
     Ok(RecordHeader {
-        kind: RecordKind::from_u8(b[8])?,
+        kind,
         flags: b[9],
         key_len,
         meta_len,

@@ -5,6 +5,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 
+use super::uploads::{PartEntry, RecordAt, Upload, UploadKey, Uploads};
 use crate::engine::format::meta::ChunkRef;
 use crate::engine::format::record::record_len;
 use crate::types::{StorageClass, VersionId};
@@ -96,6 +97,8 @@ pub(crate) struct IndexEntry {
     pub(crate) mtime_ms: u64,
     pub(crate) etag: [u8; 16],
     pub(crate) class: StorageClass,
+    /// Parts of a multipart object (its ETag is `<etag>-<parts>`); 0 for single-part ones.
+    pub(crate) parts: u16,
 }
 
 /// Bytes of one chunked version's chunk records that lie in one segment.
@@ -142,6 +145,8 @@ pub(crate) struct Index {
     /// Every catalog edit record of the partition (seq, body), in seq order: a checkpoint carries
     /// them, since the catalog is rebuilt from its edits.
     catalog_edits: Vec<(u64, Vec<u8>)>,
+    /// Multipart uploads in progress: their start and part records (and the parts' chunks) are live.
+    uploads: Uploads,
 }
 
 pub(crate) fn key_bound(bucket: u64, key: &[u8], seq: u64) -> IndexKey {
@@ -156,8 +161,13 @@ impl Index {
         entries: Vec<(IndexKey, IndexEntry, Box<[Span]>)>,
         retained: &[(u64, u64)],
         catalog_edits: Vec<(u64, Vec<u8>)>,
+        uploads: Vec<(UploadKey, Upload)>,
     ) -> Index {
         let mut ix = Index { catalog_edits, ..Index::default() };
+        for (k, u) in uploads {
+            ix.use_upload(&u);
+            ix.uploads.insert(k, u);
+        }
         let mut map_entries = Vec::with_capacity(entries.len());
         for (k, e, spans) in entries {
             ix.add_use(&e, &spans);
@@ -180,19 +190,146 @@ impl Index {
     /// purges), which a checkpoint must carry since no entry brings them back.
     pub(crate) fn retained_by_segment(&self) -> HashMap<u64, u64> {
         let mut left = self.segment_live.clone();
+        let mut take = |segment_id: u64, bytes: u64| {
+            if let Some(l) = left.get_mut(&segment_id) {
+                *l -= bytes.min(*l);
+            }
+        };
         for e in self.map.values() {
-            let mut take = |segment_id: u64, bytes: u64| {
-                if let Some(l) = left.get_mut(&segment_id) {
-                    *l -= bytes.min(*l);
-                }
-            };
             take(e.segment_id, e.record_len);
             for s in self.spans_at((e.segment_id, e.offset)) {
                 take(s.segment_id, s.bytes);
             }
         }
+        for (_, u) in self.uploads.iter() {
+            for (at, spans) in upload_records(u) {
+                take(at.segment_id, at.len);
+                for s in spans {
+                    take(s.segment_id, s.bytes);
+                }
+            }
+        }
         left.retain(|_, b| *b > 0);
         left
+    }
+
+    /// The multipart uploads in progress.
+    pub(crate) fn uploads(&self) -> &Uploads {
+        &self.uploads
+    }
+
+    /// Begins a multipart upload whose start record is `u.at`.
+    pub(crate) fn start_upload(&mut self, k: UploadKey, u: Upload) {
+        self.use_upload(&u);
+        if let Some(old) = self.uploads.insert(k, u) {
+            self.drop_upload(&old);
+        }
+    }
+
+    /// Records a part of an upload in progress, replacing an earlier upload of its number. A part
+    /// of an upload that has ended (aborted or completed meanwhile) is dead: returns false.
+    pub(crate) fn put_part(
+        &mut self,
+        bucket: u64,
+        key: &[u8],
+        upload: [u8; 16],
+        number: u32,
+        part: PartEntry,
+    ) -> bool {
+        let Some(u) = self.uploads.get_mut(bucket, key, upload) else { return false };
+        let old = match u.parts.get(&number) {
+            // A replay may meet an older record after a newer one only if seqs say so.
+            Some(old) if old.seq > part.seq => return false,
+            _ => u.parts.insert(number, part.clone()),
+        };
+        if let Some(old) = old {
+            self.release_part(&old);
+        }
+        self.retain(part.at.segment_id, part.at.len);
+        for s in &part.spans {
+            self.retain(s.segment_id, s.bytes);
+        }
+        true
+    }
+
+    /// Ends an upload (aborted or completed): its start and part records, and the chunks of parts
+    /// no object took over, are dead. Returns the upload, if it was in progress.
+    pub(crate) fn end_upload(&mut self, bucket: u64, key: &[u8], upload: [u8; 16]) -> Option<Upload> {
+        let u = self.uploads.remove(bucket, key, upload)?;
+        self.drop_upload(&u);
+        Some(u)
+    }
+
+    /// Moves an upload's start record (`number` `None`) or one of its part records to a new copy, if
+    /// the upload still points at `from`: compaction's switch for upload records.
+    pub(crate) fn relocate_upload_record(
+        &mut self,
+        k: &UploadKey,
+        number: Option<u32>,
+        from: (u64, u64),
+        to: RecordAt,
+        spans: &[Span],
+    ) -> bool {
+        let Some(u) = self.uploads.get_mut(k.0, &k.1, k.2) else { return false };
+        let (old_at, old_spans) = match number {
+            None if (u.at.segment_id, u.at.offset) == from => (std::mem::replace(&mut u.at, to), None),
+            Some(n) => match u.parts.get_mut(&n) {
+                Some(p) if (p.at.segment_id, p.at.offset) == from => {
+                    let old_spans = std::mem::replace(&mut p.spans, spans.into());
+                    (std::mem::replace(&mut p.at, to), Some(old_spans))
+                }
+                _ => return false,
+            },
+            None => return false,
+        };
+        self.release(old_at.segment_id, old_at.len);
+        self.retain(to.segment_id, to.len);
+        if let Some(old_spans) = old_spans {
+            for s in old_spans.iter() {
+                self.release(s.segment_id, s.bytes);
+            }
+            for s in spans {
+                self.retain(s.segment_id, s.bytes);
+            }
+        }
+        true
+    }
+
+    /// Parts of uploads in progress with a chunk in one of `segments`: (upload, part number, where
+    /// the part record is).
+    pub(crate) fn parts_touching(&self, segments: &[u64]) -> Vec<(UploadKey, u32, RecordAt)> {
+        let mut out = Vec::new();
+        for (k, u) in self.uploads.iter() {
+            for (n, p) in &u.parts {
+                if p.spans.iter().any(|s| segments.contains(&s.segment_id)) {
+                    out.push((k.clone(), *n, p.at));
+                }
+            }
+        }
+        out
+    }
+
+    fn use_upload(&mut self, u: &Upload) {
+        for (at, spans) in upload_records(u) {
+            self.retain(at.segment_id, at.len);
+            for s in spans {
+                self.retain(s.segment_id, s.bytes);
+            }
+        }
+    }
+
+    fn drop_upload(&mut self, u: &Upload) {
+        self.release(u.at.segment_id, u.at.len);
+        for p in u.parts.values() {
+            self.release_part(p);
+        }
+    }
+
+    fn release_part(&mut self, p: &PartEntry) {
+        self.release(p.at.segment_id, p.at.len);
+        for s in &p.spans {
+            self.release(s.segment_id, s.bytes);
+        }
     }
 
     /// Notes a catalog edit record (seq, body) of the partition.
@@ -370,9 +507,11 @@ impl Index {
     }
 
     /// True when the bucket has no version or marker in this partition.
+    /// An upload in progress counts: its parts are stored bytes of the bucket.
     pub(crate) fn bucket_is_empty(&self, bucket: u64) -> bool {
         let start = IndexKey { bucket, key: KeyBytes::from(&[][..]), rev_seq: Reverse(u64::MAX) };
         self.map.range(start..).next().is_none_or(|(k, _)| k.bucket != bucket)
+            && !self.uploads.bucket_has_uploads(bucket)
     }
 
     #[cfg(test)]
@@ -410,6 +549,11 @@ impl Index {
     pub(crate) fn len(&self) -> usize {
         self.map.len()
     }
+}
+
+/// An upload's records (start, then parts) with their chunk spans.
+fn upload_records(u: &Upload) -> impl Iterator<Item = (RecordAt, &[Span])> + '_ {
+    std::iter::once((u.at, &[][..])).chain(u.parts.values().map(|p| (p.at, &*p.spans)))
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub(crate) mod prefix_load;
 pub(crate) mod rate;
 mod snapshot;
 pub(crate) mod stats;
+pub(crate) mod uploads;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -67,6 +68,13 @@ pub(crate) enum Effect {
     Retain,
     /// Removes a version.
     Purge { bucket: u64, key: Vec<u8>, version: VersionId },
+    /// Begins a multipart upload (the start record's place filled in by the leader).
+    UploadStart { key: uploads::UploadKey, upload: uploads::Upload },
+    /// One part of an upload (its record's place filled in by the leader); it commits the chunks
+    /// the part upload wrote as [`Effect::Chunk`].
+    UploadPart { key: uploads::UploadKey, number: u32, part: uploads::PartEntry },
+    /// Ends an upload (abort, or the completion whose commit record is in the same request).
+    UploadEnd { key: uploads::UploadKey },
 }
 
 /// One encoded record (seq patched by the leader) and its index effect.
@@ -120,6 +128,8 @@ pub(crate) enum Condition {
     EtagIs([u8; 16]),
     /// The key's current version is an object (not a delete marker).
     Exists,
+    /// Nothing about the key (a condition on the upload alone).
+    Any,
 }
 
 /// A condition on one key.
@@ -128,6 +138,8 @@ pub(crate) struct Precondition {
     pub(crate) bucket: u64,
     pub(crate) key: Vec<u8>,
     pub(crate) condition: Condition,
+    /// The multipart upload (of this bucket and key) that must still be in progress.
+    pub(crate) upload: Option<[u8; 16]>,
 }
 
 /// A key's state after earlier requests of a group: its newest new version, and the versions purged.
@@ -465,7 +477,21 @@ impl Partition {
         let index = self.index.read();
         // Per key touched so far in this batch: its newest new version, and the versions purged.
         let mut overlay: HashMap<(u64, Vec<u8>), KeyOverlay> = HashMap::new();
+        // Uploads ended, and begun, by earlier requests of this batch.
+        let mut ended: Vec<[u8; 16]> = Vec::new();
+        let mut begun: Vec<[u8; 16]> = Vec::new();
         for (i, req) in batch.iter().enumerate() {
+            if let Some(p) = &req.precondition
+                && let Some(upload) = p.upload
+            {
+                let open = !ended.contains(&upload)
+                    && (begun.contains(&upload) || index.uploads().get(p.bucket, &p.key, upload).is_some());
+                if !open {
+                    outcomes[i] =
+                        Some(Err(Error::NoSuchUpload { upload_id: crate::types::upload_id_string(upload) }));
+                    continue;
+                }
+            }
             if let Some(p) = &req.precondition {
                 let (added, purged) = overlay.get(&(p.bucket, p.key.clone())).cloned().unwrap_or_default();
                 let current = added.filter(|e| !purged.contains(&e.version_id)).or_else(|| {
@@ -480,6 +506,7 @@ impl Partition {
                     Condition::Absent => live.is_none(),
                     Condition::EtagIs(etag) => live.is_some_and(|e| e.etag == *etag),
                     Condition::Exists => live.is_some(),
+                    Condition::Any => true,
                 };
                 if !ok {
                     outcomes[i] = Some(Err(Error::PreconditionFailed {
@@ -489,6 +516,7 @@ impl Partition {
                             Condition::Absent => "If-None-Match: *".into(),
                             Condition::EtagIs(_) => "If-Match".into(),
                             Condition::Exists => "If-Match: *".into(),
+                            Condition::Any => String::new(),
                         },
                     }));
                     continue;
@@ -496,7 +524,9 @@ impl Partition {
             }
             for rec in req.records.lock().iter() {
                 match &rec.effect {
-                    Effect::Retain | Effect::Chunk => {}
+                    Effect::Retain | Effect::Chunk | Effect::UploadPart { .. } => {}
+                    Effect::UploadStart { key, .. } => begun.push(key.2),
+                    Effect::UploadEnd { key } => ended.push(key.2),
                     Effect::Upsert { bucket, key, entry, .. } => {
                         let o = overlay.entry((*bucket, key.clone())).or_default();
                         o.1.retain(|v| *v != entry.version_id);
@@ -803,6 +833,25 @@ fn apply_effect(index: &mut Index, rec: &WriteRecord, w: &Written) {
         Effect::Purge { bucket, key, version } => {
             index.remove_version(*bucket, key, *version, w.seq);
             // Kept by compaction while an older record of the version may survive somewhere.
+            index.retain(w.segment_id, rec.bytes.len() as u64);
+        }
+        Effect::UploadStart { key, upload } => {
+            let mut u = upload.clone();
+            u.at = uploads::RecordAt { segment_id: w.segment_id, offset: w.offset, len: rec.len() };
+            u.seq = w.seq;
+            index.start_upload(key.clone(), u);
+        }
+        Effect::UploadPart { key, number, part } => {
+            let mut p = part.clone();
+            p.at = uploads::RecordAt { segment_id: w.segment_id, offset: w.offset, len: rec.len() };
+            p.seq = w.seq;
+            index.settle_chunks(&part.spans);
+            // A part of an upload that ended meanwhile is dead on arrival, chunks and all.
+            index.put_part(key.0, &key.1, key.2, *number, p);
+        }
+        Effect::UploadEnd { key } => {
+            index.end_upload(key.0, &key.1, key.2);
+            // Kept by compaction while the upload's start or parts may survive somewhere.
             index.retain(w.segment_id, rec.bytes.len() as u64);
         }
     }

@@ -7,7 +7,8 @@ use std::sync::atomic::Ordering;
 use super::Partition;
 use super::index::EntryKind;
 use crate::engine::format::checkpoint::{
-    Checkpoint, CheckpointCatalogEdit, CheckpointEntry, CheckpointSegment, CheckpointSpan, Coverage,
+    Checkpoint, CheckpointCatalogEdit, CheckpointEntry, CheckpointPart, CheckpointSegment, CheckpointSpan,
+    CheckpointUpload, Coverage,
 };
 use crate::error::Result;
 
@@ -86,6 +87,41 @@ impl Partition {
                     .iter()
                     .map(|s| CheckpointSpan { segment_id: s.segment_id, bytes: s.bytes })
                     .collect(),
+                parts: e.parts,
+            })
+            .collect();
+        let uploads = index
+            .uploads()
+            .iter()
+            .map(|((bucket, key, upload_id), u)| CheckpointUpload {
+                bucket: *bucket,
+                key: key.clone(),
+                upload_id: *upload_id,
+                seq: u.seq,
+                segment_id: u.at.segment_id,
+                offset: u.at.offset,
+                record_len: u.at.len,
+                initiated_ms: u.initiated_ms,
+                class: u.class.code(),
+                parts: u
+                    .parts
+                    .iter()
+                    .map(|(n, p)| CheckpointPart {
+                        number: *n,
+                        seq: p.seq,
+                        segment_id: p.at.segment_id,
+                        offset: p.at.offset,
+                        record_len: p.at.len,
+                        size: p.size,
+                        mtime_ms: p.mtime_ms,
+                        etag: p.etag,
+                        spans: p
+                            .spans
+                            .iter()
+                            .map(|s| CheckpointSpan { segment_id: s.segment_id, bytes: s.bytes })
+                            .collect(),
+                    })
+                    .collect(),
             })
             .collect();
         Ok(Some(Checkpoint {
@@ -96,6 +132,7 @@ impl Partition {
             segments,
             catalog,
             entries,
+            uploads,
         }))
     }
 

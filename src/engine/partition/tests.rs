@@ -66,6 +66,7 @@ fn put_request(key: &str, version: u8, condition: Option<Condition>) -> Arc<Requ
             bucket: 1,
             key: key.as_bytes().to_vec(),
             condition,
+            upload: None,
         }),
         bytes: 0,
         class: StorageClass::Standard,

@@ -18,13 +18,14 @@
 
 pub(crate) mod output;
 pub(crate) mod pace;
+mod uploads;
 
 use std::sync::Arc;
 
 use crate::engine::format::manifest::ManifestEdit;
-use crate::engine::format::meta::{ChunkRef, ObjectMeta, replace_chunks};
+use crate::engine::format::meta::{ChunkIds, ChunkRef, ObjectMeta, replace_chunks};
 use crate::engine::format::record::{
-    RECORD_HEADER_BYTES, RecordKind, RecordParts, SEAL_BODY_BYTES, decode_header, decode_record,
+    RECORD_HEADER_BYTES, RecordKind, RecordParts, RecordView, SEAL_BODY_BYTES, decode_header, decode_record,
     encode_record, record_len,
 };
 use crate::engine::format::segment_header::SEGMENT_DATA_START;
@@ -187,6 +188,8 @@ struct Move {
 #[derive(Default)]
 struct Copied {
     moves: Vec<Move>,
+    /// Upload records moved (start and part records of uploads in progress).
+    upload_moves: Vec<uploads::UploadMove>,
     /// Kept records no entry points at (catalog edits, purges): (output segment, bytes).
     retained: Vec<(u64, u64)>,
 }
@@ -436,6 +439,11 @@ fn rewrite(
                 report.copies_superseded += 1;
             }
         }
+        for m in &copied.upload_moves {
+            if !ix.relocate_upload_record(&m.upload, m.number, m.from, m.to, &m.spans) {
+                report.copies_superseded += 1;
+            }
+        }
         for &(seg, bytes) in &copied.retained {
             ix.retain(seg, bytes);
         }
@@ -496,8 +504,17 @@ fn copy_live(
                 RecordKind::ObjectCommit => {
                     copy_chunked(part, seg, r.offset, input_ids, out, &mut copied, report)?
                 }
-                RecordKind::Purge if h.seq <= survivors_min_seq => report.tombstones_dropped += 1,
-                RecordKind::Purge | RecordKind::Catalog => {
+                RecordKind::MultipartStart => {
+                    uploads::copy_start(part, seg, r.offset, rec, out, &mut copied, report)?;
+                }
+                RecordKind::MultipartPart => {
+                    uploads::copy_part(part, seg, r.offset, input_ids, out, &mut copied, report)?;
+                }
+                // An end record newer than every surviving record hides nothing that survives.
+                RecordKind::Purge | RecordKind::MultipartEnd if h.seq <= survivors_min_seq => {
+                    report.tombstones_dropped += 1;
+                }
+                RecordKind::Purge | RecordKind::MultipartEnd | RecordKind::Catalog => {
                     let (id, _) = out.append(&[rec], h.seq)?;
                     report.records_copied += 1;
                     copied.retained.push((id, h.record_len()));
@@ -520,6 +537,7 @@ fn copy_live(
             copy_chunked(part, &seg, offset, input_ids, out, &mut copied, report)?;
         }
     }
+    uploads::copy_parts_outside(part, input_ids, out, &mut copied, report)?;
     Ok(copied)
 }
 
@@ -536,68 +554,98 @@ fn copy_chunked(
     copied: &mut Copied,
     report: &mut CompactionReport,
 ) -> Result<()> {
-    let site = |segment_id, offset| CorruptionSite {
-        partition: Some(part.id),
-        segment_id: Some(segment_id),
-        offset,
-    };
-    let corrupt = |segment_id, offset, what: String| Error::corruption(site(segment_id, offset), what);
-    let read = |s: &Segment, offset: u64, len: u64| {
-        s.read_bytes(offset, len)
-            .map(|b| b.bytes().to_vec())
-            .map_err(|e| Error::io("read record", &s.path, e))
-    };
-    let head = read(seg, offset, RECORD_HEADER_BYTES as u64)?;
-    let h = decode_header(&head).map_err(|e| corrupt(seg.id, offset, e.to_string()))?;
-    let rec = read(seg, offset, h.record_len())?;
-    let view = decode_record(&rec).map_err(|e| corrupt(seg.id, offset, e.to_string()))?;
+    let rec = read_record_at(part, seg, offset)?;
+    let view = decode_record(&rec).map_err(|e| corrupt(part, seg.id, offset, e.to_string()))?;
+    let h = view.header;
     if h.kind != RecordKind::ObjectCommit {
-        return Err(corrupt(seg.id, offset, "a chunked entry's record is no commit record".into()));
+        return Err(corrupt(part, seg.id, offset, "a chunked entry's record is no commit record".into()));
     }
     if part.index.read().location(h.bucket_id, view.key, h.seq) != Some((seg.id, offset)) {
         return Ok(());
     }
-    let meta = ObjectMeta::decode(view.meta).map_err(|e| corrupt(seg.id, offset, format!("meta: {e}")))?;
-    let token = meta.chunk_token.unwrap_or(h.version_id);
+    let (to, spans) = copy_with_chunks(part, seg, offset, &view, input_ids, out, report)?;
+    copied.moves.push(Move {
+        bucket: h.bucket_id,
+        key: view.key.to_vec(),
+        seq: h.seq,
+        from: (seg.id, offset),
+        to,
+        spans,
+    });
+    Ok(())
+}
+
+fn corrupt(part: &Partition, segment_id: u64, offset: u64, what: String) -> Error {
+    Error::corruption(CorruptionSite { partition: Some(part.id), segment_id: Some(segment_id), offset }, what)
+}
+
+fn read_at(s: &Segment, offset: u64, len: u64) -> Result<Vec<u8>> {
+    s.read_bytes(offset, len).map(|b| b.bytes().to_vec()).map_err(|e| Error::io("read record", &s.path, e))
+}
+
+/// The whole record at `offset` of `seg`, as bytes of our own.
+fn read_record_at(part: &Partition, seg: &Segment, offset: u64) -> Result<Vec<u8>> {
+    let head = read_at(seg, offset, RECORD_HEADER_BYTES as u64)?;
+    let h = decode_header(&head).map_err(|e| corrupt(part, seg.id, offset, e.to_string()))?;
+    read_at(seg, offset, h.record_len())
+}
+
+/// Copies a record that lists chunks (an object commit, or an upload's part): those of its chunks
+/// that lie in an input are copied and checked, the others stay, and the record is written anew
+/// with every chunk's place. Returns the new record's place and its chunk spans.
+fn copy_with_chunks(
+    part: &Partition,
+    seg: &Segment,
+    offset: u64,
+    view: &RecordView<'_>,
+    input_ids: &[u64],
+    out: &mut OutputWriter<'_>,
+    report: &mut CompactionReport,
+) -> Result<((u64, u64, u64), Vec<Span>)> {
+    let h = &view.header;
+    let meta =
+        ObjectMeta::decode(view.meta).map_err(|e| corrupt(part, seg.id, offset, format!("meta: {e}")))?;
+    let ids = ChunkIds::of(&meta, h.version_id);
     let mut moved = Vec::with_capacity(meta.chunks.len());
     for (i, c) in meta.chunks.iter().enumerate() {
         if !input_ids.contains(&c.segment_id) {
             moved.push(*c);
             continue;
         }
-        let chunk_seg = part
-            .segment(c.segment_id)
-            .ok_or_else(|| corrupt(c.segment_id, c.offset, "chunk segment is not in the store".into()))?;
-        // A chunk that fails its checks stays where it is, and so must its commit record: the
-        // chunk's segment is marked damaged and the commit's held, so later rewrites leave both
+        let chunk_seg = part.segment(c.segment_id).ok_or_else(|| {
+            corrupt(part, c.segment_id, c.offset, "chunk segment is not in the store".into())
+        })?;
+        // A chunk that fails its checks stays where it is, and so must the record listing it: the
+        // chunk's segment is marked damaged and the record's held, so later rewrites leave both
         // (and everything else they picked is rewritten).
         let damaged = |e: Error| {
             chunk_seg.mark_damaged();
             seg.hold_for_damage();
             e
         };
-        let bytes = read(&chunk_seg, c.offset, record_len(view.key.len(), 0, c.len))?;
-        let chunk =
-            decode_record(&bytes).map_err(|e| damaged(corrupt(c.segment_id, c.offset, e.to_string())))?;
+        let bytes = read_at(&chunk_seg, c.offset, record_len(view.key.len(), 0, c.len))?;
+        let chunk = decode_record(&bytes)
+            .map_err(|e| damaged(corrupt(part, c.segment_id, c.offset, e.to_string())))?;
         let ch = &chunk.header;
+        let (token, index) = ids.get(i);
         if ch.kind != RecordKind::Chunk
             || ch.bucket_id != h.bucket_id
             || ch.version_id != token
-            || ch.chunk_index as usize != i
+            || ch.chunk_index != index
             || chunk.key != view.key
             || ch.body_len != c.len
         {
-            let reason = "chunk identity does not match its commit record".into();
-            return Err(damaged(corrupt(c.segment_id, c.offset, reason)));
+            let reason = "chunk identity does not match the record listing it".into();
+            return Err(damaged(corrupt(part, c.segment_id, c.offset, reason)));
         }
         let (id, at) = out.append(&[&bytes], ch.seq)?;
         report.records_copied += 1;
         moved.push(ChunkRef { segment_id: id, offset: at, len: c.len });
     }
     let new_meta =
-        replace_chunks(view.meta, &moved).map_err(|e| corrupt(seg.id, offset, format!("meta: {e}")))?;
-    let commit = encode_record(&RecordParts {
-        kind: RecordKind::ObjectCommit,
+        replace_chunks(view.meta, &moved).map_err(|e| corrupt(part, seg.id, offset, format!("meta: {e}")))?;
+    let record = encode_record(&RecordParts {
+        kind: h.kind,
         flags: h.flags,
         seq: h.seq,
         bucket_id: h.bucket_id,
@@ -607,15 +655,7 @@ fn copy_chunked(
         meta: &new_meta,
         body: view.body,
     });
-    let (id, at) = out.append(&[&commit], h.seq)?;
+    let (id, at) = out.append(&[&record], h.seq)?;
     report.records_copied += 1;
-    copied.moves.push(Move {
-        bucket: h.bucket_id,
-        key: view.key.to_vec(),
-        seq: h.seq,
-        from: (seg.id, offset),
-        to: (id, at, commit.len() as u64),
-        spans: spans_of(&moved, view.key.len()),
-    });
-    Ok(())
+    Ok(((id, at, record.len() as u64), spans_of(&moved, view.key.len())))
 }

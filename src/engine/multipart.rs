@@ -1,0 +1,664 @@
+//! Multipart uploads in the engine. An upload is a MULTIPART_START record (the upload id in its
+//! version-id field, the object's future metadata in its meta); each part is chunk records under the
+//! part upload's own chunk token, then a MULTIPART_PART record listing them; completion writes one
+//! OBJECT_COMMIT record listing every chunk of the parts it takes, and a MULTIPART_END record in the
+//! same group; abort writes the MULTIPART_END record alone. The partition's index keeps the uploads
+//! in progress (`partition/uploads.rs`), so nothing here scans.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::ops::Bound;
+
+use md5::{Digest, Md5};
+
+use super::objects::{BodyPieces, chunk_token, name_error};
+use super::options::{BodyFinish, NewVersion, ObjectInfo, PutOptions, WriteCondition, info_from, with_meta};
+use crate::engine::format::meta::{CHUNKS_PER_MULTIPART_OBJECT_MAX, ChunkRef, ObjectMeta};
+use crate::engine::format::record::{
+    FLAG_NULL_VERSION, RecordKind, RecordParts, decode_record, encode_record,
+};
+use crate::engine::partition::index::{EntryKind, Index, IndexEntry, spans_of};
+use crate::engine::partition::rate::RequestKind;
+use crate::engine::partition::uploads::{PartEntry, RecordAt, Upload, UploadKey, after_marker};
+use crate::engine::partition::{Condition, Effect, Partition, Precondition, WriteRecord, stats};
+use crate::engine::segment::scan::ScannedRecord;
+use crate::engine::store::Store;
+use crate::error::{CorruptionSite, Error, Result};
+use crate::format::FormatError;
+use crate::limits::{PART_BYTES_MAX, PART_NUMBER_MAX, RECORD_META_BYTES_MAX};
+use crate::types::{
+    BucketId, Durability, RecoveryMode, StorageClass, VersionId, check_key, parse_upload_id, upload_id_string,
+};
+
+/// What a new multipart upload's object will get: everything but its body and checksums.
+#[derive(Debug, Clone, Default)]
+pub struct UploadOptions {
+    /// `Content-Type`.
+    pub content_type: Option<String>,
+    /// User metadata (`x-amz-meta-*` without the prefix).
+    pub user_metadata: Vec<(String, String)>,
+    /// Other system headers, and whatever else the S3 layer keeps for completion.
+    pub system_metadata: Vec<(String, String)>,
+    /// Object tags.
+    pub tags: Vec<(String, String)>,
+    /// Storage class of the parts and of the object.
+    pub storage_class: StorageClass,
+    /// Durability of the start record (the store's default when `None`).
+    pub durability: Option<Durability>,
+}
+
+/// An upload that has begun.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadStarted {
+    /// The upload id (32 hex digits).
+    pub upload_id: String,
+    /// When it began, ms since the Unix epoch.
+    pub initiated_ms: u64,
+}
+
+/// How one part is uploaded.
+#[derive(Debug, Clone, Default)]
+pub struct PartOptions {
+    /// The declared length; a body of another length is refused.
+    pub content_length: Option<u64>,
+    /// Checks the part once read (the S3 layer's checksums) and returns the checksums to keep.
+    pub finish: Option<BodyFinish>,
+    /// Durability of the part record (the store's default when `None`).
+    pub durability: Option<Durability>,
+}
+
+/// One part as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartInfo {
+    /// Part number (1..=10,000).
+    pub part_number: u32,
+    /// Bytes.
+    pub size: u64,
+    /// The part's ETag: quoted hex MD5.
+    pub e_tag: String,
+    /// Raw MD5.
+    pub md5: [u8; 16],
+    /// When it was uploaded, ms.
+    pub last_modified_ms: u64,
+    /// Checksums kept for it (algorithm code, raw digest); loaded by [`Store::upload`] only.
+    pub checksums: Vec<(u8, Vec<u8>)>,
+}
+
+/// An upload in progress, with its parts.
+#[derive(Debug, Clone)]
+pub struct UploadDetails {
+    /// The object key.
+    pub key: String,
+    /// The upload id.
+    pub upload_id: String,
+    /// When it began, ms.
+    pub initiated_ms: u64,
+    /// Storage class.
+    pub storage_class: StorageClass,
+    /// What the start record holds: content type, metadata, tags.
+    pub content_type: Option<String>,
+    /// User metadata.
+    pub user_metadata: Vec<(String, String)>,
+    /// System metadata (and what the S3 layer kept for completion).
+    pub system_metadata: Vec<(String, String)>,
+    /// Tags.
+    pub tags: Vec<(String, String)>,
+    /// Parts, ascending by number.
+    pub parts: Vec<PartInfo>,
+}
+
+/// One upload in a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadSummary {
+    /// The object key.
+    pub key: String,
+    /// The upload id.
+    pub upload_id: String,
+    /// When it began, ms.
+    pub initiated_ms: u64,
+    /// Storage class.
+    pub storage_class: StorageClass,
+}
+
+/// How an upload completes.
+#[derive(Debug, Clone, Default)]
+pub struct CompleteOptions {
+    /// The object's version (`null` or a new unique one).
+    pub version: NewVersion,
+    /// A conditional completion (`If-None-Match: *`, `If-Match`).
+    pub condition: Option<WriteCondition>,
+    /// The whole object's checksums (the S3 layer computes them from the parts').
+    pub checksums: Vec<(u8, Vec<u8>)>,
+    /// System metadata for the object (the upload's, less what only completion needed).
+    pub system_metadata: Option<Vec<(String, String)>>,
+    /// Durability of the commit (the store's default when `None`).
+    pub durability: Option<Durability>,
+}
+
+fn no_such_upload(upload_id: &str) -> Error {
+    Error::NoSuchUpload { upload_id: upload_id.to_owned() }
+}
+
+fn upload_precondition(bucket: u64, key: &str, upload: [u8; 16]) -> Precondition {
+    Precondition { bucket, key: key.as_bytes().to_vec(), condition: Condition::Any, upload: Some(upload) }
+}
+
+impl Store {
+    fn parse_upload(&self, upload_id: &str) -> Result<[u8; 16]> {
+        parse_upload_id(upload_id).ok_or_else(|| no_such_upload(upload_id))
+    }
+
+    /// The upload as the index has it now, or `NoSuchUpload`.
+    fn open_upload(&self, part: &Partition, bucket: BucketId, key: &str, upload_id: &str) -> Result<Upload> {
+        let id = self.parse_upload(upload_id)?;
+        part.index
+            .read()
+            .uploads()
+            .get(bucket.0, key.as_bytes(), id)
+            .cloned()
+            .ok_or_else(|| no_such_upload(upload_id))
+    }
+
+    /// Begins a multipart upload (CreateMultipartUpload).
+    ///
+    /// # Errors
+    /// `NoSuchBucket`, `KeyTooLong`, `InvalidArgument` for metadata over 64 KiB, `Io`/`PreviousIo`.
+    pub fn create_upload(&self, bucket: BucketId, key: &str, opts: &UploadOptions) -> Result<UploadStarted> {
+        self.inner.ctx.check()?;
+        check_key(key)?;
+        let write = self.begin_write(bucket)?;
+        let part = self.partition(bucket.0, key.as_bytes());
+        self.admit(part, bucket.0, key.as_bytes(), RequestKind::Write)?;
+        let id = self.new_version_id().0;
+        let initiated_ms = self.now_ms();
+        let meta = ObjectMeta {
+            mtime_ms: initiated_ms,
+            content_type: opts.content_type.clone(),
+            user: opts.user_metadata.clone(),
+            system: opts.system_metadata.clone(),
+            tags: opts.tags.clone(),
+            ..ObjectMeta::default()
+        };
+        let meta = meta_bytes(&meta)?;
+        let bytes = encode_record(&RecordParts {
+            kind: RecordKind::MultipartStart,
+            flags: 0,
+            seq: 0,
+            bucket_id: bucket.0,
+            version_id: id,
+            chunk_index: 0,
+            key: key.as_bytes(),
+            meta: &meta,
+            body: &[],
+        });
+        let upload = Upload {
+            at: RecordAt { segment_id: 0, offset: 0, len: 0 },
+            seq: 0,
+            initiated_ms,
+            class: opts.storage_class,
+            parts: BTreeMap::new(),
+        };
+        let effect = Effect::UploadStart { key: (bucket.0, key.as_bytes().to_vec(), id), upload };
+        let durability = self.durability(opts.durability);
+        part.submit(vec![WriteRecord::new(bytes, effect)], opts.storage_class, durability, None)
+            .map_err(|e| name_error(e, &write))?;
+        Ok(UploadStarted { upload_id: upload_id_string(id), initiated_ms })
+    }
+
+    /// Stores one part of an upload in progress (UploadPart); a part uploaded again under the same
+    /// number replaces the earlier one. Bodies of any size up to 5 GiB are streamed as chunk
+    /// records, never held whole.
+    ///
+    /// # Errors
+    /// `NoSuchUpload` (also when the upload ends while the part is being written: its bytes are
+    /// then dead), `InvalidArgument` for a part number outside 1..=10,000 or a length mismatch,
+    /// `EntityTooLarge` over 5 GiB, `BodyRead`, what `finish` returns, `Io`/`PreviousIo`.
+    pub fn upload_part(
+        &self,
+        bucket: BucketId,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        mut body: impl Read,
+        opts: &PartOptions,
+    ) -> Result<PartInfo> {
+        self.inner.ctx.check()?;
+        check_key(key)?;
+        check_part_number(part_number)?;
+        let write = self.begin_write(bucket)?;
+        let part = self.partition(bucket.0, key.as_bytes());
+        let upload = self.open_upload(part, bucket, key, upload_id)?;
+        let id = self.parse_upload(upload_id)?;
+        self.admit(part, bucket.0, key.as_bytes(), RequestKind::Write)?;
+        let durability = self.durability(opts.durability);
+        let limit = opts.content_length.map_or(PART_BYTES_MAX + 1, |l| l.saturating_add(1));
+        let pieces = BodyPieces { first: None, body: &mut body, eof: false, left: limit };
+        let token = chunk_token(&self.inner.ctx.ids);
+        let put_opts = PutOptions {
+            content_length: opts.content_length,
+            storage_class: upload.class,
+            ..PutOptions::default()
+        };
+        let mut written = self.write_chunks(part, bucket.0, key, token, pieces, durability, &put_opts)?;
+        if let Some(expected) = opts.content_length.filter(|&e| e != written.size) {
+            return Err(Error::InvalidArgument {
+                name: "Content-Length",
+                value: expected.to_string(),
+                reason: format!("the part has {} bytes", written.size),
+            });
+        }
+        let checksums = match &opts.finish {
+            Some(finish) => (finish.0)(&written.etag)?,
+            None => Vec::new(),
+        };
+        let mtime_ms = self.now_ms();
+        let meta = ObjectMeta {
+            mtime_ms,
+            size: written.size,
+            etag: written.etag.to_vec(),
+            checksums: checksums.clone(),
+            chunks: written.chunks.clone(),
+            chunk_token: Some(token),
+            ..ObjectMeta::default()
+        };
+        let meta = meta_bytes(&meta)?;
+        let bytes = encode_record(&RecordParts {
+            kind: RecordKind::MultipartPart,
+            flags: 0,
+            seq: 0,
+            bucket_id: bucket.0,
+            version_id: id,
+            chunk_index: part_number,
+            key: key.as_bytes(),
+            meta: &meta,
+            body: &[],
+        });
+        let entry = PartEntry {
+            at: RecordAt { segment_id: 0, offset: 0, len: 0 },
+            seq: 0,
+            size: written.size,
+            mtime_ms,
+            etag: written.etag,
+            spans: spans_of(&written.chunks, key.len()).into(),
+        };
+        let effect = Effect::UploadPart {
+            key: (bucket.0, key.as_bytes().to_vec(), id),
+            number: part_number,
+            part: entry,
+        };
+        let pre = upload_precondition(bucket.0, key, id);
+        let submitted =
+            part.submit(vec![WriteRecord::new(bytes, effect)], upload.class, durability, Some(pre));
+        // The part record settles its chunks whether or not the upload is still open: applied (or
+        // refused before writing, when `Drop` counts them abandoned).
+        written.committed = submitted.is_ok();
+        submitted.map_err(|e| name_error(e, &write))?;
+        stats::add(&part.counters.bytes_in, written.size);
+        Ok(PartInfo {
+            part_number,
+            size: written.size,
+            e_tag: super::options::etag_string(&written.etag),
+            md5: written.etag,
+            last_modified_ms: mtime_ms,
+            checksums,
+        })
+    }
+
+    /// An upload in progress with its parts, their checksums read from the part records (ListParts,
+    /// and what CompleteMultipartUpload checks).
+    ///
+    /// # Errors
+    /// `NoSuchUpload`, `Corruption` if a part record fails its checks, `Io`.
+    pub fn upload(&self, bucket: BucketId, key: &str, upload_id: &str) -> Result<UploadDetails> {
+        self.inner.ctx.check()?;
+        check_key(key)?;
+        self.bucket_name(bucket)?;
+        let part = self.partition(bucket.0, key.as_bytes());
+        self.admit(part, bucket.0, key.as_bytes(), RequestKind::Read)?;
+        // No rewrite moves the records while they are read.
+        let _still = part.rewrite_lock.lock();
+        let upload = self.open_upload(part, bucket, key, upload_id)?;
+        let id = self.parse_upload(upload_id)?;
+        let start = read_upload_record(part, bucket.0, key, id, RecordKind::MultipartStart, 0, upload.at)?;
+        let mut parts = Vec::with_capacity(upload.parts.len());
+        for (n, p) in &upload.parts {
+            let meta = read_upload_record(part, bucket.0, key, id, RecordKind::MultipartPart, *n, p.at)?;
+            parts.push(part_info(*n, p, meta.checksums));
+        }
+        Ok(UploadDetails {
+            key: key.to_owned(),
+            upload_id: upload_id.to_owned(),
+            initiated_ms: upload.initiated_ms,
+            storage_class: upload.class,
+            content_type: start.content_type,
+            user_metadata: start.user,
+            system_metadata: start.system,
+            tags: start.tags,
+            parts,
+        })
+    }
+
+    /// Completes an upload with the parts `numbers` (ascending; the S3 layer has checked them
+    /// against the caller's list): one object version whose body is the parts' bytes in order,
+    /// committed atomically with the upload's end.
+    ///
+    /// # Errors
+    /// `NoSuchUpload`, `InvalidPart` for a number the upload does not have, `EntityTooLarge` past
+    /// the chunks one commit record can list, `PreconditionFailed` for a failed condition,
+    /// `Io`/`PreviousIo`.
+    pub fn complete_upload(
+        &self,
+        bucket: BucketId,
+        key: &str,
+        upload_id: &str,
+        numbers: &[u32],
+        opts: &CompleteOptions,
+    ) -> Result<ObjectInfo> {
+        self.inner.ctx.check()?;
+        check_key(key)?;
+        let write = self.begin_write(bucket)?;
+        let part = self.partition(bucket.0, key.as_bytes());
+        self.admit(part, bucket.0, key.as_bytes(), RequestKind::Write)?;
+        // The commit record names the parts' chunks where they are: no rewrite may move them
+        // between reading the part records and the commit (it would leave the object pointing at
+        // a retired segment).
+        let _no_rewrite = part.rewrite_lock.lock();
+        let upload = self.open_upload(part, bucket, key, upload_id)?;
+        let id = self.parse_upload(upload_id)?;
+        let start = read_upload_record(part, bucket.0, key, id, RecordKind::MultipartStart, 0, upload.at)?;
+        let mut chunks: Vec<ChunkRef> = Vec::new();
+        let mut runs = Vec::with_capacity(numbers.len());
+        let mut md5s = Md5::new();
+        let mut size = 0u64;
+        for &n in numbers {
+            let p = upload.parts.get(&n).ok_or_else(|| Error::InvalidPart {
+                part_number: n,
+                reason: "the upload has no such part".into(),
+            })?;
+            let meta = read_upload_record(part, bucket.0, key, id, RecordKind::MultipartPart, n, p.at)?;
+            let token =
+                meta.chunk_token.ok_or_else(|| corrupt(part, p.at, "part record without chunk token"))?;
+            runs.push((token, meta.chunks.len() as u32));
+            chunks.extend_from_slice(&meta.chunks);
+            md5s.update(p.etag);
+            size += p.size;
+        }
+        if chunks.len() > CHUNKS_PER_MULTIPART_OBJECT_MAX {
+            return Err(Error::EntityTooLarge {
+                len: size,
+                max: CHUNKS_PER_MULTIPART_OBJECT_MAX as u64 * self.inner.ctx.params.chunk_bytes,
+            });
+        }
+        let (version, flags) = match opts.version {
+            NewVersion::Null => (VersionId::NULL, FLAG_NULL_VERSION),
+            NewVersion::Unique => (self.new_version_id(), 0),
+        };
+        let etag: [u8; 16] = md5s.finalize().into();
+        let meta = ObjectMeta {
+            mtime_ms: self.now_ms(),
+            size,
+            etag: etag.to_vec(),
+            parts_count: numbers.len() as u32,
+            content_type: start.content_type,
+            system: opts.system_metadata.clone().unwrap_or(start.system),
+            user: start.user,
+            tags: start.tags,
+            checksums: opts.checksums.clone(),
+            chunks,
+            part_runs: runs,
+            ..ObjectMeta::default()
+        };
+        let meta_bytes = meta.encode();
+        let commit = encode_record(&RecordParts {
+            kind: RecordKind::ObjectCommit,
+            flags,
+            seq: 0,
+            bucket_id: bucket.0,
+            version_id: version.0,
+            chunk_index: 0,
+            key: key.as_bytes(),
+            meta: &meta_bytes,
+            body: &[],
+        });
+        let end = encode_record(&RecordParts {
+            kind: RecordKind::MultipartEnd,
+            flags: 0,
+            seq: 0,
+            bucket_id: bucket.0,
+            version_id: id,
+            chunk_index: 0,
+            key: key.as_bytes(),
+            meta: &[],
+            body: &[],
+        });
+        let entry = IndexEntry {
+            segment_id: 0,
+            offset: 0,
+            record_len: 0,
+            version_id: version,
+            kind: EntryKind::Chunked,
+            size,
+            mtime_ms: meta.mtime_ms,
+            etag,
+            class: upload.class,
+            parts: numbers.len() as u16,
+        };
+        let upload_key: UploadKey = (bucket.0, key.as_bytes().to_vec(), id);
+        let recs = vec![
+            WriteRecord::new(
+                commit,
+                Effect::Upsert {
+                    bucket: bucket.0,
+                    key: key.as_bytes().to_vec(),
+                    entry: entry.clone(),
+                    spans: spans_of(&meta.chunks, key.len()),
+                    settles: false,
+                },
+            ),
+            WriteRecord::new(end, Effect::UploadEnd { key: upload_key }),
+        ];
+        let mut pre = upload_precondition(bucket.0, key, id);
+        if let Some(c) = &opts.condition {
+            pre.condition = c.to_precondition(bucket.0, key).condition;
+        }
+        let durability = self.durability(opts.durability);
+        part.submit(recs, upload.class, durability, Some(pre)).map_err(|e| name_error(e, &write))?;
+        stats::add(&part.counters.puts, 1);
+        self.count_prefix(part, bucket, key);
+        drop(write);
+        Ok(with_meta(info_from(bucket.0, key.as_bytes(), &entry, true), meta))
+    }
+
+    /// Aborts an upload (AbortMultipartUpload): its parts' bytes are dead at once, for compaction.
+    ///
+    /// # Errors
+    /// `NoSuchUpload`, `Io`/`PreviousIo`.
+    pub fn abort_upload(&self, bucket: BucketId, key: &str, upload_id: &str) -> Result<()> {
+        self.inner.ctx.check()?;
+        check_key(key)?;
+        let write = self.begin_write(bucket)?;
+        let part = self.partition(bucket.0, key.as_bytes());
+        let upload = self.open_upload(part, bucket, key, upload_id)?;
+        let id = self.parse_upload(upload_id)?;
+        self.admit(part, bucket.0, key.as_bytes(), RequestKind::Write)?;
+        let end = encode_record(&RecordParts {
+            kind: RecordKind::MultipartEnd,
+            flags: 0,
+            seq: 0,
+            bucket_id: bucket.0,
+            version_id: id,
+            chunk_index: 0,
+            key: key.as_bytes(),
+            meta: &[],
+            body: &[],
+        });
+        let effect = Effect::UploadEnd { key: (bucket.0, key.as_bytes().to_vec(), id) };
+        let pre = upload_precondition(bucket.0, key, id);
+        let durability = self.durability(None);
+        part.submit(vec![WriteRecord::new(end, effect)], upload.class, durability, Some(pre))
+            .map_err(|e| name_error(e, &write))?;
+        Ok(())
+    }
+
+    /// Uploads in progress of a bucket whose key starts with `prefix`, after (`key_marker`,
+    /// `upload_id_marker`), in key order and, for one key, the order they began; at most `max`,
+    /// and whether more follow.
+    ///
+    /// # Errors
+    /// `NoSuchBucket`.
+    pub fn list_uploads(
+        &self,
+        bucket: BucketId,
+        prefix: &str,
+        key_marker: &str,
+        upload_id_marker: Option<&str>,
+        max: usize,
+    ) -> Result<(Vec<UploadSummary>, bool)> {
+        self.inner.ctx.check()?;
+        self.bucket_name(bucket)?;
+        // An upload id marker the store never issued names no position: from after the key.
+        let upload_marker = upload_id_marker.and_then(parse_upload_id);
+        let lower = if key_marker.is_empty() || key_marker.as_bytes() < prefix.as_bytes() {
+            Bound::Included((bucket.0, prefix.as_bytes().to_vec(), [0u8; 16]))
+        } else {
+            after_marker(bucket.0, key_marker.as_bytes(), upload_marker)
+        };
+        let mut all = Vec::new();
+        for part in self.inner.partitions.iter() {
+            let ix = part.index.read();
+            let uploads = ix.uploads().range(bucket.0, lower.clone());
+            for ((_, k, u), up) in
+                uploads.take_while(|((_, k, _), _)| k.starts_with(prefix.as_bytes())).take(max + 1)
+            {
+                all.push((k.clone(), *u, up.initiated_ms, up.class));
+            }
+        }
+        all.sort();
+        let truncated = all.len() > max;
+        all.truncate(max);
+        let out = all
+            .into_iter()
+            .map(|(k, u, initiated_ms, storage_class)| UploadSummary {
+                key: String::from_utf8_lossy(&k).into_owned(),
+                upload_id: upload_id_string(u),
+                initiated_ms,
+                storage_class,
+            })
+            .collect();
+        Ok((out, truncated))
+    }
+}
+
+fn check_part_number(n: u32) -> Result<()> {
+    if n == 0 || n > PART_NUMBER_MAX {
+        return Err(Error::InvalidArgument {
+            name: "partNumber",
+            value: n.to_string(),
+            reason: "part number must be an integer between 1 and 10000, inclusive".into(),
+        });
+    }
+    Ok(())
+}
+
+fn meta_bytes(meta: &ObjectMeta) -> Result<Vec<u8>> {
+    let bytes = meta.encode();
+    if bytes.len() > RECORD_META_BYTES_MAX {
+        return Err(Error::InvalidArgument {
+            name: "metadata",
+            value: bytes.len().to_string(),
+            reason: "object metadata is over 64 KiB".into(),
+        });
+    }
+    Ok(bytes)
+}
+
+fn part_info(number: u32, p: &PartEntry, checksums: Vec<(u8, Vec<u8>)>) -> PartInfo {
+    PartInfo {
+        part_number: number,
+        size: p.size,
+        e_tag: super::options::etag_string(&p.etag),
+        md5: p.etag,
+        last_modified_ms: p.mtime_ms,
+        checksums,
+    }
+}
+
+fn corrupt(part: &Partition, at: RecordAt, what: &str) -> Error {
+    let site =
+        CorruptionSite { partition: Some(part.id), segment_id: Some(at.segment_id), offset: at.offset };
+    Error::corruption(site, what.to_owned())
+}
+
+/// Reads an upload's start or part record and checks it is the one the index expects.
+fn read_upload_record(
+    part: &Partition,
+    bucket: u64,
+    key: &str,
+    upload: [u8; 16],
+    kind: RecordKind,
+    number: u32,
+    at: RecordAt,
+) -> Result<ObjectMeta> {
+    let seg =
+        part.segment(at.segment_id).ok_or_else(|| corrupt(part, at, "upload record's segment is missing"))?;
+    let bytes =
+        seg.read_bytes(at.offset, at.len).map_err(|e| Error::io("read upload record", &seg.path, e))?;
+    let rec = decode_record(bytes.bytes()).map_err(|e| corrupt(part, at, &format!("upload record: {e}")))?;
+    let h = &rec.header;
+    if h.kind != kind
+        || h.bucket_id != bucket
+        || h.version_id != upload
+        || h.chunk_index != number
+        || rec.key != key.as_bytes()
+    {
+        return Err(corrupt(part, at, "upload record identity does not match the index"));
+    }
+    ObjectMeta::decode(rec.meta).map_err(|e| corrupt(part, at, &format!("upload record meta: {e}")))
+}
+
+/// Applies an upload record met by recovery (in seq order, like every record).
+pub(crate) fn replay(
+    index: &mut Index,
+    class: StorageClass,
+    segment_id: u64,
+    r: &ScannedRecord,
+    mode: RecoveryMode,
+) -> std::result::Result<(), FormatError> {
+    let h = &r.header;
+    let at = RecordAt { segment_id, offset: r.offset, len: h.record_len() };
+    let key: UploadKey = (h.bucket_id, r.key.clone(), h.version_id);
+    let meta = || match ObjectMeta::decode(&r.meta) {
+        Ok(m) => Ok(m),
+        Err(e) if mode == RecoveryMode::Strict => Err(e),
+        Err(_) => Ok(ObjectMeta::default()),
+    };
+    match h.kind {
+        RecordKind::MultipartStart => {
+            let m = meta()?;
+            let upload = Upload { at, seq: h.seq, initiated_ms: m.mtime_ms, class, parts: BTreeMap::new() };
+            index.start_upload(key, upload);
+        }
+        RecordKind::MultipartPart => {
+            let m = meta()?;
+            let mut etag = [0u8; 16];
+            if m.etag.len() == 16 {
+                etag.copy_from_slice(&m.etag);
+            }
+            let part = PartEntry {
+                at,
+                seq: h.seq,
+                size: m.size,
+                mtime_ms: m.mtime_ms,
+                etag,
+                spans: spans_of(&m.chunks, r.key.len()).into(),
+            };
+            index.put_part(key.0, &key.1, key.2, h.chunk_index, part);
+        }
+        RecordKind::MultipartEnd => {
+            index.end_upload(key.0, &key.1, key.2);
+            index.retain(segment_id, h.record_len());
+        }
+        _ => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,867 @@
+//! Multipart uploads as S3 has them: create, upload a part (or copy one from an object range),
+//! complete with S3's checks and its ETag (`md5(concat(part md5s))-N`), abort, and the two listings.
+//! Checksums: each part is verified and stored under the upload's algorithm; completion computes the
+//! object's, `FULL_OBJECT` (the CRCs of the parts combined into the CRC of the whole) or `COMPOSITE`
+//! (the checksum of the parts' checksums, `-N`).
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use parking_lot::Mutex;
+
+use super::checksum::{self, ChecksumAlgorithm};
+use super::objects::{
+    DEFAULT_CONTENT_TYPE, HashingReader, SYSTEM_HEADERS, new_version, open_body, output_version,
+    parse_copy_source, refuse_archived, storage_class,
+};
+use super::types::{Body, COMPOSITE_CHECKSUM_FLAG, Checksums, Owner};
+use super::{S3, rules, time_of};
+use crate::engine::body::ByteRange;
+use crate::engine::multipart::{CompleteOptions, PartOptions, UploadOptions};
+use crate::engine::options::{BodyFinish, GetOptions, WriteCondition};
+use crate::error::{Error, Result};
+use crate::limits::{LIST_PARTS_MAX, PART_BYTES_MIN};
+use crate::types::StorageClass;
+
+/// Where the start record keeps the upload's checksum algorithm and type (never shown: removed
+/// from the object's system metadata at completion).
+const UPLOAD_CHECKSUM_ALGORITHM: &str = "x-s3lite-upload-checksum-algorithm";
+const UPLOAD_CHECKSUM_TYPE: &str = "x-s3lite-upload-checksum-type";
+
+/// `FULL_OBJECT` or `COMPOSITE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChecksumType {
+    /// A checksum of the whole object (CRCs only).
+    FullObject,
+    /// A checksum of the parts' checksums, shown with `-N`.
+    Composite,
+}
+
+impl ChecksumType {
+    /// As S3 spells it.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChecksumType::FullObject => "FULL_OBJECT",
+            ChecksumType::Composite => "COMPOSITE",
+        }
+    }
+
+    /// Parses S3's spelling.
+    ///
+    /// # Errors
+    /// `InvalidRequest` naming the value.
+    pub fn parse(s: &str) -> Result<ChecksumType> {
+        match s {
+            "FULL_OBJECT" => Ok(ChecksumType::FullObject),
+            "COMPOSITE" => Ok(ChecksumType::Composite),
+            other => Err(Error::InvalidRequest { reason: format!("invalid x-amz-checksum-type: {other:?}") }),
+        }
+    }
+}
+
+/// CreateMultipartUpload input.
+#[derive(Debug, Clone, Default)]
+pub struct CreateMultipartUploadRequest {
+    /// Bucket.
+    pub bucket: String,
+    /// Key.
+    pub key: String,
+    /// `Content-Type`.
+    pub content_type: Option<String>,
+    /// `Content-Encoding`.
+    pub content_encoding: Option<String>,
+    /// `Content-Disposition`.
+    pub content_disposition: Option<String>,
+    /// `Content-Language`.
+    pub content_language: Option<String>,
+    /// `Cache-Control`.
+    pub cache_control: Option<String>,
+    /// `Expires`, as sent.
+    pub expires: Option<String>,
+    /// User metadata.
+    pub metadata: Vec<(String, String)>,
+    /// `x-amz-tagging`.
+    pub tagging: Option<String>,
+    /// Storage class name.
+    pub storage_class: Option<String>,
+    /// `x-amz-checksum-algorithm` for the parts and the object.
+    pub checksum_algorithm: Option<ChecksumAlgorithm>,
+    /// `x-amz-checksum-type`: `FULL_OBJECT` or `COMPOSITE`.
+    pub checksum_type: Option<String>,
+}
+
+/// CreateMultipartUpload output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateMultipartUploadOutput {
+    /// Bucket.
+    pub bucket: String,
+    /// Key.
+    pub key: String,
+    /// The upload id every later call names.
+    pub upload_id: String,
+    /// The upload's checksum algorithm.
+    pub checksum_algorithm: ChecksumAlgorithm,
+    /// Its checksum type.
+    pub checksum_type: String,
+}
+
+/// UploadPart input.
+#[derive(Debug, Default)]
+pub struct UploadPartRequest {
+    /// Bucket.
+    pub bucket: String,
+    /// Key.
+    pub key: String,
+    /// Upload id.
+    pub upload_id: String,
+    /// Part number (1..=10,000).
+    pub part_number: Option<i32>,
+    /// The part's bytes.
+    pub body: Body,
+    /// `Content-MD5` (base64).
+    pub content_md5: Option<String>,
+    /// `x-amz-sdk-checksum-algorithm`.
+    pub checksum_algorithm: Option<ChecksumAlgorithm>,
+    /// `x-amz-checksum-crc32`.
+    pub checksum_crc32: Option<String>,
+    /// `x-amz-checksum-crc32c`.
+    pub checksum_crc32_c: Option<String>,
+    /// `x-amz-checksum-crc64nvme`.
+    pub checksum_crc64_nvme: Option<String>,
+    /// `x-amz-checksum-sha1`.
+    pub checksum_sha1: Option<String>,
+    /// `x-amz-checksum-sha256`.
+    pub checksum_sha256: Option<String>,
+}
+
+/// UploadPart output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadPartOutput {
+    /// The part's ETag (its MD5).
+    pub e_tag: String,
+    /// The part's checksum under the upload's algorithm.
+    pub checksums: Checksums,
+}
+
+/// UploadPartCopy input.
+#[derive(Debug, Clone, Default)]
+pub struct UploadPartCopyRequest {
+    /// Bucket.
+    pub bucket: String,
+    /// Key.
+    pub key: String,
+    /// Upload id.
+    pub upload_id: String,
+    /// Part number.
+    pub part_number: Option<i32>,
+    /// `x-amz-copy-source`: `bucket/key[?versionId=..]`.
+    pub copy_source: String,
+    /// `x-amz-copy-source-range`: `bytes=first-last`.
+    pub copy_source_range: Option<String>,
+}
+
+/// The `CopyPartResult` of UploadPartCopy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyPartResult {
+    /// The new part's ETag.
+    pub e_tag: String,
+    /// When it was written.
+    pub last_modified: SystemTime,
+    /// Its checksum.
+    pub checksums: Checksums,
+}
+
+/// UploadPartCopy output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadPartCopyOutput {
+    /// The result.
+    pub copy_part_result: CopyPartResult,
+    /// The source version read, when the source bucket is versioned.
+    pub copy_source_version_id: Option<String>,
+}
+
+/// One part named in CompleteMultipartUpload.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CompletedPart {
+    /// Part number.
+    pub part_number: Option<i32>,
+    /// The ETag UploadPart returned.
+    pub e_tag: Option<String>,
+    /// The part's checksum, if the caller sends it (base64, any algorithm field).
+    pub checksums: Checksums,
+}
+
+impl CompletedPart {
+    /// A part by number and ETag.
+    #[must_use]
+    pub fn new(part_number: i32, e_tag: impl Into<String>) -> CompletedPart {
+        CompletedPart {
+            part_number: Some(part_number),
+            e_tag: Some(e_tag.into()),
+            checksums: Checksums::default(),
+        }
+    }
+}
+
+/// The `CompleteMultipartUpload` XML body.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CompletedMultipartUpload {
+    /// The parts, ascending by number.
+    pub parts: Vec<CompletedPart>,
+}
+
+/// CompleteMultipartUpload input.
+#[derive(Debug, Clone, Default)]
+pub struct CompleteMultipartUploadRequest {
+    /// Bucket.
+    pub bucket: String,
+    /// Key.
+    pub key: String,
+    /// Upload id.
+    pub upload_id: String,
+    /// The parts.
+    pub multipart_upload: Option<CompletedMultipartUpload>,
+    /// `If-None-Match` (only `*`).
+    pub if_none_match: Option<String>,
+    /// `If-Match`.
+    pub if_match: Option<String>,
+}
+
+/// CompleteMultipartUpload output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompleteMultipartUploadOutput {
+    /// `/bucket/key`.
+    pub location: String,
+    /// Bucket.
+    pub bucket: String,
+    /// Key.
+    pub key: String,
+    /// `"<md5 of the part md5s>-<parts>"`.
+    pub e_tag: String,
+    /// The new version, when the bucket is versioned.
+    pub version_id: Option<String>,
+    /// The object's checksum (`-N` for a composite one) and its type.
+    pub checksums: Checksums,
+}
+
+/// AbortMultipartUpload input; ListParts' fields as well.
+#[derive(Debug, Clone, Default)]
+pub struct AbortMultipartUploadRequest {
+    /// Bucket.
+    pub bucket: String,
+    /// Key.
+    pub key: String,
+    /// Upload id.
+    pub upload_id: String,
+}
+
+/// ListParts input.
+#[derive(Debug, Clone, Default)]
+pub struct ListPartsRequest {
+    /// Bucket.
+    pub bucket: String,
+    /// Key.
+    pub key: String,
+    /// Upload id.
+    pub upload_id: String,
+    /// At most this many parts (≤ 1000; 1000 when absent).
+    pub max_parts: Option<i32>,
+    /// Parts after this number.
+    pub part_number_marker: Option<i32>,
+}
+
+/// One part in ListParts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// Number.
+    pub part_number: i32,
+    /// ETag.
+    pub e_tag: String,
+    /// Bytes.
+    pub size: u64,
+    /// When it was uploaded.
+    pub last_modified: SystemTime,
+    /// Its checksum.
+    pub checksums: Checksums,
+}
+
+/// ListParts output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListPartsOutput {
+    /// Bucket.
+    pub bucket: String,
+    /// Key.
+    pub key: String,
+    /// Upload id.
+    pub upload_id: String,
+    /// The parts of this page.
+    pub parts: Vec<Part>,
+    /// More parts follow.
+    pub is_truncated: bool,
+    /// The marker for the next page.
+    pub next_part_number_marker: Option<i32>,
+    /// The page size used.
+    pub max_parts: i32,
+    /// The upload's storage class.
+    pub storage_class: StorageClass,
+    /// The bucket's owner.
+    pub owner: Owner,
+    /// The upload's checksum algorithm.
+    pub checksum_algorithm: Option<ChecksumAlgorithm>,
+    /// The upload's checksum type.
+    pub checksum_type: Option<String>,
+}
+
+/// ListMultipartUploads input.
+#[derive(Debug, Clone, Default)]
+pub struct ListMultipartUploadsRequest {
+    /// Bucket.
+    pub bucket: String,
+    /// Only keys with this prefix.
+    pub prefix: Option<String>,
+    /// Groups keys by what follows the prefix up to this.
+    pub delimiter: Option<String>,
+    /// Uploads after this key (with `upload_id_marker`: after that upload of it).
+    pub key_marker: Option<String>,
+    /// With `key_marker`.
+    pub upload_id_marker: Option<String>,
+    /// At most this many uploads and prefixes (≤ 1000).
+    pub max_uploads: Option<i32>,
+}
+
+/// One upload in ListMultipartUploads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MultipartUpload {
+    /// Key.
+    pub key: String,
+    /// Upload id.
+    pub upload_id: String,
+    /// When it began.
+    pub initiated: SystemTime,
+    /// Storage class.
+    pub storage_class: StorageClass,
+    /// The bucket's owner.
+    pub owner: Owner,
+}
+
+/// ListMultipartUploads output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListMultipartUploadsOutput {
+    /// Bucket.
+    pub bucket: String,
+    /// Uploads of this page.
+    pub uploads: Vec<MultipartUpload>,
+    /// Prefixes grouped by the delimiter.
+    pub common_prefixes: Vec<String>,
+    /// More follow.
+    pub is_truncated: bool,
+    /// The key marker of the next page.
+    pub next_key_marker: Option<String>,
+    /// The upload id marker of the next page.
+    pub next_upload_id_marker: Option<String>,
+    /// The page size used.
+    pub max_uploads: i32,
+}
+
+fn part_number(n: Option<i32>) -> Result<u32> {
+    let n = n.ok_or(Error::MissingParameter { operation: "UploadPart", field: "part_number" })?;
+    u32::try_from(n).ok().filter(|n| (1..=10_000).contains(n)).ok_or_else(|| Error::InvalidArgument {
+        name: "partNumber",
+        value: n.to_string(),
+        reason: "part number must be an integer between 1 and 10000, inclusive".into(),
+    })
+}
+
+fn page_size(v: Option<i32>, name: &'static str) -> Result<usize> {
+    match v {
+        None => Ok(LIST_PARTS_MAX),
+        Some(n) if n < 0 => {
+            Err(Error::InvalidArgument { name, value: n.to_string(), reason: "must not be negative".into() })
+        }
+        Some(n) => Ok((n as usize).min(LIST_PARTS_MAX)),
+    }
+}
+
+/// The upload's checksum algorithm and type, from its start record's system metadata.
+fn upload_checksum(system: &[(String, String)]) -> (ChecksumAlgorithm, ChecksumType) {
+    let get = |name: &str| system.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let alg = get(UPLOAD_CHECKSUM_ALGORITHM).and_then(|a| ChecksumAlgorithm::parse(a).ok());
+    let kind = get(UPLOAD_CHECKSUM_TYPE).and_then(|t| ChecksumType::parse(t).ok());
+    (alg.unwrap_or(ChecksumAlgorithm::Crc64Nvme), kind.unwrap_or(ChecksumType::FullObject))
+}
+
+fn strip_etag(e: &str) -> &str {
+    e.trim().trim_matches('"')
+}
+
+/// The CRC of `a ‖ b` from the CRCs of each and the length of `b`.
+fn crc_combine(alg: ChecksumAlgorithm, a: &[u8], b: &[u8], b_len: u64) -> Vec<u8> {
+    let be = |v: &[u8]| v.iter().fold(0u64, |acc, &x| (acc << 8) | u64::from(x));
+    let (algorithm, width) = match alg {
+        ChecksumAlgorithm::Crc32 => (crc_fast::CrcAlgorithm::Crc32IsoHdlc, 4),
+        ChecksumAlgorithm::Crc32c => (crc_fast::CrcAlgorithm::Crc32Iscsi, 4),
+        _ => (crc_fast::CrcAlgorithm::Crc64Nvme, 8),
+    };
+    let c = crc_fast::checksum_combine(algorithm, be(a), be(b), b_len);
+    c.to_be_bytes()[8 - width..].to_vec()
+}
+
+impl S3 {
+    /// CreateMultipartUpload.
+    ///
+    /// # Errors
+    /// `NoSuchBucket`, `KeyTooLongError`, `MetadataTooLarge`, `InvalidTag`, `InvalidStorageClass`,
+    /// `InvalidRequest` for a checksum type the algorithm does not have (CRC64NVME is
+    /// `FULL_OBJECT` only, SHA-1 and SHA-256 `COMPOSITE` only) or a type without an algorithm.
+    pub fn create_multipart_upload(
+        &self,
+        req: CreateMultipartUploadRequest,
+    ) -> Result<CreateMultipartUploadOutput> {
+        let b = self.bucket(&req.bucket)?;
+        let kind = req.checksum_type.as_deref().map(ChecksumType::parse).transpose()?;
+        let (alg, kind) = match (req.checksum_algorithm, kind) {
+            (None, Some(_)) => {
+                return Err(Error::InvalidRequest {
+                    reason: "x-amz-checksum-type requires x-amz-checksum-algorithm".into(),
+                });
+            }
+            (None, None) => (ChecksumAlgorithm::Crc64Nvme, ChecksumType::FullObject),
+            (Some(a @ ChecksumAlgorithm::Crc64Nvme), None | Some(ChecksumType::FullObject)) => {
+                (a, ChecksumType::FullObject)
+            }
+            (
+                Some(a @ (ChecksumAlgorithm::Sha1 | ChecksumAlgorithm::Sha256)),
+                None | Some(ChecksumType::Composite),
+            ) => (a, ChecksumType::Composite),
+            (Some(a @ (ChecksumAlgorithm::Crc32 | ChecksumAlgorithm::Crc32c)), k) => {
+                (a, k.unwrap_or(ChecksumType::Composite))
+            }
+            (Some(a), Some(k)) => {
+                return Err(Error::InvalidRequest {
+                    reason: format!("the {} checksum type is not supported for {}", k.as_str(), a.as_str()),
+                });
+            }
+        };
+        let mut system = Vec::new();
+        for (name, value) in SYSTEM_HEADERS.iter().zip([
+            &req.content_encoding,
+            &req.content_disposition,
+            &req.content_language,
+            &req.cache_control,
+            &req.expires,
+        ]) {
+            if let Some(v) = value {
+                system.push(((*name).to_owned(), v.clone()));
+            }
+        }
+        system.push((UPLOAD_CHECKSUM_ALGORITHM.into(), alg.as_str().into()));
+        system.push((UPLOAD_CHECKSUM_TYPE.into(), kind.as_str().into()));
+        let opts = UploadOptions {
+            content_type: Some(req.content_type.unwrap_or_else(|| DEFAULT_CONTENT_TYPE.into())),
+            user_metadata: rules::normalize_user_metadata(&req.metadata)?,
+            system_metadata: system,
+            tags: rules::parse_tagging(req.tagging.as_deref().unwrap_or(""))?,
+            storage_class: storage_class(req.storage_class.as_ref())?,
+            durability: None,
+        };
+        let started = self.store.create_upload(b.id, &req.key, &opts)?;
+        Ok(CreateMultipartUploadOutput {
+            bucket: req.bucket,
+            key: req.key,
+            upload_id: started.upload_id,
+            checksum_algorithm: alg,
+            checksum_type: kind.as_str().into(),
+        })
+    }
+
+    /// UploadPart: the part is checked against `Content-MD5` and its checksum header (which must be
+    /// of the upload's algorithm) and stored with its checksum under the upload's algorithm.
+    ///
+    /// # Errors
+    /// `NoSuchBucket`, `NoSuchUpload`, `InvalidArgument` (part number), `InvalidRequest` (a checksum
+    /// of another algorithm than the upload's), `BadDigest`, `InvalidDigest`, `EntityTooLarge`.
+    pub fn upload_part(&self, req: UploadPartRequest) -> Result<UploadPartOutput> {
+        let b = self.bucket(&req.bucket)?;
+        let number = part_number(req.part_number)?;
+        let details = self.store.upload(b.id, &req.key, &req.upload_id)?;
+        let (alg, _) = upload_checksum(&details.system_metadata);
+        let given: Vec<(ChecksumAlgorithm, &String)> = [
+            (ChecksumAlgorithm::Crc32, &req.checksum_crc32),
+            (ChecksumAlgorithm::Crc32c, &req.checksum_crc32_c),
+            (ChecksumAlgorithm::Crc64Nvme, &req.checksum_crc64_nvme),
+            (ChecksumAlgorithm::Sha1, &req.checksum_sha1),
+            (ChecksumAlgorithm::Sha256, &req.checksum_sha256),
+        ]
+        .into_iter()
+        .filter_map(|(a, v)| v.as_ref().map(|v| (a, v)))
+        .collect();
+        let chosen = checksum::choose(&given, req.checksum_algorithm.or(Some(alg)))?;
+        if chosen != alg {
+            return Err(Error::InvalidRequest {
+                reason: format!(
+                    "checksum type mismatch occurred, expected checksum type: {}, actual checksum type: {}",
+                    alg.as_str().to_ascii_lowercase(),
+                    chosen.as_str().to_ascii_lowercase()
+                ),
+            });
+        }
+        let (reader, content_length) = open_body(req.body)?;
+        let hasher = Arc::new(Mutex::new(checksum::StreamHasher::new(alg)));
+        let reader = HashingReader { inner: reader, hasher: hasher.clone() };
+        let given_value = given.first().map(|(_, v)| (*v).clone());
+        let content_md5 = req.content_md5.clone();
+        let finish = BodyFinish(Arc::new(move |md5: &[u8; 16]| {
+            let sum = hasher.lock().finish();
+            checksum::check(alg, &sum, given_value.as_ref(), content_md5.as_ref(), md5)?;
+            Ok(vec![(alg.code(), sum)])
+        }));
+        let opts = PartOptions { content_length, finish: Some(finish), durability: None };
+        let info = self.store.upload_part(b.id, &req.key, &req.upload_id, number, reader, &opts)?;
+        Ok(UploadPartOutput { e_tag: info.e_tag, checksums: Checksums::from_stored(&info.checksums) })
+    }
+
+    /// UploadPartCopy: a part from an object (or a byte range of it).
+    ///
+    /// # Errors
+    /// As [`S3::upload_part`], plus the source's `NoSuchKey`, `NoSuchVersion`, `InvalidObjectState`,
+    /// `InvalidArgument` for a malformed `x-amz-copy-source-range` or one past the source's end.
+    pub fn upload_part_copy(&self, req: UploadPartCopyRequest) -> Result<UploadPartCopyOutput> {
+        let (src_bucket, src_key, src_version) = parse_copy_source(&req.copy_source)?;
+        let src = self.bucket(&src_bucket)?;
+        let range = match &req.copy_source_range {
+            None => None,
+            Some(r) => Some(parse_copy_range(r)?),
+        };
+        let head = self.store.head(src.id, &src_key, src_version)?;
+        refuse_archived(&src_bucket, &src_key, &head)?;
+        if let Some((_, last)) = range
+            && last >= head.size
+        {
+            return Err(Error::InvalidArgument {
+                name: "x-amz-copy-source-range",
+                value: req.copy_source_range.clone().unwrap_or_default(),
+                reason: format!("the range is outside the source object ({} bytes)", head.size),
+            });
+        }
+        let get = GetOptions {
+            version: Some(head.version_id),
+            range: range.map(|(first, last)| ByteRange::Inclusive(first, last)),
+        };
+        let (info, body) = self.store.get(src.id, &src_key, &get)?;
+        let out = self.upload_part(UploadPartRequest {
+            bucket: req.bucket,
+            key: req.key,
+            upload_id: req.upload_id,
+            part_number: req.part_number,
+            body: Body::Reader(Box::new(body)),
+            ..UploadPartRequest::default()
+        })?;
+        Ok(UploadPartCopyOutput {
+            copy_part_result: CopyPartResult {
+                e_tag: out.e_tag,
+                last_modified: SystemTime::now(),
+                checksums: out.checksums,
+            },
+            copy_source_version_id: (src.versioning != crate::engine::catalog::VersioningState::Unversioned)
+                .then(|| super::version_string(info.version_id)),
+        })
+    }
+
+    /// CompleteMultipartUpload.
+    ///
+    /// # Errors
+    /// `NoSuchBucket`, `NoSuchUpload`, `MalformedXML` (no parts), `InvalidPartOrder`, `InvalidPart`
+    /// (a part not uploaded, an ETag or checksum that differs), `EntityTooSmall` (a part but the
+    /// last under 5 MiB), `PreconditionFailed`, `NotImplemented` for conditions S3 does not take.
+    pub fn complete_multipart_upload(
+        &self,
+        req: CompleteMultipartUploadRequest,
+    ) -> Result<CompleteMultipartUploadOutput> {
+        let b = self.bucket(&req.bucket)?;
+        let condition = match (&req.if_none_match, &req.if_match) {
+            (None, None) => None,
+            (Some(n), None) if n.trim() == "*" => Some(WriteCondition::IfAbsent),
+            (None, Some(m)) if m.trim() != "*" => Some(WriteCondition::IfETagMatches(m.clone())),
+            _ => {
+                return Err(Error::NotImplemented {
+                    what: "conditional CompleteMultipartUpload other than If-None-Match: * or If-Match: <etag>",
+                });
+            }
+        };
+        let listed = req.multipart_upload.as_ref().map(|m| m.parts.as_slice()).unwrap_or_default();
+        if listed.is_empty() {
+            return Err(Error::MalformedXML {
+                reason: "CompleteMultipartUpload needs at least one part".into(),
+            });
+        }
+        let details = self.store.upload(b.id, &req.key, &req.upload_id)?;
+        let (alg, kind) = upload_checksum(&details.system_metadata);
+        // S3's order of checks: the list's order, then each part's existence and ETag, then sizes.
+        let mut numbers: Vec<u32> = Vec::with_capacity(listed.len());
+        for p in listed {
+            let n =
+                p.part_number.ok_or(Error::MalformedXML { reason: "a part without PartNumber".into() })?;
+            let n = u32::try_from(n).map_err(|_| Error::InvalidPart {
+                part_number: 0,
+                reason: format!("part number {n} is not a part of this upload"),
+            })?;
+            if let Some(&prev) = numbers.last()
+                && n <= prev
+            {
+                return Err(Error::InvalidPartOrder { part_number: n, previous: prev });
+            }
+            numbers.push(n);
+        }
+        let mut parts = Vec::with_capacity(listed.len());
+        for (p, &n) in listed.iter().zip(&numbers) {
+            let stored =
+                details.parts.iter().find(|s| s.part_number == n).ok_or_else(|| Error::InvalidPart {
+                    part_number: n,
+                    reason:
+                        "one or more of the specified parts could not be found: the part may not have been \
+                         uploaded, or the specified entity tag may not match the part's entity tag"
+                            .into(),
+                })?;
+            if let Some(e) = &p.e_tag
+                && strip_etag(e) != strip_etag(&stored.e_tag)
+            {
+                return Err(Error::InvalidPart {
+                    part_number: n,
+                    reason: format!("ETag {e} does not match the part's"),
+                });
+            }
+            let given = Checksums::from_stored(&stored.checksums);
+            for (mine, theirs) in [
+                (&given.checksum_crc32, &p.checksums.checksum_crc32),
+                (&given.checksum_crc32_c, &p.checksums.checksum_crc32_c),
+                (&given.checksum_crc64_nvme, &p.checksums.checksum_crc64_nvme),
+                (&given.checksum_sha1, &p.checksums.checksum_sha1),
+                (&given.checksum_sha256, &p.checksums.checksum_sha256),
+            ] {
+                if let Some(t) = theirs
+                    && mine.as_deref() != Some(t.as_str())
+                {
+                    return Err(Error::InvalidPart {
+                        part_number: n,
+                        reason: "checksum does not match the part's".into(),
+                    });
+                }
+            }
+            parts.push(stored.clone());
+        }
+        if let Some(p) = parts[..parts.len() - 1].iter().find(|p| p.size < PART_BYTES_MIN) {
+            return Err(Error::EntityTooSmall {
+                part_number: p.part_number,
+                size: p.size,
+                min: PART_BYTES_MIN,
+            });
+        }
+        let raw = |p: &crate::engine::multipart::PartInfo| {
+            p.checksums.iter().find(|(c, _)| *c == alg.code()).map(|(_, v)| v.clone()).unwrap_or_default()
+        };
+        let checksum = match kind {
+            ChecksumType::Composite => {
+                let all: Vec<u8> = parts.iter().flat_map(raw).collect();
+                let text = format!("{}-{}", checksum::encode(&alg.compute(&all)), parts.len());
+                (alg.code() | COMPOSITE_CHECKSUM_FLAG, text.into_bytes())
+            }
+            ChecksumType::FullObject => {
+                let mut crc = raw(&parts[0]);
+                for p in &parts[1..] {
+                    crc = crc_combine(alg, &crc, &raw(p), p.size);
+                }
+                (alg.code(), crc)
+            }
+        };
+        let system: Vec<(String, String)> = details
+            .system_metadata
+            .iter()
+            .filter(|(k, _)| k != UPLOAD_CHECKSUM_ALGORITHM && k != UPLOAD_CHECKSUM_TYPE)
+            .cloned()
+            .collect();
+        let opts = CompleteOptions {
+            version: new_version(b.versioning),
+            condition,
+            checksums: vec![checksum.clone()],
+            system_metadata: Some(system),
+            durability: None,
+        };
+        let info = self.store.complete_upload(b.id, &req.key, &req.upload_id, &numbers, &opts)?;
+        Ok(CompleteMultipartUploadOutput {
+            location: format!("/{}/{}", req.bucket, rules::url_encode(&req.key)),
+            bucket: req.bucket,
+            key: req.key,
+            e_tag: info.e_tag,
+            version_id: output_version(b.versioning, info.version_id),
+            checksums: Checksums::from_stored(&[checksum]),
+        })
+    }
+
+    /// AbortMultipartUpload.
+    ///
+    /// # Errors
+    /// `NoSuchBucket`, `NoSuchUpload`.
+    pub fn abort_multipart_upload(&self, req: AbortMultipartUploadRequest) -> Result<()> {
+        let b = self.bucket(&req.bucket)?;
+        self.store.abort_upload(b.id, &req.key, &req.upload_id)
+    }
+
+    /// ListParts.
+    ///
+    /// # Errors
+    /// `NoSuchBucket`, `NoSuchUpload`, `InvalidArgument` for a negative page size or marker.
+    pub fn list_parts(&self, req: ListPartsRequest) -> Result<ListPartsOutput> {
+        let b = self.bucket(&req.bucket)?;
+        let max = page_size(req.max_parts, "max-parts")?;
+        let marker = match req.part_number_marker {
+            None => 0,
+            Some(n) => u32::try_from(n).map_err(|_| Error::InvalidArgument {
+                name: "part-number-marker",
+                value: n.to_string(),
+                reason: "must not be negative".into(),
+            })?,
+        };
+        let details = self.store.upload(b.id, &req.key, &req.upload_id)?;
+        let (alg, kind) = upload_checksum(&details.system_metadata);
+        let after: Vec<_> = details.parts.iter().filter(|p| p.part_number > marker).collect();
+        let is_truncated = after.len() > max;
+        let parts: Vec<Part> = after
+            .into_iter()
+            .take(max)
+            .map(|p| Part {
+                part_number: p.part_number as i32,
+                e_tag: p.e_tag.clone(),
+                size: p.size,
+                last_modified: time_of(p.last_modified_ms),
+                checksums: Checksums { checksum_type: None, ..Checksums::from_stored(&p.checksums) },
+            })
+            .collect();
+        Ok(ListPartsOutput {
+            next_part_number_marker: if is_truncated { parts.last().map(|p| p.part_number) } else { None },
+            bucket: req.bucket,
+            key: req.key,
+            upload_id: req.upload_id,
+            parts,
+            is_truncated,
+            max_parts: max as i32,
+            storage_class: details.storage_class,
+            owner: self.owner_of(&b),
+            checksum_algorithm: Some(alg),
+            checksum_type: Some(kind.as_str().into()),
+        })
+    }
+
+    /// ListMultipartUploads: uploads in progress in key order (one key's in the order they
+    /// began), with prefix, delimiter and markers as ListObjects has them.
+    ///
+    /// # Errors
+    /// `NoSuchBucket`, `InvalidArgument` for a negative page size.
+    pub fn list_multipart_uploads(
+        &self,
+        req: ListMultipartUploadsRequest,
+    ) -> Result<ListMultipartUploadsOutput> {
+        let b = self.bucket(&req.bucket)?;
+        let max = page_size(req.max_uploads, "max-uploads")?;
+        let prefix = req.prefix.clone().unwrap_or_default();
+        let delimiter = req.delimiter.clone().filter(|d| !d.is_empty());
+        let owner = self.owner_of(&b);
+        let mut key_marker = req.key_marker.clone().unwrap_or_default();
+        // A common prefix given back as the marker (S3's NextKeyMarker after one) skips every key
+        // under it, not only the prefix itself.
+        if let Some(d) = &delimiter
+            && key_marker.len() > prefix.len()
+            && key_marker.starts_with(&prefix)
+            && key_marker.ends_with(d.as_str())
+        {
+            key_marker.push(char::MAX);
+        }
+        let mut upload_marker = if key_marker.is_empty() { None } else { req.upload_id_marker.clone() };
+        let mut uploads = Vec::new();
+        let mut common_prefixes: Vec<String> = Vec::new();
+        let mut is_truncated = false;
+        let mut last: Option<(String, Option<String>)> = None;
+        'pages: loop {
+            let (page, more) =
+                self.store.list_uploads(b.id, &prefix, &key_marker, upload_marker.as_deref(), max.max(1))?;
+            for u in &page {
+                let grouped = delimiter.as_ref().and_then(|d| {
+                    u.key[prefix.len()..]
+                        .find(d.as_str())
+                        .map(|at| u.key[..prefix.len() + at + d.len()].to_owned())
+                });
+                if grouped.is_some() && common_prefixes.last() == grouped.as_ref() {
+                    continue;
+                }
+                if uploads.len() + common_prefixes.len() == max {
+                    is_truncated = true;
+                    break 'pages;
+                }
+                match grouped {
+                    Some(p) => {
+                        common_prefixes.push(p.clone());
+                        last = Some((p, None));
+                    }
+                    None => {
+                        uploads.push(MultipartUpload {
+                            key: u.key.clone(),
+                            upload_id: u.upload_id.clone(),
+                            initiated: time_of(u.initiated_ms),
+                            storage_class: u.storage_class,
+                            owner: owner.clone(),
+                        });
+                        last = Some((u.key.clone(), Some(u.upload_id.clone())));
+                    }
+                }
+            }
+            if !more || page.is_empty() {
+                break;
+            }
+            // Past a common prefix, every key under it is skipped at once.
+            match &last {
+                Some((k, None)) => {
+                    let mut past = k.clone();
+                    past.push(char::MAX);
+                    (key_marker, upload_marker) = (past, None);
+                }
+                Some((k, Some(u))) => (key_marker, upload_marker) = (k.clone(), Some(u.clone())),
+                None => break,
+            }
+            if max == 0 {
+                is_truncated = more;
+                break;
+            }
+        }
+        let (next_key_marker, next_upload_id_marker) = match (is_truncated, last) {
+            (true, Some((k, u))) => (Some(k), u),
+            _ => (None, None),
+        };
+        Ok(ListMultipartUploadsOutput {
+            bucket: req.bucket,
+            uploads,
+            common_prefixes,
+            is_truncated,
+            next_key_marker,
+            next_upload_id_marker,
+            max_uploads: max as i32,
+        })
+    }
+}
+
+/// Parses `bytes=first-last` (both required, first ≤ last), as UploadPartCopy takes it.
+fn parse_copy_range(r: &str) -> Result<(u64, u64)> {
+    let bad = || Error::InvalidArgument {
+        name: "x-amz-copy-source-range",
+        value: r.to_owned(),
+        reason:
+            "the x-amz-copy-source-range value must be of the form bytes=first-last where first and last \
+                 are the zero-based offsets of the first and last bytes to copy"
+                .into(),
+    };
+    let (first, last) = r.strip_prefix("bytes=").and_then(|s| s.split_once('-')).ok_or_else(bad)?;
+    let (first, last) = (first.parse::<u64>().map_err(|_| bad())?, last.parse::<u64>().map_err(|_| bad())?);
+    if first > last {
+        return Err(bad());
+    }
+    Ok((first, last))
+}
