@@ -547,6 +547,10 @@ mod tests {
             (Error::InvalidRequest { reason: s() }, "InvalidRequest", 400),
             (Error::PreconditionFailed { bucket: s(), key: s(), condition: s() }, "PreconditionFailed", 412),
             (Error::NotImplemented { what: "w" }, "NotImplemented", 501),
+            (Error::NoSuchUpload { upload_id: s() }, "NoSuchUpload", 404),
+            (Error::EntityTooSmall { part_number: 1, size: 1, min: 2 }, "EntityTooSmall", 400),
+            (Error::InvalidPart { part_number: 1, reason: s() }, "InvalidPart", 400),
+            (Error::InvalidPartOrder { part_number: 1, previous: 2 }, "InvalidPartOrder", 400),
             (Error::SlowDown { partition: 0, prefix: None, kind: "writes", limit: 1 }, "SlowDown", 503),
         ];
         for (e, _, _) in &all {
@@ -588,6 +592,10 @@ mod tests {
                 | Error::InvalidRequest { .. }
                 | Error::PreconditionFailed { .. }
                 | Error::NotImplemented { .. }
+                | Error::NoSuchUpload { .. }
+                | Error::EntityTooSmall { .. }
+                | Error::InvalidPart { .. }
+                | Error::InvalidPartOrder { .. }
                 | Error::SlowDown { .. } => {}
             }
         }
@@ -597,7 +605,7 @@ mod tests {
     #[test]
     fn every_error_has_its_s3_code_and_status() {
         let all = every_error();
-        assert_eq!(all.len(), 38);
+        assert_eq!(all.len(), 42);
         for (e, code, status) in all {
             assert_eq!((e.code(), e.http_status()), (code, status), "{e:?}");
             let shown = format!("{code} (HTTP {status}): ");

@@ -304,12 +304,32 @@ impl Store {
         })
     }
 
+    /// An upload in progress with its parts as the index has them (no checksums: those are in the
+    /// part records, which this does not read) and what its start record holds: one record read,
+    /// whatever the number of parts (UploadPart needs the upload's checksum algorithm).
+    ///
+    /// # Errors
+    /// `NoSuchUpload`, `Corruption` if the start record fails its checks, `Io`.
+    pub fn upload_start(&self, bucket: BucketId, key: &str, upload_id: &str) -> Result<UploadDetails> {
+        self.upload_details(bucket, key, upload_id, false)
+    }
+
     /// An upload in progress with its parts, their checksums read from the part records (ListParts,
     /// and what CompleteMultipartUpload checks).
     ///
     /// # Errors
     /// `NoSuchUpload`, `Corruption` if a part record fails its checks, `Io`.
     pub fn upload(&self, bucket: BucketId, key: &str, upload_id: &str) -> Result<UploadDetails> {
+        self.upload_details(bucket, key, upload_id, true)
+    }
+
+    fn upload_details(
+        &self,
+        bucket: BucketId,
+        key: &str,
+        upload_id: &str,
+        checksums: bool,
+    ) -> Result<UploadDetails> {
         self.inner.ctx.check()?;
         check_key(key)?;
         self.bucket_name(bucket)?;
@@ -322,8 +342,12 @@ impl Store {
         let start = read_upload_record(part, bucket.0, key, id, RecordKind::MultipartStart, 0, upload.at)?;
         let mut parts = Vec::with_capacity(upload.parts.len());
         for (n, p) in &upload.parts {
-            let meta = read_upload_record(part, bucket.0, key, id, RecordKind::MultipartPart, *n, p.at)?;
-            parts.push(part_info(*n, p, meta.checksums));
+            let sums = if checksums {
+                read_upload_record(part, bucket.0, key, id, RecordKind::MultipartPart, *n, p.at)?.checksums
+            } else {
+                Vec::new()
+            };
+            parts.push(part_info(*n, p, sums));
         }
         Ok(UploadDetails {
             key: key.to_owned(),

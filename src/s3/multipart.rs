@@ -484,7 +484,7 @@ impl S3 {
     pub fn upload_part(&self, req: UploadPartRequest) -> Result<UploadPartOutput> {
         let b = self.bucket(&req.bucket)?;
         let number = part_number(req.part_number)?;
-        let details = self.store.upload(b.id, &req.key, &req.upload_id)?;
+        let details = self.store.upload_start(b.id, &req.key, &req.upload_id)?;
         let (alg, _) = upload_checksum(&details.system_metadata);
         let given: Vec<(ChecksumAlgorithm, &String)> = [
             (ChecksumAlgorithm::Crc32, &req.checksum_crc32),

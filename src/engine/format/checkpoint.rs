@@ -751,6 +751,7 @@ mod tests {
             ],
             catalog: vec![CheckpointCatalogEdit { seq: 2, body: b"edit".to_vec() }],
             entries: Vec::new(),
+            uploads: Vec::new(),
         };
         for i in 0..entries {
             c.entries.push(CheckpointEntry {
@@ -771,6 +772,33 @@ mod tests {
                 } else {
                     Vec::new()
                 },
+                parts: if i % 3 == 1 { 2 } else { 0 },
+            });
+        }
+        for u in 0..3u8 {
+            c.uploads.push(CheckpointUpload {
+                bucket: 1,
+                key: format!("upload-{u}").into_bytes(),
+                upload_id: [u; 16],
+                seq: 7 + u64::from(u),
+                segment_id: 9,
+                offset: 4096,
+                record_len: 96,
+                initiated_ms: 11,
+                class: 0,
+                parts: (1..=u32::from(u))
+                    .map(|n| CheckpointPart {
+                        number: n,
+                        seq: 20 + u64::from(n),
+                        segment_id: 9,
+                        offset: 8192 * u64::from(n),
+                        record_len: 200,
+                        size: 5 << 20,
+                        mtime_ms: 12,
+                        etag: [n as u8; 16],
+                        spans: vec![CheckpointSpan { segment_id: 4, bytes: 5 << 20 }],
+                    })
+                    .collect(),
             });
         }
         c
@@ -864,6 +892,7 @@ mod tests {
                             .into_iter()
                             .map(|(segment_id, bytes)| CheckpointSpan { segment_id, bytes })
                             .collect(),
+                        parts: if kind == 2 { (size % 3) as u16 } else { 0 },
                     }
                 },
             )
@@ -890,7 +919,9 @@ mod tests {
                 crc_upto: segment_id as u32,
             }).collect();
             let catalog = bodies.into_iter().enumerate().map(|(i, body)| CheckpointCatalogEdit { seq: i as u64 * 3 + 1, body }).collect();
-            let c = Checkpoint { partition: 1, store_uuid: [9; 16], number: 2, max_seq, segments, catalog, entries };
+            let c = Checkpoint {
+                partition: 1, store_uuid: [9; 16], number: 2, max_seq, segments, catalog, entries, uploads: Vec::new(),
+            };
             prop_assert_eq!(decode_checkpoint(&encode_checkpoint(&c)), Ok(c));
         }
 

@@ -433,6 +433,10 @@ mod tests {
             let m = ObjectMeta {
                 mtime_ms: mtime, size, etag, parts_count: parts, content_type: ct, system, user, tags,
                 checksums: sums, envelope: env,
+                part_runs: match token {
+                    Some(t) if chunks.len() > 1 => vec![(t, 1), (t, chunks.len() as u32 - 1)],
+                    _ => Vec::new(),
+                },
                 chunks: chunks.into_iter().map(|(s, o, l)| ChunkRef { segment_id: s, offset: o, len: l }).collect(),
                 chunk_token: token,
             };
@@ -468,5 +472,31 @@ mod tests {
         b.extend_from_slice(&4u32.to_le_bytes());
         b.extend_from_slice(&u32::MAX.to_le_bytes());
         assert!(matches!(ObjectMeta::decode(&b), Err(FormatError::Malformed(_))));
+    }
+}
+
+#[cfg(test)]
+mod part_run_tests {
+    use super::*;
+
+    #[test]
+    fn chunk_ids_follow_part_runs_and_runs_must_cover_the_chunks() {
+        let c = |n: u64| ChunkRef { segment_id: 1, offset: n, len: 1 };
+        let mut m = ObjectMeta {
+            chunks: (0..5).map(c).collect(),
+            part_runs: vec![([1; 16], 2), ([2; 16], 0), ([3; 16], 3)],
+            ..ObjectMeta::default()
+        };
+        let ids = ChunkIds::of(&ObjectMeta::decode(&m.encode()).unwrap(), [9; 16]);
+        let got: Vec<([u8; 16], u32)> = (0..5).map(|i| ids.get(i)).collect();
+        assert_eq!(got, vec![([1; 16], 0), ([1; 16], 1), ([3; 16], 0), ([3; 16], 1), ([3; 16], 2)]);
+        // Without runs: the chunk token (or the version id of old records), by position.
+        m.part_runs.clear();
+        m.chunk_token = Some([4; 16]);
+        assert_eq!(ChunkIds::of(&m, [9; 16]).get(3), ([4; 16], 3));
+        m.chunk_token = None;
+        assert_eq!(ChunkIds::of(&m, [9; 16]).get(1), ([9; 16], 1));
+        m.part_runs = vec![([1; 16], 4)];
+        assert!(ObjectMeta::decode(&m.encode()).is_err(), "runs that do not cover the chunk list");
     }
 }

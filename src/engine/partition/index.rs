@@ -592,6 +592,7 @@ mod tests {
             mtime_ms: 0,
             etag: [0; 16],
             class: StorageClass::Standard,
+            parts: 0,
         }
     }
 

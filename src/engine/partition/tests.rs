@@ -57,6 +57,7 @@ fn put_request(key: &str, version: u8, condition: Option<Condition>) -> Arc<Requ
         mtime_ms: 0,
         etag: [version; 16],
         class: StorageClass::Standard,
+        parts: 0,
     };
     let effect =
         Effect::Upsert { bucket: 1, key: key.as_bytes().to_vec(), entry, spans: Vec::new(), settles: false };

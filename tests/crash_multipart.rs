@@ -1,0 +1,215 @@
+//! Simulated crashes at every write and sync point of a multipart workload: uploads begun, parts
+//! uploaded (one of them again), an upload aborted, a compaction, a completion, a checkpoint, and
+//! an upload left open. After each crash (a process kill that keeps the page cache, or a power loss
+//! that keeps a seeded choice of unsynced writes) the store reopens in `Strict` mode and: every
+//! acknowledged step holds, the step in flight is wholly there or wholly absent, an upload still in
+//! progress completes with exactly its parts' bytes, and that completion survives a power loss that
+//! follows.
+
+mod common;
+
+use common::{body, read, sim_builder};
+use s3lite::io::{CrashMode, SimStorage};
+use s3lite::{BucketId, CompactionPolicy, CompleteOptions, Error, PartOptions, Store, UploadOptions};
+
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Create(usize),
+    Part(usize, u32, u64, usize),
+    Abort(usize),
+    Compact,
+    Complete(usize, &'static [u32]),
+    Checkpoint,
+}
+
+const KEYS: [&str; 3] = ["mp", "aborted", "open"];
+
+const STEPS: [Step; 13] = [
+    Step::Create(0),
+    Step::Part(0, 1, 1, 3000),
+    Step::Part(0, 2, 2, 9000),
+    Step::Part(0, 1, 3, 5000),
+    Step::Create(1),
+    Step::Part(1, 1, 4, 7000),
+    Step::Abort(1),
+    Step::Compact,
+    Step::Complete(0, &[1, 2]),
+    Step::Create(2),
+    Step::Part(2, 1, 5, 2000),
+    Step::Checkpoint,
+    Step::Part(2, 2, 6, 4500),
+];
+
+/// Runs the steps until one fails; returns the upload ids begun and how many steps were acknowledged.
+fn run(store: &Store, b: BucketId) -> ([Option<String>; 3], usize) {
+    let mut ids: [Option<String>; 3] = [None, None, None];
+    for (i, step) in STEPS.iter().enumerate() {
+        let ok = match *step {
+            Step::Create(u) => store.create_upload(b, KEYS[u], &UploadOptions::default()).map(|s| {
+                ids[u] = Some(s.upload_id);
+            }),
+            Step::Part(u, n, seed, len) => {
+                let id = ids[u].clone().expect("created before");
+                let bytes = body(seed, len);
+                store.upload_part(b, KEYS[u], &id, n, &bytes[..], &PartOptions::default()).map(drop)
+            }
+            Step::Abort(u) => store.abort_upload(b, KEYS[u], ids[u].as_deref().expect("created")),
+            Step::Compact => store.compact_with(&CompactionPolicy::everything()).map(drop),
+            Step::Complete(u, parts) => store
+                .complete_upload(
+                    b,
+                    KEYS[u],
+                    ids[u].as_deref().expect("created"),
+                    parts,
+                    &CompleteOptions::default(),
+                )
+                .map(drop),
+            Step::Checkpoint => store.checkpoint().map(drop),
+        };
+        if ok.is_err() {
+            return (ids, i);
+        }
+    }
+    (ids, STEPS.len())
+}
+
+/// The bytes each part of upload `u` may have after `acked` steps (with step `acked` in flight):
+/// (part number, the possible bodies; an empty list entry = the part may be absent).
+fn possible_parts(u: usize, acked: usize) -> Vec<(u32, Vec<Option<Vec<u8>>>)> {
+    let mut parts: Vec<(u32, Vec<Option<Vec<u8>>>)> = Vec::new();
+    for (i, step) in STEPS.iter().enumerate().take(acked + 1) {
+        if let Step::Part(pu, n, seed, len) = *step
+            && pu == u
+        {
+            let new = Some(body(seed, len));
+            let before: Vec<Option<Vec<u8>>> = match parts.iter().find(|(pn, _)| *pn == n) {
+                Some((_, b)) => b.clone(),
+                None => vec![None],
+            };
+            let now = if i < acked { vec![new] } else { [before, vec![new]].concat() };
+            parts.retain(|(pn, _)| *pn != n);
+            parts.push((n, now));
+        }
+    }
+    parts
+}
+
+fn step_index(want: fn(&Step) -> bool) -> usize {
+    STEPS.iter().position(want).expect("in the workload")
+}
+
+fn check(store: &Store, b: BucketId, ids: &[Option<String>; 3], acked: usize, ctx: &str) {
+    let listed: Vec<String> =
+        store.list_uploads(b, "", "", None, 100).unwrap().0.into_iter().map(|u| u.upload_id).collect();
+    let complete_at = step_index(|s| matches!(s, Step::Complete(..)));
+    let abort_at = step_index(|s| matches!(s, Step::Abort(..)));
+    for u in 0..3 {
+        let Some(id) = &ids[u] else { continue };
+        let ended_at = match u {
+            0 => Some(complete_at),
+            1 => Some(abort_at),
+            _ => None,
+        };
+        let open = listed.contains(id);
+        match ended_at {
+            Some(at) if acked > at => assert!(!open, "{ctx}: upload {u} ended but is listed"),
+            Some(at) if acked < at => assert!(open, "{ctx}: upload {u} lost"),
+            Some(_) => {}
+            None => assert!(open, "{ctx}: upload {u} lost"),
+        }
+        if !open {
+            continue;
+        }
+        let details = store.upload(b, KEYS[u], id).unwrap();
+        for (n, bodies) in possible_parts(u, acked) {
+            let got = details.parts.iter().find(|p| p.part_number == n);
+            let ok = bodies.iter().any(|want| match (want, got) {
+                (None, None) => true,
+                (Some(w), Some(g)) => g.size == w.len() as u64 && g.md5 == *md5_of(w),
+                _ => false,
+            });
+            assert!(ok, "{ctx}: upload {u} part {n} is {:?}", got.map(|g| g.size));
+        }
+    }
+    // The completed object: there exactly when its completion was acknowledged (or landed in flight).
+    match read(store, b, "mp") {
+        Ok(got) => {
+            assert!(acked >= complete_at, "{ctx}: object before its completion");
+            assert!(got == [body(3, 5000), body(2, 9000)].concat(), "{ctx}: completed object differs");
+        }
+        Err(Error::NoSuchKey { .. }) => assert!(acked <= complete_at, "{ctx}: completed object lost"),
+        Err(e) => panic!("{ctx}: {e}"),
+    }
+}
+
+fn md5_of(b: &[u8]) -> Box<[u8; 16]> {
+    use md5::Digest;
+    Box::new(md5::Md5::digest(b).into())
+}
+
+/// Completes whatever is still open with its listed parts, and checks the object's bytes.
+fn finish_open_uploads(store: &Store, b: BucketId, ctx: &str) -> Vec<(String, Vec<u8>)> {
+    let mut done = Vec::new();
+    for u in store.list_uploads(b, "", "", None, 100).unwrap().0 {
+        let details = store.upload(b, &u.key, &u.upload_id).unwrap();
+        let numbers: Vec<u32> = details.parts.iter().map(|p| p.part_number).collect();
+        let info =
+            store.complete_upload(b, &u.key, &u.upload_id, &numbers, &CompleteOptions::default()).unwrap();
+        let got = read(store, b, &u.key).unwrap();
+        assert_eq!(got.len() as u64, info.size, "{ctx}: {} size", u.key);
+        assert_eq!(got.len() as u64, details.parts.iter().map(|p| p.size).sum::<u64>(), "{ctx}");
+        done.push((u.key, got));
+    }
+    done
+}
+
+#[test]
+fn multipart_steps_survive_a_crash_at_every_point() {
+    let open = |sim: &SimStorage| sim_builder(sim).open();
+    let setup = |sim: &SimStorage| {
+        let store = open(sim).unwrap();
+        let b = store.create_bucket("bkt").unwrap();
+        (store, b)
+    };
+    let dry = SimStorage::new();
+    let (store, b) = setup(&dry);
+    let start = dry.mutating_ops();
+    let (_, acked) = run(&store, b);
+    assert_eq!(acked, STEPS.len());
+    let total = dry.mutating_ops() - start;
+    drop(store);
+    let mut points = 0;
+    for point in 0..=total {
+        let sim = SimStorage::new();
+        let (store, b) = setup(&sim);
+        sim.freeze_after(point);
+        let (ids, acked) = run(&store, b);
+        drop(store);
+        // Even points: the process is killed (the page cache stays); odd: the power goes.
+        let kill = point % 2 == 0;
+        if kill {
+            sim.kill();
+        } else {
+            sim.crash(CrashMode::Random(point * 7919 + 1));
+        }
+        let ctx = format!(
+            "point {point} ({}), {acked} steps acknowledged",
+            if kill { "kill" } else { "power loss" }
+        );
+        let store = open(&sim).unwrap_or_else(|e| panic!("{ctx}: reopen: {e}"));
+        check(&store, b, &ids, acked, &ctx);
+        // More work, then a power loss: what it acknowledged stays.
+        let done = finish_open_uploads(&store, b, &ctx);
+        drop(store);
+        sim.crash(CrashMode::DropUnsynced);
+        let store = open(&sim).unwrap_or_else(|e| panic!("{ctx}: second reopen: {e}"));
+        assert!(store.list_uploads(b, "", "", None, 100).unwrap().0.is_empty(), "{ctx}");
+        for (key, bytes) in done {
+            assert!(read(&store, b, &key).unwrap() == bytes, "{ctx}: {key} after the power loss");
+        }
+        store.compact_with(&CompactionPolicy::everything()).unwrap();
+        points += 1;
+    }
+    println!("multipart crash points checked: {points}");
+    assert!(points >= 50, "only {points} crash points");
+}
