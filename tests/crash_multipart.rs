@@ -111,6 +111,11 @@ fn check(store: &Store, b: BucketId, ids: &[Option<String>; 3], acked: usize, ct
             _ => None,
         };
         let open = listed.contains(id);
+        if u == 0 {
+            // Completion is one commit: the object appears exactly when its upload goes.
+            let object = read(store, b, KEYS[0]).is_ok();
+            assert_eq!(object, !open, "{ctx}: completed object {object}, upload still listed {open}");
+        }
         match ended_at {
             Some(at) if acked > at => assert!(!open, "{ctx}: upload {u} ended but is listed"),
             Some(at) if acked < at => assert!(open, "{ctx}: upload {u} lost"),

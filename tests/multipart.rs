@@ -452,3 +452,49 @@ fn uploads_survive_reopen_with_and_without_checkpoints_and_compaction() {
         assert_eq!(get(&c, "k").len(), 5 * MIB + 4000);
     }
 }
+
+/// An abort's end record is kept by a compaction while the segment with the upload's start record
+/// survives it: dropping it would bring the aborted upload back at the next open.
+#[test]
+fn an_abort_survives_compaction_of_its_segment_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = || small(Store::builder(dir.path())).partitions(1).open().unwrap();
+    let store = open();
+    let c = store.client();
+    c.create_bucket().bucket("bkt").send().unwrap();
+    let up = create(&c, "u");
+    let start_segment = store.segment_stats().iter().map(|s| s.segment_id).max().unwrap();
+    // Live objects fill the start record's segment: it stays out of the compaction below.
+    for i in 0..300 {
+        c.put_object().bucket("bkt").key(format!("live-{i}")).body(body(i, 900)).send().unwrap();
+    }
+    c.abort_multipart_upload().bucket("bkt").key("u").upload_id(&up).send().unwrap();
+    // Overwrites fill the end record's segment with dead bytes.
+    for i in 0..300 {
+        c.put_object().bucket("bkt").key("hot").body(body(1000 + i, 900)).send().unwrap();
+    }
+    let policy = CompactionPolicy {
+        dead_ratio_min: 0.5,
+        dead_bytes_min: 1,
+        small_segment_bytes: Some(0),
+        ..CompactionPolicy::default()
+    };
+    let report = store.compact_with(&policy).unwrap();
+    assert!(report.rewrites > 0, "the dead segment is rewritten");
+    assert!(
+        store.segment_stats().iter().any(|s| s.segment_id == start_segment),
+        "the start record's segment stays"
+    );
+    drop(c);
+    drop(store);
+    let store = open();
+    let c = store.client();
+    assert!(
+        c.list_multipart_uploads().bucket("bkt").send().unwrap().uploads.is_empty(),
+        "the aborted upload came back"
+    );
+    assert_eq!(
+        c.list_parts().bucket("bkt").key("u").upload_id(&up).send().unwrap_err().code(),
+        "NoSuchUpload"
+    );
+}
