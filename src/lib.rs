@@ -101,7 +101,7 @@ pub mod prelude;
 pub mod s3;
 pub mod types;
 
-pub use api::{Client, ExtraArgs, Paginator, Resource, Response, ResponseMetadata};
+pub use api::{Client, ExtraArgs, Paginator, Resource, Response, ResponseMetadata, TransferConfig};
 pub use clock::{Clock, ManualClock};
 pub use engine::accounts::Credentials;
 pub use engine::body::{ByteRange, ObjectReader};

@@ -502,3 +502,40 @@ fn an_abort_survives_compaction_of_its_segment_alone() {
         "NoSuchUpload"
     );
 }
+
+#[test]
+fn upload_file_goes_multipart_above_the_threshold_with_parts_in_parallel() {
+    let (store, c) = setup();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.bin");
+    let data = body(21, 17 * MIB + 3);
+    std::fs::write(&path, &data).unwrap();
+    let extra = s3lite::ExtraArgs { content_type: Some("application/x-tar".into()), ..Default::default() };
+    let config = s3lite::TransferConfig {
+        multipart_threshold: 8 * MIB as u64,
+        multipart_chunksize: 5 * MIB as u64,
+        max_concurrency: 3,
+    };
+    let out = c.upload_file_with(&path, "bkt", "big", &extra, &config).unwrap();
+    assert!(out.e_tag.ends_with("-4\""), "{}", out.e_tag);
+    assert_eq!(get(&c, "big"), data);
+    let head = c.head_object().bucket("bkt").key("big").send().unwrap();
+    assert_eq!(head.content_type.as_deref(), Some("application/x-tar"));
+    assert!(c.list_multipart_uploads().bucket("bkt").send().unwrap().uploads.is_empty());
+    // The resource layer's upload_file takes the same path (default: 8 MiB parts above 8 MiB).
+    let obj = store
+        .resource()
+        .bucket("bkt")
+        .upload_file(&path, "via-resource", &s3lite::ExtraArgs::default())
+        .unwrap();
+    assert!(obj.e_tag().unwrap().ends_with("-3\""));
+    // At or under the threshold: one PutObject.
+    let small_path = dir.path().join("small.bin");
+    std::fs::write(&small_path, body(22, 1000)).unwrap();
+    let out = c.upload_file_with(&small_path, "bkt", "small", &extra, &config).unwrap();
+    assert!(!out.e_tag.contains('-'));
+    let e = c.upload_file_with(dir.path().join("absent"), "bkt", "x", &extra, &config).unwrap_err();
+    assert_eq!(e.code(), "IncompleteBody");
+    let e = c.upload_file_with(&path, "no-such-bucket", "x", &extra, &config).unwrap_err();
+    assert_eq!(e.code(), "NoSuchBucket");
+}

@@ -587,3 +587,11 @@ impl CompleteMultipartUploadBuilder {
         self
     }
 }
+
+impl CreateMultipartUploadBuilder {
+    /// Adds one user-metadata pair (`x-amz-meta-<name>`).
+    pub fn metadata(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.request.metadata.push((name.into(), value.into()));
+        self
+    }
+}

@@ -11,4 +11,4 @@ pub mod transfer;
 pub use client::{Client, Response, ResponseMetadata};
 pub use paginator::{Items, Pages, Paginator};
 pub use resource::Resource;
-pub use transfer::ExtraArgs;
+pub use transfer::{ExtraArgs, TransferConfig};

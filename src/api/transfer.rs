@@ -3,12 +3,36 @@
 //! failed download never leaves a partial file under the target name.
 
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Read, Seek, SeekFrom};
 use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use parking_lot::Mutex;
 
 use crate::api::Client;
 use crate::error::{Error, Result};
+use crate::limits::{PART_BYTES_MIN, PART_NUMBER_MAX};
 use crate::s3::types::{Body, PutObjectOutput};
+
+/// How a file upload is sent, as boto3's `TransferConfig`: files larger than `multipart_threshold`
+/// go as a multipart upload of `multipart_chunksize` parts, `max_concurrency` of them at once (each
+/// part hashes on its own thread, so parts side by side are not bound by one MD5 stream).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransferConfig {
+    /// Files larger than this are uploaded in parts (boto3: 8 MiB).
+    pub multipart_threshold: u64,
+    /// Part size (boto3: 8 MiB; raised when a file would need more than 10,000 parts, and never
+    /// under S3's 5 MiB).
+    pub multipart_chunksize: u64,
+    /// Parts uploaded at once (boto3: 10).
+    pub max_concurrency: usize,
+}
+
+impl Default for TransferConfig {
+    fn default() -> Self {
+        TransferConfig { multipart_threshold: 8 << 20, multipart_chunksize: 8 << 20, max_concurrency: 10 }
+    }
+}
 
 /// Extra arguments of an upload (as boto3's `ExtraArgs`).
 #[derive(Debug, Clone, Default)]
@@ -33,7 +57,29 @@ impl Client {
         key: &str,
         extra: &ExtraArgs,
     ) -> Result<PutObjectOutput> {
-        let mut b = self.put_object().bucket(bucket).key(key).body(Body::from_path(path.as_ref()));
+        self.upload_file_with(path, bucket, key, extra, &TransferConfig::default())
+    }
+
+    /// [`Client::upload_file`] with a [`TransferConfig`]: above its threshold, a multipart upload
+    /// with parts sent in parallel; on any failure the upload is aborted (no parts stay behind).
+    ///
+    /// # Errors
+    /// `IncompleteBody` when the file cannot be read; PutObject's or the multipart operations'
+    /// errors.
+    pub fn upload_file_with(
+        &self,
+        path: impl AsRef<Path>,
+        bucket: &str,
+        key: &str,
+        extra: &ExtraArgs,
+        config: &TransferConfig,
+    ) -> Result<PutObjectOutput> {
+        let path = path.as_ref();
+        let size = std::fs::metadata(path).map_err(|source| Error::BodyRead { source })?.len();
+        if size > config.multipart_threshold {
+            return self.upload_file_in_parts(path, size, bucket, key, extra, config);
+        }
+        let mut b = self.put_object().bucket(bucket).key(key).body(Body::from_path(path));
         if let Some(ct) = &extra.content_type {
             b = b.content_type(ct.clone());
         }
@@ -44,6 +90,96 @@ impl Client {
             b = b.metadata(k.clone(), v.clone());
         }
         Ok(b.send()?.into_output())
+    }
+
+    fn upload_file_in_parts(
+        &self,
+        path: &Path,
+        size: u64,
+        bucket: &str,
+        key: &str,
+        extra: &ExtraArgs,
+        config: &TransferConfig,
+    ) -> Result<PutObjectOutput> {
+        let part_bytes =
+            config.multipart_chunksize.max(PART_BYTES_MIN).max(size.div_ceil(u64::from(PART_NUMBER_MAX)));
+        let parts = u32::try_from(size.div_ceil(part_bytes)).unwrap_or(PART_NUMBER_MAX);
+        let mut create = self.create_multipart_upload().bucket(bucket).key(key);
+        if let Some(ct) = &extra.content_type {
+            create = create.content_type(ct.clone());
+        }
+        if let Some(sc) = &extra.storage_class {
+            create = create.storage_class(sc.clone());
+        }
+        for (k, v) in &extra.metadata {
+            create = create.metadata(k.clone(), v.clone());
+        }
+        let upload_id = create.send()?.into_output().upload_id;
+        let next = AtomicU32::new(1);
+        let etags: Mutex<Vec<(u32, String)>> = Mutex::new(Vec::with_capacity(parts as usize));
+        let failed: Mutex<Option<Error>> = Mutex::new(None);
+        let send_part = |n: u32| -> Result<String> {
+            let offset = u64::from(n - 1) * part_bytes;
+            let len = part_bytes.min(size - offset);
+            let mut file = File::open(path).map_err(|source| Error::BodyRead { source })?;
+            file.seek(SeekFrom::Start(offset)).map_err(|source| Error::BodyRead { source })?;
+            let body = Body::Reader(Box::new(std::io::BufReader::with_capacity(1 << 20, file.take(len))));
+            let out = self
+                .upload_part()
+                .bucket(bucket)
+                .key(key)
+                .upload_id(&upload_id)
+                .part_number(n as i32)
+                .body(body)
+                .send()?;
+            Ok(out.into_output().e_tag)
+        };
+        std::thread::scope(|scope| {
+            for _ in 0..config.max_concurrency.clamp(1, parts as usize) {
+                scope.spawn(|| {
+                    loop {
+                        let n = next.fetch_add(1, Ordering::Relaxed);
+                        if n > parts || failed.lock().is_some() {
+                            return;
+                        }
+                        match send_part(n) {
+                            Ok(e_tag) => etags.lock().push((n, e_tag)),
+                            Err(e) => {
+                                failed.lock().get_or_insert(e);
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        let abort = || {
+            let _ = self.abort_multipart_upload().bucket(bucket).key(key).upload_id(&upload_id).send();
+        };
+        if let Some(e) = failed.into_inner() {
+            abort();
+            return Err(e);
+        }
+        let mut etags = etags.into_inner();
+        etags.sort();
+        let mut complete = self.complete_multipart_upload().bucket(bucket).key(key).upload_id(&upload_id);
+        for (n, e_tag) in etags {
+            complete = complete.part(n as i32, e_tag);
+        }
+        match complete.send() {
+            Ok(done) => {
+                let done = done.into_output();
+                Ok(PutObjectOutput {
+                    e_tag: done.e_tag,
+                    version_id: done.version_id,
+                    checksums: done.checksums,
+                })
+            }
+            Err(e) => {
+                abort();
+                Err(e)
+            }
+        }
     }
 
     /// Downloads an object to `path`, atomically: the bytes go to a temporary file beside it, which is
