@@ -301,6 +301,9 @@ fn mixed_workload(on_disk: bool, n: u64, deadline: Duration) {
 
     let (s, d) = (store.clone(), drivers.clone());
     workers.push(("compaction and scrub", Box::new(move |t| compaction_and_scrub(&s, &d, n, t))));
+    let (s, d) = (store.clone(), drivers.clone());
+    workers
+        .push(("multipart uploads and checkpoints", Box::new(move |t| multipart_uploads(&s, b, &d, n, t))));
     let s = store.clone();
     s.start_background_compaction(s3lite::BackgroundCompaction {
         policy: s3lite::CompactionPolicy::everything(),
@@ -478,6 +481,35 @@ fn compaction_and_scrub(store: &Store, drivers: &Drivers, min: u64, t: &Tracker)
         t.doing(i, "scrub");
         let report = store.scrub().unwrap();
         assert!(report.damaged.is_empty(), "{report:?}");
+        i += 1;
+    }
+}
+
+/// Multipart uploads begun, given parts, completed (read back) or aborted, with checkpoints between:
+/// completion takes the partition's rewrite lock, as compaction and checkpoints do.
+fn multipart_uploads(store: &Store, b: BucketId, drivers: &Drivers, min: u64, t: &Tracker) {
+    let mut i = 0;
+    while drivers.running(i, min) {
+        let key = format!("mp/{}", i % 8);
+        t.doing(i, format!("create upload {key}"));
+        let id = store.create_upload(b, &key, &s3lite::UploadOptions::default()).unwrap().upload_id;
+        let (p1, p2) = (body(40_000 + i, 5000), body(50_000 + i, 1500));
+        t.doing(i, format!("upload parts of {key}"));
+        store.upload_part(b, &key, &id, 1, &p1[..], &s3lite::PartOptions::default()).unwrap();
+        store.upload_part(b, &key, &id, 2, &p2[..], &s3lite::PartOptions::default()).unwrap();
+        if i % 3 == 2 {
+            t.doing(i, format!("abort {key}"));
+            store.abort_upload(b, &key, &id).unwrap();
+        } else {
+            t.doing(i, format!("complete {key}"));
+            store.complete_upload(b, &key, &id, &[1, 2], &s3lite::CompleteOptions::default()).unwrap();
+            t.doing(i, format!("read {key}"));
+            assert_eq!(read(store, b, &key).unwrap(), [p1, p2].concat(), "{key}");
+        }
+        if i % 4 == 0 {
+            t.doing(i, "checkpoint");
+            store.checkpoint().unwrap();
+        }
         i += 1;
     }
 }
