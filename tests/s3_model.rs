@@ -64,6 +64,31 @@ enum Op {
     Checkpoint,
     /// A power loss after this many write points of a checkpoint of every partition.
     CrashInCheckpoint(u64),
+    /// CreateMultipartUpload.
+    CreateUpload {
+        bucket: usize,
+        key: usize,
+    },
+    /// UploadPart to the `pick`-th upload in progress.
+    UploadPart {
+        pick: usize,
+        number: i32,
+        len: usize,
+    },
+    /// CompleteMultipartUpload of the `pick`-th upload with all its parts (S3 refuses small parts
+    /// but the last), then with its last part alone.
+    CompleteUpload {
+        pick: usize,
+    },
+    /// AbortMultipartUpload.
+    AbortUpload {
+        pick: usize,
+    },
+    /// ListMultipartUploads, page by page.
+    ListUploads {
+        bucket: usize,
+        page: i32,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -86,6 +111,12 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Checkpoint),
         1 => Just(Op::CloseAndCrash),
         1 => (0..40u64).prop_map(Op::CrashInCheckpoint),
+        2 => (b.clone(), k.clone()).prop_map(|(bucket, key)| Op::CreateUpload { bucket, key }),
+        3 => (0..4usize, 1..4i32, prop_oneof![Just(0usize), 1..40usize, 4000..5000usize])
+            .prop_map(|(pick, number, len)| Op::UploadPart { pick, number, len }),
+        1 => (0..4usize).prop_map(|pick| Op::CompleteUpload { pick }),
+        1 => (0..4usize).prop_map(|pick| Op::AbortUpload { pick }),
+        1 => (b.clone(), 1..4i32).prop_map(|(bucket, page)| Op::ListUploads { bucket, page }),
     ]
 }
 
@@ -101,9 +132,14 @@ struct MBucket {
     keys: BTreeMap<String, Vec<MVersion>>,
 }
 
+/// An upload in progress: (bucket, key, upload id, parts by number).
+type MUpload = (String, String, String, BTreeMap<i32, Vec<u8>>);
+
 #[derive(Debug, Default)]
 struct Model {
     buckets: BTreeMap<String, MBucket>,
+    /// In the order they began.
+    uploads: Vec<MUpload>,
 }
 
 impl MBucket {
@@ -158,6 +194,7 @@ impl Harness {
                 let want = match self.model.buckets.get(BUCKETS[b]) {
                     None => Some("NoSuchBucket"),
                     Some(m) if m.keys.values().any(|v| !v.is_empty()) => Some("BucketNotEmpty"),
+                    Some(_) if self.model.uploads.iter().any(|u| u.0 == BUCKETS[b]) => Some("BucketNotEmpty"),
                     Some(_) => None,
                 };
                 assert_eq!(code(&r), want);
@@ -303,6 +340,87 @@ impl Harness {
                 self.sim.crash(CrashMode::Random(self.step as u64));
                 self.store = Some(common::sim_builder(&self.sim).open().unwrap());
             }
+            Op::CreateUpload { bucket, key } => {
+                let r = s3.create_multipart_upload(s3lite::s3::multipart::CreateMultipartUploadRequest {
+                    bucket: BUCKETS[bucket].into(),
+                    key: KEYS[key].into(),
+                    ..Default::default()
+                });
+                if !self.model.buckets.contains_key(BUCKETS[bucket]) {
+                    return assert_eq!(code(&r), Some("NoSuchBucket"));
+                }
+                let id = r.unwrap().upload_id;
+                self.model.uploads.push((BUCKETS[bucket].into(), KEYS[key].into(), id, BTreeMap::new()));
+            }
+            Op::UploadPart { pick, number, len } => {
+                let Some(n) = (!self.model.uploads.is_empty()).then(|| pick % self.model.uploads.len())
+                else {
+                    return;
+                };
+                let data = body(self.step, len);
+                let u = &mut self.model.uploads[n];
+                let r = s3.upload_part(s3lite::s3::multipart::UploadPartRequest {
+                    bucket: u.0.clone(),
+                    key: u.1.clone(),
+                    upload_id: u.2.clone(),
+                    part_number: Some(number),
+                    body: data.clone().into(),
+                    ..Default::default()
+                });
+                r.unwrap();
+                u.3.insert(number, data);
+            }
+            Op::CompleteUpload { pick } => {
+                let Some(n) = (!self.model.uploads.is_empty()).then(|| pick % self.model.uploads.len())
+                else {
+                    return;
+                };
+                let u = self.model.uploads[n].clone();
+                let req = |parts: Vec<i32>| s3lite::s3::multipart::CompleteMultipartUploadRequest {
+                    bucket: u.0.clone(),
+                    key: u.1.clone(),
+                    upload_id: u.2.clone(),
+                    multipart_upload: Some(s3lite::CompletedMultipartUpload {
+                        parts: parts
+                            .into_iter()
+                            .map(|p| s3lite::CompletedPart { part_number: Some(p), ..Default::default() })
+                            .collect(),
+                    }),
+                    ..Default::default()
+                };
+                let all: Vec<i32> = u.3.keys().copied().collect();
+                let r = s3.complete_multipart_upload(req(all.clone()));
+                match all.len() {
+                    0 => return assert_eq!(code(&r), Some("MalformedXML")),
+                    1 => {}
+                    // Every part here is under 5 MiB: only the last may be.
+                    _ => assert_eq!(code(&r), Some("EntityTooSmall")),
+                }
+                let last = *all.last().unwrap();
+                let r = if all.len() == 1 { r } else { s3.complete_multipart_upload(req(vec![last])) };
+                let out = r.unwrap();
+                assert!(out.e_tag.ends_with("-1\""), "{}", out.e_tag);
+                self.model.uploads.remove(n);
+                let m = self.model.buckets.get_mut(&u.0).unwrap();
+                assert_eq!(out.version_id.is_some(), m.enabled());
+                let id = out.version_id.unwrap_or_else(|| "null".into());
+                m.add(&u.1, MVersion { id, body: Some(u.3[&last].clone()) });
+            }
+            Op::AbortUpload { pick } => {
+                let Some(n) = (!self.model.uploads.is_empty()).then(|| pick % self.model.uploads.len())
+                else {
+                    return;
+                };
+                let u = self.model.uploads.remove(n);
+                let req = s3lite::s3::multipart::AbortMultipartUploadRequest {
+                    bucket: u.0,
+                    key: u.1,
+                    upload_id: u.2,
+                };
+                s3.abort_multipart_upload(req.clone()).unwrap();
+                assert_eq!(code(&s3.abort_multipart_upload(req)), Some("NoSuchUpload"));
+            }
+            Op::ListUploads { bucket, page } => self.check_uploads(bucket, page),
             Op::Crash | Op::CloseAndCrash => {
                 if matches!(op, Op::Crash) {
                     // The machine stops before the drop's checkpoints can be written.
@@ -358,6 +476,40 @@ impl Harness {
         assert_eq!(got, want, "list {prefix:?} delimiter {delimiter} page {page}");
     }
 
+    fn check_uploads(&self, bucket: usize, page: i32) {
+        let s3 = self.s3();
+        let mut req = s3lite::s3::multipart::ListMultipartUploadsRequest {
+            bucket: BUCKETS[bucket].into(),
+            max_uploads: Some(page),
+            ..Default::default()
+        };
+        if !self.model.buckets.contains_key(BUCKETS[bucket]) {
+            return assert_eq!(code(&s3.list_multipart_uploads(req)), Some("NoSuchBucket"));
+        }
+        let mut got = Vec::new();
+        loop {
+            let out = s3.list_multipart_uploads(req.clone()).unwrap();
+            got.extend(out.uploads.iter().map(|u| (u.key.clone(), u.upload_id.clone())));
+            if !out.is_truncated {
+                break;
+            }
+            req.key_marker = out.next_key_marker;
+            req.upload_id_marker = out.next_upload_id_marker;
+        }
+        // Keys in byte order, one key's uploads in the order they began.
+        let mut want: Vec<(String, String)> = Vec::new();
+        for k in KEYS {
+            want.extend(
+                self.model
+                    .uploads
+                    .iter()
+                    .filter(|u| u.0 == BUCKETS[bucket] && u.1 == k)
+                    .map(|u| (u.1.clone(), u.2.clone())),
+            );
+        }
+        assert_eq!(got, want);
+    }
+
     fn check_versions(&self, bucket: usize, page: i32) {
         let s3 = self.s3();
         let mut req = ListObjectVersionsRequest {
@@ -411,6 +563,7 @@ proptest! {
         for b in 0..BUCKETS.len() {
             h.check_versions(b, 1000);
             h.check_list(b, "", true, 1000);
+            h.check_uploads(b, 1000);
         }
     }
 }
