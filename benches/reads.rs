@@ -1,6 +1,7 @@
 //! GET benchmarks at the page-cache limit: 4 KiB, 64 KiB and 1 MiB bodies, every one warm in the
 //! page cache, read by s3lite (`read_to_vec`, the whole body into a buffer the caller keeps, and
-//! `write_to`, streamed to a sink) next to one file per object read whole with `std::fs::read`
+//! `write_to`, streamed to a sink; from active segments by `pread`, and `sealed` from sealed
+//! segments through their maps) next to one file per object read whole with `std::fs::read`
 //! and copying the same bytes in memory, all in the same run.
 //!
 //! `cargo bench --bench reads`; compare the bytes/s of each line within one size.
@@ -17,6 +18,10 @@ use s3lite::{Durability, GetOptions, PutOptions, Store};
 fn count(size: usize) -> usize {
     ((64 << 20) / size).min(2048)
 }
+
+/// Segment size of the store whose segments are sealed: 16 MiB, so that 64 MiB of objects fill
+/// four sealed segments.
+const SEALED_SEGMENT_BYTES: u64 = 16 << 20;
 
 fn body(size: usize, seed: usize) -> Vec<u8> {
     (0..size).map(|i| ((i + seed).wrapping_mul(2_654_435_761) >> 13) as u8).collect()
@@ -38,15 +43,31 @@ fn gets(c: &mut Criterion) {
             durability: Some(Durability::Eventual { flush_interval_ms: 0 }),
             ..PutOptions::default()
         };
+        // The same objects in a store whose segments are sealed (read through their maps, as every
+        // segment but a partition's active one is): small segments, then filler past one segment,
+        // so that the last object's segment is sealed too.
+        let sealed_store = Store::builder(dir.path().join("sealed"))
+            .partitions(1)
+            .segment_bytes(SEALED_SEGMENT_BYTES)
+            .open()
+            .unwrap();
+        let sealed_bucket = sealed_store.create_bucket("bench").unwrap();
         for i in 0..n {
             store.put_bytes(bucket, &format!("o{i:06}"), &data, &eventual).unwrap();
+            sealed_store.put_bytes(sealed_bucket, &format!("o{i:06}"), &data, &eventual).unwrap();
             std::fs::write(files.join(format!("o{i:06}")), &data).unwrap();
+        }
+        let filler = vec![0u8; 1 << 20];
+        for i in 0..(SEALED_SEGMENT_BYTES >> 20) + 1 {
+            sealed_store.put_bytes(sealed_bucket, &format!("zz-filler-{i}"), &filler, &eventual).unwrap();
         }
         // Random order, the same for every reader; a warm-up pass reads everything once.
         let order: Vec<String> = (0..n).map(|i| format!("o{:06}", (i * 7919 + 13) % n)).collect();
         for k in &order {
             std::hint::black_box(std::fs::read(files.join(k)).unwrap());
             let (_, mut r) = store.get(bucket, k, &GetOptions::default()).unwrap();
+            std::hint::black_box(r.read_to_vec().unwrap());
+            let (_, mut r) = sealed_store.get(sealed_bucket, k, &GetOptions::default()).unwrap();
             std::hint::black_box(r.read_to_vec().unwrap());
         }
         let mut next = 0usize;
@@ -66,6 +87,20 @@ fn gets(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("s3lite_write_to", size), |b| {
             b.iter(|| {
                 let (_, mut r) = store.get(bucket, &order[key()], &GetOptions::default()).unwrap();
+                r.write_to(&mut std::io::sink()).unwrap()
+            });
+        });
+        g.bench_function(BenchmarkId::new("s3lite_sealed_read_to_vec", size), |b| {
+            b.iter(|| {
+                let (_, mut r) =
+                    sealed_store.get(sealed_bucket, &order[key()], &GetOptions::default()).unwrap();
+                std::hint::black_box(r.read_to_vec().unwrap())
+            });
+        });
+        g.bench_function(BenchmarkId::new("s3lite_sealed_write_to", size), |b| {
+            b.iter(|| {
+                let (_, mut r) =
+                    sealed_store.get(sealed_bucket, &order[key()], &GetOptions::default()).unwrap();
                 r.write_to(&mut std::io::sink()).unwrap()
             });
         });

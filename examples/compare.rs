@@ -4,7 +4,11 @@
 //! 1 MiB x 1,000 and one 256 MiB object per stream; phases put, get (random order), list, delete;
 //! 1, 2 and 16 threads (16 for small puts). Also measures this machine's limits in the same run.
 //!
-//! `cargo run --release --example compare -- [--quick] [--csv] [--only 4k|64k|1m|256m]`
+//! `cargo run --release --example compare -- [--quick] [--csv] [--only 4k|64k|1m|256m] [--gets]`
+//!
+//! `--gets` runs only what the get ratios need: the 64 KiB and 1 MiB workloads with 1 thread, for
+//! s3lite and one file per object (their puts still run, to have the data; the other rows are
+//! left out).
 //!
 //! `--csv` prints `workload,store,threads,phase,ops_per_s,mb_per_s,durable`, with the limits as rows
 //! of store `limit`, phase `put`: `4k` (one writer's 4 KiB append + fdatasync rate in ops_per_s; and
@@ -428,6 +432,7 @@ fn main() -> Res<()> {
     let csv = args.iter().any(|a| a == "--csv");
     // `--only 1m` runs one workload (for tuning).
     let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
+    let gets = args.iter().any(|a| a == "--gets");
     let workloads: [(&'static str, usize, usize, &[usize]); 4] = if quick {
         [
             ("4k", 4096, 3000, &[1, 2, 16]),
@@ -499,14 +504,18 @@ fn main() -> Res<()> {
         stream_limits.iter().find(|l| l.0 == workload && l.1 == threads).map_or(f64::NAN, |l| l.2)
     };
     for (workload, size, count, threads) in workloads {
-        if only.as_deref().is_some_and(|o| o != workload) {
+        if only.as_deref().is_some_and(|o| o != workload) || (gets && !matches!(workload, "64k" | "1m")) {
             continue;
         }
+        let threads: &[usize] = if gets { &[1] } else { threads };
         for &t in threads {
             // The 256 MiB workload is one object per stream.
             let count = if workload == "256m" { t } else { count };
             let dir = tempfile::tempdir()?;
-            for peer in make_peers(dir.path(), &rt)? {
+            let peers = make_peers(dir.path(), &rt)?;
+            let peers =
+                peers.into_iter().filter(|p| !gets || matches!(p.name(), "s3lite" | "file_per_object"));
+            for peer in peers {
                 eprintln!("{workload} x {count}, {t} thread(s): {}", peer.name());
                 run_workload(peer.as_ref(), workload, size, count, t, &data, &mut rows)?;
             }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::engine::format::align8;
 use crate::engine::format::meta::{ChunkIds, ChunkRef};
 use crate::engine::format::record::{
-    RecordHeader, RecordKind, decode_prefix, decode_record, record_len, verify_body_crc,
+    RecordHeader, RecordKind, append_verified, decode_prefix, decode_record, record_len, verify_body_crc,
 };
 use crate::engine::partition::Partition;
 use crate::engine::segment::{Segment, SegmentBytes};
@@ -189,9 +189,20 @@ impl ChunkedBody {
         let (seg, site) = self.segment(i)?;
         let c = self.chunks[i];
         if seg.is_mapped() {
-            let (bytes, body_at) = self.load(i)?;
-            out.extend_from_slice(&bytes.bytes()[body_at..body_at + c.len as usize]);
-            return Ok(());
+            // A view of the map: the head is checked, then the body is hashed and copied in one
+            // pass (`append_verified`) instead of a CRC pass over the view and a copy after it.
+            let len = record_len(self.key.len(), 0, c.len);
+            let bytes = seg.read_bytes(c.offset, len).map_err(|e| Error::io("read chunk", &seg.path, e))?;
+            let (h, key, _) = decode_prefix(bytes.bytes())
+                .map_err(|e| Error::corruption(site.clone(), format!("chunk {i}: {e}")))?;
+            self.check_identity(i, &h, key, site.clone())?;
+            let body_at = h.body_offset() as usize;
+            let body = bytes
+                .bytes()
+                .get(body_at..body_at + c.len as usize)
+                .ok_or_else(|| Error::corruption(site.clone(), format!("chunk {i}: body past the record")))?;
+            return append_verified(&h, body, out)
+                .map_err(|e| Error::corruption(site, format!("chunk {i}: {e}")));
         }
         let body_at = record_len(self.key.len(), 0, c.len) - align8(c.len);
         let head =

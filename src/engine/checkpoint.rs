@@ -18,7 +18,9 @@ use crate::engine::format::checkpoint::{
 };
 use crate::engine::io::{OpenMode, read_all};
 use crate::engine::partition::Partition;
-use crate::engine::partition::index::{EntryKind, Index, IndexEntry, IndexKey, Span, key_bound};
+use crate::engine::partition::index::{
+    EntryKind, Index, IndexEntry, IndexKey, Span, key_bound, narrow_place,
+};
 use crate::engine::partition::uploads::{PartEntry, RecordAt, Upload};
 use crate::engine::recovery::{CheckpointRejected, RecoveryReport, SegInfo, io_err, write_atomic};
 use crate::error::{Error, Result};
@@ -199,6 +201,9 @@ fn read_valid(
     if let Some(e) = c.entries.iter().find(|e| StorageClass::from_code(e.class).is_none()) {
         return Err(format!("an entry has the unknown storage class {}", e.class));
     }
+    if let Some(e) = c.entries.iter().find(|e| narrow_place(e.offset, e.record_len).is_none()) {
+        return Err(format!("an entry's record lies past 4 GiB of segment {}", e.segment_id));
+    }
     agrees_with_manifest(ctx, &c, part, segs)?;
     Ok(c)
 }
@@ -263,23 +268,18 @@ pub(crate) fn index_of(c: Checkpoint) -> (Index, Vec<(u64, Vec<u8>)>) {
         .entries
         .into_iter()
         .map(|e| {
-            let entry = IndexEntry {
-                segment_id: e.segment_id,
-                offset: e.offset,
-                record_len: e.record_len,
-                version_id: VersionId(e.version_id),
-                kind: match e.kind {
-                    1 => EntryKind::Inline,
-                    2 => EntryKind::Chunked,
-                    _ => EntryKind::DeleteMarker,
-                },
-                size: e.size,
-                mtime_ms: e.mtime_ms,
-                etag: e.etag,
-                // Checked by `read_valid` before the checkpoint was chosen.
-                class: StorageClass::from_code(e.class).unwrap_or(StorageClass::Standard),
-                parts: e.parts,
+            let kind = match e.kind {
+                1 => EntryKind::Inline,
+                2 => EntryKind::Chunked,
+                _ => EntryKind::DeleteMarker,
             };
+            // Class and place were checked by `read_valid` before the checkpoint was chosen.
+            let class = StorageClass::from_code(e.class).unwrap_or(StorageClass::Standard);
+            let place = narrow_place(e.offset, e.record_len).unwrap_or((u32::MAX, 0));
+            let entry =
+                IndexEntry::unplaced(VersionId(e.version_id), kind, e.size, e.mtime_ms, e.etag, class)
+                    .placed(e.segment_id, place)
+                    .with_parts(e.parts);
             let spans: Box<[Span]> =
                 e.spans.iter().map(|s| Span { segment_id: s.segment_id, bytes: s.bytes }).collect();
             (key_bound(e.bucket, &e.key, e.seq), entry, spans)

@@ -271,7 +271,7 @@ fn scan(ix: &Index, bucket: u64, q: &ListQuery<'_>, from: &Position, limit: usiz
             items.push(ListItem::Entry {
                 key: k.key.to_vec(),
                 seq: k.rev_seq.0,
-                entry: e.clone(),
+                entry: *e,
                 is_latest: first_of_key,
             });
             if items.len() >= limit {
@@ -314,18 +314,8 @@ mod tests {
     fn entry(seq: u64, kind: EntryKind) -> IndexEntry {
         let mut id = [0u8; 16];
         id[..8].copy_from_slice(&seq.to_le_bytes());
-        IndexEntry {
-            segment_id: 1,
-            offset: seq * 64,
-            record_len: 64,
-            version_id: VersionId(id),
-            kind,
-            size: 1,
-            mtime_ms: 0,
-            etag: [0; 16],
-            class: StorageClass::Standard,
-            parts: 0,
-        }
+        let place = (u32::try_from(seq * 64).unwrap(), 64);
+        IndexEntry::unplaced(VersionId(id), kind, 1, 0, [0; 16], StorageClass::Standard).placed(1, place)
     }
 
     /// Builds an index from `(key, versions oldest first, true for a delete marker)`, with a key of

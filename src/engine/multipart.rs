@@ -455,18 +455,9 @@ impl Store {
             meta: &[],
             body: &[],
         });
-        let entry = IndexEntry {
-            segment_id: 0,
-            offset: 0,
-            record_len: 0,
-            version_id: version,
-            kind: EntryKind::Chunked,
-            size,
-            mtime_ms: meta.mtime_ms,
-            etag,
-            class: upload.class,
-            parts: numbers.len() as u16,
-        };
+        let entry =
+            IndexEntry::unplaced(version, EntryKind::Chunked, size, meta.mtime_ms, etag, upload.class)
+                .with_parts(numbers.len() as u16);
         let upload_key: UploadKey = (bucket.0, key.as_bytes().to_vec(), id);
         let recs = vec![
             WriteRecord::new(
@@ -474,7 +465,7 @@ impl Store {
                 Effect::Upsert {
                     bucket: bucket.0,
                     key: key.as_bytes().to_vec(),
-                    entry: entry.clone(),
+                    entry,
                     spans: spans_of(&meta.chunks, key.len()),
                     settles: false,
                 },

@@ -267,24 +267,20 @@ impl Store {
             meta: &meta_bytes,
             body: &record_body,
         });
-        let entry = IndexEntry {
-            segment_id: 0,
-            offset: 0,
-            record_len: 0,
-            version_id: version,
-            kind: if kind == RecordKind::Put { EntryKind::Inline } else { EntryKind::Chunked },
+        let entry = IndexEntry::unplaced(
+            version,
+            if kind == RecordKind::Put { EntryKind::Inline } else { EntryKind::Chunked },
             size,
-            mtime_ms: meta.mtime_ms,
+            meta.mtime_ms,
             etag,
-            class: opts.storage_class,
-            parts: 0,
-        };
+            opts.storage_class,
+        );
         let rec = WriteRecord::new(
             bytes,
             Effect::Upsert {
                 bucket: bucket.0,
                 key: key.as_bytes().to_vec(),
-                entry: entry.clone(),
+                entry,
                 spans: spans_of(&meta.chunks, key.len()),
                 settles: chunked.is_some(),
             },
@@ -438,18 +434,14 @@ impl Store {
             meta: &meta.encode(),
             body: &[],
         });
-        let entry = IndexEntry {
-            segment_id: 0,
-            offset: 0,
-            record_len: 0,
-            version_id: vid,
-            kind: EntryKind::DeleteMarker,
-            size: 0,
-            mtime_ms: meta.mtime_ms,
-            etag: [0; 16],
-            class: StorageClass::Standard,
-            parts: 0,
-        };
+        let entry = IndexEntry::unplaced(
+            vid,
+            EntryKind::DeleteMarker,
+            0,
+            meta.mtime_ms,
+            [0; 16],
+            StorageClass::Standard,
+        );
         let effect = Effect::Upsert {
             bucket: bucket.0,
             key: key.as_bytes().to_vec(),
@@ -566,10 +558,10 @@ impl Store {
             // and a held segment stays readable until the reader drops it.
             hit.map(|(s, e)| {
                 let mut pinned: Vec<Arc<Segment>> = part.segment(e.segment_id).into_iter().collect();
-                for span in ix.spans_at((e.segment_id, e.offset)) {
+                for span in ix.spans_at(e.at()) {
                     pinned.extend(part.segment(span.segment_id));
                 }
-                (s, e.clone(), Some(s) == latest_seq, pinned)
+                (s, *e, Some(s) == latest_seq, pinned)
             })
         };
         match (found, version) {
@@ -600,7 +592,7 @@ impl Store {
     fn read_record(&self, found: &Found, bucket: BucketId, key: &str, want_body: bool) -> Result<RecordRead> {
         let (part, seq, e) = (&found.part, found.seq, &found.entry);
         let site =
-            CorruptionSite { partition: Some(part.id), segment_id: Some(e.segment_id), offset: e.offset };
+            CorruptionSite { partition: Some(part.id), segment_id: Some(e.segment_id), offset: e.offset() };
         let seg = found
             .pinned
             .iter()
@@ -609,11 +601,12 @@ impl Store {
         let inline = e.kind == EntryKind::Inline;
         // An inline body is the record's last section, so the index alone says where it starts; an
         // object-commit or delete-marker record has no body.
-        let body_at = if inline { e.record_len.checked_sub(align8(e.size)) } else { Some(e.record_len) }
+        let body_at = if inline { e.record_len().checked_sub(align8(e.size)) } else { Some(e.record_len()) }
             .ok_or_else(|| Error::corruption(site.clone(), "index entry's body is longer than its record"))?;
         let whole = want_body && inline && (seg.is_mapped() || e.size < SPLIT_READ_BODY_BYTES);
-        let len = if whole { e.record_len } else { body_at };
-        let bytes = seg.read_bytes(e.offset, len).map_err(|err| Error::io("read record", &seg.path, err))?;
+        let len = if whole { e.record_len() } else { body_at };
+        let bytes =
+            seg.read_bytes(e.offset(), len).map_err(|err| Error::io("read record", &seg.path, err))?;
         let (h, k, m) =
             decode_prefix(bytes.bytes()).map_err(|err| Error::corruption(site.clone(), err.to_string()))?;
         let kind_ok = matches!(
@@ -627,7 +620,7 @@ impl Store {
             || h.seq != seq
             || h.version_id != e.version_id.0
             || k != key.as_bytes()
-            || h.record_len() != e.record_len
+            || h.record_len() != e.record_len()
             || (inline && (h.body_len != e.size || h.body_offset() != body_at))
         {
             return Err(Error::corruption(
@@ -651,7 +644,7 @@ impl Store {
         } else {
             let body = rec
                 .seg
-                .read_bytes(e.offset + body_at, e.size)
+                .read_bytes(e.offset() + body_at, e.size)
                 .map_err(|err| Error::io("read record body", &rec.seg.path, err))?;
             (body, 0)
         };

@@ -21,7 +21,7 @@ use crate::engine::format::meta::ObjectMeta;
 use crate::engine::format::record::{RecordKind, SEAL_BODY_BYTES, record_len};
 use crate::engine::format::segment_header::{SEGMENT_DATA_START, SegmentHeader};
 use crate::engine::io::{OpenMode, Storage, StorageFile, StorageLock, read_all};
-use crate::engine::partition::index::{EntryKind, IndexEntry, spans_of};
+use crate::engine::partition::index::{EntryKind, IndexEntry, narrow_place, spans_of};
 use crate::engine::partition::{Partition, RecoveredActive, now_ms};
 use crate::engine::segment::Segment;
 use crate::engine::segment::scan::{ScanStart, ScannedRecord, SegmentState, scan_segment_from};
@@ -832,34 +832,25 @@ fn apply_records(
             }
             _ => continue,
         };
+        let site =
+            || CorruptionSite { partition: Some(part.id), segment_id: Some(segment_id), offset: r.offset };
         let meta = match ObjectMeta::decode(&r.meta) {
             Ok(m) => m,
             Err(e) if mode == RecoveryMode::Strict => {
-                let site = CorruptionSite {
-                    partition: Some(part.id),
-                    segment_id: Some(segment_id),
-                    offset: r.offset,
-                };
-                return Err(Error::corruption(site, format!("meta: {e}")));
+                return Err(Error::corruption(site(), format!("meta: {e}")));
             }
             Err(_) => ObjectMeta::default(),
+        };
+        let Some(place) = narrow_place(r.offset, h.record_len()) else {
+            return Err(Error::corruption(site(), "record lies past the 4 GiB a segment may hold"));
         };
         let mut etag = [0u8; 16];
         if meta.etag.len() == 16 {
             etag.copy_from_slice(&meta.etag);
         }
-        let entry = IndexEntry {
-            segment_id,
-            offset: r.offset,
-            record_len: h.record_len(),
-            version_id: version,
-            kind,
-            size: meta.size,
-            mtime_ms: meta.mtime_ms,
-            etag,
-            class,
-            parts: u16::try_from(meta.parts_count).unwrap_or(u16::MAX),
-        };
+        let entry = IndexEntry::unplaced(version, kind, meta.size, meta.mtime_ms, etag, class)
+            .placed(segment_id, place)
+            .with_parts(u16::try_from(meta.parts_count).unwrap_or(u16::MAX));
         let spans = spans_of(&meta.chunks, r.key.len());
         index.upsert(h.bucket_id, &r.key, h.seq, entry, &spans);
     }

@@ -352,6 +352,35 @@ pub fn verify_body_crc(h: &RecordHeader, body: &[u8]) -> FormatResult<()> {
     Ok(())
 }
 
+/// Bytes of a body hashed and then copied at a time by [`append_verified`]: small enough that the
+/// slice is still in the L1 data cache (32 KiB per core here) when it is copied.
+pub const VERIFY_SLICE_BYTES: usize = 16 * 1024;
+
+/// Appends `body` to `out` and checks its CRC in the same pass over memory: slice by slice, each
+/// slice is hashed and then copied while it is still in the L1 cache. Hashing the whole body first
+/// and copying it afterwards reads it twice, the second time from a larger, slower cache (a 1 MiB
+/// body does not fit in L2). On a mismatch `out` is cut back to its length on entry, so no
+/// unverified byte stays in it.
+///
+/// # Errors
+/// `BadCrc` on mismatch.
+pub fn append_verified(h: &RecordHeader, body: &[u8], out: &mut Vec<u8>) -> FormatResult<()> {
+    let start = out.len();
+    out.reserve(body.len());
+    let mut crc = crc32fast::Hasher::new();
+    for slice in body.chunks(VERIFY_SLICE_BYTES) {
+        let at = out.len();
+        out.extend_from_slice(slice);
+        crc.update(&out[at..]);
+    }
+    let computed = super::mask(crc.finalize());
+    if computed != h.body_crc {
+        out.truncate(start);
+        return Err(FormatError::BadCrc { what: "record body", stored: h.body_crc, computed });
+    }
+    Ok(())
+}
+
 /// Body of a group-commit marker: the group it closes and how far the segment was known durable when
 /// the marker was written. Recovery uses `synced_upto` to tell a torn tail from corruption.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -505,6 +534,27 @@ mod tests {
         fn group_commit_body_round_trips(s in any::<u32>(), l in any::<u32>(), u in any::<u64>(), c in any::<u32>(), n in any::<u32>()) {
             let g = GroupCommitBody { group_start: u64::from(s), group_len: u64::from(l), synced_upto: u, group_crc: c, record_count: n };
             prop_assert_eq!(GroupCommitBody::decode(&g.encode()).unwrap(), g);
+        }
+    }
+
+    /// The fused hash-and-copy agrees with the CRC of the whole body across slice boundaries, and a
+    /// flipped byte in any slice leaves the buffer as it was.
+    #[test]
+    fn append_verified_copies_a_good_body_and_leaves_nothing_of_a_bad_one() {
+        for len in [0, 1, VERIFY_SLICE_BYTES - 1, VERIFY_SLICE_BYTES, 3 * VERIFY_SLICE_BYTES + 5] {
+            let body: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            let rec = encode_record(&parts(b"key", b"meta", &body));
+            let h = decode_header(&rec).unwrap();
+            let mut out = b"before".to_vec();
+            append_verified(&h, &body, &mut out).unwrap();
+            assert_eq!(&out[6..], &body[..]);
+            for flip in [0, len / 2, len.saturating_sub(1)].into_iter().filter(|_| len > 0) {
+                let mut bad = body.clone();
+                bad[flip] ^= 0x20;
+                let mut out = b"before".to_vec();
+                assert!(append_verified(&h, &bad, &mut out).is_err(), "len {len}, flip at {flip}");
+                assert_eq!(out, b"before");
+            }
         }
     }
 

@@ -8,6 +8,7 @@ use std::ops::Bound;
 use super::uploads::{PartEntry, RecordAt, Upload, UploadKey, Uploads};
 use crate::engine::format::meta::ChunkRef;
 use crate::engine::format::record::record_len;
+use crate::limits::SEGMENT_BYTES_MAX;
 use crate::types::{StorageClass, VersionId};
 
 /// Index key.
@@ -86,11 +87,18 @@ pub(crate) enum EntryKind {
 }
 
 /// Everything listing needs without I/O, and where the record is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// 68 bytes, the index's largest cost per version: a record's offset and length are `u32` (a
+/// segment holds at most [`SEGMENT_BYTES_MAX`], 4 GiB), and the struct is packed to 2-byte
+/// alignment, so the two one-byte fields do not round it up to 72 (the B-tree stores values in an
+/// array, so every byte of padding is paid per version). Fields are read by value (no references
+/// into a packed struct); `offset()` and `record_len()` widen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(Rust, packed(2))]
 pub(crate) struct IndexEntry {
     pub(crate) segment_id: u64,
-    pub(crate) offset: u64,
-    pub(crate) record_len: u64,
+    offset: u32,
+    record_len: u32,
     pub(crate) version_id: VersionId,
     pub(crate) kind: EntryKind,
     pub(crate) size: u64,
@@ -99,6 +107,66 @@ pub(crate) struct IndexEntry {
     pub(crate) class: StorageClass,
     /// Parts of a multipart object (its ETag is `<etag>-<parts>`); 0 for single-part ones.
     pub(crate) parts: u16,
+}
+
+// A record's offset and length in its segment fit the entry's `u32`s.
+const _: () = assert!(SEGMENT_BYTES_MAX <= 1 << 32);
+
+/// A record's offset and length as an entry keeps them, or `None` when either is past 4 GiB (no
+/// segment is that long: only a damaged file or checkpoint can say so).
+pub(crate) fn narrow_place(offset: u64, record_len: u64) -> Option<(u32, u32)> {
+    Some((u32::try_from(offset).ok()?, u32::try_from(record_len).ok()?))
+}
+
+impl IndexEntry {
+    /// An entry for a record not yet written (segment 0, offset 0, length 0): the writer places it.
+    pub(crate) fn unplaced(
+        version_id: VersionId,
+        kind: EntryKind,
+        size: u64,
+        mtime_ms: u64,
+        etag: [u8; 16],
+        class: StorageClass,
+    ) -> IndexEntry {
+        IndexEntry {
+            segment_id: 0,
+            offset: 0,
+            record_len: 0,
+            version_id,
+            kind,
+            size,
+            mtime_ms,
+            etag,
+            class,
+            parts: 0,
+        }
+    }
+
+    /// The same entry for a multipart object of `parts` parts.
+    pub(crate) fn with_parts(self, parts: u16) -> IndexEntry {
+        IndexEntry { parts, ..self }
+    }
+
+    /// The same entry for the record at `offset` of `segment_id`, `record_len` bytes long (as
+    /// [`narrow_place`] gives them).
+    pub(crate) fn placed(self, segment_id: u64, (offset, record_len): (u32, u32)) -> IndexEntry {
+        IndexEntry { segment_id, offset, record_len, ..self }
+    }
+
+    /// Offset of the record in its segment.
+    pub(crate) fn offset(&self) -> u64 {
+        u64::from(self.offset)
+    }
+
+    /// Length of the record.
+    pub(crate) fn record_len(&self) -> u64 {
+        u64::from(self.record_len)
+    }
+
+    /// Where the record is: (segment id, offset).
+    pub(crate) fn at(&self) -> (u64, u64) {
+        (self.segment_id, self.offset())
+    }
 }
 
 /// Bytes of one chunked version's chunk records that lie in one segment.
@@ -183,7 +251,7 @@ impl Index {
 
     /// Every entry in index order, with its chunk spans.
     pub(crate) fn entries(&self) -> impl Iterator<Item = (&IndexKey, &IndexEntry, &[Span])> + '_ {
-        self.map.iter().map(|(k, e)| (k, e, self.spans_at((e.segment_id, e.offset))))
+        self.map.iter().map(|(k, e)| (k, e, self.spans_at(e.at())))
     }
 
     /// Live bytes per segment that no entry accounts for: the retained records (catalog edits,
@@ -196,8 +264,8 @@ impl Index {
             }
         };
         for e in self.map.values() {
-            take(e.segment_id, e.record_len);
-            for s in self.spans_at((e.segment_id, e.offset)) {
+            take(e.segment_id, e.record_len());
+            for s in self.spans_at(e.at()) {
                 take(s.segment_id, s.bytes);
             }
         }
@@ -385,13 +453,16 @@ impl Index {
         to: (u64, u64, u64),
         spans: &[Span],
     ) -> bool {
+        // A copy past 4 GiB of its segment cannot be named by an entry (no segment is that long);
+        // the entry stays where it is, and the copy is dead.
+        let Some(place) = narrow_place(to.1, to.2) else { return false };
         let Some(e) = self.map.get_mut(&key_bound(bucket, key, seq)) else { return false };
-        if (e.segment_id, e.offset) != from {
+        if e.at() != from {
             return false;
         }
-        let old = e.clone();
-        (e.segment_id, e.offset, e.record_len) = to;
-        let moved = e.clone();
+        let old = *e;
+        let moved = old.placed(to.0, place);
+        *e = moved;
         self.drop_use(&old);
         self.add_use(&moved, spans);
         true
@@ -399,7 +470,7 @@ impl Index {
 
     /// Where the record of (`bucket`, `key`, `seq`) is, if the index has that entry.
     pub(crate) fn location(&self, bucket: u64, key: &[u8], seq: u64) -> Option<(u64, u64)> {
-        self.map.get(&key_bound(bucket, key, seq)).map(|e| (e.segment_id, e.offset))
+        self.map.get(&key_bound(bucket, key, seq)).map(IndexEntry::at)
     }
 
     /// Counts `bytes` of a record no entry points at as live in `segment_id` (a catalog edit or a
@@ -459,19 +530,19 @@ impl Index {
     }
 
     fn add_use(&mut self, e: &IndexEntry, spans: &[Span]) {
-        self.retain(e.segment_id, e.record_len);
+        self.retain(e.segment_id, e.record_len());
         if e.kind == EntryKind::Chunked {
             for s in spans {
                 self.retain(s.segment_id, s.bytes);
             }
-            self.chunk_spans.insert((e.segment_id, e.offset), spans.into());
+            self.chunk_spans.insert(e.at(), spans.into());
         }
     }
 
     fn drop_use(&mut self, e: &IndexEntry) {
-        self.release(e.segment_id, e.record_len);
+        self.release(e.segment_id, e.record_len());
         if e.kind == EntryKind::Chunked {
-            for s in self.chunk_spans.remove(&(e.segment_id, e.offset)).unwrap_or_default() {
+            for s in self.chunk_spans.remove(&e.at()).unwrap_or_default() {
                 self.release(s.segment_id, s.bytes);
             }
         }
@@ -579,6 +650,28 @@ mod tests {
                 assert_eq!(ka == kb, a == b);
             }
         }
+    }
+
+    /// The entry is the index's largest cost per version (DESIGN §4 states the measured total).
+    #[test]
+    fn an_entry_is_66_bytes_and_records_past_4_gib_have_no_place() {
+        assert_eq!(size_of::<IndexEntry>(), 68);
+        assert_eq!(narrow_place(u64::from(u32::MAX), u64::from(u32::MAX)), Some((u32::MAX, u32::MAX)));
+        assert_eq!(narrow_place(1 << 32, 0), None);
+        assert_eq!(narrow_place(0, 1 << 32), None);
+        let e = entry(1, EntryKind::Inline).placed(7, (4096, 100));
+        assert_eq!((e.at(), e.record_len()), ((7, 4096), 100));
+        let mut ix = Index::default();
+        ix.upsert(1, b"k", 10, e, &[]);
+        assert!(
+            !ix.relocate(1, b"k", 10, (7, 4096), (8, 1 << 32, 100), &[]),
+            "no entry names a place past 4 GiB"
+        );
+        assert!(ix.relocate(1, b"k", 10, (7, 4096), (8, 8192, 100), &[]));
+        assert_eq!(
+            (ix.location(1, b"k", 10), ix.segment_live(7), ix.segment_live(8)),
+            (Some((8, 8192)), 0, 100)
+        );
     }
 
     fn entry(v: u8, kind: EntryKind) -> IndexEntry {

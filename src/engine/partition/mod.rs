@@ -33,7 +33,7 @@ use crate::engine::io::OpenMode;
 use crate::engine::segment::Segment;
 use crate::error::{Error, Result};
 use crate::types::{Durability, StorageClass, VersionId};
-use index::{Index, IndexEntry};
+use index::{Index, IndexEntry, narrow_place};
 
 /// Router: a stable hash of (bucket id, first `prefix_len` key bytes) modulo the partition count.
 ///
@@ -530,7 +530,7 @@ impl Partition {
                     Effect::Upsert { bucket, key, entry, .. } => {
                         let o = overlay.entry((*bucket, key.clone())).or_default();
                         o.1.retain(|v| *v != entry.version_id);
-                        o.0 = Some(entry.clone());
+                        o.0 = Some(*entry);
                     }
                     Effect::Purge { bucket, key, version } => {
                         let o = overlay.entry((*bucket, key.clone())).or_default();
@@ -813,10 +813,11 @@ impl Partition {
 fn apply_effect(index: &mut Index, rec: &WriteRecord, w: &Written) {
     match &rec.effect {
         Effect::Upsert { bucket, key, entry, spans, settles } => {
-            let mut e = entry.clone();
-            e.segment_id = w.segment_id;
-            e.offset = w.offset;
-            e.record_len = rec.bytes.len() as u64;
+            // A record lies below `segment_bytes` (at most 4 GiB, checked by the builder), so its
+            // place always fits the entry's `u32`s.
+            let place = narrow_place(w.offset, rec.bytes.len() as u64);
+            debug_assert!(place.is_some(), "a record at {} of {} bytes", w.offset, rec.bytes.len());
+            let e = entry.placed(w.segment_id, place.unwrap_or((u32::MAX, 0)));
             index.upsert(*bucket, key, w.seq, e, spans);
             if *settles {
                 index.settle_chunks(spans);

@@ -71,8 +71,8 @@ impl Partition {
                 key: k.key.to_vec(),
                 seq: k.rev_seq.0,
                 segment_id: e.segment_id,
-                offset: e.offset,
-                record_len: e.record_len,
+                offset: e.offset(),
+                record_len: e.record_len(),
                 version_id: e.version_id.0,
                 kind: match e.kind {
                     EntryKind::Inline => 1,

@@ -47,18 +47,14 @@ fn test_partition() -> Partition {
 }
 
 fn put_request(key: &str, version: u8, condition: Option<Condition>) -> Arc<Request> {
-    let entry = IndexEntry {
-        segment_id: 0,
-        offset: 0,
-        record_len: 0,
-        version_id: VersionId([version; 16]),
-        kind: index::EntryKind::Inline,
-        size: 1,
-        mtime_ms: 0,
-        etag: [version; 16],
-        class: StorageClass::Standard,
-        parts: 0,
-    };
+    let entry = IndexEntry::unplaced(
+        VersionId([version; 16]),
+        index::EntryKind::Inline,
+        1,
+        0,
+        [version; 16],
+        StorageClass::Standard,
+    );
     let effect =
         Effect::Upsert { bucket: 1, key: key.as_bytes().to_vec(), entry, spans: Vec::new(), settles: false };
     Arc::new(Request {
