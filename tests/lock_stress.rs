@@ -502,7 +502,9 @@ fn multipart_uploads(store: &Store, b: BucketId, drivers: &Drivers, min: u64, t:
             store.abort_upload(b, &key, &id).unwrap();
         } else {
             t.doing(i, format!("complete {key}"));
-            store.complete_upload(b, &key, &id, &[1, 2], &s3lite::CompleteOptions::default()).unwrap();
+            store
+                .complete_upload(b, &key, &id, &[(1, None), (2, None)], &s3lite::CompleteOptions::default())
+                .unwrap();
             t.doing(i, format!("read {key}"));
             assert_eq!(read(store, b, &key).unwrap(), [p1, p2].concat(), "{key}");
         }

@@ -25,7 +25,7 @@ use crate::engine::segment::scan::ScannedRecord;
 use crate::engine::store::Store;
 use crate::error::{CorruptionSite, Error, Result};
 use crate::format::FormatError;
-use crate::limits::{PART_BYTES_MAX, PART_NUMBER_MAX, RECORD_META_BYTES_MAX};
+use crate::limits::{COMMIT_META_BYTES_MAX, PART_BYTES_MAX, PART_NUMBER_MAX, RECORD_META_BYTES_MAX};
 use crate::types::{
     BucketId, Durability, RecoveryMode, StorageClass, VersionId, check_key, parse_upload_id, upload_id_string,
 };
@@ -135,6 +135,16 @@ pub struct CompleteOptions {
     pub durability: Option<Durability>,
 }
 
+/// Which parts of an upload a call needs.
+#[derive(Clone, Copy)]
+enum Parts<'a> {
+    None,
+    All,
+    /// Numbers above the first, at most the second many.
+    After(u32, usize),
+    Numbers(&'a [u32]),
+}
+
 fn no_such_upload(upload_id: &str) -> Error {
     Error::NoSuchUpload { upload_id: upload_id.to_owned() }
 }
@@ -148,15 +158,30 @@ impl Store {
         parse_upload_id(upload_id).ok_or_else(|| no_such_upload(upload_id))
     }
 
-    /// The upload as the index has it now, or `NoSuchUpload`.
-    fn open_upload(&self, part: &Partition, bucket: BucketId, key: &str, upload_id: &str) -> Result<Upload> {
+    /// The upload as the index has it now with only the parts `which` selects (cloning all of
+    /// 10,000 parts for every part upload would make an upload quadratic), or `NoSuchUpload`.
+    fn open_upload(
+        &self,
+        part: &Partition,
+        bucket: BucketId,
+        key: &str,
+        upload_id: &str,
+        which: Parts<'_>,
+    ) -> Result<Upload> {
         let id = self.parse_upload(upload_id)?;
-        part.index
-            .read()
-            .uploads()
-            .get(bucket.0, key.as_bytes(), id)
-            .cloned()
-            .ok_or_else(|| no_such_upload(upload_id))
+        let ix = part.index.read();
+        let u = ix.uploads().get(bucket.0, key.as_bytes(), id).ok_or_else(|| no_such_upload(upload_id))?;
+        let parts = match which {
+            Parts::None => BTreeMap::new(),
+            Parts::All => u.parts.clone(),
+            Parts::After(after, max) => {
+                u.parts.range(after.saturating_add(1)..).take(max).map(|(n, p)| (*n, p.clone())).collect()
+            }
+            Parts::Numbers(numbers) => {
+                numbers.iter().filter_map(|n| u.parts.get(n).map(|p| (*n, p.clone()))).collect()
+            }
+        };
+        Ok(Upload { at: u.at, seq: u.seq, initiated_ms: u.initiated_ms, class: u.class, parts })
     }
 
     /// Begins a multipart upload (CreateMultipartUpload).
@@ -227,7 +252,7 @@ impl Store {
         check_part_number(part_number)?;
         let write = self.begin_write(bucket)?;
         let part = self.partition(bucket.0, key.as_bytes());
-        let upload = self.open_upload(part, bucket, key, upload_id)?;
+        let upload = self.open_upload(part, bucket, key, upload_id, Parts::None)?;
         let id = self.parse_upload(upload_id)?;
         self.admit(part, bucket.0, key.as_bytes(), RequestKind::Write)?;
         let durability = self.durability(opts.durability);
@@ -304,23 +329,38 @@ impl Store {
         })
     }
 
-    /// An upload in progress with its parts as the index has them (no checksums: those are in the
-    /// part records, which this does not read) and what its start record holds: one record read,
-    /// whatever the number of parts (UploadPart needs the upload's checksum algorithm).
+    /// An upload in progress without its parts: what its start record holds (one record read,
+    /// whatever the number of parts: UploadPart needs the upload's checksum algorithm).
     ///
     /// # Errors
     /// `NoSuchUpload`, `Corruption` if the start record fails its checks, `Io`.
     pub fn upload_start(&self, bucket: BucketId, key: &str, upload_id: &str) -> Result<UploadDetails> {
-        self.upload_details(bucket, key, upload_id, false)
+        self.upload_details(bucket, key, upload_id, Parts::None)
     }
 
-    /// An upload in progress with its parts, their checksums read from the part records (ListParts,
-    /// and what CompleteMultipartUpload checks).
+    /// An upload in progress with all its parts, their checksums read from the part records (what
+    /// CompleteMultipartUpload checks).
     ///
     /// # Errors
     /// `NoSuchUpload`, `Corruption` if a part record fails its checks, `Io`.
     pub fn upload(&self, bucket: BucketId, key: &str, upload_id: &str) -> Result<UploadDetails> {
-        self.upload_details(bucket, key, upload_id, true)
+        self.upload_details(bucket, key, upload_id, Parts::All)
+    }
+
+    /// An upload in progress with at most `max` of its parts numbered above `after` (a ListParts
+    /// page), only their records read.
+    ///
+    /// # Errors
+    /// As [`Store::upload`].
+    pub fn upload_parts(
+        &self,
+        bucket: BucketId,
+        key: &str,
+        upload_id: &str,
+        after: u32,
+        max: usize,
+    ) -> Result<UploadDetails> {
+        self.upload_details(bucket, key, upload_id, Parts::After(after, max))
     }
 
     fn upload_details(
@@ -328,7 +368,7 @@ impl Store {
         bucket: BucketId,
         key: &str,
         upload_id: &str,
-        checksums: bool,
+        which: Parts<'_>,
     ) -> Result<UploadDetails> {
         self.inner.ctx.check()?;
         check_key(key)?;
@@ -337,17 +377,13 @@ impl Store {
         self.admit(part, bucket.0, key.as_bytes(), RequestKind::Read)?;
         // No rewrite moves the records while they are read.
         let _still = part.rewrite_lock.lock();
-        let upload = self.open_upload(part, bucket, key, upload_id)?;
+        let upload = self.open_upload(part, bucket, key, upload_id, which)?;
         let id = self.parse_upload(upload_id)?;
         let start = read_upload_record(part, bucket.0, key, id, RecordKind::MultipartStart, 0, upload.at)?;
         let mut parts = Vec::with_capacity(upload.parts.len());
         for (n, p) in &upload.parts {
-            let sums = if checksums {
-                read_upload_record(part, bucket.0, key, id, RecordKind::MultipartPart, *n, p.at)?.checksums
-            } else {
-                Vec::new()
-            };
-            parts.push(part_info(*n, p, sums));
+            let meta = read_upload_record(part, bucket.0, key, id, RecordKind::MultipartPart, *n, p.at)?;
+            parts.push(part_info(*n, p, meta.checksums));
         }
         Ok(UploadDetails {
             key: key.to_owned(),
@@ -362,22 +398,37 @@ impl Store {
         })
     }
 
-    /// Completes an upload with the parts `numbers` (ascending; the S3 layer has checked them
-    /// against the caller's list): one object version whose body is the parts' bytes in order,
-    /// committed atomically with the upload's end.
+    /// Completes an upload with `parts`: (part number, strictly ascending in 1..=10,000; the MD5
+    /// the caller expects the part to have, if any). One object version whose body is the parts'
+    /// bytes in order, committed atomically with the upload's end. The MD5s are checked against
+    /// the same reading of the parts the commit is made from, so a part uploaded again meanwhile
+    /// is never taken in place of the one the caller checked.
     ///
     /// # Errors
-    /// `NoSuchUpload`, `InvalidPart` for a number the upload does not have, `EntityTooLarge` past
-    /// the chunks one commit record can list, `PreconditionFailed` for a failed condition,
-    /// `Io`/`PreviousIo`.
+    /// `MalformedXML` for no parts, `InvalidPartOrder`, `InvalidArgument` for a part number out of
+    /// range, `NoSuchUpload`, `InvalidPart` for a number the upload does not have or an MD5 that
+    /// differs, `EntityTooLarge` past the chunks one commit record can list, `PreconditionFailed`
+    /// for a failed condition, `Io`/`PreviousIo`.
     pub fn complete_upload(
         &self,
         bucket: BucketId,
         key: &str,
         upload_id: &str,
-        numbers: &[u32],
+        parts: &[(u32, Option<[u8; 16]>)],
         opts: &CompleteOptions,
     ) -> Result<ObjectInfo> {
+        if parts.is_empty() {
+            return Err(Error::MalformedXML {
+                reason: "CompleteMultipartUpload needs at least one part".into(),
+            });
+        }
+        for (i, &(n, _)) in parts.iter().enumerate() {
+            check_part_number(n)?;
+            if i > 0 && n <= parts[i - 1].0 {
+                return Err(Error::InvalidPartOrder { part_number: n, previous: parts[i - 1].0 });
+            }
+        }
+        let numbers: Vec<u32> = parts.iter().map(|(n, _)| *n).collect();
         self.inner.ctx.check()?;
         check_key(key)?;
         let write = self.begin_write(bucket)?;
@@ -387,18 +438,24 @@ impl Store {
         // between reading the part records and the commit (it would leave the object pointing at
         // a retired segment).
         let _no_rewrite = part.rewrite_lock.lock();
-        let upload = self.open_upload(part, bucket, key, upload_id)?;
+        let upload = self.open_upload(part, bucket, key, upload_id, Parts::Numbers(&numbers))?;
         let id = self.parse_upload(upload_id)?;
         let start = read_upload_record(part, bucket.0, key, id, RecordKind::MultipartStart, 0, upload.at)?;
         let mut chunks: Vec<ChunkRef> = Vec::new();
         let mut runs = Vec::with_capacity(numbers.len());
         let mut md5s = Md5::new();
         let mut size = 0u64;
-        for &n in numbers {
+        for &(n, md5) in parts {
             let p = upload.parts.get(&n).ok_or_else(|| Error::InvalidPart {
                 part_number: n,
                 reason: "the upload has no such part".into(),
             })?;
+            if md5.is_some_and(|m| m != p.etag) {
+                return Err(Error::InvalidPart {
+                    part_number: n,
+                    reason: "the part's ETag is not the one named (uploaded again meanwhile?)".into(),
+                });
+            }
             let meta = read_upload_record(part, bucket.0, key, id, RecordKind::MultipartPart, n, p.at)?;
             let token =
                 meta.chunk_token.ok_or_else(|| corrupt(part, p.at, "part record without chunk token"))?;
@@ -433,6 +490,9 @@ impl Store {
             ..ObjectMeta::default()
         };
         let meta_bytes = meta.encode();
+        if meta_bytes.len() > COMMIT_META_BYTES_MAX {
+            return Err(Error::EntityTooLarge { len: size, max: size });
+        }
         let commit = encode_record(&RecordParts {
             kind: RecordKind::ObjectCommit,
             flags,
@@ -493,7 +553,7 @@ impl Store {
         check_key(key)?;
         let write = self.begin_write(bucket)?;
         let part = self.partition(bucket.0, key.as_bytes());
-        let upload = self.open_upload(part, bucket, key, upload_id)?;
+        let upload = self.open_upload(part, bucket, key, upload_id, Parts::None)?;
         let id = self.parse_upload(upload_id)?;
         self.admit(part, bucket.0, key.as_bytes(), RequestKind::Write)?;
         let end = encode_record(&RecordParts {

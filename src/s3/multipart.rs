@@ -687,7 +687,24 @@ impl S3 {
             system_metadata: Some(system),
             durability: None,
         };
-        let info = self.store.complete_upload(b.id, &req.key, &req.upload_id, &numbers, &opts)?;
+        // The MD5s of the parts read above: the checksums were computed from these very parts.
+        let chosen: Vec<(u32, Option<[u8; 16]>)> =
+            parts.iter().map(|p| (p.part_number, Some(p.md5))).collect();
+        let if_match = matches!(opts.condition, Some(WriteCondition::IfETagMatches(_)));
+        let info = match self.store.complete_upload(b.id, &req.key, &req.upload_id, &chosen, &opts) {
+            // As PutObject: `If-Match` on a key with no current object is 404 NoSuchKey.
+            Err(Error::PreconditionFailed { .. })
+                if if_match && self.current_object_missing(&b, &req.key) =>
+            {
+                return Err(Error::NoSuchKey {
+                    bucket: req.bucket,
+                    key: req.key,
+                    delete_marker: false,
+                    version_id: None,
+                });
+            }
+            r => r?,
+        };
         Ok(CompleteMultipartUploadOutput {
             location: format!("/{}/{}", req.bucket, rules::url_encode(&req.key)),
             bucket: req.bucket,
@@ -722,9 +739,9 @@ impl S3 {
                 reason: "must not be negative".into(),
             })?,
         };
-        let details = self.store.upload(b.id, &req.key, &req.upload_id)?;
+        let details = self.store.upload_parts(b.id, &req.key, &req.upload_id, marker, max + 1)?;
         let (alg, kind) = upload_checksum(&details.system_metadata);
-        let after: Vec<_> = details.parts.iter().filter(|p| p.part_number > marker).collect();
+        let after: Vec<_> = details.parts.iter().collect();
         let is_truncated = after.len() > max;
         let parts: Vec<Part> = after
             .into_iter()

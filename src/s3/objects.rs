@@ -236,7 +236,7 @@ impl S3 {
     }
 
     /// True when `key` has no current object (no version, or a delete marker as its newest).
-    fn current_object_missing(&self, b: &BucketInfo, key: &str) -> bool {
+    pub(super) fn current_object_missing(&self, b: &BucketInfo, key: &str) -> bool {
         matches!(self.store.head(b.id, key, None), Err(Error::NoSuchKey { .. }))
     }
 
