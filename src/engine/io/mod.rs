@@ -94,8 +94,8 @@ pub trait StorageFile: Send + Sync + Debug {
     /// clean) can be dropped. Advice only: nothing may depend on it, and failures are ignored.
     fn drop_cached(&self, _offset: u64, _len: u64) {}
     /// Starts writing `len` bytes at `offset` to the device without waiting (no durability: only a
-    /// sync makes them durable). Background rewrites call it on each piece they write so that dirty
-    /// pages never pile up for a foreground sync to find. The default does nothing.
+    /// sync makes them durable). Rewrites (compaction) call it on each piece they write so that
+    /// dirty pages never pile up for a foreground sync to find. The default does nothing.
     ///
     /// # Errors
     /// A failure to start the writeback.
