@@ -107,7 +107,10 @@ pub use engine::accounts::Credentials;
 pub use engine::body::{ByteRange, ObjectReader};
 pub use engine::builder::StoreBuilder;
 pub use engine::catalog::{Account, BucketInfo, VersioningState};
-pub use engine::maintenance::{BackgroundCompaction, BackgroundScrub, CONCURRENT_REWRITES_MAX};
+pub use engine::maintenance::{
+    BACKGROUND_COMPACTION_BYTES_PER_SEC_DEFAULT, BackgroundCompaction, BackgroundScrub,
+    CONCURRENT_REWRITES_MAX,
+};
 pub use engine::multipart::{
     CompleteOptions, PartInfo, PartOptions, UploadDetails, UploadOptions, UploadStarted, UploadSummary,
 };
