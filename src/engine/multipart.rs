@@ -504,17 +504,7 @@ impl Store {
             meta: &meta_bytes,
             body: &[],
         });
-        let end = encode_record(&RecordParts {
-            kind: RecordKind::MultipartEnd,
-            flags: 0,
-            seq: 0,
-            bucket_id: bucket.0,
-            version_id: id,
-            chunk_index: 0,
-            key: key.as_bytes(),
-            meta: &[],
-            body: &[],
-        });
+        let end = end_record(bucket, key, id);
         let entry =
             IndexEntry::unplaced(version, EntryKind::Chunked, size, meta.mtime_ms, etag, upload.class)
                 .with_parts(numbers.len() as u16);
@@ -556,17 +546,7 @@ impl Store {
         let upload = self.open_upload(part, bucket, key, upload_id, Parts::None)?;
         let id = self.parse_upload(upload_id)?;
         self.admit(part, bucket.0, key.as_bytes(), RequestKind::Write)?;
-        let end = encode_record(&RecordParts {
-            kind: RecordKind::MultipartEnd,
-            flags: 0,
-            seq: 0,
-            bucket_id: bucket.0,
-            version_id: id,
-            chunk_index: 0,
-            key: key.as_bytes(),
-            meta: &[],
-            body: &[],
-        });
+        let end = end_record(bucket, key, id);
         let effect = Effect::UploadEnd { key: (bucket.0, key.as_bytes().to_vec(), id) };
         let pre = upload_precondition(bucket.0, key, id);
         let durability = self.durability(None);
@@ -622,6 +602,21 @@ impl Store {
             .collect();
         Ok((out, truncated))
     }
+}
+
+/// The MULTIPART_END record of upload `id` of (`bucket`, `key`).
+fn end_record(bucket: BucketId, key: &str, id: [u8; 16]) -> Vec<u8> {
+    encode_record(&RecordParts {
+        kind: RecordKind::MultipartEnd,
+        flags: 0,
+        seq: 0,
+        bucket_id: bucket.0,
+        version_id: id,
+        chunk_index: 0,
+        key: key.as_bytes(),
+        meta: &[],
+        body: &[],
+    })
 }
 
 fn check_part_number(n: u32) -> Result<()> {

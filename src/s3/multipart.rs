@@ -11,8 +11,8 @@ use parking_lot::Mutex;
 
 use super::checksum::{self, ChecksumAlgorithm};
 use super::objects::{
-    DEFAULT_CONTENT_TYPE, HashingReader, SYSTEM_HEADERS, new_version, open_body, output_version,
-    parse_copy_source, refuse_archived, storage_class,
+    DEFAULT_CONTENT_TYPE, HashingReader, given_checksums, new_version, open_body, output_version,
+    parse_copy_source, refuse_archived, storage_class, system_headers,
 };
 use super::types::{Body, COMPOSITE_CHECKSUM_FLAG, Checksums, Owner};
 use super::{S3, rules, time_of};
@@ -443,18 +443,13 @@ impl S3 {
                 });
             }
         };
-        let mut system = Vec::new();
-        for (name, value) in SYSTEM_HEADERS.iter().zip([
+        let mut system = system_headers([
             &req.content_encoding,
             &req.content_disposition,
             &req.content_language,
             &req.cache_control,
             &req.expires,
-        ]) {
-            if let Some(v) = value {
-                system.push(((*name).to_owned(), v.clone()));
-            }
-        }
+        ]);
         system.push((UPLOAD_CHECKSUM_ALGORITHM.into(), alg.as_str().into()));
         system.push((UPLOAD_CHECKSUM_TYPE.into(), kind.as_str().into()));
         let opts = UploadOptions {
@@ -486,16 +481,13 @@ impl S3 {
         let number = part_number(req.part_number)?;
         let details = self.store.upload_start(b.id, &req.key, &req.upload_id)?;
         let (alg, _) = upload_checksum(&details.system_metadata);
-        let given: Vec<(ChecksumAlgorithm, &String)> = [
-            (ChecksumAlgorithm::Crc32, &req.checksum_crc32),
-            (ChecksumAlgorithm::Crc32c, &req.checksum_crc32_c),
-            (ChecksumAlgorithm::Crc64Nvme, &req.checksum_crc64_nvme),
-            (ChecksumAlgorithm::Sha1, &req.checksum_sha1),
-            (ChecksumAlgorithm::Sha256, &req.checksum_sha256),
-        ]
-        .into_iter()
-        .filter_map(|(a, v)| v.as_ref().map(|v| (a, v)))
-        .collect();
+        let given = given_checksums([
+            &req.checksum_crc32,
+            &req.checksum_crc32_c,
+            &req.checksum_crc64_nvme,
+            &req.checksum_sha1,
+            &req.checksum_sha256,
+        ]);
         let chosen = checksum::choose(&given, req.checksum_algorithm.or(Some(alg)))?;
         if chosen != alg {
             return Err(Error::InvalidRequest {

@@ -17,7 +17,7 @@ use crate::engine::options::{BodyFinish, GetOptions, NewVersion, ObjectInfo, Put
 use crate::error::{Error, Result};
 use crate::types::{StorageClass, VersionId};
 
-pub(super) const SYSTEM_HEADERS: [&str; 5] =
+const SYSTEM_HEADERS: [&str; 5] =
     ["Content-Encoding", "Content-Disposition", "Content-Language", "Cache-Control", "Expires"];
 
 /// HTTP dates have whole seconds: conditions compare at that granularity, as S3 does.
@@ -89,28 +89,20 @@ impl S3 {
                 });
             }
         };
-        let mut system = Vec::new();
-        for (name, value) in SYSTEM_HEADERS.iter().zip([
+        let system = system_headers([
             &req.content_encoding,
             &req.content_disposition,
             &req.content_language,
             &req.cache_control,
             &req.expires,
-        ]) {
-            if let Some(v) = value {
-                system.push(((*name).to_owned(), v.clone()));
-            }
-        }
-        let given: Vec<(ChecksumAlgorithm, &String)> = [
-            (ChecksumAlgorithm::Crc32, &req.checksum_crc32),
-            (ChecksumAlgorithm::Crc32c, &req.checksum_crc32_c),
-            (ChecksumAlgorithm::Crc64Nvme, &req.checksum_crc64_nvme),
-            (ChecksumAlgorithm::Sha1, &req.checksum_sha1),
-            (ChecksumAlgorithm::Sha256, &req.checksum_sha256),
-        ]
-        .into_iter()
-        .filter_map(|(a, v)| v.as_ref().map(|v| (a, v)))
-        .collect();
+        ]);
+        let given = given_checksums([
+            &req.checksum_crc32,
+            &req.checksum_crc32_c,
+            &req.checksum_crc64_nvme,
+            &req.checksum_sha1,
+            &req.checksum_sha256,
+        ]);
         let alg = checksum::choose(&given, req.checksum_algorithm)?;
         let (reader, content_length) = open_body(req.body)?;
         let hasher = Arc::new(Mutex::new(checksum::StreamHasher::new(alg)));
@@ -478,6 +470,22 @@ impl S3 {
                 .then(|| version_string(info.version_id)),
         })
     }
+}
+
+/// The system headers a request sets, as (name, value), from its `Content-Encoding`,
+/// `Content-Disposition`, `Content-Language`, `Cache-Control` and `Expires` fields.
+pub(super) fn system_headers(values: [&Option<String>; 5]) -> Vec<(String, String)> {
+    SYSTEM_HEADERS
+        .iter()
+        .zip(values)
+        .filter_map(|(name, v)| v.as_ref().map(|v| ((*name).to_owned(), v.clone())))
+        .collect()
+}
+
+/// The `x-amz-checksum-*` values a request sends, from its CRC32, CRC32C, CRC64NVME, SHA-1 and
+/// SHA-256 fields.
+pub(super) fn given_checksums(values: [&Option<String>; 5]) -> Vec<(ChecksumAlgorithm, &String)> {
+    ChecksumAlgorithm::ALL.into_iter().zip(values).filter_map(|(a, v)| v.as_ref().map(|v| (a, v))).collect()
 }
 
 /// A reader that feeds every byte it passes through a checksum.
