@@ -8,7 +8,9 @@
 //!
 //! Protocol by `s3s` 0.14.1 (routing, XML, SigV4 header and presigned-query auth, aws-chunked
 //! bodies). What 0.14.1 leaves to a host, this crate does:
-//! - `x-amz-request-id` (and `x-amz-id-2`) on every response, errors included;
+//! - `x-amz-request-id` (and `x-amz-id-2`) on every response, errors included (in process, on
+//!   every answer of an operation; errors s3s makes before one runs, such as a bad signature, have
+//!   it only over the socket, where [`Host`] stamps every response);
 //! - the credential scope's region must be the store's (`AuthorizationHeaderMalformed`, or
 //!   `AuthorizationQueryParametersError` for a presigned URL);
 //! - presigned expiry is capped at 7 days (`X-Amz-Expires` over 604800 is refused);
@@ -61,8 +63,11 @@ pub fn s3_service(store: &Store, domain: Option<&str>) -> s3s::service::S3Servic
     builder.set_auth(StoreAuth::new(store.clone()));
     builder.set_access(StoreAccess::new(store.region()));
     if let Some(domain) = domain {
-        if let Ok(host) = s3s::host::SingleDomain::new(domain) {
-            builder.set_host(host);
+        match s3s::host::SingleDomain::new(domain) {
+            Ok(host) => builder.set_host(host),
+            Err(e) => {
+                tracing::warn!(target: "s3lite_http", domain, error = %e, "not a domain; serving path-style only")
+            }
         }
     }
     let mut config = s3s::config::S3Config::default();

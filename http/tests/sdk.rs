@@ -488,3 +488,24 @@ async fn store_region_is_enforced_over_the_socket() {
     let (store, _dir) = env.stop().await;
     store.close().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imported_keys_sign_and_conflicts_are_refused() {
+    let env = Env::new(Transport::InProcess).await;
+    let owner = env.store.owner();
+    let given =
+        s3lite::Credentials { access_key_id: "AKIAGIVEN".into(), secret_access_key: "given-secret".into() };
+    env.store.import_access_key(&owner, &given).unwrap();
+    env.store.import_access_key(&owner, &given).unwrap(); // the same key again: no change
+    let other = s3lite::Credentials { secret_access_key: "another".into(), ..given.clone() };
+    assert_eq!(env.store.import_access_key(&owner, &other).unwrap_err().code(), "InvalidArgument");
+    let bad = s3lite::Credentials { access_key_id: "A/B".into(), secret_access_key: "s".into() };
+    assert_eq!(env.store.import_access_key(&owner, &bad).unwrap_err().code(), "InvalidArgument");
+    assert_eq!(env.store.access_keys(&owner).len(), 2);
+    let (secret, account) = env.store.access_key_secret("AKIAGIVEN").unwrap();
+    assert_eq!((secret.as_str(), account), ("given-secret", owner));
+    let s3 = env.client_with("AKIAGIVEN", "given-secret", "us-east-1");
+    s3.create_bucket().bucket("imported").send().await.unwrap();
+    let (store, _dir) = env.stop().await;
+    assert!(store.access_key_secret("AKIAGIVEN").is_some());
+}

@@ -112,29 +112,25 @@ pub(super) async fn put_object(
     .await
 }
 
-fn get_request(
-    bucket: &str,
-    key: &str,
-    version_id: Option<&String>,
-    range: Option<&dto::Range>,
-    if_match: Option<&dto::ETagCondition>,
-    if_none_match: Option<&dto::ETagCondition>,
-    if_modified_since: Option<&dto::Timestamp>,
-    if_unmodified_since: Option<&dto::Timestamp>,
-    checksum_mode: Option<&dto::ChecksumMode>,
-) -> t::GetObjectRequest {
-    t::GetObjectRequest {
-        bucket: bucket.to_owned(),
-        key: key.to_owned(),
-        version_id: version_id.cloned(),
-        range: range.map(dto::Range::to_header_string),
-        if_match: if_match.map(etag_condition),
-        if_none_match: if_none_match.map(etag_condition),
-        if_modified_since: if_modified_since.cloned().map(system_time),
-        if_unmodified_since: if_unmodified_since.cloned().map(system_time),
-        checksum_mode: checksum_mode
-            .is_some_and(|m| m.as_str().eq_ignore_ascii_case(dto::ChecksumMode::ENABLED)),
-    }
+/// The S3 layer's GetObject/HeadObject request from an s3s GetObjectInput or HeadObjectInput
+/// (the same fields).
+macro_rules! get_request {
+    ($i:expr) => {
+        t::GetObjectRequest {
+            bucket: $i.bucket.clone(),
+            key: $i.key.clone(),
+            version_id: $i.version_id.clone(),
+            range: $i.range.as_ref().map(dto::Range::to_header_string),
+            if_match: $i.if_match.as_ref().map(etag_condition),
+            if_none_match: $i.if_none_match.as_ref().map(etag_condition),
+            if_modified_since: $i.if_modified_since.clone().map(system_time),
+            if_unmodified_since: $i.if_unmodified_since.clone().map(system_time),
+            checksum_mode: $i
+                .checksum_mode
+                .as_ref()
+                .is_some_and(|m| m.as_str().eq_ignore_ascii_case(dto::ChecksumMode::ENABLED)),
+        }
+    };
 }
 
 /// The `response-*` query overrides of a GET or HEAD.
@@ -194,17 +190,7 @@ pub(super) async fn get_object(
     if i.part_number.is_some() {
         return Err(s3s::s3_error!(NotImplemented, "GetObject by partNumber comes with multipart uploads"));
     }
-    let r = get_request(
-        &i.bucket,
-        &i.key,
-        i.version_id.as_ref(),
-        i.range.as_ref(),
-        i.if_match.as_ref(),
-        i.if_none_match.as_ref(),
-        i.if_modified_since.as_ref(),
-        i.if_unmodified_since.as_ref(),
-        i.checksum_mode.as_ref(),
-    );
+    let r = get_request!(i);
     let o = Overrides {
         cache_control: i.response_cache_control.clone(),
         content_disposition: i.response_content_disposition.clone(),
@@ -264,17 +250,7 @@ pub(super) async fn head_object(
     if i.part_number.is_some() {
         return Err(s3s::s3_error!(NotImplemented, "HeadObject by partNumber comes with multipart uploads"));
     }
-    let r = get_request(
-        &i.bucket,
-        &i.key,
-        i.version_id.as_ref(),
-        i.range.as_ref(),
-        i.if_match.as_ref(),
-        i.if_none_match.as_ref(),
-        i.if_modified_since.as_ref(),
-        i.if_unmodified_since.as_ref(),
-        i.checksum_mode.as_ref(),
-    );
+    let r = get_request!(i);
     let o = Overrides {
         cache_control: i.response_cache_control.clone(),
         content_disposition: i.response_content_disposition.clone(),
