@@ -1,5 +1,6 @@
 //! Accounts and access keys: the store's owner, other accounts (principals for S3 calls), access
-//! keys (the store keeps only a SHA-256 of each secret) and authentication. Edits go to the
+//! keys and authentication. The store keeps each key's secret (a SigV4 host signs with it, as S3
+//! does) and compares a presented secret by its SHA-256. Edits go to the
 //! catalog like bucket edits do.
 
 use crate::engine::catalog::{Account, CatalogEdit};
@@ -60,36 +61,101 @@ impl Store {
         Ok(account)
     }
 
-    /// Issues an access key (id and secret) for an account; the store keeps only a SHA-256 of the
-    /// secret. Clients made from the credentials act as the account.
+    /// Issues an access key (id and secret) for an account. Clients made from the credentials act
+    /// as the account; an HTTP host verifies SigV4 signatures with the secret
+    /// ([`Store::access_key_secret`]).
     ///
     /// # Errors
     /// `InvalidArgument` for an unknown account; `Io`/`PreviousIo`.
     pub fn create_access_key(&self, account: &Account) -> Result<Credentials> {
-        use sha2::Digest as _;
-        self.inner.ctx.check()?;
-        let mut catalog = self.inner.catalog.write();
-        if catalog.account(&account.canonical_id).is_none() {
-            return Err(Error::InvalidArgument {
-                name: "account",
-                value: account.canonical_id.clone(),
-                reason: "no such account in this store".into(),
-            });
-        }
         const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
         let mut raw = [0u8; 36];
         self.fill_id(&mut raw);
         let access_key_id: String =
             "AKIA".chars().chain(raw[..16].iter().map(|b| ALNUM[usize::from(b % 32)] as char)).collect();
         let secret_access_key: String = raw[16..].iter().map(|b| format!("{b:02x}")).collect();
-        let edit = CatalogEdit::AccessKeyCreated {
-            access_key_id: access_key_id.clone(),
-            secret_sha256: sha2::Sha256::digest(secret_access_key.as_bytes()).into(),
+        let credentials = Credentials { access_key_id, secret_access_key };
+        self.import_access_key(account, &credentials)?;
+        Ok(credentials)
+    }
+
+    /// Gives an account an access key chosen by the caller (a host's `--access-key K --secret-key S`).
+    /// Importing a key the account already has with the same secret changes nothing.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for an unknown account, an id or secret that is empty, over 128 bytes or not
+    /// printable ASCII, or an id the store already has with another secret or account;
+    /// `Io`/`PreviousIo`.
+    pub fn import_access_key(&self, account: &Account, credentials: &Credentials) -> Result<()> {
+        use sha2::Digest as _;
+        self.inner.ctx.check()?;
+        let printable = |s: &str| !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic());
+        let invalid = |name, value: &str, reason: &str| Error::InvalidArgument {
+            name,
+            value: value.into(),
+            reason: reason.into(),
+        };
+        if !printable(&credentials.access_key_id) || credentials.access_key_id.contains('/') {
+            return Err(invalid(
+                "access_key_id",
+                &credentials.access_key_id,
+                "access key ids are 1 to 128 printable ASCII bytes without '/'",
+            ));
+        }
+        if !printable(&credentials.secret_access_key) {
+            return Err(invalid(
+                "secret_access_key",
+                "<hidden>",
+                "secrets are 1 to 128 printable ASCII bytes",
+            ));
+        }
+        let mut catalog = self.inner.catalog.write();
+        if catalog.account(&account.canonical_id).is_none() {
+            return Err(invalid("account", &account.canonical_id, "no such account in this store"));
+        }
+        if let Some((hash, owner)) = catalog.access_key(&credentials.access_key_id) {
+            let given: [u8; 32] = sha2::Sha256::digest(credentials.secret_access_key.as_bytes()).into();
+            if *hash == given && *owner == account.canonical_id {
+                return Ok(());
+            }
+            return Err(invalid(
+                "access_key_id",
+                &credentials.access_key_id,
+                "the store already has this access key with another secret or account",
+            ));
+        }
+        let edit = CatalogEdit::AccessKeyIssued {
+            access_key_id: credentials.access_key_id.clone(),
+            secret_access_key: credentials.secret_access_key.clone(),
             canonical_id: account.canonical_id.clone(),
         };
-        self.write_catalog(0, &access_key_id, &edit)?;
+        self.write_catalog(0, &credentials.access_key_id, &edit)?;
         catalog.apply(&edit);
-        Ok(Credentials { access_key_id, secret_access_key })
+        Ok(())
+    }
+
+    /// The secret of an access key and the account it acts as, for a host that verifies SigV4
+    /// signatures (they are HMACs keyed by the secret). `None` for an unknown key, or one issued
+    /// before the store kept secrets.
+    #[must_use]
+    pub fn access_key_secret(&self, access_key_id: &str) -> Option<(String, Account)> {
+        let catalog = self.inner.catalog.read();
+        let secret = catalog.access_key_secret(access_key_id)?.to_owned();
+        let (_, id) = catalog.access_key(access_key_id)?;
+        Some((secret, catalog.account(id)?.clone()))
+    }
+
+    /// The access key ids of an account.
+    #[must_use]
+    pub fn access_keys(&self, account: &Account) -> Vec<String> {
+        let catalog = self.inner.catalog.read();
+        let mut ids: Vec<String> = catalog
+            .access_key_ids()
+            .filter(|(_, owner)| *owner == account.canonical_id)
+            .map(|(id, _)| id.to_owned())
+            .collect();
+        ids.sort();
+        ids
     }
 
     /// The account whose credentials these are.

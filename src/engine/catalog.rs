@@ -18,8 +18,12 @@ pub(crate) enum CatalogEdit {
     AccountCreated { canonical_id: String, display_name: String, is_owner: bool },
     /// A bucket's versioning state changed.
     BucketVersioning { id: u64, state: VersioningState },
-    /// An access key was issued to an account; only a SHA-256 of the secret is kept.
+    /// An access key was issued to an account; only a SHA-256 of the secret is kept (older stores).
     AccessKeyCreated { access_key_id: String, secret_sha256: [u8; 32], canonical_id: String },
+    /// An access key was issued (or imported) with its secret kept: SigV4 signs with the secret
+    /// itself, so a host verifying signatures must know it (as S3 does). Replaces `AccessKeyCreated`
+    /// for new keys; keys created before keep only their hash and cannot sign HTTP requests.
+    AccessKeyIssued { access_key_id: String, secret_access_key: String, canonical_id: String },
 }
 
 /// A bucket's versioning state. Once `Enabled`, a bucket never returns to `Unversioned`.
@@ -68,6 +72,7 @@ pub(crate) struct Catalog {
     accounts: BTreeMap<String, Account>,
     owner: Option<String>,
     access_keys: HashMap<String, ([u8; 32], String)>,
+    secrets: HashMap<String, String>,
     pub(crate) max_id: u64,
 }
 
@@ -106,6 +111,12 @@ impl Catalog {
             CatalogEdit::AccessKeyCreated { access_key_id, secret_sha256, canonical_id } => {
                 self.access_keys.insert(access_key_id.clone(), (*secret_sha256, canonical_id.clone()));
             }
+            CatalogEdit::AccessKeyIssued { access_key_id, secret_access_key, canonical_id } => {
+                use sha2::Digest as _;
+                let hash: [u8; 32] = sha2::Sha256::digest(secret_access_key.as_bytes()).into();
+                self.access_keys.insert(access_key_id.clone(), (hash, canonical_id.clone()));
+                self.secrets.insert(access_key_id.clone(), secret_access_key.clone());
+            }
             CatalogEdit::BucketVersioning { id, state } => {
                 if let Some(b) = self.name_of.get(id).and_then(|n| self.by_name.get_mut(n)) {
                     b.versioning = *state;
@@ -137,6 +148,17 @@ impl Catalog {
     /// The account an access key belongs to and the SHA-256 of its secret.
     pub(crate) fn access_key(&self, access_key_id: &str) -> Option<&([u8; 32], String)> {
         self.access_keys.get(access_key_id)
+    }
+
+    /// The secret of an access key, when the store keeps it (keys issued before it kept secrets
+    /// have only their hash).
+    pub(crate) fn access_key_secret(&self, access_key_id: &str) -> Option<&str> {
+        self.secrets.get(access_key_id).map(String::as_str)
+    }
+
+    /// Every access key id and the canonical id of its account.
+    pub(crate) fn access_key_ids(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.access_keys.iter().map(|(id, (_, owner))| (id.as_str(), owner.as_str()))
     }
 
     pub(crate) fn accounts(&self) -> impl Iterator<Item = &Account> {

@@ -172,16 +172,23 @@ pub fn check(
     Ok(())
 }
 
-/// A checksum computed over a body as it streams by.
-pub(crate) enum StreamHasher {
+/// A checksum computed over a body as it streams by (a host verifying a checksum that arrives in
+/// an aws-chunked trailer, after the body, uses it).
+pub enum StreamHasher {
+    #[doc(hidden)]
     Crc32(crc32fast::Hasher),
+    #[doc(hidden)]
     Crc(ChecksumAlgorithm, crc_fast::Digest),
+    #[doc(hidden)]
     Sha1(Sha1),
+    #[doc(hidden)]
     Sha256(Sha256),
 }
 
 impl StreamHasher {
-    pub(crate) fn new(alg: ChecksumAlgorithm) -> StreamHasher {
+    /// A hasher of `alg`.
+    #[must_use]
+    pub fn new(alg: ChecksumAlgorithm) -> StreamHasher {
         match alg {
             ChecksumAlgorithm::Crc32 => StreamHasher::Crc32(crc32fast::Hasher::new()),
             ChecksumAlgorithm::Crc32c => {
@@ -195,7 +202,8 @@ impl StreamHasher {
         }
     }
 
-    pub(crate) fn update(&mut self, data: &[u8]) {
+    /// Feeds bytes.
+    pub fn update(&mut self, data: &[u8]) {
         match self {
             StreamHasher::Crc32(h) => h.update(data),
             StreamHasher::Crc(_, d) => d.update(data),
@@ -204,7 +212,9 @@ impl StreamHasher {
         }
     }
 
-    pub(crate) fn finish(&self) -> Vec<u8> {
+    /// The checksum of the bytes fed so far (raw; [`encode`] gives S3's base64).
+    #[must_use]
+    pub fn finish(&self) -> Vec<u8> {
         match self {
             StreamHasher::Crc32(h) => h.clone().finalize().to_be_bytes().to_vec(),
             StreamHasher::Crc(ChecksumAlgorithm::Crc32c, d) => (d.finalize() as u32).to_be_bytes().to_vec(),

@@ -1,0 +1,172 @@
+//! `s3lite`: the command-line front of s3lite. `s3lite serve` runs the S3 HTTP host over a store
+//! directory.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use s3lite::{Credentials, Store};
+
+/// An embedded, durable object store with Amazon S3 semantics.
+#[derive(Debug, Parser)]
+#[command(name = "s3lite", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serves a store over HTTP with the S3 protocol (SigV4, path- and virtual-host-style).
+    Serve(Serve),
+}
+
+/// `s3lite serve` options.
+#[derive(Debug, clap::Args)]
+struct Serve {
+    /// The store's directory (created if missing).
+    #[arg(long)]
+    data: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:9000")]
+    listen: SocketAddr,
+    /// Region of a new store (an existing store keeps its own; a different value is refused).
+    #[arg(long)]
+    region: Option<String>,
+    /// An access key id for the store's owner (with --secret-key).
+    #[arg(long, requires = "secret_key")]
+    access_key: Option<String>,
+    /// The owner's secret key (with --access-key).
+    #[arg(long, requires = "access_key")]
+    secret_key: Option<String>,
+    /// A further account with its key, `NAME:ACCESS_KEY:SECRET` (repeatable): each is its own owner
+    /// of buckets, as S3 accounts are.
+    #[arg(long = "user", value_name = "NAME:ACCESS_KEY:SECRET")]
+    users: Vec<String>,
+    /// Base domain for virtual-host-style requests (`bucket.<domain>`).
+    #[arg(long)]
+    domain: Option<String>,
+    /// How long in-flight requests may run after SIGINT/SIGTERM before the store closes anyway.
+    #[arg(long, default_value_t = 30)]
+    drain_secs: u64,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,s3s=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => match serve(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(msg) => {
+                eprintln!("s3lite: {msg}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+/// Opens the store, sets up its accounts and keys, serves until SIGINT/SIGTERM, closes it.
+fn serve(args: Serve) -> Result<(), String> {
+    let mut builder = Store::builder(&args.data);
+    if let Some(region) = &args.region {
+        builder = builder.region(region.clone());
+    }
+    let store = builder.open().map_err(|e| match e {
+        s3lite::Error::Locked { .. } => {
+            format!("the data directory {} is in use by another process: {e}", args.data.display())
+        }
+        other => format!("cannot open the store at {}: {other}", args.data.display()),
+    })?;
+    if let Some(region) = &args.region
+        && store.region() != region
+    {
+        return Err(format!(
+            "the store at {} is in region {}, not {region} (a store keeps the region it was created with)",
+            args.data.display(),
+            store.region()
+        ));
+    }
+    setup_keys(&store, &args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let served = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        tracing::info!(target: "s3lite", %addr, region = store.region(), data = %args.data.display(), "serving");
+        // One line on stdout, for scripts that started the server on port 0.
+        println!("listening on http://{addr}");
+        let host = s3lite_http::Host::new(s3lite_http::s3_service(&store, args.domain.as_deref()));
+        s3lite_http::serve(listener, host, shutdown_signal(), Duration::from_secs(args.drain_secs))
+            .await
+            .map_err(|e| e.to_string())
+    });
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    let closed = store.close().map_err(|e| format!("closing the store failed: {e}"));
+    tracing::info!(target: "s3lite", "store closed");
+    served.and(closed)
+}
+
+/// The owner's key (given, or generated and printed once on a store that has none), and the
+/// `--user` accounts.
+fn setup_keys(store: &Store, args: &Serve) -> Result<(), String> {
+    let owner = store.owner();
+    if let (Some(id), Some(secret)) = (&args.access_key, &args.secret_key) {
+        let creds = Credentials { access_key_id: id.clone(), secret_access_key: secret.clone() };
+        store.import_access_key(&owner, &creds).map_err(|e| format!("--access-key: {e}"))?;
+    } else {
+        let usable = store.access_keys(&owner).iter().any(|k| store.access_key_secret(k).is_some());
+        if !usable {
+            let creds = store.create_access_key(&owner).map_err(|e| e.to_string())?;
+            println!("generated the owner's access key (shown once; the store keeps it):");
+            println!("  AWS_ACCESS_KEY_ID={}", creds.access_key_id);
+            println!("  AWS_SECRET_ACCESS_KEY={}", creds.secret_access_key);
+        }
+    }
+    for user in &args.users {
+        let mut parts = user.splitn(3, ':');
+        let (Some(name), Some(id), Some(secret)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(format!("--user {user:?}: expected NAME:ACCESS_KEY:SECRET"));
+        };
+        let account = match store.accounts().into_iter().find(|a| a.display_name == name) {
+            Some(a) => a,
+            None => store.create_account(name).map_err(|e| format!("--user {name}: {e}"))?,
+        };
+        let creds = Credentials { access_key_id: id.to_owned(), secret_access_key: secret.to_owned() };
+        store.import_access_key(&account, &creds).map_err(|e| format!("--user {name}: {e}"))?;
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!(target: "s3lite", "shutting down: finishing in-flight requests");
+}

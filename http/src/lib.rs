@@ -1,0 +1,78 @@
+//! # s3lite-http
+//!
+//! The S3 HTTP host of [s3lite](s3lite): an [`s3s`] service over a [`Store`], so that any S3
+//! client (boto3, the AWS CLI, aws-sdk-s3) talks to an s3lite store unchanged, over a socket
+//! ([`serve`]) or, with the `aws-sdk` feature, in process (`aws_sdk_client`: an
+//! `aws_sdk_s3::Client` wired to the store with no socket, the way to test aws-sdk-s3 code
+//! against s3lite).
+//!
+//! Protocol by `s3s` 0.14.1 (routing, XML, SigV4 header and presigned-query auth, aws-chunked
+//! bodies). What 0.14.1 leaves to a host, this crate does:
+//! - `x-amz-request-id` (and `x-amz-id-2`) on every response, errors included (in process, on
+//!   every answer of an operation; errors s3s makes before one runs, such as a bad signature, have
+//!   it only over the socket, where [`Host`] stamps every response);
+//! - the credential scope's region must be the store's (`AuthorizationHeaderMalformed`, or
+//!   `AuthorizationQueryParametersError` for a presigned URL);
+//! - presigned expiry is capped at 7 days (`X-Amz-Expires` over 604800 is refused);
+//! - SigV2 is refused (`InvalidRequest`, as S3 answers in regions opened since 2014): it is
+//!   deprecated and s3lite serves SigV4 only;
+//! - `x-amz-checksum-*` headers are verified by s3lite's S3 layer as the body streams (`BadDigest`),
+//!   and a checksum in an aws-chunked trailer is verified here before the write commits;
+//! - browser POST uploads are refused (`NotImplemented`) rather than buffered in memory, and CORS
+//!   preflight (`OPTIONS`) answers `403 CORSResponse` (no bucket has a CORS configuration);
+//! - response headers keep their Content-Type.
+//!
+//! Principals: every access key of the store ([`Store::create_access_key`],
+//! [`Store::import_access_key`]) signs as its account; an unsigned request acts as the anonymous
+//! principal, which the store's own rules limit.
+//!
+//! Bodies are never held whole: a request body streams through a `SyncIoBridge` into the
+//! synchronous engine inside `spawn_blocking`; a GET body is read by a blocking task into a
+//! bounded channel of chunks that feeds the response stream.
+//!
+//! Multipart upload operations answer `NotImplemented` until the engine has them.
+
+mod access;
+mod body;
+mod error;
+mod ops;
+mod server;
+
+#[cfg(feature = "aws-sdk")]
+mod aws;
+
+use std::sync::Arc;
+
+pub use s3lite::Store;
+
+pub use crate::access::{PRESIGNED_EXPIRES_MAX_SECS, StoreAccess, StoreAuth};
+pub use crate::error::to_s3_error;
+pub use crate::ops::StoreS3;
+pub use crate::server::{HEADER_READ_TIMEOUT, Host, MAX_HEAD_BYTES, RequestId, ServeError, serve};
+
+#[cfg(feature = "aws-sdk")]
+pub use crate::aws::{aws_sdk_client, aws_sdk_config};
+
+/// Builds the `s3s` service over a store: the [`StoreS3`] operations, [`StoreAuth`] (the store's
+/// access keys) and [`StoreAccess`] (region, presigned expiry and SigV2 checks; anonymous
+/// requests reach the store as the anonymous principal), path-style and virtual-host-style
+/// addressing under `domain` (`s3.localhost` style names: `bucket.<domain>`).
+#[must_use]
+pub fn s3_service(store: &Store, domain: Option<&str>) -> s3s::service::S3Service {
+    let mut builder = s3s::service::S3ServiceBuilder::new(StoreS3::new(store.clone()));
+    builder.set_auth(StoreAuth::new(store.clone()));
+    builder.set_access(StoreAccess::new(store.region()));
+    if let Some(domain) = domain {
+        match s3s::host::SingleDomain::new(domain) {
+            Ok(host) => builder.set_host(host),
+            Err(e) => {
+                tracing::warn!(target: "s3lite_http", domain, error = %e, "not a domain; serving path-style only")
+            }
+        }
+    }
+    let mut config = s3s::config::S3Config::default();
+    // DeleteObjects with 1000 long keys is the largest XML body S3 takes (about 1.1 MiB).
+    config.xml_max_body_size = 2 * 1024 * 1024;
+    builder.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(config))));
+    builder.build()
+}

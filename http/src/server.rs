@@ -1,0 +1,209 @@
+//! The socket host: request ids, the routes s3s 0.14.1 does not cover (CORS preflight, browser POST
+//! uploads), one `tracing` line per request, and the accept loop with graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use s3s::service::S3Service;
+use s3s::{HttpError, HttpResponse};
+use tokio::net::TcpListener;
+
+/// A request id (`x-amz-request-id`): 16 upper-case hex digits from a random UUID, as S3's look;
+/// `x-amz-id-2` is the whole UUID in base64.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId {
+    id: String,
+    id2: String,
+}
+
+impl RequestId {
+    /// A fresh id.
+    #[must_use]
+    #[allow(clippy::new_without_default, reason = "each call makes a different id")]
+    pub fn new() -> RequestId {
+        use base64::Engine as _;
+        let uuid = uuid::Uuid::new_v4();
+        let hex = uuid.simple().to_string().to_ascii_uppercase();
+        RequestId {
+            id: hex[..16].to_owned(),
+            id2: base64::engine::general_purpose::STANDARD.encode(uuid.as_bytes()),
+        }
+    }
+
+    /// The id.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.id
+    }
+
+    /// Puts `x-amz-request-id` and `x-amz-id-2` in `headers` unless they are there.
+    pub fn stamp(&self, headers: &mut http::HeaderMap) {
+        if !headers.contains_key("x-amz-request-id")
+            && let Ok(v) = http::HeaderValue::from_str(&self.id)
+        {
+            headers.insert("x-amz-request-id", v);
+        }
+        if !headers.contains_key("x-amz-id-2")
+            && let Ok(v) = http::HeaderValue::from_str(&self.id2)
+        {
+            headers.insert("x-amz-id-2", v);
+        }
+    }
+}
+
+/// The HTTP host over an s3s service: what every request goes through on the socket.
+#[derive(Debug, Clone)]
+pub struct Host {
+    service: S3Service,
+}
+
+fn xml_error(status: http::StatusCode, code: &str, message: &str, rid: &RequestId) -> HttpResponse {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message><RequestId>{}</RequestId></Error>",
+        rid.as_str()
+    );
+    let mut resp = http::Response::new(s3s::Body::from(body));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/xml"));
+    rid.stamp(resp.headers_mut());
+    resp
+}
+
+impl Host {
+    /// A host serving `service` (see [`crate::s3_service`]).
+    #[must_use]
+    pub fn new(service: S3Service) -> Host {
+        Host { service }
+    }
+
+    /// Serves one request: gives it a request id (in its extensions, where the operations find
+    /// it, and on the response), answers CORS preflight and browser POST uploads, calls the
+    /// service and logs one line.
+    ///
+    /// # Errors
+    /// The service's `HttpError` (s3s answers S3 errors as responses; this is for broken bodies).
+    pub async fn call(&self, mut req: s3s::HttpRequest) -> Result<HttpResponse, HttpError> {
+        let started = Instant::now();
+        let rid = RequestId::new();
+        req.extensions_mut().insert(rid.clone());
+        let method = req.method().clone();
+        let path = req.uri().path().to_owned();
+        let is_form = req
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+        let result = if method == http::Method::OPTIONS {
+            Ok(xml_error(
+                http::StatusCode::FORBIDDEN,
+                "CORSResponse",
+                "CORS is not enabled for this bucket (s3lite serves no CORS configuration)",
+                &rid,
+            ))
+        } else if method == http::Method::POST && is_form {
+            Ok(xml_error(
+                http::StatusCode::NOT_IMPLEMENTED,
+                "NotImplemented",
+                "browser POST uploads (POST Object with a form) are not served; use PUT or a presigned PUT URL",
+                &rid,
+            ))
+        } else {
+            self.service.call(req).await.map(|mut resp| {
+                rid.stamp(resp.headers_mut());
+                resp
+            })
+        };
+        let status = result.as_ref().map_or(500, |r| r.status().as_u16());
+        tracing::info!(
+            target: "s3lite_http",
+            request_id = rid.as_str(),
+            %method,
+            path = %path,
+            status,
+            ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request"
+        );
+        result
+    }
+}
+
+/// Why [`serve`] stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Accepting a connection failed.
+    #[error("accepting a connection on {addr} failed: {source}")]
+    Accept {
+        /// The listening address.
+        addr: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Longest a client may take to send a request's headers (a slowloris client is cut off).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest request head (request line and headers) read: S3 allows 8 KB of headers, and a
+/// client's head past this is answered `431` and the connection closed.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// Serves `host` on `listener` until `shutdown` completes, then stops accepting, lets in-flight
+/// requests finish (at most `drain` long) and returns.
+///
+/// # Errors
+/// [`ServeError::Accept`] when the listener fails (not for per-connection errors, which close
+/// that connection only).
+pub async fn serve(
+    listener: TcpListener,
+    host: Host,
+    shutdown: impl Future<Output = ()>,
+    drain: Duration,
+) -> Result<(), ServeError> {
+    let addr = listener.local_addr().map_or_else(|_| "?".to_owned(), |a: SocketAddr| a.to_string());
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(MAX_HEAD_BYTES);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) if is_transient(&e) => continue,
+                Err(source) => return Err(ServeError::Accept { addr, source }),
+            },
+            () = &mut shutdown => break,
+        };
+        let host = host.clone();
+        let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+            let host = host.clone();
+            async move { host.call(req.map(s3s::Body::from)).await }
+        });
+        let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(target: "s3lite_http", error = %e, "connection closed with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(drain, graceful.shutdown()).await.is_err() {
+        tracing::warn!(target: "s3lite_http", "in-flight requests still running after {drain:?}; stopping anyway");
+    }
+    Ok(())
+}
+
+fn is_transient(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::Interrupted
+    ) || e.raw_os_error().is_some_and(|c| c == 24 || c == 23) // EMFILE, ENFILE: retry
+}
