@@ -241,6 +241,25 @@ fn bad_part_numbers_ids_and_digests_are_refused() {
         .part_number(1)
         .body("x")
         .checksum_crc32("AAAAAA==");
+    // On S3's default (no algorithm asked for) a part may carry a checksum of another algorithm
+    // (boto3 sends CRC32): it is verified with it, and stored under the upload's.
+    assert_eq!(e.send().unwrap_err().code(), "BadDigest");
+    let right = s3lite::s3::checksum::encode(&ChecksumAlgorithm::Crc32.compute(b"y"));
+    let ok =
+        c.upload_part().bucket("bkt").key("k").upload_id(&up).part_number(9).body("y").checksum_crc32(right);
+    assert!(ok.send().unwrap().checksums.checksum_crc64_nvme.is_some());
+    // An upload that asked for an algorithm takes no other.
+    let asked =
+        c.create_multipart_upload().bucket("bkt").key("k2").checksum_algorithm(ChecksumAlgorithm::Sha256);
+    let asked = asked.send().unwrap().into_output().upload_id;
+    let e = c
+        .upload_part()
+        .bucket("bkt")
+        .key("k2")
+        .upload_id(&asked)
+        .part_number(1)
+        .body("x")
+        .checksum_crc32("AAAAAA==");
     assert_eq!(e.send().unwrap_err().code(), "InvalidRequest");
     let wrong = s3lite::s3::checksum::encode(&ChecksumAlgorithm::Crc64Nvme.compute(b"y"));
     let e = c
@@ -253,7 +272,8 @@ fn bad_part_numbers_ids_and_digests_are_refused() {
         .checksum_crc64_nvme(wrong);
     assert_eq!(e.send().unwrap_err().code(), "BadDigest");
     let parts = c.list_parts().bucket("bkt").key("k").upload_id(&up).send().unwrap();
-    assert!(parts.parts.is_empty(), "refused parts are not stored");
+    let numbers: Vec<i32> = parts.parts.iter().map(|p| p.part_number).collect();
+    assert_eq!(numbers, vec![9], "refused parts are not stored");
     let e = c.create_multipart_upload().bucket("absent").key("k").send().unwrap_err();
     assert_eq!(e.code(), "NoSuchBucket");
     c.abort_multipart_upload().bucket("bkt").key("k").upload_id(&up).send().unwrap();

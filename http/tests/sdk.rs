@@ -319,6 +319,97 @@ async fn listing_and_batch_delete(env: Env) {
     assert_eq!(left.key_count(), Some(6));
 }
 
+/// A 50 MiB object in five 10 MiB parts (sent two at a time), its ETag and bytes; ListParts and
+/// ListMultipartUploads; an abort; S3's errors for a small part and an unknown upload.
+async fn multipart(env: Env) {
+    use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+    let s3 = &env.client;
+    s3.create_bucket().bucket("mpu").send().await.unwrap();
+    let up = s3.create_multipart_upload().bucket("mpu").key("big").send().await.unwrap();
+    let id = up.upload_id().unwrap().to_owned();
+    let part_bytes = 10 * 1024 * 1024;
+    let data: Vec<u8> = (0..5 * part_bytes).map(|i| (i * 31 % 251) as u8).collect();
+    let mut etags = Vec::new();
+    for pair in (1..=5).collect::<Vec<i32>>().chunks(2) {
+        let sends = pair.iter().map(|&n| {
+            let chunk = data[(n as usize - 1) * part_bytes..n as usize * part_bytes].to_vec();
+            s3.upload_part()
+                .bucket("mpu")
+                .key("big")
+                .upload_id(&id)
+                .part_number(n)
+                .body(ByteStream::from(chunk))
+                .send()
+        });
+        for (n, out) in pair.iter().zip(futures::future::join_all(sends).await) {
+            etags.push((*n, out.unwrap().e_tag().unwrap().to_owned()));
+        }
+    }
+    let parts = s3.list_parts().bucket("mpu").key("big").upload_id(&id).max_parts(2).send().await.unwrap();
+    assert_eq!(parts.parts().iter().filter_map(|p| p.part_number()).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(parts.is_truncated(), Some(true));
+    let uploads = s3.list_multipart_uploads().bucket("mpu").send().await.unwrap();
+    assert_eq!(uploads.uploads().iter().filter_map(|u| u.upload_id()).collect::<Vec<_>>(), [id.as_str()]);
+    let completed = CompletedMultipartUpload::builder()
+        .set_parts(Some(
+            etags.iter().map(|(n, e)| CompletedPart::builder().part_number(*n).e_tag(e).build()).collect(),
+        ))
+        .build();
+    let done = s3
+        .complete_multipart_upload()
+        .bucket("mpu")
+        .key("big")
+        .upload_id(&id)
+        .multipart_upload(completed)
+        .send()
+        .await
+        .unwrap();
+    assert!(done.e_tag().unwrap().ends_with("-5\""), "{:?}", done.e_tag());
+    let got = body(s3.get_object().bucket("mpu").key("big").send().await.unwrap()).await;
+    assert!(got == data, "the object is the parts in order");
+    let head = s3.head_object().bucket("mpu").key("big").send().await.unwrap();
+    assert_eq!(head.e_tag(), done.e_tag());
+    // A small part but the last, then an abort.
+    let id = s3
+        .create_multipart_upload()
+        .bucket("mpu")
+        .key("small")
+        .send()
+        .await
+        .unwrap()
+        .upload_id()
+        .unwrap()
+        .to_owned();
+    let mut small = Vec::new();
+    for n in 1..=2 {
+        let out = s3
+            .upload_part()
+            .bucket("mpu")
+            .key("small")
+            .upload_id(&id)
+            .part_number(n)
+            .body(ByteStream::from_static(b"tiny"))
+            .send()
+            .await
+            .unwrap();
+        small.push(CompletedPart::builder().part_number(n).e_tag(out.e_tag().unwrap()).build());
+    }
+    let err = s3
+        .complete_multipart_upload()
+        .bucket("mpu")
+        .key("small")
+        .upload_id(&id)
+        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(small)).build())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "EntityTooSmall");
+    s3.abort_multipart_upload().bucket("mpu").key("small").upload_id(&id).send().await.unwrap();
+    let err = s3.list_parts().bucket("mpu").key("small").upload_id(&id).send().await.unwrap_err();
+    assert_eq!(code(&err), "NoSuchUpload");
+    assert_eq!(status(&err), 404);
+}
+
 async fn presigned(env: Env) {
     let s3 = &env.client;
     s3.create_bucket().bucket("pre").send().await.unwrap();
@@ -464,7 +555,16 @@ macro_rules! suite {
     };
 }
 
-suite!(buckets, objects, versioning, listing_and_batch_delete, presigned, credentials, request_ids);
+suite!(
+    buckets,
+    objects,
+    versioning,
+    listing_and_batch_delete,
+    multipart,
+    presigned,
+    credentials,
+    request_ids
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn store_region_is_enforced_over_the_socket() {

@@ -11,7 +11,7 @@ use super::{StoreS3, etag, etag_condition, run, system_time, ts, with_request_id
 use crate::body::{TrailerChecked, blocking_reader, streaming_body};
 use crate::server::RequestId;
 
-fn http_date(t: &dto::Timestamp) -> Option<String> {
+pub(super) fn http_date(t: &dto::Timestamp) -> Option<String> {
     let mut buf = Vec::new();
     t.format(TimestampFormat::HttpDate, &mut buf).ok()?;
     String::from_utf8(buf).ok()
@@ -25,7 +25,7 @@ fn metadata_map(pairs: &[(String, String)]) -> Option<dto::Metadata> {
     (!pairs.is_empty()).then(|| pairs.iter().cloned().collect())
 }
 
-fn metadata_pairs(m: Option<&dto::Metadata>) -> Vec<(String, String)> {
+pub(super) fn metadata_pairs(m: Option<&dto::Metadata>) -> Vec<(String, String)> {
     let mut pairs: Vec<(String, String)> =
         m.map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
     pairs.sort();
@@ -33,7 +33,7 @@ fn metadata_pairs(m: Option<&dto::Metadata>) -> Vec<(String, String)> {
 }
 
 /// The checksum header an aws-chunked trailer will carry (`x-amz-trailer`), and its algorithm.
-fn trailer_checksum(headers: &http::HeaderMap) -> S3Result<Option<(ChecksumAlgorithm, String)>> {
+pub(super) fn trailer_checksum(headers: &http::HeaderMap) -> S3Result<Option<(ChecksumAlgorithm, String)>> {
     let Some(v) = headers.get("x-amz-trailer") else { return Ok(None) };
     let name = v.to_str().unwrap_or_default().trim().to_ascii_lowercase();
     let Some(alg) = name.strip_prefix("x-amz-checksum-") else {

@@ -111,6 +111,30 @@ def main():
     versions = list(first_bucket.object_versions.all())
     check(len(versions) == 4, f"four versions in the first bucket, got {len(versions)}")
 
+    print("== 7b. multipart: boto3's transfer manager above 8 MB, and the low-level calls")
+    big = os.path.join(files, "big.bin")
+    with open(big, "wb") as f:
+        f.write(os.urandom(20 * 1024 * 1024 + 5))
+    client.upload_file(big, first_name, "big.bin")
+    head = client.head_object(Bucket=first_name, Key="big.bin")
+    check(head["ETag"].endswith('-3"'), f"multipart ETag {head['ETag']}")
+    back = os.path.join(files, "big.back")
+    client.download_file(first_name, "big.bin", back)
+    check(open(back, "rb").read() == open(big, "rb").read(), "multipart object reads back")
+    up = client.create_multipart_upload(Bucket=first_name, Key="parts.bin")["UploadId"]
+    client.upload_part(Bucket=first_name, Key="parts.bin", UploadId=up, PartNumber=1, Body=b"x" * 100)
+    parts = client.list_parts(Bucket=first_name, Key="parts.bin", UploadId=up)["Parts"]
+    check([p["PartNumber"] for p in parts] == [1], "list_parts")
+    listed = client.list_multipart_uploads(Bucket=first_name).get("Uploads", [])
+    check([u["UploadId"] for u in listed] == [up], "list_multipart_uploads")
+    client.abort_multipart_upload(Bucket=first_name, Key="parts.bin", UploadId=up)
+    try:
+        client.list_parts(Bucket=first_name, Key="parts.bin", UploadId=up)
+        check(False, "an aborted upload is gone")
+    except ClientError as e:
+        check(code(e) == "NoSuchUpload", f"aborted upload: {code(e)}")
+    client.delete_object(Bucket=first_name, Key="big.bin")
+
     print("== 8. clean up")
     try:
         first_bucket.delete()

@@ -52,10 +52,17 @@ fn page_size(v: Option<i32>, name: &'static str) -> Result<usize> {
 
 /// The upload's checksum algorithm and type, from its start record's system metadata.
 fn upload_checksum(system: &[(String, String)]) -> (ChecksumAlgorithm, ChecksumType) {
+    let (alg, kind, _) = upload_checksum_asked(system);
+    (alg, kind)
+}
+
+/// As [`upload_checksum`], and whether the upload asked for its algorithm (else S3's default,
+/// CRC64NVME FULL_OBJECT, under which a part may carry a checksum of any algorithm).
+fn upload_checksum_asked(system: &[(String, String)]) -> (ChecksumAlgorithm, ChecksumType, bool) {
     let get = |name: &str| system.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let alg = get(UPLOAD_CHECKSUM_ALGORITHM).and_then(|a| ChecksumAlgorithm::parse(a).ok());
     let kind = get(UPLOAD_CHECKSUM_TYPE).and_then(|t| ChecksumType::parse(t).ok());
-    (alg.unwrap_or(ChecksumAlgorithm::Crc64Nvme), kind.unwrap_or(ChecksumType::FullObject))
+    (alg.unwrap_or(ChecksumAlgorithm::Crc64Nvme), kind.unwrap_or(ChecksumType::FullObject), alg.is_some())
 }
 
 fn strip_etag(e: &str) -> &str {
@@ -117,8 +124,11 @@ impl S3 {
             &req.cache_control,
             &req.expires,
         ]);
-        system.push((UPLOAD_CHECKSUM_ALGORITHM.into(), alg.as_str().into()));
-        system.push((UPLOAD_CHECKSUM_TYPE.into(), kind.as_str().into()));
+        // Kept only when asked for: an upload on S3's default takes parts with any checksum.
+        if req.checksum_algorithm.is_some() {
+            system.push((UPLOAD_CHECKSUM_ALGORITHM.into(), alg.as_str().into()));
+            system.push((UPLOAD_CHECKSUM_TYPE.into(), kind.as_str().into()));
+        }
         let opts = UploadOptions {
             content_type: Some(req.content_type.unwrap_or_else(|| DEFAULT_CONTENT_TYPE.into())),
             user_metadata: rules::normalize_user_metadata(&req.metadata)?,
@@ -147,7 +157,7 @@ impl S3 {
         let b = self.bucket(&req.bucket)?;
         let number = part_number(req.part_number)?;
         let details = self.store.upload_start(b.id, &req.key, &req.upload_id)?;
-        let (alg, _) = upload_checksum(&details.system_metadata);
+        let (alg, _, asked) = upload_checksum_asked(&details.system_metadata);
         let given = given_checksums([
             &req.checksum_crc32,
             &req.checksum_crc32_c,
@@ -155,24 +165,45 @@ impl S3 {
             &req.checksum_sha1,
             &req.checksum_sha256,
         ]);
-        let chosen = checksum::choose(&given, req.checksum_algorithm.or(Some(alg)))?;
-        if chosen != alg {
+        // The algorithm the part's own checksum (if any) is verified with.
+        let verify = if given.is_empty() && req.checksum_algorithm.is_none() {
+            alg
+        } else {
+            checksum::choose(&given, req.checksum_algorithm)?
+        };
+        if asked && verify != alg {
             return Err(Error::InvalidRequest {
                 reason: format!(
                     "checksum type mismatch occurred, expected checksum type: {}, actual checksum type: {}",
                     alg.as_str().to_ascii_lowercase(),
-                    chosen.as_str().to_ascii_lowercase()
+                    verify.as_str().to_ascii_lowercase()
                 ),
             });
         }
         let (reader, content_length) = open_body(req.body)?;
+        // The part is stored with the upload's algorithm; on S3's default a part sent with another
+        // (boto3 sends CRC32) is verified with that one too.
         let hasher = Arc::new(Mutex::new(checksum::StreamHasher::new(alg)));
-        let reader = HashingReader { inner: reader, hasher: hasher.clone() };
+        let mut reader: Box<dyn std::io::Read + Send> =
+            Box::new(HashingReader { inner: reader, hasher: hasher.clone() });
+        let verifier = (verify != alg).then(|| Arc::new(Mutex::new(checksum::StreamHasher::new(verify))));
+        if let Some(v) = &verifier {
+            reader = Box::new(HashingReader { inner: reader, hasher: v.clone() });
+        }
         let given_value = given.first().map(|(_, v)| (*v).clone());
         let content_md5 = req.content_md5.clone();
         let finish = BodyFinish(Arc::new(move |md5: &[u8; 16]| {
             let sum = hasher.lock().finish();
-            checksum::check(alg, &sum, given_value.as_ref(), content_md5.as_ref(), md5)?;
+            match &verifier {
+                Some(v) => checksum::check(
+                    verify,
+                    &v.lock().finish(),
+                    given_value.as_ref(),
+                    content_md5.as_ref(),
+                    md5,
+                )?,
+                None => checksum::check(alg, &sum, given_value.as_ref(), content_md5.as_ref(), md5)?,
+            }
             Ok(vec![(alg.code(), sum)])
         }));
         let opts = PartOptions { content_length, finish: Some(finish), durability: None };
