@@ -17,9 +17,10 @@ fn algorithm(a: Option<&dto::ChecksumAlgorithm>) -> Result<Option<ChecksumAlgori
     a.map(|a| ChecksumAlgorithm::parse(a.as_str())).transpose().map_err(|e| crate::to_s3_error(&e))
 }
 
-fn checksums_of(
-    c: &t::Checksums,
-) -> (Option<String>, Option<String>, Option<String>, Option<String>, Option<String>) {
+/// An output's CRC32, CRC32C, CRC64NVME, SHA-1 and SHA-256 values, in the order s3s's DTOs name them.
+type ChecksumValues = (Option<String>, Option<String>, Option<String>, Option<String>, Option<String>);
+
+fn checksums_of(c: &t::Checksums) -> ChecksumValues {
     (
         c.checksum_crc32.clone(),
         c.checksum_crc32_c.clone(),
@@ -262,7 +263,7 @@ pub(super) async fn list_parts(
         max_parts: i.max_parts,
         part_number_marker: i.part_number_marker,
     };
-    let marker = i.part_number_marker.clone();
+    let marker = i.part_number_marker;
     run(
         ops,
         &req,
