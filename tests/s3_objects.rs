@@ -590,3 +590,38 @@ fn streamed_bodies_from_readers_and_files_with_checksums() {
         assert_eq!(s3.put_object(missing).unwrap_err().code(), "IncompleteBody");
     });
 }
+
+/// A GetObject that names no version answers for the key as it is when the body opens: a delete or
+/// an overwrite racing it gives the old body, the new one, or NoSuchKey, never NoSuchVersion for a
+/// version the caller did not name (GetObject resolves the version, then opens it).
+#[test]
+fn a_get_racing_deletes_and_overwrites_never_answers_no_such_version() {
+    let store = common::small(Store::in_memory_builder()).open().unwrap();
+    let s3 = store.s3();
+    s3.create_bucket(CreateBucketRequest { bucket: "bkt".into(), ..Default::default() }).unwrap();
+    let bodies: Vec<Vec<u8>> = (0..4).map(|i| common::body(i, 3000)).collect();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for i in 0..3000 {
+                if i % 3 == 2 {
+                    s3.delete_object(DeleteObjectRequest {
+                        bucket: "bkt".into(),
+                        key: "k".into(),
+                        ..Default::default()
+                    })
+                    .unwrap();
+                } else {
+                    put(&s3, "k", &bodies[i % 4]);
+                }
+            }
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            match read(&s3, get("k")) {
+                Ok(got) => assert!(bodies.contains(&got), "a body nobody wrote"),
+                Err(e) => assert_eq!(e.code(), "NoSuchKey", "{e}"),
+            }
+        }
+    });
+}

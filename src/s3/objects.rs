@@ -17,6 +17,10 @@ use crate::engine::options::{BodyFinish, GetOptions, NewVersion, ObjectInfo, Put
 use crate::error::{Error, Result};
 use crate::types::{StorageClass, VersionId};
 
+/// How often a GetObject that named no version re-resolves the key when its version vanishes
+/// between lookup and open (a delete or overwrite racing it); past this it answers NoSuchKey.
+const GET_RESOLVE_ATTEMPTS: u32 = 8;
+
 const SYSTEM_HEADERS: [&str; 5] =
     ["Content-Encoding", "Content-Disposition", "Content-Language", "Cache-Control", "Expires"];
 
@@ -273,13 +277,39 @@ impl S3 {
     /// `NoSuchVersion`; `MethodNotAllowed` for a delete marker's version; `InvalidRange`;
     /// `PreconditionFailed` / `NotModified` for conditions; `InvalidArgument` for a bad version id.
     pub fn get_object(&self, req: GetObjectRequest) -> Result<GetObjectOutput> {
-        let (b, info) = self.readable_version(&req)?;
-        refuse_archived(&req.bucket, &req.key, &info)?;
         let range = s3_range(req.range.as_deref());
-        let (info, body) =
-            self.store.get(b.id, &req.key, &GetOptions { version: Some(info.version_id), range })?;
-        let span = range.map(|r| r.resolve(info.size)).transpose()?;
-        Ok(GetObjectOutput { head: self.head_of(&b, &info, span, req.checksum_mode), body })
+        let mut attempts = 0;
+        loop {
+            let (b, info) = self.readable_version(&req)?;
+            refuse_archived(&req.bucket, &req.key, &info)?;
+            // The version is resolved (and its conditions checked) by one lookup and opened by a
+            // second: a request that named no version and lost its version to a delete or an
+            // overwrite in between resolves again, so it answers for the key as it now is (the new
+            // current version, or NoSuchKey), never NoSuchVersion for a version it did not name.
+            match self.store.get(b.id, &req.key, &GetOptions { version: Some(info.version_id), range }) {
+                Ok((info, body)) => {
+                    let span = range.map(|r| r.resolve(info.size)).transpose()?;
+                    return Ok(GetObjectOutput {
+                        head: self.head_of(&b, &info, span, req.checksum_mode),
+                        body,
+                    });
+                }
+                Err(Error::NoSuchVersion { .. })
+                    if req.version_id.is_none() && attempts < GET_RESOLVE_ATTEMPTS =>
+                {
+                    attempts += 1;
+                }
+                Err(Error::NoSuchVersion { .. }) if req.version_id.is_none() => {
+                    return Err(Error::NoSuchKey {
+                        bucket: req.bucket,
+                        key: req.key,
+                        delete_marker: false,
+                        version_id: None,
+                    });
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// DeleteObject, with S3's versioning rules: without a version id, an unversioned bucket removes
