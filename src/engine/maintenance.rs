@@ -151,8 +151,6 @@ impl Store {
             let (signal, pacer, done) = (signal.clone(), pacer.clone(), m.compacted.clone());
             let partitions = self.inner.partitions.clone();
             let spawned = std::thread::Builder::new().name("s3lite-compact".into()).spawn(move || {
-                // Advice: a thread the kernel refuses this keeps the default priority.
-                let _ = crate::engine::io::kernel::lower_io_priority();
                 let mine: Vec<&Arc<Partition>> = partitions.iter().skip(i).step_by(n).collect();
                 loop {
                     for part in &mine {

@@ -2,7 +2,6 @@
 //! [`RealStorage`] on `std::fs` (memory maps for sealed segments) and [`SimStorage`], an in-memory
 //! file system with durable and volatile images that can crash and inject I/O errors.
 
-pub(crate) mod kernel;
 mod mmap;
 mod real;
 mod sim;
@@ -93,24 +92,6 @@ pub trait StorageFile: Send + Sync + Debug {
     /// Advises that `len` bytes at `offset` will not be read soon, so their cached pages (once
     /// clean) can be dropped. Advice only: nothing may depend on it, and failures are ignored.
     fn drop_cached(&self, _offset: u64, _len: u64) {}
-    /// Starts writing `len` bytes at `offset` to the device without waiting (no durability: only a
-    /// sync makes them durable). Rewrites (compaction) call it on each piece they write so that
-    /// dirty pages never pile up for a foreground sync to find. The default does nothing.
-    ///
-    /// # Errors
-    /// A failure to start the writeback.
-    fn start_writeback(&self, _offset: u64, _len: u64) -> io::Result<()> {
-        Ok(())
-    }
-    /// Waits until `len` bytes at `offset` are written to the device (no durability: no cache
-    /// flush, no metadata). The default does nothing.
-    ///
-    /// # Errors
-    /// A writeback error of the range (the real file's kernel reports it here, and a later sync
-    /// of the file may no longer): the caller treats it as a failed write.
-    fn wait_writeback(&self, _offset: u64, _len: u64) -> io::Result<()> {
-        Ok(())
-    }
     /// Maps the whole file read-only. Only for files that are never written or truncated again
     /// (sealed segments) while the map lives.
     fn map(&self) -> io::Result<Arc<dyn MappedBytes>>;

@@ -6,7 +6,6 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::kernel;
 use super::mmap::Map;
 use super::{MappedBytes, OpenMode, Storage, StorageFile, StorageLock};
 
@@ -152,14 +151,6 @@ impl StorageFile for RealFile {
         if let Some(len) = std::num::NonZeroU64::new(len) {
             let _ = rustix::fs::fadvise(&self.0, offset, Some(len), rustix::fs::Advice::DontNeed);
         }
-    }
-
-    fn start_writeback(&self, offset: u64, len: u64) -> io::Result<()> {
-        kernel::start_writeback(&self.0, offset, len)
-    }
-
-    fn wait_writeback(&self, offset: u64, len: u64) -> io::Result<()> {
-        kernel::wait_writeback(&self.0, offset, len)
     }
 
     fn map(&self) -> io::Result<Arc<dyn MappedBytes>> {

@@ -221,9 +221,6 @@ impl Store {
             let workers: Vec<_> = (0..threads)
                 .map(|t| {
                     s.spawn(move || {
-                        // As the background compactor's threads (`maintenance.rs`): its I/O yields
-                        // to the foreground's. Advice: refused, the thread keeps the default.
-                        let _ = crate::engine::io::kernel::lower_io_priority();
                         let mut report = CompactionReport::default();
                         for part in partitions.iter().skip(t).step_by(threads) {
                             compact_partition(part, policy, None, &mut report)?;

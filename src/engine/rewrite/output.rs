@@ -18,8 +18,8 @@ use super::pace::Pacer;
 
 /// Bytes buffered before a write call.
 const WRITE_BUFFER_BYTES: usize = 1024 * 1024;
-/// Bytes buffered before a write call when paced: the device never has more than two such pieces
-/// of a background rewrite in flight ahead of a foreground sync (see `OutputWriter::append`).
+/// Bytes buffered before a write call when paced: each piece is synced at once, so the device
+/// never holds more than this of a background rewrite ahead of a foreground sync.
 const PACED_WRITE_BYTES: usize = 256 * 1024;
 
 /// One output segment, sealed and synced.
@@ -42,8 +42,6 @@ struct Open {
     buf: Vec<u8>,
     /// Offset of `buf[0]`.
     buf_at: u64,
-    /// The last piece written whose writeback may still be under way: (offset, length).
-    in_flight: Option<(u64, u64)>,
     crc: crc32fast::Hasher,
     record_count: u64,
     last_seq: u64,
@@ -101,6 +99,9 @@ impl<'a> OutputWriter<'a> {
             let n = o.buf.len() as u64;
             flush(o)?;
             if let Some(p) = self.pace {
+                // Trickled out: a foreground `fdatasync` queues behind at most one such piece, and
+                // no dirty backlog builds up in the page cache for one to meet all at once.
+                o.file.sync_data().map_err(|e| Error::io("segment fdatasync", &o.path, e))?;
                 p.consume(n);
             }
         }
@@ -162,7 +163,6 @@ impl<'a> OutputWriter<'a> {
             tail: SEGMENT_DATA_START,
             buf: Vec::with_capacity(WRITE_BUFFER_BYTES),
             buf_at: SEGMENT_DATA_START,
-            in_flight: None,
             crc,
             record_count: 0,
             last_seq: 0,
@@ -194,19 +194,10 @@ impl<'a> OutputWriter<'a> {
     }
 }
 
-/// Writes the buffered piece, starts its writeback, and waits for the one before it: the rewrite's
-/// dirty pages never pile up in the page cache, where a foreground sync (its journal commit, the
-/// device's cache flush) would find them all at once, and the device has at most two pieces of it
-/// queued. None of this makes anything durable; `seal_current`'s `fsync` does, and finds little
-/// left to write.
+/// Writes the buffered piece.
 fn flush(o: &mut Open) -> Result<()> {
-    let (at, n) = (o.buf_at, o.buf.len() as u64);
-    o.file.write_all_at(&o.buf, at).map_err(|e| Error::io("segment write", &o.path, e))?;
-    o.buf_at += n;
+    o.file.write_all_at(&o.buf, o.buf_at).map_err(|e| Error::io("segment write", &o.path, e))?;
+    o.buf_at += o.buf.len() as u64;
     o.buf.clear();
-    o.file.start_writeback(at, n).map_err(|e| Error::io("segment writeback", &o.path, e))?;
-    if let Some((before, len)) = o.in_flight.replace((at, n)) {
-        o.file.wait_writeback(before, len).map_err(|e| Error::io("segment writeback", &o.path, e))?;
-    }
     Ok(())
 }
