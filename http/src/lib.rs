@@ -8,16 +8,18 @@
 //!
 //! Protocol by `s3s` 0.14.1 (routing, XML, SigV4 header and presigned-query auth, aws-chunked
 //! bodies). What 0.14.1 leaves to a host, this crate does:
-//! - `x-amz-request-id` (and `x-amz-id-2`) on every response, errors included (in process, on
-//!   every answer of an operation; errors s3s makes before one runs, such as a bad signature, have
-//!   it only over the socket, where [`Host`] stamps every response);
+//! - `x-amz-request-id` (and `x-amz-id-2`) on every response, errors included: [`Host`] stamps
+//!   every response, over the socket and in process alike;
 //! - the credential scope's region must be the store's (`AuthorizationHeaderMalformed`, or
 //!   `AuthorizationQueryParametersError` for a presigned URL);
 //! - presigned expiry is capped at 7 days (`X-Amz-Expires` over 604800 is refused);
 //! - SigV2 is refused (`InvalidRequest`, as S3 answers in regions opened since 2014): it is
 //!   deprecated and s3lite serves SigV4 only;
 //! - `x-amz-checksum-*` headers are verified by s3lite's S3 layer as the body streams (`BadDigest`),
-//!   and a checksum in an aws-chunked trailer is verified here before the write commits;
+//!   and a checksum in an aws-chunked trailer is verified here before the write commits; the
+//!   `Content-MD5` and `x-amz-checksum-*` of an XML body (DeleteObjects, CompleteMultipartUpload,
+//!   PutObjectTagging, ...), which s3s parses unseen, are checked by the host before it does, and
+//!   DeleteObjects without either is refused (`InvalidRequest`), as S3 refuses it;
 //! - browser POST uploads are refused (`NotImplemented`) rather than buffered in memory, and CORS
 //!   preflight (`OPTIONS`) answers `403 CORSResponse` (no bucket has a CORS configuration);
 //! - response headers keep their Content-Type.
@@ -29,11 +31,10 @@
 //! Bodies are never held whole: a request body streams through a `SyncIoBridge` into the
 //! synchronous engine inside `spawn_blocking`; a GET body is read by a blocking task into a
 //! bounded channel of chunks that feeds the response stream.
-//!
-//! Multipart upload operations answer `NotImplemented` until the engine has them.
 
 mod access;
 mod body;
+mod digest;
 mod error;
 mod ops;
 mod server;
@@ -71,8 +72,7 @@ pub fn s3_service(store: &Store, domain: Option<&str>) -> s3s::service::S3Servic
         }
     }
     let mut config = s3s::config::S3Config::default();
-    // DeleteObjects with 1000 long keys is the largest XML body S3 takes (about 1.1 MiB).
-    config.xml_max_body_size = 2 * 1024 * 1024;
+    config.xml_max_body_size = crate::digest::XML_BODY_BYTES_MAX;
     builder.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(config))));
     builder.build()
 }

@@ -79,8 +79,8 @@ impl Host {
     }
 
     /// Serves one request: gives it a request id (in its extensions, where the operations find
-    /// it, and on the response), answers CORS preflight and browser POST uploads, calls the
-    /// service and logs one line.
+    /// it, and on the response), answers CORS preflight and browser POST uploads, checks the
+    /// digests of an XML body (see `digest.rs`), calls the service and logs one line.
     ///
     /// # Errors
     /// The service's `HttpError` (s3s answers S3 errors as responses; this is for broken bodies).
@@ -109,6 +109,8 @@ impl Host {
                 "browser POST uploads (POST Object with a form) are not served; use PUT or a presigned PUT URL",
                 &rid,
             ))
+        } else if let Err(refusal) = crate::digest::check(&mut req).await {
+            Ok(xml_error(refusal.status, refusal.code, &refusal.message, &rid))
         } else {
             self.service.call(req).await.map(|mut resp| {
                 rid.stamp(resp.headers_mut());

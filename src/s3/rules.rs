@@ -1,6 +1,7 @@
 //! S3's naming rules and limits, checked at the boundary.
 
 use crate::error::{Error, Result};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
 /// Most user-metadata bytes (names + values) one object may carry.
 pub const USER_METADATA_BYTES_MAX: usize = 2 * 1024;
@@ -156,61 +157,34 @@ fn tag_char_allowed(c: char) -> bool {
     c.is_alphanumeric() || (c.is_whitespace() && !c.is_control()) || "+-=._:/@".contains(c)
 }
 
+/// Decodes one side of a tagging header pair (`application/x-www-form-urlencoded`: `+` is a space).
 fn url_decode(s: &str) -> Result<String> {
     let bad = || Error::InvalidTag { reason: format!("the tagging header is not URL-encoded: {s:?}") };
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' => {
-                let hex = s.get(i + 1..i + 3).ok_or_else(bad)?;
-                out.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).map_err(|_| bad())
+    percent_decode(&s.replace('+', " ")).ok_or_else(bad)
 }
+
+/// What S3 escapes for `encoding-type=url`: everything but RFC 3986's unreserved characters and `/`.
+const URL_ENCODE_SET: &AsciiSet =
+    &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
 
 /// URL-encodes a key or prefix as S3 does for `encoding-type=url` (RFC 3986 unreserved kept, `/` kept).
 #[must_use]
 pub fn url_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(s, URL_ENCODE_SET).to_string()
 }
 
-/// Undoes [`url_encode`] (any `%XX` escape; `+` stays `+`, as in a path): `None` for a bad escape or bytes that are not
-/// UTF-8.
+/// Undoes [`url_encode`] (any `%XX` escape; `+` stays `+`, as in a path): `None` for a bad escape
+/// (a `%` not followed by two hex digits, which `percent-encoding` would pass through as it is) or
+/// bytes that are not UTF-8.
 pub(crate) fn percent_decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            out.push(u8::from_str_radix(s.get(i + 1..i + 3)?, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
+    let escapes_well_formed = s
+        .split('%')
+        .skip(1)
+        .all(|after| after.as_bytes().get(..2).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)));
+    if !escapes_well_formed {
+        return None;
     }
-    String::from_utf8(out).ok()
+    percent_decode_str(s).decode_utf8().ok().map(std::borrow::Cow::into_owned)
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The two transports the suites run over: a server on a free loopback port, driven by
 //! aws-sdk-s3 through its plain-HTTP hyper client, and the same store in process through
-//! `s3lite_http::aws_sdk_client` (s3s_aws::Connector, no socket). Raw requests (presigned URLs,
-//! unsigned and hostile requests) go over the socket as bytes, or in process to the s3s service.
+//! `s3lite_http::aws_sdk_client` (the host in process, no socket). Raw requests (presigned URLs,
+//! unsigned and hostile requests) go over the socket as bytes, or in process to the host.
 
 #![allow(dead_code, reason = "each test binary uses part of the harness")]
 
@@ -17,7 +17,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 pub enum Transport {
     /// HTTP over a loopback socket.
     Socket,
-    /// In process, through s3s_aws::Connector.
+    /// In process, through the host with no socket.
     InProcess,
 }
 
@@ -161,7 +161,7 @@ impl Env {
                     req = req.header(*k, *v);
                 }
                 let req = req.body(s3s::Body::from(body.to_vec())).unwrap();
-                let resp = self.service.call(req).await.unwrap();
+                let resp = s3lite_http::Host::new(self.service.clone()).call(req).await.unwrap();
                 let (parts, body) = resp.into_parts();
                 let body = http_body_util::BodyExt::collect(body).await.unwrap().to_bytes().to_vec();
                 Raw { status: parts.status.as_u16(), headers: parts.headers, body }
