@@ -3,15 +3,21 @@
 //! is read by a blocking task into a bounded channel of chunks that the response streams.
 
 use std::io::{self, Read};
+use std::time::Duration;
 
 use bytes::Bytes;
-use futures::TryStreamExt as _;
 use s3lite::ChecksumAlgorithm;
 use s3lite::s3::checksum::{StreamHasher, encode};
 use s3s::TrailingHeaders;
 use s3s::dto::StreamingBlob;
 
-use crate::error::TrailerMismatch;
+use crate::error::{BodyIdle, TrailerMismatch};
+
+/// Longest a request body may go without a byte, or a response body without the client taking
+/// one, before the host gives up on it (S3 answers a stalled upload `400 RequestTimeout` after
+/// about 20 seconds). A stalled body otherwise holds a blocking thread, and a GET's reader keeps
+/// its segments from being reclaimed, for as long as the client likes.
+pub const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Size of one GET chunk.
 pub(crate) const CHUNK: usize = 256 * 1024;
@@ -19,13 +25,22 @@ pub(crate) const CHUNK: usize = 256 * 1024;
 /// GET body are in memory.
 pub(crate) const DEPTH: usize = 4;
 
-/// A blocking reader of a request body. Must be made inside the runtime (it keeps its handle) and
-/// read outside it (in `spawn_blocking`).
-pub(crate) fn blocking_reader(blob: Option<StreamingBlob>) -> Box<dyn Read + Send> {
+/// A blocking reader of a request body that fails with [`BodyIdle`] when no byte comes for
+/// `idle`. Must be made inside the runtime (it keeps its handle) and read outside it (in
+/// `spawn_blocking`).
+pub(crate) fn blocking_reader(blob: Option<StreamingBlob>, idle: Duration) -> Box<dyn Read + Send> {
     match blob {
         None => Box::new(io::empty()),
         Some(blob) => {
-            let stream = blob.map_err(io::Error::other);
+            let stream = Box::pin(futures::stream::unfold(Some(blob), move |blob| async move {
+                let mut blob = blob?;
+                match tokio::time::timeout(idle, futures::StreamExt::next(&mut blob)).await {
+                    Ok(Some(item)) => Some((item.map_err(io::Error::other), Some(blob))),
+                    Ok(None) => None,
+                    // The stream ends after the error: the reader has failed.
+                    Err(_) => Some((Err(io::Error::new(io::ErrorKind::TimedOut, BodyIdle { idle })), None)),
+                }
+            }));
             let reader = tokio_util::io::StreamReader::new(stream);
             Box::new(tokio_util::io::SyncIoBridge::new(reader))
         }
@@ -78,9 +93,19 @@ impl Read for TrailerChecked {
 }
 
 /// A response body streaming `reader` (`len` bytes) through a bounded channel, read by a
-/// blocking task.
-pub(crate) fn streaming_body(mut reader: impl Read + Send + 'static, len: u64) -> StreamingBlob {
+/// blocking task, which gives up (ending the body early, so the connection fails) when the client
+/// takes no chunk for `idle`. Must be called inside the runtime.
+pub(crate) fn streaming_body(
+    mut reader: impl Read + Send + 'static,
+    len: u64,
+    idle: Duration,
+) -> StreamingBlob {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(DEPTH);
+    let runtime = tokio::runtime::Handle::current();
+    // Sends one item, waiting at most `idle` for room; false when the body is to end.
+    let send = move |item: io::Result<Bytes>| {
+        runtime.block_on(async { matches!(tokio::time::timeout(idle, tx.send(item)).await, Ok(Ok(()))) })
+    };
     tokio::task::spawn_blocking(move || {
         let mut left = len;
         while left > 0 {
@@ -93,22 +118,19 @@ pub(crate) fn streaming_body(mut reader: impl Read + Send + 'static, len: u64) -
                     Ok(n) => filled += n,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => {
-                        let _ = tx.blocking_send(Err(e));
+                        send(Err(e));
                         return;
                     }
                 }
             }
             if filled == 0 {
-                let _ = tx.blocking_send(Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "object body ended early",
-                )));
+                send(Err(io::Error::new(io::ErrorKind::UnexpectedEof, "object body ended early")));
                 return;
             }
             buf.truncate(filled);
             left -= filled as u64;
-            if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
-                return; // the client went away
+            if !send(Ok(Bytes::from(buf))) {
+                return; // the client went away, or stopped reading
             }
         }
     });

@@ -13,6 +13,16 @@ pub(crate) struct TrailerMismatch {
     pub(crate) computed: String,
 }
 
+/// A request body that sent no byte for the host's idle timeout (the reader fails with it, so
+/// nothing is stored; S3's `RequestTimeout`).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "Your socket connection to the server was not read from or written to within the timeout period ({idle:?} without a byte of the body)"
+)]
+pub(crate) struct BodyIdle {
+    pub(crate) idle: std::time::Duration,
+}
+
 /// The s3s error for an s3lite error.
 #[must_use]
 pub fn to_s3_error(err: &s3lite::Error) -> S3Error {
@@ -20,6 +30,11 @@ pub fn to_s3_error(err: &s3lite::Error) -> S3Error {
         && let Some(mismatch) = source.get_ref().and_then(|e| e.downcast_ref::<TrailerMismatch>())
     {
         return S3Error::with_message(S3ErrorCode::BadDigest, mismatch.to_string());
+    }
+    if let s3lite::Error::BodyRead { source } = err
+        && let Some(idle) = source.get_ref().and_then(|e| e.downcast_ref::<BodyIdle>())
+    {
+        return S3Error::with_message(S3ErrorCode::RequestTimeout, idle.to_string());
     }
     let code = S3ErrorCode::from_bytes(err.code().as_bytes())
         .unwrap_or_else(|| S3ErrorCode::Custom(err.code().into()));

@@ -47,6 +47,7 @@ use std::sync::Arc;
 pub use s3lite::Store;
 
 pub use crate::access::{PRESIGNED_EXPIRES_MAX_SECS, StoreAccess, StoreAuth};
+pub use crate::body::BODY_IDLE_TIMEOUT;
 pub use crate::error::to_s3_error;
 pub use crate::ops::StoreS3;
 pub use crate::server::{HEADER_READ_TIMEOUT, Host, MAX_HEAD_BYTES, RequestId, ServeError, serve};
@@ -60,7 +61,15 @@ pub use crate::aws::{aws_sdk_client, aws_sdk_config};
 /// addressing under `domain` (`s3.localhost` style names: `bucket.<domain>`).
 #[must_use]
 pub fn s3_service(store: &Store, domain: Option<&str>) -> s3s::service::S3Service {
-    let mut builder = s3s::service::S3ServiceBuilder::new(StoreS3::new(store.clone()));
+    s3_service_with(StoreS3::new(store.clone()), domain)
+}
+
+/// As [`s3_service`], over operations configured by the caller (e.g.
+/// [`StoreS3::body_idle_timeout`]).
+#[must_use]
+pub fn s3_service_with(ops: StoreS3, domain: Option<&str>) -> s3s::service::S3Service {
+    let store = ops.store().clone();
+    let mut builder = s3s::service::S3ServiceBuilder::new(ops);
     builder.set_auth(StoreAuth::new(store.clone()));
     builder.set_access(StoreAccess::new(store.region()));
     if let Some(domain) = domain {

@@ -158,3 +158,74 @@ async fn slowloris_is_cut_off_and_others_are_served() {
     assert!(closed.is_ok(), "the server never closed a stalled connection");
     unchanged(&env).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_body_is_request_timeout_and_a_stalled_reader_is_let_go() {
+    let idle = Duration::from_millis(600);
+    let env = Env::with_body_idle_timeout(Transport::Socket, idle).await;
+    env.client.create_bucket().bucket("hostile").send().await.unwrap();
+    env.client
+        .put_object()
+        .bucket("hostile")
+        .key("keep")
+        .body(ByteStream::from_static(b"original"))
+        .send()
+        .await
+        .unwrap();
+    let addr = env.addr.unwrap();
+
+    // An upload that sends part of its body and then nothing: 400 RequestTimeout, nothing stored.
+    let pq = presigned_put(&env, "stalled").await;
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!("PUT {pq} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 1000\r\n\r\n0123456789");
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut out = vec![0u8; 4096];
+    let n = tokio::time::timeout(idle * 10, s.read(&mut out))
+        .await
+        .expect("an answer to a stalled upload")
+        .unwrap();
+    let resp = common::parse_response(&out[..n]).expect("a response");
+    assert_eq!(resp.status, 400, "{}", resp.text());
+    assert!(resp.text().contains("<Code>RequestTimeout</Code>"), "{}", resp.text());
+    let err = env.client.head_object().bucket("hostile").key("stalled").send().await.unwrap_err();
+    assert_eq!(common::status(&err), 404, "a stalled upload stores nothing");
+
+    // A GET whose client stops reading: the host ends the body rather than keep the reader forever.
+    env.client
+        .put_object()
+        .bucket("hostile")
+        .key("large")
+        .body(ByteStream::from(vec![5u8; 8 << 20]))
+        .send()
+        .await
+        .unwrap();
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let url = env
+        .client
+        .get_object()
+        .bucket("hostile")
+        .key("large")
+        .presigned(aws_sdk_s3::presigning::PresigningConfig::expires_in(Duration::from_secs(300)).unwrap())
+        .await
+        .unwrap();
+    let uri: http::Uri = url.uri().parse().unwrap();
+    let req = format!("GET {} HTTP/1.1\r\nHost: {addr}\r\n\r\n", uri.path_and_query().unwrap());
+    s.write_all(req.as_bytes()).await.unwrap();
+    // Read nothing for a while (the socket buffers fill, the channel fills, the sender waits).
+    tokio::time::sleep(idle * 4).await;
+    let mut got = 0usize;
+    let mut buf = vec![0u8; 1 << 20];
+    let ended = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got += n,
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the host kept a stalled GET open");
+    assert!(got < 8 << 20, "the body was ended early ({got} bytes came), not sent whole");
+    env.client.delete_object().bucket("hostile").key("large").send().await.unwrap();
+    unchanged(&env).await;
+}

@@ -23,13 +23,28 @@ use crate::server::RequestId;
 #[derive(Debug, Clone)]
 pub struct StoreS3 {
     store: Store,
+    body_idle_timeout: std::time::Duration,
 }
 
 impl StoreS3 {
     /// Operations over `store`.
     #[must_use]
     pub fn new(store: Store) -> StoreS3 {
-        StoreS3 { store }
+        StoreS3 { store, body_idle_timeout: crate::body::BODY_IDLE_TIMEOUT }
+    }
+
+    /// The store the operations run on.
+    #[must_use]
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// How long a request body may send no byte (`400 RequestTimeout`), and a GET's client take
+    /// none (the body ends early), before the host gives up (default [`crate::BODY_IDLE_TIMEOUT`]).
+    #[must_use]
+    pub fn body_idle_timeout(mut self, idle: std::time::Duration) -> StoreS3 {
+        self.body_idle_timeout = idle;
+        self
     }
 
     /// The store's S3 layer acting as the request's principal: the account of the access key that

@@ -78,7 +78,7 @@ pub(super) async fn upload_part(
     let rid = req.extensions.get::<RequestId>().cloned().unwrap_or_else(RequestId::new);
     let trailer = trailer_checksum(&req.headers).map_err(|e| with_request_id(e, &rid))?;
     let i = &mut req.input;
-    let mut body = blocking_reader(i.body.take());
+    let mut body = blocking_reader(i.body.take(), ops.body_idle_timeout);
     let mut checksum_algorithm =
         algorithm(i.checksum_algorithm.as_ref()).map_err(|e| with_request_id(e, &rid))?;
     if let (Some((alg, header)), Some(trailers)) = (trailer, req.trailing_headers.clone()) {

@@ -56,7 +56,7 @@ pub(super) async fn put_object(
     let rid = req.extensions.get::<RequestId>().cloned().unwrap_or_else(RequestId::new);
     let trailer = trailer_checksum(&req.headers).map_err(|e| with_request_id(e, &rid))?;
     let i = &mut req.input;
-    let mut body = blocking_reader(i.body.take());
+    let mut body = blocking_reader(i.body.take(), ops.body_idle_timeout);
     let mut checksum_algorithm = i
         .checksum_algorithm
         .as_ref()
@@ -210,7 +210,7 @@ pub(super) async fn get_object(
             let ranged = h.content_range.is_some();
             let mut resp = S3Response::new(dto::GetObjectOutput {
                 accept_ranges: Some("bytes".into()),
-                body: Some(streaming_body(out.body, len)),
+                body: Some(streaming_body(out.body, len, ops.body_idle_timeout)),
                 content_length: Some(h.content_length),
                 content_range: h.content_range,
                 e_tag: h.e_tag,
