@@ -98,6 +98,21 @@ pub(crate) fn with_request_id(mut err: S3Error, rid: &RequestId) -> S3Error {
     err
 }
 
+/// The S3 layer's `x-amz-copy-source` value (URL-encoded again, as the layer decodes it) for
+/// CopyObject and UploadPartCopy.
+fn copy_source(src: &dto::CopySource) -> S3Result<String> {
+    match src {
+        dto::CopySource::Bucket { bucket, key, version_id } => {
+            let mut c = s3lite::s3::types::CopySource::new(bucket.as_ref(), key.as_ref());
+            if let Some(v) = version_id {
+                c = c.version_id(v.as_ref());
+            }
+            Ok(String::from(c))
+        }
+        _ => Err(s3s::s3_error!(NotImplemented, "access points and outposts are not served")),
+    }
+}
+
 fn ts(t: SystemTime) -> Timestamp {
     Timestamp::from(t)
 }

@@ -9,7 +9,7 @@ use s3s::dto;
 use s3s::{S3Request, S3Response, S3Result};
 
 use super::objects::{http_date, metadata_pairs, trailer_checksum};
-use super::{StoreS3, etag, etag_condition, owner, run, ts, with_request_id};
+use super::{StoreS3, copy_source, etag, etag_condition, owner, run, ts, with_request_id};
 use crate::body::{TrailerChecked, blocking_reader};
 use crate::server::RequestId;
 
@@ -124,16 +124,7 @@ pub(super) async fn upload_part_copy(
     req: S3Request<dto::UploadPartCopyInput>,
 ) -> S3Result<S3Response<dto::UploadPartCopyOutput>> {
     let i = &req.input;
-    let copy_source = match &i.copy_source {
-        dto::CopySource::Bucket { bucket, key, version_id } => {
-            let mut c = t::CopySource::new(bucket.as_ref(), key.as_ref());
-            if let Some(v) = version_id {
-                c = c.version_id(v.as_ref());
-            }
-            String::from(c)
-        }
-        _ => return Err(s3s::s3_error!(NotImplemented, "access points and outposts are not served")),
-    };
+    let copy_source = copy_source(&i.copy_source)?;
     if i.copy_source_if_match.is_some()
         || i.copy_source_if_none_match.is_some()
         || i.copy_source_if_modified_since.is_some()

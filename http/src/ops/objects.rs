@@ -7,7 +7,7 @@ use s3s::dto;
 use s3s::dto::TimestampFormat;
 use s3s::{S3Request, S3Response, S3Result};
 
-use super::{StoreS3, etag, etag_condition, run, system_time, ts, with_request_id};
+use super::{StoreS3, copy_source, etag, etag_condition, run, system_time, ts, with_request_id};
 use crate::body::{TrailerChecked, blocking_reader, streaming_body};
 use crate::server::RequestId;
 
@@ -384,18 +384,7 @@ pub(super) async fn copy_object(
     req: S3Request<dto::CopyObjectInput>,
 ) -> S3Result<S3Response<dto::CopyObjectOutput>> {
     let i = &req.input;
-    let copy_source = match &i.copy_source {
-        dto::CopySource::Bucket { bucket, key, version_id } => {
-            let mut c = t::CopySource::new(bucket.as_ref(), key.as_ref());
-            if let Some(v) = version_id {
-                c = c.version_id(v.as_ref());
-            }
-            String::from(c)
-        }
-        _ => {
-            return Err(s3s::s3_error!(NotImplemented, "access points and outposts are not served"));
-        }
-    };
+    let copy_source = copy_source(&i.copy_source)?;
     let replace =
         i.metadata_directive.as_ref().is_some_and(|d| d.as_str() == dto::MetadataDirective::REPLACE);
     let r = t::CopyObjectRequest {
