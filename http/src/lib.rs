@@ -55,6 +55,21 @@ pub use crate::server::{HEADER_READ_TIMEOUT, Host, MAX_HEAD_BYTES, RequestId, Se
 #[cfg(feature = "aws-sdk")]
 pub use crate::aws::{aws_sdk_client, aws_sdk_config};
 
+/// Virtual-host parsing that ignores the `Host` header's port: s3s 0.14.1's `SingleDomain`
+/// compares the whole header, so `bucket.s3.localhost:9000` (what every client sends to a server
+/// not on port 80) would name no bucket of `s3.localhost`.
+struct PortlessHost(s3s::host::SingleDomain);
+
+impl s3s::host::S3Host for PortlessHost {
+    fn parse_host_header<'a>(&'a self, host: &'a str) -> s3s::S3Result<s3s::host::VirtualHost<'a>> {
+        let name = match host.rsplit_once(':') {
+            Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => name,
+            _ => host,
+        };
+        self.0.parse_host_header(name)
+    }
+}
+
 /// Builds the `s3s` service over a store: the [`StoreS3`] operations, [`StoreAuth`] (the store's
 /// access keys) and [`StoreAccess`] (region, presigned expiry and SigV2 checks; anonymous
 /// requests reach the store as the anonymous principal), path-style and virtual-host-style
@@ -74,7 +89,7 @@ pub fn s3_service_with(ops: StoreS3, domain: Option<&str>) -> s3s::service::S3Se
     builder.set_access(StoreAccess::new(store.region()));
     if let Some(domain) = domain {
         match s3s::host::SingleDomain::new(domain) {
-            Ok(host) => builder.set_host(host),
+            Ok(host) => builder.set_host(PortlessHost(host)),
             Err(e) => {
                 tracing::warn!(target: "s3lite_http", domain, error = %e, "not a domain; serving path-style only")
             }

@@ -55,20 +55,25 @@ impl Env {
     }
 
     pub async fn with_region(transport: Transport, region: &str) -> Env {
-        Env::build(transport, region, s3lite_http::BODY_IDLE_TIMEOUT).await
+        Env::build(transport, region, s3lite_http::BODY_IDLE_TIMEOUT, None).await
     }
 
     /// A fresh store whose host gives up on a body idle for `idle`.
     pub async fn with_body_idle_timeout(transport: Transport, idle: Duration) -> Env {
-        Env::build(transport, "us-east-1", idle).await
+        Env::build(transport, "us-east-1", idle, None).await
     }
 
-    async fn build(transport: Transport, region: &str, idle: Duration) -> Env {
+    /// A fresh store served over a socket with virtual-host-style addressing under `domain`.
+    pub async fn with_domain(domain: &str) -> Env {
+        Env::build(Transport::Socket, "us-east-1", s3lite_http::BODY_IDLE_TIMEOUT, Some(domain)).await
+    }
+
+    async fn build(transport: Transport, region: &str, idle: Duration, domain: Option<&str>) -> Env {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::builder(dir.path().join("store")).region(region).open().unwrap();
         let keys = store.create_access_key(&store.owner()).unwrap();
         let ops = s3lite_http::StoreS3::new(store.clone()).body_idle_timeout(idle);
-        let service = s3lite_http::s3_service_with(ops, None);
+        let service = s3lite_http::s3_service_with(ops, domain);
         let (mut addr, mut stop, mut server) = (None, None, None);
         if transport == Transport::Socket {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
