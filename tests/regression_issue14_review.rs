@@ -131,7 +131,6 @@ fn put_req(key: &str, body: &[u8]) -> PutObjectRequest {
 /// gets the new object (its body and its ETag) although its If-Match named the old one, which S3
 /// answers with 412 PreconditionFailed (or, had the GET won the race, the old body).
 #[test]
-#[ignore = "review finding 1: GetObject conditions are checked on one version and another is returned"]
 fn a_conditional_get_racing_an_overwrite_never_returns_an_object_its_condition_refuses() {
     let gated = ReadGated { sim: SimStorage::new(), gate: Arc::default() };
     let store = common::small(Store::builder("/db").storage(Arc::new(gated.clone()))).open().unwrap();
