@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::engine::context::Context;
 use crate::engine::format::mask;
@@ -53,6 +53,8 @@ struct Open {
 pub(crate) struct OutputWriter<'a> {
     ctx: &'a Context,
     pace: Option<&'a Pacer>,
+    /// Foreground calls waiting for the partition's rewrite lock: the pace is not kept meanwhile.
+    waiters: &'a AtomicUsize,
     partition: u16,
     class: StorageClass,
     generation: u64,
@@ -67,8 +69,9 @@ impl<'a> OutputWriter<'a> {
         class: StorageClass,
         generation: u64,
         pace: Option<&'a Pacer>,
+        waiters: &'a AtomicUsize,
     ) -> Self {
-        OutputWriter { ctx, pace, partition, class, generation, open: None, finished: Vec::new() }
+        OutputWriter { ctx, pace, waiters, partition, class, generation, open: None, finished: Vec::new() }
     }
 
     /// Appends one record given as consecutive byte slices; returns (segment id, offset).
@@ -102,7 +105,7 @@ impl<'a> OutputWriter<'a> {
                 // Trickled out: a foreground `fdatasync` queues behind at most one such piece, and
                 // no dirty backlog builds up in the page cache for one to meet all at once.
                 o.file.sync_data().map_err(|e| Error::io("segment fdatasync", &o.path, e))?;
-                p.consume(n);
+                p.consume_unless(n, self.waiters);
             }
         }
         Ok((o.id, at))

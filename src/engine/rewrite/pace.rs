@@ -2,7 +2,7 @@
 //! to foreground requests: whoever has done more than the rate allows sleeps until the rate is met
 //! again. Time the work sat idle is credit for at most [`BURST_MAX`] of it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -37,6 +37,12 @@ impl Pacer {
 
     /// Counts `bytes` done, then sleeps while the total is ahead of the rate.
     pub(crate) fn consume(&self, bytes: u64) {
+        self.consume_unless(bytes, &AtomicUsize::new(0));
+    }
+
+    /// [`Pacer::consume`], but the sleep ends (or is skipped) while `waiters` is above zero: the
+    /// bytes still count, so the rate is kept on average once nobody waits.
+    pub(crate) fn consume_unless(&self, bytes: u64, waiters: &AtomicUsize) {
         let due = {
             let mut due = self.due.lock();
             if let Some(floor) = Instant::now().checked_sub(BURST_MAX) {
@@ -50,7 +56,7 @@ impl Pacer {
         };
         loop {
             let wait = due.saturating_duration_since(Instant::now());
-            if wait.is_zero() || self.stopped.load(Ordering::Relaxed) {
+            if wait.is_zero() || self.stopped.load(Ordering::Relaxed) || waiters.load(Ordering::SeqCst) > 0 {
                 return;
             }
             std::thread::sleep(wait.min(SLEEP_MAX));
