@@ -184,8 +184,13 @@ impl<'a> OutputWriter<'a> {
         let seal = engine_record(RecordKind::Seal, &body.encode());
         o.buf.extend_from_slice(&seal);
         o.tail += seal.len() as u64;
+        let n = o.buf.len() as u64;
         flush(&mut o)?;
         o.file.sync_all().map_err(|e| Error::io("segment fsync", &o.path, e))?;
+        // The last piece is paced like the others (with segments under a piece, it is every byte).
+        if let Some(p) = self.pace {
+            p.consume_unless(n, self.waiters);
+        }
         self.finished.push(Finished {
             id: o.id,
             path: o.path,
