@@ -39,6 +39,10 @@ pub const PREALLOCATE_BYTES_DEFAULT: u64 = 1024 * 1024;
 pub const PARTITIONS_DEFAULT: u32 = 16;
 /// Default upper bound on the bytes one group commit gathers.
 pub const GROUP_BYTES_DEFAULT: u64 = 4 * 1024 * 1024;
+/// Largest `group_bytes`: a group goes whole into one segment (a fresh one when the active one
+/// cannot take it), and an index entry names offsets below 4 GiB, so a group with its one last
+/// request and its marker must stay well below [`SEGMENT_BYTES_MAX`].
+pub const GROUP_BYTES_MAX: u64 = 1024 * 1024 * 1024;
 /// Largest bucket name (S3).
 pub const BUCKET_NAME_BYTES_MAX: usize = 63;
 /// Largest page a listing call returns.

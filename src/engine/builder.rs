@@ -25,8 +25,8 @@ use crate::engine::recovery::{self, OpenConfig};
 use crate::engine::writeback::Writeback;
 use crate::error::{Error, Result};
 use crate::limits::{
-    PARTITIONS_DEFAULT, PARTITIONS_MAX, RECORD_BODY_BYTES_MAX, RECORD_META_BYTES_MAX, SEGMENT_BYTES_MAX,
-    SEGMENT_BYTES_MIN,
+    GROUP_BYTES_MAX, PARTITIONS_DEFAULT, PARTITIONS_MAX, RECORD_BODY_BYTES_MAX, RECORD_META_BYTES_MAX,
+    SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN,
 };
 use crate::types::{Checkpoints, Durability, RecoveryMode};
 
@@ -89,7 +89,7 @@ impl StoreBuilder {
         self.chunk_bytes = n;
         self
     }
-    /// Upper bound of the bytes one group commit gathers (default 4 MiB).
+    /// Upper bound of the bytes one group commit gathers (default 4 MiB, at most 1 GiB).
     pub fn group_bytes(mut self, n: u64) -> Self {
         self.group_bytes = n;
         self
@@ -214,6 +214,9 @@ impl StoreBuilder {
                 self.segment_bytes,
                 "must hold a whole chunk record and a maximal meta section",
             );
+        }
+        if self.group_bytes > GROUP_BYTES_MAX {
+            return bad("group_bytes", self.group_bytes, "must be at most 1 GiB");
         }
         if let Checkpoints::Background { bytes, interval_ms } = self.checkpoints {
             if bytes == 0 {

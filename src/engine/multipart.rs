@@ -376,7 +376,7 @@ impl Store {
         let part = self.partition(bucket.0, key.as_bytes());
         self.admit(part, bucket.0, key.as_bytes(), RequestKind::Read)?;
         // No rewrite moves the records while they are read.
-        let _still = part.rewrite_lock.lock();
+        let _still = part.hold_rewrites();
         let upload = self.open_upload(part, bucket, key, upload_id, which)?;
         let id = self.parse_upload(upload_id)?;
         let start = read_upload_record(part, bucket.0, key, id, RecordKind::MultipartStart, 0, upload.at)?;
@@ -437,7 +437,7 @@ impl Store {
         // The commit record names the parts' chunks where they are: no rewrite may move them
         // between reading the part records and the commit (it would leave the object pointing at
         // a retired segment).
-        let _no_rewrite = part.rewrite_lock.lock();
+        let _no_rewrite = part.hold_rewrites();
         let upload = self.open_upload(part, bucket, key, upload_id, Parts::Numbers(&numbers))?;
         let id = self.parse_upload(upload_id)?;
         let start = read_upload_record(part, bucket.0, key, id, RecordKind::MultipartStart, 0, upload.at)?;

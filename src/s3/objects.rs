@@ -288,6 +288,12 @@ impl S3 {
             // current version, or NoSuchKey), never NoSuchVersion for a version it did not name.
             match self.store.get(b.id, &req.key, &GetOptions { version: Some(info.version_id), range }) {
                 Ok((info, body)) => {
+                    // The `null` version keeps its id across overwrites, so what opened may be a
+                    // newer object than the one the conditions were checked on: they (and the
+                    // archive check) hold for the object returned, or the request fails as it
+                    // would have a moment later.
+                    self.check_read_conditions(&req, &info)?;
+                    refuse_archived(&req.bucket, &req.key, &info)?;
                     let span = range.map(|r| r.resolve(info.size)).transpose()?;
                     return Ok(GetObjectOutput {
                         head: self.head_of(&b, &info, span, req.checksum_mode),

@@ -8,7 +8,7 @@ use std::ops::Bound;
 use super::uploads::{PartEntry, RecordAt, Upload, UploadKey, Uploads};
 use crate::engine::format::meta::ChunkRef;
 use crate::engine::format::record::record_len;
-use crate::limits::SEGMENT_BYTES_MAX;
+use crate::limits::{COMMIT_META_BYTES_MAX, GROUP_BYTES_MAX, RECORD_BODY_BYTES_MAX, SEGMENT_BYTES_MAX};
 use crate::types::{StorageClass, VersionId};
 
 /// Index key.
@@ -111,6 +111,11 @@ pub(crate) struct IndexEntry {
 
 // A record's offset and length in its segment fit the entry's `u32`s.
 const _: () = assert!(SEGMENT_BYTES_MAX <= 1 << 32);
+// A group larger than the room left goes whole into a fresh segment, so it must fit there too: a
+// group gathers at most `GROUP_BYTES_MAX`, or one request past it (a few records of at most a
+// body and a commit record's meta each; the exception, an unversioned delete of a key, writes one
+// purge of about a key's length per version, so only millions of versions of one key pass this).
+const _: () = assert!(GROUP_BYTES_MAX + 4 * (RECORD_BODY_BYTES_MAX + COMMIT_META_BYTES_MAX as u64) < 1 << 32);
 
 /// A record's offset and length as an entry keeps them, or `None` when either is past 4 GiB (no
 /// segment is that long: only a damaged file or checkpoint can say so).

@@ -17,9 +17,9 @@ pub(crate) mod uploads;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use parking_lot::{Condvar, Mutex, RwLock};
+use parking_lot::{Condvar, Mutex, MutexGuard, RwLock};
 
 use crate::engine::buffer_pool::SharedPiece;
 use crate::engine::context::Context;
@@ -200,8 +200,12 @@ pub(crate) struct Partition {
     pub(crate) counters: stats::Counters,
     pub(crate) prefix_loads: prefix_load::PrefixLoads,
     pub(crate) rate: rate::RateWindow,
-    /// Held by the one rewrite (compaction) of this partition that may run at a time.
+    /// Held by the one rewrite (compaction) of this partition that may run at a time, and by the
+    /// foreground calls that must not see its records move (see [`Partition::hold_rewrites`]).
     pub(crate) rewrite_lock: Mutex<()>,
+    /// Foreground calls waiting for `rewrite_lock`: while there are any, a paced rewrite holding it
+    /// does not sleep, so they wait for its I/O but never for its pace.
+    pub(crate) rewrite_waiters: AtomicUsize,
     /// Compaction inputs that left the store but whose files a reader may still hold: unlinked by
     /// [`Partition::reap_retired`] once nothing else holds them.
     retired: Mutex<Vec<Arc<Segment>>>,
@@ -282,9 +286,23 @@ impl Partition {
             prefix_loads: prefix_load::PrefixLoads::default(),
             rate: rate::RateWindow::default(),
             rewrite_lock: Mutex::new(()),
+            rewrite_waiters: AtomicUsize::new(0),
             retired: Mutex::new(Vec::new()),
             checkpoints: Mutex::default(),
         }
+    }
+
+    /// Takes the rewrite lock for a foreground call (completion, part listing, checkpoint), so that
+    /// no rewrite moves records meanwhile. A paced rewrite holding it stops sleeping while this
+    /// waits: the caller waits for the rest of its copy, never for its pace.
+    pub(crate) fn hold_rewrites(&self) -> MutexGuard<'_, ()> {
+        if let Some(held) = self.rewrite_lock.try_lock() {
+            return held;
+        }
+        self.rewrite_waiters.fetch_add(1, Ordering::SeqCst);
+        let held = self.rewrite_lock.lock();
+        self.rewrite_waiters.fetch_sub(1, Ordering::SeqCst);
+        held
     }
 
     /// Registers a segment found by recovery.

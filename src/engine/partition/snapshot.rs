@@ -21,7 +21,7 @@ impl Partition {
     /// never names an entry a power loss could take away. `None` when some segment is neither
     /// sealed nor active (cannot happen under the rewrite lock; refused rather than guessed).
     pub(crate) fn durable_snapshot(&self) -> Result<Option<Checkpoint>> {
-        let _one_rewrite = self.rewrite_lock.lock();
+        let _one_rewrite = self.hold_rewrites();
         let _leadership = self.lead_alone();
         self.ctx.check()?;
         let mut active_at: HashMap<u64, (u64, u64, u64, u32)> = HashMap::new();

@@ -394,7 +394,7 @@ fn rewrite(
         ctx.check()?;
         manifest.append(&begun).map_err(|e| ctx.poison("manifest append", &manifest.path, e))?;
     }
-    let mut out = OutputWriter::new(&ctx, part.id, class, generation, pace);
+    let mut out = OutputWriter::new(&ctx, part.id, class, generation, pace, &part.rewrite_waiters);
     let copied = copy_live(part, inputs, &input_ids, survivors_min_seq, &mut out, report);
     let paths = out.paths();
     let finished = match copied.and_then(|c| out.finish().map(|f| (c, f))) {

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::engine::context::Context;
 use crate::engine::format::mask;
@@ -53,6 +53,8 @@ struct Open {
 pub(crate) struct OutputWriter<'a> {
     ctx: &'a Context,
     pace: Option<&'a Pacer>,
+    /// Foreground calls waiting for the partition's rewrite lock: the pace is not kept meanwhile.
+    waiters: &'a AtomicUsize,
     partition: u16,
     class: StorageClass,
     generation: u64,
@@ -67,8 +69,9 @@ impl<'a> OutputWriter<'a> {
         class: StorageClass,
         generation: u64,
         pace: Option<&'a Pacer>,
+        waiters: &'a AtomicUsize,
     ) -> Self {
-        OutputWriter { ctx, pace, partition, class, generation, open: None, finished: Vec::new() }
+        OutputWriter { ctx, pace, waiters, partition, class, generation, open: None, finished: Vec::new() }
     }
 
     /// Appends one record given as consecutive byte slices; returns (segment id, offset).
@@ -102,7 +105,7 @@ impl<'a> OutputWriter<'a> {
                 // Trickled out: a foreground `fdatasync` queues behind at most one such piece, and
                 // no dirty backlog builds up in the page cache for one to meet all at once.
                 o.file.sync_data().map_err(|e| Error::io("segment fdatasync", &o.path, e))?;
-                p.consume(n);
+                p.consume_unless(n, self.waiters);
             }
         }
         Ok((o.id, at))
@@ -181,8 +184,13 @@ impl<'a> OutputWriter<'a> {
         let seal = engine_record(RecordKind::Seal, &body.encode());
         o.buf.extend_from_slice(&seal);
         o.tail += seal.len() as u64;
+        let n = o.buf.len() as u64;
         flush(&mut o)?;
         o.file.sync_all().map_err(|e| Error::io("segment fsync", &o.path, e))?;
+        // The last piece is paced like the others (with segments under a piece, it is every byte).
+        if let Some(p) = self.pace {
+            p.consume_unless(n, self.waiters);
+        }
         self.finished.push(Finished {
             id: o.id,
             path: o.path,
