@@ -153,6 +153,13 @@ fn background_compaction_settings_are_checked() {
             other => panic!("{n}: {other:?}"),
         }
     }
+    // A pace of nothing is refused (None is "unpaced"), for the compactor and the scrubber.
+    let zero = store
+        .start_background_compaction(BackgroundCompaction { bytes_per_sec: Some(0), ..Default::default() });
+    assert!(matches!(zero, Err(Error::InvalidArgument { name: "bytes_per_sec", .. })), "{zero:?}");
+    let zero =
+        store.start_background_scrub(s3lite::BackgroundScrub { bytes_per_sec: 0, ..Default::default() });
+    assert!(matches!(zero, Err(Error::InvalidArgument { name: "bytes_per_sec", .. })), "{zero:?}");
     store.start_background_compaction(BackgroundCompaction::default()).unwrap();
     // Starting again replaces the running one; stopping twice is harmless.
     store.start_background_compaction(BackgroundCompaction::default()).unwrap();

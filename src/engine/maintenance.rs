@@ -124,14 +124,27 @@ impl Maintenance {
     }
 }
 
+/// A pace of nothing: refused rather than taken as 1 byte per second (`None` is "unpaced").
+fn zero_pace() -> Error {
+    Error::InvalidArgument {
+        name: "bytes_per_sec",
+        value: "0".into(),
+        reason: "a pace must be at least 1 byte per second (None runs unpaced)".into(),
+    }
+}
+
 impl Store {
     /// Starts the background compactor (replacing one already running with these settings).
     ///
     /// # Errors
-    /// `InvalidArgument` for `concurrent_rewrites` outside 1 to [`CONCURRENT_REWRITES_MAX`];
-    /// `Io` if a thread cannot be started; `PreviousIo` once the store is poisoned.
+    /// `InvalidArgument` for `concurrent_rewrites` outside 1 to [`CONCURRENT_REWRITES_MAX`] or a
+    /// pace of 0 bytes per second; `Io` if a thread cannot be started; `PreviousIo` once the store
+    /// is poisoned.
     pub fn start_background_compaction(&self, settings: BackgroundCompaction) -> Result<()> {
         self.inner.ctx.check()?;
+        if settings.bytes_per_sec == Some(0) {
+            return Err(zero_pace());
+        }
         let n = settings.concurrent_rewrites;
         if !(1..=CONCURRENT_REWRITES_MAX).contains(&n) {
             return Err(Error::InvalidArgument {
@@ -203,9 +216,13 @@ impl Store {
     /// Starts the background scrubber (replacing one already running).
     ///
     /// # Errors
-    /// `Io` if the thread cannot be started; `PreviousIo` once the store is poisoned.
+    /// `InvalidArgument` for a pace of 0 bytes per second; `Io` if the thread cannot be started;
+    /// `PreviousIo` once the store is poisoned.
     pub fn start_background_scrub(&self, settings: BackgroundScrub) -> Result<()> {
         self.inner.ctx.check()?;
+        if settings.bytes_per_sec == 0 {
+            return Err(zero_pace());
+        }
         let mut m = self.inner.maintenance.lock();
         if let Some(w) = m.scrubber.take() {
             w.stop();

@@ -381,7 +381,8 @@ fn rewrite(
     let ctx = part.ctx().clone();
     let input_ids: Vec<u64> = inputs.iter().map(|s| s.id).collect();
     let generation = inputs.iter().map(|s| s.generation).max().unwrap_or(0) + 1;
-    // A purge newer than every record of every surviving segment hides nothing that survives.
+    // A purge no newer than every record of every surviving segment hides nothing that survives:
+    // what it hides is older than it, so in no surviving segment.
     let survivors_min_seq =
         part.all_segments().iter().filter(|s| !input_ids.contains(&s.id)).map(|s| s.min_seq()).min();
     let survivors_min_seq = survivors_min_seq.unwrap_or(u64::MAX);
@@ -510,7 +511,8 @@ fn copy_live(
                 RecordKind::MultipartPart => {
                     uploads::copy_part(part, seg, r.offset, input_ids, out, &mut copied, report)?;
                 }
-                // An end record newer than every surviving record hides nothing that survives.
+                // An end record no newer than every surviving record hides nothing that survives
+                // (the upload's start and part records it ends are older than it).
                 RecordKind::Purge | RecordKind::MultipartEnd if h.seq <= survivors_min_seq => {
                     report.tombstones_dropped += 1;
                 }
