@@ -503,13 +503,13 @@ fn copy_live(
                     });
                 }
                 RecordKind::ObjectCommit => {
-                    copy_chunked(part, seg, r.offset, input_ids, out, &mut copied, report)?
+                    copy_chunked(part, seg, r.offset, rec, input_ids, out, &mut copied, report)?
                 }
                 RecordKind::MultipartStart => {
                     uploads::copy_start(part, seg, r.offset, rec, out, &mut copied, report)?;
                 }
                 RecordKind::MultipartPart => {
-                    uploads::copy_part(part, seg, r.offset, input_ids, out, &mut copied, report)?;
+                    uploads::copy_part(part, seg, r.offset, rec, input_ids, out, &mut copied, report)?;
                 }
                 // An end record no newer than every surviving record hides nothing that survives
                 // (the upload's start and part records it ends are older than it).
@@ -536,7 +536,8 @@ fn copy_live(
         .collect();
     for (seg_id, offset) in outside {
         if let Some(seg) = part.segment(seg_id) {
-            copy_chunked(part, &seg, offset, input_ids, out, &mut copied, report)?;
+            let rec = read_record_at(part, &seg, offset)?;
+            copy_chunked(part, &seg, offset, &rec, input_ids, out, &mut copied, report)?;
         }
     }
     uploads::copy_parts_outside(part, input_ids, out, &mut copied, report)?;
@@ -547,21 +548,19 @@ fn copy_live(
 /// `offset` of `seg`: its chunks that lie in an input are copied, the others stay where they are
 /// (a segment that is no input stays, a damaged one included), and the commit record is written
 /// anew pointing at every chunk's place.
+#[allow(clippy::too_many_arguments, reason = "the scan's place and bytes, and the rewrite's state")]
 fn copy_chunked(
     part: &Partition,
     seg: &Segment,
     offset: u64,
+    rec: &[u8],
     input_ids: &[u64],
     out: &mut OutputWriter<'_>,
     copied: &mut Copied,
     report: &mut CompactionReport,
 ) -> Result<()> {
-    let rec = read_record_at(part, seg, offset)?;
-    let view = decode_record(&rec).map_err(|e| corrupt(part, seg.id, offset, e.to_string()))?;
+    let view = decode_kind(part, seg, offset, rec, RecordKind::ObjectCommit)?;
     let h = view.header;
-    if h.kind != RecordKind::ObjectCommit {
-        return Err(corrupt(part, seg.id, offset, "a chunked entry's record is no commit record".into()));
-    }
     if part.index.read().location(h.bucket_id, view.key, h.seq) != Some((seg.id, offset)) {
         return Ok(());
     }
@@ -583,6 +582,23 @@ fn corrupt(part: &Partition, segment_id: u64, offset: u64, what: String) -> Erro
 
 fn read_at(s: &Segment, offset: u64, len: u64) -> Result<Vec<u8>> {
     s.read_bytes(offset, len).map(|b| b.bytes().to_vec()).map_err(|e| Error::io("read record", &s.path, e))
+}
+
+/// Decodes the record `rec` read at `offset` of `seg` and checks it is of the `kind` the index or
+/// the scan expects there.
+fn decode_kind<'a>(
+    part: &Partition,
+    seg: &Segment,
+    offset: u64,
+    rec: &'a [u8],
+    kind: RecordKind,
+) -> Result<RecordView<'a>> {
+    let view = decode_record(rec).map_err(|e| corrupt(part, seg.id, offset, e.to_string()))?;
+    if view.header.kind != kind {
+        let what = format!("expected a {kind:?} record, found a {:?} record", view.header.kind);
+        return Err(corrupt(part, seg.id, offset, what));
+    }
+    Ok(view)
 }
 
 /// The whole record at `offset` of `seg`, as bytes of our own.

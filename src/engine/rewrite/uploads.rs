@@ -2,7 +2,7 @@
 //! progress is live and moves (a part with those of its chunks that lie in an input); an end
 //! record is kept, like a purge, while a surviving segment could hold the upload's start or parts.
 
-use super::{CompactionReport, Copied, copy_with_chunks, corrupt, read_record_at};
+use super::{CompactionReport, Copied, copy_with_chunks, corrupt, decode_kind, read_record_at};
 use crate::engine::format::record::{RecordKind, decode_record};
 use crate::engine::partition::Partition;
 use crate::engine::partition::index::Span;
@@ -64,21 +64,19 @@ pub(super) fn copy_start(
 
 /// Copies an upload's part record at `offset` of `seg`, with those of its chunks that lie in an
 /// input, if it is still the part's latest upload and the upload is in progress.
+#[allow(clippy::too_many_arguments, reason = "the record's place and bytes, and the rewrite's state")]
 pub(super) fn copy_part(
     part: &Partition,
     seg: &Segment,
     offset: u64,
+    rec: &[u8],
     input_ids: &[u64],
     out: &mut OutputWriter<'_>,
     copied: &mut Copied,
     report: &mut CompactionReport,
 ) -> Result<()> {
-    let rec = read_record_at(part, seg, offset)?;
-    let view = decode_record(&rec).map_err(|e| corrupt(part, seg.id, offset, e.to_string()))?;
+    let view = decode_kind(part, seg, offset, rec, RecordKind::MultipartPart)?;
     let h = view.header;
-    if h.kind != RecordKind::MultipartPart {
-        return Err(corrupt(part, seg.id, offset, "an upload's part record is no part record".into()));
-    }
     let upload: UploadKey = (h.bucket_id, view.key.to_vec(), h.version_id);
     let number = Some(h.chunk_index);
     if live_at(part, &upload, number) != Some((seg.id, offset)) {
@@ -101,7 +99,8 @@ pub(super) fn copy_parts_outside(
     let touching = part.index.read().parts_touching(input_ids);
     for (_, _, at) in touching.into_iter().filter(|(_, _, at)| !input_ids.contains(&at.segment_id)) {
         if let Some(seg) = part.segment(at.segment_id) {
-            copy_part(part, &seg, at.offset, input_ids, out, copied, report)?;
+            let rec = read_record_at(part, &seg, at.offset)?;
+            copy_part(part, &seg, at.offset, &rec, input_ids, out, copied, report)?;
         }
     }
     Ok(())
