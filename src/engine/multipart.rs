@@ -347,6 +347,22 @@ impl Store {
         self.upload_details(bucket, key, upload_id, Parts::All)
     }
 
+    /// An upload in progress with those of its parts whose numbers are in `numbers` (the parts a
+    /// CompleteMultipartUpload names; numbers it does not have are left out), in number order,
+    /// only their records read.
+    ///
+    /// # Errors
+    /// As [`Store::upload`].
+    pub fn upload_numbered(
+        &self,
+        bucket: BucketId,
+        key: &str,
+        upload_id: &str,
+        numbers: &[u32],
+    ) -> Result<UploadDetails> {
+        self.upload_details(bucket, key, upload_id, Parts::Numbers(numbers))
+    }
+
     /// An upload in progress with at most `max` of its parts numbered above `after` (a ListParts
     /// page), only their records read.
     ///

@@ -285,7 +285,12 @@ impl S3 {
                 reason: "CompleteMultipartUpload needs at least one part".into(),
             });
         }
-        let details = self.store.upload(b.id, &req.key, &req.upload_id)?;
+        // Only the named parts' records are read here (the engine's commit reads them once more,
+        // under the partition's rewrite lock, and checks their MD5s against these ETags: a part
+        // re-uploaded in between fails the completion rather than slipping into it).
+        let named: Vec<u32> =
+            listed.iter().filter_map(|p| p.part_number.and_then(|n| u32::try_from(n).ok())).collect();
+        let details = self.store.upload_numbered(b.id, &req.key, &req.upload_id, &named)?;
         let (alg, kind) = upload_checksum(&details.system_metadata);
         // S3's order of checks: the list's order, then each part's existence and ETag, then sizes.
         let mut numbers: Vec<u32> = Vec::with_capacity(listed.len());
@@ -305,8 +310,12 @@ impl S3 {
         }
         let mut parts = Vec::with_capacity(listed.len());
         for (p, &n) in listed.iter().zip(&numbers) {
-            let stored =
-                details.parts.iter().find(|s| s.part_number == n).ok_or_else(|| Error::InvalidPart {
+            let stored = details
+                .parts
+                .binary_search_by_key(&n, |s| s.part_number)
+                .ok()
+                .map(|i| &details.parts[i])
+                .ok_or_else(|| Error::InvalidPart {
                     part_number: n,
                     reason:
                         "one or more of the specified parts could not be found: the part may not have been \
