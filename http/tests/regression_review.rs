@@ -469,3 +469,40 @@ async fn a_client_gone_mid_download_leaves_nothing_held() {
     env.client.delete_object().bucket("bkt").key("big").send().await.unwrap();
     bucket_deletable(&env).await.expect("DeleteBucket after an abandoned download");
 }
+
+// --- finding 4: no bucket is private: unsigned requests and other accounts reach every bucket ---
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "review finding 4: an unsigned request writes, lists and deletes in the owner's bucket"]
+async fn anonymous_requests_cannot_touch_an_accounts_bucket() {
+    let env = env().await;
+    let r = env.raw("PUT", "/bkt/anon", &[], b"data").await;
+    assert_eq!(r.status, 403, "an anonymous PUT: {}", r.text());
+    assert!(!exists(&env, "anon").await, "an anonymous PUT stored an object");
+    let r = env.raw("GET", "/bkt", &[], b"").await;
+    assert_eq!(r.status, 403, "an anonymous ListObjects: {}", r.text());
+    let r = env.raw("DELETE", "/bkt", &[], b"").await;
+    assert_eq!(r.status, 403, "an anonymous DeleteBucket: {}", r.text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "review finding 4: another account reads and writes the owner's bucket"]
+async fn another_account_cannot_touch_an_accounts_bucket() {
+    let env = env().await;
+    env.client
+        .put_object()
+        .bucket("bkt")
+        .key("secret")
+        .body(ByteStream::from_static(b"owner's"))
+        .send()
+        .await
+        .unwrap();
+    let alice = env.store.create_account("alice").unwrap();
+    let keys = env.store.create_access_key(&alice).unwrap();
+    let s3 = env.client_with(&keys.access_key_id, &keys.secret_access_key, "us-east-1");
+    let got = s3.get_object().bucket("bkt").key("secret").send().await;
+    assert_eq!(got.as_ref().map_err(common::code).err().as_deref(), Some("AccessDenied"), "{got:?}");
+    let put = s3.put_object().bucket("bkt").key("alice").body(ByteStream::from_static(b"x")).send().await;
+    assert!(put.is_err(), "alice wrote into the owner's bucket");
+    assert!(!exists(&env, "alice").await);
+}
