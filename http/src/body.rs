@@ -11,7 +11,7 @@ use s3lite::s3::checksum::{StreamHasher, encode};
 use s3s::TrailingHeaders;
 use s3s::dto::StreamingBlob;
 
-use crate::error::{BodyIdle, TrailerMismatch};
+use crate::error::{BodyIdle, LengthMismatch, TrailerMismatch};
 
 /// Longest a request body may go without a byte, or a response body without the client taking
 /// one, before the host gives up on it (S3 answers a stalled upload `400 RequestTimeout` after
@@ -44,6 +44,56 @@ pub(crate) fn blocking_reader(blob: Option<StreamingBlob>, idle: Duration) -> Bo
             let reader = tokio_util::io::StreamReader::new(stream);
             Box::new(tokio_util::io::SyncIoBridge::new(reader))
         }
+    }
+}
+
+/// Checks what a request declares of its body before any byte is read, and wraps the body so
+/// that it must be exactly that long. `declared` is the `Content-Length` s3s parsed, which for an
+/// aws-chunked body is `x-amz-decoded-content-length` (s3s rewrites the header). hyper already
+/// holds a plain body to its `Content-Length`; an aws-chunked one is held to its declared length
+/// only here.
+///
+/// # Errors
+/// `EntityTooLarge` when more than S3's 5 GiB is declared: answered before the body is read, as
+/// S3 does, rather than after the client has sent 5 GiB.
+pub(crate) fn declared_length(
+    body: Box<dyn Read + Send>,
+    declared: Option<i64>,
+) -> Result<Box<dyn Read + Send>, s3lite::Error> {
+    let Some(declared) = declared.and_then(|d| u64::try_from(d).ok()) else { return Ok(body) };
+    let max = s3lite::limits::PUT_OBJECT_BYTES_MAX;
+    if declared > max {
+        return Err(s3lite::Error::EntityTooLarge { len: declared, max });
+    }
+    Ok(Box::new(ExactLength { inner: body, declared, got: 0 }))
+}
+
+/// A body that fails (so nothing commits) when it ends short of, or runs past, its declared length.
+struct ExactLength {
+    inner: Box<dyn Read + Send>,
+    declared: u64,
+    got: u64,
+}
+
+impl Read for ExactLength {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.got += n as u64;
+        if self.got > self.declared {
+            return Err(io::Error::other(LengthMismatch {
+                declared: self.declared,
+                got: self.got,
+                longer: true,
+            }));
+        }
+        if n == 0 && !buf.is_empty() && self.got < self.declared {
+            return Err(io::Error::other(LengthMismatch {
+                declared: self.declared,
+                got: self.got,
+                longer: false,
+            }));
+        }
+        Ok(n)
     }
 }
 

@@ -23,6 +23,21 @@ pub(crate) struct BodyIdle {
     pub(crate) idle: std::time::Duration,
 }
 
+/// A request body whose length is not the one its headers declared: for an aws-chunked body,
+/// `x-amz-decoded-content-length` (s3s 0.14.1 decodes the chunks but never compares their sum
+/// with it, and takes a stream that ends between chunks as a complete body), so a short body
+/// would otherwise be stored as the object. The reader fails with it, so nothing is stored.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "You did not provide the number of bytes specified by the Content-Length HTTP header: {declared} declared, {}",
+    if *.longer { format!("more than {declared} sent") } else { format!("{} sent", .got) }
+)]
+pub(crate) struct LengthMismatch {
+    pub(crate) declared: u64,
+    pub(crate) got: u64,
+    pub(crate) longer: bool,
+}
+
 /// The s3s error for an s3lite error.
 #[must_use]
 pub fn to_s3_error(err: &s3lite::Error) -> S3Error {
@@ -30,6 +45,11 @@ pub fn to_s3_error(err: &s3lite::Error) -> S3Error {
         && let Some(mismatch) = source.get_ref().and_then(|e| e.downcast_ref::<TrailerMismatch>())
     {
         return S3Error::with_message(S3ErrorCode::BadDigest, mismatch.to_string());
+    }
+    if let s3lite::Error::BodyRead { source } = err
+        && let Some(mismatch) = source.get_ref().and_then(|e| e.downcast_ref::<LengthMismatch>())
+    {
+        return S3Error::with_message(S3ErrorCode::IncompleteBody, mismatch.to_string());
     }
     if let s3lite::Error::BodyRead { source } = err
         && let Some(idle) = source.get_ref().and_then(|e| e.downcast_ref::<BodyIdle>())

@@ -20,6 +20,10 @@
 //!   `Content-MD5` and `x-amz-checksum-*` of an XML body (DeleteObjects, CompleteMultipartUpload,
 //!   PutObjectTagging, ...), which s3s parses unseen, are checked by the host before it does, and
 //!   DeleteObjects without either is refused (`InvalidRequest`), as S3 refuses it;
+//! - an aws-chunked PutObject or UploadPart body must add up to its `x-amz-decoded-content-length`
+//!   (s3s decodes the chunks but never compares their sum, and takes a stream ending between
+//!   chunks as complete): `IncompleteBody`, nothing stored; more than 5 GiB declared is
+//!   `EntityTooLarge` before the body is read;
 //! - browser POST uploads are refused (`NotImplemented`) rather than buffered in memory, and CORS
 //!   preflight (`OPTIONS`) answers `403 CORSResponse` (no bucket has a CORS configuration);
 //! - response headers keep their Content-Type.

@@ -10,7 +10,7 @@ use s3s::{S3Request, S3Response, S3Result};
 
 use super::objects::{http_date, metadata_pairs, trailer_checksum};
 use super::{StoreS3, copy_source, etag, etag_condition, owner, run, ts, with_request_id};
-use crate::body::{TrailerChecked, blocking_reader};
+use crate::body::{TrailerChecked, blocking_reader, declared_length};
 use crate::server::RequestId;
 
 fn algorithm(a: Option<&dto::ChecksumAlgorithm>) -> Result<Option<ChecksumAlgorithm>, s3s::S3Error> {
@@ -78,7 +78,9 @@ pub(super) async fn upload_part(
     let rid = req.extensions.get::<RequestId>().cloned().unwrap_or_else(RequestId::new);
     let trailer = trailer_checksum(&req.headers).map_err(|e| with_request_id(e, &rid))?;
     let i = &mut req.input;
-    let mut body = blocking_reader(i.body.take(), ops.body_idle_timeout);
+    let body = blocking_reader(i.body.take(), ops.body_idle_timeout);
+    let mut body =
+        declared_length(body, i.content_length).map_err(|e| with_request_id(crate::to_s3_error(&e), &rid))?;
     let mut checksum_algorithm =
         algorithm(i.checksum_algorithm.as_ref()).map_err(|e| with_request_id(e, &rid))?;
     if let (Some((alg, header)), Some(trailers)) = (trailer, req.trailing_headers.clone()) {

@@ -8,7 +8,7 @@ use s3s::dto::TimestampFormat;
 use s3s::{S3Request, S3Response, S3Result};
 
 use super::{StoreS3, copy_source, etag, etag_condition, run, system_time, ts, with_request_id};
-use crate::body::{TrailerChecked, blocking_reader, streaming_body};
+use crate::body::{TrailerChecked, blocking_reader, declared_length, streaming_body};
 use crate::server::RequestId;
 
 pub(super) fn http_date(t: &dto::Timestamp) -> Option<String> {
@@ -56,7 +56,9 @@ pub(super) async fn put_object(
     let rid = req.extensions.get::<RequestId>().cloned().unwrap_or_else(RequestId::new);
     let trailer = trailer_checksum(&req.headers).map_err(|e| with_request_id(e, &rid))?;
     let i = &mut req.input;
-    let mut body = blocking_reader(i.body.take(), ops.body_idle_timeout);
+    let body = blocking_reader(i.body.take(), ops.body_idle_timeout);
+    let mut body =
+        declared_length(body, i.content_length).map_err(|e| with_request_id(crate::to_s3_error(&e), &rid))?;
     let mut checksum_algorithm = i
         .checksum_algorithm
         .as_ref()
