@@ -228,3 +228,62 @@ fn ten_thousand_buckets_per_account() {
     let page = s3.list_buckets(ListBucketsRequest::default()).unwrap();
     assert_eq!((page.buckets.len(), page.continuation_token), (10_000, None));
 }
+
+/// With no grants and no policy (S3's default), only a bucket's owner may act on it or its objects:
+/// another account and an anonymous caller get `AccessDenied`, and nothing they send is stored; a
+/// bucket that does not exist is `NoSuchBucket` to everyone, as S3 answers.
+#[test]
+fn only_the_owner_acts_on_a_bucket_and_its_objects() {
+    let store = Store::open_in_memory().unwrap();
+    let owner = store.s3();
+    owner.create_bucket(create("owned", None)).unwrap();
+    owner
+        .put_object(PutObjectRequest {
+            bucket: "owned".into(),
+            key: "k".into(),
+            body: b"owner's".to_vec().into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let alice = store.s3_as(&store.create_account("alice").unwrap());
+    for (who, s3) in [("alice", &alice), ("anonymous", &store.s3_anonymous())] {
+        let denied = |r: Result<(), Error>, what: &str| {
+            assert!(matches!(r, Err(Error::AccessDenied { .. })), "{who} {what}: {r:?}");
+        };
+        let get = GetObjectRequest { bucket: "owned".into(), key: "k".into(), ..Default::default() };
+        denied(s3.get_object(get.clone()).map(drop), "GetObject");
+        denied(s3.head_object(get).map(drop), "HeadObject");
+        let put = PutObjectRequest {
+            bucket: "owned".into(),
+            key: format!("from-{who}"),
+            body: b"x".to_vec().into(),
+            ..Default::default()
+        };
+        denied(s3.put_object(put).map(drop), "PutObject");
+        let del = DeleteObjectRequest { bucket: "owned".into(), key: "k".into(), ..Default::default() };
+        denied(s3.delete_object(del).map(drop), "DeleteObject");
+        let list = ListObjectsV2Request { bucket: "owned".into(), ..Default::default() };
+        denied(s3.list_objects_v2(list).map(drop), "ListObjectsV2");
+        denied(s3.head_bucket("owned").map(drop), "HeadBucket");
+        denied(s3.put_bucket_versioning("owned", BucketVersioningStatus::Enabled), "PutBucketVersioning");
+        denied(s3.delete_bucket("owned"), "DeleteBucket");
+        let copy = CopyObjectRequest {
+            bucket: "owned".into(),
+            key: "copy".into(),
+            copy_source: "owned/k".into(),
+            ..Default::default()
+        };
+        denied(s3.copy_object(copy).map(drop), "CopyObject");
+        let mpu = s3lite::s3::multipart::CreateMultipartUploadRequest {
+            bucket: "owned".into(),
+            key: "m".into(),
+            ..Default::default()
+        };
+        denied(s3.create_multipart_upload(mpu).map(drop), "CreateMultipartUpload");
+        assert!(matches!(s3.head_bucket("nowhere"), Err(Error::NoSuchBucket { .. })), "{who}");
+    }
+    let listed = owner.list_objects_v2(ListObjectsV2Request { bucket: "owned".into(), ..Default::default() });
+    let keys: Vec<String> = listed.unwrap().contents.into_iter().map(|o| o.key).collect();
+    assert_eq!(keys, ["k"], "nothing the others sent was stored, nothing deleted");
+    owner.head_bucket("owned").unwrap();
+}

@@ -473,7 +473,6 @@ async fn a_client_gone_mid_download_leaves_nothing_held() {
 // --- finding 4: no bucket is private: unsigned requests and other accounts reach every bucket ---
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "review finding 4: an unsigned request writes, lists and deletes in the owner's bucket"]
 async fn anonymous_requests_cannot_touch_an_accounts_bucket() {
     let env = env().await;
     let r = env.raw("PUT", "/bkt/anon", &[], b"data").await;
@@ -486,7 +485,6 @@ async fn anonymous_requests_cannot_touch_an_accounts_bucket() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "review finding 4: another account reads and writes the owner's bucket"]
 async fn another_account_cannot_touch_an_accounts_bucket() {
     let env = env().await;
     env.client

@@ -516,12 +516,16 @@ async fn credentials(env: Env) {
 async fn request_ids(env: Env) {
     let s3 = &env.client;
     s3.create_bucket().bucket("rid").send().await.unwrap();
-    // An anonymous GET (the store lets the anonymous principal read until access control lands).
-    let anon = env.raw("GET", "/rid/missing", &[], b"").await;
+    // An anonymous GET: of a bucket that does not exist, 404 naming it; of the owner's private
+    // bucket, 403. Both carry the request id in header and body.
+    let anon = env.raw("GET", "/rid-nowhere/missing", &[], b"").await;
     assert_eq!(anon.status, 404, "{}", anon.text());
     let rid = anon.headers.get("x-amz-request-id").and_then(|v| v.to_str().ok()).unwrap().to_owned();
     assert!(anon.text().contains(&format!("<RequestId>{rid}</RequestId>")), "{}", anon.text());
-    assert!(anon.text().contains("rid/missing"), "the message names the resource: {}", anon.text());
+    assert!(anon.text().contains("rid-nowhere"), "the message names the resource: {}", anon.text());
+    let private = env.raw("GET", "/rid/missing", &[], b"").await;
+    assert_eq!(private.status, 403, "{}", private.text());
+    assert!(private.text().contains("<Code>AccessDenied</Code>"), "{}", private.text());
     let out = s3.head_bucket().bucket("rid").send().await.unwrap();
     let rid = aws_sdk_s3::operation::RequestId::request_id(&out).map(str::to_owned);
     assert_eq!(rid.as_deref().map(str::len), Some(16));

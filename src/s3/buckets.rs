@@ -41,7 +41,7 @@ impl S3 {
         }
         let caller = self.account("create buckets")?.clone();
         let location = format!("/{}", req.bucket);
-        if let Ok(existing) = self.bucket(&req.bucket) {
+        if let Ok(existing) = self.store.bucket(&req.bucket) {
             return if existing.owner != caller.canonical_id {
                 Err(Error::BucketAlreadyExists { bucket: req.bucket })
             } else if region == US_EAST_1 {
@@ -120,8 +120,10 @@ impl S3 {
     /// DeleteBucket.
     ///
     /// # Errors
-    /// `NoSuchBucket`; `BucketNotEmpty` while any object, version or delete marker remains.
+    /// `NoSuchBucket`; `AccessDenied` for a caller that does not own it; `BucketNotEmpty` while any
+    /// object, version or delete marker remains.
     pub fn delete_bucket(&self, bucket: &str) -> Result<()> {
+        self.bucket(bucket)?;
         self.store.delete_bucket(bucket)
     }
 

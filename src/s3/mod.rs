@@ -121,8 +121,21 @@ impl S3 {
         &self.store
     }
 
+    /// A bucket the caller may act on: S3's default with no grants and no policy is that only the
+    /// owner may (`AccessDenied` for another account or an anonymous caller; `NoSuchBucket` first,
+    /// as S3 answers). ACLs, policies and Block Public Access refine this in the access-control
+    /// issue.
     fn bucket(&self, name: &str) -> Result<BucketInfo> {
-        self.store.bucket(name)
+        let b = self.store.bucket(name)?;
+        match &self.caller {
+            Some(a) if a.canonical_id == b.owner => Ok(b),
+            Some(_) => {
+                Err(Error::AccessDenied { reason: format!("the bucket {name} belongs to another account") })
+            }
+            None => Err(Error::AccessDenied {
+                reason: format!("anonymous users cannot access the bucket {name}: it is private"),
+            }),
+        }
     }
 
     fn secret(&self) -> [u8; 16] {
