@@ -11,7 +11,11 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 /// A store with one object, served over a socket.
 async fn env() -> Env {
-    let env = Env::new(Transport::Socket).await;
+    with_one_object(Env::new(Transport::Socket).await).await
+}
+
+/// `env` with the bucket "hostile" holding the one object "keep".
+async fn with_one_object(env: Env) -> Env {
     env.client.create_bucket().bucket("hostile").send().await.unwrap();
     env.client
         .put_object()
@@ -162,16 +166,7 @@ async fn slowloris_is_cut_off_and_others_are_served() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_body_is_request_timeout_and_a_stalled_reader_is_let_go() {
     let idle = Duration::from_millis(600);
-    let env = Env::with_body_idle_timeout(Transport::Socket, idle).await;
-    env.client.create_bucket().bucket("hostile").send().await.unwrap();
-    env.client
-        .put_object()
-        .bucket("hostile")
-        .key("keep")
-        .body(ByteStream::from_static(b"original"))
-        .send()
-        .await
-        .unwrap();
+    let env = with_one_object(Env::with_body_idle_timeout(Transport::Socket, idle).await).await;
     let addr = env.addr.unwrap();
 
     // An upload that sends part of its body and then nothing: 400 RequestTimeout, nothing stored.
