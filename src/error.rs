@@ -208,6 +208,10 @@ pub enum Error {
         bucket: String,
         /// The key.
         key: String,
+        /// The object's ETag, quoted (a 304 carries it, as S3's does).
+        e_tag: String,
+        /// The object's Last-Modified time (a 304 carries it).
+        last_modified: std::time::SystemTime,
     },
     /// User metadata over 2 KB.
     #[error("{} (HTTP {}): your metadata headers are {size} bytes, over the limit of {max}", self.code(), self.http_status())]
@@ -533,7 +537,16 @@ mod tests {
             (Error::InvalidLocationConstraint { constraint: s() }, "InvalidLocationConstraint", 400),
             (Error::BucketAlreadyOwnedByYou { bucket: s() }, "BucketAlreadyOwnedByYou", 409),
             (Error::MethodNotAllowed { bucket: s(), key: s(), version_id: s() }, "MethodNotAllowed", 405),
-            (Error::NotModified { bucket: s(), key: s() }, "NotModified", 304),
+            (
+                Error::NotModified {
+                    bucket: s(),
+                    key: s(),
+                    e_tag: s(),
+                    last_modified: std::time::UNIX_EPOCH,
+                },
+                "NotModified",
+                304,
+            ),
             (Error::MetadataTooLarge { size: 1, max: 0 }, "MetadataTooLarge", 400),
             (Error::InvalidTag { reason: s() }, "InvalidTag", 400),
             (Error::InvalidStorageClass { storage_class: s() }, "InvalidStorageClass", 400),

@@ -70,6 +70,18 @@ pub fn to_s3_error(err: &s3lite::Error) -> S3Error {
         }
         out.set_headers(headers);
     }
+    if let s3lite::Error::NotModified { e_tag, last_modified, .. } = err {
+        // S3's 304 carries the validators a cache needs (RFC 9110 §15.4.5).
+        let mut headers = http::HeaderMap::new();
+        if let Ok(v) = http::HeaderValue::from_str(e_tag) {
+            headers.insert(http::header::ETAG, v);
+        }
+        let date = crate::ops::http_date(&s3s::dto::Timestamp::from(*last_modified));
+        if let Some(v) = date.and_then(|d| http::HeaderValue::from_str(&d).ok()) {
+            headers.insert(http::header::LAST_MODIFIED, v);
+        }
+        out.set_headers(headers);
+    }
     out
 }
 

@@ -71,6 +71,46 @@ fn xml_error(status: http::StatusCode, code: &str, message: &str, rid: &RequestI
     resp
 }
 
+/// Drops a `Range` header that S3 would ignore, so the GET or HEAD answers the whole object (200)
+/// as S3 does, where s3s 0.14.1 refuses the request (400): one S3 cannot read (`bytes=abc`, a
+/// last byte before the first, `items=0-1`) or several ranges (`bytes=0-1,4-5`, which S3 does
+/// not serve). Only a header the request's signature does not cover can go (a presigned URL or an
+/// anonymous request): removing a signed one would fail the signature check, so there s3s's 400
+/// stands.
+fn drop_unreadable_range(req: &mut s3s::HttpRequest) {
+    if req.method() != http::Method::GET && req.method() != http::Method::HEAD {
+        return;
+    }
+    let Some(range) = req.headers().get(http::header::RANGE) else { return };
+    let readable = range.to_str().is_ok_and(|r| s3s::dto::Range::parse(r.trim()).is_ok());
+    if !readable && !range_is_signed(req) {
+        req.headers_mut().remove(http::header::RANGE);
+    }
+}
+
+/// True when the request's SigV4 signature lists `range` among its signed headers (from the
+/// `Authorization` header, or `X-Amz-SignedHeaders` of a presigned URL).
+fn range_is_signed(req: &s3s::HttpRequest) -> bool {
+    let from_header = req
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|a| a.split_once("SignedHeaders=").map(|(_, rest)| rest.split(',').next().unwrap_or("")))
+        .map(str::to_owned);
+    let from_query = req.uri().query().and_then(|q| url_query_value(q, "X-Amz-SignedHeaders"));
+    from_header
+        .or(from_query)
+        .is_some_and(|list| list.split(';').any(|h| h.trim().eq_ignore_ascii_case("range")))
+}
+
+/// The percent-decoded value of `name` in a query string.
+fn url_query_value(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (k == name).then(|| percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned())
+    })
+}
+
 impl Host {
     /// A host serving `service` (see [`crate::s3_service`]).
     #[must_use]
@@ -109,7 +149,10 @@ impl Host {
                 "browser POST uploads (POST Object with a form) are not served; use PUT or a presigned PUT URL",
                 &rid,
             ))
-        } else if let Err(refusal) = crate::digest::check(&mut req).await {
+        } else if let Err(refusal) = {
+            drop_unreadable_range(&mut req);
+            crate::digest::check(&mut req).await
+        } {
             Ok(xml_error(refusal.status, refusal.code, &refusal.message, &rid))
         } else {
             self.service.call(req).await.map(|mut resp| {

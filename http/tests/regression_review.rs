@@ -280,7 +280,6 @@ async fn a_put_over_five_gib_is_refused_before_its_body() {
 // --- finding 3: 304 Not Modified carries no ETag ---
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "review finding 3: a 304 Not Modified has no ETag or Last-Modified (RFC 9110 15.4.5; S3 sends them)"]
 async fn not_modified_carries_the_etag() {
     let env = env().await;
     let put = env
@@ -503,4 +502,40 @@ async fn another_account_cannot_touch_an_accounts_bucket() {
     let put = s3.put_object().bucket("bkt").key("alice").body(ByteStream::from_static(b"x")).send().await;
     assert!(put.is_err(), "alice wrote into the owner's bucket");
     assert!(!exists(&env, "alice").await);
+}
+
+// --- a Range S3 cannot read is ignored, as S3 does ---
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_range_answers_the_whole_object() {
+    let env = env().await;
+    env.client
+        .put_object()
+        .bucket("bkt")
+        .key("k")
+        .body(ByteStream::from_static(b"0123456789"))
+        .send()
+        .await
+        .unwrap();
+    let presigned = aws_sdk_s3::presigning::PresigningConfig::expires_in(Duration::from_secs(300)).unwrap();
+    let get = env.client.get_object().bucket("bkt").key("k").presigned(presigned.clone()).await.unwrap();
+    let head = env.client.head_object().bucket("bkt").key("k").presigned(presigned).await.unwrap();
+    let path = |u: &str| u.parse::<http::Uri>().unwrap().path_and_query().unwrap().as_str().to_owned();
+    let (get, head) = (path(get.uri()), path(head.uri()));
+    for range in ["bytes=abc", "bytes=5-2", "items=0-1", "bytes=0-1,4-5", "bytes="] {
+        let r = env.raw("GET", &get, &[("Range", range)], b"").await;
+        assert_eq!(r.status, 200, "{range}: {}", r.text());
+        assert_eq!(r.body, b"0123456789", "{range}");
+        assert!(!r.headers.contains_key("content-range"), "{range}: {:?}", r.headers);
+        let r = env.raw("HEAD", &head, &[("Range", range)], b"").await;
+        assert_eq!(r.status, 200, "HEAD {range}");
+        assert_eq!(r.headers.get("content-length").unwrap(), "10", "HEAD {range}");
+    }
+    // A readable range still answers 206.
+    let r = env.raw("GET", &get, &[("Range", "bytes=-3")], b"").await;
+    assert_eq!((r.status, r.body.as_slice()), (206, &b"789"[..]));
+    // A signed unreadable Range cannot be dropped without failing the signature: s3s's 400 stands
+    // (README, "Differences from S3").
+    let err = env.client.get_object().bucket("bkt").key("k").range("bytes=abc").send().await.unwrap_err();
+    assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(400), "{err:?}");
 }

@@ -223,7 +223,12 @@ impl S3 {
             (None, Some(t)) if modified > secs(t) => return fail("If-Unmodified-Since"),
             _ => {}
         }
-        let not_modified = Err(Error::NotModified { bucket: req.bucket.clone(), key: req.key.clone() });
+        let not_modified = Err(Error::NotModified {
+            bucket: req.bucket.clone(),
+            key: req.key.clone(),
+            e_tag: info.e_tag.clone(),
+            last_modified: time_of(info.last_modified_ms),
+        });
         match (&req.if_none_match, req.if_modified_since) {
             (Some(n), _) if etags_match(n, &info.e_tag) => not_modified,
             (None, Some(t)) if modified <= secs(t) => not_modified,
@@ -454,7 +459,7 @@ impl S3 {
         };
         // For copies, every failed source condition is a 412.
         match self.check_read_conditions(&cond, &info) {
-            Err(Error::NotModified { bucket, key }) => {
+            Err(Error::NotModified { bucket, key, .. }) => {
                 return Err(Error::PreconditionFailed {
                     bucket,
                     key,

@@ -8,6 +8,7 @@ mod buckets;
 mod listing;
 mod multipart;
 mod objects;
+pub(crate) use objects::http_date;
 
 use std::time::SystemTime;
 

@@ -11,7 +11,7 @@ use super::{StoreS3, copy_source, etag, etag_condition, run, system_time, ts, wi
 use crate::body::{TrailerChecked, blocking_reader, declared_length, streaming_body};
 use crate::server::RequestId;
 
-pub(super) fn http_date(t: &dto::Timestamp) -> Option<String> {
+pub(crate) fn http_date(t: &dto::Timestamp) -> Option<String> {
     let mut buf = Vec::new();
     t.format(TimestampFormat::HttpDate, &mut buf).ok()?;
     String::from_utf8(buf).ok()
