@@ -347,6 +347,33 @@ fn uploads_list_by_key_then_age_with_prefix_delimiter_and_markers() {
     let rest = c.list_multipart_uploads().bucket("bkt").delimiter("/").key_marker("photos/").send().unwrap();
     assert!(rest.common_prefixes.is_empty());
     assert_eq!(rest.uploads[0].upload_id, z);
+    // encoding-type=url encodes keys, prefixes, the delimiter and the markers, and is echoed.
+    let _odd = create(&c, "odd key/é+%");
+    let enc = c
+        .list_multipart_uploads()
+        .bucket("bkt")
+        .prefix("odd ")
+        .encoding_type(s3lite::s3::types::EncodingType::Url)
+        .send()
+        .unwrap();
+    assert_eq!(enc.uploads.iter().map(|u| u.key.as_str()).collect::<Vec<_>>(), ["odd%20key/%C3%A9%2B%25"]);
+    assert_eq!(enc.prefix.as_deref(), Some("odd%20"));
+    assert_eq!(enc.encoding_type, Some(s3lite::s3::types::EncodingType::Url));
+    let grouped = c
+        .list_multipart_uploads()
+        .bucket("bkt")
+        .delimiter(" ")
+        .key_marker("b c")
+        .max_uploads(1)
+        .encoding_type(s3lite::s3::types::EncodingType::Url)
+        .send()
+        .unwrap();
+    assert_eq!(grouped.common_prefixes, ["odd%20"]);
+    assert_eq!((grouped.delimiter.as_deref(), grouped.key_marker.as_deref()), (Some("%20"), Some("b%20c")));
+    assert_eq!(grouped.next_key_marker.as_deref(), Some("odd%20"));
+    let plain = c.list_multipart_uploads().bucket("bkt").prefix("odd ").send().unwrap();
+    assert_eq!(plain.uploads[0].key, "odd key/é+%");
+    assert_eq!(plain.encoding_type, None);
     // A bucket with an upload in progress is not empty.
     assert_eq!(c.delete_bucket().bucket("bkt").send().unwrap_err().code(), "BucketNotEmpty");
 }

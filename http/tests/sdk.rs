@@ -350,6 +350,17 @@ async fn multipart(env: Env) {
     assert_eq!(parts.is_truncated(), Some(true));
     let uploads = s3.list_multipart_uploads().bucket("mpu").send().await.unwrap();
     assert_eq!(uploads.uploads().iter().filter_map(|u| u.upload_id()).collect::<Vec<_>>(), [id.as_str()]);
+    let encoded = s3
+        .list_multipart_uploads()
+        .bucket("mpu")
+        .prefix("b g")
+        .encoding_type(aws_sdk_s3::types::EncodingType::Url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(encoded.encoding_type(), Some(&aws_sdk_s3::types::EncodingType::Url));
+    // As S3 sends it: aws-sdk-s3 leaves the decoding to its caller (boto3 decodes).
+    assert_eq!(encoded.prefix(), Some("b%20g"));
     let completed = CompletedMultipartUpload::builder()
         .set_parts(Some(
             etags.iter().map(|(n, e)| CompletedPart::builder().part_number(*n).e_tag(e).build()).collect(),

@@ -571,7 +571,7 @@ builder!(
     fields { bucket: String }
     optional {
         prefix: String, delimiter: String, key_marker: String, upload_id_marker: String,
-        max_uploads: i32,
+        max_uploads: i32, encoding_type: EncodingType,
     }
     required { bucket }
 );

@@ -6,11 +6,11 @@ use s3s::{S3Request, S3Response, S3Result};
 
 use super::{StoreS3, etag, owner, run, ts};
 
-fn encoding(e: Option<&dto::EncodingType>) -> Option<t::EncodingType> {
+pub(super) fn encoding(e: Option<&dto::EncodingType>) -> Option<t::EncodingType> {
     e.filter(|e| e.as_str().eq_ignore_ascii_case("url")).map(|_| t::EncodingType::Url)
 }
 
-fn encoding_out(e: Option<t::EncodingType>) -> Option<dto::EncodingType> {
+pub(super) fn encoding_out(e: Option<t::EncodingType>) -> Option<dto::EncodingType> {
     e.map(|t::EncodingType::Url| dto::EncodingType::from_static(dto::EncodingType::URL))
 }
 

@@ -318,8 +318,8 @@ pub(super) async fn list_multipart_uploads(
         key_marker: i.key_marker.clone(),
         upload_id_marker: i.upload_id_marker.clone(),
         max_uploads: i.max_uploads,
+        encoding_type: super::listing::encoding(i.encoding_type.as_ref()),
     };
-    let echo = (i.prefix.clone(), i.delimiter.clone(), i.key_marker.clone(), i.upload_id_marker.clone());
     run(
         ops,
         &req,
@@ -351,10 +351,11 @@ pub(super) async fn list_multipart_uploads(
                 next_key_marker: o.next_key_marker,
                 next_upload_id_marker: o.next_upload_id_marker,
                 max_uploads: Some(o.max_uploads),
-                prefix: echo.0,
-                delimiter: echo.1,
-                key_marker: echo.2,
-                upload_id_marker: echo.3,
+                prefix: o.prefix,
+                delimiter: o.delimiter,
+                key_marker: o.key_marker,
+                upload_id_marker: o.upload_id_marker,
+                encoding_type: super::listing::encoding_out(o.encoding_type),
                 ..Default::default()
             })
         },

@@ -552,14 +552,26 @@ impl S3 {
             (true, Some((k, u))) => (Some(k), u),
             _ => (None, None),
         };
+        // With encoding-type=url S3 encodes Delimiter, KeyMarker, Prefix, NextKeyMarker and Key
+        // (ListMultipartUploads, "EncodingType").
+        let url = req.encoding_type == Some(crate::s3::types::EncodingType::Url);
+        let enc = |s: String| if url { rules::url_encode(&s) } else { s };
+        for u in &mut uploads {
+            u.key = enc(std::mem::take(&mut u.key));
+        }
         Ok(ListMultipartUploadsOutput {
             bucket: req.bucket,
             uploads,
-            common_prefixes,
+            common_prefixes: common_prefixes.into_iter().map(enc).collect(),
             is_truncated,
-            next_key_marker,
+            next_key_marker: next_key_marker.map(enc),
             next_upload_id_marker,
             max_uploads: max as i32,
+            prefix: req.prefix.map(enc),
+            delimiter: req.delimiter.map(enc),
+            key_marker: req.key_marker.map(enc),
+            upload_id_marker: req.upload_id_marker,
+            encoding_type: req.encoding_type,
         })
     }
 }

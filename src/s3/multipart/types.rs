@@ -4,7 +4,7 @@ use std::time::SystemTime;
 
 use crate::error::{Error, Result};
 use crate::s3::checksum::ChecksumAlgorithm;
-use crate::s3::types::{Body, Checksums, Owner};
+use crate::s3::types::{Body, Checksums, EncodingType, Owner};
 use crate::types::StorageClass;
 
 /// `FULL_OBJECT` or `COMPOSITE`.
@@ -307,6 +307,8 @@ pub struct ListMultipartUploadsRequest {
     pub upload_id_marker: Option<String>,
     /// At most this many uploads and prefixes (≤ 1000).
     pub max_uploads: Option<i32>,
+    /// `url`: keys, prefixes, the delimiter and key markers come back URL-encoded.
+    pub encoding_type: Option<EncodingType>,
 }
 
 /// One upload in ListMultipartUploads.
@@ -341,4 +343,14 @@ pub struct ListMultipartUploadsOutput {
     pub next_upload_id_marker: Option<String>,
     /// The page size used.
     pub max_uploads: i32,
+    /// The request's prefix, echoed (encoded with `encoding-type=url`).
+    pub prefix: Option<String>,
+    /// The request's delimiter, echoed (encoded with `encoding-type=url`).
+    pub delimiter: Option<String>,
+    /// The request's key marker, echoed (encoded with `encoding-type=url`).
+    pub key_marker: Option<String>,
+    /// The request's upload id marker, echoed.
+    pub upload_id_marker: Option<String>,
+    /// The request's encoding type, echoed.
+    pub encoding_type: Option<EncodingType>,
 }
