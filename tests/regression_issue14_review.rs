@@ -3,14 +3,12 @@
 
 mod common;
 
-use std::io;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
-use s3lite::io::{MappedBytes, OpenMode, SimStorage, Storage, StorageFile, StorageLock};
+use s3lite::io::SimStorage;
 use s3lite::s3::types::*;
 use s3lite::{BackgroundCompaction, CompactionPolicy, CompleteOptions, PartOptions, Store, UploadOptions};
 
@@ -49,77 +47,14 @@ impl ReadGate {
     }
 }
 
-#[derive(Debug, Clone)]
-struct ReadGated {
-    sim: SimStorage,
-    gate: Arc<ReadGate>,
-}
-
-#[derive(Debug)]
-struct ReadGatedFile {
-    inner: Arc<dyn StorageFile>,
-    gate: Arc<ReadGate>,
-}
-
-impl StorageFile for ReadGatedFile {
-    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
-        self.gate.pass();
-        self.inner.read_exact_at(buf, offset)
-    }
-    fn read_append_at(&self, out: &mut Vec<u8>, offset: u64, len: usize) -> io::Result<()> {
-        self.gate.pass();
-        self.inner.read_append_at(out, offset, len)
-    }
-    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
-        self.inner.write_all_at(buf, offset)
-    }
-    fn len(&self) -> io::Result<u64> {
-        self.inner.len()
-    }
-    fn set_len(&self, len: u64) -> io::Result<()> {
-        self.inner.set_len(len)
-    }
-    fn sync_data(&self) -> io::Result<()> {
-        self.inner.sync_data()
-    }
-    fn sync_all(&self) -> io::Result<()> {
-        self.inner.sync_all()
-    }
-    fn preallocate(&self, len: u64) -> io::Result<()> {
-        self.inner.preallocate(len)
-    }
-    fn map(&self) -> io::Result<Arc<dyn MappedBytes>> {
-        self.inner.map()
+impl common::gate::Hook for ReadGate {
+    fn before_read(&self) {
+        self.pass();
     }
 }
 
-impl Storage for ReadGated {
-    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
-        self.sim.create_dir_all(path)
-    }
-    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Arc<dyn StorageFile>> {
-        let inner = self.sim.open(path, mode)?;
-        Ok(Arc::new(ReadGatedFile { inner, gate: self.gate.clone() }))
-    }
-    fn exists(&self, path: &Path) -> io::Result<bool> {
-        self.sim.exists(path)
-    }
-    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        self.sim.rename(from, to)
-    }
-    fn remove_file(&self, path: &Path) -> io::Result<()> {
-        self.sim.remove_file(path)
-    }
-    fn list_dir(&self, path: &Path) -> io::Result<Vec<String>> {
-        self.sim.list_dir(path)
-    }
-    fn sync_dir(&self, path: &Path) -> io::Result<()> {
-        self.sim.sync_dir(path)
-    }
-    fn lock(&self, path: &Path) -> io::Result<Box<dyn StorageLock>> {
-        self.sim.lock(path)
-    }
-}
+/// The store's storage, stopping the next read once the gate is armed.
+type ReadGated = common::gate::Gated<ReadGate>;
 
 fn put_req(key: &str, body: &[u8]) -> PutObjectRequest {
     PutObjectRequest { bucket: "bkt".into(), key: key.into(), body: body.into(), ..Default::default() }

@@ -1,5 +1,7 @@
-//! A `Storage` over `SimStorage` whose file syncs block while a gate is closed, so that a test can
-//! hold a partition leader inside its fdatasync and queue requests behind it in a known order.
+//! A `Storage` over `SimStorage` that calls a hook before every file read and sync. The usual hook,
+//! [`Gate`], blocks syncs while it is closed, so that a test can hold a partition leader inside its
+//! fdatasync and queue requests behind it in a known order; a test can bring its own (e.g. one
+//! that stops a reader between two reads).
 
 use std::io;
 use std::path::Path;
@@ -43,10 +45,30 @@ impl Gate {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct Gated {
+/// What a [`Gated`] storage calls before file operations.
+pub trait Hook: std::fmt::Debug + Send + Sync + 'static {
+    /// Before every read of a file.
+    fn before_read(&self) {}
+    /// Before every `sync_data` / `sync_all` of a file.
+    fn before_sync(&self) {}
+}
+
+impl Hook for Gate {
+    fn before_sync(&self) {
+        self.pass();
+    }
+}
+
+#[derive(Debug)]
+pub struct Gated<H: Hook = Gate> {
     pub sim: SimStorage,
-    pub gate: Arc<Gate>,
+    pub gate: Arc<H>,
+}
+
+impl<H: Hook> Clone for Gated<H> {
+    fn clone(&self) -> Self {
+        Gated { sim: self.sim.clone(), gate: self.gate.clone() }
+    }
 }
 
 impl Gated {
@@ -55,15 +77,27 @@ impl Gated {
     }
 }
 
-#[derive(Debug)]
-struct GatedFile {
-    inner: Arc<dyn StorageFile>,
-    gate: Arc<Gate>,
+#[allow(dead_code, reason = "not every test binary brings its own hook")]
+impl<H: Hook> Gated<H> {
+    pub fn with_hook(sim: SimStorage, hook: Arc<H>) -> Gated<H> {
+        Gated { sim, gate: hook }
+    }
 }
 
-impl StorageFile for GatedFile {
+#[derive(Debug)]
+struct GatedFile<H: Hook> {
+    inner: Arc<dyn StorageFile>,
+    gate: Arc<H>,
+}
+
+impl<H: Hook> StorageFile for GatedFile<H> {
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        self.gate.before_read();
         self.inner.read_exact_at(buf, offset)
+    }
+    fn read_append_at(&self, out: &mut Vec<u8>, offset: u64, len: usize) -> io::Result<()> {
+        self.gate.before_read();
+        self.inner.read_append_at(out, offset, len)
     }
     fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
         self.inner.write_all_at(buf, offset)
@@ -75,11 +109,11 @@ impl StorageFile for GatedFile {
         self.inner.set_len(len)
     }
     fn sync_data(&self) -> io::Result<()> {
-        self.gate.pass();
+        self.gate.before_sync();
         self.inner.sync_data()
     }
     fn sync_all(&self) -> io::Result<()> {
-        self.gate.pass();
+        self.gate.before_sync();
         self.inner.sync_all()
     }
     fn preallocate(&self, len: u64) -> io::Result<()> {
@@ -90,7 +124,7 @@ impl StorageFile for GatedFile {
     }
 }
 
-impl Storage for Gated {
+impl<H: Hook> Storage for Gated<H> {
     fn create_dir_all(&self, path: &Path) -> io::Result<()> {
         self.sim.create_dir_all(path)
     }
