@@ -499,8 +499,9 @@ fn print_cpu(cpu: &Samples, client: &Samples) {
 
 /// One 256 MiB file, uploaded in process by one `put_object` stream and by `upload_file_with`
 /// (default `TransferConfig`: 8 MiB parts, 10 at once) into a fresh store per run (removed after
-/// it, to bound the disk used); the two take turns going first. Returns MiB/s per run of each.
-fn file_upload(dir: &Path, runs: usize) -> Res<(Vec<f64>, Vec<f64>)> {
+/// it, to bound the disk used); the two take turns going first. Returns (MiB/s, cores busy) per run
+/// of each.
+fn file_upload(dir: &Path, runs: usize) -> Res<(Vec<(f64, f64)>, Vec<(f64, f64)>)> {
     let file = dir.join("upload.bin");
     std::fs::write(&file, payload(FILE_BYTES, 0xf11e))?;
     let mib = (FILE_BYTES >> 20) as f64;
@@ -510,21 +511,35 @@ fn file_upload(dir: &Path, runs: usize) -> Res<(Vec<f64>, Vec<f64>)> {
         let store = Store::builder(&path).open()?;
         let client = store.client();
         client.create_bucket().bucket(BUCKET).send()?;
-        let put = || -> Res<f64> {
+        // MiB/s, and the cores kept busy (process CPU time over wall time).
+        let timed = |f: &dyn Fn() -> Res<()>| -> Res<(f64, f64)> {
+            let cpu = process_cpu();
             let started = Instant::now();
-            client.put_object().bucket(BUCKET).key("one-stream").body(Body::from_path(&file)).send()?;
-            Ok(mib / started.elapsed().as_secs_f64())
+            f()?;
+            let wall = started.elapsed().as_secs_f64();
+            let cores = match (cpu, process_cpu()) {
+                (Some(a), Some(b)) => (b.0 - a.0).as_secs_f64() / wall,
+                _ => f64::NAN,
+            };
+            Ok((mib / wall, cores))
         };
-        let upload = || -> Res<f64> {
-            let started = Instant::now();
-            client.upload_file_with(
-                &file,
-                BUCKET,
-                "in-parts",
-                &ExtraArgs::default(),
-                &TransferConfig::default(),
-            )?;
-            Ok(mib / started.elapsed().as_secs_f64())
+        let put = || {
+            timed(&|| {
+                client.put_object().bucket(BUCKET).key("one-stream").body(Body::from_path(&file)).send()?;
+                Ok(())
+            })
+        };
+        let upload = || {
+            timed(&|| {
+                client.upload_file_with(
+                    &file,
+                    BUCKET,
+                    "in-parts",
+                    &ExtraArgs::default(),
+                    &TransferConfig::default(),
+                )?;
+                Ok(())
+            })
         };
         let (a, b) = if run % 2 == 0 { (put()?, upload()?) } else { (upload()?, put()?) };
         let (p, u) = if run % 2 == 0 { (a, b) } else { (b, a) };
@@ -540,12 +555,23 @@ fn file_upload(dir: &Path, runs: usize) -> Res<(Vec<f64>, Vec<f64>)> {
     Ok((one, parts))
 }
 
-fn print_upload(one: &[f64], parts: &[f64]) {
-    let ratios: Vec<f64> = parts.iter().zip(one).map(|(u, p)| u / p).collect();
+/// The two uploads' rates and the cores each kept busy, and what the machine's cores allow: a
+/// CPU-bound upload in parts can at best keep every core as busy as one stream keeps its share.
+fn print_upload(one: &[(f64, f64)], parts: &[(f64, f64)]) {
+    let rate = |v: &[(f64, f64)]| v.iter().map(|x| x.0).collect::<Vec<_>>();
+    let cores = |v: &[(f64, f64)]| v.iter().map(|x| x.1).collect::<Vec<_>>();
+    let ratios: Vec<f64> = parts.iter().zip(one).map(|(u, p)| u.0 / p.0).collect();
+    let machine = std::thread::available_parallelism().map_or(f64::NAN, |n| n.get() as f64);
+    let ceiling: Vec<f64> = one.iter().map(|p| machine / p.1).collect();
     println!();
-    println!("| in process, 256 MiB file | MiB/s |");
-    println!("|---|---|");
-    println!("| one `put_object` stream | {} |", figure(one, 0));
-    println!("| `upload_file` (8 MiB parts, 10 at once) | {} |", figure(parts, 0));
-    println!("| upload_file / put_object | {} × |", figure(&ratios, 2));
+    println!("| in process, 256 MiB file | MiB/s | cores busy |");
+    println!("|---|---|---|");
+    println!("| one `put_object` stream | {} | {} |", figure(&rate(one), 0), figure(&cores(one), 2));
+    println!(
+        "| `upload_file` (8 MiB parts, 10 at once) | {} | {} |",
+        figure(&rate(parts), 0),
+        figure(&cores(parts), 2)
+    );
+    println!("| upload_file / put_object | {} × | |", figure(&ratios, 2));
+    println!("| ceiling: {machine} cores / one stream's cores busy | {} × | |", figure(&ceiling, 2));
 }
