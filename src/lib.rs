@@ -129,7 +129,7 @@ pub use engine::rewrite::{
 };
 pub use engine::scrub::ScrubReport;
 pub use engine::store::Store;
-pub use engine::{format, io, segment};
+pub use engine::{crypto, format, io, segment};
 pub use error::{CorruptionSite, Error, Result};
 pub use s3::checksum::ChecksumAlgorithm;
 pub use s3::multipart::{ChecksumType, CompletedMultipartUpload, CompletedPart};

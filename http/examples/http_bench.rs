@@ -497,11 +497,14 @@ fn print_cpu(cpu: &Samples, client: &Samples) {
     }
 }
 
+/// (MiB/s, cores busy) of each run of one way to upload.
+type UploadRuns = Vec<(f64, f64)>;
+
 /// One 256 MiB file, uploaded in process by one `put_object` stream and by `upload_file_with`
 /// (default `TransferConfig`: 8 MiB parts, 10 at once) into a fresh store per run (removed after
 /// it, to bound the disk used); the two take turns going first. Returns (MiB/s, cores busy) per run
 /// of each.
-fn file_upload(dir: &Path, runs: usize) -> Res<(Vec<(f64, f64)>, Vec<(f64, f64)>)> {
+fn file_upload(dir: &Path, runs: usize) -> Res<(UploadRuns, UploadRuns)> {
     let file = dir.join("upload.bin");
     std::fs::write(&file, payload(FILE_BYTES, 0xf11e))?;
     let mib = (FILE_BYTES >> 20) as f64;

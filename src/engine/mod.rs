@@ -36,6 +36,7 @@ pub(crate) mod builder;
 pub(crate) mod catalog;
 pub(crate) mod checkpoint;
 mod context;
+pub mod crypto;
 mod etag_hasher;
 pub mod format;
 pub(crate) mod ids;

@@ -1,0 +1,341 @@
+//! A body's AES-256-GCM chunks: the plaintext is cut into `chunk_bytes` pieces (64 KiB by default),
+//! each sealed under the version's data key with its own 16-byte tag, so that a range read opens
+//! only the chunks it covers.
+//!
+//! Chunk `i`'s nonce is `nonce_prefix (7 random bytes) ‖ u32_be(i) ‖ last (1 byte)`, Tink's
+//! streaming-AEAD construction: under one data key no two chunks share a nonce, a chunk moved to
+//! another place fails its tag, and the last flag makes a truncated or extended body fail too. An
+//! empty body is one empty chunk (its tag alone), so even it is authenticated.
+
+use aes_gcm::aead::{AeadInPlace, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce, Tag};
+
+use super::{CryptoError, Dek};
+
+/// A chunk's tag.
+pub const TAG_BYTES: usize = 16;
+
+/// Plaintext bytes per chunk unless the envelope says otherwise.
+pub const CHUNK_BYTES: usize = 64 * 1024;
+
+/// The cipher of one body: the data key, the nonce prefix and the associated data every chunk
+/// binds (see `super::body_aad`).
+pub struct BodyCipher {
+    cipher: Aes256Gcm,
+    nonce_prefix: [u8; 7],
+    aad: Vec<u8>,
+    chunk_bytes: usize,
+}
+
+impl std::fmt::Debug for BodyCipher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BodyCipher").field("chunk_bytes", &self.chunk_bytes).finish_non_exhaustive()
+    }
+}
+
+/// How many chunks a body of `plain` bytes has: at least one.
+#[must_use]
+pub fn chunk_count(plain: u64, chunk_bytes: usize) -> u64 {
+    plain.div_ceil(chunk_bytes as u64).max(1)
+}
+
+/// The stored (sealed) length of a body of `plain` bytes.
+#[must_use]
+pub fn sealed_len(plain: u64, chunk_bytes: usize) -> u64 {
+    plain + chunk_count(plain, chunk_bytes) * TAG_BYTES as u64
+}
+
+/// The chunks a plaintext range `[start, end)` (end > start, end ≤ `plain`) touches, as
+/// (first chunk, last chunk, sealed offset of the first, sealed length of the run).
+#[must_use]
+pub fn sealed_span(start: u64, end: u64, plain: u64, chunk_bytes: usize) -> (u64, u64, u64, u64) {
+    let c = chunk_bytes as u64;
+    let sealed_chunk = c + TAG_BYTES as u64;
+    let first = start / c;
+    let last = (end.max(start + 1) - 1) / c;
+    let offset = first * sealed_chunk;
+    let end_sealed = if last + 1 >= chunk_count(plain, chunk_bytes) {
+        sealed_len(plain, chunk_bytes)
+    } else {
+        (last + 1) * sealed_chunk
+    };
+    (first, last, offset, end_sealed - offset)
+}
+
+impl BodyCipher {
+    /// The cipher of a body under `dek`, with `nonce_prefix` and associated data `aad`.
+    ///
+    /// # Panics
+    /// If `chunk_bytes` is 0 (a caller's bug: envelopes never hold it).
+    #[must_use]
+    pub fn new(dek: &Dek, nonce_prefix: [u8; 7], aad: Vec<u8>, chunk_bytes: usize) -> BodyCipher {
+        assert!(chunk_bytes > 0, "chunk size 0");
+        BodyCipher { cipher: Aes256Gcm::new(dek.bytes().into()), nonce_prefix, aad, chunk_bytes }
+    }
+
+    /// Plaintext bytes per chunk.
+    #[must_use]
+    pub fn chunk_bytes(&self) -> usize {
+        self.chunk_bytes
+    }
+
+    fn nonce(&self, index: u64, last: bool) -> Result<[u8; 12], CryptoError> {
+        let index = u32::try_from(index).map_err(|_| CryptoError::TooLong)?;
+        let mut n = [0u8; 12];
+        n[..7].copy_from_slice(&self.nonce_prefix);
+        n[7..11].copy_from_slice(&index.to_be_bytes());
+        n[11] = u8::from(last);
+        Ok(n)
+    }
+
+    /// Seals `plain` (at most one chunk) as chunk `index`, appending ciphertext and tag to `out`.
+    ///
+    /// # Errors
+    /// `TooLong` past 2^32 chunks.
+    pub fn seal_chunk(
+        &self,
+        index: u64,
+        last: bool,
+        plain: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), CryptoError> {
+        debug_assert!(plain.len() <= self.chunk_bytes);
+        let nonce = self.nonce(index, last)?;
+        let at = out.len();
+        out.extend_from_slice(plain);
+        let tag = self
+            .cipher
+            .encrypt_in_place_detached(Nonce::from_slice(&nonce), &self.aad, &mut out[at..])
+            .map_err(|_| CryptoError::TooLong)?;
+        out.extend_from_slice(&tag);
+        Ok(())
+    }
+
+    /// Opens chunk `index` (ciphertext and tag in `sealed`), appending its plaintext to `out` only
+    /// once the tag verifies.
+    ///
+    /// # Errors
+    /// `Integrity` when the tag does not verify (tampered, moved, truncated, wrong key or place).
+    pub fn open_chunk(
+        &self,
+        index: u64,
+        last: bool,
+        sealed: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), CryptoError> {
+        let Some(body_len) = sealed.len().checked_sub(TAG_BYTES).filter(|&n| n <= self.chunk_bytes) else {
+            return Err(CryptoError::Integrity { chunk: index });
+        };
+        if !last && body_len != self.chunk_bytes {
+            return Err(CryptoError::Integrity { chunk: index });
+        }
+        let nonce = self.nonce(index, last)?;
+        let at = out.len();
+        out.extend_from_slice(&sealed[..body_len]);
+        let tag = Tag::from_slice(&sealed[body_len..]);
+        if self
+            .cipher
+            .decrypt_in_place_detached(Nonce::from_slice(&nonce), &self.aad, &mut out[at..], tag)
+            .is_err()
+        {
+            // Nothing unverified leaves.
+            out.truncate(at);
+            return Err(CryptoError::Integrity { chunk: index });
+        }
+        Ok(())
+    }
+
+    /// Opens the sealed run of chunks `first..=last_chunk` of a body of `plain` bytes, appending the
+    /// plaintext to `out`.
+    ///
+    /// # Errors
+    /// `Integrity` when any chunk fails, or `sealed` is not the run's length.
+    pub fn open_run(
+        &self,
+        first: u64,
+        last_chunk: u64,
+        plain: u64,
+        sealed: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), CryptoError> {
+        let n = chunk_count(plain, self.chunk_bytes);
+        let step = self.chunk_bytes + TAG_BYTES;
+        let mut at = 0usize;
+        for i in first..=last_chunk {
+            let is_last = i + 1 == n;
+            let len = if is_last { sealed.len().saturating_sub(at) } else { step };
+            let Some(chunk) = sealed.get(at..at + len) else {
+                return Err(CryptoError::Integrity { chunk: i });
+            };
+            if is_last {
+                let want = (plain - i * self.chunk_bytes as u64) as usize + TAG_BYTES;
+                if chunk.len() != want {
+                    return Err(CryptoError::Integrity { chunk: i });
+                }
+            }
+            self.open_chunk(i, is_last, chunk, out)?;
+            at += len;
+        }
+        if at != sealed.len() {
+            return Err(CryptoError::Integrity { chunk: last_chunk });
+        }
+        Ok(())
+    }
+}
+
+/// Seals a stream of plaintext as it arrives. A full chunk is sealed only once a byte after it
+/// has arrived, so the last chunk (and only it) carries the last flag without the caller knowing
+/// the length in advance.
+#[derive(Debug)]
+pub struct Sealer {
+    cipher: BodyCipher,
+    pending: Vec<u8>,
+    index: u64,
+    plain: u64,
+}
+
+impl Sealer {
+    /// A sealer over `cipher`.
+    #[must_use]
+    pub fn new(cipher: BodyCipher) -> Sealer {
+        let cap = cipher.chunk_bytes;
+        Sealer { cipher, pending: Vec::with_capacity(cap), index: 0, plain: 0 }
+    }
+
+    /// Plaintext bytes taken so far.
+    #[must_use]
+    pub fn plain_len(&self) -> u64 {
+        self.plain
+    }
+
+    /// Takes `data`, appending to `out` every chunk known not to be the last.
+    ///
+    /// # Errors
+    /// `TooLong` past 2^32 chunks.
+    pub fn push(&mut self, mut data: &[u8], out: &mut Vec<u8>) -> Result<(), CryptoError> {
+        let c = self.cipher.chunk_bytes;
+        self.plain += data.len() as u64;
+        while !data.is_empty() {
+            if self.pending.len() == c {
+                // More follows: the pending chunk is not the last.
+                self.cipher.seal_chunk(self.index, false, &self.pending, out)?;
+                self.index += 1;
+                self.pending.clear();
+            }
+            if self.pending.is_empty() && data.len() > c {
+                // Whole chunks straight from the input, none of them the last.
+                self.cipher.seal_chunk(self.index, false, &data[..c], out)?;
+                self.index += 1;
+                data = &data[c..];
+                continue;
+            }
+            let take = (c - self.pending.len()).min(data.len());
+            self.pending.extend_from_slice(&data[..take]);
+            data = &data[take..];
+        }
+        Ok(())
+    }
+
+    /// Seals what is pending as the last chunk.
+    ///
+    /// # Errors
+    /// `TooLong` past 2^32 chunks.
+    pub fn finish(self, out: &mut Vec<u8>) -> Result<u64, CryptoError> {
+        self.cipher.seal_chunk(self.index, true, &self.pending, out)?;
+        Ok(self.plain)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cipher(chunk: usize) -> BodyCipher {
+        BodyCipher::new(&Dek::from_bytes([7; 32]), [1; 7], b"aad".to_vec(), chunk)
+    }
+
+    fn seal_all(data: &[u8], chunk: usize, pieces: usize) -> Vec<u8> {
+        let mut s = Sealer::new(cipher(chunk));
+        let mut out = Vec::new();
+        for p in data.chunks(pieces.max(1)) {
+            s.push(p, &mut out).unwrap();
+        }
+        s.finish(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn sealed_bodies_open_whole_and_by_range_whatever_the_piece_sizes() {
+        let data: Vec<u8> = (0..1000u32).map(|i| (i * 7) as u8).collect();
+        for chunk in [1, 16, 100, 1000, 4096] {
+            let want = seal_all(&data, chunk, 1000);
+            for pieces in [1, 3, 16, 99, 100, 101, 999] {
+                assert_eq!(seal_all(&data, chunk, pieces), want, "chunk {chunk} pieces {pieces}");
+            }
+            assert_eq!(want.len() as u64, sealed_len(1000, chunk));
+            let c = cipher(chunk);
+            for (s, e) in [(0, 1000), (0, 1), (999, 1000), (15, 17), (100, 300)] {
+                let (first, last, off, len) = sealed_span(s, e, 1000, chunk);
+                let mut out = Vec::new();
+                c.open_run(first, last, 1000, &want[off as usize..(off + len) as usize], &mut out).unwrap();
+                let skip = (s - first * chunk as u64) as usize;
+                assert_eq!(
+                    &out[skip..skip + (e - s) as usize],
+                    &data[s as usize..e as usize],
+                    "{chunk} {s}..{e}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_empty_body_is_one_authenticated_chunk() {
+        let sealed = seal_all(&[], 64, 1);
+        assert_eq!(sealed.len(), TAG_BYTES);
+        let mut out = Vec::new();
+        cipher(64).open_run(0, 0, 0, &sealed, &mut out).unwrap();
+        assert!(out.is_empty());
+        assert!(cipher(64).open_run(0, 0, 0, &[], &mut out).is_err());
+    }
+
+    #[test]
+    fn tampering_swapping_truncating_and_extending_fail_with_no_plaintext() {
+        let data = vec![0x5a; 300];
+        let sealed = seal_all(&data, 100, 7);
+        let c = cipher(100);
+        let open = |s: &[u8]| {
+            let mut out = Vec::new();
+            let r = c.open_run(0, 2, 300, s, &mut out);
+            (r, out)
+        };
+        assert_eq!(open(&sealed).1, data);
+        let mut flipped = sealed.clone();
+        flipped[5] ^= 1;
+        let mut tag = sealed.clone();
+        tag[110] ^= 0x80;
+        let mut swapped = sealed.clone();
+        swapped[..116].copy_from_slice(&sealed[116..232]);
+        swapped[116..232].copy_from_slice(&sealed[..116]);
+        let truncated = &sealed[..232];
+        let mut extended = sealed.clone();
+        extended.push(0);
+        for (what, s) in [
+            ("bit", &flipped[..]),
+            ("tag", &tag),
+            ("swap", &swapped),
+            ("trunc", truncated),
+            ("ext", &extended),
+        ] {
+            let (r, out) = open(s);
+            assert!(matches!(r, Err(CryptoError::Integrity { .. })), "{what}: {r:?}");
+            // Chunks before the damaged one verified; nothing of the damaged one is out.
+            assert!(data.starts_with(&out) && out.len() % 100 == 0, "{what}");
+        }
+        // A body cut at a chunk boundary, claiming to be shorter: the last flag catches it.
+        let mut out = Vec::new();
+        assert!(c.open_run(0, 1, 200, &sealed[..232], &mut out).is_err());
+        // Another body's associated data (another key or version) fails.
+        let other = BodyCipher::new(&Dek::from_bytes([7; 32]), [1; 7], b"other".to_vec(), 100);
+        assert!(other.open_run(0, 2, 300, &sealed, &mut Vec::new()).is_err());
+    }
+}
