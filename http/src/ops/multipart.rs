@@ -9,7 +9,7 @@ use s3s::dto;
 use s3s::{S3Request, S3Response, S3Result};
 
 use super::objects::{http_date, metadata_pairs, trailer_checksum};
-use super::{StoreS3, copy_source, etag, etag_condition, owner, run, ts, with_request_id};
+use super::{StoreS3, copy_source, etag, etag_condition, owner, refuse_sse, run, ts, with_request_id};
 use crate::body::{TrailerChecked, blocking_reader, declared_length};
 use crate::server::RequestId;
 
@@ -36,6 +36,11 @@ pub(super) async fn create_multipart_upload(
 ) -> S3Result<S3Response<dto::CreateMultipartUploadOutput>> {
     let rid = req.extensions.get::<RequestId>().cloned().unwrap_or_else(RequestId::new);
     let i = &req.input;
+    refuse_sse(&[
+        ("x-amz-server-side-encryption", i.server_side_encryption.is_some()),
+        ("x-amz-server-side-encryption-customer-algorithm", i.sse_customer_algorithm.is_some()),
+        ("x-amz-server-side-encryption-aws-kms-key-id", i.ssekms_key_id.is_some()),
+    ])?;
     let r = m::CreateMultipartUploadRequest {
         bucket: i.bucket.clone(),
         key: i.key.clone(),
@@ -78,6 +83,7 @@ pub(super) async fn upload_part(
     let rid = req.extensions.get::<RequestId>().cloned().unwrap_or_else(RequestId::new);
     let trailer = trailer_checksum(&req.headers).map_err(|e| with_request_id(e, &rid))?;
     let i = &mut req.input;
+    refuse_sse(&[("x-amz-server-side-encryption-customer-algorithm", i.sse_customer_algorithm.is_some())])?;
     let body = blocking_reader(i.body.take(), ops.body_idle_timeout);
     let mut body =
         declared_length(body, i.content_length).map_err(|e| with_request_id(crate::to_s3_error(&e), &rid))?;
@@ -126,6 +132,13 @@ pub(super) async fn upload_part_copy(
     req: S3Request<dto::UploadPartCopyInput>,
 ) -> S3Result<S3Response<dto::UploadPartCopyOutput>> {
     let i = &req.input;
+    refuse_sse(&[
+        ("x-amz-server-side-encryption-customer-algorithm", i.sse_customer_algorithm.is_some()),
+        (
+            "x-amz-copy-source-server-side-encryption-customer-algorithm",
+            i.copy_source_sse_customer_algorithm.is_some(),
+        ),
+    ])?;
     let copy_source = copy_source(&i.copy_source)?;
     if i.copy_source_if_match.is_some()
         || i.copy_source_if_none_match.is_some()

@@ -7,7 +7,7 @@ use s3s::dto;
 use s3s::dto::TimestampFormat;
 use s3s::{S3Request, S3Response, S3Result};
 
-use super::{StoreS3, copy_source, etag, etag_condition, run, system_time, ts, with_request_id};
+use super::{StoreS3, copy_source, etag, etag_condition, refuse_sse, run, system_time, ts, with_request_id};
 use crate::body::{TrailerChecked, blocking_reader, declared_length, streaming_body};
 use crate::server::RequestId;
 
@@ -56,6 +56,11 @@ pub(super) async fn put_object(
     let rid = req.extensions.get::<RequestId>().cloned().unwrap_or_else(RequestId::new);
     let trailer = trailer_checksum(&req.headers).map_err(|e| with_request_id(e, &rid))?;
     let i = &mut req.input;
+    refuse_sse(&[
+        ("x-amz-server-side-encryption", i.server_side_encryption.is_some()),
+        ("x-amz-server-side-encryption-customer-algorithm", i.sse_customer_algorithm.is_some()),
+        ("x-amz-server-side-encryption-aws-kms-key-id", i.ssekms_key_id.is_some()),
+    ])?;
     let body = blocking_reader(i.body.take(), ops.body_idle_timeout);
     let mut body =
         declared_length(body, i.content_length).map_err(|e| with_request_id(crate::to_s3_error(&e), &rid))?;
@@ -189,6 +194,7 @@ pub(super) async fn get_object(
     req: S3Request<dto::GetObjectInput>,
 ) -> S3Result<S3Response<dto::GetObjectOutput>> {
     let i = &req.input;
+    refuse_sse(&[("x-amz-server-side-encryption-customer-algorithm", i.sse_customer_algorithm.is_some())])?;
     if i.part_number.is_some() {
         return Err(s3s::s3_error!(NotImplemented, "GetObject by partNumber comes with multipart uploads"));
     }
@@ -249,6 +255,7 @@ pub(super) async fn head_object(
     req: S3Request<dto::HeadObjectInput>,
 ) -> S3Result<S3Response<dto::HeadObjectOutput>> {
     let i = &req.input;
+    refuse_sse(&[("x-amz-server-side-encryption-customer-algorithm", i.sse_customer_algorithm.is_some())])?;
     if i.part_number.is_some() {
         return Err(s3s::s3_error!(NotImplemented, "HeadObject by partNumber comes with multipart uploads"));
     }
@@ -386,6 +393,15 @@ pub(super) async fn copy_object(
     req: S3Request<dto::CopyObjectInput>,
 ) -> S3Result<S3Response<dto::CopyObjectOutput>> {
     let i = &req.input;
+    refuse_sse(&[
+        ("x-amz-server-side-encryption", i.server_side_encryption.is_some()),
+        ("x-amz-server-side-encryption-customer-algorithm", i.sse_customer_algorithm.is_some()),
+        ("x-amz-server-side-encryption-aws-kms-key-id", i.ssekms_key_id.is_some()),
+        (
+            "x-amz-copy-source-server-side-encryption-customer-algorithm",
+            i.copy_source_sse_customer_algorithm.is_some(),
+        ),
+    ])?;
     let copy_source = copy_source(&i.copy_source)?;
     let replace =
         i.metadata_directive.as_ref().is_some_and(|d| d.as_str() == dto::MetadataDirective::REPLACE);
