@@ -362,6 +362,21 @@ pub enum Error {
         /// The missing feature.
         what: &'static str,
     },
+    /// A KMS-style request named a master key the key provider does not have.
+    #[error("{} (HTTP {}): Invalid keyId {key}", self.code(), self.http_status())]
+    KmsKeyNotFound {
+        /// The key id or name as given.
+        key: String,
+    },
+    /// The store cannot seal or open a body: no key provider, or the master key an envelope names
+    /// is missing or does not unwrap its data key (a wrong key file). Nothing is served or stored.
+    #[error("{} (HTTP {}): encryption key unavailable ({key_id}): {reason}", self.code(), self.http_status())]
+    KeyUnavailable {
+        /// The master key's id, or what was asked for.
+        key_id: String,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// Names what refused a request: the store partition, or the rate partition's prefix.
@@ -393,6 +408,8 @@ impl Error {
             Error::InvalidArgument { .. } => "InvalidArgument",
             Error::BodyRead { .. } => "IncompleteBody",
             Error::NotImplemented { .. } => "NotImplemented",
+            Error::KmsKeyNotFound { .. } => "KMS.NotFoundException",
+            Error::KeyUnavailable { .. } => "InternalError",
             Error::NoSuchUpload { .. } => "NoSuchUpload",
             Error::EntityTooSmall { .. } => "EntityTooSmall",
             Error::InvalidPart { .. } => "InvalidPart",
@@ -423,7 +440,11 @@ impl Error {
     #[must_use]
     pub fn http_status(&self) -> u16 {
         match self {
-            Error::Io { .. } | Error::PreviousIo | Error::Corruption { .. } => 500,
+            Error::Io { .. }
+            | Error::PreviousIo
+            | Error::Corruption { .. }
+            | Error::KeyUnavailable { .. } => 500,
+            Error::KmsKeyNotFound { .. } => 400,
             Error::Locked { .. } | Error::AlreadyOpen { .. } | Error::SlowDown { .. } => 503,
             Error::MissingParameter { .. } => 400,
             Error::NoSuchBucket { .. }
@@ -560,6 +581,8 @@ mod tests {
             (Error::InvalidRequest { reason: s() }, "InvalidRequest", 400),
             (Error::PreconditionFailed { bucket: s(), key: s(), condition: s() }, "PreconditionFailed", 412),
             (Error::NotImplemented { what: "w" }, "NotImplemented", 501),
+            (Error::KmsKeyNotFound { key: s() }, "KMS.NotFoundException", 400),
+            (Error::KeyUnavailable { key_id: s(), reason: s() }, "InternalError", 500),
             (Error::NoSuchUpload { upload_id: s() }, "NoSuchUpload", 404),
             (Error::EntityTooSmall { part_number: 1, size: 1, min: 2 }, "EntityTooSmall", 400),
             (Error::InvalidPart { part_number: 1, reason: s() }, "InvalidPart", 400),
@@ -605,6 +628,8 @@ mod tests {
                 | Error::InvalidRequest { .. }
                 | Error::PreconditionFailed { .. }
                 | Error::NotImplemented { .. }
+                | Error::KmsKeyNotFound { .. }
+                | Error::KeyUnavailable { .. }
                 | Error::NoSuchUpload { .. }
                 | Error::EntityTooSmall { .. }
                 | Error::InvalidPart { .. }

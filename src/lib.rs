@@ -115,8 +115,8 @@ pub use engine::multipart::{
     CompleteOptions, PartInfo, PartOptions, UploadDetails, UploadOptions, UploadStarted, UploadSummary,
 };
 pub use engine::options::{
-    BodyFinish, BodyFinishFn, GetOptions, ListOptions, ListPage, NewVersion, ObjectInfo, PutOptions,
-    WriteCondition,
+    BodyFinish, BodyFinishFn, Encryption, EncryptionInfo, GetOptions, ListOptions, ListPage, NewVersion,
+    ObjectInfo, PutOptions, WriteCondition,
 };
 pub use engine::partition::prefix_load::PrefixLoad;
 pub use engine::partition::rate::{PartitionSplitting, RatePartition, RatePartitionState, RequestRateLimits};

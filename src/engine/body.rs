@@ -82,6 +82,51 @@ pub(crate) enum BodySource {
     Inline { bytes: SegmentBytes, body_at: usize },
     /// Chunk records, each read and checked when the reader reaches it.
     Chunked(ChunkedBody),
+    /// Chunk records of ciphertext, opened a run of cipher chunks at a time (each chunk's tag
+    /// verified before any of its bytes leave).
+    Sealed(Box<SealedBody>),
+}
+
+/// Cipher chunks opened per batch when a sealed body is read: 1 MiB of plaintext at most.
+const SEALED_BATCH_CHUNKS: u64 = 16;
+
+#[derive(Debug)]
+pub(crate) struct SealedBody {
+    /// The ciphertext, as chunk records (positions in it are sealed-stream positions).
+    pub(crate) stored: ChunkedBody,
+    pub(crate) cipher: crate::engine::crypto::chunks::BodyCipher,
+    /// Plaintext length.
+    pub(crate) plain: u64,
+    /// The batch opened last: (plaintext offset of its first byte, its plaintext).
+    pub(crate) opened: Option<(u64, Vec<u8>)>,
+    /// The commit record, for errors.
+    pub(crate) site: CorruptionSite,
+}
+
+impl SealedBody {
+    /// The opened plaintext from `pos` to the end of its batch (at most to `end`), opening the
+    /// batch of cipher chunks that holds `pos` when it is not the one opened last.
+    fn run(&mut self, pos: u64, end: u64) -> Result<&[u8]> {
+        use crate::engine::crypto::chunks::sealed_span;
+        let hit = self.opened.as_ref().is_some_and(|(at, b)| *at <= pos && pos < *at + b.len() as u64);
+        if !hit {
+            let c = self.cipher.chunk_bytes() as u64;
+            let first = pos / c;
+            let last = ((end - 1) / c).min(first + SEALED_BATCH_CHUNKS - 1);
+            let (first, last, off, len) = sealed_span(first * c, (last + 1) * c, self.plain, c as usize);
+            let mut sealed = Vec::with_capacity(len as usize);
+            self.stored.read_range(off, off + len, &mut sealed)?;
+            let mut plain = Vec::with_capacity((last - first + 1) as usize * c as usize);
+            self.cipher
+                .open_run(first, last, self.plain, &sealed, &mut plain)
+                .map_err(|e| Error::corruption(self.site.clone(), format!("sealed body: {e}")))?;
+            self.opened = Some((first * c, plain));
+        }
+        let (at, b) = self.opened.as_ref().expect("opened above");
+        let from = (pos - at) as usize;
+        let to = ((end - at) as usize).min(b.len());
+        Ok(&b[from..to])
+    }
 }
 
 #[derive(Debug)]
@@ -162,6 +207,24 @@ impl ChunkedBody {
                 site,
                 format!("chunk {i} record identity does not match the object"),
             ));
+        }
+        Ok(())
+    }
+
+    /// Appends the stored bytes `[start, end)` of the body to `out`, each chunk checked first.
+    fn read_range(&mut self, start: u64, end: u64, out: &mut Vec<u8>) -> Result<()> {
+        let mut pos = start;
+        while pos < end {
+            let i = self.starts.partition_point(|&s| s <= pos) - 1;
+            let at = self.starts[i];
+            let chunk = self.chunk(i)?;
+            let from = (pos - at) as usize;
+            let to = ((end - at) as usize).min(chunk.len());
+            if from >= to {
+                return Err(Error::corruption(self.segment(i)?.1, "sealed body shorter than its chunks say"));
+            }
+            out.extend_from_slice(&chunk[from..to]);
+            pos += (to - from) as u64;
         }
         Ok(())
     }
@@ -314,6 +377,7 @@ impl ObjectReader {
                 let to = ((end - start) as usize).min(chunk.len());
                 Ok(&chunk[from..to])
             }
+            BodySource::Sealed(body) => body.run(pos, end),
         }
     }
 }

@@ -13,6 +13,7 @@ use super::store::{Inner, Store};
 use crate::clock::Clock;
 use crate::engine::checkpoint::Checkpointer;
 use crate::engine::context::Params;
+use crate::engine::crypto::KeyProvider;
 use crate::engine::etag_hasher::EtagHashers;
 use crate::engine::format::manifest::PREFIX_LEN_WHOLE_KEY;
 use crate::engine::format::segment_header::SEGMENT_DATA_START;
@@ -57,9 +58,16 @@ pub struct StoreBuilder {
     pub(super) cache_large_bodies: bool,
     pub(super) seed: Option<u64>,
     pub(super) checkpoints: Checkpoints,
+    pub(super) keys: Option<Arc<dyn KeyProvider>>,
 }
 
 impl StoreBuilder {
+    /// The master keys sealed bodies' data keys are wrapped under (see [`crate::crypto`]). Without
+    /// one, a put asking for encryption is refused and a sealed version cannot be read.
+    pub fn key_provider(mut self, keys: Arc<dyn KeyProvider>) -> Self {
+        self.keys = Some(keys);
+        self
+    }
     /// Partition count at creation: a power of two up to [`PARTITIONS_MAX`] (default 16). Opening
     /// an existing store with another count fails (`InvalidArgument` naming both): records are not
     /// moved between partitions.
@@ -317,6 +325,7 @@ impl StoreBuilder {
                 etag_hashers: EtagHashers::default(),
                 buffers: Arc::default(),
                 cache_large_bodies: self.cache_large_bodies,
+                keys: self.keys.clone(),
                 prefix_rates,
                 writeback,
                 maintenance: Mutex::default(),

@@ -52,6 +52,7 @@ pub(crate) mod partition;
 pub(crate) mod recovery;
 pub(crate) mod rewrite;
 pub(crate) mod scrub;
+mod sealing;
 pub mod segment;
 pub(crate) mod store;
 mod writeback;

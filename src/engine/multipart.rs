@@ -264,7 +264,8 @@ impl Store {
             storage_class: upload.class,
             ..PutOptions::default()
         };
-        let mut written = self.write_chunks(part, bucket.0, key, token, pieces, durability, &put_opts)?;
+        let mut written =
+            self.write_chunks(part, bucket.0, key, token, pieces, durability, &put_opts, None)?;
         if let Some(expected) = opts.content_length.filter(|&e| e != written.size) {
             return Err(Error::InvalidArgument {
                 name: "Content-Length",

@@ -16,6 +16,7 @@ use super::options::{
 };
 use crate::engine::body::{BodySource, ChunkedBody, ObjectReader};
 use crate::engine::buffer_pool::{BufferPool, PIECE_BYTES, Piece, SharedPiece};
+use crate::engine::crypto::chunks::{CHUNK_BYTES, Sealer, TAG_BYTES};
 use crate::engine::format::align8;
 use crate::engine::format::meta::{CHUNKS_PER_OBJECT_MAX, ChunkIds, ChunkRef, ObjectMeta};
 use crate::engine::format::record::{
@@ -27,6 +28,7 @@ use crate::engine::partition::index::{EntryKind, IndexEntry, spans_of};
 use crate::engine::partition::rate::RequestKind;
 use crate::engine::partition::stats;
 use crate::engine::partition::{Effect, Partition, SharedBody, WriteRecord};
+use crate::engine::sealing::sealing_error;
 use crate::engine::segment::{Segment, SegmentBytes};
 use crate::engine::store::Store;
 use crate::error::{CorruptionSite, Error, Result};
@@ -198,10 +200,16 @@ impl Store {
         let part = self.partition(bucket.0, key.as_bytes());
         self.admit(part, bucket.0, key.as_bytes(), RequestKind::Write)?;
         let durability = self.durability(opts.durability);
+        // A sealed body is always chunk records (see `sealing.rs`).
+        let mut sealing = match &opts.encryption {
+            Some(enc) => Some(self.start_sealing(bucket, key, version, enc)?),
+            None => None,
+        };
         // A body whose length says it is chunked goes straight to pieces; any other is read up to
         // one byte past the inline limit to find out. `inline` is the whole body when it fits,
         // `first` what was read of one that does not.
         let (inline, first) = match opts.content_length {
+            _ if sealing.is_some() => (None, None),
             Some(len) if len > params.inline_bytes => (None, None),
             known => {
                 let cap = known.unwrap_or((64 * 1024).min(params.inline_bytes + 1));
@@ -232,8 +240,16 @@ impl Store {
                 let limit = opts.content_length.map_or(PUT_OBJECT_BYTES_MAX + 1, |l| l.saturating_add(1));
                 let pieces = BodyPieces { first, body: &mut body, eof: false, left: limit };
                 let token = chunk_token(&self.inner.ctx.ids);
-                let written = self.write_chunks(part, bucket.0, key, token, pieces, durability, opts)?;
+                let (envelope, sealer) = match sealing.take() {
+                    Some((envelope, sealer)) => (Some(envelope), Some(sealer)),
+                    None => (None, None),
+                };
+                let written =
+                    self.write_chunks(part, bucket.0, key, token, pieces, durability, opts, sealer)?;
                 let (size, etag) = (written.size, written.etag);
+                if let Some(s) = envelope {
+                    meta.envelope = Some(self.finish_sealing(s, size)?);
+                }
                 meta.chunks = written.chunks.clone();
                 meta.chunk_token = Some(token);
                 chunked = Some(written);
@@ -313,6 +329,7 @@ impl Store {
         mut pieces: BodyPieces<'_>,
         durability: Durability,
         opts: &PutOptions,
+        mut sealer: Option<Sealer>,
     ) -> Result<WrittenChunks<'p>> {
         let chunk_bytes = self.inner.ctx.params.chunk_bytes;
         // Two chunks may wait for hashing while a third is read and written: memory stays bounded,
@@ -330,21 +347,47 @@ impl Store {
         let mut size = 0u64;
         loop {
             let mut chunk = Vec::new();
-            let mut len = 0u64;
+            // Stored bytes (ciphertext when sealed) and plaintext bytes of this chunk record.
+            let (mut len, mut plain) = (0u64, 0u64);
             let mut crc = crc32fast::Hasher::new();
-            while len < chunk_bytes {
-                let want = (chunk_bytes - len).min(PIECE_BYTES as u64) as usize;
-                let Some(piece) = pieces.next(want, &self.inner.buffers)? else { break };
-                // CRC'd while the piece is still in cache from being read.
-                crc.update(piece.bytes());
-                len += piece.bytes().len() as u64;
+            while plain < chunk_bytes {
+                let want = (chunk_bytes - plain).min(PIECE_BYTES as u64) as usize;
+                let Some(piece) = pieces.next(want, &self.inner.buffers)? else {
+                    // The end of the body: a sealer's last chunk joins this record.
+                    if let Some(s) = sealer.take() {
+                        let mut sealed = Vec::with_capacity(CHUNK_BYTES + TAG_BYTES);
+                        s.finish(&mut sealed).map_err(|e| sealing_error(e, size + plain))?;
+                        crc.update(&sealed);
+                        len += sealed.len() as u64;
+                        chunk.push(Arc::new(Piece::new(sealed, None)));
+                    }
+                    break;
+                };
+                plain += piece.bytes().len() as u64;
                 etag.update(piece.clone());
-                chunk.push(piece);
+                let stored = match &mut sealer {
+                    Some(s) => {
+                        // The MD5 worker hashes the plaintext piece; the record takes its ciphertext.
+                        let n = piece.bytes().len();
+                        let mut sealed =
+                            Vec::with_capacity(n + CHUNK_BYTES + (n / CHUNK_BYTES + 2) * TAG_BYTES);
+                        s.push(piece.bytes(), &mut sealed).map_err(|e| sealing_error(e, size + plain))?;
+                        if sealed.is_empty() {
+                            continue;
+                        }
+                        Arc::new(Piece::new(sealed, None))
+                    }
+                    None => piece,
+                };
+                // CRC'd while the piece is still in cache from being read.
+                crc.update(stored.bytes());
+                len += stored.bytes().len() as u64;
+                chunk.push(stored);
             }
             if len == 0 {
                 break;
             }
-            size += len;
+            size += plain;
             if size > PUT_OBJECT_BYTES_MAX {
                 return Err(Error::EntityTooLarge { len: size, max: PUT_OBJECT_BYTES_MAX });
             }
@@ -688,16 +731,30 @@ impl Store {
         };
         let meta = rec.meta.clone();
         let source = if e.kind == EntryKind::Inline {
+            if meta.envelope.is_some() {
+                return Err(Error::corruption(rec.site, "an inline record with an encryption envelope"));
+            }
             self.read_inline_body(rec, e)?
         } else {
-            BodySource::Chunked(ChunkedBody::new(
+            let chunks = ChunkedBody::new(
                 part.clone(),
                 bucket.0,
                 key.as_bytes().to_vec(),
                 ChunkIds::of(&meta, e.version_id.0),
                 meta.chunks.clone(),
                 found.pinned.clone(),
-            ))
+            );
+            match &meta.envelope {
+                Some(env) => BodySource::Sealed(Box::new(self.open_sealed(
+                    env,
+                    chunks,
+                    bucket,
+                    key,
+                    e,
+                    rec.site.clone(),
+                )?)),
+                None => BodySource::Chunked(chunks),
+            }
         };
         stats::add(&part.counters.gets, 1);
         self.count_prefix(part, bucket, key);

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use crate::engine::body::ByteRange;
+use crate::engine::crypto::{Envelope, KeyId, SseMode};
 use crate::engine::format::meta::ObjectMeta;
 use crate::engine::partition::index::{EntryKind, IndexEntry};
 use crate::engine::partition::{Condition, Precondition};
@@ -104,6 +105,29 @@ pub struct PutOptions {
     pub content_length: Option<u64>,
     /// Checks run after the body and before the commit (streamed checksums).
     pub finish: Option<BodyFinish>,
+    /// Seal the body under a fresh data key (needs the store's key provider).
+    pub encryption: Option<Encryption>,
+}
+
+/// How a put asks for its body to be sealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Encryption {
+    /// SSE-S3 (`AES256`): the data key wrapped under the provider's active master key.
+    S3,
+    /// SSE-KMS-style (`aws:kms`): the data key wrapped under the named master key.
+    Kms {
+        /// The key's id or name, as the provider knows it.
+        key: String,
+    },
+}
+
+/// How a stored version is sealed, as its envelope says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncryptionInfo {
+    /// The mode.
+    pub mode: SseMode,
+    /// The master key the data key is wrapped under.
+    pub key_id: KeyId,
 }
 
 /// Options of a get.
@@ -174,6 +198,8 @@ pub struct ObjectInfo {
     pub tags: Vec<(String, String)>,
     /// Stored S3 checksums (loaded by `head` and `get`).
     pub checksums: Vec<(u8, Vec<u8>)>,
+    /// How the body is sealed (loaded by `head` and `get`; `None`: stored in the clear).
+    pub encryption: Option<EncryptionInfo>,
 }
 
 pub(crate) fn etag_string(etag: &[u8]) -> String {
@@ -218,6 +244,7 @@ pub(super) fn info_from(bucket: u64, key: &[u8], e: &IndexEntry, is_latest: bool
         system_metadata: Vec::new(),
         tags: Vec::new(),
         checksums: Vec::new(),
+        encryption: None,
     }
 }
 
@@ -228,5 +255,10 @@ pub(super) fn with_meta(mut info: ObjectInfo, meta: ObjectMeta) -> ObjectInfo {
     info.system_metadata = meta.system;
     info.tags = meta.tags;
     info.checksums = meta.checksums;
+    info.encryption = meta
+        .envelope
+        .as_deref()
+        .and_then(|e| Envelope::decode(e).ok())
+        .map(|e| EncryptionInfo { mode: e.mode, key_id: e.key_id });
     info
 }

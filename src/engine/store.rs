@@ -52,6 +52,10 @@ pub(super) struct Inner {
     pub(super) buffers: Arc<BufferPool>,
     /// See [`StoreBuilder::cache_large_bodies`].
     pub(super) cache_large_bodies: bool,
+    /// See [`StoreBuilder::key_provider`].
+    ///
+    /// [`StoreBuilder::key_provider`]: super::builder::StoreBuilder::key_provider
+    pub(super) keys: Option<Arc<dyn crate::engine::crypto::KeyProvider>>,
     /// Rate partitions when request-rate emulation splits them.
     pub(super) prefix_rates: Option<PrefixRates>,
     pub(super) writeback: Option<Writeback>,
@@ -137,6 +141,7 @@ impl Store {
                 bytes: CHECKPOINT_BYTES_DEFAULT,
                 interval_ms: CHECKPOINT_INTERVAL_MS_DEFAULT,
             },
+            keys: None,
         }
     }
 
