@@ -6,9 +6,11 @@
 
 use std::error::Error;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use s3lite::api::ExtraArgs;
-use s3lite::s3::types::{BucketVersioningStatus, CreateBucketConfiguration};
+use s3lite::crypto::MasterKeys;
+use s3lite::s3::types::{BucketVersioningStatus, CreateBucketConfiguration, ServerSideEncryption};
 use s3lite::types::iso8601;
 use s3lite::{StorageClass, Store};
 
@@ -50,8 +52,12 @@ fn main() -> Outcome {
 /// The whole tutorial, in `dir` (the store goes to `dir/store`, local files to `dir/files`).
 pub fn run(dir: &Path) -> Outcome {
     println!("== 1. open a store in eu-west-1 and sign in with the owner's credentials");
-    let store =
-        Store::builder(dir.join("store")).region("eu-west-1").owner_display_name("tutorial-owner").open()?;
+    let store = Store::builder(dir.join("store"))
+        .region("eu-west-1")
+        .owner_display_name("tutorial-owner")
+        // Master keys for server-side encryption, in a file of their own beside the store.
+        .key_provider(Arc::new(MasterKeys::open_or_create_file(dir.join("store.keys"))?))
+        .open()?;
     let credentials = store.create_access_key(&store.owner())?;
     let client = store.client_with_credentials(&credentials)?;
     let resource = client.resource();
@@ -155,6 +161,18 @@ pub fn run(dir: &Path) -> Outcome {
     let version = current.version_id()?;
     println!("uploaded {first_key} twice more; current version id {}", version.as_deref().unwrap_or("?"));
     check(version.is_some() && current.content_length()? == 400, "the newest upload is current")?;
+
+    println!("== 6b. server-side encryption");
+    let third_object = resource.bucket(&first_name).object(&third_key);
+    let sse =
+        ExtraArgs { server_side_encryption: Some(ServerSideEncryption::Aes256), ..ExtraArgs::default() };
+    third_object.upload_file(&third_file, &sse)?;
+    let shown = third_object.server_side_encryption()?;
+    println!("uploaded {third_key} with ServerSideEncryption AES256; server_side_encryption = {shown:?}");
+    check(shown.as_deref() == Some("AES256"), "the object reports AES256")?;
+    let mut read = Vec::new();
+    third_object.get()?.into_output().body.write_to(&mut read)?;
+    check(read == std::fs::read(&third_file)?, "an encrypted object reads back as written")?;
 
     println!("== 7. traverse");
     let names: Vec<String> = resource

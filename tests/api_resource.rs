@@ -113,6 +113,7 @@ fn transfers_stream_and_downloads_are_atomic() {
         content_type: Some("application/x-test".into()),
         metadata: vec![("m".into(), "1".into())],
         storage_class: Some("STANDARD_IA".into()),
+        ..ExtraArgs::default()
     };
     let object = bucket.upload_file(&src, "big", &extra).unwrap();
     assert_eq!(object.content_type().unwrap().as_deref(), Some("application/x-test"));

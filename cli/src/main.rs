@@ -48,6 +48,11 @@ struct Serve {
     /// Base domain for virtual-host-style requests (`bucket.<domain>`).
     #[arg(long)]
     domain: Option<String>,
+    /// The master-key file for server-side encryption (created with mode 0600 if missing; default
+    /// `<data>.keys`, beside the data directory, not in it). Keep it apart from the data to keep
+    /// the data unreadable without it.
+    #[arg(long)]
+    key_file: Option<PathBuf>,
     /// How long in-flight requests may run after SIGINT/SIGTERM before the store closes anyway.
     #[arg(long, default_value_t = 30)]
     drain_secs: u64,
@@ -75,7 +80,19 @@ fn main() -> ExitCode {
 
 /// Opens the store, sets up its accounts and keys, serves until SIGINT/SIGTERM, closes it.
 fn serve(args: Serve) -> Result<(), String> {
-    let mut builder = Store::builder(&args.data);
+    let key_file = match (&args.key_file, args.data.file_name()) {
+        (Some(k), _) => k.clone(),
+        (None, Some(name)) => args.data.with_file_name(format!("{}.keys", name.to_string_lossy())),
+        (None, None) => {
+            return Err(format!(
+                "--data {} has no name to put a key file beside: give --key-file",
+                args.data.display()
+            ));
+        }
+    };
+    let keys = s3lite::crypto::MasterKeys::open_or_create_file(&key_file)
+        .map_err(|e| format!("cannot open the key file {}: {e}", key_file.display()))?;
+    let mut builder = Store::builder(&args.data).key_provider(std::sync::Arc::new(keys));
     if let Some(region) = &args.region {
         builder = builder.region(region.clone());
     }

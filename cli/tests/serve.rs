@@ -53,6 +53,29 @@ fn first_start_prints_keys_once_and_sigterm_closes_the_store() {
     // The store reopens with the key the first start made.
     let store = s3lite::Store::open(&data).unwrap();
     assert_eq!(store.access_keys(&store.owner()).len(), 1);
+    // The master-key file was made beside the data directory, private, and kept.
+    let keys = dir.path().join("store.keys");
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(std::fs::metadata(&keys).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(s3lite::crypto::MasterKeys::open_file(&keys).unwrap().list().len(), 1);
+}
+
+#[test]
+fn a_malformed_key_file_is_a_clear_start_up_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("elsewhere.keys");
+    std::fs::write(&keys, "not a key file\n").unwrap();
+    let out = s3lite()
+        .args(["serve", "--data"])
+        .arg(dir.path().join("store"))
+        .arg("--key-file")
+        .arg(&keys)
+        .args(["--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot open the key file") && err.contains("line 1"), "{err}");
 }
 
 #[test]

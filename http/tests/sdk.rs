@@ -549,81 +549,113 @@ async fn request_ids(env: Env) {
     assert_eq!(ct.as_deref(), Some("application/xml"));
 }
 
-/// Server-side encryption is not built yet: every request asking for it is `NotImplemented`, and
-/// nothing is stored in the clear under a caller who believes it encrypted.
-async fn encryption_requests_are_refused(env: Env) {
+/// SSE-S3 and KMS-style encryption over the protocol: the headers go in and come back on PUT, GET,
+/// HEAD and COPY; an unknown algorithm or KMS key is a 400; SSE-C and encrypted multipart uploads
+/// are `NotImplemented`; nothing refused is stored.
+async fn server_side_encryption(env: Env) {
     use aws_sdk_s3::types::ServerSideEncryption;
     let s3 = &env.client;
     s3.create_bucket().bucket("sse").send().await.unwrap();
-    s3.put_object().bucket("sse").key("plain").body(ByteStream::from_static(b"x")).send().await.unwrap();
-    let key_b64 = "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE="; // 32 bytes
-    let key_md5 = "Oszb0vNmvGq+W7PkAE6V4g==";
-    let refused = |e: String| assert_eq!(e, "NotImplemented");
-    for sse in [ServerSideEncryption::Aes256, ServerSideEncryption::AwsKms] {
-        let e = s3
-            .put_object()
-            .bucket("sse")
-            .key("k")
-            .server_side_encryption(sse.clone())
-            .body(ByteStream::from_static(b"secret"))
-            .send()
-            .await
-            .unwrap_err();
-        refused(common::code(&e));
-        let e = s3
-            .create_multipart_upload()
-            .bucket("sse")
-            .key("k")
-            .server_side_encryption(sse.clone())
-            .send()
-            .await
-            .unwrap_err();
-        refused(common::code(&e));
-        let e = s3
-            .copy_object()
-            .bucket("sse")
-            .key("k")
-            .copy_source("sse/plain")
-            .server_side_encryption(sse)
-            .send()
-            .await
-            .unwrap_err();
-        refused(common::code(&e));
-    }
-    let e = s3
+    let put = s3
         .put_object()
         .bucket("sse")
-        .key("k")
-        .sse_customer_algorithm("AES256")
-        .sse_customer_key(key_b64)
-        .sse_customer_key_md5(key_md5)
-        .body(ByteStream::from_static(b"secret"))
+        .key("s3")
+        .server_side_encryption(ServerSideEncryption::Aes256)
+        .body(ByteStream::from_static(b"secret body"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.server_side_encryption(), Some(&ServerSideEncryption::Aes256));
+    let got = s3.get_object().bucket("sse").key("s3").send().await.unwrap();
+    assert_eq!(got.server_side_encryption(), Some(&ServerSideEncryption::Aes256));
+    assert_eq!(body(got).await, b"secret body");
+    let ranged = s3.get_object().bucket("sse").key("s3").range("bytes=7-10").send().await.unwrap();
+    assert_eq!(body(ranged).await, b"body");
+    let head = s3.head_object().bucket("sse").key("s3").send().await.unwrap();
+    assert_eq!(head.server_side_encryption(), Some(&ServerSideEncryption::Aes256));
+    assert_eq!(head.ssekms_key_id(), None);
+    let kms = s3
+        .put_object()
+        .bucket("sse")
+        .key("kms")
+        .server_side_encryption(ServerSideEncryption::AwsKms)
+        .body(ByteStream::from_static(b"kms body"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kms.server_side_encryption(), Some(&ServerSideEncryption::AwsKms));
+    let kms_key = kms.ssekms_key_id().unwrap().to_owned();
+    // The key id it reports names the key for later requests.
+    let again = s3
+        .put_object()
+        .bucket("sse")
+        .key("kms2")
+        .server_side_encryption(ServerSideEncryption::AwsKms)
+        .ssekms_key_id(&kms_key)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.ssekms_key_id(), Some(kms_key.as_str()));
+    // A copy is encrypted as the copy request says, not as its source was.
+    let copied = s3.copy_object().bucket("sse").key("plain-copy").copy_source("sse/s3").send().await.unwrap();
+    assert_eq!(copied.server_side_encryption(), None);
+    let copied = s3
+        .copy_object()
+        .bucket("sse")
+        .key("s3")
+        .copy_source("sse/s3")
+        .server_side_encryption(ServerSideEncryption::AwsKms)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(copied.server_side_encryption(), Some(&ServerSideEncryption::AwsKms));
+    let got = s3.get_object().bucket("sse").key("plain-copy").send().await.unwrap();
+    assert_eq!(body(got).await, b"secret body");
+
+    let put =
+        |key: &'static str| s3.put_object().bucket("sse").key(key).body(ByteStream::from_static(b"refused"));
+    let e = put("bad").server_side_encryption(ServerSideEncryption::from("AES512")).send().await.unwrap_err();
+    assert_eq!((common::code(&e), common::status(&e)), ("InvalidArgument".into(), 400));
+    let e = put("bad").ssekms_key_id(&kms_key).send().await.unwrap_err();
+    assert_eq!((common::code(&e), common::status(&e)), ("InvalidArgument".into(), 400));
+    let e = put("bad")
+        .server_side_encryption(ServerSideEncryption::AwsKms)
+        .ssekms_key_id("no-such-key")
         .send()
         .await
         .unwrap_err();
-    refused(common::code(&e));
+    assert_eq!((common::code(&e), common::status(&e)), ("KMS.NotFoundException".into(), 400));
+    let key_b64 = "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE="; // 32 bytes
+    let key_md5 = "Oszb0vNmvGq+W7PkAE6V4g==";
+    let e = put("bad")
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(key_b64)
+        .sse_customer_key_md5(key_md5)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(common::code(&e), "NotImplemented");
     let e = s3
         .get_object()
         .bucket("sse")
-        .key("plain")
+        .key("s3")
         .sse_customer_algorithm("AES256")
         .sse_customer_key(key_b64)
         .sse_customer_key_md5(key_md5)
         .send()
         .await
         .unwrap_err();
-    refused(common::code(&e));
+    assert_eq!(common::code(&e), "NotImplemented");
     let e = s3
-        .head_object()
+        .create_multipart_upload()
         .bucket("sse")
-        .key("plain")
-        .sse_customer_algorithm("AES256")
-        .sse_customer_key(key_b64)
-        .sse_customer_key_md5(key_md5)
+        .key("m")
+        .server_side_encryption(ServerSideEncryption::Aes256)
         .send()
         .await
         .unwrap_err();
-    assert_eq!(common::status(&e), 501);
+    assert_eq!(common::code(&e), "NotImplemented");
     let up = s3.create_multipart_upload().bucket("sse").key("m").send().await.unwrap();
     let e = s3
         .upload_part()
@@ -634,13 +666,13 @@ async fn encryption_requests_are_refused(env: Env) {
         .sse_customer_algorithm("AES256")
         .sse_customer_key(key_b64)
         .sse_customer_key_md5(key_md5)
-        .body(ByteStream::from_static(b"secret"))
+        .body(ByteStream::from_static(b"refused"))
         .send()
         .await
         .unwrap_err();
-    refused(common::code(&e));
-    // Nothing was stored under "k", and the upload has no part.
-    let e = s3.head_object().bucket("sse").key("k").send().await.unwrap_err();
+    assert_eq!(common::code(&e), "NotImplemented");
+    // Nothing refused was stored.
+    let e = s3.head_object().bucket("sse").key("bad").send().await.unwrap_err();
     assert_eq!(common::status(&e), 404);
     let parts =
         s3.list_parts().bucket("sse").key("m").upload_id(up.upload_id().unwrap()).send().await.unwrap();
@@ -677,7 +709,7 @@ suite!(
     presigned,
     credentials,
     request_ids,
-    encryption_requests_are_refused
+    server_side_encryption
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -422,6 +422,7 @@ builder!(
         storage_class: String, if_none_match: String, if_match: String, content_md5: String,
         checksum_algorithm: ChecksumAlgorithm, checksum_crc32: String, checksum_crc32_c: String,
         checksum_crc64_nvme: String, checksum_sha1: String, checksum_sha256: String,
+        server_side_encryption: ServerSideEncryption, ssekms_key_id: String,
     }
     required { bucket, key }
 );
@@ -471,7 +472,8 @@ builder!(
     optional {
         content_type: String, storage_class: String, copy_source_if_match: String,
         copy_source_if_none_match: String, copy_source_if_modified_since: SystemTime,
-        copy_source_if_unmodified_since: SystemTime,
+        copy_source_if_unmodified_since: SystemTime, server_side_encryption: ServerSideEncryption,
+        ssekms_key_id: String,
     }
     required { bucket, key, copy_source }
 );

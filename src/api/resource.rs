@@ -353,13 +353,13 @@ impl Object {
         self.attr(|a| a.content_type.clone())
     }
 
-    /// Server-side encryption of the object: `None` until encryption is implemented (loads on first
-    /// access, like every attribute).
+    /// Server-side encryption of the object (`AES256`, `aws:kms`), `None` when it is stored in
+    /// the clear (loads on first access, like every attribute).
     ///
     /// # Errors
     /// As [`Object::load`].
     pub fn server_side_encryption(&self) -> Result<Option<String>> {
-        self.attr(|_| None)
+        self.attr(|a| a.server_side_encryption.map(|e| e.as_str().to_owned()))
     }
 
     /// Reads the object (GetObject).

@@ -43,6 +43,10 @@ pub struct ExtraArgs {
     pub metadata: Vec<(String, String)>,
     /// Storage class name.
     pub storage_class: Option<String>,
+    /// `ServerSideEncryption` (`AES256`, `aws:kms`).
+    pub server_side_encryption: Option<crate::s3::types::ServerSideEncryption>,
+    /// `SSEKMSKeyId`, with `aws:kms`.
+    pub ssekms_key_id: Option<String>,
 }
 
 impl Client {
@@ -77,6 +81,9 @@ impl Client {
         let path = path.as_ref();
         let size = std::fs::metadata(path).map_err(|source| Error::BodyRead { source })?.len();
         if size > config.multipart_threshold {
+            if extra.server_side_encryption.is_some() || extra.ssekms_key_id.is_some() {
+                return Err(Error::NotImplemented { what: "server-side encryption of multipart uploads" });
+            }
             return self.upload_file_in_parts(path, size, bucket, key, extra, config);
         }
         let mut b = self.put_object().bucket(bucket).key(key).body(Body::from_path(path));
@@ -88,6 +95,12 @@ impl Client {
         }
         for (k, v) in &extra.metadata {
             b = b.metadata(k.clone(), v.clone());
+        }
+        if let Some(sse) = extra.server_side_encryption {
+            b = b.server_side_encryption(sse);
+        }
+        if let Some(k) = &extra.ssekms_key_id {
+            b = b.ssekms_key_id(k.clone());
         }
         Ok(b.send()?.into_output())
     }
@@ -173,6 +186,8 @@ impl Client {
                     e_tag: done.e_tag,
                     version_id: done.version_id,
                     checksums: done.checksums,
+                    server_side_encryption: None,
+                    ssekms_key_id: None,
                 })
             }
             Err(e) => {

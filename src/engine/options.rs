@@ -114,6 +114,9 @@ pub struct PutOptions {
 pub enum Encryption {
     /// SSE-S3 (`AES256`): the data key wrapped under the provider's active master key.
     S3,
+    /// SSE-KMS-style (`aws:kms`) with no key named: S3 uses the account's AWS-managed key; here,
+    /// the provider's active master key (reported as a KMS key).
+    KmsDefault,
     /// SSE-KMS-style (`aws:kms`): the data key wrapped under the named master key.
     Kms {
         /// The key's id or name, as the provider knows it.

@@ -55,6 +55,13 @@ impl Store {
                     reason: e.to_string(),
                 })?,
             ),
+            Encryption::KmsDefault => (
+                SseMode::Kms,
+                keys.active_key().map_err(|e| Error::KeyUnavailable {
+                    key_id: "(active)".into(),
+                    reason: e.to_string(),
+                })?,
+            ),
             Encryption::Kms { key } => {
                 (SseMode::Kms, keys.named_key(key).ok_or_else(|| Error::KmsKeyNotFound { key: key.clone() })?)
             }

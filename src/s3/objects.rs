@@ -13,7 +13,10 @@ use super::types::*;
 use super::{S3, time_of, version_string};
 use crate::engine::body::ByteRange;
 use crate::engine::catalog::{BucketInfo, VersioningState};
-use crate::engine::options::{BodyFinish, GetOptions, NewVersion, ObjectInfo, PutOptions, WriteCondition};
+use crate::engine::crypto::SseMode;
+use crate::engine::options::{
+    BodyFinish, Encryption, GetOptions, NewVersion, ObjectInfo, PutOptions, WriteCondition,
+};
 use crate::error::{Error, Result};
 use crate::types::{StorageClass, VersionId};
 
@@ -67,6 +70,39 @@ pub(super) fn storage_class(v: Option<&String>) -> Result<StorageClass> {
         Some(s) => {
             StorageClass::parse(s).map_err(|_| Error::InvalidStorageClass { storage_class: s.clone() })
         }
+    }
+}
+
+/// The engine's sealing for a request's `x-amz-server-side-encryption` and KMS key id.
+///
+/// # Errors
+/// `InvalidArgument` for a KMS key id without `aws:kms` (as S3).
+pub(super) fn encryption_of(
+    sse: Option<ServerSideEncryption>,
+    kms_key: Option<&String>,
+) -> Result<Option<Encryption>> {
+    match (sse, kms_key) {
+        (None, None) => Ok(None),
+        (Some(ServerSideEncryption::Aes256), None) => Ok(Some(Encryption::S3)),
+        (Some(ServerSideEncryption::AwsKms), None) => Ok(Some(Encryption::KmsDefault)),
+        (Some(ServerSideEncryption::AwsKms), Some(k)) => Ok(Some(Encryption::Kms { key: k.clone() })),
+        (_, Some(k)) => Err(Error::InvalidArgument {
+            name: "x-amz-server-side-encryption-aws-kms-key-id",
+            value: k.clone(),
+            reason: "a KMS key id needs x-amz-server-side-encryption: aws:kms".into(),
+        }),
+    }
+}
+
+/// What a version's encryption is reported as: (`x-amz-server-side-encryption`, KMS key id).
+pub(super) fn reported_encryption(info: &ObjectInfo) -> (Option<ServerSideEncryption>, Option<String>) {
+    match &info.encryption {
+        None => (None, None),
+        Some(e) => match e.mode {
+            SseMode::S3 => (Some(ServerSideEncryption::Aes256), None),
+            SseMode::Kms => (Some(ServerSideEncryption::AwsKms), Some(e.key_id.to_string())),
+            SseMode::Customer => (None, None),
+        },
     }
 }
 
@@ -131,6 +167,7 @@ impl S3 {
             storage_class: storage_class(req.storage_class.as_ref())?,
             condition,
             content_length,
+            encryption: encryption_of(req.server_side_encryption, req.ssekms_key_id.as_ref())?,
             ..PutOptions::default()
         };
         let if_match = matches!(opts.condition, Some(WriteCondition::IfETagMatches(_)));
@@ -152,10 +189,13 @@ impl S3 {
             r => r?,
         };
         let stored = stored.lock().clone();
+        let (server_side_encryption, ssekms_key_id) = reported_encryption(&info);
         Ok(PutObjectOutput {
             e_tag: info.e_tag,
             version_id: output_version(b.versioning, info.version_id),
             checksums: Checksums::from_stored(&stored),
+            server_side_encryption,
+            ssekms_key_id,
         })
     }
 
@@ -198,6 +238,8 @@ impl S3 {
             } else {
                 Checksums::default()
             },
+            server_side_encryption: reported_encryption(info).0,
+            ssekms_key_id: reported_encryption(info).1,
         }
     }
 
@@ -473,6 +515,7 @@ impl S3 {
         let class = storage_class(req.storage_class.as_ref())?;
         if req.metadata_directive == MetadataDirective::Copy
             && req.storage_class.is_none()
+            && req.server_side_encryption.is_none()
             && copies_onto_itself(&src, &src_key, &info, &dst, &req.key)
         {
             return Err(Error::InvalidRequest {
@@ -498,9 +541,12 @@ impl S3 {
             checksums: info.checksums.clone(),
             storage_class: class,
             content_length: Some(info.size),
+            // Decrypted by the read, sealed again under a fresh data key if the copy asks for it.
+            encryption: encryption_of(req.server_side_encryption, req.ssekms_key_id.as_ref())?,
             ..PutOptions::default()
         };
         let copied = self.store.put(dst.id, &req.key, &mut body, &opts)?;
+        let (server_side_encryption, ssekms_key_id) = reported_encryption(&copied);
         Ok(CopyObjectOutput {
             copy_object_result: CopyObjectResult {
                 e_tag: copied.e_tag,
@@ -509,6 +555,8 @@ impl S3 {
             version_id: output_version(dst.versioning, copied.version_id),
             copy_source_version_id: (src.versioning != VersioningState::Unversioned)
                 .then(|| version_string(info.version_id)),
+            server_side_encryption,
+            ssekms_key_id,
         })
     }
 }

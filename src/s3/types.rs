@@ -236,6 +236,10 @@ pub struct PutObjectRequest {
     pub checksum_sha1: Option<String>,
     /// `x-amz-checksum-sha256` (base64).
     pub checksum_sha256: Option<String>,
+    /// `x-amz-server-side-encryption`.
+    pub server_side_encryption: Option<ServerSideEncryption>,
+    /// `x-amz-server-side-encryption-aws-kms-key-id` (with `aws:kms`).
+    pub ssekms_key_id: Option<String>,
 }
 
 /// The checksum fields of an output: the one stored for the object, base64.
@@ -294,6 +298,10 @@ pub struct PutObjectOutput {
     pub version_id: Option<String>,
     /// The checksum stored (CRC64NVME unless the request chose another).
     pub checksums: Checksums,
+    /// How the body is encrypted at rest (`None`: it is not).
+    pub server_side_encryption: Option<ServerSideEncryption>,
+    /// The master key of an `aws:kms` object.
+    pub ssekms_key_id: Option<String>,
 }
 
 /// GetObject / HeadObject input.
@@ -355,6 +363,10 @@ pub struct HeadObjectOutput {
     pub tag_count: usize,
     /// The stored checksum, with `checksum_mode` on a whole-object read.
     pub checksums: Checksums,
+    /// How the body is encrypted at rest (`None`: it is not).
+    pub server_side_encryption: Option<ServerSideEncryption>,
+    /// The master key of an `aws:kms` object.
+    pub ssekms_key_id: Option<String>,
 }
 
 impl HeadObjectOutput {
@@ -521,6 +533,10 @@ pub struct CopyObjectRequest {
     pub copy_source_if_modified_since: Option<SystemTime>,
     /// `x-amz-copy-source-if-unmodified-since`.
     pub copy_source_if_unmodified_since: Option<SystemTime>,
+    /// How the copy is encrypted (S3 does not carry the source's setting over).
+    pub server_side_encryption: Option<ServerSideEncryption>,
+    /// With `aws:kms`: the copy's master key.
+    pub ssekms_key_id: Option<String>,
 }
 
 /// `CopyObjectResult`.
@@ -541,6 +557,47 @@ pub struct CopyObjectOutput {
     pub version_id: Option<String>,
     /// Version id of the source that was copied.
     pub copy_source_version_id: Option<String>,
+    /// How the copy is encrypted at rest (`None`: it is not).
+    pub server_side_encryption: Option<ServerSideEncryption>,
+    /// The master key of an `aws:kms` copy.
+    pub ssekms_key_id: Option<String>,
+}
+
+/// `x-amz-server-side-encryption`: how a version's body is encrypted at rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerSideEncryption {
+    /// `AES256` (SSE-S3): under the store's active master key.
+    Aes256,
+    /// `aws:kms` (SSE-KMS-style): under a named master key (`ssekms_key_id`), or the active one.
+    AwsKms,
+}
+
+impl ServerSideEncryption {
+    /// The name S3 uses.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServerSideEncryption::Aes256 => "AES256",
+            ServerSideEncryption::AwsKms => "aws:kms",
+        }
+    }
+
+    /// Parses S3's name.
+    ///
+    /// # Errors
+    /// `InvalidArgument` naming the value (`AES512`, ...); `NotImplemented` for `aws:kms:dsse`.
+    pub fn parse(s: &str) -> crate::error::Result<ServerSideEncryption> {
+        match s {
+            "AES256" => Ok(ServerSideEncryption::Aes256),
+            "aws:kms" => Ok(ServerSideEncryption::AwsKms),
+            "aws:kms:dsse" => Err(crate::error::Error::NotImplemented { what: "DSSE-KMS (aws:kms:dsse)" }),
+            other => Err(crate::error::Error::InvalidArgument {
+                name: "x-amz-server-side-encryption",
+                value: other.into(),
+                reason: "the encryption method specified is not supported (AES256 or aws:kms)".into(),
+            }),
+        }
+    }
 }
 
 /// `EncodingType`.

@@ -56,11 +56,9 @@ pub(super) async fn put_object(
     let rid = req.extensions.get::<RequestId>().cloned().unwrap_or_else(RequestId::new);
     let trailer = trailer_checksum(&req.headers).map_err(|e| with_request_id(e, &rid))?;
     let i = &mut req.input;
-    refuse_sse(&[
-        ("x-amz-server-side-encryption", i.server_side_encryption.is_some()),
-        ("x-amz-server-side-encryption-customer-algorithm", i.sse_customer_algorithm.is_some()),
-        ("x-amz-server-side-encryption-aws-kms-key-id", i.ssekms_key_id.is_some()),
-    ])?;
+    refuse_sse(&[("x-amz-server-side-encryption-customer-algorithm", i.sse_customer_algorithm.is_some())])?;
+    let server_side_encryption =
+        sse_of(i.server_side_encryption.as_ref()).map_err(|e| with_request_id(e, &rid))?;
     let body = blocking_reader(i.body.take(), ops.body_idle_timeout);
     let mut body =
         declared_length(body, i.content_length).map_err(|e| with_request_id(crate::to_s3_error(&e), &rid))?;
@@ -96,6 +94,8 @@ pub(super) async fn put_object(
         checksum_crc64_nvme: i.checksum_crc64nvme.clone(),
         checksum_sha1: i.checksum_sha1.clone(),
         checksum_sha256: i.checksum_sha256.clone(),
+        server_side_encryption,
+        ssekms_key_id: i.ssekms_key_id.clone(),
     };
     run(
         ops,
@@ -112,11 +112,23 @@ pub(super) async fn put_object(
                 checksum_sha1: c.checksum_sha1,
                 checksum_sha256: c.checksum_sha256,
                 checksum_type: c.checksum_type.map(dto::ChecksumType::from),
+                server_side_encryption: sse_out(o.server_side_encryption),
+                ssekms_key_id: o.ssekms_key_id,
                 ..Default::default()
             })
         },
     )
     .await
+}
+
+/// The S3 layer's `x-amz-server-side-encryption` from the header's value.
+fn sse_of(v: Option<&dto::ServerSideEncryption>) -> S3Result<Option<t::ServerSideEncryption>> {
+    v.map(|v| t::ServerSideEncryption::parse(v.as_str())).transpose().map_err(|e| crate::to_s3_error(&e))
+}
+
+/// The response header's value.
+fn sse_out(v: Option<t::ServerSideEncryption>) -> Option<dto::ServerSideEncryption> {
+    v.map(|v| dto::ServerSideEncryption::from(v.as_str().to_owned()))
 }
 
 /// The S3 layer's GetObject/HeadObject request from an s3s GetObjectInput or HeadObjectInput
@@ -167,6 +179,8 @@ struct Head {
     storage_class: Option<dto::StorageClass>,
     tag_count: Option<i32>,
     checksums: t::Checksums,
+    server_side_encryption: Option<dto::ServerSideEncryption>,
+    ssekms_key_id: Option<String>,
 }
 
 fn head_fields(h: &t::HeadObjectOutput, o: Overrides) -> Head {
@@ -184,6 +198,8 @@ fn head_fields(h: &t::HeadObjectOutput, o: Overrides) -> Head {
         expires: o.expires.or_else(|| h.expires.as_deref().and_then(parse_http_date)),
         metadata: metadata_map(&h.metadata),
         storage_class: h.storage_class.map(|c| dto::StorageClass::from(c.as_str().to_owned())),
+        server_side_encryption: sse_out(h.server_side_encryption),
+        ssekms_key_id: h.ssekms_key_id.clone(),
         tag_count: (h.tag_count > 0).then(|| i32::try_from(h.tag_count).unwrap_or(i32::MAX)),
         checksums: h.checksums.clone(),
     }
@@ -239,6 +255,8 @@ pub(super) async fn get_object(
                 checksum_sha1: c.checksum_sha1,
                 checksum_sha256: c.checksum_sha256,
                 checksum_type: c.checksum_type.map(dto::ChecksumType::from),
+                server_side_encryption: h.server_side_encryption,
+                ssekms_key_id: h.ssekms_key_id,
                 ..Default::default()
             });
             if ranged {
@@ -296,6 +314,8 @@ pub(super) async fn head_object(
                 checksum_sha1: c.checksum_sha1,
                 checksum_sha256: c.checksum_sha256,
                 checksum_type: c.checksum_type.map(dto::ChecksumType::from),
+                server_side_encryption: h.server_side_encryption,
+                ssekms_key_id: h.ssekms_key_id,
                 ..Default::default()
             })
         },
@@ -394,14 +414,13 @@ pub(super) async fn copy_object(
 ) -> S3Result<S3Response<dto::CopyObjectOutput>> {
     let i = &req.input;
     refuse_sse(&[
-        ("x-amz-server-side-encryption", i.server_side_encryption.is_some()),
         ("x-amz-server-side-encryption-customer-algorithm", i.sse_customer_algorithm.is_some()),
-        ("x-amz-server-side-encryption-aws-kms-key-id", i.ssekms_key_id.is_some()),
         (
             "x-amz-copy-source-server-side-encryption-customer-algorithm",
             i.copy_source_sse_customer_algorithm.is_some(),
         ),
     ])?;
+    let server_side_encryption = sse_of(i.server_side_encryption.as_ref())?;
     let copy_source = copy_source(&i.copy_source)?;
     let replace =
         i.metadata_directive.as_ref().is_some_and(|d| d.as_str() == dto::MetadataDirective::REPLACE);
@@ -417,6 +436,8 @@ pub(super) async fn copy_object(
         copy_source_if_none_match: i.copy_source_if_none_match.as_ref().map(etag_condition),
         copy_source_if_modified_since: i.copy_source_if_modified_since.clone().map(system_time),
         copy_source_if_unmodified_since: i.copy_source_if_unmodified_since.clone().map(system_time),
+        server_side_encryption,
+        ssekms_key_id: i.ssekms_key_id.clone(),
     };
     run(
         ops,
@@ -431,6 +452,8 @@ pub(super) async fn copy_object(
                 }),
                 version_id: o.version_id,
                 copy_source_version_id: o.copy_source_version_id,
+                server_side_encryption: sse_out(o.server_side_encryption),
+                ssekms_key_id: o.ssekms_key_id,
                 ..Default::default()
             })
         },

@@ -70,7 +70,11 @@ impl Env {
 
     async fn build(transport: Transport, region: &str, idle: Duration, domain: Option<&str>) -> Env {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::builder(dir.path().join("store")).region(region).open().unwrap();
+        let store = Store::builder(dir.path().join("store"))
+            .region(region)
+            .key_provider(std::sync::Arc::new(s3lite::crypto::MasterKeys::generate()))
+            .open()
+            .unwrap();
         let keys = store.create_access_key(&store.owner()).unwrap();
         let ops = s3lite_http::StoreS3::new(store.clone()).body_idle_timeout(idle);
         let service = s3lite_http::s3_service_with(ops, domain);
