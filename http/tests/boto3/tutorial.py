@@ -98,6 +98,14 @@ def main():
     check(current.version_id not in (None, "null") and current.content_length == 400, "the newest upload is current")
     print(f"current version {current.version_id}")
 
+    print("== 6b. server-side encryption")
+    third_object = s3.Object(first_name, third_key)
+    third_object.upload_file(third_file, ExtraArgs={"ServerSideEncryption": "AES256"})
+    check(third_object.server_side_encryption == "AES256", "the object reports AES256")
+    with open(third_file, "rb") as f:
+        check(third_object.get()["Body"].read() == f.read(), "an encrypted object reads back as written")
+    print(f"server_side_encryption = {third_object.server_side_encryption}")
+
     print("== 7. traverse")
     names = [b.name for b in s3.buckets.all()]
     listed = client.list_buckets()
