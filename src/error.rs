@@ -368,6 +368,13 @@ pub enum Error {
         /// The key id or name as given.
         key: String,
     },
+    /// GetBucketEncryption of a bucket with no default encryption (in a store that does not
+    /// encrypt by default).
+    #[error("{} (HTTP {}): the bucket {bucket} has no server-side encryption configuration", self.code(), self.http_status())]
+    NoBucketEncryption {
+        /// The bucket.
+        bucket: String,
+    },
     /// The store cannot seal or open a body: no key provider, or the master key an envelope names
     /// is missing or does not unwrap its data key (a wrong key file). Nothing is served or stored.
     #[error("{} (HTTP {}): encryption key unavailable ({key_id}): {reason}", self.code(), self.http_status())]
@@ -409,6 +416,7 @@ impl Error {
             Error::BodyRead { .. } => "IncompleteBody",
             Error::NotImplemented { .. } => "NotImplemented",
             Error::KmsKeyNotFound { .. } => "KMS.NotFoundException",
+            Error::NoBucketEncryption { .. } => "ServerSideEncryptionConfigurationNotFoundError",
             Error::KeyUnavailable { .. } => "InternalError",
             Error::NoSuchUpload { .. } => "NoSuchUpload",
             Error::EntityTooSmall { .. } => "EntityTooSmall",
@@ -445,6 +453,7 @@ impl Error {
             | Error::Corruption { .. }
             | Error::KeyUnavailable { .. } => 500,
             Error::KmsKeyNotFound { .. } => 400,
+            Error::NoBucketEncryption { .. } => 404,
             Error::Locked { .. } | Error::AlreadyOpen { .. } | Error::SlowDown { .. } => 503,
             Error::MissingParameter { .. } => 400,
             Error::NoSuchBucket { .. }
@@ -582,6 +591,11 @@ mod tests {
             (Error::PreconditionFailed { bucket: s(), key: s(), condition: s() }, "PreconditionFailed", 412),
             (Error::NotImplemented { what: "w" }, "NotImplemented", 501),
             (Error::KmsKeyNotFound { key: s() }, "KMS.NotFoundException", 400),
+            (
+                Error::NoBucketEncryption { bucket: s() },
+                "ServerSideEncryptionConfigurationNotFoundError",
+                404,
+            ),
             (Error::KeyUnavailable { key_id: s(), reason: s() }, "InternalError", 500),
             (Error::NoSuchUpload { upload_id: s() }, "NoSuchUpload", 404),
             (Error::EntityTooSmall { part_number: 1, size: 1, min: 2 }, "EntityTooSmall", 400),
@@ -629,6 +643,7 @@ mod tests {
                 | Error::PreconditionFailed { .. }
                 | Error::NotImplemented { .. }
                 | Error::KmsKeyNotFound { .. }
+                | Error::NoBucketEncryption { .. }
                 | Error::KeyUnavailable { .. }
                 | Error::NoSuchUpload { .. }
                 | Error::EntityTooSmall { .. }
@@ -643,7 +658,7 @@ mod tests {
     #[test]
     fn every_error_has_its_s3_code_and_status() {
         let all = every_error();
-        assert_eq!(all.len(), 44);
+        assert_eq!(all.len(), 45);
         for (e, code, status) in all {
             assert_eq!((e.code(), e.http_status()), (code, status), "{e:?}");
             let shown = format!("{code} (HTTP {status}): ");

@@ -329,6 +329,12 @@ async fn not_modified_carries_the_etag() {
             r.headers
         );
         assert!(r.headers.contains_key("last-modified"), "{method}: {:?}", r.headers);
+        assert!(r.headers.contains_key("x-amz-request-id"), "{method}: {:?}", r.headers);
+        assert!(
+            !r.headers.contains_key("content-type"),
+            "{method}: a 304 has no body to type: {:?}",
+            r.headers
+        );
     }
 }
 

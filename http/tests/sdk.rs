@@ -361,6 +361,16 @@ async fn multipart(env: Env) {
     assert_eq!(encoded.encoding_type(), Some(&aws_sdk_s3::types::EncodingType::Url));
     // As S3 sends it: aws-sdk-s3 leaves the decoding to its caller (boto3 decodes).
     assert_eq!(encoded.prefix(), Some("b%20g"));
+    // An encoding S3 does not know is refused, on the uploads listing and the object listings alike.
+    let xml = aws_sdk_s3::types::EncodingType::from("xml");
+    let e = s3.list_multipart_uploads().bucket("mpu").encoding_type(xml.clone()).send().await.unwrap_err();
+    assert_eq!(code(&e), "InvalidArgument");
+    let e = s3.list_objects_v2().bucket("mpu").encoding_type(xml.clone()).send().await.unwrap_err();
+    assert_eq!(code(&e), "InvalidArgument");
+    let e = s3.list_objects().bucket("mpu").encoding_type(xml.clone()).send().await.unwrap_err();
+    assert_eq!(code(&e), "InvalidArgument");
+    let e = s3.list_object_versions().bucket("mpu").encoding_type(xml).send().await.unwrap_err();
+    assert_eq!(code(&e), "InvalidArgument");
     let completed = CompletedMultipartUpload::builder()
         .set_parts(Some(
             etags.iter().map(|(n, e)| CompletedPart::builder().part_number(*n).e_tag(e).build()).collect(),

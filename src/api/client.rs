@@ -412,6 +412,30 @@ builder!(
     required { bucket }
 );
 builder!(
+    /// Builder of PutBucketEncryption.
+    PutBucketEncryptionBuilder, put_bucket_encryption, PutBucketEncryptionRequest, (), 200,
+    |s3, r| s3.put_bucket_encryption(r),
+    fields { bucket: String, server_side_encryption_configuration: ServerSideEncryptionConfiguration }
+    optional {}
+    required { bucket }
+);
+builder!(
+    /// Builder of GetBucketEncryption.
+    GetBucketEncryptionBuilder, get_bucket_encryption, BucketRequest, GetBucketEncryptionOutput, 200,
+    |s3, r| s3.get_bucket_encryption(&r.bucket),
+    fields { bucket: String }
+    optional {}
+    required { bucket }
+);
+builder!(
+    /// Builder of DeleteBucketEncryption.
+    DeleteBucketEncryptionBuilder, delete_bucket_encryption, BucketRequest, (), 204,
+    |s3, r| s3.delete_bucket_encryption(&r.bucket),
+    fields { bucket: String }
+    optional {}
+    required { bucket }
+);
+builder!(
     /// Builder of PutObject.
     PutObjectBuilder, put_object, PutObjectRequest, PutObjectOutput, 200,
     |s3, r| s3.put_object(r),

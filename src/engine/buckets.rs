@@ -1,11 +1,12 @@
 //! Bucket catalog operations on the store: creating, deleting, looking up and listing buckets,
-//! versioning settings, and writing catalog edits (records in partition 0). Also the
+//! versioning and default-encryption settings, and writing catalog edits (records in partition 0). Also the
 //! [`BucketWrite`] guard that every object write holds from its bucket check to its commit, so a
 //! bucket cannot be deleted under a write in flight; and the two values listings resume with (the
 //! continuation-token secret, a version's seq).
 
-use crate::engine::catalog::{BucketInfo, CatalogEdit, VersioningState};
+use crate::engine::catalog::{BucketEncryption, BucketInfo, CatalogEdit, VersioningState};
 use crate::engine::format::record::{RecordKind, RecordParts, encode_record};
+use crate::engine::options::Encryption;
 use crate::engine::partition::{Effect, WriteRecord};
 use crate::engine::store::{Inner, Store};
 use crate::error::{Error, Result};
@@ -24,6 +25,9 @@ pub(super) struct BucketWrite<'a> {
     bucket: u64,
     /// The bucket's name, for errors (taken with the check, so errors need no second lock).
     pub(super) name: String,
+    /// The encryption a write that asks for none gets (the bucket's default, else the store's),
+    /// taken with the check.
+    pub(super) default_encryption: Option<Encryption>,
 }
 
 impl Drop for BucketWrite<'_> {
@@ -94,9 +98,20 @@ impl Store {
     /// # Errors
     /// `NoSuchBucket`, or `BucketNotEmpty` while any version or delete marker remains.
     pub fn delete_bucket(&self, name: &str) -> Result<()> {
+        self.delete_bucket_named(name, None)
+    }
+
+    /// Deletes the empty bucket `name` if it is still the bucket `expected` (when given): a caller
+    /// that checked who owns a bucket by name must not delete another bucket created under that name
+    /// since (the check and the delete are one step under the catalog lock).
+    pub(crate) fn delete_bucket_named(&self, name: &str, expected: Option<BucketId>) -> Result<()> {
         self.inner.ctx.check()?;
         let mut catalog = self.inner.catalog.write();
-        let id = catalog.by_name(name).ok_or_else(|| Error::NoSuchBucket { bucket: name.into() })?.id;
+        let id = catalog
+            .by_name(name)
+            .filter(|b| expected.is_none_or(|e| b.id == e))
+            .ok_or_else(|| Error::NoSuchBucket { bucket: name.into() })?
+            .id;
         if self.inner.writes_in_flight.lock().contains_key(&id.0) {
             return Err(Error::OperationAborted {
                 bucket: name.into(),
@@ -200,11 +215,68 @@ impl Store {
     /// Starts an object write into `bucket` (see [`BucketWrite`]).
     pub(super) fn begin_write(&self, bucket: BucketId) -> Result<BucketWrite<'_>> {
         let catalog = self.inner.catalog.read();
+        let info =
+            catalog.by_id(bucket).ok_or_else(|| Error::NoSuchBucket { bucket: format!("#{}", bucket.0) })?;
+        let (name, default_encryption) = (info.name.clone(), self.default_encryption(info));
+        *self.inner.writes_in_flight.lock().entry(bucket.0).or_default() += 1;
+        Ok(BucketWrite { inner: &self.inner, bucket: bucket.0, name, default_encryption })
+    }
+
+    /// The encryption a new object of `bucket` that asks for none gets: the bucket's default, else
+    /// SSE-S3 when the store encrypts by default ([`StoreBuilder::encrypt_by_default`]), else none.
+    ///
+    /// [`StoreBuilder::encrypt_by_default`]: super::builder::StoreBuilder::encrypt_by_default
+    pub(crate) fn default_encryption(&self, bucket: &BucketInfo) -> Option<Encryption> {
+        match &bucket.encryption {
+            Some(config) => Some(config.encryption()),
+            None => self.inner.encrypt_by_default.then_some(Encryption::S3),
+        }
+    }
+
+    /// Whether the store seals new objects with SSE-S3 when neither they nor their bucket ask for
+    /// anything (see [`StoreBuilder::encrypt_by_default`]).
+    ///
+    /// [`StoreBuilder::encrypt_by_default`]: super::builder::StoreBuilder::encrypt_by_default
+    #[must_use]
+    pub fn encrypts_by_default(&self) -> bool {
+        self.inner.encrypt_by_default
+    }
+
+    /// Sets (`Some`) or deletes (`None`) a bucket's default encryption.
+    pub(crate) fn set_bucket_encryption(
+        &self,
+        bucket: BucketId,
+        config: Option<BucketEncryption>,
+    ) -> Result<()> {
+        self.inner.ctx.check()?;
+        let mut catalog = self.inner.catalog.write();
         let name = catalog
             .by_id(bucket)
             .map(|b| b.name.clone())
             .ok_or_else(|| Error::NoSuchBucket { bucket: format!("#{}", bucket.0) })?;
-        *self.inner.writes_in_flight.lock().entry(bucket.0).or_default() += 1;
-        Ok(BucketWrite { inner: &self.inner, bucket: bucket.0, name })
+        let edit = CatalogEdit::BucketEncryption { id: bucket.0, config };
+        self.write_catalog(bucket.0, &name, &edit)?;
+        catalog.apply(&edit);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Store;
+    use crate::error::Error;
+
+    #[test]
+    fn a_checked_delete_spares_a_bucket_recreated_under_the_name() {
+        let store = Store::open_in_memory().unwrap();
+        let first = store.create_bucket("b").unwrap();
+        store.delete_bucket("b").unwrap();
+        let second = store.create_bucket("b").unwrap();
+        assert_ne!(first, second, "bucket ids are never reused");
+        let err = store.delete_bucket_named("b", Some(first)).unwrap_err();
+        assert!(matches!(err, Error::NoSuchBucket { .. }), "{err:?}");
+        assert_eq!(store.bucket("b").unwrap().id, second, "the new bucket is still there");
+        store.delete_bucket_named("b", Some(second)).unwrap();
+        assert!(store.bucket("b").is_err());
     }
 }

@@ -59,6 +59,7 @@ pub struct StoreBuilder {
     pub(super) seed: Option<u64>,
     pub(super) checkpoints: Checkpoints,
     pub(super) keys: Option<Arc<dyn KeyProvider>>,
+    pub(super) encrypt_by_default: bool,
 }
 
 impl StoreBuilder {
@@ -66,6 +67,14 @@ impl StoreBuilder {
     /// one, a put asking for encryption is refused and a sealed version cannot be read.
     pub fn key_provider(mut self, keys: Arc<dyn KeyProvider>) -> Self {
         self.keys = Some(keys);
+        self
+    }
+    /// Whether a new object that asks for no encryption, in a bucket with no default encryption of
+    /// its own, is sealed with SSE-S3, as S3 does since 2023-01-05 (default `true`). It takes
+    /// effect only in a store with a [`key_provider`](Self::key_provider): a store without keys
+    /// stores such objects in the clear and reports no encryption, as S3 did before 2023.
+    pub fn encrypt_by_default(mut self, on: bool) -> Self {
+        self.encrypt_by_default = on;
         self
     }
     /// Partition count at creation: a power of two up to [`PARTITIONS_MAX`] (default 16). Opening
@@ -326,6 +335,7 @@ impl StoreBuilder {
                 buffers: Arc::default(),
                 cache_large_bodies: self.cache_large_bodies,
                 keys: self.keys.clone(),
+                encrypt_by_default: self.encrypt_by_default && self.keys.is_some(),
                 prefix_rates,
                 writeback,
                 maintenance: Mutex::default(),

@@ -24,6 +24,44 @@ pub(crate) enum CatalogEdit {
     /// itself, so a host verifying signatures must know it (as S3 does). Replaces `AccessKeyCreated`
     /// for new keys; keys created before keep only their hash and cannot sign HTTP requests.
     AccessKeyIssued { access_key_id: String, secret_access_key: String, canonical_id: String },
+    /// A bucket's default encryption was set (`Some`) or deleted (`None`).
+    BucketEncryption { id: u64, config: Option<BucketEncryption> },
+}
+
+/// A bucket's default encryption (PutBucketEncryption): what a new object that asks for no
+/// encryption of its own is sealed with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketEncryption {
+    /// The algorithm, and for KMS-style encryption the master key.
+    pub sse: DefaultSse,
+    /// S3's Bucket Key setting, kept and reported (every version has its own data key here either
+    /// way: there is no KMS call to save).
+    pub bucket_key_enabled: bool,
+}
+
+/// The algorithm of a bucket's default encryption.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DefaultSse {
+    /// SSE-S3 (`AES256`).
+    S3,
+    /// KMS-style (`aws:kms`), under the named master key or, with none, the provider's active key.
+    Kms {
+        /// The master key's id or name.
+        key: Option<String>,
+    },
+}
+
+impl BucketEncryption {
+    /// The sealing a put gets from this default.
+    #[must_use]
+    pub fn encryption(&self) -> crate::engine::options::Encryption {
+        use crate::engine::options::Encryption;
+        match &self.sse {
+            DefaultSse::S3 => Encryption::S3,
+            DefaultSse::Kms { key: None } => Encryption::KmsDefault,
+            DefaultSse::Kms { key: Some(key) } => Encryption::Kms { key: key.clone() },
+        }
+    }
 }
 
 /// A bucket's versioning state. Once `Enabled`, a bucket never returns to `Unversioned`.
@@ -62,6 +100,8 @@ pub struct BucketInfo {
     pub created_ms: u64,
     /// Versioning state.
     pub versioning: VersioningState,
+    /// The bucket's own default encryption, if one was put (the store's default applies otherwise).
+    pub encryption: Option<BucketEncryption>,
 }
 
 /// Accounts, and buckets by name and id.
@@ -91,6 +131,7 @@ impl Catalog {
                         region: region.clone(),
                         created_ms: *created_ms,
                         versioning: VersioningState::Unversioned,
+                        encryption: None,
                     },
                 );
             }
@@ -120,6 +161,11 @@ impl Catalog {
             CatalogEdit::BucketVersioning { id, state } => {
                 if let Some(b) = self.name_of.get(id).and_then(|n| self.by_name.get_mut(n)) {
                     b.versioning = *state;
+                }
+            }
+            CatalogEdit::BucketEncryption { id, config } => {
+                if let Some(b) = self.name_of.get(id).and_then(|n| self.by_name.get_mut(n)) {
+                    b.encryption = config.clone();
                 }
             }
         }

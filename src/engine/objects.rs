@@ -201,7 +201,7 @@ impl Store {
         self.admit(part, bucket.0, key.as_bytes(), RequestKind::Write)?;
         let durability = self.durability(opts.durability);
         // A sealed body is always chunk records (see `sealing.rs`).
-        let mut sealing = match &opts.encryption {
+        let mut sealing = match opts.encryption.as_ref().or(write.default_encryption.as_ref()) {
             Some(enc) => Some(self.start_sealing(bucket, key, version, enc)?),
             None => None,
         };

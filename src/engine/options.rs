@@ -105,7 +105,9 @@ pub struct PutOptions {
     pub content_length: Option<u64>,
     /// Checks run after the body and before the commit (streamed checksums).
     pub finish: Option<BodyFinish>,
-    /// Seal the body under a fresh data key (needs the store's key provider).
+    /// Seal the body under a fresh data key (needs the store's key provider). `None` takes the
+    /// bucket's default encryption, else the store's (SSE-S3 in a store with keys, see
+    /// `StoreBuilder::encrypt_by_default`), else none.
     pub encryption: Option<Encryption>,
 }
 

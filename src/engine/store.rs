@@ -56,6 +56,8 @@ pub(super) struct Inner {
     ///
     /// [`StoreBuilder::key_provider`]: super::builder::StoreBuilder::key_provider
     pub(super) keys: Option<Arc<dyn crate::engine::crypto::KeyProvider>>,
+    /// New objects asking for nothing get SSE-S3 (the builder's setting, and the store has keys).
+    pub(super) encrypt_by_default: bool,
     /// Rate partitions when request-rate emulation splits them.
     pub(super) prefix_rates: Option<PrefixRates>,
     pub(super) writeback: Option<Writeback>,
@@ -142,6 +144,7 @@ impl Store {
                 interval_ms: CHECKPOINT_INTERVAL_MS_DEFAULT,
             },
             keys: None,
+            encrypt_by_default: true,
         }
     }
 

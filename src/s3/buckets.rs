@@ -123,8 +123,8 @@ impl S3 {
     /// `NoSuchBucket`; `AccessDenied` for a caller that does not own it; `BucketNotEmpty` while any
     /// object, version or delete marker remains.
     pub fn delete_bucket(&self, bucket: &str) -> Result<()> {
-        self.bucket(bucket)?;
-        self.store.delete_bucket(bucket)
+        let checked = self.bucket(bucket)?;
+        self.store.delete_bucket_named(bucket, Some(checked.id))
     }
 
     /// PutBucketVersioning. A bucket once versioned never returns to unversioned: only `Enabled` and

@@ -5,7 +5,8 @@
 //!
 //! Buckets are global per store: one name exists once across all accounts of the store.
 //!
-//! One file per concern: bucket operations in `buckets.rs`; object writes, reads, deletes and copies
+//! One file per concern: bucket operations in `buckets.rs`, default encryption in
+//! `bucket_encryption.rs`; object writes, reads, deletes and copies
 //! in `objects.rs`; the three listings in `listing.rs`. This file keeps the [`S3`] handle and what
 //! they share (continuation tokens, time and version-id formatting).
 
@@ -13,6 +14,7 @@ pub mod checksum;
 pub mod rules;
 pub mod types;
 
+mod bucket_encryption;
 mod buckets;
 mod copy_source;
 mod listing;

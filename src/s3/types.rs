@@ -13,6 +13,10 @@ use crate::engine::catalog::VersioningState;
 use crate::s3::checksum::ChecksumAlgorithm;
 use crate::types::StorageClass;
 
+pub use super::bucket_encryption::{
+    GetBucketEncryptionOutput, PutBucketEncryptionRequest, ServerSideEncryptionByDefault,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+};
 pub use super::copy_source::CopySource;
 
 /// `CreateBucketConfiguration`.
@@ -605,6 +609,25 @@ impl ServerSideEncryption {
 pub enum EncodingType {
     /// URL-encode keys, prefixes and delimiters in the output.
     Url,
+}
+
+impl EncodingType {
+    /// Parses the `encoding-type` query value (`url`, in any case).
+    ///
+    /// # Errors
+    /// `InvalidArgument` naming the value for anything else, as S3 answers ("Invalid Encoding Method
+    /// specified in Request").
+    pub fn parse(s: &str) -> crate::error::Result<EncodingType> {
+        if s.eq_ignore_ascii_case("url") {
+            Ok(EncodingType::Url)
+        } else {
+            Err(crate::error::Error::InvalidArgument {
+                name: "encoding-type",
+                value: s.into(),
+                reason: "Invalid Encoding Method specified in Request".into(),
+            })
+        }
+    }
 }
 
 /// ListObjectsV2 input.

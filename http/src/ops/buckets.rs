@@ -1,4 +1,4 @@
-//! Bucket operations.
+//! Bucket operations: create, head, list, delete, location, versioning, default encryption.
 
 use s3lite::s3::types as t;
 use s3s::dto;
@@ -146,6 +146,92 @@ pub(super) async fn get_bucket_versioning(
             });
             S3Response::new(dto::GetBucketVersioningOutput { status, mfa_delete: None })
         },
+    )
+    .await
+}
+
+pub(super) async fn put_bucket_encryption(
+    ops: &StoreS3,
+    req: S3Request<dto::PutBucketEncryptionInput>,
+) -> S3Result<S3Response<dto::PutBucketEncryptionOutput>> {
+    let bucket = req.input.bucket.clone();
+    let rules = req.input.server_side_encryption_configuration.rules.clone();
+    run(
+        ops,
+        &req,
+        move |s3| {
+            let rules = rules
+                .into_iter()
+                .map(|r| {
+                    let by_default = r
+                        .apply_server_side_encryption_by_default
+                        .map(|d| {
+                            Ok::<_, s3lite::Error>(t::ServerSideEncryptionByDefault {
+                                sse_algorithm: t::ServerSideEncryption::parse(d.sse_algorithm.as_str())?,
+                                kms_master_key_id: d.kms_master_key_id,
+                            })
+                        })
+                        .transpose()?;
+                    Ok(t::ServerSideEncryptionRule {
+                        apply_server_side_encryption_by_default: by_default,
+                        bucket_key_enabled: r.bucket_key_enabled,
+                    })
+                })
+                .collect::<s3lite::Result<Vec<_>>>()?;
+            s3.put_bucket_encryption(t::PutBucketEncryptionRequest {
+                bucket,
+                server_side_encryption_configuration: t::ServerSideEncryptionConfiguration { rules },
+            })
+        },
+        |()| S3Response::new(dto::PutBucketEncryptionOutput {}),
+    )
+    .await
+}
+
+pub(super) async fn get_bucket_encryption(
+    ops: &StoreS3,
+    req: S3Request<dto::GetBucketEncryptionInput>,
+) -> S3Result<S3Response<dto::GetBucketEncryptionOutput>> {
+    let bucket = req.input.bucket.clone();
+    run(
+        ops,
+        &req,
+        move |s3| s3.get_bucket_encryption(&bucket),
+        |o| {
+            let rules = o
+                .server_side_encryption_configuration
+                .rules
+                .into_iter()
+                .map(|r| dto::ServerSideEncryptionRule {
+                    apply_server_side_encryption_by_default: r.apply_server_side_encryption_by_default.map(
+                        |d| dto::ServerSideEncryptionByDefault {
+                            kms_master_key_id: d.kms_master_key_id,
+                            sse_algorithm: dto::ServerSideEncryption::from(
+                                d.sse_algorithm.as_str().to_owned(),
+                            ),
+                        },
+                    ),
+                    bucket_key_enabled: r.bucket_key_enabled,
+                })
+                .collect();
+            S3Response::new(dto::GetBucketEncryptionOutput {
+                server_side_encryption_configuration: Some(dto::ServerSideEncryptionConfiguration { rules }),
+            })
+        },
+    )
+    .await
+}
+
+pub(super) async fn delete_bucket_encryption(
+    ops: &StoreS3,
+    req: S3Request<dto::DeleteBucketEncryptionInput>,
+) -> S3Result<S3Response<dto::DeleteBucketEncryptionOutput>> {
+    let bucket = req.input.bucket.clone();
+    run(
+        ops,
+        &req,
+        move |s3| s3.delete_bucket_encryption(&bucket),
+        |()| S3Response::new(dto::DeleteBucketEncryptionOutput {}),
     )
     .await
 }

@@ -6,8 +6,10 @@ use s3s::{S3Request, S3Response, S3Result};
 
 use super::{StoreS3, etag, owner, run, ts};
 
-pub(super) fn encoding(e: Option<&dto::EncodingType>) -> Option<t::EncodingType> {
-    e.filter(|e| e.as_str().eq_ignore_ascii_case("url")).map(|_| t::EncodingType::Url)
+/// The request's `encoding-type`, or the S3 layer's `InvalidArgument` for a value S3 does not know
+/// (returned inside `run`, so the error carries the request id).
+pub(super) fn encoding(e: Option<&dto::EncodingType>) -> s3lite::Result<Option<t::EncodingType>> {
+    e.map(|e| t::EncodingType::parse(e.as_str())).transpose()
 }
 
 pub(super) fn encoding_out(e: Option<t::EncodingType>) -> Option<dto::EncodingType> {
@@ -35,6 +37,7 @@ pub(super) async fn list_objects_v2(
     req: S3Request<dto::ListObjectsV2Input>,
 ) -> S3Result<S3Response<dto::ListObjectsV2Output>> {
     let i = &req.input;
+    let encoding_type = encoding(i.encoding_type.as_ref());
     let r = t::ListObjectsV2Request {
         bucket: i.bucket.clone(),
         prefix: i.prefix.clone(),
@@ -43,12 +46,16 @@ pub(super) async fn list_objects_v2(
         continuation_token: i.continuation_token.clone(),
         start_after: i.start_after.clone(),
         fetch_owner: i.fetch_owner.unwrap_or(false),
-        encoding_type: encoding(i.encoding_type.as_ref()),
+        encoding_type: None,
     };
     run(
         ops,
         &req,
-        move |s3| s3.list_objects_v2(r),
+        move |s3| {
+            let mut r = r;
+            r.encoding_type = encoding_type?;
+            s3.list_objects_v2(r)
+        },
         |o| {
             S3Response::new(dto::ListObjectsV2Output {
                 name: Some(o.name),
@@ -75,18 +82,23 @@ pub(super) async fn list_objects(
     req: S3Request<dto::ListObjectsInput>,
 ) -> S3Result<S3Response<dto::ListObjectsOutput>> {
     let i = &req.input;
+    let encoding_type = encoding(i.encoding_type.as_ref());
     let r = t::ListObjectsRequest {
         bucket: i.bucket.clone(),
         prefix: i.prefix.clone(),
         delimiter: i.delimiter.clone(),
         max_keys: i.max_keys,
         marker: i.marker.clone(),
-        encoding_type: encoding(i.encoding_type.as_ref()),
+        encoding_type: None,
     };
     run(
         ops,
         &req,
-        move |s3| s3.list_objects(r),
+        move |s3| {
+            let mut r = r;
+            r.encoding_type = encoding_type?;
+            s3.list_objects(r)
+        },
         |o| {
             S3Response::new(dto::ListObjectsOutput {
                 name: Some(o.name),
@@ -111,6 +123,7 @@ pub(super) async fn list_object_versions(
     req: S3Request<dto::ListObjectVersionsInput>,
 ) -> S3Result<S3Response<dto::ListObjectVersionsOutput>> {
     let i = &req.input;
+    let encoding_type = encoding(i.encoding_type.as_ref());
     let r = t::ListObjectVersionsRequest {
         bucket: i.bucket.clone(),
         prefix: i.prefix.clone(),
@@ -118,12 +131,16 @@ pub(super) async fn list_object_versions(
         max_keys: i.max_keys,
         key_marker: i.key_marker.clone(),
         version_id_marker: i.version_id_marker.clone(),
-        encoding_type: encoding(i.encoding_type.as_ref()),
+        encoding_type: None,
     };
     run(
         ops,
         &req,
-        move |s3| s3.list_object_versions(r),
+        move |s3| {
+            let mut r = r;
+            r.encoding_type = encoding_type?;
+            s3.list_object_versions(r)
+        },
         |o| {
             let versions: Vec<dto::ObjectVersion> = o
                 .versions

@@ -89,11 +89,14 @@ where
 }
 
 /// An error with the request id in its XML and headers. s3s replaces an error response's headers
-/// with the error's own when it has any, so Content-Type goes in with them.
+/// with the error's own when it has any, so Content-Type goes in with them (except on a 304).
 pub(crate) fn with_request_id(mut err: S3Error, rid: &RequestId) -> S3Error {
     err.set_request_id(rid.as_str());
     let mut headers = err.headers().cloned().unwrap_or_default();
-    headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/xml"));
+    // A 304 has no body (RFC 9110 §15.4.5), so nothing to type; S3 sends none.
+    if err.status_code() != Some(http::StatusCode::NOT_MODIFIED) {
+        headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/xml"));
+    }
     rid.stamp(&mut headers);
     err.set_headers(headers);
     err
@@ -200,6 +203,27 @@ impl s3s::S3 for StoreS3 {
         req: S3Request<dto::GetBucketVersioningInput>,
     ) -> S3Result<S3Response<dto::GetBucketVersioningOutput>> {
         buckets::get_bucket_versioning(self, req).await
+    }
+
+    async fn put_bucket_encryption(
+        &self,
+        req: S3Request<dto::PutBucketEncryptionInput>,
+    ) -> S3Result<S3Response<dto::PutBucketEncryptionOutput>> {
+        buckets::put_bucket_encryption(self, req).await
+    }
+
+    async fn get_bucket_encryption(
+        &self,
+        req: S3Request<dto::GetBucketEncryptionInput>,
+    ) -> S3Result<S3Response<dto::GetBucketEncryptionOutput>> {
+        buckets::get_bucket_encryption(self, req).await
+    }
+
+    async fn delete_bucket_encryption(
+        &self,
+        req: S3Request<dto::DeleteBucketEncryptionInput>,
+    ) -> S3Result<S3Response<dto::DeleteBucketEncryptionOutput>> {
+        buckets::delete_bucket_encryption(self, req).await
     }
 
     async fn put_object(

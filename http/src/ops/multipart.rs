@@ -324,6 +324,7 @@ pub(super) async fn list_multipart_uploads(
     req: S3Request<dto::ListMultipartUploadsInput>,
 ) -> S3Result<S3Response<dto::ListMultipartUploadsOutput>> {
     let i = &req.input;
+    let encoding_type = super::listing::encoding(i.encoding_type.as_ref());
     let r = m::ListMultipartUploadsRequest {
         bucket: i.bucket.clone(),
         prefix: i.prefix.clone(),
@@ -331,12 +332,16 @@ pub(super) async fn list_multipart_uploads(
         key_marker: i.key_marker.clone(),
         upload_id_marker: i.upload_id_marker.clone(),
         max_uploads: i.max_uploads,
-        encoding_type: super::listing::encoding(i.encoding_type.as_ref()),
+        encoding_type: None,
     };
     run(
         ops,
         &req,
-        move |s3| s3.list_multipart_uploads(r),
+        move |s3| {
+            let mut r = r;
+            r.encoding_type = encoding_type?;
+            s3.list_multipart_uploads(r)
+        },
         move |o| {
             let uploads = o
                 .uploads
