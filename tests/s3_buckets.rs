@@ -5,11 +5,16 @@ mod common;
 use s3lite::s3::types::*;
 use s3lite::{Error, Store};
 
-/// An on-disk and an in-memory store (the directory lives as long as the returned guard).
-fn stores(region: &str) -> (tempfile::TempDir, [Store; 2]) {
+/// An on-disk store, an in-memory one, and an in-memory one with default encryption (the directory
+/// lives as long as the returned guard).
+fn stores(region: &str) -> (tempfile::TempDir, [Store; 3]) {
     let dir = tempfile::tempdir().unwrap();
     let disk = common::small(Store::builder(dir.path())).region(region).open().unwrap();
-    (dir, [disk, common::small(Store::in_memory_builder()).region(region).open().unwrap()])
+    let memory = common::small(Store::in_memory_builder()).region(region).open().unwrap();
+    let keys = std::sync::Arc::new(s3lite::crypto::MasterKeys::generate());
+    let sealed =
+        common::encrypted(common::small(Store::in_memory_builder()), &keys).region(region).open().unwrap();
+    (dir, [disk, memory, sealed])
 }
 
 fn create(name: &str, constraint: Option<&str>) -> CreateBucketRequest {

@@ -6,11 +6,15 @@ use s3lite::Store;
 use s3lite::s3::S3;
 use s3lite::s3::types::*;
 
-fn both(f: impl Fn(&S3)) {
+/// Runs `f` with an S3 handle (owner) and a bucket "bkt", on disk, in memory, and in memory with
+/// default encryption (every object sealed: one suite, both configurations).
+fn each_store(f: impl Fn(&S3)) {
     let dir = tempfile::tempdir().unwrap();
+    let keys = std::sync::Arc::new(s3lite::crypto::MasterKeys::generate());
     for store in [
         common::small(Store::builder(dir.path())).open().unwrap(),
         common::small(Store::in_memory_builder()).open().unwrap(),
+        common::encrypted(common::small(Store::in_memory_builder()), &keys).open().unwrap(),
     ] {
         let s3 = store.s3();
         s3.create_bucket(CreateBucketRequest { bucket: "bkt".into(), ..Default::default() }).unwrap();
@@ -58,7 +62,7 @@ fn all_v2(s3: &S3, mut req: ListObjectsV2Request) -> (Vec<String>, Vec<String>, 
 
 #[test]
 fn v2_pages_in_byte_order_at_every_boundary() {
-    both(|s3| {
+    each_store(|s3| {
         let mut keys: Vec<String> = (0..25).map(|i| format!("k{i:03}")).collect();
         keys.extend(["K", "k", "\u{e9}", "a/b", "z"].map(String::from));
         for k in &keys {
@@ -81,7 +85,7 @@ fn v2_pages_in_byte_order_at_every_boundary() {
 
 #[test]
 fn v2_delimiter_common_prefixes_and_paging_over_them() {
-    both(|s3| {
+    each_store(|s3| {
         for k in ["a/1", "a/2", "b/1", "b/c/1", "c", "d/", "d/x", "e"] {
             put(s3, k);
         }
@@ -110,7 +114,7 @@ fn v2_delimiter_common_prefixes_and_paging_over_them() {
 
 #[test]
 fn v2_start_after_fetch_owner_and_url_encoding() {
-    both(|s3| {
+    each_store(|s3| {
         for k in ["a", "b c", "d+e", "f\u{e9}"] {
             put(s3, k);
         }
@@ -147,7 +151,7 @@ fn v2_start_after_fetch_owner_and_url_encoding() {
 
 #[test]
 fn v2_forged_or_foreign_tokens_are_refused() {
-    both(|s3| {
+    each_store(|s3| {
         for i in 0..3 {
             put(s3, &format!("k{i}"));
         }
@@ -181,7 +185,7 @@ fn v2_forged_or_foreign_tokens_are_refused() {
 
 #[test]
 fn v1_marker_and_next_marker() {
-    both(|s3| {
+    each_store(|s3| {
         for k in ["a/1", "a/2", "b", "c/1", "d"] {
             put(s3, k);
         }
@@ -214,7 +218,7 @@ fn v1_marker_and_next_marker() {
 
 #[test]
 fn versions_listing_order_markers_and_paging() {
-    both(|s3| {
+    each_store(|s3| {
         put(s3, "a");
         s3.put_bucket_versioning("bkt", BucketVersioningStatus::Enabled).unwrap();
         let a1 = put(s3, "a").version_id.unwrap();
@@ -281,7 +285,7 @@ fn versions_listing_order_markers_and_paging() {
 
 #[test]
 fn listing_sees_every_write_immediately() {
-    both(|s3| {
+    each_store(|s3| {
         for i in 0..50 {
             put(s3, &format!("k{i:02}"));
             let out = s3.list_objects_v2(v2(None, None, None)).unwrap();
@@ -498,7 +502,7 @@ const VERSION_QUERIES: [(&str, Option<&str>); 8] = [
 
 #[test]
 fn versions_with_a_delimiter_page_at_every_size_like_one_page_and_the_model() {
-    both(|s3| {
+    each_store(|s3| {
         let model = versions_fixture(s3);
         for (prefix, delimiter) in VERSION_QUERIES {
             let base = ListObjectVersionsRequest {
@@ -555,7 +559,7 @@ fn versions_with_a_delimiter_page_through_the_client() {
 /// `a/` forever.
 #[test]
 fn versions_page_ending_on_a_common_prefix_resumes_after_it() {
-    both(|s3| {
+    each_store(|s3| {
         s3.put_bucket_versioning("bkt", BucketVersioningStatus::Enabled).unwrap();
         for k in ["a/1", "a/2", "c"] {
             put(s3, k);
@@ -584,7 +588,7 @@ fn versions_page_ending_on_a_common_prefix_resumes_after_it() {
 /// not after every key under `a/`.
 #[test]
 fn v1_marker_equal_to_the_prefix_is_a_key_not_a_common_prefix() {
-    both(|s3| {
+    each_store(|s3| {
         for k in ["a/", "a/b", "a/c/d", "a/c/e", "b"] {
             put(s3, k);
         }

@@ -169,12 +169,22 @@ fn code<T>(r: &Result<T, Error>) -> Option<&'static str> {
 
 struct Harness {
     sim: SimStorage,
+    /// Master keys when the store encrypts by default (the same keys at every reopen).
+    keys: Option<std::sync::Arc<s3lite::crypto::MasterKeys>>,
     store: Option<Store>,
     model: Model,
     step: usize,
 }
 
 impl Harness {
+    fn open(&self) -> Store {
+        let builder = common::sim_builder(&self.sim);
+        match &self.keys {
+            Some(keys) => common::encrypted(builder, keys).open().unwrap(),
+            None => builder.open().unwrap(),
+        }
+    }
+
     fn s3(&self) -> s3lite::s3::S3 {
         self.store.as_ref().unwrap().s3()
     }
@@ -338,7 +348,7 @@ impl Harness {
                 self.sim.freeze_after(0);
                 drop(self.store.take());
                 self.sim.crash(CrashMode::Random(self.step as u64));
-                self.store = Some(common::sim_builder(&self.sim).open().unwrap());
+                self.store = Some(self.open());
             }
             Op::CreateUpload { bucket, key } => {
                 let r = s3.create_multipart_upload(s3lite::s3::multipart::CreateMultipartUploadRequest {
@@ -428,7 +438,7 @@ impl Harness {
                 }
                 drop(self.store.take());
                 self.sim.crash(CrashMode::Random(self.step as u64));
-                self.store = Some(common::sim_builder(&self.sim).open().unwrap());
+                self.store = Some(self.open());
             }
         }
     }
@@ -550,20 +560,29 @@ proptest! {
 
     #[test]
     fn store_agrees_with_the_model(ops in proptest::collection::vec(op(), 1..60)) {
-        let sim = SimStorage::new();
-        let store = common::sim_builder(&sim).open().unwrap();
-        let mut h = Harness { sim, store: Some(store), model: Model::default(), step: 0 };
-        h.run(&Op::CreateBucket(0));
-        h.run(&Op::CreateBucket(1));
-        for op in &ops {
-            h.run(op);
-        }
-        // Finally, everything survives a crash and reopen.
-        h.run(&Op::Crash);
-        for b in 0..BUCKETS.len() {
-            h.check_versions(b, 1000);
-            h.check_list(b, "", true, 1000);
-            h.check_uploads(b, 1000);
-        }
+        agrees_with_the_model(&ops, None);
+    }
+
+    /// The same suite on a store that seals every object by default (SSE-S3, as S3 since 2023).
+    #[test]
+    fn store_with_default_encryption_agrees_with_the_model(ops in proptest::collection::vec(op(), 1..60)) {
+        agrees_with_the_model(&ops, Some(std::sync::Arc::new(s3lite::crypto::MasterKeys::generate())));
+    }
+}
+
+fn agrees_with_the_model(ops: &[Op], keys: Option<std::sync::Arc<s3lite::crypto::MasterKeys>>) {
+    let mut h = Harness { sim: SimStorage::new(), keys, store: None, model: Model::default(), step: 0 };
+    h.store = Some(h.open());
+    h.run(&Op::CreateBucket(0));
+    h.run(&Op::CreateBucket(1));
+    for op in ops {
+        h.run(op);
+    }
+    // Finally, everything survives a crash and reopen.
+    h.run(&Op::Crash);
+    for b in 0..BUCKETS.len() {
+        h.check_versions(b, 1000);
+        h.check_list(b, "", true, 1000);
+        h.check_uploads(b, 1000);
     }
 }

@@ -9,12 +9,15 @@ use s3lite::s3::S3;
 use s3lite::s3::types::*;
 use s3lite::{Error, StorageClass, Store};
 
-/// Runs `f` with an S3 handle (owner) and a bucket "bkt", on disk and in memory.
-fn both(f: impl Fn(&S3)) {
+/// Runs `f` with an S3 handle (owner) and a bucket "bkt", on disk, in memory, and in memory with
+/// default encryption (every object sealed: one suite, both configurations).
+fn each_store(f: impl Fn(&S3)) {
     let dir = tempfile::tempdir().unwrap();
+    let keys = std::sync::Arc::new(s3lite::crypto::MasterKeys::generate());
     for store in [
         common::small(Store::builder(dir.path())).open().unwrap(),
         common::small(Store::in_memory_builder()).open().unwrap(),
+        common::encrypted(common::small(Store::in_memory_builder()), &keys).open().unwrap(),
     ] {
         let s3 = store.s3();
         s3.create_bucket(CreateBucketRequest { bucket: "bkt".into(), ..Default::default() }).unwrap();
@@ -51,7 +54,7 @@ fn del(key: &str, version: Option<&str>) -> DeleteObjectRequest {
 
 #[test]
 fn put_stores_headers_metadata_tags_and_class() {
-    both(|s3| {
+    each_store(|s3| {
         let req = PutObjectRequest {
             bucket: "bkt".into(),
             key: "doc.txt".into(),
@@ -89,7 +92,7 @@ fn put_stores_headers_metadata_tags_and_class() {
 
 #[test]
 fn put_limits_and_errors() {
-    both(|s3| {
+    each_store(|s3| {
         let req = |f: &dyn Fn(&mut PutObjectRequest)| {
             let mut r = PutObjectRequest { bucket: "bkt".into(), key: "k".into(), ..Default::default() };
             f(&mut r);
@@ -116,7 +119,7 @@ fn put_limits_and_errors() {
 
 #[test]
 fn ranges_and_bad_versions() {
-    both(|s3| {
+    each_store(|s3| {
         put(s3, "k", b"0123456789");
         let out = s3.get_object(GetObjectRequest { range: Some("bytes=2-4".into()), ..get("k") }).unwrap();
         assert_eq!(out.head.content_length, 3);
@@ -137,7 +140,7 @@ fn ranges_and_bad_versions() {
 
 #[test]
 fn versioning_enabled_semantics() {
-    both(|s3| {
+    each_store(|s3| {
         put(s3, "k", b"before");
         s3.put_bucket_versioning("bkt", BucketVersioningStatus::Enabled).unwrap();
         let v1 = put(s3, "k", b"one").version_id.unwrap();
@@ -178,7 +181,7 @@ fn versioning_enabled_semantics() {
 
 #[test]
 fn versioning_suspended_semantics() {
-    both(|s3| {
+    each_store(|s3| {
         s3.put_bucket_versioning("bkt", BucketVersioningStatus::Enabled).unwrap();
         let kept = put(s3, "k", b"versioned").version_id.unwrap();
         s3.put_bucket_versioning("bkt", BucketVersioningStatus::Suspended).unwrap();
@@ -203,7 +206,7 @@ fn versioning_suspended_semantics() {
 
 #[test]
 fn unversioned_delete_removes_and_is_idempotent() {
-    both(|s3| {
+    each_store(|s3| {
         put(s3, "k", b"v");
         assert_eq!(s3.delete_object(del("k", None)).unwrap(), DeleteObjectOutput::default());
         assert_eq!(s3.get_object(get("k")).unwrap_err().code(), "NoSuchKey");
@@ -214,7 +217,7 @@ fn unversioned_delete_removes_and_is_idempotent() {
 
 #[test]
 fn conditional_reads_follow_s3_precedence() {
-    both(|s3| {
+    each_store(|s3| {
         let etag = put(s3, "k", b"v").e_tag;
         let modified = s3.head_object(get("k")).unwrap().last_modified;
         let before = modified - Duration::from_secs(3600);
@@ -268,7 +271,7 @@ fn conditional_reads_follow_s3_precedence() {
 
 #[test]
 fn conditional_writes_and_deletes() {
-    both(|s3| {
+    each_store(|s3| {
         let cond = |none: Option<&str>, m: Option<&str>| PutObjectRequest {
             bucket: "bkt".into(),
             key: "k".into(),
@@ -293,7 +296,7 @@ fn conditional_writes_and_deletes() {
 
 #[test]
 fn delete_objects_batches_limits_and_reports() {
-    both(|s3| {
+    each_store(|s3| {
         for i in 0..5 {
             put(s3, &format!("k{i}"), b"v");
         }
@@ -350,7 +353,7 @@ fn delete_objects_batches_limits_and_reports() {
 
 #[test]
 fn copy_object_rules() {
-    both(|s3| {
+    each_store(|s3| {
         s3.create_bucket(CreateBucketRequest { bucket: "other".into(), ..Default::default() }).unwrap();
         let src = PutObjectRequest {
             bucket: "bkt".into(),
@@ -426,7 +429,7 @@ fn checksums_are_verified_stored_and_returned() {
     use base64::Engine;
     use s3lite::s3::checksum::ChecksumAlgorithm;
     let b64 = |raw: &[u8]| base64::engine::general_purpose::STANDARD.encode(raw);
-    both(|s3| {
+    each_store(|s3| {
         let body = b"checksummed body".to_vec();
         let base = || PutObjectRequest {
             bucket: "bkt".into(),
@@ -548,7 +551,7 @@ fn bodies_too_large_for_one_put_are_refused_and_leave_nothing() {
 fn streamed_bodies_from_readers_and_files_with_checksums() {
     use base64::Engine;
     use s3lite::s3::checksum::ChecksumAlgorithm;
-    both(|s3| {
+    each_store(|s3| {
         let data = common::body(9, 50_000);
         let sha = base64::engine::general_purpose::STANDARD.encode(ChecksumAlgorithm::Sha256.compute(&data));
         let reader = PutObjectRequest {

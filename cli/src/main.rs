@@ -53,6 +53,11 @@ struct Serve {
     /// the data unreadable without it.
     #[arg(long)]
     key_file: Option<PathBuf>,
+    /// Store objects that ask for no encryption, in buckets with no default encryption of their
+    /// own, in the clear (S3 before 2023). By default every new object is SSE-S3, as S3 since
+    /// 2023-01-05.
+    #[arg(long)]
+    no_default_encryption: bool,
     /// How long in-flight requests may run after SIGINT/SIGTERM before the store closes anyway.
     #[arg(long, default_value_t = 30)]
     drain_secs: u64,
@@ -92,7 +97,9 @@ fn serve(args: Serve) -> Result<(), String> {
     };
     let keys = s3lite::crypto::MasterKeys::open_or_create_file(&key_file)
         .map_err(|e| format!("cannot open the key file {}: {e}", key_file.display()))?;
-    let mut builder = Store::builder(&args.data).key_provider(std::sync::Arc::new(keys));
+    let mut builder = Store::builder(&args.data)
+        .key_provider(std::sync::Arc::new(keys))
+        .encrypt_by_default(!args.no_default_encryption);
     if let Some(region) = &args.region {
         builder = builder.region(region.clone());
     }

@@ -607,9 +607,12 @@ async fn server_side_encryption(env: Env) {
         .await
         .unwrap();
     assert_eq!(again.ssekms_key_id(), Some(kms_key.as_str()));
-    // A copy is encrypted as the copy request says, not as its source was.
-    let copied = s3.copy_object().bucket("sse").key("plain-copy").copy_source("sse/s3").send().await.unwrap();
-    assert_eq!(copied.server_side_encryption(), None);
+    // A copy is encrypted as the copy request says (or by the default), not as its source was.
+    let copied =
+        s3.copy_object().bucket("sse").key("plain-copy").copy_source("sse/kms").send().await.unwrap();
+    assert_eq!(copied.server_side_encryption(), Some(&ServerSideEncryption::Aes256));
+    let got = s3.get_object().bucket("sse").key("plain-copy").send().await.unwrap();
+    assert_eq!(body(got).await, b"kms body");
     let copied = s3
         .copy_object()
         .bucket("sse")
@@ -620,8 +623,6 @@ async fn server_side_encryption(env: Env) {
         .await
         .unwrap();
     assert_eq!(copied.server_side_encryption(), Some(&ServerSideEncryption::AwsKms));
-    let got = s3.get_object().bucket("sse").key("plain-copy").send().await.unwrap();
-    assert_eq!(body(got).await, b"secret body");
 
     let put =
         |key: &'static str| s3.put_object().bucket("sse").key(key).body(ByteStream::from_static(b"refused"));
@@ -710,6 +711,90 @@ macro_rules! suite {
     };
 }
 
+/// Default encryption over HTTP: every new object of a store with keys is SSE-S3, a bucket's own
+/// configuration (Put/Get/DeleteBucketEncryption) applies to puts that ask for nothing, and S3's
+/// errors for a bad configuration.
+async fn bucket_encryption(env: Env) {
+    use aws_sdk_s3::types::{ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionRule};
+    let s3 = &env.client;
+    s3.create_bucket().bucket("defaults").send().await.unwrap();
+    let put =
+        s3.put_object().bucket("defaults").key("a").body(ByteStream::from_static(b"a")).send().await.unwrap();
+    assert_eq!(put.server_side_encryption(), Some(&ServerSideEncryption::Aes256));
+    let got = s3.get_bucket_encryption().bucket("defaults").send().await.unwrap();
+    let rule = &got.server_side_encryption_configuration().unwrap().rules()[0];
+    let by_default = rule.apply_server_side_encryption_by_default().unwrap();
+    assert_eq!(
+        (by_default.sse_algorithm(), by_default.kms_master_key_id()),
+        (&ServerSideEncryption::Aes256, None)
+    );
+    assert_eq!(rule.bucket_key_enabled(), Some(false));
+
+    let kms_rule = |key: Option<&str>, alg: ServerSideEncryption| {
+        aws_sdk_s3::types::ServerSideEncryptionConfiguration::builder()
+            .rules(
+                ServerSideEncryptionRule::builder()
+                    .apply_server_side_encryption_by_default(
+                        ServerSideEncryptionByDefault::builder()
+                            .sse_algorithm(alg)
+                            .set_kms_master_key_id(key.map(str::to_owned))
+                            .build()
+                            .unwrap(),
+                    )
+                    .bucket_key_enabled(true)
+                    .build(),
+            )
+            .build()
+            .unwrap()
+    };
+    s3.put_bucket_encryption()
+        .bucket("defaults")
+        .server_side_encryption_configuration(kms_rule(None, ServerSideEncryption::AwsKms))
+        .send()
+        .await
+        .unwrap();
+    let put =
+        s3.put_object().bucket("defaults").key("b").body(ByteStream::from_static(b"b")).send().await.unwrap();
+    assert_eq!(put.server_side_encryption(), Some(&ServerSideEncryption::AwsKms));
+    assert!(put.ssekms_key_id().is_some());
+    let got = s3.get_bucket_encryption().bucket("defaults").send().await.unwrap();
+    let rule = &got.server_side_encryption_configuration().unwrap().rules()[0];
+    assert_eq!(
+        rule.apply_server_side_encryption_by_default().unwrap().sse_algorithm(),
+        &ServerSideEncryption::AwsKms
+    );
+    assert_eq!(rule.bucket_key_enabled(), Some(true));
+    let head = s3.head_object().bucket("defaults").key("b").send().await.unwrap();
+    assert_eq!(head.server_side_encryption(), Some(&ServerSideEncryption::AwsKms));
+
+    let e = s3
+        .put_bucket_encryption()
+        .bucket("defaults")
+        .server_side_encryption_configuration(kms_rule(Some("k"), ServerSideEncryption::Aes256))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!((code(&e), status(&e)), ("InvalidArgument".into(), 400));
+    let e = s3
+        .put_bucket_encryption()
+        .bucket("defaults")
+        .server_side_encryption_configuration(kms_rule(None, ServerSideEncryption::from("AES512")))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!((code(&e), status(&e)), ("InvalidArgument".into(), 400));
+    let e = s3.get_bucket_encryption().bucket("no-such-bucket").send().await.unwrap_err();
+    assert_eq!((code(&e), status(&e)), ("NoSuchBucket".into(), 404));
+
+    s3.delete_bucket_encryption().bucket("defaults").send().await.unwrap();
+    let put =
+        s3.put_object().bucket("defaults").key("c").body(ByteStream::from_static(b"c")).send().await.unwrap();
+    assert_eq!(
+        (put.server_side_encryption(), put.ssekms_key_id()),
+        (Some(&ServerSideEncryption::Aes256), None)
+    );
+}
+
 suite!(
     buckets,
     objects,
@@ -719,7 +804,8 @@ suite!(
     presigned,
     credentials,
     request_ids,
-    server_side_encryption
+    server_side_encryption,
+    bucket_encryption
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -232,6 +232,18 @@ impl StoreBuilder {
                 "must hold a whole chunk record and a maximal meta section",
             );
         }
+        // A sealed chunk record carries ciphertext, which can run past `chunk_bytes` (see
+        // `sealed_record_bytes_max`); with keys, that record too must be one a scan accepts.
+        let sealed = crate::engine::crypto::chunks::sealed_record_bytes_max(self.chunk_bytes);
+        if self.keys.is_some() && sealed > RECORD_BODY_BYTES_MAX {
+            return bad(
+                "chunk_bytes",
+                self.chunk_bytes,
+                &format!(
+                    "with a key provider, a sealed chunk record ({sealed} bytes at most) must fit a record (64 MiB)"
+                ),
+            );
+        }
         if self.group_bytes > GROUP_BYTES_MAX {
             return bad("group_bytes", self.group_bytes, "must be at most 1 GiB");
         }

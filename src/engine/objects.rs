@@ -345,7 +345,8 @@ impl Store {
         };
         let chunks = &mut out.chunks;
         let mut size = 0u64;
-        loop {
+        let mut ended = false;
+        while !ended {
             let mut chunk = Vec::new();
             // Stored bytes (ciphertext when sealed) and plaintext bytes of this chunk record.
             let (mut len, mut plain) = (0u64, 0u64);
@@ -354,6 +355,7 @@ impl Store {
                 let want = (chunk_bytes - plain).min(PIECE_BYTES as u64) as usize;
                 let Some(piece) = pieces.next(want, &self.inner.buffers)? else {
                     // The end of the body: a sealer's last chunk joins this record.
+                    ended = true;
                     if let Some(s) = sealer.take() {
                         let mut sealed = Vec::with_capacity(CHUNK_BYTES + TAG_BYTES);
                         s.finish(&mut sealed).map_err(|e| sealing_error(e, size + plain))?;
@@ -384,15 +386,18 @@ impl Store {
                 len += stored.bytes().len() as u64;
                 chunk.push(stored);
             }
-            if len == 0 {
-                break;
-            }
             size += plain;
             if size > PUT_OBJECT_BYTES_MAX {
                 return Err(Error::EntityTooLarge { len: size, max: PUT_OBJECT_BYTES_MAX });
             }
             if let Some(declared) = opts.content_length.filter(|&d| size > d) {
                 return Err(content_length_mismatch(declared, size));
+            }
+            if len == 0 {
+                // Nothing to store: the body ended (unsealed), or this record's plaintext is all
+                // still in the sealer (a record smaller than one cipher chunk, or a full chunk the
+                // sealer holds until it knows whether it is the last); it goes out with the next.
+                continue;
             }
             if chunks.len() >= CHUNKS_PER_OBJECT_MAX {
                 return Err(Error::EntityTooLarge { len: size, max: chunks.len() as u64 * chunk_bytes });

@@ -3,12 +3,20 @@
 
 use std::sync::Arc;
 
+use s3lite::crypto::MasterKeys;
 use s3lite::io::SimStorage;
 use s3lite::{BucketId, GetOptions, Store, StoreBuilder};
 
 /// Small sizes so that tests cross the inline limit, chunk boundaries and segment rotation quickly.
 pub fn small(builder: StoreBuilder) -> StoreBuilder {
     builder.partitions(4).segment_bytes(256 * 1024).inline_bytes(1024).chunk_bytes(4096)
+}
+
+/// The store with master keys, so that it seals every new object by default (SSE-S3, as S3 since
+/// 2023): the S3 semantics suites run on such a store as well as on plain ones. Pass the same keys
+/// to every reopen of one store.
+pub fn encrypted(builder: StoreBuilder, keys: &Arc<MasterKeys>) -> StoreBuilder {
+    builder.key_provider(keys.clone())
 }
 
 pub fn sim_builder(sim: &SimStorage) -> StoreBuilder {

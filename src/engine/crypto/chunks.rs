@@ -39,6 +39,15 @@ pub fn chunk_count(plain: u64, chunk_bytes: usize) -> u64 {
     plain.div_ceil(chunk_bytes as u64).max(1)
 }
 
+/// The most bytes one sealed chunk record can hold when records carry `record_plain` plaintext
+/// bytes: the sealer may still hold up to one cipher chunk from the record before (emitted with
+/// this one), and the last record also takes the final chunk; each cipher chunk carries its tag.
+#[must_use]
+pub fn sealed_record_bytes_max(record_plain: u64) -> u64 {
+    let chunk = CHUNK_BYTES as u64;
+    (record_plain / chunk + 3) * (chunk + TAG_BYTES as u64)
+}
+
 /// The stored (sealed) length of a body of `plain` bytes.
 #[must_use]
 pub fn sealed_len(plain: u64, chunk_bytes: usize) -> u64 {
