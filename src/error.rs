@@ -384,6 +384,16 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A master key cannot be retired: live versions still have their data keys wrapped under it
+    /// (rewrap them first). Nothing is changed. The code is the one KMS gives for a key whose state
+    /// does not allow the request.
+    #[error("{} (HTTP {}): master key {key_id} is still used by {versions} live versions: rewrap them first", self.code(), self.http_status())]
+    KeyInUse {
+        /// The master key's id.
+        key_id: String,
+        /// Live versions wrapped under it.
+        versions: u64,
+    },
 }
 
 /// Names what refused a request: the store partition, or the rate partition's prefix.
@@ -418,6 +428,7 @@ impl Error {
             Error::KmsKeyNotFound { .. } => "KMS.NotFoundException",
             Error::NoBucketEncryption { .. } => "ServerSideEncryptionConfigurationNotFoundError",
             Error::KeyUnavailable { .. } => "InternalError",
+            Error::KeyInUse { .. } => "KMS.KMSInvalidStateException",
             Error::NoSuchUpload { .. } => "NoSuchUpload",
             Error::EntityTooSmall { .. } => "EntityTooSmall",
             Error::InvalidPart { .. } => "InvalidPart",
@@ -452,7 +463,7 @@ impl Error {
             | Error::PreviousIo
             | Error::Corruption { .. }
             | Error::KeyUnavailable { .. } => 500,
-            Error::KmsKeyNotFound { .. } => 400,
+            Error::KmsKeyNotFound { .. } | Error::KeyInUse { .. } => 400,
             Error::NoBucketEncryption { .. } => 404,
             Error::Locked { .. } | Error::AlreadyOpen { .. } | Error::SlowDown { .. } => 503,
             Error::MissingParameter { .. } => 400,
@@ -597,6 +608,7 @@ mod tests {
                 404,
             ),
             (Error::KeyUnavailable { key_id: s(), reason: s() }, "InternalError", 500),
+            (Error::KeyInUse { key_id: s(), versions: 2 }, "KMS.KMSInvalidStateException", 400),
             (Error::NoSuchUpload { upload_id: s() }, "NoSuchUpload", 404),
             (Error::EntityTooSmall { part_number: 1, size: 1, min: 2 }, "EntityTooSmall", 400),
             (Error::InvalidPart { part_number: 1, reason: s() }, "InvalidPart", 400),
@@ -645,6 +657,7 @@ mod tests {
                 | Error::KmsKeyNotFound { .. }
                 | Error::NoBucketEncryption { .. }
                 | Error::KeyUnavailable { .. }
+                | Error::KeyInUse { .. }
                 | Error::NoSuchUpload { .. }
                 | Error::EntityTooSmall { .. }
                 | Error::InvalidPart { .. }
@@ -658,7 +671,7 @@ mod tests {
     #[test]
     fn every_error_has_its_s3_code_and_status() {
         let all = every_error();
-        assert_eq!(all.len(), 45);
+        assert_eq!(all.len(), 46);
         for (e, code, status) in all {
             assert_eq!((e.code(), e.http_status()), (code, status), "{e:?}");
             let shown = format!("{code} (HTTP {status}): ");

@@ -127,6 +127,7 @@ pub use engine::rewrite::{
     COMPACTION_DEAD_BYTES_MIN_DEFAULT, COMPACTION_DEAD_RATIO_MIN_DEFAULT, COMPACTION_INPUT_BYTES_MAX_DEFAULT,
     CompactionPolicy, CompactionReport, SegmentStats,
 };
+pub use engine::rotation::{KeyUsage, RewrapReport};
 pub use engine::scrub::ScrubReport;
 pub use engine::store::Store;
 pub use engine::{crypto, format, io, segment};

@@ -348,6 +348,7 @@ impl StoreBuilder {
                 cache_large_bodies: self.cache_large_bodies,
                 keys: self.keys.clone(),
                 encrypt_by_default: self.encrypt_by_default && self.keys.is_some(),
+                key_uses: Arc::default(),
                 prefix_rates,
                 writeback,
                 maintenance: Mutex::default(),

@@ -51,6 +51,7 @@ mod orphans;
 pub(crate) mod partition;
 pub(crate) mod recovery;
 pub(crate) mod rewrite;
+pub(crate) mod rotation;
 pub(crate) mod scrub;
 mod sealing;
 pub mod segment;

@@ -229,6 +229,8 @@ impl Store {
         };
         // Chunks written so far: dead bytes unless the commit record below lands (see `Drop`).
         let mut chunked: Option<WrittenChunks<'_>> = None;
+        // The sealing master key's use: held until the version is indexed, or the put fails.
+        let mut master_key_use = None;
         let (kind, record_body, size, etag) = match inline {
             Some(buf) => {
                 let etag: [u8; 16] = Md5::digest(&buf).into();
@@ -248,7 +250,9 @@ impl Store {
                     self.write_chunks(part, bucket.0, key, token, pieces, durability, opts, sealer)?;
                 let (size, etag) = (written.size, written.etag);
                 if let Some(s) = envelope {
-                    meta.envelope = Some(self.finish_sealing(s, size)?);
+                    let (env, key_use) = self.finish_sealing(s, size)?;
+                    meta.envelope = Some(env);
+                    master_key_use = Some(key_use);
                 }
                 meta.chunks = written.chunks.clone();
                 meta.chunk_token = Some(token);
@@ -309,6 +313,8 @@ impl Store {
         stats::add(&part.counters.puts, 1);
         self.count_prefix(part, bucket, key);
         stats::add(&part.counters.bytes_in, size);
+        // Indexed: a retirement of the master key now sees this version.
+        drop(master_key_use);
         drop(write);
         Ok(with_meta(info_from(bucket.0, key.as_bytes(), &entry, true), meta))
     }

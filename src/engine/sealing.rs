@@ -8,6 +8,7 @@ use super::crypto::{CryptoError, Dek, Envelope, KeyId, SseMode, body_aad, random
 use super::options::Encryption;
 use crate::engine::body::{ChunkedBody, SealedBody};
 use crate::engine::partition::index::IndexEntry;
+use crate::engine::rotation::KeyUse;
 use crate::engine::store::Store;
 use crate::error::{CorruptionSite, Error, Result};
 use crate::types::{BucketId, VersionId};
@@ -19,6 +20,8 @@ pub(super) struct Sealing {
     dek: Dek,
     nonce_prefix: [u8; 7],
     aad: Vec<u8>,
+    /// Holds `key_id` against retirement until the version is indexed.
+    key_use: KeyUse,
 }
 
 /// The error of a body too long for one envelope (2^32 chunks, far past S3's 5 GiB put).
@@ -30,7 +33,7 @@ pub(super) fn sealing_error(e: CryptoError, size: u64) -> Error {
 }
 
 impl Store {
-    fn key_provider(&self) -> Result<&dyn super::crypto::KeyProvider> {
+    pub(super) fn key_provider(&self) -> Result<&dyn super::crypto::KeyProvider> {
         self.inner.keys.as_deref().ok_or_else(|| Error::KeyUnavailable {
             key_id: "(none)".into(),
             reason: "the store has no key provider (StoreBuilder::key_provider)".into(),
@@ -68,7 +71,9 @@ impl Store {
         };
         let aad =
             body_aad(&self.inner.ctx.store_uuid, bucket.0, key.as_bytes(), &version.0, CHUNK_BYTES as u32);
-        let sealing = Sealing { mode, key_id, dek: Dek::random(), nonce_prefix: random_nonce_prefix(), aad };
+        let key_use = self.inner.key_uses.begin(key_id)?;
+        let sealing =
+            Sealing { mode, key_id, dek: Dek::random(), nonce_prefix: random_nonce_prefix(), aad, key_use };
         let sealer = Sealer::new(BodyCipher::new(
             &sealing.dek,
             sealing.nonce_prefix,
@@ -79,8 +84,9 @@ impl Store {
     }
 
     /// The envelope of a sealed body of `plain` bytes: its data key wrapped under the master key,
-    /// binding the length and the nonce prefix.
-    pub(super) fn finish_sealing(&self, s: Sealing, plain: u64) -> Result<Vec<u8>> {
+    /// binding the length and the nonce prefix; and the master key's use, which the put holds
+    /// until its version is indexed (a retirement waits for it).
+    pub(super) fn finish_sealing(&self, s: Sealing, plain: u64) -> Result<(Vec<u8>, KeyUse)> {
         let keys = self.key_provider()?;
         let wrapped = keys
             .wrap(s.key_id, &s.dek, &wrap_aad(&s.aad, plain, &s.nonce_prefix, s.mode))
@@ -94,7 +100,7 @@ impl Store {
             plaintext_len: plain,
             customer_key_mac: None,
         };
-        Ok(env.encode())
+        Ok((env.encode(), s.key_use))
     }
 
     /// Opens a sealed version's body: decodes its envelope, checks it against the index entry and

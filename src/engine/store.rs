@@ -58,6 +58,8 @@ pub(super) struct Inner {
     pub(super) keys: Option<Arc<dyn crate::engine::crypto::KeyProvider>>,
     /// New objects asking for nothing get SSE-S3 (the builder's setting, and the store has keys).
     pub(super) encrypt_by_default: bool,
+    /// Master keys in use by puts and rewraps, and those being retired.
+    pub(super) key_uses: Arc<super::rotation::KeyUses>,
     /// Rate partitions when request-rate emulation splits them.
     pub(super) prefix_rates: Option<PrefixRates>,
     pub(super) writeback: Option<Writeback>,

@@ -66,6 +66,16 @@ pub trait KeyProvider: std::fmt::Debug + Send + Sync {
     /// # Errors
     /// `UnknownKey`, or `Unwrap` when the wrap or `aad` do not verify.
     fn unwrap(&self, key: KeyId, wrapped: &WrappedKey, aad: &[u8]) -> Result<Dek, CryptoError>;
+
+    /// Forgets `key` for good: [`Store::retire_key`](crate::Store::retire_key) calls it once it
+    /// has proven that no live version needs the key. The default refuses: a provider whose keys
+    /// live elsewhere (a KMS) retires them there.
+    ///
+    /// # Errors
+    /// `Refused` when the provider cannot or will not forget the key.
+    fn retire(&self, key: KeyId) -> Result<(), CryptoError> {
+        Err(CryptoError::Refused { reason: format!("this key provider cannot retire master key {key}") })
+    }
 }
 
 /// Wraps `dek` under the 32-byte `kek` with a fresh random nonce.
@@ -479,6 +489,11 @@ impl KeyProvider for MasterKeys {
     fn unwrap(&self, key: KeyId, wrapped: &WrappedKey, aad: &[u8]) -> Result<Dek, CryptoError> {
         unwrap_with(&*self.secret_of(key)?, wrapped, aad)
             .ok_or_else(|| CryptoError::Unwrap { key_id: key.to_string() })
+    }
+
+    /// Removes the key, from the key file too ([`MasterKeys::remove`]).
+    fn retire(&self, key: KeyId) -> Result<(), CryptoError> {
+        self.remove(key).map_err(|e| CryptoError::Refused { reason: e.to_string() })
     }
 }
 

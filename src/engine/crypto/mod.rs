@@ -86,6 +86,12 @@ pub enum CryptoError {
     /// A body past 2^32 chunks.
     #[error("body too long for one envelope")]
     TooLong,
+    /// The key provider refused an operation on a key (e.g. retiring the active key).
+    #[error("the key provider refused: {reason}")]
+    Refused {
+        /// Why.
+        reason: String,
+    },
 }
 
 /// Version of the associated-data layout.

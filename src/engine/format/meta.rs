@@ -355,6 +355,42 @@ pub fn replace_chunks(meta: &[u8], chunks: &[ChunkRef]) -> FormatResult<Vec<u8>>
     Ok(out)
 }
 
+/// `meta` (encoded) with its envelope replaced by `envelope`, every other field byte for byte as it
+/// was (unknown tags too): how a rewrap re-writes a commit record under another master key.
+///
+/// # Errors
+/// Malformed TLV bytes, or no envelope (or two).
+pub fn replace_envelope(meta: &[u8], envelope: &[u8]) -> FormatResult<Vec<u8>> {
+    let mut out = Vec::with_capacity(meta.len() + envelope.len());
+    let mut replaced = false;
+    let mut pos = 0usize;
+    while pos < meta.len() {
+        need(&meta[pos..], 6)?;
+        let tag = u16_at(meta, pos);
+        let len = u32_at(meta, pos + 2) as usize;
+        need(&meta[pos + 6..], len as u64)?;
+        let end = pos + 6 + len;
+        if tag == TAG_ENVELOPE {
+            if replaced {
+                return Err(FormatError::Malformed("two envelopes"));
+            }
+            let env_len =
+                u32::try_from(envelope.len()).map_err(|_| FormatError::Malformed("envelope length"))?;
+            out.extend_from_slice(&TAG_ENVELOPE.to_le_bytes());
+            out.extend_from_slice(&env_len.to_le_bytes());
+            out.extend_from_slice(envelope);
+            replaced = true;
+        } else {
+            out.extend_from_slice(&meta[pos..end]);
+        }
+        pos = end;
+    }
+    if !replaced {
+        return Err(FormatError::Malformed("no envelope to replace"));
+    }
+    Ok(out)
+}
+
 fn decode_part_runs(v: &[u8]) -> FormatResult<Vec<([u8; 16], u32)>> {
     if !v.len().is_multiple_of(PART_RUN_BYTES) {
         return Err(FormatError::Malformed("part run list length"));
@@ -380,6 +416,32 @@ fn decode_chunks(v: &[u8]) -> FormatResult<Vec<ChunkRef>> {
 #[cfg(test)]
 mod replace_tests {
     use super::*;
+
+    #[test]
+    fn replace_envelope_changes_the_envelope_alone() {
+        let m = ObjectMeta {
+            size: 10,
+            etag: vec![7; 16],
+            user: vec![("a".into(), "b".into())],
+            envelope: Some(vec![1; 95]),
+            chunk_token: Some([3; 16]),
+            ..ObjectMeta::default()
+        };
+        let mut bytes = m.encode();
+        bytes.extend_from_slice(&999u16.to_le_bytes());
+        bytes.extend_from_slice(&3u32.to_le_bytes());
+        bytes.extend_from_slice(b"new");
+        let out = replace_envelope(&bytes, &[2; 95]).unwrap();
+        assert_eq!(out.len(), bytes.len());
+        assert!(out.ends_with(b"new"), "unknown tags survive");
+        assert_eq!(
+            ObjectMeta::decode(&out).unwrap(),
+            ObjectMeta { envelope: Some(vec![2; 95]), ..m.clone() }
+        );
+        let plain = ObjectMeta { envelope: None, ..m }.encode();
+        assert!(replace_envelope(&plain, &[2; 95]).is_err(), "no envelope to replace");
+        assert!(replace_envelope(&bytes[..bytes.len() - 1], &[2; 95]).is_err(), "truncated meta");
+    }
 
     #[test]
     fn replace_chunks_keeps_every_other_field_and_unknown_tags() {

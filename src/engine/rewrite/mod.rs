@@ -18,12 +18,13 @@
 
 pub(crate) mod output;
 pub(crate) mod pace;
+pub(crate) mod rewrap;
 mod uploads;
 
 use std::sync::Arc;
 
 use crate::engine::format::manifest::ManifestEdit;
-use crate::engine::format::meta::{ChunkIds, ChunkRef, ObjectMeta, replace_chunks};
+use crate::engine::format::meta::{ChunkIds, ChunkRef, ObjectMeta, replace_chunks, replace_envelope};
 use crate::engine::format::record::{
     RECORD_HEADER_BYTES, RecordKind, RecordParts, RecordView, SEAL_BODY_BYTES, decode_header, decode_record,
     encode_record, record_len,
@@ -38,6 +39,7 @@ use crate::error::{CorruptionSite, Error, Result};
 use crate::types::StorageClass;
 use output::OutputWriter;
 use pace::Pacer;
+use rewrap::EnvelopeRewrap;
 
 /// Default [`CompactionPolicy::dead_ratio_min`].
 pub const COMPACTION_DEAD_RATIO_MIN_DEFAULT: f64 = 0.25;
@@ -115,6 +117,8 @@ pub struct CompactionReport {
     pub files_removed: u64,
     /// Input files still held by a reader: unlinked by a later compaction, or by the next open.
     pub files_held: u64,
+    /// Envelopes re-wrapped under another master key while copied (a rewrap; 0 for a compaction).
+    pub envelopes_rewrapped: u64,
     /// Segments found damaged while being copied: left as they are (nothing of that rewrite was
     /// committed), reported here, and never picked again.
     pub damaged: Vec<crate::DamagedRange>,
@@ -133,6 +137,7 @@ impl CompactionReport {
         self.copies_superseded += r.copies_superseded;
         self.files_removed += r.files_removed;
         self.files_held += r.files_held;
+        self.envelopes_rewrapped += r.envelopes_rewrapped;
         self.damaged.extend(r.damaged);
     }
 }
@@ -292,27 +297,40 @@ pub(crate) fn compact_partition(
         if inputs.is_empty() {
             continue;
         }
-        match rewrite(part, class, &inputs, pace, report) {
-            Ok(()) => {}
-            // The input is marked and reported; the other classes and partitions go on.
-            Err(Error::Corruption { site, reason }) => {
-                if let Some(seg) = site.segment_id.and_then(|id| part.segment(id)) {
-                    seg.mark_damaged();
-                }
-                report.damaged.push(crate::DamagedRange {
-                    partition: part.id,
-                    segment_id: site.segment_id.unwrap_or(0),
-                    start: site.offset,
-                    end: site.offset,
-                    reason,
-                });
-            }
-            Err(e) => return Err(e),
-        }
+        rewrite_marking_damage(part, class, &inputs, pace, report, None)?;
     }
     // Once this function's own handles on the inputs are gone.
     reap(part, report);
     Ok(())
+}
+
+/// [`rewrite`], except that an input found damaged is marked and reported rather than failing the
+/// caller: the other classes and partitions go on.
+fn rewrite_marking_damage(
+    part: &Partition,
+    class: StorageClass,
+    inputs: &[Arc<Segment>],
+    pace: Option<&Pacer>,
+    report: &mut CompactionReport,
+    rewrap: Option<&dyn EnvelopeRewrap>,
+) -> Result<()> {
+    match rewrite(part, class, inputs, pace, report, rewrap) {
+        Ok(()) => Ok(()),
+        Err(Error::Corruption { site, reason }) => {
+            if let Some(seg) = site.segment_id.and_then(|id| part.segment(id)) {
+                seg.mark_damaged();
+            }
+            report.damaged.push(crate::DamagedRange {
+                partition: part.id,
+                segment_id: site.segment_id.unwrap_or(0),
+                start: site.offset,
+                end: site.offset,
+                reason,
+            });
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 fn reap(part: &Partition, report: &mut CompactionReport) {
@@ -370,13 +388,15 @@ fn pick(part: &Partition, class: StorageClass, policy: &CompactionPolicy) -> Vec
     chosen
 }
 
-/// Runs the protocol on `inputs` (sealed segments of `part` and `class`).
+/// Runs the protocol on `inputs` (sealed segments of `part` and `class`); with `rewrap`, each copied
+/// commit record's envelope goes through it (a rotation's rewrap, `rewrap.rs`).
 fn rewrite(
     part: &Partition,
     class: StorageClass,
     inputs: &[Arc<Segment>],
     pace: Option<&Pacer>,
     report: &mut CompactionReport,
+    rewrap: Option<&dyn EnvelopeRewrap>,
 ) -> Result<()> {
     let ctx = part.ctx().clone();
     let input_ids: Vec<u64> = inputs.iter().map(|s| s.id).collect();
@@ -396,7 +416,7 @@ fn rewrite(
         manifest.append(&begun).map_err(|e| ctx.poison("manifest append", &manifest.path, e))?;
     }
     let mut out = OutputWriter::new(&ctx, part.id, class, generation, pace, &part.rewrite_waiters);
-    let copied = copy_live(part, inputs, &input_ids, survivors_min_seq, &mut out, report);
+    let copied = copy_live(part, inputs, &input_ids, survivors_min_seq, &mut out, report, rewrap);
     let paths = out.paths();
     let finished = match copied.and_then(|c| out.finish().map(|f| (c, f))) {
         Ok(done) => done,
@@ -469,6 +489,7 @@ fn copy_live(
     survivors_min_seq: u64,
     out: &mut OutputWriter<'_>,
     report: &mut CompactionReport,
+    rewrap: Option<&dyn EnvelopeRewrap>,
 ) -> Result<Copied> {
     let mut copied = Copied::default();
     for seg in inputs {
@@ -503,7 +524,7 @@ fn copy_live(
                     });
                 }
                 RecordKind::ObjectCommit => {
-                    copy_chunked(part, seg, r.offset, rec, input_ids, out, &mut copied, report)?
+                    copy_chunked(part, seg, r.offset, rec, input_ids, out, &mut copied, report, rewrap)?
                 }
                 RecordKind::MultipartStart => {
                     uploads::copy_start(part, seg, r.offset, rec, out, &mut copied, report)?;
@@ -537,7 +558,7 @@ fn copy_live(
     for (seg_id, offset) in outside {
         if let Some(seg) = part.segment(seg_id) {
             let rec = read_record_at(part, &seg, offset)?;
-            copy_chunked(part, &seg, offset, &rec, input_ids, out, &mut copied, report)?;
+            copy_chunked(part, &seg, offset, &rec, input_ids, out, &mut copied, report, rewrap)?;
         }
     }
     uploads::copy_parts_outside(part, input_ids, out, &mut copied, report)?;
@@ -558,13 +579,14 @@ fn copy_chunked(
     out: &mut OutputWriter<'_>,
     copied: &mut Copied,
     report: &mut CompactionReport,
+    rewrap: Option<&dyn EnvelopeRewrap>,
 ) -> Result<()> {
     let view = decode_kind(part, seg, offset, rec, RecordKind::ObjectCommit)?;
     let h = view.header;
     if part.index.read().location(h.bucket_id, view.key, h.seq) != Some((seg.id, offset)) {
         return Ok(());
     }
-    let (to, spans) = copy_with_chunks(part, seg, offset, &view, input_ids, out, report)?;
+    let (to, spans) = copy_with_chunks(part, seg, offset, &view, input_ids, out, report, rewrap)?;
     copied.moves.push(Move {
         bucket: h.bucket_id,
         key: view.key.to_vec(),
@@ -610,7 +632,9 @@ fn read_record_at(part: &Partition, seg: &Segment, offset: u64) -> Result<Vec<u8
 
 /// Copies a record that lists chunks (an object commit, or an upload's part): those of its chunks
 /// that lie in an input are copied and checked, the others stay, and the record is written anew
-/// with every chunk's place. Returns the new record's place and its chunk spans.
+/// with every chunk's place (and, with `rewrap`, its envelope rewrapped). Returns the new record's
+/// place and its chunk spans.
+#[allow(clippy::too_many_arguments, reason = "the scan's place and bytes, and the rewrite's state")]
 fn copy_with_chunks(
     part: &Partition,
     seg: &Segment,
@@ -619,6 +643,7 @@ fn copy_with_chunks(
     input_ids: &[u64],
     out: &mut OutputWriter<'_>,
     report: &mut CompactionReport,
+    rewrap: Option<&dyn EnvelopeRewrap>,
 ) -> Result<((u64, u64, u64), Vec<Span>)> {
     let h = &view.header;
     let meta =
@@ -660,8 +685,16 @@ fn copy_with_chunks(
         report.records_copied += 1;
         moved.push(ChunkRef { segment_id: id, offset: at, len: c.len });
     }
-    let new_meta =
+    let mut new_meta =
         replace_chunks(view.meta, &moved).map_err(|e| corrupt(part, seg.id, offset, format!("meta: {e}")))?;
+    if let (Some(rewrap), Some(env)) = (rewrap, meta.envelope.as_deref()) {
+        let site = CorruptionSite { partition: Some(part.id), segment_id: Some(seg.id), offset };
+        if let Some(env) = rewrap.rewrap(h.bucket_id, view.key, h.version_id, env, site)? {
+            new_meta = replace_envelope(&new_meta, &env)
+                .map_err(|e| corrupt(part, seg.id, offset, format!("meta: {e}")))?;
+            report.envelopes_rewrapped += 1;
+        }
+    }
     let record = encode_record(&RecordParts {
         kind: h.kind,
         flags: h.flags,

@@ -82,7 +82,7 @@ pub(super) fn copy_part(
     if live_at(part, &upload, number) != Some((seg.id, offset)) {
         return Ok(());
     }
-    let (to, spans) = copy_with_chunks(part, seg, offset, &view, input_ids, out, report)?;
+    let (to, spans) = copy_with_chunks(part, seg, offset, &view, input_ids, out, report, None)?;
     let to = RecordAt { segment_id: to.0, offset: to.1, len: to.2 };
     copied.upload_moves.push(UploadMove { upload, number, from: (seg.id, offset), to, spans });
     Ok(())

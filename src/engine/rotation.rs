@@ -1,0 +1,287 @@
+//! Master key rotation on the store: rewrapping the data keys of stored versions under another
+//! master key, proving a key unused, and retiring it (DESIGN.md §7.6, "Rotation").
+//!
+//! Rotating itself (a new key becomes active for new writes) is the key provider's business:
+//! [`MasterKeys::rotate`](crate::crypto::MasterKeys::rotate). What was written before stays wrapped
+//! under the old key until [`Store::rewrap`] moves it; [`Store::retire_key`] then proves that no
+//! live version needs the old key and has the provider forget it.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use parking_lot::{Condvar, Mutex};
+
+use super::crypto::{CryptoError, Dek, Envelope, KeyId, SseMode, body_aad, wrap_aad};
+use super::rewrite::CompactionReport;
+use super::rewrite::rewrap::{EnvelopeRewrap, live_under_key, rewrap_partition};
+use super::store::Store;
+use crate::error::{CorruptionSite, Error, Result};
+
+/// What a [`Store::rewrap`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RewrapReport {
+    /// The key the envelopes were wrapped under.
+    pub from: KeyId,
+    /// The key they are wrapped under now.
+    pub to: KeyId,
+    /// Envelopes re-wrapped (live versions, current and noncurrent).
+    pub versions_rewrapped: u64,
+    /// Live versions still under `from`: in a segment a put was writing chunks into (a later
+    /// rewrap takes them), in a damaged segment (see `damaged`), or written while the rewrap ran
+    /// (by a put that drew `from` before it stopped being active).
+    pub versions_left: u64,
+    /// Segments rewritten (their live records copied, the ciphertext as it was).
+    pub segments_rewritten: u64,
+    /// Bytes of the segments written.
+    pub bytes_written: u64,
+    /// Segments found damaged: left as they are and reported, never rewritten.
+    pub damaged: Vec<crate::DamagedRange>,
+}
+
+/// Where a master key is still needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyUsage {
+    /// The key.
+    pub key_id: KeyId,
+    /// Live versions (current or noncurrent) whose data key is wrapped under it.
+    pub versions: u64,
+}
+
+/// Which master keys puts and rewraps are using right now, and which are being retired: a
+/// retirement waits for the uses that began before it, and refuses new ones, so that nothing can
+/// wrap a data key under a key that is about to go.
+#[derive(Debug, Default)]
+pub(crate) struct KeyUses {
+    state: Mutex<KeyUseState>,
+    idle: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct KeyUseState {
+    in_flight: HashMap<KeyId, usize>,
+    retiring: HashSet<KeyId>,
+}
+
+/// One use of a master key: from the moment a put draws it until its version is indexed (or the
+/// put fails). Dropping it ends the use.
+#[derive(Debug)]
+pub(crate) struct KeyUse {
+    uses: Arc<KeyUses>,
+    key: KeyId,
+}
+
+impl Drop for KeyUse {
+    fn drop(&mut self) {
+        let mut st = self.uses.state.lock();
+        if let Some(n) = st.in_flight.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                st.in_flight.remove(&self.key);
+                self.uses.idle.notify_all();
+            }
+        }
+    }
+}
+
+/// A retirement in progress: new uses of the key are refused until it drops.
+struct Retiring<'a> {
+    uses: &'a KeyUses,
+    key: KeyId,
+}
+
+impl Drop for Retiring<'_> {
+    fn drop(&mut self) {
+        self.uses.state.lock().retiring.remove(&self.key);
+    }
+}
+
+impl KeyUses {
+    /// Starts a use of `key`.
+    ///
+    /// # Errors
+    /// `KeyUnavailable` while `key` is being retired.
+    pub(crate) fn begin(self: &Arc<Self>, key: KeyId) -> Result<KeyUse> {
+        let mut st = self.state.lock();
+        if st.retiring.contains(&key) {
+            return Err(Error::KeyUnavailable {
+                key_id: key.to_string(),
+                reason: "the master key is being retired".into(),
+            });
+        }
+        *st.in_flight.entry(key).or_insert(0) += 1;
+        Ok(KeyUse { uses: self.clone(), key })
+    }
+
+    /// Refuses new uses of `key`, then waits until the ones in flight have ended.
+    fn retire(&self, key: KeyId) -> Result<Retiring<'_>> {
+        let mut st = self.state.lock();
+        if !st.retiring.insert(key) {
+            return Err(Error::InvalidArgument {
+                name: "key_id",
+                value: key.to_string(),
+                reason: "the master key is already being retired".into(),
+            });
+        }
+        while st.in_flight.contains_key(&key) {
+            self.idle.wait(&mut st);
+        }
+        Ok(Retiring { uses: self, key })
+    }
+}
+
+/// Re-wraps envelopes under `from` as `to`, binding the same associated data.
+struct Rewrap<'a> {
+    store: &'a Store,
+    from: KeyId,
+    to: KeyId,
+}
+
+impl EnvelopeRewrap for Rewrap<'_> {
+    fn rewrap(
+        &self,
+        bucket: u64,
+        key: &[u8],
+        version: [u8; 16],
+        env: &[u8],
+        site: CorruptionSite,
+    ) -> Result<Option<Vec<u8>>> {
+        let mut env = Envelope::decode(env).map_err(|e| Error::corruption(site.clone(), e.to_string()))?;
+        if env.key_id != self.from || env.mode == SseMode::Customer {
+            return Ok(None);
+        }
+        let keys = self.store.key_provider()?;
+        let aad = body_aad(&self.store.inner.ctx.store_uuid, bucket, key, &version, env.chunk_bytes() as u32);
+        let aad = wrap_aad(&aad, env.plaintext_len, &env.nonce_prefix, env.mode);
+        let dek = keys.unwrap(self.from, &env.wrapped, &aad).map_err(|e| match e {
+            // The provider has the key, and the wrap does not verify: the envelope was changed.
+            CryptoError::Unwrap { .. } => Error::corruption(site, e.to_string()),
+            other => Error::KeyUnavailable { key_id: self.from.to_string(), reason: other.to_string() },
+        })?;
+        env.wrapped = keys
+            .wrap(self.to, &dek, &aad)
+            .map_err(|e| Error::KeyUnavailable { key_id: self.to.to_string(), reason: e.to_string() })?;
+        env.key_id = self.to;
+        Ok(Some(env.encode()))
+    }
+}
+
+impl Store {
+    /// Re-wraps the data key of every live version sealed under master key `from` under the
+    /// provider's active key; see [`Store::rewrap_to`].
+    ///
+    /// # Errors
+    /// As [`Store::rewrap_to`]; `KeyUnavailable` when the provider has no active key.
+    pub fn rewrap(&self, from: KeyId) -> Result<RewrapReport> {
+        let to = self
+            .key_provider()?
+            .active_key()
+            .map_err(|e| Error::KeyUnavailable { key_id: "(active)".into(), reason: e.to_string() })?;
+        self.rewrap_to(from, to)
+    }
+
+    /// Re-wraps the data key of every live version (current and noncurrent) sealed under master
+    /// key `from` under `to`, without re-encrypting any body: the rewrite protocol copies the
+    /// segments holding their commit records, each envelope re-wrapped on the way, and the
+    /// ciphertext as it is. Crash-safe (each rewrite commits whole or not at all) and resumable (a
+    /// later call takes what is left, and one with nothing left does nothing). SSE-KMS versions
+    /// stay SSE-KMS, now naming `to`; SSE-C versions are the caller's and are never touched.
+    /// Readers and writers go on meanwhile.
+    ///
+    /// # Errors
+    /// `InvalidArgument` when `from` is `to`; `KeyUnavailable` when the provider lacks `from` or
+    /// `to`, or `to` is being retired; `Io`, `PreviousIo` as for [`Store::compact`].
+    pub fn rewrap_to(&self, from: KeyId, to: KeyId) -> Result<RewrapReport> {
+        self.inner.ctx.check()?;
+        if from == to {
+            return Err(Error::InvalidArgument {
+                name: "key_id",
+                value: to.to_string(),
+                reason: "a rewrap needs another key to wrap under".into(),
+            });
+        }
+        let keys = self.key_provider()?;
+        // Both keys must be there before anything is rewritten.
+        let probe = Dek::random();
+        for k in [to, from] {
+            keys.wrap(k, &probe, b"s3lite/rewrap-probe")
+                .map_err(|e| Error::KeyUnavailable { key_id: k.to_string(), reason: e.to_string() })?;
+        }
+        let _using_to = self.inner.key_uses.begin(to)?;
+        let rewrap = Rewrap { store: self, from, to };
+        let mut report = CompactionReport::default();
+        let mut left = 0;
+        for part in self.inner.partitions.iter() {
+            left += rewrap_partition(part, from, &rewrap, &mut report)?;
+        }
+        Ok(RewrapReport {
+            from,
+            to,
+            versions_rewrapped: report.envelopes_rewrapped,
+            versions_left: left,
+            segments_rewritten: report.segments_in,
+            bytes_written: report.bytes_out,
+            damaged: report.damaged,
+        })
+    }
+
+    /// How many live versions need master key `key` (their data key is wrapped under it). Reads
+    /// the commit record of every chunked version.
+    ///
+    /// # Errors
+    /// `Corruption` when a commit record or its envelope does not decode (the answer would not be
+    /// a proof); `Io`.
+    pub fn key_usage(&self, key: KeyId) -> Result<KeyUsage> {
+        self.inner.ctx.check()?;
+        let mut versions = 0u64;
+        for part in self.inner.partitions.iter() {
+            let _no_moves = part.rewrite_lock.lock();
+            versions += live_under_key(part, key)?.len() as u64;
+        }
+        Ok(KeyUsage { key_id: key, versions })
+    }
+
+    /// Retires master key `key` once the store proves nothing live needs it: new puts may no
+    /// longer draw it, the puts that already did are waited for, every partition's acknowledged
+    /// writes are synced (so a power loss cannot bring back a version a delete had removed), and
+    /// then no live version may be wrapped under it. The provider then forgets the key
+    /// ([`KeyProvider::retire`](crate::crypto::KeyProvider::retire); the built-in one removes it
+    /// from its key file). Dead records that still hold an envelope under it become unreadable,
+    /// which is what retiring is for; compaction reclaims them.
+    ///
+    /// # Errors
+    /// `KeyInUse` with the count when live versions still need it (run [`Store::rewrap`] first);
+    /// `InvalidArgument` for the provider's active key (rotate first), an unknown key, or a key
+    /// already being retired; `KeyUnavailable` when the provider cannot retire keys; `Corruption`
+    /// when a commit record does not decode (nothing is retired); `Io`, `PreviousIo`.
+    pub fn retire_key(&self, key: KeyId) -> Result<KeyUsage> {
+        self.inner.ctx.check()?;
+        let keys = self.key_provider()?;
+        if keys.active_key().ok() == Some(key) {
+            return Err(Error::InvalidArgument {
+                name: "key_id",
+                value: key.to_string(),
+                reason: "the active master key cannot be retired: rotate first".into(),
+            });
+        }
+        if keys.wrap(key, &Dek::random(), b"s3lite/retire-probe").is_err() {
+            return Err(Error::InvalidArgument {
+                name: "key_id",
+                value: key.to_string(),
+                reason: "the key provider has no such master key".into(),
+            });
+        }
+        let _retiring = self.inner.key_uses.retire(key)?;
+        for part in self.inner.partitions.iter() {
+            part.sync_active()?;
+        }
+        let usage = self.key_usage(key)?;
+        if usage.versions > 0 {
+            return Err(Error::KeyInUse { key_id: key.to_string(), versions: usage.versions });
+        }
+        keys.retire(key)
+            .map_err(|e| Error::KeyUnavailable { key_id: key.to_string(), reason: e.to_string() })?;
+        Ok(usage)
+    }
+}
