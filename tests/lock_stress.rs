@@ -23,6 +23,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{body, read};
+use s3lite::crypto::{KeyProvider, MasterKeys};
 use s3lite::s3::types::BucketVersioningStatus;
 use s3lite::{BucketId, Error, ListOptions, NewVersion, PutOptions, Store, VersionId, WriteCondition};
 
@@ -192,12 +193,11 @@ impl Read for SlowBody {
 
 // ----- helpers -----------------------------------------------------------------------------------
 
-fn store(on_disk: bool, dir: &tempfile::TempDir) -> Store {
-    if on_disk {
-        common::small(Store::builder(dir.path())).open().unwrap()
-    } else {
-        common::small(Store::in_memory_builder()).open().unwrap()
-    }
+/// A store with master keys: every put is sealed (SSE-S3 by default), and the mixed workload's
+/// rotation worker rotates, rewraps and retires keys under everything else.
+fn store(on_disk: bool, dir: &tempfile::TempDir, keys: &Arc<MasterKeys>) -> Store {
+    let builder = if on_disk { Store::builder(dir.path()) } else { Store::in_memory_builder() };
+    common::encrypted(common::small(builder), keys).open().unwrap()
 }
 
 fn if_absent() -> PutOptions {
@@ -265,7 +265,8 @@ impl Drivers {
 /// `n / 20` bodies of about 0.25 s each.
 fn mixed_workload(on_disk: bool, n: u64, deadline: Duration) {
     let dir = tempfile::tempdir().unwrap();
-    let store = store(on_disk, &dir);
+    let keys = Arc::new(MasterKeys::generate());
+    let store = store(on_disk, &dir, &keys);
     let b = store.create_bucket("b").unwrap();
     store.create_bucket("vers").unwrap();
     for i in 0..FIXED_KEYS {
@@ -304,6 +305,8 @@ fn mixed_workload(on_disk: bool, n: u64, deadline: Duration) {
     let (s, d) = (store.clone(), drivers.clone());
     workers
         .push(("multipart uploads and checkpoints", Box::new(move |t| multipart_uploads(&s, b, &d, n, t))));
+    let (s, d) = (store.clone(), drivers.clone());
+    workers.push(("key rotation", Box::new(move |t| key_rotation(&s, &keys, &d, n, t))));
     let s = store.clone();
     s.start_background_compaction(s3lite::BackgroundCompaction {
         policy: s3lite::CompactionPolicy::everything(),
@@ -485,6 +488,32 @@ fn compaction_and_scrub(store: &Store, drivers: &Drivers, min: u64, t: &Tracker)
     }
 }
 
+/// Rotates the master key, rewraps what the old one wrapped and retires it, while the drivers
+/// run: a retirement waits for puts still sealing under the key; one that finds versions written
+/// by such puts after the rewrap is refused (`KeyInUse`), and the next round rewraps them.
+fn key_rotation(store: &Store, keys: &MasterKeys, drivers: &Drivers, min: u64, t: &Tracker) {
+    let mut i = 0;
+    let mut old_keys = Vec::new();
+    while drivers.running(i, min.min(50)) {
+        t.doing(i, "rotate");
+        old_keys.push(keys.active_key().unwrap());
+        keys.rotate().unwrap();
+        let mut still = Vec::new();
+        for old in old_keys.drain(..) {
+            t.doing(i, format!("rewrap {old}"));
+            store.rewrap(old).unwrap();
+            t.doing(i, format!("retire {old}"));
+            match store.retire_key(old) {
+                Ok(_) => {}
+                Err(Error::KeyInUse { .. }) => still.push(old),
+                Err(e) => panic!("retire {old}: {e}"),
+            }
+        }
+        old_keys = still;
+        i += 1;
+    }
+}
+
 /// Multipart uploads begun, given parts, completed (read back) or aborted, with checkpoints between:
 /// completion takes the partition's rewrite lock, as compaction and checkpoints do.
 fn multipart_uploads(store: &Store, b: BucketId, drivers: &Drivers, min: u64, t: &Tracker) {
@@ -593,7 +622,7 @@ fn wait_for(shared: &Shared, what: fn(&Progress) -> bool) {
 /// not their speed, decides.
 fn progress_during_slow_put(on_disk: bool) {
     let dir = tempfile::tempdir().unwrap();
-    let store = store(on_disk, &dir);
+    let store = store(on_disk, &dir, &Arc::new(MasterKeys::generate()));
     let b = store.create_bucket("b").unwrap();
     let shared: Shared = Arc::new((Mutex::new(Progress::default()), Condvar::new()));
     let slow_data = body(99, 64 * 1024);
