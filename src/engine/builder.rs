@@ -60,6 +60,7 @@ pub struct StoreBuilder {
     pub(super) checkpoints: Checkpoints,
     pub(super) keys: Option<Arc<dyn KeyProvider>>,
     pub(super) encrypt_by_default: bool,
+    pub(super) crypto_shred: bool,
 }
 
 impl StoreBuilder {
@@ -75,6 +76,18 @@ impl StoreBuilder {
     /// stores such objects in the clear and reports no encryption, as S3 did before 2023.
     pub fn encrypt_by_default(mut self, on: bool) -> Self {
         self.encrypt_by_default = on;
+        self
+    }
+    /// Crypto-shred (default off): each new sealed version keeps half of its data key in a slot of
+    /// the store's `KEYSLOTS` file, which is overwritten once the version's removal (a delete, a
+    /// version delete, a `null` version replaced) is durable. From then on its bytes cannot be
+    /// decrypted from the files, with the master keys or without, even before compaction reclaims
+    /// them. Costs one more synced write per sealed put (shared by concurrent puts) and makes a
+    /// removal of a sealed version sync its partition. Versions written with it stay shreddable
+    /// when a later open turns it off. Takes effect only with a
+    /// [`key_provider`](Self::key_provider); multipart objects are not shredded yet.
+    pub fn crypto_shred(mut self, on: bool) -> Self {
+        self.crypto_shred = on;
         self
     }
     /// Partition count at creation: a power of two up to [`PARTITIONS_MAX`] (default 16). Opening
@@ -309,7 +322,8 @@ impl StoreBuilder {
             asked_layout: (self.partitions, self.prefix_len),
         };
         let owner_display_name = self.owner_display_name.clone();
-        let opened = recovery::open(storage, self.root, cfg)?;
+        let mut opened = recovery::open(storage, self.root, cfg)?;
+        crate::engine::key_slots::open_key_slots(&mut opened, self.crypto_shred && self.keys.is_some())?;
         let partitions = Arc::new(opened.partitions);
         let flusher = match opened.ctx.params.durability {
             Durability::Eventual { flush_interval_ms } => {
@@ -348,6 +362,7 @@ impl StoreBuilder {
                 cache_large_bodies: self.cache_large_bodies,
                 keys: self.keys.clone(),
                 encrypt_by_default: self.encrypt_by_default && self.keys.is_some(),
+                crypto_shred: self.crypto_shred && self.keys.is_some(),
                 key_uses: Arc::default(),
                 prefix_rates,
                 writeback,

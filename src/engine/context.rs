@@ -59,6 +59,8 @@ pub(crate) struct Context {
     pub(crate) clock: Arc<dyn crate::clock::Clock>,
     /// Every random id of the store (see [`crate::engine::ids`]).
     pub(crate) ids: Arc<crate::engine::ids::IdSource>,
+    /// The crypto-shred key slots (`KEYSLOTS`), once the open has found or made them.
+    pub(crate) key_slots: std::sync::OnceLock<Arc<crate::engine::key_slots::KeySlots>>,
 }
 
 impl Context {

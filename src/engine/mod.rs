@@ -41,6 +41,7 @@ mod etag_hasher;
 pub mod format;
 pub(crate) mod ids;
 pub mod io;
+pub(crate) mod key_slots;
 pub(crate) mod listing;
 pub(crate) mod maintenance;
 pub(crate) mod multipart;

@@ -231,6 +231,8 @@ impl Store {
         let mut chunked: Option<WrittenChunks<'_>> = None;
         // The sealing master key's use: held until the version is indexed, or the put fails.
         let mut master_key_use = None;
+        // Crypto-shred: the version's key slot, erased if the put fails before its submit.
+        let mut key_slot: Option<crate::engine::sealing::SlotGuard> = None;
         let (kind, record_body, size, etag) = match inline {
             Some(buf) => {
                 let etag: [u8; 16] = Md5::digest(&buf).into();
@@ -250,9 +252,11 @@ impl Store {
                     self.write_chunks(part, bucket.0, key, token, pieces, durability, opts, sealer)?;
                 let (size, etag) = (written.size, written.etag);
                 if let Some(s) = envelope {
-                    let (env, key_use) = self.finish_sealing(s, size)?;
-                    meta.envelope = Some(env);
-                    master_key_use = Some(key_use);
+                    let sealed = self.finish_sealing(s, size)?;
+                    meta.envelope = Some(sealed.envelope);
+                    meta.key_slot = sealed.slot.as_ref().map(|g| g.slot);
+                    key_slot = sealed.slot;
+                    master_key_use = Some(sealed.key_use);
                 }
                 meta.chunks = written.chunks.clone();
                 meta.chunk_token = Some(token);
@@ -306,7 +310,15 @@ impl Store {
             },
         );
         let pre = opts.condition.as_ref().map(|c| c.to_precondition(bucket.0, key));
-        part.submit(vec![rec], opts.storage_class, durability, pre).map_err(|e| name_error(e, &write))?;
+        if let Some(g) = &mut key_slot {
+            g.disarm();
+        }
+        let submitted = part.submit(vec![rec], opts.storage_class, durability, pre);
+        if let (Err(Error::PreconditionFailed { .. }), Some(g)) = (&submitted, &mut key_slot) {
+            // Nothing was written: the slot is no one's.
+            g.rearm();
+        }
+        submitted.map_err(|e| name_error(e, &write))?;
         if let Some(c) = &mut chunked {
             c.committed = true;
         }
@@ -758,6 +770,7 @@ impl Store {
             match &meta.envelope {
                 Some(env) => BodySource::Sealed(Box::new(self.open_sealed(
                     env,
+                    meta.key_slot,
                     chunks,
                     bucket,
                     key,

@@ -7,11 +7,14 @@ use super::crypto::chunks::{BodyCipher, CHUNK_BYTES, Sealer, sealed_len};
 use super::crypto::{CryptoError, Dek, Envelope, KeyId, SseMode, body_aad, random_nonce_prefix, wrap_aad};
 use super::options::Encryption;
 use crate::engine::body::{ChunkedBody, SealedBody};
+use crate::engine::key_slots::{KeySlots, SlotOwner, combine};
 use crate::engine::partition::index::IndexEntry;
 use crate::engine::rotation::KeyUse;
 use crate::engine::store::Store;
 use crate::error::{CorruptionSite, Error, Result};
 use crate::types::{BucketId, VersionId};
+use std::sync::Arc;
+use zeroize::Zeroizing;
 
 /// A put's sealing: what the envelope needs once the body's length is known.
 pub(super) struct Sealing {
@@ -22,6 +25,49 @@ pub(super) struct Sealing {
     aad: Vec<u8>,
     /// Holds `key_id` against retirement until the version is indexed.
     key_use: KeyUse,
+    /// Crypto-shred: the slot holding the secret half of the data key (the envelope wraps
+    /// `dek ⊕ secret`).
+    slot: Option<(SlotGuard, Zeroizing<[u8; 32]>)>,
+}
+
+/// A sealed put's key slot until its commit is submitted: a put that fails before that erases it
+/// (the slot of a put whose submit failed may still be needed, if the record survived: the next
+/// open's sweep settles it).
+pub(super) struct SlotGuard {
+    slots: Arc<KeySlots>,
+    pub(super) slot: u32,
+    owner: SlotOwner,
+    armed: bool,
+}
+
+impl SlotGuard {
+    /// The commit is being submitted: from here the slot is the version's.
+    pub(super) fn disarm(&mut self) {
+        self.armed = false;
+    }
+
+    /// The submit failed before writing anything (a failed precondition): the slot is erased
+    /// when the guard drops.
+    pub(super) fn rearm(&mut self) {
+        self.armed = true;
+    }
+}
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            // Unsynced: a slot nothing refers to is harmless, and the next open erases it anyway.
+            let _ = self.slots.erase(self.slot, &self.owner);
+        }
+    }
+}
+
+/// What `finish_sealing` hands the put: the envelope, the key slot (crypto-shred) and the master
+/// key's use, held until the version is indexed.
+pub(super) struct Sealed {
+    pub(super) envelope: Vec<u8>,
+    pub(super) slot: Option<SlotGuard>,
+    pub(super) key_use: KeyUse,
 }
 
 /// The error of a body too long for one envelope (2^32 chunks, far past S3's 5 GiB put).
@@ -72,8 +118,25 @@ impl Store {
         let aad =
             body_aad(&self.inner.ctx.store_uuid, bucket.0, key.as_bytes(), &version.0, CHUNK_BYTES as u32);
         let key_use = self.inner.key_uses.begin(key_id)?;
-        let sealing =
-            Sealing { mode, key_id, dek: Dek::random(), nonce_prefix: random_nonce_prefix(), aad, key_use };
+        let slot = match self.inner.ctx.key_slots.get().filter(|_| self.inner.crypto_shred) {
+            Some(slots) => {
+                let owner = SlotOwner::new(bucket.0, key.as_bytes(), version.0);
+                let (slot, secret) = slots
+                    .allocate(&owner)
+                    .map_err(|e| self.inner.ctx.poison("key slot write", &slots.path, e))?;
+                Some((SlotGuard { slots: slots.clone(), slot, owner, armed: true }, secret))
+            }
+            None => None,
+        };
+        let sealing = Sealing {
+            mode,
+            key_id,
+            dek: Dek::random(),
+            nonce_prefix: random_nonce_prefix(),
+            aad,
+            key_use,
+            slot,
+        };
         let sealer = Sealer::new(BodyCipher::new(
             &sealing.dek,
             sealing.nonce_prefix,
@@ -86,11 +149,16 @@ impl Store {
     /// The envelope of a sealed body of `plain` bytes: its data key wrapped under the master key,
     /// binding the length and the nonce prefix; and the master key's use, which the put holds
     /// until its version is indexed (a retirement waits for it).
-    pub(super) fn finish_sealing(&self, s: Sealing, plain: u64) -> Result<(Vec<u8>, KeyUse)> {
+    pub(super) fn finish_sealing(&self, s: Sealing, plain: u64) -> Result<Sealed> {
         let keys = self.key_provider()?;
-        let wrapped = keys
-            .wrap(s.key_id, &s.dek, &wrap_aad(&s.aad, plain, &s.nonce_prefix, s.mode))
-            .map_err(|e| Error::KeyUnavailable { key_id: s.key_id.to_string(), reason: e.to_string() })?;
+        // Crypto-shred: the envelope keeps only `dek ⊕ secret`; the secret is in the slot.
+        let wrapped_half = match &s.slot {
+            Some((_, secret)) => Dek::from_bytes(*combine(s.dek.bytes(), secret)),
+            None => Dek::from_bytes(*s.dek.bytes()),
+        };
+        let wrapped =
+            keys.wrap(s.key_id, &wrapped_half, &wrap_aad(&s.aad, plain, &s.nonce_prefix, s.mode))
+                .map_err(|e| Error::KeyUnavailable { key_id: s.key_id.to_string(), reason: e.to_string() })?;
         let env = Envelope {
             mode: s.mode,
             key_id: s.key_id,
@@ -100,14 +168,19 @@ impl Store {
             plaintext_len: plain,
             customer_key_mac: None,
         };
-        Ok((env.encode(), s.key_use))
+        Ok(Sealed { envelope: env.encode(), slot: s.slot.map(|(guard, _)| guard), key_use: s.key_use })
     }
 
     /// Opens a sealed version's body: decodes its envelope, checks it against the index entry and
     /// the stored chunks, unwraps the data key and returns the reader's source.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the version's identity, its meta's parts and the read's place"
+    )]
     pub(super) fn open_sealed(
         &self,
         envelope: &[u8],
+        key_slot: Option<u32>,
         stored: ChunkedBody,
         bucket: BucketId,
         key: &str,
@@ -136,10 +209,27 @@ impl Store {
             &version.0,
             env.chunk_bytes() as u32,
         );
-        let dek = self
+        let mut dek = self
             .key_provider()?
             .unwrap(env.key_id, &env.wrapped, &wrap_aad(&aad, plain, &env.nonce_prefix, env.mode))
             .map_err(|e| Error::KeyUnavailable { key_id: env.key_id.to_string(), reason: e.to_string() })?;
+        if let Some(slot) = key_slot {
+            let owner = SlotOwner::new(bucket.0, key.as_bytes(), version.0);
+            let Some(slots) = self.inner.ctx.key_slots.get() else {
+                return Err(Error::corruption(
+                    site,
+                    format!("key slot {slot} named, but the store has no KEYSLOTS file"),
+                ));
+            };
+            let secret = slots.read(slot, &owner).map_err(|e| Error::io("read key slot", &slots.path, e))?;
+            let secret = secret.map_err(|found| {
+                Error::corruption(
+                    site.clone(),
+                    format!("key slot {slot} of a live version holds {found:?}, not its secret"),
+                )
+            })?;
+            dek = Dek::from_bytes(*combine(dek.bytes(), &secret));
+        }
         let cipher = BodyCipher::new(&dek, env.nonce_prefix, aad, env.chunk_bytes());
         Ok(SealedBody { stored, cipher, plain, opened: None, site })
     }

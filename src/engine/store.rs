@@ -58,6 +58,8 @@ pub(super) struct Inner {
     pub(super) keys: Option<Arc<dyn crate::engine::crypto::KeyProvider>>,
     /// New objects asking for nothing get SSE-S3 (the builder's setting, and the store has keys).
     pub(super) encrypt_by_default: bool,
+    /// New sealed versions keep half their data key in a key slot (`StoreBuilder::crypto_shred`).
+    pub(super) crypto_shred: bool,
     /// Master keys in use by puts and rewraps, and those being retired.
     pub(super) key_uses: Arc<super::rotation::KeyUses>,
     /// Rate partitions when request-rate emulation splits them.
@@ -147,6 +149,7 @@ impl Store {
             },
             keys: None,
             encrypt_by_default: true,
+            crypto_shred: false,
         }
     }
 

@@ -17,6 +17,8 @@ const TAG_CHUNKS: u16 = 10;
 const TAG_PARTS_COUNT: u16 = 11;
 const TAG_CHUNK_TOKEN: u16 = 12;
 const TAG_PART_RUNS: u16 = 13;
+/// Past the multipart-encryption tags' range (14..).
+const TAG_KEY_SLOT: u16 = 20;
 
 /// Bytes one chunk reference takes in meta.
 pub const CHUNK_REF_BYTES: usize = 24;
@@ -75,6 +77,9 @@ pub struct ObjectMeta {
     /// part order. Chunk `i` of the object is chunk `i - first` of its part's run, written under
     /// that run's token. Empty for single-part objects (all chunks under `chunk_token`).
     pub part_runs: Vec<([u8; 16], u32)>,
+    /// A crypto-shredded version's key slot (`KEYSLOTS`), which holds the other half of its data
+    /// key.
+    pub key_slot: Option<u32>,
 }
 
 /// The identity each chunk record of a body must carry: (token in its version-id field, its
@@ -192,6 +197,9 @@ impl ObjectMeta {
             }
             w.tlv(TAG_PART_RUNS, &v);
         }
+        if let Some(slot) = self.key_slot {
+            w.tlv(TAG_KEY_SLOT, &slot.to_le_bytes());
+        }
         w.0
     }
 
@@ -236,6 +244,11 @@ impl ObjectMeta {
                     m.chunk_token = Some(v.try_into().map_err(|_| FormatError::Malformed("chunk token"))?);
                 }
                 TAG_PART_RUNS => m.part_runs = decode_part_runs(v)?,
+                TAG_KEY_SLOT => {
+                    m.key_slot = Some(u32::from_le_bytes(
+                        v.try_into().map_err(|_| FormatError::Malformed("key slot"))?,
+                    ));
+                }
                 _ => {}
             }
         }
@@ -491,7 +504,8 @@ mod tests {
                       sums in proptest::collection::vec((any::<u8>(), proptest::collection::vec(any::<u8>(), 0..32)), 0..3),
                       env in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..100)),
                       chunks in proptest::collection::vec((any::<u64>(), any::<u64>(), any::<u64>()), 0..5),
-                      parts in any::<u32>(), token in proptest::option::of(any::<[u8; 16]>())) {
+                      parts in any::<u32>(), token in proptest::option::of(any::<[u8; 16]>()),
+                      key_slot in proptest::option::of(any::<u32>())) {
             let m = ObjectMeta {
                 mtime_ms: mtime, size, etag, parts_count: parts, content_type: ct, system, user, tags,
                 checksums: sums, envelope: env,
@@ -501,6 +515,7 @@ mod tests {
                 },
                 chunks: chunks.into_iter().map(|(s, o, l)| ChunkRef { segment_id: s, offset: o, len: l }).collect(),
                 chunk_token: token,
+                key_slot,
             };
             prop_assert_eq!(ObjectMeta::decode(&m.encode()).unwrap(), m);
         }

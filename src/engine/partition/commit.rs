@@ -14,6 +14,20 @@ impl Partition {
         durability: Durability,
         precondition: Option<Precondition>,
     ) -> Result<Vec<Written>> {
+        let result = self.submit_queued(records, class, durability, precondition);
+        // Crypto-shred: the key slots of the sealed versions this call's group (or an earlier
+        // one) removed, erased once those removals are durable.
+        self.erase_removed_key_slots();
+        result
+    }
+
+    fn submit_queued(
+        &self,
+        records: Vec<WriteRecord>,
+        class: StorageClass,
+        durability: Durability,
+        precondition: Option<Precondition>,
+    ) -> Result<Vec<Written>> {
         self.ctx.check()?;
         let bytes = records.iter().map(WriteRecord::len).sum();
         let req = Arc::new(Request {
@@ -126,12 +140,16 @@ impl Partition {
                 }
             }
             None => {
+                let shreds = self.ctx.key_slots.get().is_some();
                 let mut index = self.index.write();
                 for (i, w) in written.into_iter().enumerate() {
                     let Some(w) = w else { continue };
                     let mut records = batch[i].records.lock();
                     for (rec, at) in records.iter_mut().zip(&w) {
-                        apply_effect(&mut index, rec, at);
+                        let removed = apply_effect(&mut index, rec, at);
+                        if shreds {
+                            self.note_removed_sealed(rec, removed);
+                        }
                     }
                     records.clear();
                     outcomes[i] = Some(Ok(w));
@@ -367,7 +385,10 @@ impl Partition {
     }
 }
 
-fn apply_effect(index: &mut Index, rec: &WriteRecord, w: &Written) {
+/// Applies one record's effect to the index; returns the entries it removed (a replaced `null`
+/// version, a purged version).
+fn apply_effect(index: &mut Index, rec: &WriteRecord, w: &Written) -> Vec<IndexEntry> {
+    let mut removed = Vec::new();
     match &rec.effect {
         Effect::Upsert { bucket, key, entry, spans, settles } => {
             // A record lies below `segment_bytes` (at most 4 GiB, checked by the builder), so its
@@ -375,7 +396,7 @@ fn apply_effect(index: &mut Index, rec: &WriteRecord, w: &Written) {
             let place = narrow_place(w.offset, rec.bytes.len() as u64);
             debug_assert!(place.is_some(), "a record at {} of {} bytes", w.offset, rec.bytes.len());
             let e = entry.placed(w.segment_id, place.unwrap_or((u32::MAX, 0)));
-            index.upsert(*bucket, key, w.seq, e, spans);
+            removed = index.upsert(*bucket, key, w.seq, e, spans);
             if *settles {
                 index.settle_chunks(spans);
             }
@@ -389,7 +410,7 @@ fn apply_effect(index: &mut Index, rec: &WriteRecord, w: &Written) {
             }
         }
         Effect::Purge { bucket, key, version } => {
-            index.remove_version(*bucket, key, *version, w.seq);
+            removed = index.take_version(*bucket, key, *version, w.seq);
             // Kept by compaction while an older record of the version may survive somewhere.
             index.retain(w.segment_id, rec.bytes.len() as u64);
         }
@@ -413,4 +434,5 @@ fn apply_effect(index: &mut Index, rec: &WriteRecord, w: &Written) {
             index.retain(w.segment_id, rec.bytes.len() as u64);
         }
     }
+    removed
 }

@@ -422,28 +422,49 @@ impl Index {
     }
 
     /// Adds a version whose chunk records (when chunked) lie in `spans`; an older record of the
-    /// same version (a replaced `null` version) goes away.
-    pub(crate) fn upsert(&mut self, bucket: u64, key: &[u8], seq: u64, entry: IndexEntry, spans: &[Span]) {
-        self.remove_version(bucket, key, entry.version_id, seq);
+    /// same version (a replaced `null` version) goes away, and is returned.
+    pub(crate) fn upsert(
+        &mut self,
+        bucket: u64,
+        key: &[u8],
+        seq: u64,
+        entry: IndexEntry,
+        spans: &[Span],
+    ) -> Vec<IndexEntry> {
+        let replaced = self.take_version(bucket, key, entry.version_id, seq);
         self.add_use(&entry, spans);
         if let Some(old) = self.map.insert(key_bound(bucket, key, seq), entry) {
             self.drop_use(&old);
         }
+        replaced
     }
 
     /// Removes every record of `version` older than `seq`; returns how many.
     pub(crate) fn remove_version(&mut self, bucket: u64, key: &[u8], version: VersionId, seq: u64) -> usize {
+        self.take_version(bucket, key, version, seq).len()
+    }
+
+    /// Removes every record of `version` older than `seq`, and returns their entries.
+    pub(crate) fn take_version(
+        &mut self,
+        bucket: u64,
+        key: &[u8],
+        version: VersionId,
+        seq: u64,
+    ) -> Vec<IndexEntry> {
         let doomed: Vec<IndexKey> = self
             .versions(bucket, key)
             .filter(|(s, e)| e.version_id == version && *s < seq)
             .map(|(s, _)| key_bound(bucket, key, s))
             .collect();
+        let mut taken = Vec::with_capacity(doomed.len());
         for k in &doomed {
             if let Some(old) = self.map.remove(k) {
                 self.drop_use(&old);
+                taken.push(old);
             }
         }
-        doomed.len()
+        taken
     }
 
     /// Moves the entry of (`bucket`, `key`, `seq`) to a new copy of its record, if it still points

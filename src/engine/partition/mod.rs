@@ -12,6 +12,7 @@ pub(crate) mod index;
 mod lifecycle;
 pub(crate) mod prefix_load;
 pub(crate) mod rate;
+mod shred;
 mod snapshot;
 pub(crate) mod stats;
 pub(crate) mod uploads;
@@ -212,6 +213,8 @@ pub(crate) struct Partition {
     retired: Mutex<Vec<Arc<Segment>>>,
     /// The partition's checkpoint files: held by whoever writes one (see `crate::engine::checkpoint`).
     pub(crate) checkpoints: Mutex<crate::engine::checkpoint::PartitionCheckpoints>,
+    /// Crypto-shred: sealed versions removed whose key slots are still to be erased (a leaf lock).
+    removed_sealed: Mutex<Vec<shred::RemovedVersion>>,
 }
 
 /// Held by the writer that leads a group. Dropping it hands leadership back and wakes the waiting
@@ -290,6 +293,7 @@ impl Partition {
             rewrite_waiters: AtomicUsize::new(0),
             retired: Mutex::new(Vec::new()),
             checkpoints: Mutex::default(),
+            removed_sealed: Mutex::default(),
         }
     }
 

@@ -42,6 +42,7 @@ fn test_partition() -> Partition {
         manifest: Mutex::new(crate::engine::context::ManifestLog { file, path: "/t/m".into(), tail: 0 }),
         clock: Arc::new(crate::clock::SystemClock),
         ids: Arc::new(crate::engine::ids::IdSource::new(None)),
+        key_slots: std::sync::OnceLock::new(),
     };
     Partition::new(0, Arc::new(ctx))
 }

@@ -66,6 +66,15 @@ pub struct RecoveryReport {
     /// Partitions whose index was rebuilt by scanning every segment: no checkpoint, none valid, or
     /// a `Salvage` open (which always scans everything).
     pub partitions_fully_scanned: Vec<u16>,
+    /// Crypto-shred key slots erased because no indexed version owns them (a put that never
+    /// committed, or a removal whose erase a crash cut short).
+    pub key_slots_erased: u64,
+    /// Key slots that fail their CRC: left as they are, never reused (a version that needs one
+    /// reads as `Corruption`).
+    pub key_slots_damaged: u64,
+    /// The orphan sweep of the key slots was skipped because the open found damage (a version in
+    /// a damaged segment is not in the index, and its slot must not be erased).
+    pub key_slots_sweep_skipped: bool,
 }
 
 /// A checkpoint an open started from.
@@ -332,6 +341,7 @@ pub(crate) fn open(storage: Arc<dyn Storage>, root: PathBuf, mut cfg: OpenConfig
         manifest: Mutex::new(ManifestLog { file: old_log, path: old_manifest.clone(), tail: 0 }),
         clock: cfg.clock.clone(),
         ids: cfg.ids.clone(),
+        key_slots: std::sync::OnceLock::new(),
     });
     let orphans = Orphans { deleted: &deleted, damaged, mode: cfg.recovery, begun: &begun };
     let max_file_id = settle_orphans(&ctx, &mut segments, number, &orphans, &mut report)?;

@@ -1,0 +1,80 @@
+//! Crypto-shred on the partition: noting the sealed versions a group removed, and erasing their key
+//! slots once the removals are durable (DESIGN.md §7.6, "Crypto-shred").
+
+use std::sync::Arc;
+
+use super::index::{EntryKind, IndexEntry};
+use super::{Effect, Partition, WriteRecord};
+use crate::engine::format::meta::ObjectMeta;
+use crate::engine::format::record::decode_record;
+use crate::engine::key_slots::SlotOwner;
+use crate::engine::segment::Segment;
+use crate::types::VersionId;
+
+/// A chunked version a group removed: where its commit record is (the segment pinned, so that a
+/// compaction cannot take the record away before its key slot is read).
+#[derive(Debug)]
+pub(crate) struct RemovedVersion {
+    bucket: u64,
+    key: Vec<u8>,
+    version: VersionId,
+    segment: Arc<Segment>,
+    offset: u64,
+    len: u64,
+}
+
+impl Partition {
+    /// Notes the chunked versions `rec`'s effect removed (the group-commit leader, index write lock
+    /// held: `segments` is taken under it, as lookups do).
+    pub(super) fn note_removed_sealed(&self, rec: &WriteRecord, removed: Vec<IndexEntry>) {
+        let (bucket, key) = match &rec.effect {
+            Effect::Upsert { bucket, key, .. } | Effect::Purge { bucket, key, .. } => (*bucket, key),
+            _ => return,
+        };
+        let mut noted = Vec::new();
+        for e in removed.into_iter().filter(|e| e.kind == EntryKind::Chunked) {
+            if let Some(segment) = self.segment(e.segment_id) {
+                let (offset, len) = (e.offset(), e.record_len());
+                noted.push(RemovedVersion {
+                    bucket,
+                    key: key.clone(),
+                    version: e.version_id,
+                    segment,
+                    offset,
+                    len,
+                });
+            }
+        }
+        if !noted.is_empty() {
+            self.removed_sealed.lock().extend(noted);
+        }
+    }
+
+    /// Erases the key slots of the removed versions noted so far. First syncs the partition's
+    /// active segments, so that no removal whose slot is erased can be lost to a power loss (an
+    /// `Eventual` delete would otherwise come back without its key). An I/O error poisons the
+    /// store; the next open's sweep erases what is left.
+    pub(super) fn erase_removed_key_slots(&self) {
+        let Some(slots) = self.ctx.key_slots.get() else { return };
+        let removed = std::mem::take(&mut *self.removed_sealed.lock());
+        if removed.is_empty() || self.sync_active().is_err() {
+            return;
+        }
+        let mut erased = false;
+        for r in removed {
+            let Ok(bytes) = r.segment.read_bytes(r.offset, r.len) else { continue };
+            let Ok(view) = decode_record(bytes.bytes()) else { continue };
+            let Some(slot) = ObjectMeta::decode(view.meta).ok().and_then(|m| m.key_slot) else { continue };
+            match slots.erase(slot, &SlotOwner::new(r.bucket, &r.key, r.version.0)) {
+                Ok(e) => erased |= e,
+                Err(e) => {
+                    let _ = self.ctx.poison("key slot erase", &slots.path, e);
+                    return;
+                }
+            }
+        }
+        if erased && let Err(e) = slots.sync() {
+            let _ = self.ctx.poison("key slot sync", &slots.path, e);
+        }
+    }
+}
