@@ -164,6 +164,20 @@ fn crash_at_every_write_point_with_zero_padded_large_groups() {
     assert!(points >= 1000, "only {points} crash points");
 }
 
+/// Every put sealed (SSE-S3 by default) with its data key split into a crypto-shred key slot,
+/// every delete and `null` overwrite erasing one: the slot file's writes meet crashes too.
+#[test]
+fn crash_at_every_write_point_sealed_and_crypto_shredded() {
+    let config: Config = |b| {
+        let keys =
+            s3lite::crypto::MasterKeys::from_secrets(&[(s3lite::crypto::KeyId([1; 16]), [7; 32])]).unwrap();
+        b.key_provider(Arc::new(keys)).crypto_shred(true)
+    };
+    let points = crash_every_point(30..34, 60, config);
+    println!("crash points checked (sealed, crypto-shredded): {points}");
+    assert!(points >= 500, "only {points} crash points");
+}
+
 #[test]
 #[ignore = "long run: cargo test --release --test crash_sim -- --ignored"]
 fn crash_at_every_write_point_long() {

@@ -292,7 +292,7 @@ pub(crate) fn open_key_slots(
                 if e.kind == crate::engine::partition::index::EntryKind::Chunked {
                     live.insert(
                         SlotOwner::new(k.bucket, &k.key, e.version_id.0),
-                        (part.clone(), e.segment_id, e.offset(), e.record_len()),
+                        (part.clone(), e.segment_id, e.offset(), e.record_len(), e.parts),
                     );
                 }
             }
@@ -306,11 +306,14 @@ pub(crate) fn open_key_slots(
         for (owner, owned) in by_owner {
             let keep = match live.get(&owner) {
                 None => None,
+                // A multipart object has no key slot: whatever its owner holds is a replaced
+                // `null` version's.
+                Some(&(_, _, _, _, parts)) if parts > 0 => None,
                 // One slot for a live owner is its version's.
                 Some(_) if owned.len() == 1 => Some(owned[0]),
                 // Several: a `null` version replaced (same bucket, key and version id) with the old
                 // one's erase cut short by a crash. The live commit record names its own.
-                Some((part, segment_id, offset, len)) => {
+                Some((part, segment_id, offset, len, _)) => {
                     match commit_key_slot(part, *segment_id, *offset, *len) {
                         Some(slot) => Some(slot),
                         // Unreadable: erase nothing of this owner's.
@@ -329,7 +332,7 @@ pub(crate) fn open_key_slots(
         // every live version's commit record, which only such an open pays for.
         if !damaged.is_empty() {
             let mut named = std::collections::HashSet::new();
-            for (part, segment_id, offset, len) in live.values() {
+            for (part, segment_id, offset, len, _) in live.values() {
                 match commit_key_slot(part, *segment_id, *offset, *len) {
                     Some(slot) => {
                         named.insert(slot);

@@ -17,8 +17,11 @@ impl Partition {
         let result = self.submit_queued(records, class, durability, precondition);
         // Crypto-shred: the key slots of the sealed versions this call's group (or an earlier
         // one) removed, erased once those removals are durable.
-        self.erase_removed_key_slots();
-        result
+        let erased = self.erase_removed_key_slots();
+        match (result, erased) {
+            (Ok(_), Err(e)) => Err(e),
+            (result, _) => result,
+        }
     }
 
     fn submit_queued(

@@ -53,28 +53,27 @@ impl Partition {
     /// Erases the key slots of the removed versions noted so far. First syncs the partition's
     /// active segments, so that no removal whose slot is erased can be lost to a power loss (an
     /// `Eventual` delete would otherwise come back without its key). An I/O error poisons the
-    /// store; the next open's sweep erases what is left.
-    pub(super) fn erase_removed_key_slots(&self) {
-        let Some(slots) = self.ctx.key_slots.get() else { return };
+    /// store and is the caller's (its write may or may not survive, as for any failed sync); the
+    /// next open's sweep erases what is left.
+    pub(super) fn erase_removed_key_slots(&self) -> crate::Result<()> {
+        let Some(slots) = self.ctx.key_slots.get() else { return Ok(()) };
         let removed = std::mem::take(&mut *self.removed_sealed.lock());
-        if removed.is_empty() || self.sync_active().is_err() {
-            return;
+        if removed.is_empty() {
+            return Ok(());
         }
+        self.sync_active()?;
         let mut erased = false;
         for r in removed {
             let Ok(bytes) = r.segment.read_bytes(r.offset, r.len) else { continue };
             let Ok(view) = decode_record(bytes.bytes()) else { continue };
             let Some(slot) = ObjectMeta::decode(view.meta).ok().and_then(|m| m.key_slot) else { continue };
-            match slots.erase(slot, &SlotOwner::new(r.bucket, &r.key, r.version.0)) {
-                Ok(e) => erased |= e,
-                Err(e) => {
-                    let _ = self.ctx.poison("key slot erase", &slots.path, e);
-                    return;
-                }
-            }
+            let owner = SlotOwner::new(r.bucket, &r.key, r.version.0);
+            erased |=
+                slots.erase(slot, &owner).map_err(|e| self.ctx.poison("key slot erase", &slots.path, e))?;
         }
-        if erased && let Err(e) = slots.sync() {
-            let _ = self.ctx.poison("key slot sync", &slots.path, e);
+        if erased {
+            slots.sync().map_err(|e| self.ctx.poison("key slot sync", &slots.path, e))?;
         }
+        Ok(())
     }
 }
