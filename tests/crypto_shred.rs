@@ -219,7 +219,8 @@ fn shred_crash_point(seed: u64, crash_after: Option<u64>, durability: s3lite::Du
         rng ^= rng >> 7;
         rng ^= rng << 17;
         let key = format!("k{}", rng % 6);
-        let new = (rng % 4 != 0).then(|| body(seed * 100 + i, [10, 3000, 70_000][(rng % 3) as usize]));
+        let new =
+            (!rng.is_multiple_of(4)).then(|| body(seed * 100 + i, [10, 3000, 70_000][(rng % 3) as usize]));
         let r = match &new {
             Some(v) => store.put_bytes(b, &key, v, &PutOptions::default()).map(|_| ()),
             None => store

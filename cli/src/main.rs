@@ -21,6 +21,43 @@ struct Cli {
 enum Command {
     /// Serves a store over HTTP with the S3 protocol (SigV4, path- and virtual-host-style).
     Serve(Serve),
+    /// The master keys of a store's key file: list them with the live versions each wraps,
+    /// rotate, rewrap what old keys wrapped, retire an unused key. Opens the store itself, so not
+    /// while `s3lite serve` runs on it.
+    Keys(Keys),
+}
+
+/// `s3lite keys` options.
+#[derive(Debug, clap::Args)]
+struct Keys {
+    /// The store's directory.
+    #[arg(long)]
+    data: PathBuf,
+    /// The master-key file (default `<data>.keys`, as for `serve`).
+    #[arg(long)]
+    key_file: Option<PathBuf>,
+    #[command(subcommand)]
+    action: KeyAction,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeyAction {
+    /// Every master key: id, state, name, and how many live versions need it.
+    List,
+    /// Makes a fresh master key active for new writes (the old one keeps opening what it wrapped).
+    Rotate,
+    /// Re-wraps every live version's data key under the active key: those of `--from`, or of every
+    /// other key. Crash-safe; run it again to finish an interrupted one.
+    Rewrap {
+        /// Only the versions under this key id.
+        #[arg(long)]
+        from: Option<String>,
+    },
+    /// Retires a key once no live version needs it (rewrap first); removes it from the key file.
+    Retire {
+        /// The key id (hex, as `list` shows it).
+        key_id: String,
+    },
 }
 
 /// `s3lite serve` options.
@@ -58,6 +95,10 @@ struct Serve {
     /// 2023-01-05.
     #[arg(long)]
     no_default_encryption: bool,
+    /// Crypto-shred: a deleted version's data key is destroyed with it (its half in the store's
+    /// KEYSLOTS file is erased), so its bytes cannot be decrypted even before compaction.
+    #[arg(long)]
+    crypto_shred: bool,
     /// How long in-flight requests may run after SIGINT/SIGTERM before the store closes anyway.
     #[arg(long, default_value_t = 30)]
     drain_secs: u64,
@@ -72,43 +113,108 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    match cli.command {
-        Command::Serve(args) => match serve(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(msg) => {
-                eprintln!("s3lite: {msg}");
-                ExitCode::FAILURE
-            }
-        },
+    let done = match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Keys(args) => keys(args),
+    };
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("s3lite: {msg}");
+            ExitCode::FAILURE
+        }
     }
+}
+
+/// The key file: given, or `<data>.keys` beside the data directory.
+fn key_file_of(data: &std::path::Path, given: Option<&PathBuf>) -> Result<PathBuf, String> {
+    match (given, data.file_name()) {
+        (Some(k), _) => Ok(k.clone()),
+        (None, Some(name)) => Ok(data.with_file_name(format!("{}.keys", name.to_string_lossy()))),
+        (None, None) => {
+            Err(format!("--data {} has no name to put a key file beside: give --key-file", data.display()))
+        }
+    }
+}
+
+fn open_error(data: &std::path::Path, e: s3lite::Error) -> String {
+    match e {
+        s3lite::Error::Locked { .. } => {
+            format!("the data directory {} is in use by another process: {e}", data.display())
+        }
+        other => format!("cannot open the store at {}: {other}", data.display()),
+    }
+}
+
+/// `s3lite keys`.
+fn keys(args: Keys) -> Result<(), String> {
+    use s3lite::crypto::{KeyId, KeyProvider, MasterKeys};
+    let key_file = key_file_of(&args.data, args.key_file.as_ref())?;
+    let keys = std::sync::Arc::new(
+        MasterKeys::open_file(&key_file)
+            .map_err(|e| format!("cannot open the key file {}: {e}", key_file.display()))?,
+    );
+    if let KeyAction::Rotate = args.action {
+        let id = keys.rotate().map_err(|e| e.to_string())?;
+        println!("active master key is now {id}");
+        return Ok(());
+    }
+    let store = Store::builder(&args.data)
+        .key_provider(keys.clone())
+        .open()
+        .map_err(|e| open_error(&args.data, e))?;
+    let parse = |s: &str| s.parse::<KeyId>().map_err(|e| format!("key id {s:?}: {e}"));
+    let result = match args.action {
+        KeyAction::Rotate => Ok(()),
+        KeyAction::List => keys.list().into_iter().try_for_each(|(id, name, state)| {
+            let used = store.key_usage(id).map_err(|e| e.to_string())?;
+            println!("{id}  {state:?}  {}  {} live versions", name.as_deref().unwrap_or("-"), used.versions);
+            Ok(())
+        }),
+        KeyAction::Rewrap { from } => {
+            let active = keys.active_key().map_err(|e| e.to_string())?;
+            let froms = match from {
+                Some(f) => vec![parse(&f)?],
+                None => keys.list().into_iter().map(|(id, _, _)| id).filter(|id| *id != active).collect(),
+            };
+            froms.into_iter().try_for_each(|from| {
+                let r = store.rewrap(from).map_err(|e| format!("rewrap {from}: {e}"))?;
+                println!(
+                    "{from} -> {}: {} versions rewrapped, {} left, {} segments rewritten ({} bytes written), {} damaged",
+                    r.to,
+                    r.versions_rewrapped,
+                    r.versions_left,
+                    r.segments_rewritten,
+                    r.bytes_written,
+                    r.damaged.len()
+                );
+                Ok(())
+            })
+        }
+        KeyAction::Retire { key_id } => {
+            let id = parse(&key_id)?;
+            store.retire_key(id).map_err(|e| format!("retire {id}: {e}"))?;
+            println!("retired {id}: no live version needed it; removed from {}", key_file.display());
+            Ok(())
+        }
+    };
+    let closed = store.close().map_err(|e| format!("closing the store failed: {e}"));
+    result.and(closed)
 }
 
 /// Opens the store, sets up its accounts and keys, serves until SIGINT/SIGTERM, closes it.
 fn serve(args: Serve) -> Result<(), String> {
-    let key_file = match (&args.key_file, args.data.file_name()) {
-        (Some(k), _) => k.clone(),
-        (None, Some(name)) => args.data.with_file_name(format!("{}.keys", name.to_string_lossy())),
-        (None, None) => {
-            return Err(format!(
-                "--data {} has no name to put a key file beside: give --key-file",
-                args.data.display()
-            ));
-        }
-    };
+    let key_file = key_file_of(&args.data, args.key_file.as_ref())?;
     let keys = s3lite::crypto::MasterKeys::open_or_create_file(&key_file)
         .map_err(|e| format!("cannot open the key file {}: {e}", key_file.display()))?;
     let mut builder = Store::builder(&args.data)
         .key_provider(std::sync::Arc::new(keys))
-        .encrypt_by_default(!args.no_default_encryption);
+        .encrypt_by_default(!args.no_default_encryption)
+        .crypto_shred(args.crypto_shred);
     if let Some(region) = &args.region {
         builder = builder.region(region.clone());
     }
-    let store = builder.open().map_err(|e| match e {
-        s3lite::Error::Locked { .. } => {
-            format!("the data directory {} is in use by another process: {e}", args.data.display())
-        }
-        other => format!("cannot open the store at {}: {other}", args.data.display()),
-    })?;
+    let store = builder.open().map_err(|e| open_error(&args.data, e))?;
     if let Some(region) = &args.region
         && store.region() != region
     {
