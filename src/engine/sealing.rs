@@ -78,6 +78,23 @@ pub(super) fn sealing_error(e: CryptoError, size: u64) -> Error {
     }
 }
 
+/// The error of a data key that does not unwrap. A master key the provider lacks is a key
+/// problem (`KeyUnavailable`); a wrap that does not verify under a key it has means the envelope,
+/// or the place its associated data names (bucket, key, version), is not the one it was sealed
+/// for: the stored bytes were changed or moved, which is corruption, as a failed chunk tag is.
+fn unwrap_error(e: CryptoError, key_id: KeyId, site: CorruptionSite) -> Error {
+    match e {
+        CryptoError::Unwrap { .. } => Error::corruption(
+            site,
+            format!(
+                "sealed body: the data key does not unwrap under master key {key_id}, which the key \
+                 provider has: the envelope was changed, or it belongs to another object or version"
+            ),
+        ),
+        other => Error::KeyUnavailable { key_id: key_id.to_string(), reason: other.to_string() },
+    }
+}
+
 impl Store {
     pub(super) fn key_provider(&self) -> Result<&dyn super::crypto::KeyProvider> {
         self.inner.keys.as_deref().ok_or_else(|| Error::KeyUnavailable {
@@ -212,7 +229,7 @@ impl Store {
         let mut dek = self
             .key_provider()?
             .unwrap(env.key_id, &env.wrapped, &wrap_aad(&aad, plain, &env.nonce_prefix, env.mode))
-            .map_err(|e| Error::KeyUnavailable { key_id: env.key_id.to_string(), reason: e.to_string() })?;
+            .map_err(|e| unwrap_error(e, env.key_id, site.clone()))?;
         if let Some(slot) = key_slot {
             let owner = SlotOwner::new(bucket.0, key.as_bytes(), version.0);
             let Some(slots) = self.inner.ctx.key_slots.get() else {
@@ -232,5 +249,21 @@ impl Store {
         }
         let cipher = BodyCipher::new(&dek, env.nonce_prefix, aad, env.chunk_bytes());
         Ok(SealedBody { stored, cipher, plain, opened: None, site })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wrap_that_does_not_verify_is_corruption_and_a_missing_key_is_unavailable() {
+        let site = CorruptionSite { partition: Some(1), segment_id: Some(2), offset: 4096 };
+        let id = KeyId([7; 16]);
+        let e = unwrap_error(CryptoError::Unwrap { key_id: id.to_string() }, id, site.clone());
+        assert!(matches!(&e, Error::Corruption { site: s, .. } if *s == site), "{e}");
+        assert!(e.to_string().contains(&id.to_string()), "{e}");
+        let e = unwrap_error(CryptoError::UnknownKey { key_id: id.to_string() }, id, site);
+        assert!(matches!(&e, Error::KeyUnavailable { key_id, .. } if *key_id == id.to_string()), "{e}");
     }
 }
