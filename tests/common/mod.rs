@@ -41,3 +41,4 @@ pub fn body(seed: u64, len: usize) -> Vec<u8> {
         .collect()
 }
 pub mod gate;
+pub mod segments;
