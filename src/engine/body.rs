@@ -114,12 +114,22 @@ impl SealedBody {
             let first = pos / c;
             let last = ((end - 1) / c).min(first + SEALED_BATCH_CHUNKS - 1);
             let (first, last, off, len) = sealed_span(first * c, (last + 1) * c, self.plain, c as usize);
-            let mut sealed = Vec::with_capacity(len as usize);
-            self.stored.read_range(off, off + len, &mut sealed)?;
-            let mut plain = Vec::with_capacity((last - first + 1) as usize * c as usize);
-            self.cipher
-                .open_run(first, last, self.plain, &sealed, &mut plain)
-                .map_err(|e| Error::corruption(self.site.clone(), format!("sealed body: {e}")))?;
+            // The last batch's buffer, reused: a fresh megabyte per batch costs a page fault per
+            // page (and the allocator's trimming) on every batch of every get.
+            let mut plain = self.opened.take().map(|(_, b)| b).unwrap_or_default();
+            plain.clear();
+            plain.reserve((last - first + 1) as usize * c as usize);
+            // Opened straight from the chunk record when the run lies in one (CRC-checked when it
+            // was loaded); copied out of the records only when it spans two.
+            let opened = match self.stored.slice(off, off + len)? {
+                Some(sealed) => self.cipher.open_run(first, last, self.plain, sealed, &mut plain),
+                None => {
+                    let mut sealed = Vec::with_capacity(len as usize);
+                    self.stored.read_range(off, off + len, &mut sealed)?;
+                    self.cipher.open_run(first, last, self.plain, &sealed, &mut plain)
+                }
+            };
+            opened.map_err(|e| Error::corruption(self.site.clone(), format!("sealed body: {e}")))?;
             self.opened = Some((first * c, plain));
         }
         let (at, b) = self.opened.as_ref().expect("opened above");
@@ -212,6 +222,18 @@ impl ChunkedBody {
     }
 
     /// Appends the stored bytes `[start, end)` of the body to `out`, each chunk checked first.
+    /// The stored bytes `[start, end)` as a view of the one chunk record holding them all (loaded
+    /// and checked), or `None` when they span records.
+    fn slice(&mut self, start: u64, end: u64) -> Result<Option<&[u8]>> {
+        let i = self.starts.partition_point(|&s| s <= start) - 1;
+        let at = self.starts[i];
+        if end > at + self.chunks[i].len {
+            return Ok(None);
+        }
+        let chunk = self.chunk(i)?;
+        Ok(Some(&chunk[(start - at) as usize..(end - at) as usize]))
+    }
+
     fn read_range(&mut self, start: u64, end: u64, out: &mut Vec<u8>) -> Result<()> {
         let mut pos = start;
         while pos < end {
