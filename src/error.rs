@@ -394,6 +394,39 @@ pub enum Error {
         /// Live versions wrapped under it.
         versions: u64,
     },
+    /// A read (GET, HEAD, a copy's source) of a version sealed under a customer key (SSE-C) that
+    /// sent no key. S3's words.
+    #[error("{} (HTTP {}): The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object. ({bucket}/{key})", self.code(), self.http_status())]
+    SseCustomerKeyMissing {
+        /// The bucket.
+        bucket: String,
+        /// The key.
+        key: String,
+    },
+    /// A read of an SSE-C version that sent another key than the one it is sealed under.
+    #[error("{} (HTTP {}): Requests specifying Server Side Encryption with Customer provided keys must provide the correct secret key. ({bucket}/{key})", self.code(), self.http_status())]
+    SseCustomerKeyMismatch {
+        /// The bucket.
+        bucket: String,
+        /// The key.
+        key: String,
+    },
+    /// A read that sent an SSE-C key for a version not sealed under one.
+    #[error("{} (HTTP {}): The encryption parameters are not applicable to this object. ({bucket}/{key})", self.code(), self.http_status())]
+    SseCustomerKeyNotApplicable {
+        /// The bucket.
+        bucket: String,
+        /// The key.
+        key: String,
+    },
+    /// An SSE-C algorithm other than `AES256`.
+    #[error("{} (HTTP {}): The Encryption request you specified is not valid. Supported value: AES256. ({header}: {algorithm:?})", self.code(), self.http_status())]
+    InvalidEncryptionAlgorithm {
+        /// The header that named it.
+        header: &'static str,
+        /// The algorithm as given.
+        algorithm: String,
+    },
 }
 
 /// Names what refused a request: the store partition, or the rate partition's prefix.
@@ -429,6 +462,11 @@ impl Error {
             Error::NoBucketEncryption { .. } => "ServerSideEncryptionConfigurationNotFoundError",
             Error::KeyUnavailable { .. } => "InternalError",
             Error::KeyInUse { .. } => "KMS.KMSInvalidStateException",
+            Error::SseCustomerKeyMissing { .. } | Error::SseCustomerKeyNotApplicable { .. } => {
+                "InvalidRequest"
+            }
+            Error::SseCustomerKeyMismatch { .. } => "AccessDenied",
+            Error::InvalidEncryptionAlgorithm { .. } => "InvalidEncryptionAlgorithmError",
             Error::NoSuchUpload { .. } => "NoSuchUpload",
             Error::EntityTooSmall { .. } => "EntityTooSmall",
             Error::InvalidPart { .. } => "InvalidPart",
@@ -463,7 +501,12 @@ impl Error {
             | Error::PreviousIo
             | Error::Corruption { .. }
             | Error::KeyUnavailable { .. } => 500,
-            Error::KmsKeyNotFound { .. } | Error::KeyInUse { .. } => 400,
+            Error::KmsKeyNotFound { .. }
+            | Error::KeyInUse { .. }
+            | Error::SseCustomerKeyMissing { .. }
+            | Error::SseCustomerKeyNotApplicable { .. }
+            | Error::InvalidEncryptionAlgorithm { .. } => 400,
+            Error::SseCustomerKeyMismatch { .. } => 403,
             Error::NoBucketEncryption { .. } => 404,
             Error::Locked { .. } | Error::AlreadyOpen { .. } | Error::SlowDown { .. } => 503,
             Error::MissingParameter { .. } => 400,
@@ -609,6 +652,14 @@ mod tests {
             ),
             (Error::KeyUnavailable { key_id: s(), reason: s() }, "InternalError", 500),
             (Error::KeyInUse { key_id: s(), versions: 2 }, "KMS.KMSInvalidStateException", 400),
+            (Error::SseCustomerKeyMissing { bucket: s(), key: s() }, "InvalidRequest", 400),
+            (Error::SseCustomerKeyMismatch { bucket: s(), key: s() }, "AccessDenied", 403),
+            (Error::SseCustomerKeyNotApplicable { bucket: s(), key: s() }, "InvalidRequest", 400),
+            (
+                Error::InvalidEncryptionAlgorithm { header: "h", algorithm: s() },
+                "InvalidEncryptionAlgorithmError",
+                400,
+            ),
             (Error::NoSuchUpload { upload_id: s() }, "NoSuchUpload", 404),
             (Error::EntityTooSmall { part_number: 1, size: 1, min: 2 }, "EntityTooSmall", 400),
             (Error::InvalidPart { part_number: 1, reason: s() }, "InvalidPart", 400),
@@ -658,6 +709,10 @@ mod tests {
                 | Error::NoBucketEncryption { .. }
                 | Error::KeyUnavailable { .. }
                 | Error::KeyInUse { .. }
+                | Error::SseCustomerKeyMissing { .. }
+                | Error::SseCustomerKeyMismatch { .. }
+                | Error::SseCustomerKeyNotApplicable { .. }
+                | Error::InvalidEncryptionAlgorithm { .. }
                 | Error::NoSuchUpload { .. }
                 | Error::EntityTooSmall { .. }
                 | Error::InvalidPart { .. }
@@ -671,7 +726,7 @@ mod tests {
     #[test]
     fn every_error_has_its_s3_code_and_status() {
         let all = every_error();
-        assert_eq!(all.len(), 46);
+        assert_eq!(all.len(), 50);
         for (e, code, status) in all {
             assert_eq!((e.code(), e.http_status()), (code, status), "{e:?}");
             let shown = format!("{code} (HTTP {status}): ");

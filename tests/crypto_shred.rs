@@ -148,7 +148,7 @@ fn every_removal_erases_the_slot_and_only_live_versions_own_one() {
     let cond = PutOptions { condition: Some(s3lite::WriteCondition::IfAbsent), ..PutOptions::default() };
     assert!(matches!(store.put_bytes(b, "null", b"x", &cond), Err(Error::PreconditionFailed { .. })));
     assert_eq!(owned_slots(&sim, root), 2);
-    let (_, mut r) = store.get(b, "v", &GetOptions { version: Some(v2), range: None }).unwrap();
+    let (_, mut r) = store.get(b, "v", &GetOptions { version: Some(v2), ..GetOptions::default() }).unwrap();
     assert_eq!(r.read_to_vec().unwrap(), body(2, 3000));
     assert_eq!(read(&store, b, "null").unwrap(), body(5, 3000));
     // Erased slots are reused.

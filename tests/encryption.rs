@@ -89,7 +89,7 @@ fn sealed_bodies_read_back_whole_and_by_range_and_no_file_holds_plaintext_or_a_d
                 assert_eq!((info.mode, info.key_id), (SseMode::S3, provider.active_key().unwrap()))
             }
             Encryption::Kms { .. } => assert_eq!((info.mode, info.key_id), (SseMode::Kms, named)),
-            Encryption::KmsDefault => unreachable!("not used here"),
+            Encryption::KmsDefault | Encryption::Customer { .. } => unreachable!("not used here"),
         }
     }
     // A streamed body of unknown length seals too.

@@ -151,6 +151,7 @@ fn read(
     let opts = GetOptions {
         version: version.map(s3lite::VersionId),
         range: range.map(|r| ByteRange::parse(r).unwrap()),
+        ..GetOptions::default()
     };
     let mut reader = match store.get(bucket, key, &opts) {
         Ok((_, r)) => r,

@@ -26,7 +26,7 @@ fn put(store: &Store, b: BucketId, key: &str, data: &[u8], enc: Option<Encryptio
 }
 
 fn read_version(store: &Store, b: BucketId, key: &str, v: VersionId) -> s3lite::Result<Vec<u8>> {
-    let (_, mut r) = store.get(b, key, &GetOptions { version: Some(v), range: None })?;
+    let (_, mut r) = store.get(b, key, &GetOptions { version: Some(v), ..GetOptions::default() })?;
     r.read_to_vec()
 }
 

@@ -560,8 +560,8 @@ async fn request_ids(env: Env) {
 }
 
 /// SSE-S3 and KMS-style encryption over the protocol: the headers go in and come back on PUT, GET,
-/// HEAD and COPY; an unknown algorithm or KMS key is a 400; SSE-C and encrypted multipart uploads
-/// are `NotImplemented`; nothing refused is stored.
+/// HEAD and COPY; an unknown algorithm or KMS key is a 400; encrypted multipart uploads (SSE-C
+/// among them) are `NotImplemented`; nothing refused is stored.
 async fn server_side_encryption(env: Env) {
     use aws_sdk_s3::types::ServerSideEncryption;
     let s3 = &env.client;
@@ -638,26 +638,7 @@ async fn server_side_encryption(env: Env) {
         .unwrap_err();
     assert_eq!((common::code(&e), common::status(&e)), ("KMS.NotFoundException".into(), 400));
     let key_b64 = "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE="; // 32 bytes
-    let key_md5 = "Oszb0vNmvGq+W7PkAE6V4g==";
-    let e = put("bad")
-        .sse_customer_algorithm("AES256")
-        .sse_customer_key(key_b64)
-        .sse_customer_key_md5(key_md5)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(common::code(&e), "NotImplemented");
-    let e = s3
-        .get_object()
-        .bucket("sse")
-        .key("s3")
-        .sse_customer_algorithm("AES256")
-        .sse_customer_key(key_b64)
-        .sse_customer_key_md5(key_md5)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(common::code(&e), "NotImplemented");
+    let key_md5 = "KYvwGXoFFJ42a2u2GDWhwQ==";
     let e = s3
         .create_multipart_upload()
         .bucket("sse")
@@ -688,6 +669,123 @@ async fn server_side_encryption(env: Env) {
     let parts =
         s3.list_parts().bucket("sse").key("m").upload_id(up.upload_id().unwrap()).send().await.unwrap();
     assert!(parts.parts().is_empty());
+}
+
+/// SSE-C over the protocol with aws-sdk-s3 (which sends the key and its MD5 as given, in base64):
+/// PUT, GET (whole and ranged), HEAD and COPY report the algorithm and the key's MD5; a read
+/// without the key, with another key, or with a key for an object not sealed under one is
+/// refused with S3's status and code; a bad MD5 or algorithm is a 400 and stores nothing.
+async fn sse_customer(env: Env) {
+    let s3 = &env.client;
+    s3.create_bucket().bucket("ssec").send().await.unwrap();
+    // Two keys: base64 of 32 bytes, and the base64 of their MD5.
+    let (k1, m1) = ("MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=", "KYvwGXoFFJ42a2u2GDWhwQ==");
+    let (k2, m2) = ("YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXowMTIzNDU=", "NX6C25NPxF9KJbS4Pci9GQ==");
+    let body_bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
+    let put = s3
+        .put_object()
+        .bucket("ssec")
+        .key("k")
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(k1)
+        .sse_customer_key_md5(m1)
+        .body(ByteStream::from(body_bytes.clone()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((put.sse_customer_algorithm(), put.sse_customer_key_md5()), (Some("AES256"), Some(m1)));
+    assert_eq!(put.server_side_encryption(), None, "the store's default does not replace SSE-C");
+    let get = |key: &'static str, k: Option<(&'static str, &'static str)>| {
+        let g = s3.get_object().bucket("ssec").key(key);
+        match k {
+            Some((k, m)) => g.sse_customer_algorithm("AES256").sse_customer_key(k).sse_customer_key_md5(m),
+            None => g,
+        }
+    };
+    let head = |key: &'static str, k: Option<(&'static str, &'static str)>| {
+        let h = s3.head_object().bucket("ssec").key(key);
+        match k {
+            Some((k, m)) => h.sse_customer_algorithm("AES256").sse_customer_key(k).sse_customer_key_md5(m),
+            None => h,
+        }
+    };
+    let got = get("k", Some((k1, m1))).send().await.unwrap();
+    assert_eq!((got.sse_customer_algorithm(), got.sse_customer_key_md5()), (Some("AES256"), Some(m1)));
+    assert_eq!(body(got).await, body_bytes);
+    let ranged = get("k", Some((k1, m1))).range("bytes=65530-65545").send().await.unwrap();
+    assert_eq!(body(ranged).await, &body_bytes[65_530..=65_545]);
+    let h = head("k", Some((k1, m1))).send().await.unwrap();
+    assert_eq!((h.sse_customer_key_md5(), h.content_length()), (Some(m1), Some(200_000)));
+    // Without the key: 400 (HEAD too, with no body to carry the code); another key: 403.
+    let e = get("k", None).send().await.unwrap_err();
+    assert_eq!((code(&e), status(&e)), ("InvalidRequest".into(), 400));
+    assert_eq!(status(&head("k", None).send().await.unwrap_err()), 400);
+    let e = get("k", Some((k2, m2))).send().await.unwrap_err();
+    assert_eq!((code(&e), status(&e)), ("AccessDenied".into(), 403));
+    assert_eq!(status(&head("k", Some((k2, m2))).send().await.unwrap_err()), 403);
+    // A key for an object not sealed under one (here SSE-S3 by the store's default): 400.
+    s3.put_object().bucket("ssec").key("plain").body(ByteStream::from_static(b"x")).send().await.unwrap();
+    let e = get("plain", Some((k1, m1))).send().await.unwrap_err();
+    assert_eq!((code(&e), status(&e)), ("InvalidRequest".into(), 400));
+    // Bad headers: 400 with S3's code, nothing stored.
+    let e = s3
+        .put_object()
+        .bucket("ssec")
+        .key("bad")
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(k1)
+        .sse_customer_key_md5(m2)
+        .body(ByteStream::from_static(b"refused"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!((code(&e), status(&e)), ("InvalidArgument".into(), 400));
+    let xml = String::from_utf8_lossy(e.raw_response().unwrap().body().bytes().unwrap()).into_owned();
+    assert!(
+        xml.contains("The calculated MD5 hash of the key did not match the hash that was provided."),
+        "{xml}"
+    );
+    let e = s3
+        .put_object()
+        .bucket("ssec")
+        .key("bad")
+        .sse_customer_algorithm("AES128")
+        .sse_customer_key(k1)
+        .sse_customer_key_md5(m1)
+        .body(ByteStream::from_static(b"refused"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!((code(&e), status(&e)), ("InvalidEncryptionAlgorithmError".into(), 400));
+    let e = s3
+        .put_object()
+        .bucket("ssec")
+        .key("bad")
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(k1)
+        .body(ByteStream::from_static(b"refused"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!((code(&e), status(&e)), ("InvalidArgument".into(), 400), "the MD5 is required");
+    assert_eq!(status(&s3.head_object().bucket("ssec").key("bad").send().await.unwrap_err()), 404);
+    // COPY: the source's key in the copy-source headers, the copy sealed under the destination's.
+    let copy = || s3.copy_object().bucket("ssec").key("copy").copy_source("ssec/k");
+    let e = copy().send().await.unwrap_err();
+    assert_eq!((code(&e), status(&e)), ("InvalidRequest".into(), 400));
+    let copied = copy()
+        .copy_source_sse_customer_algorithm("AES256")
+        .copy_source_sse_customer_key(k1)
+        .copy_source_sse_customer_key_md5(m1)
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(k2)
+        .sse_customer_key_md5(m2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((copied.sse_customer_algorithm(), copied.sse_customer_key_md5()), (Some("AES256"), Some(m2)));
+    assert_eq!(status(&get("copy", Some((k1, m1))).send().await.unwrap_err()), 403);
+    assert_eq!(body(get("copy", Some((k2, m2))).send().await.unwrap()).await, body_bytes);
 }
 
 macro_rules! suite {
@@ -805,6 +903,7 @@ suite!(
     credentials,
     request_ids,
     server_side_encryption,
+    sse_customer,
     bucket_encryption
 );
 

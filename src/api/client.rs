@@ -447,6 +447,7 @@ builder!(
         checksum_algorithm: ChecksumAlgorithm, checksum_crc32: String, checksum_crc32_c: String,
         checksum_crc64_nvme: String, checksum_sha1: String, checksum_sha256: String,
         server_side_encryption: ServerSideEncryption, ssekms_key_id: String,
+        sse_customer_algorithm: String, sse_customer_key: SseCustomerKey, sse_customer_key_md5: String,
     }
     required { bucket, key }
 );
@@ -458,6 +459,7 @@ builder!(
     optional {
         version_id: String, range: String, if_match: String, if_none_match: String,
         if_modified_since: SystemTime, if_unmodified_since: SystemTime,
+        sse_customer_algorithm: String, sse_customer_key: SseCustomerKey, sse_customer_key_md5: String,
     }
     required { bucket, key }
 );
@@ -469,6 +471,7 @@ builder!(
     optional {
         version_id: String, range: String, if_match: String, if_none_match: String,
         if_modified_since: SystemTime, if_unmodified_since: SystemTime,
+        sse_customer_algorithm: String, sse_customer_key: SseCustomerKey, sse_customer_key_md5: String,
     }
     required { bucket, key }
 );
@@ -497,7 +500,9 @@ builder!(
         content_type: String, storage_class: String, copy_source_if_match: String,
         copy_source_if_none_match: String, copy_source_if_modified_since: SystemTime,
         copy_source_if_unmodified_since: SystemTime, server_side_encryption: ServerSideEncryption,
-        ssekms_key_id: String,
+        ssekms_key_id: String, sse_customer_algorithm: String, sse_customer_key: SseCustomerKey, sse_customer_key_md5: String,
+        copy_source_sse_customer_algorithm: String, copy_source_sse_customer_key: SseCustomerKey,
+        copy_source_sse_customer_key_md5: String,
     }
     required { bucket, key, copy_source }
 );

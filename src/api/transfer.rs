@@ -188,6 +188,8 @@ impl Client {
                     checksums: done.checksums,
                     server_side_encryption: None,
                     ssekms_key_id: None,
+                    sse_customer_algorithm: None,
+                    sse_customer_key_md5: None,
                 })
             }
             Err(e) => {

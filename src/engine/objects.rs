@@ -11,8 +11,8 @@ use md5::{Digest, Md5};
 
 use super::buckets::BucketWrite;
 use super::options::{
-    GetOptions, ListOptions, ListPage, NewVersion, ObjectInfo, PutOptions, WriteCondition, info_from,
-    with_meta,
+    GetOptions, ListOptions, ListPage, NewVersion, ObjectInfo, PutOptions, WriteCondition,
+    customer_key_refusal, info_from, with_meta,
 };
 use crate::engine::body::{BodySource, ChunkedBody, ObjectReader};
 use crate::engine::buffer_pool::{BufferPool, PIECE_BYTES, Piece, SharedPiece};
@@ -256,7 +256,7 @@ impl Store {
                     meta.envelope = Some(sealed.envelope);
                     meta.key_slot = sealed.slot.as_ref().map(|g| g.slot);
                     key_slot = sealed.slot;
-                    master_key_use = Some(sealed.key_use);
+                    master_key_use = sealed.key_use;
                 }
                 meta.chunks = written.chunks.clone();
                 meta.chunk_token = Some(token);
@@ -753,6 +753,12 @@ impl Store {
             None => (0, e.size),
         };
         let meta = rec.meta.clone();
+        let info = with_meta(info_from(bucket.0, key.as_bytes(), e, found.latest), meta.clone());
+        // S3's SSE-C rules, before a byte is read: a customer-sealed version needs its key, and no
+        // other version takes one.
+        if let Some(refusal) = customer_key_refusal(info.encryption.as_ref(), opts.customer_key.as_ref()) {
+            return Err(refusal.error(self.bucket_name(bucket)?, key.into()));
+        }
         let source = if e.kind == EntryKind::Inline {
             if meta.envelope.is_some() {
                 return Err(Error::corruption(rec.site, "an inline record with an encryption envelope"));
@@ -771,6 +777,7 @@ impl Store {
                 Some(env) => BodySource::Sealed(Box::new(self.open_sealed(
                     env,
                     meta.key_slot,
+                    opts.customer_key.as_ref(),
                     chunks,
                     bucket,
                     key,
@@ -783,7 +790,6 @@ impl Store {
         stats::add(&part.counters.gets, 1);
         self.count_prefix(part, bucket, key);
         stats::add(&part.counters.bytes_out, end - start);
-        let info = with_meta(info_from(bucket.0, key.as_bytes(), e, found.latest), meta);
         Ok((info, ObjectReader { source, pos: start, end }))
     }
 

@@ -6,11 +6,11 @@
 use std::sync::Arc;
 
 use crate::engine::body::ByteRange;
-use crate::engine::crypto::{Envelope, KeyId, SseMode};
+use crate::engine::crypto::{CustomerKey, CustomerKeyMac, Envelope, KeyId, SseMode};
 use crate::engine::format::meta::ObjectMeta;
 use crate::engine::partition::index::{EntryKind, IndexEntry};
 use crate::engine::partition::{Condition, Precondition};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::limits::LIST_KEYS_MAX;
 use crate::types::{BucketId, Durability, StorageClass, VersionId};
 
@@ -124,6 +124,13 @@ pub enum Encryption {
         /// The key's id or name, as the provider knows it.
         key: String,
     },
+    /// SSE-C: the data key wrapped under the caller's own key, which the store does not keep
+    /// (only a salted HMAC of it, to refuse a wrong key); every read must send it again
+    /// ([`GetOptions::customer_key`]). Needs no key provider.
+    Customer {
+        /// The caller's key.
+        key: CustomerKey,
+    },
 }
 
 /// How a stored version is sealed, as its envelope says.
@@ -131,8 +138,46 @@ pub enum Encryption {
 pub struct EncryptionInfo {
     /// The mode.
     pub mode: SseMode,
-    /// The master key the data key is wrapped under.
+    /// The master key the data key is wrapped under (all zeros under SSE-C).
     pub key_id: KeyId,
+    /// SSE-C: the salted HMAC of the customer key, to check the key a read sends.
+    pub customer_key_mac: Option<CustomerKeyMac>,
+}
+
+/// Why a read's SSE-C key does not fit the version it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CustomerKeyRefusal {
+    /// The version is sealed under a customer key and the read sent none.
+    Missing,
+    /// The read sent a key other than the one the version is sealed under.
+    Mismatch,
+    /// The read sent a key and the version is not sealed under one.
+    NotApplicable,
+}
+
+impl CustomerKeyRefusal {
+    /// What S3 answers (user guide, "Using server-side encryption with customer-provided keys").
+    pub(crate) fn error(self, bucket: String, key: String) -> Error {
+        match self {
+            CustomerKeyRefusal::Missing => Error::SseCustomerKeyMissing { bucket, key },
+            CustomerKeyRefusal::Mismatch => Error::SseCustomerKeyMismatch { bucket, key },
+            CustomerKeyRefusal::NotApplicable => Error::SseCustomerKeyNotApplicable { bucket, key },
+        }
+    }
+}
+
+/// S3's rules for the SSE-C key of a read of a version sealed as `sealed` says.
+pub(crate) fn customer_key_refusal(
+    sealed: Option<&EncryptionInfo>,
+    given: Option<&CustomerKey>,
+) -> Option<CustomerKeyRefusal> {
+    let mac = sealed.and_then(|e| e.customer_key_mac.as_ref());
+    match (mac, given) {
+        (None, None) => None,
+        (Some(_), None) => Some(CustomerKeyRefusal::Missing),
+        (None, Some(_)) => Some(CustomerKeyRefusal::NotApplicable),
+        (Some(mac), Some(k)) => (!mac.matches(k)).then_some(CustomerKeyRefusal::Mismatch),
+    }
 }
 
 /// Options of a get.
@@ -142,6 +187,10 @@ pub struct GetOptions {
     pub version: Option<VersionId>,
     /// A byte range (default: the whole body).
     pub range: Option<ByteRange>,
+    /// SSE-C: the key the version was sealed under. A version sealed under a customer key opens
+    /// only with it (`SseCustomerKeyMissing` without, `SseCustomerKeyMismatch` for another); a key
+    /// sent for any other version is `SseCustomerKeyNotApplicable`.
+    pub customer_key: Option<CustomerKey>,
 }
 
 /// Options of a listing.
@@ -260,10 +309,28 @@ pub(super) fn with_meta(mut info: ObjectInfo, meta: ObjectMeta) -> ObjectInfo {
     info.system_metadata = meta.system;
     info.tags = meta.tags;
     info.checksums = meta.checksums;
-    info.encryption = meta
-        .envelope
-        .as_deref()
-        .and_then(|e| Envelope::decode(e).ok())
-        .map(|e| EncryptionInfo { mode: e.mode, key_id: e.key_id });
+    info.encryption =
+        meta.envelope.as_deref().and_then(|e| Envelope::decode(e).ok()).map(|e| EncryptionInfo {
+            mode: e.mode,
+            key_id: e.key_id,
+            customer_key_mac: e.customer_key_mac.map(|(salt, mac)| CustomerKeyMac { salt, mac }),
+        });
     info
+}
+
+impl ObjectInfo {
+    /// Checks the SSE-C key a read of this version sends, by S3's rules: a version sealed under a
+    /// customer key needs that key, and no other version takes one. The engine's `get` checks
+    /// it itself; `head` reads no body and checks nothing, so a host serving S3's HEAD (which
+    /// refuses a missing or wrong key as GET does) calls this.
+    ///
+    /// # Errors
+    /// `SseCustomerKeyMissing` (400), `SseCustomerKeyMismatch` (403),
+    /// `SseCustomerKeyNotApplicable` (400), naming `bucket` and the key.
+    pub fn check_customer_key(&self, bucket: &str, given: Option<&CustomerKey>) -> Result<()> {
+        match customer_key_refusal(self.encryption.as_ref(), given) {
+            None => Ok(()),
+            Some(r) => Err(r.error(bucket.to_owned(), self.key.clone())),
+        }
+    }
 }

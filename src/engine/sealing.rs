@@ -1,10 +1,16 @@
 //! Sealed (encrypted) versions on the store: drawing a version's data key, wrapping it into the
 //! envelope its commit record keeps, and unwrapping it to open the body (DESIGN §7.6). A sealed
 //! body is always stored as chunk records, whatever its size: the records hold ciphertext, and the
-//! commit record's meta the envelope.
+//! commit record's meta the envelope. Under SSE-C the caller's key takes the master key's place
+//! (the same AES-256-GCM-SIV wrap, the same associated data, with the mode bound), and the envelope
+//! keeps a salted HMAC of it so a wrong key is refused before any unwrap.
 
-use super::crypto::chunks::{BodyCipher, CHUNK_BYTES, Sealer, sealed_len};
-use super::crypto::{CryptoError, Dek, Envelope, KeyId, SseMode, body_aad, random_nonce_prefix, wrap_aad};
+use super::crypto::chunks::{BodyCipher, CHUNK_BYTES, Sealer, sealed_len, sealed_record_bytes_max};
+use super::crypto::keys::{unwrap_with, wrap_with};
+use super::crypto::{
+    CryptoError, CustomerKey, CustomerKeyMac, Dek, Envelope, KeyId, SseMode, body_aad, random_nonce_prefix,
+    wrap_aad,
+};
 use super::options::Encryption;
 use crate::engine::body::{ChunkedBody, SealedBody};
 use crate::engine::key_slots::{KeySlots, SlotOwner, combine};
@@ -12,6 +18,7 @@ use crate::engine::partition::index::IndexEntry;
 use crate::engine::rotation::KeyUse;
 use crate::engine::store::Store;
 use crate::error::{CorruptionSite, Error, Result};
+use crate::limits::RECORD_BODY_BYTES_MAX;
 use crate::types::{BucketId, VersionId};
 use std::sync::Arc;
 use zeroize::Zeroizing;
@@ -23,8 +30,11 @@ pub(super) struct Sealing {
     dek: Dek,
     nonce_prefix: [u8; 7],
     aad: Vec<u8>,
-    /// Holds `key_id` against retirement until the version is indexed.
-    key_use: KeyUse,
+    /// Holds `key_id` against retirement until the version is indexed (none under SSE-C: no
+    /// master key is involved).
+    key_use: Option<KeyUse>,
+    /// SSE-C: the caller's key, the wrapping key (dropped, and zeroed, once the envelope is made).
+    customer: Option<CustomerKey>,
     /// Crypto-shred: the slot holding the secret half of the data key (the envelope wraps
     /// `dek ⊕ secret`).
     slot: Option<(SlotGuard, Zeroizing<[u8; 32]>)>,
@@ -67,7 +77,7 @@ impl Drop for SlotGuard {
 pub(super) struct Sealed {
     pub(super) envelope: Vec<u8>,
     pub(super) slot: Option<SlotGuard>,
-    pub(super) key_use: KeyUse,
+    pub(super) key_use: Option<KeyUse>,
 }
 
 /// The error of a body too long for one envelope (2^32 chunks, far past S3's 5 GiB put).
@@ -103,6 +113,21 @@ impl Store {
         })
     }
 
+    /// Whether this store's chunk records, sealed, fit a record. The builder checks it for a store
+    /// with a key provider; a store without one seals only SSE-C puts, checked here.
+    fn check_sealed_records_fit(&self) -> Result<()> {
+        let chunk_bytes = self.inner.ctx.params.chunk_bytes;
+        let sealed = sealed_record_bytes_max(chunk_bytes);
+        if sealed > RECORD_BODY_BYTES_MAX {
+            return Err(Error::InvalidRequest {
+                reason: format!(
+                    "this store's chunk_bytes ({chunk_bytes}) makes sealed chunk records of up to {sealed} bytes, past the 64 MiB record limit: SSE-C needs a store with a smaller chunk_bytes"
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// Draws a fresh data key and nonce prefix for a put of `key`'s version `version`, and the
     /// sealer its body goes through.
     pub(super) fn start_sealing(
@@ -112,29 +137,44 @@ impl Store {
         version: VersionId,
         enc: &Encryption,
     ) -> Result<(Sealing, Sealer)> {
-        let keys = self.key_provider()?;
+        let customer = match enc {
+            Encryption::Customer { key } => Some(key.clone()),
+            _ => None,
+        };
         let (mode, key_id) = match enc {
+            // The caller's key wraps the data key: no provider is involved, so a store without
+            // keys takes SSE-C too, and its chunk size was never checked against sealed records.
+            Encryption::Customer { .. } => {
+                self.check_sealed_records_fit()?;
+                (SseMode::Customer, KeyId([0; 16]))
+            }
             Encryption::S3 => (
                 SseMode::S3,
-                keys.active_key().map_err(|e| Error::KeyUnavailable {
+                self.key_provider()?.active_key().map_err(|e| Error::KeyUnavailable {
                     key_id: "(active)".into(),
                     reason: e.to_string(),
                 })?,
             ),
             Encryption::KmsDefault => (
                 SseMode::Kms,
-                keys.active_key().map_err(|e| Error::KeyUnavailable {
+                self.key_provider()?.active_key().map_err(|e| Error::KeyUnavailable {
                     key_id: "(active)".into(),
                     reason: e.to_string(),
                 })?,
             ),
-            Encryption::Kms { key } => {
-                (SseMode::Kms, keys.named_key(key).ok_or_else(|| Error::KmsKeyNotFound { key: key.clone() })?)
-            }
+            Encryption::Kms { key } => (
+                SseMode::Kms,
+                self.key_provider()?
+                    .named_key(key)
+                    .ok_or_else(|| Error::KmsKeyNotFound { key: key.clone() })?,
+            ),
         };
         let aad =
             body_aad(&self.inner.ctx.store_uuid, bucket.0, key.as_bytes(), &version.0, CHUNK_BYTES as u32);
-        let key_use = self.inner.key_uses.begin(key_id)?;
+        let key_use = match customer {
+            Some(_) => None,
+            None => Some(self.inner.key_uses.begin(key_id)?),
+        };
         let slot = match self.inner.ctx.key_slots.get().filter(|_| self.inner.crypto_shred) {
             Some(slots) => {
                 let owner = SlotOwner::new(bucket.0, key.as_bytes(), version.0);
@@ -153,6 +193,7 @@ impl Store {
             aad,
             key_use,
             slot,
+            customer,
         };
         let sealer = Sealer::new(BodyCipher::new(
             &sealing.dek,
@@ -165,17 +206,28 @@ impl Store {
 
     /// The envelope of a sealed body of `plain` bytes: its data key wrapped under the master key,
     /// binding the length and the nonce prefix; and the master key's use, which the put holds
-    /// until its version is indexed (a retirement waits for it).
+    /// until its version is indexed (a retirement waits for it; none under SSE-C, whose caller's
+    /// key wraps the data key in the master key's place).
     pub(super) fn finish_sealing(&self, s: Sealing, plain: u64) -> Result<Sealed> {
-        let keys = self.key_provider()?;
-        // Crypto-shred: the envelope keeps only `dek ⊕ secret`; the secret is in the slot.
+        let aad = wrap_aad(&s.aad, plain, &s.nonce_prefix, s.mode);
+        // Crypto-shred: the envelope keeps only `dek ⊕ secret`; the secret is in the slot. Under
+        // SSE-C too: a removed version must not open for someone holding its customer key.
         let wrapped_half = match &s.slot {
             Some((_, secret)) => Dek::from_bytes(*combine(s.dek.bytes(), secret)),
             None => Dek::from_bytes(*s.dek.bytes()),
         };
-        let wrapped =
-            keys.wrap(s.key_id, &wrapped_half, &wrap_aad(&s.aad, plain, &s.nonce_prefix, s.mode))
-                .map_err(|e| Error::KeyUnavailable { key_id: s.key_id.to_string(), reason: e.to_string() })?;
+        let (wrapped, customer_key_mac) = match &s.customer {
+            Some(key) => {
+                let mac = CustomerKeyMac::new(key);
+                (wrap_with(key.bytes(), &wrapped_half, &aad), Some((mac.salt, mac.mac)))
+            }
+            None => {
+                let wrapped = self.key_provider()?.wrap(s.key_id, &wrapped_half, &aad).map_err(|e| {
+                    Error::KeyUnavailable { key_id: s.key_id.to_string(), reason: e.to_string() }
+                })?;
+                (wrapped, None)
+            }
+        };
         let env = Envelope {
             mode: s.mode,
             key_id: s.key_id,
@@ -183,13 +235,15 @@ impl Store {
             nonce_prefix: s.nonce_prefix,
             chunk_log2: CHUNK_BYTES.trailing_zeros() as u8,
             plaintext_len: plain,
-            customer_key_mac: None,
+            customer_key_mac,
         };
         Ok(Sealed { envelope: env.encode(), slot: s.slot.map(|(guard, _)| guard), key_use: s.key_use })
     }
 
     /// Opens a sealed version's body: decodes its envelope, checks it against the index entry and
-    /// the stored chunks, unwraps the data key and returns the reader's source.
+    /// the stored chunks, unwraps the data key (under the master key, or under `customer`, the
+    /// key an SSE-C read sent, which the caller has checked against the envelope's HMAC), joins
+    /// it with its key slot's secret under crypto-shred, and returns the reader's source.
     #[allow(
         clippy::too_many_arguments,
         reason = "the version's identity, its meta's parts and the read's place"
@@ -198,6 +252,7 @@ impl Store {
         &self,
         envelope: &[u8],
         key_slot: Option<u32>,
+        customer: Option<&CustomerKey>,
         stored: ChunkedBody,
         bucket: BucketId,
         key: &str,
@@ -216,9 +271,6 @@ impl Store {
                 ),
             ));
         }
-        if env.mode == SseMode::Customer {
-            return Err(Error::NotImplemented { what: "SSE-C (customer-provided keys)" });
-        }
         let aad = body_aad(
             &self.inner.ctx.store_uuid,
             bucket.0,
@@ -226,10 +278,40 @@ impl Store {
             &version.0,
             env.chunk_bytes() as u32,
         );
-        let mut dek = self
-            .key_provider()?
-            .unwrap(env.key_id, &env.wrapped, &wrap_aad(&aad, plain, &env.nonce_prefix, env.mode))
-            .map_err(|e| unwrap_error(e, env.key_id, site.clone()))?;
+        let wrap = wrap_aad(&aad, plain, &env.nonce_prefix, env.mode);
+        let mut dek = match (env.mode, customer) {
+            (SseMode::Customer, Some(k)) => match &env.customer_key_mac {
+                Some((salt, mac)) if (CustomerKeyMac { salt: *salt, mac: *mac }).matches(k) => {
+                    // The key is the one the version was sealed under: a wrap that does not open
+                    // under it was changed on disk.
+                    unwrap_with(k.bytes(), &env.wrapped, &wrap).ok_or_else(|| {
+                        Error::corruption(site.clone(), "the data key does not unwrap under the customer key")
+                    })?
+                }
+                _ => {
+                    return Err(Error::SseCustomerKeyMismatch {
+                        bucket: self.bucket_name(bucket)?,
+                        key: key.into(),
+                    });
+                }
+            },
+            (SseMode::Customer, None) => {
+                return Err(Error::SseCustomerKeyMissing {
+                    bucket: self.bucket_name(bucket)?,
+                    key: key.into(),
+                });
+            }
+            (_, Some(_)) => {
+                return Err(Error::SseCustomerKeyNotApplicable {
+                    bucket: self.bucket_name(bucket)?,
+                    key: key.into(),
+                });
+            }
+            (_, None) => self
+                .key_provider()?
+                .unwrap(env.key_id, &env.wrapped, &wrap)
+                .map_err(|e| unwrap_error(e, env.key_id, site.clone()))?,
+        };
         if let Some(slot) = key_slot {
             let owner = SlotOwner::new(bucket.0, key.as_bytes(), version.0);
             let Some(slots) = self.inner.ctx.key_slots.get() else {

@@ -7,7 +7,7 @@
 //!
 //! One file per concern: bucket operations in `buckets.rs`, default encryption in
 //! `bucket_encryption.rs`; object writes, reads, deletes and copies
-//! in `objects.rs`; the three listings in `listing.rs`. This file keeps the [`S3`] handle and what
+//! in `objects.rs`, their SSE-C headers in `sse_customer.rs`; the three listings in `listing.rs`. This file keeps the [`S3`] handle and what
 //! they share (continuation tokens, time and version-id formatting).
 
 pub mod checksum;
@@ -20,6 +20,7 @@ mod copy_source;
 mod listing;
 pub mod multipart;
 mod objects;
+mod sse_customer;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

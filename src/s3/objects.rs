@@ -9,11 +9,15 @@ use parking_lot::Mutex;
 
 use super::checksum::{self, ChecksumAlgorithm};
 use super::rules::{self, DELETE_OBJECTS_KEYS_MAX};
+use super::sse_customer::{
+    COPY_SOURCE_HEADERS, OBJECT_HEADERS, SseCustomerHeaders, reported_customer, sse_customer_allowed,
+    write_encryption,
+};
 use super::types::*;
 use super::{S3, time_of, version_string};
 use crate::engine::body::ByteRange;
 use crate::engine::catalog::{BucketInfo, VersioningState};
-use crate::engine::crypto::SseMode;
+use crate::engine::crypto::{CustomerKey, SseMode};
 use crate::engine::options::{
     BodyFinish, Encryption, GetOptions, NewVersion, ObjectInfo, PutOptions, WriteCondition,
 };
@@ -119,6 +123,18 @@ impl S3 {
     /// `PreconditionFailed`, `NoSuchKey` for `If-Match` on a key with no current object.
     pub fn put_object(&self, req: PutObjectRequest) -> Result<PutObjectOutput> {
         let b = self.bucket(&req.bucket)?;
+        let customer = SseCustomerHeaders {
+            algorithm: req.sse_customer_algorithm.as_ref(),
+            key: req.sse_customer_key.as_ref(),
+            key_md5: req.sse_customer_key_md5.as_ref(),
+            names: &OBJECT_HEADERS,
+        }
+        .key()?;
+        if customer.is_some() {
+            sse_customer_allowed(&b)?;
+        }
+        let encryption =
+            write_encryption(customer.as_ref(), req.server_side_encryption, req.ssekms_key_id.as_ref())?;
         let condition = match (&req.if_none_match, &req.if_match) {
             (None, None) => None,
             (Some(n), None) if n.trim() == "*" => Some(WriteCondition::IfAbsent),
@@ -167,7 +183,7 @@ impl S3 {
             storage_class: storage_class(req.storage_class.as_ref())?,
             condition,
             content_length,
-            encryption: encryption_of(req.server_side_encryption, req.ssekms_key_id.as_ref())?,
+            encryption,
             ..PutOptions::default()
         };
         let if_match = matches!(opts.condition, Some(WriteCondition::IfETagMatches(_)));
@@ -190,12 +206,15 @@ impl S3 {
         };
         let stored = stored.lock().clone();
         let (server_side_encryption, ssekms_key_id) = reported_encryption(&info);
+        let (sse_customer_algorithm, sse_customer_key_md5) = reported_customer(&info, customer.as_ref());
         Ok(PutObjectOutput {
             e_tag: info.e_tag,
             version_id: output_version(b.versioning, info.version_id),
             checksums: Checksums::from_stored(&stored),
             server_side_encryption,
             ssekms_key_id,
+            sse_customer_algorithm,
+            sse_customer_key_md5,
         })
     }
 
@@ -205,13 +224,26 @@ impl S3 {
         Ok((b, version))
     }
 
+    /// The customer key a GET or HEAD sends (SSE-C), checked as S3 checks the headers.
+    fn read_customer_key(req: &GetObjectRequest) -> Result<Option<CustomerKey>> {
+        SseCustomerHeaders {
+            algorithm: req.sse_customer_algorithm.as_ref(),
+            key: req.sse_customer_key.as_ref(),
+            key_md5: req.sse_customer_key_md5.as_ref(),
+            names: &OBJECT_HEADERS,
+        }
+        .key()
+    }
+
     fn head_of(
         &self,
         b: &BucketInfo,
         info: &ObjectInfo,
         range: Option<(u64, u64)>,
         checksum_mode: bool,
+        customer: Option<&CustomerKey>,
     ) -> HeadObjectOutput {
+        let (sse_customer_algorithm, sse_customer_key_md5) = reported_customer(info, customer);
         let (content_length, content_range) = match range {
             Some((s, e)) => (e - s, Some(format!("bytes {}-{}/{}", s, e - 1, info.size))),
             None => (info.size, None),
@@ -240,6 +272,8 @@ impl S3 {
             },
             server_side_encryption: reported_encryption(info).0,
             ssekms_key_id: reported_encryption(info).1,
+            sse_customer_algorithm,
+            sse_customer_key_md5,
         }
     }
 
@@ -283,9 +317,15 @@ impl S3 {
         matches!(self.store.head(b.id, key, None), Err(Error::NoSuchKey { .. }))
     }
 
-    /// The bucket and the version a GET or HEAD reads, once its conditions hold. A delete marker is
-    /// `MethodNotAllowed` when named by version id, else `NoSuchKey` carrying the marker's version.
-    fn readable_version(&self, req: &GetObjectRequest) -> Result<(BucketInfo, ObjectInfo)> {
+    /// The bucket and the version a GET or HEAD reads, once its SSE-C key fits it and its
+    /// conditions hold. A delete marker is `MethodNotAllowed` when named by version id, else
+    /// `NoSuchKey` carrying the marker's version. The SSE-C key is checked before the conditions,
+    /// so a caller without the key learns nothing from a 304 or 412 of its ETag.
+    fn readable_version(
+        &self,
+        req: &GetObjectRequest,
+        customer: Option<&CustomerKey>,
+    ) -> Result<(BucketInfo, ObjectInfo)> {
         let (b, version) = self.find(req)?;
         let info = self.store.head(b.id, &req.key, version)?;
         if info.is_delete_marker {
@@ -303,6 +343,7 @@ impl S3 {
                 },
             });
         }
+        info.check_customer_key(&req.bucket, customer)?;
         self.check_read_conditions(req, &info)?;
         Ok((b, info))
     }
@@ -312,9 +353,10 @@ impl S3 {
     /// # Errors
     /// As [`S3::get_object`].
     pub fn head_object(&self, req: HeadObjectRequest) -> Result<HeadObjectOutput> {
-        let (b, info) = self.readable_version(&req)?;
+        let customer = Self::read_customer_key(&req)?;
+        let (b, info) = self.readable_version(&req, customer.as_ref())?;
         let range = s3_range(req.range.as_deref()).map(|r| r.resolve(info.size)).transpose()?;
-        Ok(self.head_of(&b, &info, range, req.checksum_mode))
+        Ok(self.head_of(&b, &info, range, req.checksum_mode, customer.as_ref()))
     }
 
     /// GetObject.
@@ -325,15 +367,17 @@ impl S3 {
     /// `PreconditionFailed` / `NotModified` for conditions; `InvalidArgument` for a bad version id.
     pub fn get_object(&self, req: GetObjectRequest) -> Result<GetObjectOutput> {
         let range = s3_range(req.range.as_deref());
+        let customer = Self::read_customer_key(&req)?;
         let mut attempts = 0;
         loop {
-            let (b, info) = self.readable_version(&req)?;
+            let (b, info) = self.readable_version(&req, customer.as_ref())?;
             refuse_archived(&req.bucket, &req.key, &info)?;
             // The version is resolved (and its conditions checked) by one lookup and opened by a
             // second: a request that named no version and lost its version to a delete or an
             // overwrite in between resolves again, so it answers for the key as it now is (the new
             // current version, or NoSuchKey), never NoSuchVersion for a version it did not name.
-            match self.store.get(b.id, &req.key, &GetOptions { version: Some(info.version_id), range }) {
+            let opts = GetOptions { version: Some(info.version_id), range, customer_key: customer.clone() };
+            match self.store.get(b.id, &req.key, &opts) {
                 Ok((info, body)) => {
                     // The `null` version keeps its id across overwrites, so what opened may be a
                     // newer object than the one the conditions were checked on: they (and the
@@ -343,7 +387,7 @@ impl S3 {
                     refuse_archived(&req.bucket, &req.key, &info)?;
                     let span = range.map(|r| r.resolve(info.size)).transpose()?;
                     return Ok(GetObjectOutput {
-                        head: self.head_of(&b, &info, span, req.checksum_mode),
+                        head: self.head_of(&b, &info, span, req.checksum_mode, customer.as_ref()),
                         body,
                     });
                 }
@@ -473,13 +517,31 @@ impl S3 {
     /// onto itself that changes nothing.
     pub fn copy_object(&self, req: CopyObjectRequest) -> Result<CopyObjectOutput> {
         let (src_bucket, src_key, src_version) = parse_copy_source(&req.copy_source)?;
+        let source_key = SseCustomerHeaders {
+            algorithm: req.copy_source_sse_customer_algorithm.as_ref(),
+            key: req.copy_source_sse_customer_key.as_ref(),
+            key_md5: req.copy_source_sse_customer_key_md5.as_ref(),
+            names: &COPY_SOURCE_HEADERS,
+        }
+        .key()?;
+        let customer = SseCustomerHeaders {
+            algorithm: req.sse_customer_algorithm.as_ref(),
+            key: req.sse_customer_key.as_ref(),
+            key_md5: req.sse_customer_key_md5.as_ref(),
+            names: &OBJECT_HEADERS,
+        }
+        .key()?;
+        // Decrypted by the read, sealed again under a fresh data key as the copy asks (S3 does
+        // not carry the source's encryption over).
+        let encryption =
+            write_encryption(customer.as_ref(), req.server_side_encryption, req.ssekms_key_id.as_ref())?;
         let dst = self.bucket(&req.bucket)?;
+        if customer.is_some() {
+            sse_customer_allowed(&dst)?;
+        }
         let src = self.bucket(&src_bucket)?;
-        let (info, mut body) = match self.store.get(
-            src.id,
-            &src_key,
-            &GetOptions { version: src_version, range: None },
-        ) {
+        let read = GetOptions { version: src_version, range: None, customer_key: source_key };
+        let (info, mut body) = match self.store.get(src.id, &src_key, &read) {
             // S3 (CopyObject, "Errors"): a source naming a delete marker by version id is a 400.
             Err(Error::NoSuchKey { delete_marker: true, .. }) if src_version.is_some() => {
                 return Err(Error::InvalidRequest {
@@ -516,6 +578,7 @@ impl S3 {
         if req.metadata_directive == MetadataDirective::Copy
             && req.storage_class.is_none()
             && req.server_side_encryption.is_none()
+            && customer.is_none()
             && copies_onto_itself(&src, &src_key, &info, &dst, &req.key)
         {
             return Err(Error::InvalidRequest {
@@ -541,12 +604,12 @@ impl S3 {
             checksums: info.checksums.clone(),
             storage_class: class,
             content_length: Some(info.size),
-            // Decrypted by the read, sealed again under a fresh data key if the copy asks for it.
-            encryption: encryption_of(req.server_side_encryption, req.ssekms_key_id.as_ref())?,
+            encryption,
             ..PutOptions::default()
         };
         let copied = self.store.put(dst.id, &req.key, &mut body, &opts)?;
         let (server_side_encryption, ssekms_key_id) = reported_encryption(&copied);
+        let (sse_customer_algorithm, sse_customer_key_md5) = reported_customer(&copied, customer.as_ref());
         Ok(CopyObjectOutput {
             copy_object_result: CopyObjectResult {
                 e_tag: copied.e_tag,
@@ -557,6 +620,8 @@ impl S3 {
                 .then(|| version_string(info.version_id)),
             server_side_encryption,
             ssekms_key_id,
+            sse_customer_algorithm,
+            sse_customer_key_md5,
         })
     }
 }

@@ -18,6 +18,7 @@ pub use super::bucket_encryption::{
     ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
 };
 pub use super::copy_source::CopySource;
+pub use super::sse_customer::{SSE_CUSTOMER_ALGORITHM, SseCustomerKey, sse_customer_key_md5};
 
 /// `CreateBucketConfiguration`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -244,6 +245,12 @@ pub struct PutObjectRequest {
     pub server_side_encryption: Option<ServerSideEncryption>,
     /// `x-amz-server-side-encryption-aws-kms-key-id` (with `aws:kms`).
     pub ssekms_key_id: Option<String>,
+    /// `x-amz-server-side-encryption-customer-algorithm` (SSE-C): `AES256`.
+    pub sse_customer_algorithm: Option<String>,
+    /// `x-amz-server-side-encryption-customer-key` (SSE-C): the base64 of a 32-byte key.
+    pub sse_customer_key: Option<SseCustomerKey>,
+    /// `x-amz-server-side-encryption-customer-key-MD5` (SSE-C): the base64 of the key's MD5.
+    pub sse_customer_key_md5: Option<String>,
 }
 
 /// The checksum fields of an output: the one stored for the object, base64.
@@ -306,6 +313,10 @@ pub struct PutObjectOutput {
     pub server_side_encryption: Option<ServerSideEncryption>,
     /// The master key of an `aws:kms` object.
     pub ssekms_key_id: Option<String>,
+    /// SSE-C: `AES256` when the body is sealed under the request's customer key.
+    pub sse_customer_algorithm: Option<String>,
+    /// SSE-C: the base64 MD5 of the request's customer key.
+    pub sse_customer_key_md5: Option<String>,
 }
 
 /// GetObject / HeadObject input.
@@ -329,6 +340,12 @@ pub struct GetObjectRequest {
     pub if_unmodified_since: Option<SystemTime>,
     /// `x-amz-checksum-mode: ENABLED`: return the stored checksum.
     pub checksum_mode: bool,
+    /// `x-amz-server-side-encryption-customer-algorithm` (SSE-C): `AES256`.
+    pub sse_customer_algorithm: Option<String>,
+    /// `x-amz-server-side-encryption-customer-key` (SSE-C): the base64 of the 32-byte key the object was stored with.
+    pub sse_customer_key: Option<SseCustomerKey>,
+    /// `x-amz-server-side-encryption-customer-key-MD5` (SSE-C): the base64 of the key's MD5.
+    pub sse_customer_key_md5: Option<String>,
 }
 
 /// HeadObject input (the same fields as GetObject).
@@ -371,6 +388,10 @@ pub struct HeadObjectOutput {
     pub server_side_encryption: Option<ServerSideEncryption>,
     /// The master key of an `aws:kms` object.
     pub ssekms_key_id: Option<String>,
+    /// SSE-C: `AES256` when the body is sealed under the request's customer key.
+    pub sse_customer_algorithm: Option<String>,
+    /// SSE-C: the base64 MD5 of the request's customer key.
+    pub sse_customer_key_md5: Option<String>,
 }
 
 impl HeadObjectOutput {
@@ -541,6 +562,18 @@ pub struct CopyObjectRequest {
     pub server_side_encryption: Option<ServerSideEncryption>,
     /// With `aws:kms`: the copy's master key.
     pub ssekms_key_id: Option<String>,
+    /// `x-amz-server-side-encryption-customer-algorithm` (SSE-C): `AES256`.
+    pub sse_customer_algorithm: Option<String>,
+    /// `x-amz-server-side-encryption-customer-key` (SSE-C): the base64 of the copy's 32-byte key.
+    pub sse_customer_key: Option<SseCustomerKey>,
+    /// `x-amz-server-side-encryption-customer-key-MD5` (SSE-C): the base64 of the key's MD5.
+    pub sse_customer_key_md5: Option<String>,
+    /// `x-amz-copy-source-server-side-encryption-customer-algorithm`: the source's SSE-C algorithm.
+    pub copy_source_sse_customer_algorithm: Option<String>,
+    /// `x-amz-copy-source-server-side-encryption-customer-key`: the key the source is sealed under.
+    pub copy_source_sse_customer_key: Option<SseCustomerKey>,
+    /// `x-amz-copy-source-server-side-encryption-customer-key-MD5`: its base64 MD5.
+    pub copy_source_sse_customer_key_md5: Option<String>,
 }
 
 /// `CopyObjectResult`.
@@ -565,6 +598,10 @@ pub struct CopyObjectOutput {
     pub server_side_encryption: Option<ServerSideEncryption>,
     /// The master key of an `aws:kms` copy.
     pub ssekms_key_id: Option<String>,
+    /// SSE-C: `AES256` when the body is sealed under the request's customer key.
+    pub sse_customer_algorithm: Option<String>,
+    /// SSE-C: the base64 MD5 of the request's customer key.
+    pub sse_customer_key_md5: Option<String>,
 }
 
 /// `x-amz-server-side-encryption`: how a version's body is encrypted at rest.

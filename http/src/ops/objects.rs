@@ -7,7 +7,7 @@ use s3s::dto;
 use s3s::dto::TimestampFormat;
 use s3s::{S3Request, S3Response, S3Result};
 
-use super::{StoreS3, copy_source, etag, etag_condition, refuse_sse, run, system_time, ts, with_request_id};
+use super::{StoreS3, copy_source, etag, etag_condition, run, system_time, ts, with_request_id};
 use crate::body::{TrailerChecked, blocking_reader, declared_length, streaming_body};
 use crate::server::RequestId;
 
@@ -56,7 +56,6 @@ pub(super) async fn put_object(
     let rid = req.extensions.get::<RequestId>().cloned().unwrap_or_else(RequestId::new);
     let trailer = trailer_checksum(&req.headers).map_err(|e| with_request_id(e, &rid))?;
     let i = &mut req.input;
-    refuse_sse(&[("x-amz-server-side-encryption-customer-algorithm", i.sse_customer_algorithm.is_some())])?;
     let server_side_encryption =
         sse_of(i.server_side_encryption.as_ref()).map_err(|e| with_request_id(e, &rid))?;
     let body = blocking_reader(i.body.take(), ops.body_idle_timeout);
@@ -96,6 +95,9 @@ pub(super) async fn put_object(
         checksum_sha256: i.checksum_sha256.clone(),
         server_side_encryption,
         ssekms_key_id: i.ssekms_key_id.clone(),
+        sse_customer_algorithm: i.sse_customer_algorithm.clone(),
+        sse_customer_key: i.sse_customer_key.as_ref().map(t::SseCustomerKey::from),
+        sse_customer_key_md5: i.sse_customer_key_md5.clone(),
     };
     run(
         ops,
@@ -114,6 +116,8 @@ pub(super) async fn put_object(
                 checksum_type: c.checksum_type.map(dto::ChecksumType::from),
                 server_side_encryption: sse_out(o.server_side_encryption),
                 ssekms_key_id: o.ssekms_key_id,
+                sse_customer_algorithm: o.sse_customer_algorithm,
+                sse_customer_key_md5: o.sse_customer_key_md5,
                 ..Default::default()
             })
         },
@@ -148,6 +152,9 @@ macro_rules! get_request {
                 .checksum_mode
                 .as_ref()
                 .is_some_and(|m| m.as_str().eq_ignore_ascii_case(dto::ChecksumMode::ENABLED)),
+            sse_customer_algorithm: $i.sse_customer_algorithm.clone(),
+            sse_customer_key: $i.sse_customer_key.as_ref().map(t::SseCustomerKey::from),
+            sse_customer_key_md5: $i.sse_customer_key_md5.clone(),
         }
     };
 }
@@ -181,6 +188,8 @@ struct Head {
     checksums: t::Checksums,
     server_side_encryption: Option<dto::ServerSideEncryption>,
     ssekms_key_id: Option<String>,
+    sse_customer_algorithm: Option<String>,
+    sse_customer_key_md5: Option<String>,
 }
 
 fn head_fields(h: &t::HeadObjectOutput, o: Overrides) -> Head {
@@ -200,6 +209,8 @@ fn head_fields(h: &t::HeadObjectOutput, o: Overrides) -> Head {
         storage_class: h.storage_class.map(|c| dto::StorageClass::from(c.as_str().to_owned())),
         server_side_encryption: sse_out(h.server_side_encryption),
         ssekms_key_id: h.ssekms_key_id.clone(),
+        sse_customer_algorithm: h.sse_customer_algorithm.clone(),
+        sse_customer_key_md5: h.sse_customer_key_md5.clone(),
         tag_count: (h.tag_count > 0).then(|| i32::try_from(h.tag_count).unwrap_or(i32::MAX)),
         checksums: h.checksums.clone(),
     }
@@ -210,7 +221,6 @@ pub(super) async fn get_object(
     req: S3Request<dto::GetObjectInput>,
 ) -> S3Result<S3Response<dto::GetObjectOutput>> {
     let i = &req.input;
-    refuse_sse(&[("x-amz-server-side-encryption-customer-algorithm", i.sse_customer_algorithm.is_some())])?;
     if i.part_number.is_some() {
         return Err(s3s::s3_error!(NotImplemented, "GetObject by partNumber comes with multipart uploads"));
     }
@@ -257,6 +267,8 @@ pub(super) async fn get_object(
                 checksum_type: c.checksum_type.map(dto::ChecksumType::from),
                 server_side_encryption: h.server_side_encryption,
                 ssekms_key_id: h.ssekms_key_id,
+                sse_customer_algorithm: h.sse_customer_algorithm,
+                sse_customer_key_md5: h.sse_customer_key_md5,
                 ..Default::default()
             });
             if ranged {
@@ -273,7 +285,6 @@ pub(super) async fn head_object(
     req: S3Request<dto::HeadObjectInput>,
 ) -> S3Result<S3Response<dto::HeadObjectOutput>> {
     let i = &req.input;
-    refuse_sse(&[("x-amz-server-side-encryption-customer-algorithm", i.sse_customer_algorithm.is_some())])?;
     if i.part_number.is_some() {
         return Err(s3s::s3_error!(NotImplemented, "HeadObject by partNumber comes with multipart uploads"));
     }
@@ -316,6 +327,8 @@ pub(super) async fn head_object(
                 checksum_type: c.checksum_type.map(dto::ChecksumType::from),
                 server_side_encryption: h.server_side_encryption,
                 ssekms_key_id: h.ssekms_key_id,
+                sse_customer_algorithm: h.sse_customer_algorithm,
+                sse_customer_key_md5: h.sse_customer_key_md5,
                 ..Default::default()
             })
         },
@@ -413,13 +426,6 @@ pub(super) async fn copy_object(
     req: S3Request<dto::CopyObjectInput>,
 ) -> S3Result<S3Response<dto::CopyObjectOutput>> {
     let i = &req.input;
-    refuse_sse(&[
-        ("x-amz-server-side-encryption-customer-algorithm", i.sse_customer_algorithm.is_some()),
-        (
-            "x-amz-copy-source-server-side-encryption-customer-algorithm",
-            i.copy_source_sse_customer_algorithm.is_some(),
-        ),
-    ])?;
     let server_side_encryption = sse_of(i.server_side_encryption.as_ref())?;
     let copy_source = copy_source(&i.copy_source)?;
     let replace =
@@ -438,6 +444,12 @@ pub(super) async fn copy_object(
         copy_source_if_unmodified_since: i.copy_source_if_unmodified_since.clone().map(system_time),
         server_side_encryption,
         ssekms_key_id: i.ssekms_key_id.clone(),
+        sse_customer_algorithm: i.sse_customer_algorithm.clone(),
+        sse_customer_key: i.sse_customer_key.as_ref().map(t::SseCustomerKey::from),
+        sse_customer_key_md5: i.sse_customer_key_md5.clone(),
+        copy_source_sse_customer_algorithm: i.copy_source_sse_customer_algorithm.clone(),
+        copy_source_sse_customer_key: i.copy_source_sse_customer_key.as_ref().map(t::SseCustomerKey::from),
+        copy_source_sse_customer_key_md5: i.copy_source_sse_customer_key_md5.clone(),
     };
     run(
         ops,
@@ -454,6 +466,8 @@ pub(super) async fn copy_object(
                 copy_source_version_id: o.copy_source_version_id,
                 server_side_encryption: sse_out(o.server_side_encryption),
                 ssekms_key_id: o.ssekms_key_id,
+                sse_customer_algorithm: o.sse_customer_algorithm,
+                sse_customer_key_md5: o.sse_customer_key_md5,
                 ..Default::default()
             })
         },

@@ -1,7 +1,8 @@
 //! Envelope encryption of object bodies (engine-anchors §9.12): every version gets a fresh random
 //! 256-bit data key (DEK); the body is sealed with AES-256-GCM in chunks ([`chunks`]); the DEK is
 //! wrapped under a master key (KEK) held by a [`KeyProvider`] ([`keys`]) with AES-256-GCM-SIV, and
-//! the record keeps only the wrapped DEK and the KEK's id, in its [`Envelope`].
+//! the record keeps only the wrapped DEK and the KEK's id, in its [`Envelope`]. Under SSE-C the
+//! caller's key ([`customer`]) wraps the DEK instead, and the envelope keeps a salted HMAC of it.
 //!
 //! What binds a body to its place is the associated data: the store, the bucket id (not its name:
 //! a bucket recreated under the same name cannot take old ciphertext), the key and the version id.
@@ -13,11 +14,13 @@
 //! under a reused seed would repeat nonces under one key.
 
 pub mod chunks;
+pub mod customer;
 pub mod envelope;
 pub mod keys;
 
 use zeroize::Zeroizing;
 
+pub use customer::{CustomerKey, CustomerKeyMac};
 pub use envelope::{Envelope, EnvelopeError, SseMode};
 pub use keys::{KeyFileError, KeyId, KeyProvider, KeyState, MasterKeys, WrappedKey};
 

@@ -237,6 +237,7 @@ impl S3 {
         let get = GetOptions {
             version: Some(head.version_id),
             range: range.map(|(first, last)| ByteRange::Inclusive(first, last)),
+            ..GetOptions::default()
         };
         let (info, body) = self.store.get(src.id, &src_key, &get)?;
         let out = self.upload_part(UploadPartRequest {
