@@ -106,7 +106,9 @@ pub use clock::{Clock, ManualClock};
 pub use engine::accounts::Credentials;
 pub use engine::body::{ByteRange, ObjectReader};
 pub use engine::builder::StoreBuilder;
-pub use engine::catalog::{Account, BucketEncryption, BucketInfo, DefaultSse, VersioningState};
+pub use engine::catalog::{
+    Account, BucketEncryption, BucketInfo, DefaultSse, EncryptionType, VersioningState,
+};
 pub use engine::maintenance::{
     BACKGROUND_COMPACTION_BYTES_PER_SEC_DEFAULT, BackgroundCompaction, BackgroundScrub,
     CONCURRENT_REWRITES_MAX,

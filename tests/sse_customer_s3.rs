@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use s3lite::crypto::MasterKeys;
 use s3lite::s3::types::*;
-use s3lite::{Client, Error, Store};
+use s3lite::{Client, EncryptionType, Error, Store};
 
 fn key_bytes(seed: u8) -> [u8; 32] {
     std::array::from_fn(|i| (i as u8).wrapping_mul(29).wrapping_add(seed))
@@ -18,6 +18,32 @@ fn key_bytes(seed: u8) -> [u8; 32] {
 fn headers(seed: u8) -> (String, SseCustomerKey, String) {
     let k = key_bytes(seed);
     (SSE_CUSTOMER_ALGORITHM.to_owned(), SseCustomerKey::of_bytes(&k), sse_customer_key_md5(&k))
+}
+
+/// Creates `bucket` and lets SSE-C writes in (`BlockedEncryptionTypes` `NONE`): a store that
+/// encrypts by default blocks them on every bucket that does not, as S3 since April 2026.
+fn allow_sse_c(client: &Client, bucket: &str) {
+    client.create_bucket().bucket(bucket).send().unwrap();
+    client
+        .put_bucket_encryption()
+        .bucket(bucket)
+        .server_side_encryption_configuration(blocking(Some(vec![EncryptionType::None])))
+        .send()
+        .unwrap();
+}
+
+/// An SSE-S3 default whose rule blocks `blocked`.
+fn blocking(blocked: Option<Vec<EncryptionType>>) -> ServerSideEncryptionConfiguration {
+    ServerSideEncryptionConfiguration {
+        rules: vec![ServerSideEncryptionRule {
+            apply_server_side_encryption_by_default: Some(ServerSideEncryptionByDefault {
+                sse_algorithm: ServerSideEncryption::Aes256,
+                kms_master_key_id: None,
+            }),
+            bucket_key_enabled: None,
+            blocked_encryption_types: blocked,
+        }],
+    }
 }
 
 fn store() -> Store {
@@ -63,7 +89,7 @@ fn head(client: &Client, key: &str, seed: Option<u8>) -> s3lite::Result<HeadObje
 fn put_get_head_and_range_report_the_algorithm_and_the_md5_of_the_key_sent() {
     let store = store();
     let client = store.client();
-    client.create_bucket().bucket("bkt").send().unwrap();
+    allow_sse_c(&client, "bkt");
     let body: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
     let out = put(&client, "k", &body, 1);
     let md5 = sse_customer_key_md5(&key_bytes(1));
@@ -104,7 +130,7 @@ fn put_get_head_and_range_report_the_algorithm_and_the_md5_of_the_key_sent() {
 fn reads_without_the_key_with_another_or_with_one_the_object_does_not_take_are_refused() {
     let store = store();
     let client = store.client();
-    client.create_bucket().bucket("bkt").send().unwrap();
+    allow_sse_c(&client, "bkt");
     put(&client, "k", b"secret body", 1);
     client.put_object().bucket("bkt").key("sse-s3").body(b"x".to_vec()).send().unwrap();
     for e in [get(&client, "k", None).unwrap_err(), head(&client, "k", None).unwrap_err()] {
@@ -135,7 +161,7 @@ type Case<'a> = (&'a str, Option<&'a str>, Option<SseCustomerKey>, Option<String
 fn bad_sse_c_headers_are_refused_with_s3s_codes_and_store_nothing() {
     let store = store();
     let client = store.client();
-    client.create_bucket().bucket("bkt").send().unwrap();
+    allow_sse_c(&client, "bkt");
     let (aes, key, md5) = headers(1);
     let short = SseCustomerKey::of_bytes(&[7; 16]);
     let short_md5 = sse_customer_key_md5(&[7; 16]);
@@ -241,7 +267,7 @@ fn bad_sse_c_headers_are_refused_with_s3s_codes_and_store_nothing() {
 fn a_copy_reads_its_source_with_the_copy_source_key_and_seals_as_its_destination_asks() {
     let store = store();
     let client = store.client();
-    client.create_bucket().bucket("bkt").send().unwrap();
+    allow_sse_c(&client, "bkt");
     let body: Vec<u8> = (0..150_000u32).map(|i| (i % 241) as u8).collect();
     put(&client, "src", &body, 1);
     let copy = |dst: &str, src_seed: Option<u8>, dst_seed: Option<u8>| {
@@ -340,4 +366,120 @@ fn a_copy_reads_its_source_with_the_copy_source_key_and_seals_as_its_destination
         .unwrap();
     assert_eq!(c.server_side_encryption, None);
     assert_eq!(get(&client, "x", Some(5)).unwrap(), body);
+}
+
+fn blocked_of(client: &Client, bucket: &str) -> Option<Vec<EncryptionType>> {
+    let cfg = client.get_bucket_encryption().bucket(bucket).send().unwrap();
+    cfg.server_side_encryption_configuration.rules[0].blocked_encryption_types.clone()
+}
+
+fn put_ssec(client: &Client, bucket: &str, key: &str) -> s3lite::Result<()> {
+    let (a, k, m) = headers(1);
+    let p = client.put_object().bucket(bucket).key(key).body(b"body".to_vec());
+    p.sse_customer_algorithm(a).sse_customer_key(k).sse_customer_key_md5(m).send().map(|_| ())
+}
+
+/// S3 since April 2026: a new bucket refuses SSE-C writes (403 AccessDenied) until its encryption
+/// configuration's `BlockedEncryptionTypes` say `NONE`; a block put later refuses new SSE-C writes
+/// and copies but leaves the SSE-C objects there readable with their key.
+#[test]
+fn sse_c_writes_are_blocked_on_new_buckets_until_the_configuration_allows_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Arc::new(MasterKeys::generate());
+    let store = Store::builder(dir.path()).key_provider(keys.clone()).open().unwrap();
+    let client = store.client();
+    client.create_bucket().bucket("bkt").send().unwrap();
+    assert_eq!(blocked_of(&client, "bkt"), Some(vec![EncryptionType::SseC]), "reported on a new bucket");
+    let e = put_ssec(&client, "bkt", "k").unwrap_err();
+    assert_eq!((e.code(), e.http_status()), ("AccessDenied", 403), "{e}");
+    assert!(e.to_string().contains("BlockedEncryptionTypes"), "{e}");
+    assert_eq!(head(&client, "k", None).unwrap_err().code(), "NoSuchKey", "nothing stored");
+    // Writes that do not ask for SSE-C are not blocked.
+    client.put_object().bucket("bkt").key("plain").body(b"x".to_vec()).send().unwrap();
+
+    let put_config = |blocked: Option<Vec<EncryptionType>>| {
+        client
+            .put_bucket_encryption()
+            .bucket("bkt")
+            .server_side_encryption_configuration(blocking(blocked))
+            .send()
+    };
+    put_config(Some(vec![EncryptionType::None])).unwrap();
+    assert_eq!(blocked_of(&client, "bkt"), Some(vec![EncryptionType::None]));
+    put_ssec(&client, "bkt", "k").unwrap();
+    assert_eq!(get(&client, "k", Some(1)).unwrap(), b"body");
+
+    // Blocked again: new SSE-C puts and copies are refused; what is there still reads.
+    put_config(Some(vec![EncryptionType::SseC])).unwrap();
+    assert_eq!(put_ssec(&client, "bkt", "k2").unwrap_err().code(), "AccessDenied");
+    let (a, k, m) = headers(2);
+    let copy = client.copy_object().bucket("bkt").key("copy").copy_source("bkt/plain");
+    let e = copy.sse_customer_algorithm(a).sse_customer_key(k).sse_customer_key_md5(m).send().unwrap_err();
+    assert_eq!((e.code(), e.http_status()), ("AccessDenied", 403));
+    assert_eq!(head(&client, "copy", None).unwrap_err().code(), "NoSuchKey");
+    assert_eq!(get(&client, "k", Some(1)).unwrap(), b"body");
+    assert_eq!(head(&client, "k", Some(1)).unwrap().sse_customer_algorithm.as_deref(), Some("AES256"));
+    // Out of SSE-C is not into it: a copy of the SSE-C object under the default is allowed.
+    let (a, k, m) = headers(1);
+    let out = client.copy_object().bucket("bkt").key("clear").copy_source("bkt/k");
+    out.copy_source_sse_customer_algorithm(a)
+        .copy_source_sse_customer_key(k)
+        .copy_source_sse_customer_key_md5(m)
+        .send()
+        .unwrap();
+
+    // A configuration naming no blocked types, or none at all, is the default: blocked.
+    put_config(Some(vec![EncryptionType::None])).unwrap();
+    put_config(None).unwrap();
+    assert_eq!(blocked_of(&client, "bkt"), Some(vec![EncryptionType::SseC]));
+    assert_eq!(put_ssec(&client, "bkt", "k3").unwrap_err().code(), "AccessDenied");
+    put_config(Some(vec![EncryptionType::None])).unwrap();
+    client.delete_bucket_encryption().bucket("bkt").send().unwrap();
+    assert_eq!(put_ssec(&client, "bkt", "k3").unwrap_err().code(), "AccessDenied");
+    // NONE with SSE-C says two things: refused, nothing changed.
+    let e = put_config(Some(vec![EncryptionType::None, EncryptionType::SseC])).unwrap_err();
+    assert!(matches!(&e, Error::InvalidArgument { name: "EncryptionType", .. }), "{e:?}");
+    assert_eq!(blocked_of(&client, "bkt"), Some(vec![EncryptionType::SseC]));
+
+    // The setting is a catalog edit of its own: it survives reopen, with and without a checkpoint.
+    put_config(Some(vec![EncryptionType::None])).unwrap();
+    drop(client);
+    store.close().unwrap();
+    for checkpoint in [false, true] {
+        let store = Store::builder(dir.path()).key_provider(keys.clone()).open().unwrap();
+        let client = store.client();
+        assert_eq!(blocked_of(&client, "bkt"), Some(vec![EncryptionType::None]), "checkpoint {checkpoint}");
+        put_ssec(&client, "bkt", "after-reopen").unwrap();
+        if checkpoint {
+            store.checkpoint().unwrap();
+        }
+        drop(client);
+        store.close().unwrap();
+    }
+}
+
+#[test]
+fn a_store_that_does_not_encrypt_by_default_blocks_no_sse_c() {
+    for store in [
+        Store::in_memory_builder().open().unwrap(),
+        Store::in_memory_builder()
+            .key_provider(Arc::new(MasterKeys::generate()))
+            .encrypt_by_default(false)
+            .open()
+            .unwrap(),
+    ] {
+        let client = store.client();
+        client.create_bucket().bucket("bkt").send().unwrap();
+        put_ssec(&client, "bkt", "k").unwrap();
+        assert_eq!(get(&client, "k", Some(1)).unwrap(), b"body");
+        // A block can still be put.
+        let blocked = blocking(Some(vec![EncryptionType::SseC]));
+        client
+            .put_bucket_encryption()
+            .bucket("bkt")
+            .server_side_encryption_configuration(blocked)
+            .send()
+            .unwrap();
+        assert_eq!(put_ssec(&client, "bkt", "k2").unwrap_err().code(), "AccessDenied");
+    }
 }

@@ -88,7 +88,10 @@ pub fn s3_service(store: &Store, domain: Option<&str>) -> s3s::service::S3Servic
 #[must_use]
 pub fn s3_service_with(ops: StoreS3, domain: Option<&str>) -> s3s::service::S3Service {
     let store = ops.store().clone();
+    // Put/GetBucketEncryption with BlockedEncryptionTypes, which s3s's XML cannot carry.
+    let route = crate::ops::BucketEncryptionRoute::new(ops.clone(), domain);
     let mut builder = s3s::service::S3ServiceBuilder::new(ops);
+    builder.set_route(route);
     builder.set_auth(StoreAuth::new(store.clone()));
     builder.set_access(StoreAccess::new(store.region()));
     if let Some(domain) = domain {

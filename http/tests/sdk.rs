@@ -674,14 +674,66 @@ async fn server_side_encryption(env: Env) {
 /// SSE-C over the protocol with aws-sdk-s3 (which sends the key and its MD5 as given, in base64):
 /// PUT, GET (whole and ranged), HEAD and COPY report the algorithm and the key's MD5; a read
 /// without the key, with another key, or with a key for an object not sealed under one is
-/// refused with S3's status and code; a bad MD5 or algorithm is a 400 and stores nothing.
+/// refused with S3's status and code; a bad MD5 or algorithm is a 400 and stores nothing; the
+/// bucket's SSE-C block (`BlockedEncryptionTypes`) over Put/GetBucketEncryption.
 async fn sse_customer(env: Env) {
+    use aws_sdk_s3::types::{
+        BlockedEncryptionTypes, EncryptionType, ServerSideEncryption, ServerSideEncryptionByDefault,
+        ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    };
     let s3 = &env.client;
     s3.create_bucket().bucket("ssec").send().await.unwrap();
     // Two keys: base64 of 32 bytes, and the base64 of their MD5.
     let (k1, m1) = ("MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=", "KYvwGXoFFJ42a2u2GDWhwQ==");
     let (k2, m2) = ("YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXowMTIzNDU=", "NX6C25NPxF9KJbS4Pci9GQ==");
     let body_bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
+    // A new bucket blocks SSE-C writes (S3 since April 2026), says so, and lets them in once its
+    // configuration's BlockedEncryptionTypes say NONE.
+    let blocked = |got: aws_sdk_s3::operation::get_bucket_encryption::GetBucketEncryptionOutput| {
+        let rule = &got.server_side_encryption_configuration().unwrap().rules()[0];
+        rule.blocked_encryption_types().map(|b| b.encryption_type().to_vec())
+    };
+    let got = s3.get_bucket_encryption().bucket("ssec").send().await.unwrap();
+    assert_eq!(blocked(got), Some(vec![EncryptionType::SseC]));
+    let e = s3
+        .put_object()
+        .bucket("ssec")
+        .key("k")
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(k1)
+        .sse_customer_key_md5(m1)
+        .body(ByteStream::from_static(b"blocked"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!((code(&e), status(&e)), ("AccessDenied".into(), 403));
+    let allow = ServerSideEncryptionConfiguration::builder()
+        .rules(
+            ServerSideEncryptionRule::builder()
+                .apply_server_side_encryption_by_default(
+                    ServerSideEncryptionByDefault::builder()
+                        .sse_algorithm(ServerSideEncryption::Aes256)
+                        .build()
+                        .unwrap(),
+                )
+                .blocked_encryption_types(
+                    BlockedEncryptionTypes::builder().encryption_type(EncryptionType::None).build(),
+                )
+                .build(),
+        )
+        .build()
+        .unwrap();
+    s3.put_bucket_encryption()
+        .bucket("ssec")
+        .server_side_encryption_configuration(allow)
+        .send()
+        .await
+        .unwrap();
+    let got = s3.get_bucket_encryption().bucket("ssec").send().await.unwrap();
+    let rule = &got.server_side_encryption_configuration().unwrap().rules()[0];
+    let by_default = rule.apply_server_side_encryption_by_default().unwrap();
+    assert_eq!(by_default.sse_algorithm(), &ServerSideEncryption::Aes256, "the rest of the rule is kept");
+    assert_eq!(blocked(got), Some(vec![EncryptionType::None]));
     let put = s3
         .put_object()
         .bucket("ssec")

@@ -254,7 +254,13 @@ impl Store {
             .by_id(bucket)
             .map(|b| b.name.clone())
             .ok_or_else(|| Error::NoSuchBucket { bucket: format!("#{}", bucket.0) })?;
-        let edit = CatalogEdit::BucketEncryption { id: bucket.0, config };
+        let edit = match config {
+            Some(BucketEncryption { blocked_encryption_types: Some(blocked), sse, bucket_key_enabled }) => {
+                let config = BucketEncryption { sse, bucket_key_enabled, blocked_encryption_types: None };
+                CatalogEdit::BucketEncryptionBlocking { id: bucket.0, config, blocked }
+            }
+            config => CatalogEdit::BucketEncryption { id: bucket.0, config },
+        };
         self.write_catalog(bucket.0, &name, &edit)?;
         catalog.apply(&edit);
         Ok(())

@@ -26,6 +26,11 @@ pub(crate) enum CatalogEdit {
     AccessKeyIssued { access_key_id: String, secret_access_key: String, canonical_id: String },
     /// A bucket's default encryption was set (`Some`) or deleted (`None`).
     BucketEncryption { id: u64, config: Option<BucketEncryption> },
+    /// A bucket's default encryption was set together with the encryption types it blocks
+    /// (`BlockedEncryptionTypes`). Its own variant: postcard has no optional trailing fields, so
+    /// `BucketEncryption`'s layout cannot grow; a configuration that names no blocked types is
+    /// still written as `BucketEncryption`, which older stores read.
+    BucketEncryptionBlocking { id: u64, config: BucketEncryption, blocked: Vec<EncryptionType> },
 }
 
 /// A bucket's default encryption (PutBucketEncryption): what a new object that asks for no
@@ -37,6 +42,21 @@ pub struct BucketEncryption {
     /// S3's Bucket Key setting, kept and reported (every version has its own data key here either
     /// way: there is no KMS call to save).
     pub bucket_key_enabled: bool,
+    /// The encryption types new writes may not use (`BlockedEncryptionTypes`), as put; `None`
+    /// when the configuration names none (the store's default then applies: see
+    /// `S3::put_bucket_encryption`). Not in the `BucketEncryption` edit's encoding (skipped, so
+    /// its layout stays what older stores wrote): the `BucketEncryptionBlocking` edit carries it.
+    #[serde(skip)]
+    pub blocked_encryption_types: Option<Vec<EncryptionType>>,
+}
+
+/// An encryption type a bucket can block for new writes (S3's `EncryptionType`, since 2026).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EncryptionType {
+    /// `NONE`: no type is blocked (SSE-C writes allowed).
+    None,
+    /// `SSE-C`: writes sealed under a customer-provided key are refused (403 `AccessDenied`).
+    SseC,
 }
 
 /// The algorithm of a bucket's default encryption.
@@ -168,6 +188,14 @@ impl Catalog {
                     b.encryption = config.clone();
                 }
             }
+            CatalogEdit::BucketEncryptionBlocking { id, config, blocked } => {
+                if let Some(b) = self.name_of.get(id).and_then(|n| self.by_name.get_mut(n)) {
+                    b.encryption = Some(BucketEncryption {
+                        blocked_encryption_types: Some(blocked.clone()),
+                        ..config.clone()
+                    });
+                }
+            }
         }
     }
 
@@ -209,5 +237,61 @@ impl Catalog {
 
     pub(crate) fn accounts(&self) -> impl Iterator<Item = &Account> {
         self.accounts.values()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `BucketEncryption` edit (bucket 5, `aws:kms` under key `k`, Bucket Key on) as stores
+    /// wrote it before `BlockedEncryptionTypes` existed: variant 6, id, `Some`, `Kms`, `Some`,
+    /// length 1, `k`, `true`.
+    const OLD_BUCKET_ENCRYPTION_EDIT: [u8; 8] = [6, 5, 1, 1, 1, 1, b'k', 1];
+
+    fn kms(blocked: Option<Vec<EncryptionType>>) -> BucketEncryption {
+        BucketEncryption {
+            sse: DefaultSse::Kms { key: Some("k".into()) },
+            bucket_key_enabled: true,
+            blocked_encryption_types: blocked,
+        }
+    }
+
+    #[test]
+    fn the_bucket_encryption_edit_keeps_its_layout_and_blocked_types_have_their_own() {
+        let old = CatalogEdit::BucketEncryption { id: 5, config: Some(kms(None)) };
+        assert_eq!(postcard::to_allocvec(&old).unwrap(), OLD_BUCKET_ENCRYPTION_EDIT);
+        let read: CatalogEdit = postcard::from_bytes(&OLD_BUCKET_ENCRYPTION_EDIT).unwrap();
+        assert_eq!(read, old);
+
+        let mut catalog = Catalog::default();
+        let created = CatalogEdit::BucketCreated {
+            id: 5,
+            name: "b".into(),
+            owner: "o".into(),
+            region: "r".into(),
+            created_ms: 1,
+        };
+        catalog.apply(&created);
+        catalog.apply(&read);
+        assert_eq!(catalog.by_id(BucketId(5)).unwrap().encryption, Some(kms(None)));
+        let blocking = CatalogEdit::BucketEncryptionBlocking {
+            id: 5,
+            config: kms(None),
+            blocked: vec![EncryptionType::SseC],
+        };
+        let bytes = postcard::to_allocvec(&blocking).unwrap();
+        assert_eq!(bytes[0], 7, "a new variant, at the end");
+        let read: CatalogEdit = postcard::from_bytes(&bytes).unwrap();
+        catalog.apply(&read);
+        assert_eq!(
+            catalog.by_id(BucketId(5)).unwrap().encryption,
+            Some(kms(Some(vec![EncryptionType::SseC])))
+        );
+        // A later configuration without blocked types replaces the block, and deleting clears all.
+        catalog.apply(&old);
+        assert_eq!(catalog.by_id(BucketId(5)).unwrap().encryption, Some(kms(None)));
+        catalog.apply(&CatalogEdit::BucketEncryption { id: 5, config: None });
+        assert_eq!(catalog.by_id(BucketId(5)).unwrap().encryption, None);
     }
 }

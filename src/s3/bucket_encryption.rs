@@ -1,10 +1,12 @@
 //! Bucket default encryption: PutBucketEncryption, GetBucketEncryption, DeleteBucketEncryption.
 //! The configuration is a catalog setting ([`BucketEncryption`]); a put that asks for no
 //! encryption takes it, in the engine (so CopyObject and every write path see the same default).
+//! The rule's `BlockedEncryptionTypes` (S3, 2026) says whether SSE-C writes are refused; it is
+//! checked in `sse_customer.rs` (`S3::sse_customer_allowed`).
 
 use super::S3;
 use super::types::ServerSideEncryption;
-use crate::engine::catalog::{BucketEncryption, DefaultSse};
+use crate::engine::catalog::{BucketEncryption, DefaultSse, EncryptionType};
 use crate::error::{Error, Result};
 
 /// `ServerSideEncryptionConfiguration`: S3 takes exactly one rule.
@@ -21,6 +23,38 @@ pub struct ServerSideEncryptionRule {
     pub apply_server_side_encryption_by_default: Option<ServerSideEncryptionByDefault>,
     /// S3 Bucket Keys: kept and reported (each version has its own data key here either way).
     pub bucket_key_enabled: Option<bool>,
+    /// `BlockedEncryptionTypes`: the `EncryptionType`s new writes may not use (`SSE-C`, or `NONE`
+    /// to block nothing). `None` on a put: the store's default, which blocks SSE-C in a store that
+    /// encrypts by default (as S3 does for buckets since April 2026) and nothing in one that does
+    /// not (S3 before 2023). GetBucketEncryption always reports what is in force.
+    pub blocked_encryption_types: Option<Vec<EncryptionType>>,
+}
+
+impl EncryptionType {
+    /// S3's name: `NONE` or `SSE-C`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EncryptionType::None => "NONE",
+            EncryptionType::SseC => "SSE-C",
+        }
+    }
+
+    /// Parses S3's name (exactly: S3's enumeration values are case-sensitive).
+    ///
+    /// # Errors
+    /// `InvalidArgument` naming `EncryptionType` and the value.
+    pub fn parse(s: &str) -> Result<EncryptionType> {
+        match s {
+            "NONE" => Ok(EncryptionType::None),
+            "SSE-C" => Ok(EncryptionType::SseC),
+            other => Err(Error::InvalidArgument {
+                name: "EncryptionType",
+                value: other.chars().take(64).collect(),
+                reason: "the blocked encryption types are SSE-C and NONE".into(),
+            }),
+        }
+    }
 }
 
 /// `ApplyServerSideEncryptionByDefault`.
@@ -85,10 +119,30 @@ fn to_setting(c: &ServerSideEncryptionConfiguration) -> Result<BucketEncryption>
             }
         },
     };
-    Ok(BucketEncryption { sse, bucket_key_enabled: rule.bucket_key_enabled.unwrap_or(false) })
+    let blocked = rule.blocked_encryption_types.clone();
+    if let Some(types) = &blocked
+        && types.contains(&EncryptionType::None)
+        && types.contains(&EncryptionType::SseC)
+    {
+        return Err(Error::InvalidArgument {
+            name: "EncryptionType",
+            value: "NONE, SSE-C".into(),
+            reason: "NONE blocks nothing and cannot be given with a type to block".into(),
+        });
+    }
+    Ok(BucketEncryption {
+        sse,
+        bucket_key_enabled: rule.bucket_key_enabled.unwrap_or(false),
+        blocked_encryption_types: blocked,
+    })
 }
 
-fn to_configuration(b: &BucketEncryption) -> ServerSideEncryptionConfiguration {
+/// The configuration as GetBucketEncryption reports it; `default_blocked` is what is blocked when
+/// the setting names nothing.
+fn to_configuration(
+    b: &BucketEncryption,
+    default_blocked: Option<Vec<EncryptionType>>,
+) -> ServerSideEncryptionConfiguration {
     let (sse_algorithm, kms_master_key_id) = match &b.sse {
         DefaultSse::S3 => (ServerSideEncryption::Aes256, None),
         DefaultSse::Kms { key } => (ServerSideEncryption::AwsKms, key.clone()),
@@ -100,6 +154,7 @@ fn to_configuration(b: &BucketEncryption) -> ServerSideEncryptionConfiguration {
                 kms_master_key_id,
             }),
             bucket_key_enabled: Some(b.bucket_key_enabled),
+            blocked_encryption_types: b.blocked_encryption_types.clone().or(default_blocked),
         }],
     }
 }
@@ -107,11 +162,13 @@ fn to_configuration(b: &BucketEncryption) -> ServerSideEncryptionConfiguration {
 impl S3 {
     /// PutBucketEncryption: the default encryption of new objects in the bucket that ask for none.
     /// A KMS key id is kept as given and checked when a put uses it (`KMS.NotFoundException` then),
-    /// as S3 does.
+    /// as S3 does. The rule's `BlockedEncryptionTypes` replace the bucket's (`NONE` lets SSE-C
+    /// writes in); a rule without them puts the store's default block back.
     ///
     /// # Errors
     /// `NoSuchBucket`, `AccessDenied`, `MalformedXML` unless there is exactly one rule,
-    /// `InvalidArgument` for a KMS key id with `AES256` or an empty or over-long one.
+    /// `InvalidArgument` for a KMS key id with `AES256` or an empty or over-long one, or for
+    /// `NONE` given with `SSE-C`.
     pub fn put_bucket_encryption(&self, req: PutBucketEncryptionRequest) -> Result<()> {
         let bucket = self.bucket(&req.bucket)?;
         let setting = to_setting(&req.server_side_encryption_configuration)?;
@@ -119,7 +176,8 @@ impl S3 {
     }
 
     /// GetBucketEncryption. A bucket with no configuration of its own reports SSE-S3 when the store
-    /// encrypts by default (as S3 has reported for every bucket since 2023-01-05).
+    /// encrypts by default (as S3 has reported for every bucket since 2023-01-05), with SSE-C
+    /// blocked unless the bucket's configuration says otherwise (as S3 since April 2026).
     ///
     /// # Errors
     /// `NoSuchBucket`, `AccessDenied`, and `ServerSideEncryptionConfigurationNotFoundError` (404)
@@ -128,12 +186,15 @@ impl S3 {
         let info = self.bucket(bucket)?;
         let setting = match &info.encryption {
             Some(own) => own.clone(),
-            None if self.store.encrypts_by_default() => {
-                BucketEncryption { sse: DefaultSse::S3, bucket_key_enabled: false }
-            }
+            None if self.store.encrypts_by_default() => BucketEncryption {
+                sse: DefaultSse::S3,
+                bucket_key_enabled: false,
+                blocked_encryption_types: None,
+            },
             None => return Err(Error::NoBucketEncryption { bucket: bucket.into() }),
         };
-        Ok(GetBucketEncryptionOutput { server_side_encryption_configuration: to_configuration(&setting) })
+        let configuration = to_configuration(&setting, self.default_blocked_encryption_types());
+        Ok(GetBucketEncryptionOutput { server_side_encryption_configuration: configuration })
     }
 
     /// DeleteBucketEncryption: the bucket's own configuration goes; new objects get the store's
@@ -162,6 +223,7 @@ mod tests {
                     kms_master_key_id: key.map(str::to_owned),
                 }),
                 bucket_key_enabled: Some(true),
+                blocked_encryption_types: None,
             }],
         }
     }
@@ -173,7 +235,7 @@ mod tests {
             rule(ServerSideEncryption::AwsKms, None),
             rule(ServerSideEncryption::AwsKms, Some("orders")),
         ] {
-            assert_eq!(to_configuration(&to_setting(&c).unwrap()), c);
+            assert_eq!(to_configuration(&to_setting(&c).unwrap(), None), c);
         }
         let two = ServerSideEncryptionConfiguration {
             rules: [
@@ -195,7 +257,11 @@ mod tests {
         let bare = ServerSideEncryptionConfiguration { rules: vec![ServerSideEncryptionRule::default()] };
         assert_eq!(
             to_setting(&bare).unwrap(),
-            BucketEncryption { sse: DefaultSse::S3, bucket_key_enabled: false }
+            BucketEncryption {
+                sse: DefaultSse::S3,
+                bucket_key_enabled: false,
+                blocked_encryption_types: None
+            }
         );
     }
 }

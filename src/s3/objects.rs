@@ -10,8 +10,7 @@ use parking_lot::Mutex;
 use super::checksum::{self, ChecksumAlgorithm};
 use super::rules::{self, DELETE_OBJECTS_KEYS_MAX};
 use super::sse_customer::{
-    COPY_SOURCE_HEADERS, OBJECT_HEADERS, SseCustomerHeaders, reported_customer, sse_customer_allowed,
-    write_encryption,
+    COPY_SOURCE_HEADERS, OBJECT_HEADERS, SseCustomerHeaders, reported_customer, write_encryption,
 };
 use super::types::*;
 use super::{S3, time_of, version_string};
@@ -131,7 +130,7 @@ impl S3 {
         }
         .key()?;
         if customer.is_some() {
-            sse_customer_allowed(&b)?;
+            self.sse_customer_allowed(&b)?;
         }
         let encryption =
             write_encryption(customer.as_ref(), req.server_side_encryption, req.ssekms_key_id.as_ref())?;
@@ -537,7 +536,7 @@ impl S3 {
             write_encryption(customer.as_ref(), req.server_side_encryption, req.ssekms_key_id.as_ref())?;
         let dst = self.bucket(&req.bucket)?;
         if customer.is_some() {
-            sse_customer_allowed(&dst)?;
+            self.sse_customer_allowed(&dst)?;
         }
         let src = self.bucket(&src_bucket)?;
         let read = GetOptions { version: src_version, range: None, customer_key: source_key };

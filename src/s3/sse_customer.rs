@@ -11,8 +11,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use zeroize::Zeroizing;
 
+use super::S3;
 use super::types::ServerSideEncryption;
-use crate::engine::catalog::BucketInfo;
+use crate::engine::catalog::{BucketInfo, EncryptionType};
 use crate::engine::crypto::CustomerKey;
 use crate::engine::crypto::SseMode;
 use crate::engine::options::{Encryption, ObjectInfo};
@@ -182,15 +183,37 @@ pub(super) fn write_encryption(
     }
 }
 
-/// Whether `bucket` takes writes sealed under a customer key (PutObject, CopyObject, and parts
-/// once encrypted multipart uploads exist). S3 blocks SSE-C on new buckets since April 2026
-/// (`BlockedEncryptionTypes` in the bucket's encryption configuration, 403 AccessDenied); that
-/// block is not built yet, so every bucket takes SSE-C, and this is where the block goes.
-///
-/// # Errors
-/// None yet.
-pub(super) fn sse_customer_allowed(_bucket: &BucketInfo) -> Result<()> {
-    Ok(())
+impl S3 {
+    /// The encryption types a bucket whose configuration names none blocks: SSE-C in a store that
+    /// encrypts by default, as S3 blocks it on every new bucket since April 2026 (user guide,
+    /// "Blocking or unblocking SSE-C for a general purpose bucket"); nothing in a store that does
+    /// not (it stands for S3 before the 2023 default, when SSE-C was open).
+    pub(super) fn default_blocked_encryption_types(&self) -> Option<Vec<EncryptionType>> {
+        self.store.encrypts_by_default().then(|| vec![EncryptionType::SseC])
+    }
+
+    /// Whether `bucket` takes writes sealed under a customer key: PutObject, CopyObject (and
+    /// parts, once encrypted multipart uploads exist) call it before anything is written. Reads
+    /// of SSE-C objects already there are never refused by it, as in S3.
+    ///
+    /// # Errors
+    /// `AccessDenied` (403) when the bucket's `BlockedEncryptionTypes` (or, naming none, the
+    /// store's default) include `SSE-C`.
+    pub(super) fn sse_customer_allowed(&self, bucket: &BucketInfo) -> Result<()> {
+        let blocked = match bucket.encryption.as_ref().and_then(|e| e.blocked_encryption_types.clone()) {
+            Some(types) => types,
+            None => self.default_blocked_encryption_types().unwrap_or_default(),
+        };
+        if blocked.contains(&EncryptionType::SseC) {
+            return Err(Error::AccessDenied {
+                reason: format!(
+                    "SSE-C is blocked for bucket {}: its encryption configuration's BlockedEncryptionTypes include SSE-C (PutBucketEncryption with BlockedEncryptionTypes NONE allows it)",
+                    bucket.name
+                ),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// What an output reports of a customer-sealed version: (`x-amz-server-side-encryption-customer-algorithm`,

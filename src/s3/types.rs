@@ -19,6 +19,7 @@ pub use super::bucket_encryption::{
 };
 pub use super::copy_source::CopySource;
 pub use super::sse_customer::{SSE_CUSTOMER_ALGORITHM, SseCustomerKey, sse_customer_key_md5};
+pub use crate::engine::catalog::EncryptionType;
 
 /// `CreateBucketConfiguration`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -160,24 +160,8 @@ pub(super) async fn put_bucket_encryption(
         ops,
         &req,
         move |s3| {
-            let rules = rules
-                .into_iter()
-                .map(|r| {
-                    let by_default = r
-                        .apply_server_side_encryption_by_default
-                        .map(|d| {
-                            Ok::<_, s3lite::Error>(t::ServerSideEncryptionByDefault {
-                                sse_algorithm: t::ServerSideEncryption::parse(d.sse_algorithm.as_str())?,
-                                kms_master_key_id: d.kms_master_key_id,
-                            })
-                        })
-                        .transpose()?;
-                    Ok(t::ServerSideEncryptionRule {
-                        apply_server_side_encryption_by_default: by_default,
-                        bucket_key_enabled: r.bucket_key_enabled,
-                    })
-                })
-                .collect::<s3lite::Result<Vec<_>>>()?;
+            // Reached only past the route (`bucket_encryption.rs`), which serves what names a bucket.
+            let rules = super::bucket_encryption::rules_from_dto(rules, Vec::new())?;
             s3.put_bucket_encryption(t::PutBucketEncryptionRequest {
                 bucket,
                 server_side_encryption_configuration: t::ServerSideEncryptionConfiguration { rules },
@@ -198,22 +182,7 @@ pub(super) async fn get_bucket_encryption(
         &req,
         move |s3| s3.get_bucket_encryption(&bucket),
         |o| {
-            let rules = o
-                .server_side_encryption_configuration
-                .rules
-                .into_iter()
-                .map(|r| dto::ServerSideEncryptionRule {
-                    apply_server_side_encryption_by_default: r.apply_server_side_encryption_by_default.map(
-                        |d| dto::ServerSideEncryptionByDefault {
-                            kms_master_key_id: d.kms_master_key_id,
-                            sse_algorithm: dto::ServerSideEncryption::from(
-                                d.sse_algorithm.as_str().to_owned(),
-                            ),
-                        },
-                    ),
-                    bucket_key_enabled: r.bucket_key_enabled,
-                })
-                .collect();
+            let (rules, _) = super::bucket_encryption::rules_to_dto(o.server_side_encryption_configuration);
             S3Response::new(dto::GetBucketEncryptionOutput {
                 server_side_encryption_configuration: Some(dto::ServerSideEncryptionConfiguration { rules }),
             })

@@ -4,6 +4,7 @@
 //!
 //! Multipart uploads: multipart.rs.
 
+mod bucket_encryption;
 mod buckets;
 mod listing;
 mod multipart;
@@ -19,6 +20,8 @@ use s3s::{S3Error, S3Request, S3Response, S3Result};
 
 use crate::error::to_s3_error;
 use crate::server::RequestId;
+
+pub(crate) use bucket_encryption::BucketEncryptionRoute;
 
 /// The S3 operations over a store (the `s3s::S3` implementation).
 #[derive(Debug, Clone)]
