@@ -73,7 +73,7 @@ fn attack(dir: &Path, keys: &MasterKeys, key: &str, use_slot: bool) -> Option<Ve
     let half = half.expect("the master key opens the envelope's half");
     let mut dek = *half.bytes();
     if use_slot {
-        let slot = meta.key_slot.expect("a shredded store's version names its key slot") as usize;
+        let slot = meta.key_slot.expect("a shredded store's version names its key slot").0 as usize;
         let slots = std::fs::read(dir.join("KEYSLOTS")).unwrap();
         for (d, s) in dek.iter_mut().zip(&slots[slot * SLOT_BYTES..slot * SLOT_BYTES + 32]) {
             *d ^= s;

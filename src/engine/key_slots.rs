@@ -6,7 +6,10 @@
 //! slot, the master key and every byte of the segments do not give the data key.
 //!
 //! File: a sequence of [`SLOT_BYTES`]-byte slots. A slot is all zeros (free) or
-//! `secret (32) | bucket id (8) | version id (16) | MD5 of the key (16) | CRC-32C of the above (4) | 0 (4)`.
+//! `secret (32) | bucket id (8) | version id (16) | MD5 of the key (16) | CRC-32 of the rest (4) | tag (4)`.
+//! The tag is random per slot taken, and the commit record names it with the slot: a slot erased
+//! and taken again by another write of the same bucket, key and version id (a `null` version
+//! rewritten) is not the first one's.
 //! The identity lets an open find orphans (a slot whose version is not in the index: a put that
 //! never committed, or a removal whose erase a crash cut short) without reading a record, and lets
 //! a read check that the slot it was told of is its own.
@@ -28,17 +31,24 @@ pub(crate) const KEY_SLOTS_FILE: &str = "KEYSLOTS";
 /// blocks rather than growing the file.
 const ZERO_AHEAD_SLOTS: u64 = 4096 / SLOT_BYTES as u64 * 16;
 
-/// Which version a slot belongs to.
+/// Which write of which version a slot belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct SlotOwner {
     pub(crate) bucket: u64,
     pub(crate) version: [u8; 16],
     pub(crate) key_md5: [u8; 16],
+    /// Random per slot taken (named with the slot in the commit record).
+    pub(crate) tag: u32,
 }
 
 impl SlotOwner {
-    pub(crate) fn new(bucket: u64, key: &[u8], version: [u8; 16]) -> SlotOwner {
-        SlotOwner { bucket, version, key_md5: Md5::digest(key).into() }
+    pub(crate) fn new(bucket: u64, key: &[u8], version: [u8; 16], tag: u32) -> SlotOwner {
+        SlotOwner { bucket, version, key_md5: Md5::digest(key).into(), tag }
+    }
+
+    /// The version the owner names, whatever the write: what the index can tell.
+    pub(crate) fn version_key(&self) -> (u64, [u8; 16], [u8; 16]) {
+        (self.bucket, self.version, self.key_md5)
     }
 }
 
@@ -59,7 +69,8 @@ fn encode_slot(secret: &[u8; 32], owner: &SlotOwner) -> Zeroizing<[u8; SLOT_BYTE
     b[32..40].copy_from_slice(&owner.bucket.to_le_bytes());
     b[40..56].copy_from_slice(&owner.version);
     b[56..72].copy_from_slice(&owner.key_md5);
-    let crc = crc32fast::hash(&b[..72]);
+    b[76..80].copy_from_slice(&owner.tag.to_le_bytes());
+    let crc = crc32fast::hash(&[&b[..72], &b[76..80]].concat());
     b[72..76].copy_from_slice(&crc.to_le_bytes());
     b
 }
@@ -70,7 +81,7 @@ fn decode_slot(b: &[u8]) -> (SlotState, Zeroizing<[u8; 32]>) {
         return (SlotState::Free, secret);
     }
     let crc = u32::from_le_bytes(b[72..76].try_into().expect("4 bytes"));
-    if crc != crc32fast::hash(&b[..72]) || b[76..80] != [0; 4] {
+    if crc != crc32fast::hash(&[&b[..72], &b[76..80]].concat()) {
         return (SlotState::Damaged, secret);
     }
     secret.copy_from_slice(&b[..32]);
@@ -79,7 +90,8 @@ fn decode_slot(b: &[u8]) -> (SlotState, Zeroizing<[u8; 32]>) {
     let mut key_md5 = [0u8; 16];
     key_md5.copy_from_slice(&b[56..72]);
     let bucket = u64::from_le_bytes(b[32..40].try_into().expect("8 bytes"));
-    (SlotState::Owned(SlotOwner { bucket, version, key_md5 }), secret)
+    let tag = u32::from_le_bytes(b[76..80].try_into().expect("4 bytes"));
+    (SlotState::Owned(SlotOwner { bucket, version, key_md5, tag }), secret)
 }
 
 #[derive(Debug, Default)]
@@ -164,9 +176,16 @@ impl KeySlots {
         Ok(out)
     }
 
-    /// Takes a slot for `owner`, writes a fresh random secret into it and syncs it: when this
-    /// returns, the slot survives any crash. Returns the slot and the secret.
-    pub(crate) fn allocate(&self, owner: &SlotOwner) -> std::io::Result<(u32, Zeroizing<[u8; 32]>)> {
+    /// Takes a slot for `key`'s version `version` in `bucket` under a fresh random tag, writes a
+    /// fresh random secret into it and syncs it: when this returns, the slot survives any crash.
+    /// Returns the slot, its owner and the secret.
+    pub(crate) fn allocate(
+        &self,
+        bucket: u64,
+        key: &[u8],
+        version: [u8; 16],
+    ) -> std::io::Result<(u32, SlotOwner, Zeroizing<[u8; 32]>)> {
+        let owner = SlotOwner::new(bucket, key, version, rand::random());
         let slot = {
             let mut a = self.alloc.lock();
             let slot = match a.free.pop() {
@@ -190,9 +209,9 @@ impl KeySlots {
         };
         let mut secret = Zeroizing::new([0u8; 32]);
         rand::fill(&mut secret[..]);
-        self.write(slot, &encode_slot(&secret, owner)[..])?;
+        self.write(slot, &encode_slot(&secret, &owner)[..])?;
         self.sync()?;
-        Ok((slot, secret))
+        Ok((slot, owner, secret))
     }
 
     /// The secret of `slot`, if the slot is `owner`'s; otherwise what it holds instead.
@@ -284,44 +303,46 @@ pub(crate) fn open_key_slots(
     if !whole {
         r.key_slots_sweep_skipped = true;
     } else if loaded.iter().any(|(_, s)| *s != SlotState::Free) {
-        // Each live chunked version's owner, and where its commit record is.
+        // Each live chunked version, by what a slot's owner names of it, and where its commit
+        // record is.
         let mut live = std::collections::HashMap::new();
         for part in &opened.partitions {
             let ix = part.index.read();
             for (k, e, _) in ix.entries() {
                 if e.kind == crate::engine::partition::index::EntryKind::Chunked {
-                    live.insert(
-                        SlotOwner::new(k.bucket, &k.key, e.version_id.0),
-                        (part.clone(), e.segment_id, e.offset(), e.record_len(), e.parts),
-                    );
+                    let owner = SlotOwner::new(k.bucket, &k.key, e.version_id.0, 0).version_key();
+                    live.insert(owner, (part.clone(), e.segment_id, e.offset(), e.record_len()));
                 }
             }
         }
-        let mut by_owner: std::collections::HashMap<SlotOwner, Vec<u32>> = std::collections::HashMap::new();
+        let mut by_version: std::collections::HashMap<_, Vec<(u32, SlotOwner)>> =
+            std::collections::HashMap::new();
         for (slot, state) in &loaded {
             if let SlotState::Owned(owner) = state {
-                by_owner.entry(*owner).or_default().push(*slot);
+                by_version.entry(owner.version_key()).or_default().push((*slot, *owner));
             }
         }
-        for (owner, owned) in by_owner {
-            let keep = match live.get(&owner) {
+        // Whatever slot a live version's commit record names (with its tag) is kept; every other
+        // slot of that version, or of one not in the index, is an orphan: a put that never
+        // committed, or a replaced `null` version whose erase a crash cut short (also when the
+        // live version names no slot: a multipart object, or a put without crypto-shred).
+        let mut named = std::collections::HashSet::new();
+        for (version, owned) in by_version {
+            let keep = match live.get(&version) {
                 None => None,
-                // A multipart object has no key slot: whatever its owner holds is a replaced
-                // `null` version's.
-                Some(&(_, _, _, _, parts)) if parts > 0 => None,
-                // One slot for a live owner is its version's.
-                Some(_) if owned.len() == 1 => Some(owned[0]),
-                // Several: a `null` version replaced (same bucket, key and version id) with the old
-                // one's erase cut short by a crash. The live commit record names its own.
-                Some((part, segment_id, offset, len, _)) => {
+                Some((part, segment_id, offset, len)) => {
                     match commit_key_slot(part, *segment_id, *offset, *len) {
-                        Some(slot) => Some(slot),
-                        // Unreadable: erase nothing of this owner's.
-                        None => continue,
+                        Ok(names) => names,
+                        // Unreadable: erase nothing of this version's.
+                        Err(()) => continue,
                     }
                 }
             };
-            for slot in owned.into_iter().filter(|s| Some(*s) != keep) {
+            for (slot, owner) in owned {
+                if keep == Some((slot, owner.tag)) {
+                    named.insert(slot);
+                    continue;
+                }
                 slots.erase_orphan(slot).map_err(io("erase key slot"))?;
                 r.key_slots_erased += 1;
             }
@@ -331,17 +352,18 @@ pub(crate) fn open_key_slots(
         // it is damage, kept and reported; that version reads as `Corruption`). Finding out reads
         // every live version's commit record, which only such an open pays for.
         if !damaged.is_empty() {
-            let mut named = std::collections::HashSet::new();
-            for (part, segment_id, offset, len, _) in live.values() {
+            let mut named_any = std::collections::HashSet::new();
+            for (part, segment_id, offset, len) in live.values() {
                 match commit_key_slot(part, *segment_id, *offset, *len) {
-                    Some(slot) => {
-                        named.insert(slot);
+                    Ok(Some((slot, _))) => {
+                        named_any.insert(slot);
                     }
+                    Ok(None) => {}
                     // An unreadable commit record might name any of them: erase none.
-                    None => named.extend(damaged.iter().copied()),
+                    Err(()) => named_any.extend(damaged.iter().copied()),
                 }
             }
-            for &slot in damaged.iter().filter(|s| !named.contains(s)) {
+            for &slot in damaged.iter().filter(|s| !named_any.contains(s)) {
                 slots.erase_orphan(slot).map_err(io("erase key slot"))?;
                 r.key_slots_erased += 1;
                 r.key_slots_damaged -= 1;
@@ -355,17 +377,17 @@ pub(crate) fn open_key_slots(
     Ok(())
 }
 
-/// The key slot the commit record at (`segment_id`, `offset`) of `part` names; `None` when it
-/// names none or cannot be read.
+/// The key slot and tag the commit record at (`segment_id`, `offset`) of `part` names (`None`:
+/// none); `Err` when the record cannot be read.
 fn commit_key_slot(
     part: &crate::engine::partition::Partition,
     segment_id: u64,
     offset: u64,
     len: u64,
-) -> Option<u32> {
-    let bytes = part.segment(segment_id)?.read_bytes(offset, len).ok()?;
-    let view = crate::engine::format::record::decode_record(bytes.bytes()).ok()?;
-    crate::engine::format::meta::ObjectMeta::decode(view.meta).ok()?.key_slot
+) -> Result<Option<(u32, u32)>, ()> {
+    let bytes = part.segment(segment_id).ok_or(())?.read_bytes(offset, len).map_err(|_| ())?;
+    let view = crate::engine::format::record::decode_record(bytes.bytes()).map_err(|_| ())?;
+    Ok(crate::engine::format::meta::ObjectMeta::decode(view.meta).map_err(|_| ())?.key_slot)
 }
 
 /// `wrapped ⊕ secret`: the data key from the envelope's half and the slot's.
@@ -387,18 +409,23 @@ mod tests {
         let sim = SimStorage::new();
         sim.create_dir_all(std::path::Path::new("/s")).unwrap();
         let slots = KeySlots::open(&sim, std::path::Path::new("/s"), true).unwrap().unwrap();
-        let a = SlotOwner::new(1, b"a", [1; 16]);
-        let b = SlotOwner::new(1, b"b", [1; 16]);
-        let (sa, secret_a) = slots.allocate(&a).unwrap();
-        let (sb, _) = slots.allocate(&b).unwrap();
+        let (sa, a, secret_a) = slots.allocate(1, b"a", [1; 16]).unwrap();
+        let (sb, b, _) = slots.allocate(1, b"b", [1; 16]).unwrap();
         assert_ne!(sa, sb);
         assert_eq!(*slots.read(sa, &a).unwrap().unwrap(), *secret_a);
         assert_eq!(slots.read(sa, &b).unwrap().unwrap_err(), SlotState::Owned(a), "another owner's slot");
         assert!(!slots.erase(sa, &b).unwrap(), "only the owner's slot is erased");
         assert!(slots.erase(sa, &a).unwrap());
         assert_eq!(slots.read(sa, &a).unwrap().unwrap_err(), SlotState::Free);
-        let (again, _) = slots.allocate(&a).unwrap();
+        // Taken again by another write of the same version: a new tag, so not the first one's.
+        let (again, a2, _) = slots.allocate(1, b"a", [1; 16]).unwrap();
         assert_eq!(again, sa, "an erased slot is reused");
+        assert_eq!(a2.version_key(), a.version_key());
+        assert_ne!(a2.tag, a.tag);
+        assert!(
+            slots.read(sa, &a).unwrap().is_err(),
+            "the first write's reader does not get the second's secret"
+        );
         // After a power loss every allocated slot is there: allocate syncs.
         drop(slots);
         sim.crash(crate::engine::io::CrashMode::DropUnsynced);
@@ -411,7 +438,7 @@ mod tests {
 
     #[test]
     fn a_slot_that_fails_its_crc_is_damaged_and_never_reused() {
-        let mut b = encode_slot(&[7; 32], &SlotOwner::new(2, b"k", [3; 16]));
+        let mut b = encode_slot(&[7; 32], &SlotOwner::new(2, b"k", [3; 16], 9));
         b[5] ^= 1;
         assert_eq!(decode_slot(&b[..]).0, SlotState::Damaged);
         assert_eq!(decode_slot(&[0u8; SLOT_BYTES]).0, SlotState::Free);

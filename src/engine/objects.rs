@@ -254,7 +254,7 @@ impl Store {
                 if let Some(s) = envelope {
                     let sealed = self.finish_sealing(s, size)?;
                     meta.envelope = Some(sealed.envelope);
-                    meta.key_slot = sealed.slot.as_ref().map(|g| g.slot);
+                    meta.key_slot = sealed.slot.as_ref().map(|g| (g.slot, g.owner.tag));
                     key_slot = sealed.slot;
                     master_key_use = sealed.key_use;
                 }
@@ -739,6 +739,23 @@ impl Store {
     /// As [`Store::head`], plus `InvalidRange` for an unsatisfiable range. Corruption of a chunk
     /// surfaces when the reader reaches it.
     pub fn get(&self, bucket: BucketId, key: &str, opts: &GetOptions) -> Result<(ObjectInfo, ObjectReader)> {
+        // A crypto-shredded version removed between the lookup and the read of its key slot finds
+        // the slot erased (or taken again): then the get starts over and sees what is there now.
+        loop {
+            if let Some(done) = self.get_once(bucket, key, opts)? {
+                return Ok(done);
+            }
+        }
+    }
+
+    /// One attempt of [`Store::get`]: `None` when the version was removed between its lookup
+    /// and the read of its key slot.
+    fn get_once(
+        &self,
+        bucket: BucketId,
+        key: &str,
+        opts: &GetOptions,
+    ) -> Result<Option<(ObjectInfo, ObjectReader)>> {
         let found = self.lookup(bucket, key, opts.version)?;
         let e = &found.entry;
         if e.kind == EntryKind::DeleteMarker {
@@ -774,23 +791,40 @@ impl Store {
                 found.pinned.clone(),
             );
             match &meta.envelope {
-                Some(env) => BodySource::Sealed(Box::new(self.open_sealed(
-                    env,
-                    meta.key_slot,
-                    opts.customer_key.as_ref(),
-                    chunks,
-                    bucket,
-                    key,
-                    e,
-                    rec.site.clone(),
-                )?)),
+                Some(env) => {
+                    let opened = self.open_sealed(
+                        env,
+                        meta.key_slot,
+                        opts.customer_key.as_ref(),
+                        chunks,
+                        bucket,
+                        key,
+                        e,
+                        rec.site.clone(),
+                    );
+                    match opened {
+                        Ok(body) => BodySource::Sealed(Box::new(body)),
+                        // Its key slot is gone: if the version is too, it was removed meanwhile.
+                        Err(Error::Corruption { .. })
+                            if meta.key_slot.is_some()
+                                && part
+                                    .index
+                                    .read()
+                                    .location(bucket.0, key.as_bytes(), found.seq)
+                                    .is_none() =>
+                        {
+                            return Ok(None);
+                        }
+                        Err(err) => return Err(err),
+                    }
+                }
                 None => BodySource::Chunked(chunks),
             }
         };
         stats::add(&part.counters.gets, 1);
         self.count_prefix(part, bucket, key);
         stats::add(&part.counters.bytes_out, end - start);
-        Ok((info, ObjectReader { source, pos: start, end }))
+        Ok(Some((info, ObjectReader { source, pos: start, end })))
     }
 
     /// One page of listing items, merged across partitions in UTF-8 byte order (versions of one key

@@ -243,9 +243,9 @@ impl Store {
     }
 
     /// Retires master key `key` once the store proves nothing live needs it: new puts may no
-    /// longer draw it, the puts that already did are waited for, every partition's acknowledged
-    /// writes are synced (so a power loss cannot bring back a version a delete had removed), and
-    /// then no live version may be wrapped under it. The provider then forgets the key
+    /// longer draw it, the puts that already did are waited for, no live version may be wrapped
+    /// under it, and then every partition's acknowledged writes are synced (so a power loss cannot
+    /// bring back a version a delete had removed). The provider then forgets the key
     /// ([`KeyProvider::retire`](crate::crypto::KeyProvider::retire); the built-in one removes it
     /// from its key file). Dead records that still hold an envelope under it become unreadable,
     /// which is what retiring is for; compaction reclaims them.
@@ -273,12 +273,16 @@ impl Store {
             });
         }
         let _retiring = self.inner.key_uses.retire(key)?;
-        for part in self.inner.partitions.iter() {
-            part.sync_active()?;
-        }
         let usage = self.key_usage(key)?;
         if usage.versions > 0 {
             return Err(Error::KeyInUse { key_id: key.to_string(), versions: usage.versions });
+        }
+        // After the count: every removal the count saw as done was written before the index
+        // showed it, so this sync makes each durable (syncing first would miss one applied in
+        // between: an `Eventual` delete a power loss then undoes, bringing back a version
+        // wrapped under the key that is gone).
+        for part in self.inner.partitions.iter() {
+            part.sync_active()?;
         }
         keys.retire(key)
             .map_err(|e| Error::KeyUnavailable { key_id: key.to_string(), reason: e.to_string() })?;

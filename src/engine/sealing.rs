@@ -46,7 +46,7 @@ pub(super) struct Sealing {
 pub(super) struct SlotGuard {
     slots: Arc<KeySlots>,
     pub(super) slot: u32,
-    owner: SlotOwner,
+    pub(super) owner: SlotOwner,
     armed: bool,
 }
 
@@ -177,9 +177,8 @@ impl Store {
         };
         let slot = match self.inner.ctx.key_slots.get().filter(|_| self.inner.crypto_shred) {
             Some(slots) => {
-                let owner = SlotOwner::new(bucket.0, key.as_bytes(), version.0);
-                let (slot, secret) = slots
-                    .allocate(&owner)
+                let (slot, owner, secret) = slots
+                    .allocate(bucket.0, key.as_bytes(), version.0)
                     .map_err(|e| self.inner.ctx.poison("key slot write", &slots.path, e))?;
                 Some((SlotGuard { slots: slots.clone(), slot, owner, armed: true }, secret))
             }
@@ -251,7 +250,7 @@ impl Store {
     pub(super) fn open_sealed(
         &self,
         envelope: &[u8],
-        key_slot: Option<u32>,
+        key_slot: Option<(u32, u32)>,
         customer: Option<&CustomerKey>,
         stored: ChunkedBody,
         bucket: BucketId,
@@ -312,8 +311,8 @@ impl Store {
                 .unwrap(env.key_id, &env.wrapped, &wrap)
                 .map_err(|e| unwrap_error(e, env.key_id, site.clone()))?,
         };
-        if let Some(slot) = key_slot {
-            let owner = SlotOwner::new(bucket.0, key.as_bytes(), version.0);
+        if let Some((slot, tag)) = key_slot {
+            let owner = SlotOwner::new(bucket.0, key.as_bytes(), version.0, tag);
             let Some(slots) = self.inner.ctx.key_slots.get() else {
                 return Err(Error::corruption(
                     site,

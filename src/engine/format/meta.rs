@@ -78,8 +78,8 @@ pub struct ObjectMeta {
     /// that run's token. Empty for single-part objects (all chunks under `chunk_token`).
     pub part_runs: Vec<([u8; 16], u32)>,
     /// A crypto-shredded version's key slot (`KEYSLOTS`), which holds the other half of its data
-    /// key.
-    pub key_slot: Option<u32>,
+    /// key, and the slot's tag (random per slot taken).
+    pub key_slot: Option<(u32, u32)>,
 }
 
 /// The identity each chunk record of a body must carry: (token in its version-id field, its
@@ -197,8 +197,8 @@ impl ObjectMeta {
             }
             w.tlv(TAG_PART_RUNS, &v);
         }
-        if let Some(slot) = self.key_slot {
-            w.tlv(TAG_KEY_SLOT, &slot.to_le_bytes());
+        if let Some((slot, tag)) = self.key_slot {
+            w.tlv(TAG_KEY_SLOT, &[slot.to_le_bytes(), tag.to_le_bytes()].concat());
         }
         w.0
     }
@@ -245,9 +245,10 @@ impl ObjectMeta {
                 }
                 TAG_PART_RUNS => m.part_runs = decode_part_runs(v)?,
                 TAG_KEY_SLOT => {
-                    m.key_slot = Some(u32::from_le_bytes(
-                        v.try_into().map_err(|_| FormatError::Malformed("key slot"))?,
-                    ));
+                    if v.len() != 8 {
+                        return Err(FormatError::Malformed("key slot"));
+                    }
+                    m.key_slot = Some((u32_at(v, 0), u32_at(v, 4)));
                 }
                 _ => {}
             }
@@ -505,7 +506,7 @@ mod tests {
                       env in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..100)),
                       chunks in proptest::collection::vec((any::<u64>(), any::<u64>(), any::<u64>()), 0..5),
                       parts in any::<u32>(), token in proptest::option::of(any::<[u8; 16]>()),
-                      key_slot in proptest::option::of(any::<u32>())) {
+                      key_slot in proptest::option::of(any::<(u32, u32)>())) {
             let m = ObjectMeta {
                 mtime_ms: mtime, size, etag, parts_count: parts, content_type: ct, system, user, tags,
                 checksums: sums, envelope: env,

@@ -66,8 +66,10 @@ impl Partition {
         for r in removed {
             let Ok(bytes) = r.segment.read_bytes(r.offset, r.len) else { continue };
             let Ok(view) = decode_record(bytes.bytes()) else { continue };
-            let Some(slot) = ObjectMeta::decode(view.meta).ok().and_then(|m| m.key_slot) else { continue };
-            let owner = SlotOwner::new(r.bucket, &r.key, r.version.0);
+            let Some((slot, tag)) = ObjectMeta::decode(view.meta).ok().and_then(|m| m.key_slot) else {
+                continue;
+            };
+            let owner = SlotOwner::new(r.bucket, &r.key, r.version.0, tag);
             erased |=
                 slots.erase(slot, &owner).map_err(|e| self.ctx.poison("key slot erase", &slots.path, e))?;
         }
