@@ -12,8 +12,13 @@ use std::ops::Bound;
 use md5::{Digest, Md5};
 
 use super::objects::{BodyPieces, chunk_token, name_error};
-use super::options::{BodyFinish, NewVersion, ObjectInfo, PutOptions, WriteCondition, info_from, with_meta};
-use crate::engine::format::meta::{CHUNKS_PER_MULTIPART_OBJECT_MAX, ChunkRef, ObjectMeta};
+use super::options::{
+    BodyFinish, Encryption, EncryptionInfo, NewVersion, ObjectInfo, PutOptions, WriteCondition, info_from,
+    with_meta,
+};
+use crate::engine::crypto::Envelope;
+use crate::engine::crypto::parts::PartSeal;
+use crate::engine::format::meta::{CHUNKS_PER_MULTIPART_OBJECT_MAX, ChunkRef, ObjectMeta, PartSeals};
 use crate::engine::format::record::{
     FLAG_NULL_VERSION, RecordKind, RecordParts, decode_record, encode_record,
 };
@@ -45,6 +50,9 @@ pub struct UploadOptions {
     pub storage_class: StorageClass,
     /// Durability of the start record (the store's default when `None`).
     pub durability: Option<Durability>,
+    /// Seal the parts under the upload's own data key (needs the store's key provider). `None`
+    /// takes the bucket's default encryption, else the store's, as a put does.
+    pub encryption: Option<Encryption>,
 }
 
 /// An upload that has begun.
@@ -54,6 +62,8 @@ pub struct UploadStarted {
     pub upload_id: String,
     /// When it began, ms since the Unix epoch.
     pub initiated_ms: u64,
+    /// How its parts (and the object) are sealed, `None` when they are stored in the clear.
+    pub encryption: Option<EncryptionInfo>,
 }
 
 /// How one part is uploaded.
@@ -105,6 +115,8 @@ pub struct UploadDetails {
     pub tags: Vec<(String, String)>,
     /// Parts, ascending by number.
     pub parts: Vec<PartInfo>,
+    /// How its parts are sealed, `None` when they are stored in the clear.
+    pub encryption: Option<EncryptionInfo>,
 }
 
 /// One upload in a listing.
@@ -196,12 +208,20 @@ impl Store {
         self.admit(part, bucket.0, key.as_bytes(), RequestKind::Write)?;
         let id = self.new_version_id().0;
         let initiated_ms = self.now_ms();
+        // The upload's data key is drawn now and kept (wrapped) in the start record: it survives
+        // a reopen, and goes with the upload's records when it ends.
+        let envelope = match opts.encryption.as_ref().or(write.default_encryption.as_ref()) {
+            Some(enc) => Some(self.seal_upload(bucket, key, id, enc)?),
+            None => None,
+        };
+        let encryption = encryption_info(envelope.as_deref());
         let meta = ObjectMeta {
             mtime_ms: initiated_ms,
             content_type: opts.content_type.clone(),
             user: opts.user_metadata.clone(),
             system: opts.system_metadata.clone(),
             tags: opts.tags.clone(),
+            envelope,
             ..ObjectMeta::default()
         };
         let meta = meta_bytes(&meta)?;
@@ -227,7 +247,7 @@ impl Store {
         let durability = self.durability(opts.durability);
         part.submit(vec![WriteRecord::new(bytes, effect)], opts.storage_class, durability, None)
             .map_err(|e| name_error(e, &write))?;
-        Ok(UploadStarted { upload_id: upload_id_string(id), initiated_ms })
+        Ok(UploadStarted { upload_id: upload_id_string(id), initiated_ms, encryption })
     }
 
     /// Stores one part of an upload in progress (UploadPart); a part uploaded again under the same
@@ -252,8 +272,25 @@ impl Store {
         check_part_number(part_number)?;
         let write = self.begin_write(bucket)?;
         let part = self.partition(bucket.0, key.as_bytes());
-        let upload = self.open_upload(part, bucket, key, upload_id, Parts::None)?;
         let id = self.parse_upload(upload_id)?;
+        let (upload, sealing) = {
+            // The start record says whether the parts are sealed; no rewrite moves it meanwhile.
+            let _still = part.hold_rewrites();
+            let upload = self.open_upload(part, bucket, key, upload_id, Parts::None)?;
+            let start =
+                read_upload_record(part, bucket.0, key, id, RecordKind::MultipartStart, 0, upload.at)?;
+            let sealing = match &start.envelope {
+                Some(env) => {
+                    let site = site_of(part, upload.at);
+                    let upload_key = self.open_upload_key(bucket, key, id, env, site)?;
+                    // A new salt per attempt: a part uploaded again never reuses a (key, nonce).
+                    Some(self.part_sealer(&upload_key, bucket, key, id, part_number))
+                }
+                None => None,
+            };
+            (upload, sealing)
+        };
+        let (salt, sealer) = sealing.map_or((None, None), |(salt, s)| (Some(salt), Some(s)));
         self.admit(part, bucket.0, key.as_bytes(), RequestKind::Write)?;
         let durability = self.durability(opts.durability);
         let limit = opts.content_length.map_or(PART_BYTES_MAX + 1, |l| l.saturating_add(1));
@@ -265,7 +302,7 @@ impl Store {
             ..PutOptions::default()
         };
         let mut written =
-            self.write_chunks(part, bucket.0, key, token, pieces, durability, &put_opts, None)?;
+            self.write_chunks(part, bucket.0, key, token, pieces, durability, &put_opts, sealer)?;
         if let Some(expected) = opts.content_length.filter(|&e| e != written.size) {
             return Err(Error::InvalidArgument {
                 name: "Content-Length",
@@ -285,6 +322,7 @@ impl Store {
             checksums: checksums.clone(),
             chunks: written.chunks.clone(),
             chunk_token: Some(token),
+            part_salt: salt,
             ..ObjectMeta::default()
         };
         let meta = meta_bytes(&meta)?;
@@ -412,6 +450,7 @@ impl Store {
             system_metadata: start.system,
             tags: start.tags,
             parts,
+            encryption: encryption_info(start.envelope.as_deref()),
         })
     }
 
@@ -458,6 +497,11 @@ impl Store {
         let upload = self.open_upload(part, bucket, key, upload_id, Parts::Numbers(&numbers))?;
         let id = self.parse_upload(upload_id)?;
         let start = read_upload_record(part, bucket.0, key, id, RecordKind::MultipartStart, 0, upload.at)?;
+        let upload_key = match &start.envelope {
+            Some(env) => Some(self.open_upload_key(bucket, key, id, env, site_of(part, upload.at))?),
+            None => None,
+        };
+        let mut seals = Vec::with_capacity(if upload_key.is_some() { numbers.len() } else { 0 });
         let mut chunks: Vec<ChunkRef> = Vec::new();
         let mut runs = Vec::with_capacity(numbers.len());
         let mut md5s = Md5::new();
@@ -476,6 +520,12 @@ impl Store {
             let meta = read_upload_record(part, bucket.0, key, id, RecordKind::MultipartPart, n, p.at)?;
             let token =
                 meta.chunk_token.ok_or_else(|| corrupt(part, p.at, "part record without chunk token"))?;
+            match (upload_key.is_some(), meta.part_salt) {
+                (true, Some(salt)) => seals.push(PartSeal { number: n, salt, size: p.size }),
+                (false, None) => {}
+                (true, None) => return Err(corrupt(part, p.at, "part of a sealed upload without its salt")),
+                (false, Some(_)) => return Err(corrupt(part, p.at, "sealed part of an upload in the clear")),
+            }
             runs.push((token, meta.chunks.len() as u32));
             chunks.extend_from_slice(&meta.chunks);
             md5s.update(p.etag);
@@ -492,6 +542,13 @@ impl Store {
             NewVersion::Unique => (self.new_version_id(), 0),
         };
         let etag: [u8; 16] = md5s.finalize().into();
+        let (envelope, part_seals) = match &upload_key {
+            Some(k) => {
+                let env = self.seal_completed(k, bucket, key, version, id, &seals, size)?;
+                (Some(env), Some(PartSeals { upload_id: id, parts: seals }))
+            }
+            None => (None, None),
+        };
         let meta = ObjectMeta {
             mtime_ms: self.now_ms(),
             size,
@@ -504,6 +561,8 @@ impl Store {
             checksums: opts.checksums.clone(),
             chunks,
             part_runs: runs,
+            envelope,
+            part_seals,
             ..ObjectMeta::default()
         };
         let meta_bytes = meta.encode();
@@ -670,10 +729,17 @@ fn part_info(number: u32, p: &PartEntry, checksums: Vec<(u8, Vec<u8>)>) -> PartI
     }
 }
 
+fn site_of(part: &Partition, at: RecordAt) -> CorruptionSite {
+    CorruptionSite { partition: Some(part.id), segment_id: Some(at.segment_id), offset: at.offset }
+}
+
 fn corrupt(part: &Partition, at: RecordAt, what: &str) -> Error {
-    let site =
-        CorruptionSite { partition: Some(part.id), segment_id: Some(at.segment_id), offset: at.offset };
-    Error::corruption(site, what.to_owned())
+    Error::corruption(site_of(part, at), what.to_owned())
+}
+
+/// The mode and master key an upload's (or object's) envelope names.
+fn encryption_info(envelope: Option<&[u8]>) -> Option<EncryptionInfo> {
+    envelope.and_then(|e| Envelope::decode(e).ok()).map(|e| EncryptionInfo { mode: e.mode, key_id: e.key_id })
 }
 
 /// Reads an upload's start or part record and checks it is the one the index expects.

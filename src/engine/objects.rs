@@ -773,8 +773,14 @@ impl Store {
                 meta.chunks.clone(),
                 found.pinned.clone(),
             );
-            match &meta.envelope {
-                Some(env) => BodySource::Sealed(Box::new(self.open_sealed(
+            match (&meta.envelope, &meta.part_seals) {
+                (Some(env), Some(seals)) => {
+                    let runs: Vec<u32> = meta.part_runs.iter().map(|r| r.1).collect();
+                    let site = rec.site.clone();
+                    let body = self.open_sealed_parts(env, seals, &runs, chunks, bucket, key, e, site)?;
+                    BodySource::Sealed(Box::new(body))
+                }
+                (Some(env), None) => BodySource::Sealed(Box::new(self.open_sealed(
                     env,
                     meta.key_slot,
                     opts.customer_key.as_ref(),
@@ -784,7 +790,10 @@ impl Store {
                     e,
                     rec.site.clone(),
                 )?)),
-                None => BodySource::Chunked(chunks),
+                (None, Some(_)) => {
+                    return Err(Error::corruption(rec.site, "sealed parts without an encryption envelope"));
+                }
+                (None, None) => BodySource::Chunked(chunks),
             }
         };
         stats::add(&part.counters.gets, 1);

@@ -330,7 +330,7 @@ impl Store {
             dek = Dek::from_bytes(*combine(dek.bytes(), &secret));
         }
         let cipher = BodyCipher::new(&dek, env.nonce_prefix, aad, env.chunk_bytes());
-        Ok(SealedBody { stored, cipher, plain, opened: None, site })
+        Ok(SealedBody::single(stored, cipher, plain, site))
     }
 }
 

@@ -76,7 +76,13 @@ fn common(tag: &[u8], store: &[u8; 16], bucket_id: u64, key: &[u8], id: &[u8; 16
 /// What the upload's wrap binds (with `super::wrap_aad`'s length 0, nonce prefix and mode): store,
 /// bucket id, key, upload id and chunk size.
 #[must_use]
-pub fn upload_aad(store: &[u8; 16], bucket_id: u64, key: &[u8], upload_id: &[u8; 16], chunk_bytes: u32) -> Vec<u8> {
+pub fn upload_aad(
+    store: &[u8; 16],
+    bucket_id: u64,
+    key: &[u8],
+    upload_id: &[u8; 16],
+    chunk_bytes: u32,
+) -> Vec<u8> {
     let mut a = common(UPLOAD_AAD_TAG, store, bucket_id, key, upload_id);
     a.extend_from_slice(&chunk_bytes.to_le_bytes());
     a

@@ -33,9 +33,11 @@ pub const PART_RUN_BYTES: usize = 20;
 /// Bytes one sealed part takes in a commit record's part seals (number, salt, plaintext length).
 pub const PART_SEAL_BYTES: usize = 4 + PART_SALT_BYTES + 8;
 /// Most chunks a multipart object's commit record can list: its meta may be larger than other
-/// records' (the kind's own limit), with room left for 10,000 part runs and the other fields.
+/// records' (the kind's own limit), with room left for 10,000 part runs, 10,000 part seals (a
+/// sealed object's) and the other fields.
 pub const CHUNKS_PER_MULTIPART_OBJECT_MAX: usize =
-    (COMMIT_META_BYTES_MAX - RECORD_META_BYTES_MAX - 10_000 * PART_RUN_BYTES) / CHUNK_REF_BYTES;
+    (COMMIT_META_BYTES_MAX - RECORD_META_BYTES_MAX - 10_000 * (PART_RUN_BYTES + PART_SEAL_BYTES) - 16)
+        / CHUNK_REF_BYTES;
 
 /// Where one chunk of a large body lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
