@@ -210,9 +210,12 @@ impl Store {
         let initiated_ms = self.now_ms();
         // The upload's data key is drawn now and kept (wrapped) in the start record: it survives
         // a reopen, and goes with the upload's records when it ends.
-        let envelope = match opts.encryption.as_ref().or(write.default_encryption.as_ref()) {
-            Some(enc) => Some(self.seal_upload(bucket, key, id, enc)?),
-            None => None,
+        let (envelope, _key_use) = match opts.encryption.as_ref().or(write.default_encryption.as_ref()) {
+            Some(enc) => {
+                let (env, key_use) = self.seal_upload(bucket, key, id, enc)?;
+                (Some(env), Some(key_use))
+            }
+            None => (None, None),
         };
         let encryption = encryption_info(envelope.as_deref());
         let meta = ObjectMeta {
@@ -284,13 +287,18 @@ impl Store {
                     let site = site_of(part, upload.at);
                     let upload_key = self.open_upload_key(bucket, key, id, env, site)?;
                     // A new salt per attempt: a part uploaded again never reuses a (key, nonce).
-                    Some(self.part_sealer(&upload_key, bucket, key, id, part_number))
+                    let (salt, sealer) = self.part_sealer(&upload_key, bucket, key, id, part_number);
+                    Some((salt, sealer, upload_key))
                 }
                 None => None,
             };
             (upload, sealing)
         };
-        let (salt, sealer) = sealing.map_or((None, None), |(salt, s)| (Some(salt), Some(s)));
+        // The upload's key (and the use of its master key) is held until the part is indexed.
+        let (salt, sealer, _upload_key) = match sealing {
+            Some((salt, s, k)) => (Some(salt), Some(s), Some(k)),
+            None => (None, None, None),
+        };
         self.admit(part, bucket.0, key.as_bytes(), RequestKind::Write)?;
         let durability = self.durability(opts.durability);
         let limit = opts.content_length.map_or(PART_BYTES_MAX + 1, |l| l.saturating_add(1));
@@ -743,7 +751,7 @@ fn encryption_info(envelope: Option<&[u8]>) -> Option<EncryptionInfo> {
 }
 
 /// Reads an upload's start or part record and checks it is the one the index expects.
-fn read_upload_record(
+pub(super) fn read_upload_record(
     part: &Partition,
     bucket: u64,
     key: &str,

@@ -12,7 +12,10 @@ use super::crypto::{Dek, Envelope, KeyId, SseMode, wrap_aad};
 use super::options::Encryption;
 use crate::engine::body::{ChunkedBody, SealedBody, SealedPart};
 use crate::engine::format::meta::PartSeals;
+use crate::engine::format::record::RecordKind;
+use crate::engine::partition::Partition;
 use crate::engine::partition::index::IndexEntry;
+use crate::engine::rotation::KeyUse;
 use crate::engine::store::Store;
 use crate::error::{CorruptionSite, Error, Result};
 use crate::types::{BucketId, VersionId};
@@ -21,11 +24,13 @@ use crate::types::{BucketId, VersionId};
 /// its own) and fixed, so that it says nothing.
 const NO_PREFIX: [u8; 7] = [0; 7];
 
-/// An encrypted upload's data key, unwrapped, with what its envelope says.
+/// An encrypted upload's data key, unwrapped, with what its envelope says, and the use of its
+/// master key the call holds until its record is indexed (a retirement waits for it).
 pub(super) struct UploadKey {
     dek: Dek,
     mode: SseMode,
     key_id: KeyId,
+    _use: Option<KeyUse>,
 }
 
 fn key_error(key_id: KeyId, e: impl std::fmt::Display) -> Error {
@@ -52,19 +57,21 @@ impl Store {
 
     /// Draws a fresh data key for upload `upload_id` of `key` and returns its envelope (for the
     /// start record's meta): the key wrapped under the master key `enc` names, binding the store,
-    /// bucket id, key, upload id, chunk size and mode.
+    /// bucket id, key, upload id, chunk size and mode; and the master key's use, which the caller
+    /// holds until the start record is indexed.
     pub(super) fn seal_upload(
         &self,
         bucket: BucketId,
         key: &str,
         upload_id: [u8; 16],
         enc: &Encryption,
-    ) -> Result<Vec<u8>> {
+    ) -> Result<(Vec<u8>, KeyUse)> {
         let (mode, key_id) = self.master_key_for(enc)?;
+        let key_use = self.inner.key_uses.begin(key_id)?;
         let dek = Dek::random();
         let aad = self.upload_wrap_aad(bucket, key, upload_id, mode);
         let wrapped = self.key_provider()?.wrap(key_id, &dek, &aad).map_err(|e| key_error(key_id, e))?;
-        Ok(envelope(mode, key_id, wrapped, 0))
+        Ok((envelope(mode, key_id, wrapped, 0), key_use))
     }
 
     fn upload_wrap_aad(&self, bucket: BucketId, key: &str, upload_id: [u8; 16], mode: SseMode) -> Vec<u8> {
@@ -73,7 +80,8 @@ impl Store {
         wrap_aad(&a, 0, &NO_PREFIX, mode)
     }
 
-    /// Unwraps an upload's data key from its start record's `envelope`.
+    /// Unwraps an upload's data key from its start record's `envelope`, and begins a use of its
+    /// master key (`KeyUnavailable` while the key is being retired).
     pub(super) fn open_upload_key(
         &self,
         bucket: BucketId,
@@ -89,12 +97,13 @@ impl Store {
         if env.plaintext_len != 0 || env.chunk_bytes() != CHUNK_BYTES {
             return Err(Error::corruption(site, "upload envelope with a length or chunk size"));
         }
+        let key_use = self.inner.key_uses.begin(env.key_id)?;
         let aad = self.upload_wrap_aad(bucket, key, upload_id, env.mode);
         let dek = self
             .key_provider()?
             .unwrap(env.key_id, &env.wrapped, &aad)
             .map_err(|e| key_error(env.key_id, e))?;
-        Ok(UploadKey { dek, mode: env.mode, key_id: env.key_id })
+        Ok(UploadKey { dek, mode: env.mode, key_id: env.key_id, _use: Some(key_use) })
     }
 
     /// A fresh part attempt: its salt (for the part record) and the sealer its body goes through,
@@ -165,16 +174,62 @@ impl Store {
         parts: &[PartSeal],
         size: u64,
     ) -> Vec<u8> {
+        let seals = PartSeals { upload_id, parts: parts.to_vec() };
+        self.multipart_wrap_aad(mode, bucket.0, key.as_bytes(), version.0, &seals, size)
+    }
+
+    /// What a sealed multipart object's envelope binds (for a rewrap, which re-wraps it as is).
+    pub(crate) fn multipart_wrap_aad(
+        &self,
+        mode: SseMode,
+        bucket: u64,
+        key: &[u8],
+        version: [u8; 16],
+        seals: &PartSeals,
+        size: u64,
+    ) -> Vec<u8> {
         let a = object_aad(
             &self.inner.ctx.store_uuid,
-            bucket.0,
-            key.as_bytes(),
-            &version.0,
+            bucket,
+            key,
+            &version,
             CHUNK_BYTES as u32,
-            &upload_id,
-            parts,
+            &seals.upload_id,
+            &seals.parts,
         );
         wrap_aad(&a, size, &NO_PREFIX, mode)
+    }
+
+    /// How many uploads in progress of `part` are sealed under master key `key` (their parts need
+    /// it). The caller holds the partition's rewrite lock, so no start record moves meanwhile.
+    ///
+    /// # Errors
+    /// `Corruption` when a start record or its envelope does not decode (the answer would not be
+    /// a proof); `Io`.
+    pub(crate) fn uploads_under_key(&self, part: &Partition, key: KeyId) -> Result<u64> {
+        let uploads: Vec<_> = part.index.read().uploads().iter().map(|(k, u)| (k.clone(), u.at)).collect();
+        let mut n = 0;
+        for ((bucket, name, id), at) in uploads {
+            let name = String::from_utf8_lossy(&name);
+            let meta = super::multipart::read_upload_record(
+                part,
+                bucket,
+                &name,
+                id,
+                RecordKind::MultipartStart,
+                0,
+                at,
+            )?;
+            let Some(env) = meta.envelope else { continue };
+            let site = CorruptionSite {
+                partition: Some(part.id),
+                segment_id: Some(at.segment_id),
+                offset: at.offset,
+            };
+            let env = Envelope::decode(&env).map_err(|e| Error::corruption(site, e.to_string()))?;
+            n += u64::from(env.key_id == key);
+        }
+        Ok(n)
     }
 
     /// Opens a sealed multipart object's body: checks the envelope and the part list against the
@@ -240,7 +295,7 @@ impl Store {
             .key_provider()?
             .unwrap(env.key_id, &env.wrapped, &aad)
             .map_err(|e| key_error(env.key_id, e))?;
-        let upload = UploadKey { dek, mode: env.mode, key_id: env.key_id };
+        let upload = UploadKey { dek, mode: env.mode, key_id: env.key_id, _use: None };
         let parts = seals
             .parts
             .iter()
