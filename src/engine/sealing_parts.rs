@@ -10,6 +10,7 @@ use super::crypto::parts::{
 };
 use super::crypto::{Dek, Envelope, KeyId, SseMode, wrap_aad};
 use super::options::Encryption;
+use super::sealing::unwrap_error;
 use crate::engine::body::{ChunkedBody, SealedBody, SealedPart};
 use crate::engine::format::meta::PartSeals;
 use crate::engine::format::record::RecordKind;
@@ -33,6 +34,8 @@ pub(super) struct UploadKey {
     _use: Option<KeyUse>,
 }
 
+/// The error of a wrap that failed (a key the provider lacks or will not use). A wrap that does
+/// not *unwrap* is `unwrap_error`'s, as for a put's envelope.
 fn key_error(key_id: KeyId, e: impl std::fmt::Display) -> Error {
     Error::KeyUnavailable { key_id: key_id.to_string(), reason: e.to_string() }
 }
@@ -102,7 +105,7 @@ impl Store {
         let dek = self
             .key_provider()?
             .unwrap(env.key_id, &env.wrapped, &aad)
-            .map_err(|e| key_error(env.key_id, e))?;
+            .map_err(|e| unwrap_error(e, env.key_id, site))?;
         Ok(UploadKey { dek, mode: env.mode, key_id: env.key_id, _use: Some(key_use) })
     }
 
@@ -294,7 +297,7 @@ impl Store {
         let dek = self
             .key_provider()?
             .unwrap(env.key_id, &env.wrapped, &aad)
-            .map_err(|e| key_error(env.key_id, e))?;
+            .map_err(|e| unwrap_error(e, env.key_id, site.clone()))?;
         let upload = UploadKey { dek, mode: env.mode, key_id: env.key_id, _use: None };
         let parts = seals
             .parts
