@@ -5,6 +5,10 @@
 //! same group; abort writes the MULTIPART_END record alone. The partition's index keeps the uploads
 //! in progress (`partition/uploads.rs`), so nothing here scans.
 
+mod replay;
+
+pub(crate) use replay::replay;
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::ops::Bound;
@@ -22,17 +26,15 @@ use crate::engine::format::meta::{CHUNKS_PER_MULTIPART_OBJECT_MAX, ChunkRef, Obj
 use crate::engine::format::record::{
     FLAG_NULL_VERSION, RecordKind, RecordParts, decode_record, encode_record,
 };
-use crate::engine::partition::index::{EntryKind, Index, IndexEntry, spans_of};
+use crate::engine::partition::index::{EntryKind, IndexEntry, spans_of};
 use crate::engine::partition::rate::RequestKind;
 use crate::engine::partition::uploads::{PartEntry, RecordAt, Upload, UploadKey, after_marker};
 use crate::engine::partition::{Condition, Effect, Partition, Precondition, WriteRecord, stats};
-use crate::engine::segment::scan::ScannedRecord;
 use crate::engine::store::Store;
 use crate::error::{CorruptionSite, Error, Result};
-use crate::format::FormatError;
 use crate::limits::{COMMIT_META_BYTES_MAX, PART_BYTES_MAX, PART_NUMBER_MAX, RECORD_META_BYTES_MAX};
 use crate::types::{
-    BucketId, Durability, RecoveryMode, StorageClass, VersionId, check_key, parse_upload_id, upload_id_string,
+    BucketId, Durability, StorageClass, VersionId, check_key, parse_upload_id, upload_id_string,
 };
 
 /// What a new multipart upload's object will get: everything but its body and checksums.
@@ -775,51 +777,4 @@ pub(super) fn read_upload_record(
         return Err(corrupt(part, at, "upload record identity does not match the index"));
     }
     ObjectMeta::decode(rec.meta).map_err(|e| corrupt(part, at, &format!("upload record meta: {e}")))
-}
-
-/// Applies an upload record met by recovery (in seq order, like every record).
-pub(crate) fn replay(
-    index: &mut Index,
-    class: StorageClass,
-    segment_id: u64,
-    r: &ScannedRecord,
-    mode: RecoveryMode,
-) -> std::result::Result<(), FormatError> {
-    let h = &r.header;
-    let at = RecordAt { segment_id, offset: r.offset, len: h.record_len() };
-    let key: UploadKey = (h.bucket_id, r.key.clone(), h.version_id);
-    let meta = || match ObjectMeta::decode(&r.meta) {
-        Ok(m) => Ok(m),
-        Err(e) if mode == RecoveryMode::Strict => Err(e),
-        Err(_) => Ok(ObjectMeta::default()),
-    };
-    match h.kind {
-        RecordKind::MultipartStart => {
-            let m = meta()?;
-            let upload = Upload { at, seq: h.seq, initiated_ms: m.mtime_ms, class, parts: BTreeMap::new() };
-            index.start_upload(key, upload);
-        }
-        RecordKind::MultipartPart => {
-            let m = meta()?;
-            let mut etag = [0u8; 16];
-            if m.etag.len() == 16 {
-                etag.copy_from_slice(&m.etag);
-            }
-            let part = PartEntry {
-                at,
-                seq: h.seq,
-                size: m.size,
-                mtime_ms: m.mtime_ms,
-                etag,
-                spans: spans_of(&m.chunks, r.key.len()).into(),
-            };
-            index.put_part(key.0, &key.1, key.2, h.chunk_index, part);
-        }
-        RecordKind::MultipartEnd => {
-            index.end_upload(key.0, &key.1, key.2);
-            index.retain(segment_id, h.record_len());
-        }
-        _ => {}
-    }
-    Ok(())
 }
