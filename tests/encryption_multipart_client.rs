@@ -108,6 +108,7 @@ fn a_buckets_default_seals_uploads_and_a_request_overrides_it() {
                 kms_master_key_id: Some("orders".into()),
             }),
             bucket_key_enabled: None,
+            blocked_encryption_types: None,
         }],
     };
     c.put_bucket_encryption().bucket("bkt").server_side_encryption_configuration(config).send().unwrap();

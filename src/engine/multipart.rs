@@ -749,7 +749,11 @@ fn corrupt(part: &Partition, at: RecordAt, what: &str) -> Error {
 
 /// The mode and master key an upload's (or object's) envelope names.
 fn encryption_info(envelope: Option<&[u8]>) -> Option<EncryptionInfo> {
-    envelope.and_then(|e| Envelope::decode(e).ok()).map(|e| EncryptionInfo { mode: e.mode, key_id: e.key_id })
+    envelope.and_then(|e| Envelope::decode(e).ok()).map(|e| EncryptionInfo {
+        mode: e.mode,
+        key_id: e.key_id,
+        customer_key_mac: None,
+    })
 }
 
 /// Reads an upload's start or part record and checks it is the one the index expects.
