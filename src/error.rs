@@ -387,11 +387,11 @@ pub enum Error {
     /// A master key cannot be retired: live versions still have their data keys wrapped under it
     /// (rewrap them first). Nothing is changed. The code is the one KMS gives for a key whose state
     /// does not allow the request.
-    #[error("{} (HTTP {}): master key {key_id} is still used by {versions} live versions: rewrap them first", self.code(), self.http_status())]
+    #[error("{} (HTTP {}): master key {key_id} is still used by {versions} live versions or uploads in progress: rewrap them first (and complete or abort the uploads)", self.code(), self.http_status())]
     KeyInUse {
         /// The master key's id.
         key_id: String,
-        /// Live versions wrapped under it.
+        /// Live versions wrapped under it, and multipart uploads in progress sealed under it.
         versions: u64,
     },
     /// A read (GET, HEAD, a copy's source) of a version sealed under a customer key (SSE-C) that

@@ -4,11 +4,16 @@
 //! that keeps a seeded choice of unsynced writes) the store reopens in `Strict` mode and: every
 //! acknowledged step holds, the step in flight is wholly there or wholly absent, an upload still in
 //! progress completes with exactly its parts' bytes, and that completion survives a power loss that
-//! follows.
+//! follows. The workload runs twice: on a plain store, and on a store with master keys, which
+//! seals every upload by default (the upload's key in its start record, a salt per part attempt)
+//! and must give the same guarantees with every upload and object sealed.
 
 mod common;
 
-use common::{body, read, sim_builder};
+use std::sync::Arc;
+
+use common::{body, encrypted, read, sim_builder};
+use s3lite::crypto::MasterKeys;
 use s3lite::io::{CrashMode, SimStorage};
 use s3lite::{BucketId, CompactionPolicy, CompleteOptions, Error, PartOptions, Store, UploadOptions};
 
@@ -98,7 +103,7 @@ fn step_index(want: fn(&Step) -> bool) -> usize {
     STEPS.iter().position(want).expect("in the workload")
 }
 
-fn check(store: &Store, b: BucketId, ids: &[Option<String>; 3], acked: usize, ctx: &str) {
+fn check(store: &Store, b: BucketId, ids: &[Option<String>; 3], acked: usize, sealed: bool, ctx: &str) {
     let listed: Vec<String> =
         store.list_uploads(b, "", "", None, 100).unwrap().0.into_iter().map(|u| u.upload_id).collect();
     let complete_at = step_index(|s| matches!(s, Step::Complete(..)));
@@ -126,6 +131,7 @@ fn check(store: &Store, b: BucketId, ids: &[Option<String>; 3], acked: usize, ct
             continue;
         }
         let details = store.upload(b, KEYS[u], id).unwrap();
+        assert_eq!(details.encryption.is_some(), sealed, "{ctx}: upload {u} sealed");
         for (n, bodies) in possible_parts(u, acked) {
             let got = details.parts.iter().find(|p| p.part_number == n);
             let ok = bodies.iter().any(|want| match (want, got) {
@@ -141,6 +147,8 @@ fn check(store: &Store, b: BucketId, ids: &[Option<String>; 3], acked: usize, ct
         Ok(got) => {
             assert!(acked >= complete_at, "{ctx}: object before its completion");
             assert!(got == [body(3, 5000), body(2, 9000)].concat(), "{ctx}: completed object differs");
+            let info = store.head(b, "mp", None).unwrap();
+            assert_eq!(info.encryption.is_some(), sealed, "{ctx}: completed object sealed");
         }
         Err(Error::NoSuchKey { .. }) => assert!(acked <= complete_at, "{ctx}: completed object lost"),
         Err(e) => panic!("{ctx}: {e}"),
@@ -176,7 +184,20 @@ fn finish_open_uploads(store: &Store, b: BucketId, ctx: &str) -> Vec<(String, Ve
 
 #[test]
 fn multipart_steps_survive_a_crash_at_every_point() {
-    let open = |sim: &SimStorage| sim_builder(sim).open();
+    crash_at_every_point(None);
+}
+
+#[test]
+fn sealed_multipart_steps_survive_a_crash_at_every_point() {
+    crash_at_every_point(Some(Arc::new(MasterKeys::generate())));
+}
+
+fn crash_at_every_point(keys: Option<Arc<MasterKeys>>) {
+    let sealed = keys.is_some();
+    let open = |sim: &SimStorage| match &keys {
+        Some(k) => encrypted(sim_builder(sim), k).open(),
+        None => sim_builder(sim).open(),
+    };
     let setup = |sim: &SimStorage| {
         let store = open(sim).unwrap();
         let b = store.create_bucket("bkt").unwrap();
@@ -208,7 +229,7 @@ fn multipart_steps_survive_a_crash_at_every_point() {
             if kill { "kill" } else { "power loss" }
         );
         let store = open(&sim).unwrap_or_else(|e| panic!("{ctx}: reopen: {e}"));
-        check(&store, b, &ids, acked, &ctx);
+        check(&store, b, &ids, acked, sealed, &ctx);
         // More work, then a power loss: what it acknowledged stays.
         let done = finish_open_uploads(&store, b, &ctx);
         drop(store);

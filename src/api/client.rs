@@ -546,6 +546,7 @@ builder!(
         content_type: String, content_encoding: String, content_disposition: String,
         content_language: String, cache_control: String, expires: String, tagging: String,
         storage_class: String, checksum_algorithm: ChecksumAlgorithm, checksum_type: String,
+        server_side_encryption: ServerSideEncryption, ssekms_key_id: String,
     }
     required { bucket, key }
 );

@@ -81,9 +81,6 @@ impl Client {
         let path = path.as_ref();
         let size = std::fs::metadata(path).map_err(|source| Error::BodyRead { source })?.len();
         if size > config.multipart_threshold {
-            if extra.server_side_encryption.is_some() || extra.ssekms_key_id.is_some() {
-                return Err(Error::NotImplemented { what: "server-side encryption of multipart uploads" });
-            }
             return self.upload_file_in_parts(path, size, bucket, key, extra, config);
         }
         let mut b = self.put_object().bucket(bucket).key(key).body(Body::from_path(path));
@@ -126,6 +123,12 @@ impl Client {
         }
         for (k, v) in &extra.metadata {
             create = create.metadata(k.clone(), v.clone());
+        }
+        if let Some(sse) = extra.server_side_encryption {
+            create = create.server_side_encryption(sse);
+        }
+        if let Some(k) = &extra.ssekms_key_id {
+            create = create.ssekms_key_id(k.clone());
         }
         let upload_id = create.send()?.into_output().upload_id;
         let next = AtomicU32::new(1);
@@ -186,8 +189,8 @@ impl Client {
                     e_tag: done.e_tag,
                     version_id: done.version_id,
                     checksums: done.checksums,
-                    server_side_encryption: None,
-                    ssekms_key_id: None,
+                    server_side_encryption: done.server_side_encryption,
+                    ssekms_key_id: done.ssekms_key_id,
                     sse_customer_algorithm: None,
                     sse_customer_key_md5: None,
                 })

@@ -94,26 +94,59 @@ const SEALED_BATCH_CHUNKS: u64 = 16;
 pub(crate) struct SealedBody {
     /// The ciphertext, as chunk records (positions in it are sealed-stream positions).
     pub(crate) stored: ChunkedBody,
-    pub(crate) cipher: crate::engine::crypto::chunks::BodyCipher,
-    /// Plaintext length.
-    pub(crate) plain: u64,
+    /// The body's sealed parts in order: one for a single put, one per part of a multipart object
+    /// (each part sealed under its own key, its chunk indexes starting again at 0).
+    pub(crate) parts: Vec<SealedPart>,
     /// The batch opened last: (plaintext offset of its first byte, its plaintext).
     pub(crate) opened: Option<(u64, Vec<u8>)>,
     /// The commit record, for errors.
     pub(crate) site: CorruptionSite,
 }
 
+/// One independently sealed stretch of a body: its cipher and where it lies.
+#[derive(Debug)]
+pub(crate) struct SealedPart {
+    pub(crate) cipher: crate::engine::crypto::chunks::BodyCipher,
+    /// Plaintext offset of the part's first byte in the object.
+    pub(crate) plain_at: u64,
+    /// The part's plaintext length.
+    pub(crate) plain: u64,
+    /// Offset of the part's first sealed byte in the stored stream.
+    pub(crate) sealed_at: u64,
+}
+
 impl SealedBody {
+    /// A body sealed as one stream (a single put).
+    pub(crate) fn single(
+        stored: ChunkedBody,
+        cipher: crate::engine::crypto::chunks::BodyCipher,
+        plain: u64,
+        site: CorruptionSite,
+    ) -> SealedBody {
+        let parts = vec![SealedPart { cipher, plain_at: 0, plain, sealed_at: 0 }];
+        SealedBody { stored, parts, opened: None, site }
+    }
+
     /// The opened plaintext from `pos` to the end of its batch (at most to `end`), opening the
-    /// batch of cipher chunks that holds `pos` when it is not the one opened last.
+    /// batch of cipher chunks that holds `pos` when it is not the one opened last. A batch never
+    /// crosses a part's end: each part has its own key and chunk numbering.
     fn run(&mut self, pos: u64, end: u64) -> Result<&[u8]> {
         use crate::engine::crypto::chunks::sealed_span;
         let hit = self.opened.as_ref().is_some_and(|(at, b)| *at <= pos && pos < *at + b.len() as u64);
         if !hit {
-            let c = self.cipher.chunk_bytes() as u64;
-            let first = pos / c;
-            let last = ((end - 1) / c).min(first + SEALED_BATCH_CHUNKS - 1);
-            let (first, last, off, len) = sealed_span(first * c, (last + 1) * c, self.plain, c as usize);
+            // The last part starting at or before `pos` (an empty part shares its start with the
+            // next one, and `pos` < the object's length, so the part found holds `pos`).
+            let i = self.parts.partition_point(|p| p.plain_at <= pos).saturating_sub(1);
+            let p = &self.parts[i];
+            let c = p.cipher.chunk_bytes() as u64;
+            let (at, part_end) = (pos - p.plain_at, (end - p.plain_at).min(p.plain));
+            if at >= part_end {
+                return Err(Error::corruption(self.site.clone(), "sealed parts do not cover the object"));
+            }
+            let first = at / c;
+            let last = ((part_end - 1) / c).min(first + SEALED_BATCH_CHUNKS - 1);
+            let (first, last, off, len) = sealed_span(first * c, (last + 1) * c, p.plain, c as usize);
+            let (off, end_off) = (p.sealed_at + off, p.sealed_at + off + len);
             // The last batch's buffer, reused: a fresh megabyte per batch costs a page fault per
             // page (and the allocator's trimming) on every batch of every get.
             let mut plain = self.opened.take().map(|(_, b)| b).unwrap_or_default();
@@ -121,16 +154,16 @@ impl SealedBody {
             plain.reserve((last - first + 1) as usize * c as usize);
             // Opened straight from the chunk record when the run lies in one (CRC-checked when it
             // was loaded); copied out of the records only when it spans two.
-            let opened = match self.stored.slice(off, off + len)? {
-                Some(sealed) => self.cipher.open_run(first, last, self.plain, sealed, &mut plain),
+            let opened = match self.stored.slice(off, end_off)? {
+                Some(sealed) => p.cipher.open_run(first, last, p.plain, sealed, &mut plain),
                 None => {
                     let mut sealed = Vec::with_capacity(len as usize);
-                    self.stored.read_range(off, off + len, &mut sealed)?;
-                    self.cipher.open_run(first, last, self.plain, &sealed, &mut plain)
+                    self.stored.read_range(off, end_off, &mut sealed)?;
+                    p.cipher.open_run(first, last, p.plain, &sealed, &mut plain)
                 }
             };
             opened.map_err(|e| Error::corruption(self.site.clone(), format!("sealed body: {e}")))?;
-            self.opened = Some((first * c, plain));
+            self.opened = Some((p.plain_at + first * c, plain));
         }
         let (at, b) = self.opened.as_ref().expect("opened above");
         let from = (pos - at) as usize;

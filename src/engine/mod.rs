@@ -55,6 +55,7 @@ pub(crate) mod rewrite;
 pub(crate) mod rotation;
 pub(crate) mod scrub;
 mod sealing;
+mod sealing_parts;
 pub mod segment;
 pub(crate) mod store;
 mod writeback;

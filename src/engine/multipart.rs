@@ -5,6 +5,10 @@
 //! same group; abort writes the MULTIPART_END record alone. The partition's index keeps the uploads
 //! in progress (`partition/uploads.rs`), so nothing here scans.
 
+mod replay;
+
+pub(crate) use replay::replay;
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::ops::Bound;
@@ -12,22 +16,25 @@ use std::ops::Bound;
 use md5::{Digest, Md5};
 
 use super::objects::{BodyPieces, chunk_token, name_error};
-use super::options::{BodyFinish, NewVersion, ObjectInfo, PutOptions, WriteCondition, info_from, with_meta};
-use crate::engine::format::meta::{CHUNKS_PER_MULTIPART_OBJECT_MAX, ChunkRef, ObjectMeta};
+use super::options::{
+    BodyFinish, Encryption, EncryptionInfo, NewVersion, ObjectInfo, PutOptions, WriteCondition, info_from,
+    with_meta,
+};
+use crate::engine::crypto::Envelope;
+use crate::engine::crypto::parts::PartSeal;
+use crate::engine::format::meta::{CHUNKS_PER_MULTIPART_OBJECT_MAX, ChunkRef, ObjectMeta, PartSeals};
 use crate::engine::format::record::{
     FLAG_NULL_VERSION, RecordKind, RecordParts, decode_record, encode_record,
 };
-use crate::engine::partition::index::{EntryKind, Index, IndexEntry, spans_of};
+use crate::engine::partition::index::{EntryKind, IndexEntry, spans_of};
 use crate::engine::partition::rate::RequestKind;
 use crate::engine::partition::uploads::{PartEntry, RecordAt, Upload, UploadKey, after_marker};
 use crate::engine::partition::{Condition, Effect, Partition, Precondition, WriteRecord, stats};
-use crate::engine::segment::scan::ScannedRecord;
 use crate::engine::store::Store;
 use crate::error::{CorruptionSite, Error, Result};
-use crate::format::FormatError;
 use crate::limits::{COMMIT_META_BYTES_MAX, PART_BYTES_MAX, PART_NUMBER_MAX, RECORD_META_BYTES_MAX};
 use crate::types::{
-    BucketId, Durability, RecoveryMode, StorageClass, VersionId, check_key, parse_upload_id, upload_id_string,
+    BucketId, Durability, StorageClass, VersionId, check_key, parse_upload_id, upload_id_string,
 };
 
 /// What a new multipart upload's object will get: everything but its body and checksums.
@@ -45,6 +52,9 @@ pub struct UploadOptions {
     pub storage_class: StorageClass,
     /// Durability of the start record (the store's default when `None`).
     pub durability: Option<Durability>,
+    /// Seal the parts under the upload's own data key (needs the store's key provider). `None`
+    /// takes the bucket's default encryption, else the store's, as a put does.
+    pub encryption: Option<Encryption>,
 }
 
 /// An upload that has begun.
@@ -54,6 +64,8 @@ pub struct UploadStarted {
     pub upload_id: String,
     /// When it began, ms since the Unix epoch.
     pub initiated_ms: u64,
+    /// How its parts (and the object) are sealed, `None` when they are stored in the clear.
+    pub encryption: Option<EncryptionInfo>,
 }
 
 /// How one part is uploaded.
@@ -105,6 +117,8 @@ pub struct UploadDetails {
     pub tags: Vec<(String, String)>,
     /// Parts, ascending by number.
     pub parts: Vec<PartInfo>,
+    /// How its parts are sealed, `None` when they are stored in the clear.
+    pub encryption: Option<EncryptionInfo>,
 }
 
 /// One upload in a listing.
@@ -196,12 +210,23 @@ impl Store {
         self.admit(part, bucket.0, key.as_bytes(), RequestKind::Write)?;
         let id = self.new_version_id().0;
         let initiated_ms = self.now_ms();
+        // The upload's data key is drawn now and kept (wrapped) in the start record: it survives
+        // a reopen, and goes with the upload's records when it ends.
+        let (envelope, _key_use) = match opts.encryption.as_ref().or(write.default_encryption.as_ref()) {
+            Some(enc) => {
+                let (env, key_use) = self.seal_upload(bucket, key, id, enc)?;
+                (Some(env), Some(key_use))
+            }
+            None => (None, None),
+        };
+        let encryption = encryption_info(envelope.as_deref());
         let meta = ObjectMeta {
             mtime_ms: initiated_ms,
             content_type: opts.content_type.clone(),
             user: opts.user_metadata.clone(),
             system: opts.system_metadata.clone(),
             tags: opts.tags.clone(),
+            envelope,
             ..ObjectMeta::default()
         };
         let meta = meta_bytes(&meta)?;
@@ -227,7 +252,7 @@ impl Store {
         let durability = self.durability(opts.durability);
         part.submit(vec![WriteRecord::new(bytes, effect)], opts.storage_class, durability, None)
             .map_err(|e| name_error(e, &write))?;
-        Ok(UploadStarted { upload_id: upload_id_string(id), initiated_ms })
+        Ok(UploadStarted { upload_id: upload_id_string(id), initiated_ms, encryption })
     }
 
     /// Stores one part of an upload in progress (UploadPart); a part uploaded again under the same
@@ -252,8 +277,30 @@ impl Store {
         check_part_number(part_number)?;
         let write = self.begin_write(bucket)?;
         let part = self.partition(bucket.0, key.as_bytes());
-        let upload = self.open_upload(part, bucket, key, upload_id, Parts::None)?;
         let id = self.parse_upload(upload_id)?;
+        let (upload, sealing) = {
+            // The start record says whether the parts are sealed; no rewrite moves it meanwhile.
+            let _still = part.hold_rewrites();
+            let upload = self.open_upload(part, bucket, key, upload_id, Parts::None)?;
+            let start =
+                read_upload_record(part, bucket.0, key, id, RecordKind::MultipartStart, 0, upload.at)?;
+            let sealing = match &start.envelope {
+                Some(env) => {
+                    let site = site_of(part, upload.at);
+                    let upload_key = self.open_upload_key(bucket, key, id, env, site)?;
+                    // A new salt per attempt: a part uploaded again never reuses a (key, nonce).
+                    let (salt, sealer) = self.part_sealer(&upload_key, bucket, key, id, part_number);
+                    Some((salt, sealer, upload_key))
+                }
+                None => None,
+            };
+            (upload, sealing)
+        };
+        // The upload's key (and the use of its master key) is held until the part is indexed.
+        let (salt, sealer, _upload_key) = match sealing {
+            Some((salt, s, k)) => (Some(salt), Some(s), Some(k)),
+            None => (None, None, None),
+        };
         self.admit(part, bucket.0, key.as_bytes(), RequestKind::Write)?;
         let durability = self.durability(opts.durability);
         let limit = opts.content_length.map_or(PART_BYTES_MAX + 1, |l| l.saturating_add(1));
@@ -265,7 +312,7 @@ impl Store {
             ..PutOptions::default()
         };
         let mut written =
-            self.write_chunks(part, bucket.0, key, token, pieces, durability, &put_opts, None)?;
+            self.write_chunks(part, bucket.0, key, token, pieces, durability, &put_opts, sealer)?;
         if let Some(expected) = opts.content_length.filter(|&e| e != written.size) {
             return Err(Error::InvalidArgument {
                 name: "Content-Length",
@@ -285,6 +332,7 @@ impl Store {
             checksums: checksums.clone(),
             chunks: written.chunks.clone(),
             chunk_token: Some(token),
+            part_salt: salt,
             ..ObjectMeta::default()
         };
         let meta = meta_bytes(&meta)?;
@@ -412,6 +460,7 @@ impl Store {
             system_metadata: start.system,
             tags: start.tags,
             parts,
+            encryption: encryption_info(start.envelope.as_deref()),
         })
     }
 
@@ -458,6 +507,11 @@ impl Store {
         let upload = self.open_upload(part, bucket, key, upload_id, Parts::Numbers(&numbers))?;
         let id = self.parse_upload(upload_id)?;
         let start = read_upload_record(part, bucket.0, key, id, RecordKind::MultipartStart, 0, upload.at)?;
+        let upload_key = match &start.envelope {
+            Some(env) => Some(self.open_upload_key(bucket, key, id, env, site_of(part, upload.at))?),
+            None => None,
+        };
+        let mut seals = Vec::with_capacity(if upload_key.is_some() { numbers.len() } else { 0 });
         let mut chunks: Vec<ChunkRef> = Vec::new();
         let mut runs = Vec::with_capacity(numbers.len());
         let mut md5s = Md5::new();
@@ -476,6 +530,12 @@ impl Store {
             let meta = read_upload_record(part, bucket.0, key, id, RecordKind::MultipartPart, n, p.at)?;
             let token =
                 meta.chunk_token.ok_or_else(|| corrupt(part, p.at, "part record without chunk token"))?;
+            match (upload_key.is_some(), meta.part_salt) {
+                (true, Some(salt)) => seals.push(PartSeal { number: n, salt, size: p.size }),
+                (false, None) => {}
+                (true, None) => return Err(corrupt(part, p.at, "part of a sealed upload without its salt")),
+                (false, Some(_)) => return Err(corrupt(part, p.at, "sealed part of an upload in the clear")),
+            }
             runs.push((token, meta.chunks.len() as u32));
             chunks.extend_from_slice(&meta.chunks);
             md5s.update(p.etag);
@@ -492,6 +552,13 @@ impl Store {
             NewVersion::Unique => (self.new_version_id(), 0),
         };
         let etag: [u8; 16] = md5s.finalize().into();
+        let (envelope, part_seals) = match &upload_key {
+            Some(k) => {
+                let env = self.seal_completed(k, bucket, key, version, id, &seals, size)?;
+                (Some(env), Some(PartSeals { upload_id: id, parts: seals }))
+            }
+            None => (None, None),
+        };
         let meta = ObjectMeta {
             mtime_ms: self.now_ms(),
             size,
@@ -504,6 +571,8 @@ impl Store {
             checksums: opts.checksums.clone(),
             chunks,
             part_runs: runs,
+            envelope,
+            part_seals,
             ..ObjectMeta::default()
         };
         let meta_bytes = meta.encode();
@@ -670,14 +739,25 @@ fn part_info(number: u32, p: &PartEntry, checksums: Vec<(u8, Vec<u8>)>) -> PartI
     }
 }
 
+fn site_of(part: &Partition, at: RecordAt) -> CorruptionSite {
+    CorruptionSite { partition: Some(part.id), segment_id: Some(at.segment_id), offset: at.offset }
+}
+
 fn corrupt(part: &Partition, at: RecordAt, what: &str) -> Error {
-    let site =
-        CorruptionSite { partition: Some(part.id), segment_id: Some(at.segment_id), offset: at.offset };
-    Error::corruption(site, what.to_owned())
+    Error::corruption(site_of(part, at), what.to_owned())
+}
+
+/// The mode and master key an upload's (or object's) envelope names.
+fn encryption_info(envelope: Option<&[u8]>) -> Option<EncryptionInfo> {
+    envelope.and_then(|e| Envelope::decode(e).ok()).map(|e| EncryptionInfo {
+        mode: e.mode,
+        key_id: e.key_id,
+        customer_key_mac: None,
+    })
 }
 
 /// Reads an upload's start or part record and checks it is the one the index expects.
-fn read_upload_record(
+pub(super) fn read_upload_record(
     part: &Partition,
     bucket: u64,
     key: &str,
@@ -701,51 +781,4 @@ fn read_upload_record(
         return Err(corrupt(part, at, "upload record identity does not match the index"));
     }
     ObjectMeta::decode(rec.meta).map_err(|e| corrupt(part, at, &format!("upload record meta: {e}")))
-}
-
-/// Applies an upload record met by recovery (in seq order, like every record).
-pub(crate) fn replay(
-    index: &mut Index,
-    class: StorageClass,
-    segment_id: u64,
-    r: &ScannedRecord,
-    mode: RecoveryMode,
-) -> std::result::Result<(), FormatError> {
-    let h = &r.header;
-    let at = RecordAt { segment_id, offset: r.offset, len: h.record_len() };
-    let key: UploadKey = (h.bucket_id, r.key.clone(), h.version_id);
-    let meta = || match ObjectMeta::decode(&r.meta) {
-        Ok(m) => Ok(m),
-        Err(e) if mode == RecoveryMode::Strict => Err(e),
-        Err(_) => Ok(ObjectMeta::default()),
-    };
-    match h.kind {
-        RecordKind::MultipartStart => {
-            let m = meta()?;
-            let upload = Upload { at, seq: h.seq, initiated_ms: m.mtime_ms, class, parts: BTreeMap::new() };
-            index.start_upload(key, upload);
-        }
-        RecordKind::MultipartPart => {
-            let m = meta()?;
-            let mut etag = [0u8; 16];
-            if m.etag.len() == 16 {
-                etag.copy_from_slice(&m.etag);
-            }
-            let part = PartEntry {
-                at,
-                seq: h.seq,
-                size: m.size,
-                mtime_ms: m.mtime_ms,
-                etag,
-                spans: spans_of(&m.chunks, r.key.len()).into(),
-            };
-            index.put_part(key.0, &key.1, key.2, h.chunk_index, part);
-        }
-        RecordKind::MultipartEnd => {
-            index.end_upload(key.0, &key.1, key.2);
-            index.retain(segment_id, h.record_len());
-        }
-        _ => {}
-    }
-    Ok(())
 }

@@ -790,8 +790,14 @@ impl Store {
                 meta.chunks.clone(),
                 found.pinned.clone(),
             );
-            match &meta.envelope {
-                Some(env) => {
+            match (&meta.envelope, &meta.part_seals) {
+                (Some(env), Some(seals)) => {
+                    let runs: Vec<u32> = meta.part_runs.iter().map(|r| r.1).collect();
+                    let site = rec.site.clone();
+                    let body = self.open_sealed_parts(env, seals, &runs, chunks, bucket, key, e, site)?;
+                    BodySource::Sealed(Box::new(body))
+                }
+                (Some(env), None) => {
                     let opened = self.open_sealed(
                         env,
                         meta.key_slot,
@@ -818,7 +824,10 @@ impl Store {
                         Err(err) => return Err(err),
                     }
                 }
-                None => BodySource::Chunked(chunks),
+                (None, Some(_)) => {
+                    return Err(Error::corruption(rec.site, "sealed parts without an encryption envelope"));
+                }
+                (None, None) => BodySource::Chunked(chunks),
             }
         };
         stats::add(&part.counters.gets, 1);

@@ -47,6 +47,9 @@ pub struct KeyUsage {
     pub key_id: KeyId,
     /// Live versions (current or noncurrent) whose data key is wrapped under it.
     pub versions: u64,
+    /// Multipart uploads in progress sealed under it (their parts need it until they complete
+    /// or abort; a rewrap does not move them).
+    pub uploads: u64,
 }
 
 /// Which master keys puts and rewraps are using right now, and which are being retired: a
@@ -145,6 +148,7 @@ impl EnvelopeRewrap for Rewrap<'_> {
         key: &[u8],
         version: [u8; 16],
         env: &[u8],
+        seals: Option<&crate::engine::format::meta::PartSeals>,
         site: CorruptionSite,
     ) -> Result<Option<Vec<u8>>> {
         let mut env = Envelope::decode(env).map_err(|e| Error::corruption(site.clone(), e.to_string()))?;
@@ -152,8 +156,22 @@ impl EnvelopeRewrap for Rewrap<'_> {
             return Ok(None);
         }
         let keys = self.store.key_provider()?;
-        let aad = body_aad(&self.store.inner.ctx.store_uuid, bucket, key, &version, env.chunk_bytes() as u32);
-        let aad = wrap_aad(&aad, env.plaintext_len, &env.nonce_prefix, env.mode);
+        let aad = match seals {
+            // A sealed multipart object's wrap binds its part list (`sealing_parts.rs`).
+            Some(seals) => {
+                self.store.multipart_wrap_aad(env.mode, bucket, key, version, seals, env.plaintext_len)
+            }
+            None => {
+                let aad = body_aad(
+                    &self.store.inner.ctx.store_uuid,
+                    bucket,
+                    key,
+                    &version,
+                    env.chunk_bytes() as u32,
+                );
+                wrap_aad(&aad, env.plaintext_len, &env.nonce_prefix, env.mode)
+            }
+        };
         let dek = keys.unwrap(self.from, &env.wrapped, &aad).map_err(|e| match e {
             // The provider has the key, and the wrap does not verify: the envelope was changed.
             CryptoError::Unwrap { .. } => Error::corruption(site, e.to_string()),
@@ -234,12 +252,13 @@ impl Store {
     /// a proof); `Io`.
     pub fn key_usage(&self, key: KeyId) -> Result<KeyUsage> {
         self.inner.ctx.check()?;
-        let mut versions = 0u64;
+        let (mut versions, mut uploads) = (0u64, 0u64);
         for part in self.inner.partitions.iter() {
             let _no_moves = part.rewrite_lock.lock();
             versions += live_under_key(part, key)?.len() as u64;
+            uploads += self.uploads_under_key(part, key)?;
         }
-        Ok(KeyUsage { key_id: key, versions })
+        Ok(KeyUsage { key_id: key, versions, uploads })
     }
 
     /// Retires master key `key` once the store proves nothing live needs it: new puts may no
@@ -274,8 +293,9 @@ impl Store {
         }
         let _retiring = self.inner.key_uses.retire(key)?;
         let usage = self.key_usage(key)?;
-        if usage.versions > 0 {
-            return Err(Error::KeyInUse { key_id: key.to_string(), versions: usage.versions });
+        if usage.versions > 0 || usage.uploads > 0 {
+            let versions = usage.versions + usage.uploads;
+            return Err(Error::KeyInUse { key_id: key.to_string(), versions });
         }
         // After the count: every removal the count saw as done was written before the index
         // showed it, so this sync makes each durable (syncing first would miss one applied in

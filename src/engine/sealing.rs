@@ -92,7 +92,7 @@ pub(super) fn sealing_error(e: CryptoError, size: u64) -> Error {
 /// problem (`KeyUnavailable`); a wrap that does not verify under a key it has means the envelope,
 /// or the place its associated data names (bucket, key, version), is not the one it was sealed
 /// for: the stored bytes were changed or moved, which is corruption, as a failed chunk tag is.
-fn unwrap_error(e: CryptoError, key_id: KeyId, site: CorruptionSite) -> Error {
+pub(super) fn unwrap_error(e: CryptoError, key_id: KeyId, site: CorruptionSite) -> Error {
     match e {
         CryptoError::Unwrap { .. } => Error::corruption(
             site,
@@ -329,7 +329,7 @@ impl Store {
             dek = Dek::from_bytes(*combine(dek.bytes(), &secret));
         }
         let cipher = BodyCipher::new(&dek, env.nonce_prefix, aad, env.chunk_bytes());
-        Ok(SealedBody { stored, cipher, plain, opened: None, site })
+        Ok(SealedBody::single(stored, cipher, plain, site))
     }
 }
 

@@ -99,7 +99,14 @@ pub(super) fn encryption_of(
 
 /// What a version's encryption is reported as: (`x-amz-server-side-encryption`, KMS key id).
 pub(super) fn reported_encryption(info: &ObjectInfo) -> (Option<ServerSideEncryption>, Option<String>) {
-    match &info.encryption {
+    reported_sealing(info.encryption.as_ref())
+}
+
+/// What a sealing is reported as: (`x-amz-server-side-encryption`, KMS key id).
+pub(super) fn reported_sealing(
+    enc: Option<&crate::engine::options::EncryptionInfo>,
+) -> (Option<ServerSideEncryption>, Option<String>) {
+    match enc {
         None => (None, None),
         Some(e) => match e.mode {
             SseMode::S3 => (Some(ServerSideEncryption::Aes256), None),

@@ -8,7 +8,7 @@ use s3lite::s3::types as t;
 use s3s::dto;
 use s3s::{S3Request, S3Response, S3Result};
 
-use super::objects::{http_date, metadata_pairs, trailer_checksum};
+use super::objects::{http_date, metadata_pairs, sse_of, sse_out, trailer_checksum};
 use super::{StoreS3, copy_source, etag, etag_condition, owner, refuse_sse, run, ts, with_request_id};
 use crate::body::{TrailerChecked, blocking_reader, declared_length};
 use crate::server::RequestId;
@@ -36,11 +36,9 @@ pub(super) async fn create_multipart_upload(
 ) -> S3Result<S3Response<dto::CreateMultipartUploadOutput>> {
     let rid = req.extensions.get::<RequestId>().cloned().unwrap_or_else(RequestId::new);
     let i = &req.input;
-    refuse_sse(&[
-        ("x-amz-server-side-encryption", i.server_side_encryption.is_some()),
-        ("x-amz-server-side-encryption-customer-algorithm", i.sse_customer_algorithm.is_some()),
-        ("x-amz-server-side-encryption-aws-kms-key-id", i.ssekms_key_id.is_some()),
-    ])?;
+    refuse_sse(&[("x-amz-server-side-encryption-customer-algorithm", i.sse_customer_algorithm.is_some())])?;
+    let server_side_encryption =
+        sse_of(i.server_side_encryption.as_ref()).map_err(|e| with_request_id(e, &rid))?;
     let r = m::CreateMultipartUploadRequest {
         bucket: i.bucket.clone(),
         key: i.key.clone(),
@@ -55,6 +53,8 @@ pub(super) async fn create_multipart_upload(
         storage_class: i.storage_class.as_ref().map(|s| s.as_str().to_owned()),
         checksum_algorithm: algorithm(i.checksum_algorithm.as_ref()).map_err(|e| with_request_id(e, &rid))?,
         checksum_type: i.checksum_type.as_ref().map(|c| c.as_str().to_owned()),
+        server_side_encryption,
+        ssekms_key_id: i.ssekms_key_id.clone(),
     };
     run(
         ops,
@@ -69,6 +69,8 @@ pub(super) async fn create_multipart_upload(
                     o.checksum_algorithm.as_str().to_owned(),
                 )),
                 checksum_type: Some(dto::ChecksumType::from(o.checksum_type)),
+                server_side_encryption: sse_out(o.server_side_encryption),
+                ssekms_key_id: o.ssekms_key_id,
                 ..Default::default()
             })
         },
@@ -120,6 +122,8 @@ pub(super) async fn upload_part(
                 checksum_crc64nvme: crc64,
                 checksum_sha1: sha1,
                 checksum_sha256: sha256,
+                server_side_encryption: sse_out(o.server_side_encryption),
+                ssekms_key_id: o.ssekms_key_id,
                 ..Default::default()
             })
         },
@@ -173,6 +177,8 @@ pub(super) async fn upload_part_copy(
                     checksum_sha256: sha256,
                 }),
                 copy_source_version_id: o.copy_source_version_id,
+                server_side_encryption: sse_out(o.server_side_encryption),
+                ssekms_key_id: o.ssekms_key_id,
                 ..Default::default()
             })
         },
@@ -231,6 +237,8 @@ pub(super) async fn complete_multipart_upload(
                 checksum_sha1: sha1,
                 checksum_sha256: sha256,
                 checksum_type: o.checksums.checksum_type.map(dto::ChecksumType::from),
+                server_side_encryption: sse_out(o.server_side_encryption),
+                ssekms_key_id: o.ssekms_key_id,
                 ..Default::default()
             })
         },

@@ -126,12 +126,12 @@ pub(super) async fn put_object(
 }
 
 /// The S3 layer's `x-amz-server-side-encryption` from the header's value.
-fn sse_of(v: Option<&dto::ServerSideEncryption>) -> S3Result<Option<t::ServerSideEncryption>> {
+pub(super) fn sse_of(v: Option<&dto::ServerSideEncryption>) -> S3Result<Option<t::ServerSideEncryption>> {
     v.map(|v| t::ServerSideEncryption::parse(v.as_str())).transpose().map_err(|e| crate::to_s3_error(&e))
 }
 
 /// The response header's value.
-fn sse_out(v: Option<t::ServerSideEncryption>) -> Option<dto::ServerSideEncryption> {
+pub(super) fn sse_out(v: Option<t::ServerSideEncryption>) -> Option<dto::ServerSideEncryption> {
     v.map(|v| dto::ServerSideEncryption::from(v.as_str().to_owned()))
 }
 

@@ -17,6 +17,7 @@ pub mod chunks;
 pub mod customer;
 pub mod envelope;
 pub mod keys;
+pub mod parts;
 
 use zeroize::Zeroizing;
 

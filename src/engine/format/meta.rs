@@ -2,6 +2,7 @@
 //! A reader skips tags it does not know; a field that must not be skipped needs a new format version.
 
 use super::{FormatError, FormatResult, need, u16_at, u32_at, u64_at};
+use crate::engine::crypto::parts::{PART_SALT_BYTES, PartSeal};
 use crate::limits::{COMMIT_META_BYTES_MAX, RECORD_META_BYTES_MAX};
 
 const TAG_MTIME_MS: u16 = 1;
@@ -19,6 +20,8 @@ const TAG_CHUNK_TOKEN: u16 = 12;
 const TAG_PART_RUNS: u16 = 13;
 /// Past the multipart-encryption tags' range (14..).
 const TAG_KEY_SLOT: u16 = 20;
+const TAG_PART_SALT: u16 = 14;
+const TAG_PART_SEALS: u16 = 15;
 
 /// Bytes one chunk reference takes in meta.
 pub const CHUNK_REF_BYTES: usize = 24;
@@ -27,10 +30,14 @@ pub const CHUNKS_PER_OBJECT_MAX: usize = (RECORD_META_BYTES_MAX - 4096) / CHUNK_
 
 /// Bytes one part run takes in meta (chunk token, chunk count).
 pub const PART_RUN_BYTES: usize = 20;
+/// Bytes one sealed part takes in a commit record's part seals (number, salt, plaintext length).
+pub const PART_SEAL_BYTES: usize = 4 + PART_SALT_BYTES + 8;
 /// Most chunks a multipart object's commit record can list: its meta may be larger than other
-/// records' (the kind's own limit), with room left for 10,000 part runs and the other fields.
+/// records' (the kind's own limit), with room left for 10,000 part runs, 10,000 part seals (a
+/// sealed object's) and the other fields.
 pub const CHUNKS_PER_MULTIPART_OBJECT_MAX: usize =
-    (COMMIT_META_BYTES_MAX - RECORD_META_BYTES_MAX - 10_000 * PART_RUN_BYTES) / CHUNK_REF_BYTES;
+    (COMMIT_META_BYTES_MAX - RECORD_META_BYTES_MAX - 10_000 * (PART_RUN_BYTES + PART_SEAL_BYTES) - 16)
+        / CHUNK_REF_BYTES;
 
 /// Where one chunk of a large body lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +87,20 @@ pub struct ObjectMeta {
     /// A crypto-shredded version's key slot (`KEYSLOTS`), which holds the other half of its data
     /// key, and the slot's tag (random per slot taken).
     pub key_slot: Option<(u32, u32)>,
+    /// A part record of an encrypted upload: the salt its attempt's key was derived with.
+    pub part_salt: Option<[u8; PART_SALT_BYTES]>,
+    /// A sealed multipart object's commit record: what opens each part (one per part run).
+    pub part_seals: Option<PartSeals>,
+}
+
+/// What a sealed multipart object's reader needs per part, besides the chunks: the upload id the
+/// parts' associated data names and, in part order, each part's number, salt and length.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartSeals {
+    /// The upload the parts were sealed in.
+    pub upload_id: [u8; 16],
+    /// One per part run, in order.
+    pub parts: Vec<PartSeal>,
 }
 
 /// The identity each chunk record of a body must carry: (token in its version-id field, its
@@ -109,6 +130,12 @@ impl ChunkIds {
             })
             .collect();
         ChunkIds { runs }
+    }
+
+    /// The identities of one run of chunks, all under `token` (one part of a multipart object).
+    #[must_use]
+    pub fn single(token: [u8; 16]) -> ChunkIds {
+        ChunkIds { runs: vec![(0, token)] }
     }
 
     /// (token, chunk index) chunk `i` must carry.
@@ -200,6 +227,19 @@ impl ObjectMeta {
         if let Some((slot, tag)) = self.key_slot {
             w.tlv(TAG_KEY_SLOT, &[slot.to_le_bytes(), tag.to_le_bytes()].concat());
         }
+        if let Some(salt) = &self.part_salt {
+            w.tlv(TAG_PART_SALT, salt);
+        }
+        if let Some(seals) = &self.part_seals {
+            let mut v = Vec::with_capacity(16 + seals.parts.len() * PART_SEAL_BYTES);
+            v.extend_from_slice(&seals.upload_id);
+            for p in &seals.parts {
+                v.extend_from_slice(&p.number.to_le_bytes());
+                v.extend_from_slice(&p.salt);
+                v.extend_from_slice(&p.size.to_le_bytes());
+            }
+            w.tlv(TAG_PART_SEALS, &v);
+        }
         w.0
     }
 
@@ -250,6 +290,10 @@ impl ObjectMeta {
                     }
                     m.key_slot = Some((u32_at(v, 0), u32_at(v, 4)));
                 }
+                TAG_PART_SALT => {
+                    m.part_salt = Some(v.try_into().map_err(|_| FormatError::Malformed("part salt"))?);
+                }
+                TAG_PART_SEALS => m.part_seals = Some(decode_part_seals(v)?),
                 _ => {}
             }
         }
@@ -258,6 +302,9 @@ impl ObjectMeta {
             if listed != m.chunks.len() as u64 {
                 return Err(FormatError::Malformed("part runs do not cover the chunk list"));
             }
+        }
+        if m.part_seals.as_ref().is_some_and(|s| s.parts.len() != m.part_runs.len()) {
+            return Err(FormatError::Malformed("part seals do not match the part runs"));
         }
         Ok(m)
     }
@@ -418,6 +465,23 @@ fn decode_part_runs(v: &[u8]) -> FormatResult<Vec<([u8; 16], u32)>> {
         .collect())
 }
 
+fn decode_part_seals(v: &[u8]) -> FormatResult<PartSeals> {
+    if v.len() < 16 || !(v.len() - 16).is_multiple_of(PART_SEAL_BYTES) {
+        return Err(FormatError::Malformed("part seal list length"));
+    }
+    let mut upload_id = [0u8; 16];
+    upload_id.copy_from_slice(&v[..16]);
+    let parts = v[16..]
+        .chunks_exact(PART_SEAL_BYTES)
+        .map(|r| {
+            let mut salt = [0u8; PART_SALT_BYTES];
+            salt.copy_from_slice(&r[4..4 + PART_SALT_BYTES]);
+            PartSeal { number: u32_at(r, 0), salt, size: u64_at(r, 4 + PART_SALT_BYTES) }
+        })
+        .collect();
+    Ok(PartSeals { upload_id, parts })
+}
+
 fn decode_chunks(v: &[u8]) -> FormatResult<Vec<ChunkRef>> {
     if !v.len().is_multiple_of(CHUNK_REF_BYTES) {
         return Err(FormatError::Malformed("chunk list length"));
@@ -506,7 +570,8 @@ mod tests {
                       env in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..100)),
                       chunks in proptest::collection::vec((any::<u64>(), any::<u64>(), any::<u64>()), 0..5),
                       parts in any::<u32>(), token in proptest::option::of(any::<[u8; 16]>()),
-                      key_slot in proptest::option::of(any::<(u32, u32)>())) {
+                      key_slot in proptest::option::of(any::<(u32, u32)>()),
+                      salt in proptest::option::of(any::<[u8; 16]>())) {
             let m = ObjectMeta {
                 mtime_ms: mtime, size, etag, parts_count: parts, content_type: ct, system, user, tags,
                 checksums: sums, envelope: env,
@@ -517,6 +582,8 @@ mod tests {
                 chunks: chunks.into_iter().map(|(s, o, l)| ChunkRef { segment_id: s, offset: o, len: l }).collect(),
                 chunk_token: token,
                 key_slot,
+                part_salt: salt,
+                part_seals: None,
             };
             prop_assert_eq!(ObjectMeta::decode(&m.encode()).unwrap(), m);
         }
@@ -576,5 +643,25 @@ mod part_run_tests {
         assert_eq!(ChunkIds::of(&m, [9; 16]).get(1), ([9; 16], 1));
         m.part_runs = vec![([1; 16], 4)];
         assert!(ObjectMeta::decode(&m.encode()).is_err(), "runs that do not cover the chunk list");
+    }
+
+    #[test]
+    fn part_seals_round_trip_and_must_match_the_part_runs() {
+        let c = |n: u64| ChunkRef { segment_id: 1, offset: n, len: 1 };
+        let seal = |n: u32| PartSeal { number: n, salt: [n as u8; 16], size: u64::from(n) * 1000 };
+        let mut m = ObjectMeta {
+            chunks: (0..3).map(c).collect(),
+            part_runs: vec![([1; 16], 1), ([2; 16], 2)],
+            part_seals: Some(PartSeals { upload_id: [7; 16], parts: vec![seal(1), seal(3)] }),
+            ..ObjectMeta::default()
+        };
+        assert_eq!(ObjectMeta::decode(&m.encode()).unwrap(), m);
+        m.part_seals.as_mut().unwrap().parts.pop();
+        assert!(ObjectMeta::decode(&m.encode()).is_err(), "a part run without its seal");
+        let mut bytes = ObjectMeta::default().encode();
+        bytes.extend_from_slice(&TAG_PART_SEALS.to_le_bytes());
+        bytes.extend_from_slice(&20u32.to_le_bytes());
+        bytes.extend_from_slice(&[0; 20]);
+        assert!(ObjectMeta::decode(&bytes).is_err(), "a seal list of a length no list has");
     }
 }

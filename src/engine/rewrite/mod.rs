@@ -689,7 +689,9 @@ fn copy_with_chunks(
         replace_chunks(view.meta, &moved).map_err(|e| corrupt(part, seg.id, offset, format!("meta: {e}")))?;
     if let (Some(rewrap), Some(env)) = (rewrap, meta.envelope.as_deref()) {
         let site = CorruptionSite { partition: Some(part.id), segment_id: Some(seg.id), offset };
-        if let Some(env) = rewrap.rewrap(h.bucket_id, view.key, h.version_id, env, site)? {
+        if let Some(env) =
+            rewrap.rewrap(h.bucket_id, view.key, h.version_id, env, meta.part_seals.as_ref(), site)?
+        {
             new_meta = replace_envelope(&new_meta, &env)
                 .map_err(|e| corrupt(part, seg.id, offset, format!("meta: {e}")))?;
             report.envelopes_rewrapped += 1;

@@ -24,8 +24,9 @@ use crate::types::StorageClass;
 /// Re-wraps one envelope as a rewrite copies its commit record.
 pub(crate) trait EnvelopeRewrap {
     /// The envelope `env` of `key`'s version `version` in bucket `bucket`, re-wrapped, or `None`
-    /// to keep it as it is (another key's, or SSE-C). `site` is the commit record's place, for the
-    /// error of an envelope that does not decode or unwrap.
+    /// to keep it as it is (another key's, or SSE-C). `seals` are a sealed multipart object's part
+    /// seals (its wrap binds them). `site` is the commit record's place, for the error of an
+    /// envelope that does not decode or unwrap.
     ///
     /// # Errors
     /// `Corruption` for an envelope that does not decode or does not unwrap under a key the
@@ -36,6 +37,7 @@ pub(crate) trait EnvelopeRewrap {
         key: &[u8],
         version: [u8; 16],
         env: &[u8],
+        seals: Option<&crate::engine::format::meta::PartSeals>,
         site: CorruptionSite,
     ) -> Result<Option<Vec<u8>>>;
 }

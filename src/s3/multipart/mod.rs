@@ -15,8 +15,9 @@ pub use types::*;
 
 use super::checksum::{self, ChecksumAlgorithm};
 use super::objects::{
-    DEFAULT_CONTENT_TYPE, HashingReader, given_checksums, new_version, open_body, output_version,
-    parse_copy_source, refuse_archived, storage_class, system_headers,
+    DEFAULT_CONTENT_TYPE, HashingReader, encryption_of, given_checksums, new_version, open_body,
+    output_version, parse_copy_source, refuse_archived, reported_encryption, reported_sealing, storage_class,
+    system_headers,
 };
 use super::types::{Body, COMPOSITE_CHECKSUM_FLAG, Checksums};
 use super::{S3, rules, time_of};
@@ -87,12 +88,15 @@ impl S3 {
     /// # Errors
     /// `NoSuchBucket`, `KeyTooLongError`, `MetadataTooLarge`, `InvalidTag`, `InvalidStorageClass`,
     /// `InvalidRequest` for a checksum type the algorithm does not have (CRC64NVME is
-    /// `FULL_OBJECT` only, SHA-1 and SHA-256 `COMPOSITE` only) or a type without an algorithm.
+    /// `FULL_OBJECT` only, SHA-1 and SHA-256 `COMPOSITE` only) or a type without an algorithm;
+    /// `InvalidArgument` for a KMS key id without `aws:kms`, `KMS.NotFoundException` for a key the
+    /// store does not know, `KeyUnavailable` for encryption in a store without keys.
     pub fn create_multipart_upload(
         &self,
         req: CreateMultipartUploadRequest,
     ) -> Result<CreateMultipartUploadOutput> {
         let b = self.bucket(&req.bucket)?;
+        let encryption = encryption_of(req.server_side_encryption, req.ssekms_key_id.as_ref())?;
         let kind = req.checksum_type.as_deref().map(ChecksumType::parse).transpose()?;
         let (alg, kind) = match (req.checksum_algorithm, kind) {
             (None, Some(_)) => {
@@ -136,14 +140,18 @@ impl S3 {
             tags: rules::parse_tagging(req.tagging.as_deref().unwrap_or(""))?,
             storage_class: storage_class(req.storage_class.as_ref())?,
             durability: None,
+            encryption,
         };
         let started = self.store.create_upload(b.id, &req.key, &opts)?;
+        let (server_side_encryption, ssekms_key_id) = reported_sealing(started.encryption.as_ref());
         Ok(CreateMultipartUploadOutput {
             bucket: req.bucket,
             key: req.key,
             upload_id: started.upload_id,
             checksum_algorithm: alg,
             checksum_type: kind.as_str().into(),
+            server_side_encryption,
+            ssekms_key_id,
         })
     }
 
@@ -208,7 +216,13 @@ impl S3 {
         }));
         let opts = PartOptions { content_length, finish: Some(finish), durability: None };
         let info = self.store.upload_part(b.id, &req.key, &req.upload_id, number, reader, &opts)?;
-        Ok(UploadPartOutput { e_tag: info.e_tag, checksums: Checksums::from_stored(&info.checksums) })
+        let (server_side_encryption, ssekms_key_id) = reported_sealing(details.encryption.as_ref());
+        Ok(UploadPartOutput {
+            e_tag: info.e_tag,
+            checksums: Checksums::from_stored(&info.checksums),
+            server_side_encryption,
+            ssekms_key_id,
+        })
     }
 
     /// UploadPartCopy: a part from an object (or a byte range of it).
@@ -256,6 +270,8 @@ impl S3 {
             },
             copy_source_version_id: (src.versioning != crate::engine::catalog::VersioningState::Unversioned)
                 .then(|| super::version_string(info.version_id)),
+            server_side_encryption: out.server_side_encryption,
+            ssekms_key_id: out.ssekms_key_id,
         })
     }
 
@@ -405,6 +421,7 @@ impl S3 {
             }
             r => r?,
         };
+        let (server_side_encryption, ssekms_key_id) = reported_encryption(&info);
         Ok(CompleteMultipartUploadOutput {
             location: format!("/{}/{}", req.bucket, rules::url_encode(&req.key)),
             bucket: req.bucket,
@@ -412,6 +429,8 @@ impl S3 {
             e_tag: info.e_tag,
             version_id: output_version(b.versioning, info.version_id),
             checksums: Checksums::from_stored(&[checksum]),
+            server_side_encryption,
+            ssekms_key_id,
         })
     }
 

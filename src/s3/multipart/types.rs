@@ -4,7 +4,7 @@ use std::time::SystemTime;
 
 use crate::error::{Error, Result};
 use crate::s3::checksum::ChecksumAlgorithm;
-use crate::s3::types::{Body, Checksums, EncodingType, Owner};
+use crate::s3::types::{Body, Checksums, EncodingType, Owner, ServerSideEncryption};
 use crate::types::StorageClass;
 
 /// `FULL_OBJECT` or `COMPOSITE`.
@@ -68,6 +68,10 @@ pub struct CreateMultipartUploadRequest {
     pub checksum_algorithm: Option<ChecksumAlgorithm>,
     /// `x-amz-checksum-type`: `FULL_OBJECT` or `COMPOSITE`.
     pub checksum_type: Option<String>,
+    /// `x-amz-server-side-encryption` for the parts and the object (`None`: the bucket's default).
+    pub server_side_encryption: Option<ServerSideEncryption>,
+    /// `x-amz-server-side-encryption-aws-kms-key-id` (with `aws:kms`).
+    pub ssekms_key_id: Option<String>,
 }
 
 /// CreateMultipartUpload output.
@@ -83,6 +87,10 @@ pub struct CreateMultipartUploadOutput {
     pub checksum_algorithm: ChecksumAlgorithm,
     /// Its checksum type.
     pub checksum_type: String,
+    /// How the parts are encrypted (`x-amz-server-side-encryption`), `None` in the clear.
+    pub server_side_encryption: Option<ServerSideEncryption>,
+    /// The KMS key (with `aws:kms`).
+    pub ssekms_key_id: Option<String>,
 }
 
 /// UploadPart input.
@@ -121,6 +129,10 @@ pub struct UploadPartOutput {
     pub e_tag: String,
     /// The part's checksum under the upload's algorithm.
     pub checksums: Checksums,
+    /// How the part is encrypted (`x-amz-server-side-encryption`), `None` in the clear.
+    pub server_side_encryption: Option<ServerSideEncryption>,
+    /// The KMS key (with `aws:kms`).
+    pub ssekms_key_id: Option<String>,
 }
 
 /// UploadPartCopy input.
@@ -158,6 +170,10 @@ pub struct UploadPartCopyOutput {
     pub copy_part_result: CopyPartResult,
     /// The source version read, when the source bucket is versioned.
     pub copy_source_version_id: Option<String>,
+    /// How the part is encrypted (`x-amz-server-side-encryption`), `None` in the clear.
+    pub server_side_encryption: Option<ServerSideEncryption>,
+    /// The KMS key (with `aws:kms`).
+    pub ssekms_key_id: Option<String>,
 }
 
 /// One part named in CompleteMultipartUpload.
@@ -222,6 +238,10 @@ pub struct CompleteMultipartUploadOutput {
     pub version_id: Option<String>,
     /// The object's checksum (`-N` for a composite one) and its type.
     pub checksums: Checksums,
+    /// How the object is encrypted (`x-amz-server-side-encryption`), `None` in the clear.
+    pub server_side_encryption: Option<ServerSideEncryption>,
+    /// The KMS key (with `aws:kms`).
+    pub ssekms_key_id: Option<String>,
 }
 
 /// AbortMultipartUpload input; ListParts' fields as well.
