@@ -339,7 +339,7 @@ fn shred_attack(dir: &Path, ck: &CustomerKey, key: &str, use_slot: bool) -> Opti
     let mut dek =
         *unwrap_with(ck.bytes(), &env.wrapped, &wrap).expect("the customer key opens the half").bytes();
     if use_slot {
-        let slot = meta.key_slot.expect("a shredding store's version names its slot") as usize;
+        let slot = meta.key_slot.expect("a shredding store's version names its slot").0 as usize;
         let slots = std::fs::read(dir.join("KEYSLOTS")).unwrap();
         dek.iter_mut().zip(&slots[slot * 80..slot * 80 + 32]).for_each(|(d, s)| *d ^= s);
     }
