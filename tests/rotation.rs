@@ -266,6 +266,11 @@ fn a_retirement_waits_for_the_put_still_sealing_under_the_key_and_then_refuses()
     let store =
         keyed(small(Store::builder("/db").storage(Arc::new(SimStorage::new()))), &keys).open().unwrap();
     let b = store.create_bucket("b").unwrap();
+    // A multipart upload sealed under the key, in progress throughout.
+    let kms = Some(Encryption::Kms { key: "orders".into() });
+    let upload_opts = s3lite::UploadOptions { encryption: kms.clone(), ..s3lite::UploadOptions::default() };
+    let upload = store.create_upload(b, "mp", &upload_opts).unwrap().upload_id;
+    store.upload_part(b, "mp", &upload, 1, &body(6, 5000)[..], &s3lite::PartOptions::default()).unwrap();
     let (open_gate, gate) = mpsc::channel();
     let (reached_tx, reached) = mpsc::channel();
     let data = body(5, 100_000);
@@ -304,14 +309,19 @@ fn a_retirement_waits_for_the_put_still_sealing_under_the_key_and_then_refuses()
         &PutOptions { encryption: Some(Encryption::Kms { key: "orders".into() }), ..PutOptions::default() },
     );
     assert!(matches!(refused, Err(Error::KeyUnavailable { .. })), "{refused:?}");
+    // The upload already under the key goes on: the retirement will count it and refuse anyway
+    // (failing its parts meanwhile was found by lock_stress).
+    let part = store.upload_part(b, "mp", &upload, 2, &body(7, 5000)[..], &s3lite::PartOptions::default());
+    assert!(part.is_ok(), "a part of an upload under a key being retired: {part:?}");
     open_gate.send(()).unwrap();
     // Watchdog: neither thread may hang.
     done.recv_timeout(Duration::from_secs(60)).expect("the retirement finished (no deadlock)");
     let put = putter.join().unwrap();
     assert!(put.is_ok(), "the put in flight completes: {put:?}");
     match retirer.join().unwrap() {
-        Err(Error::KeyInUse { versions: 1, .. }) => {}
-        other => panic!("the retirement must see the version the put wrote: {other:?}"),
+        // The version the put wrote, and the upload.
+        Err(Error::KeyInUse { versions: 2, .. }) => {}
+        other => panic!("the retirement must see the version the put wrote and the upload: {other:?}"),
     }
     let (_, mut r) = store.get(b, "k", &GetOptions::default()).unwrap();
     assert_eq!(r.read_to_vec().unwrap(), data);

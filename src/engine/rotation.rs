@@ -117,6 +117,15 @@ impl KeyUses {
         Ok(KeyUse { uses: self.clone(), key })
     }
 
+    /// Starts a use of `key` on behalf of something already stored under it (a multipart upload
+    /// in progress, whose start record a retirement counts): not refused while `key` is being
+    /// retired, since that retirement will find the upload and refuse anyway; refusing would fail
+    /// the upload's parts for nothing.
+    pub(crate) fn begin_existing(self: &Arc<Self>, key: KeyId) -> KeyUse {
+        *self.state.lock().in_flight.entry(key).or_insert(0) += 1;
+        KeyUse { uses: self.clone(), key }
+    }
+
     /// Refuses new uses of `key`, then waits until the ones in flight have ended.
     fn retire(&self, key: KeyId) -> Result<Retiring<'_>> {
         let mut st = self.state.lock();

@@ -104,7 +104,8 @@ impl Store {
         if env.plaintext_len != 0 || env.chunk_bytes() != CHUNK_BYTES {
             return Err(Error::corruption(site, "upload envelope with a length or chunk size"));
         }
-        let key_use = self.inner.key_uses.begin(env.key_id)?;
+        // The upload is in the index, so a retirement of its key counts it and refuses.
+        let key_use = self.inner.key_uses.begin_existing(env.key_id);
         let aad = self.upload_wrap_aad(bucket, key, upload_id, env.mode);
         let dek = self
             .key_provider()?
