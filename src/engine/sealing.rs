@@ -148,26 +148,7 @@ impl Store {
                 self.check_sealed_records_fit()?;
                 (SseMode::Customer, KeyId([0; 16]))
             }
-            Encryption::S3 => (
-                SseMode::S3,
-                self.key_provider()?.active_key().map_err(|e| Error::KeyUnavailable {
-                    key_id: "(active)".into(),
-                    reason: e.to_string(),
-                })?,
-            ),
-            Encryption::KmsDefault => (
-                SseMode::Kms,
-                self.key_provider()?.active_key().map_err(|e| Error::KeyUnavailable {
-                    key_id: "(active)".into(),
-                    reason: e.to_string(),
-                })?,
-            ),
-            Encryption::Kms { key } => (
-                SseMode::Kms,
-                self.key_provider()?
-                    .named_key(key)
-                    .ok_or_else(|| Error::KmsKeyNotFound { key: key.clone() })?,
-            ),
+            other => self.master_key_for(other)?,
         };
         let aad =
             body_aad(&self.inner.ctx.store_uuid, bucket.0, key.as_bytes(), &version.0, CHUNK_BYTES as u32);

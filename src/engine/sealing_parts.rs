@@ -42,8 +42,9 @@ fn key_error(key_id: KeyId, e: impl std::fmt::Display) -> Error {
 
 impl Store {
     /// The mode and master key an `enc` asks for (`KMS.NotFoundException` for a key the provider
-    /// does not know).
-    fn master_key_for(&self, enc: &Encryption) -> Result<(SseMode, KeyId)> {
+    /// does not know; SSE-C is the caller's, and `NotImplemented` here: the single put takes it
+    /// before asking).
+    pub(super) fn master_key_for(&self, enc: &Encryption) -> Result<(SseMode, KeyId)> {
         let keys = self.key_provider()?;
         let active = || {
             keys.active_key()

@@ -385,35 +385,13 @@ fn decode_checksums(v: &[u8]) -> FormatResult<Vec<(u8, Vec<u8>)>> {
 /// # Errors
 /// Malformed TLV bytes, no chunk list, or a chunk list of another length.
 pub fn replace_chunks(meta: &[u8], chunks: &[ChunkRef]) -> FormatResult<Vec<u8>> {
-    let mut out = Vec::with_capacity(meta.len());
-    let mut replaced = false;
-    let mut pos = 0usize;
-    while pos < meta.len() {
-        need(&meta[pos..], 6)?;
-        let tag = u16_at(meta, pos);
-        let len = u32_at(meta, pos + 2) as usize;
-        need(&meta[pos + 6..], len as u64)?;
-        let end = pos + 6 + len;
-        if tag == TAG_CHUNKS {
-            if len != chunks.len() * CHUNK_REF_BYTES || replaced {
-                return Err(FormatError::Malformed("chunk list to replace"));
-            }
-            out.extend_from_slice(&meta[pos..pos + 6]);
-            for c in chunks {
-                out.extend_from_slice(&c.segment_id.to_le_bytes());
-                out.extend_from_slice(&c.offset.to_le_bytes());
-                out.extend_from_slice(&c.len.to_le_bytes());
-            }
-            replaced = true;
-        } else {
-            out.extend_from_slice(&meta[pos..end]);
-        }
-        pos = end;
+    let mut v = Vec::with_capacity(chunks.len() * CHUNK_REF_BYTES);
+    for c in chunks {
+        v.extend_from_slice(&c.segment_id.to_le_bytes());
+        v.extend_from_slice(&c.offset.to_le_bytes());
+        v.extend_from_slice(&c.len.to_le_bytes());
     }
-    if !replaced {
-        return Err(FormatError::Malformed("no chunk list to replace"));
-    }
-    Ok(out)
+    replace_tlv(meta, TAG_CHUNKS, &v, true, ("chunk list to replace", "no chunk list to replace"))
 }
 
 /// `meta` (encoded) with its envelope replaced by `envelope`, every other field byte for byte as it
@@ -422,24 +400,36 @@ pub fn replace_chunks(meta: &[u8], chunks: &[ChunkRef]) -> FormatResult<Vec<u8>>
 /// # Errors
 /// Malformed TLV bytes, or no envelope (or two).
 pub fn replace_envelope(meta: &[u8], envelope: &[u8]) -> FormatResult<Vec<u8>> {
-    let mut out = Vec::with_capacity(meta.len() + envelope.len());
+    replace_tlv(meta, TAG_ENVELOPE, envelope, false, ("two envelopes", "no envelope to replace"))
+}
+
+/// `meta` with the value of its one `tag` field replaced by `value` (of the same length when
+/// `same_len`), every other field kept byte for byte. `errors`: the field twice (or of another
+/// length), and the field missing.
+fn replace_tlv(
+    meta: &[u8],
+    tag: u16,
+    value: &[u8],
+    same_len: bool,
+    errors: (&'static str, &'static str),
+) -> FormatResult<Vec<u8>> {
+    let value_len = u32::try_from(value.len()).map_err(|_| FormatError::Malformed(errors.0))?;
+    let mut out = Vec::with_capacity(meta.len() + value.len());
     let mut replaced = false;
     let mut pos = 0usize;
     while pos < meta.len() {
         need(&meta[pos..], 6)?;
-        let tag = u16_at(meta, pos);
+        let here = u16_at(meta, pos);
         let len = u32_at(meta, pos + 2) as usize;
         need(&meta[pos + 6..], len as u64)?;
         let end = pos + 6 + len;
-        if tag == TAG_ENVELOPE {
-            if replaced {
-                return Err(FormatError::Malformed("two envelopes"));
+        if here == tag {
+            if replaced || (same_len && len != value.len()) {
+                return Err(FormatError::Malformed(errors.0));
             }
-            let env_len =
-                u32::try_from(envelope.len()).map_err(|_| FormatError::Malformed("envelope length"))?;
-            out.extend_from_slice(&TAG_ENVELOPE.to_le_bytes());
-            out.extend_from_slice(&env_len.to_le_bytes());
-            out.extend_from_slice(envelope);
+            out.extend_from_slice(&tag.to_le_bytes());
+            out.extend_from_slice(&value_len.to_le_bytes());
+            out.extend_from_slice(value);
             replaced = true;
         } else {
             out.extend_from_slice(&meta[pos..end]);
@@ -447,7 +437,7 @@ pub fn replace_envelope(meta: &[u8], envelope: &[u8]) -> FormatResult<Vec<u8>> {
         pos = end;
     }
     if !replaced {
-        return Err(FormatError::Malformed("no envelope to replace"));
+        return Err(FormatError::Malformed(errors.1));
     }
     Ok(out)
 }
