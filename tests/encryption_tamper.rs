@@ -140,8 +140,39 @@ enum Outcome {
 }
 
 /// Reads `key` through the streaming reader (`Read`, 4 KiB at a time), keeping what it served
-/// before any error.
+/// before any error; and again with `read_to_vec`, which opens whole chunk records where they
+/// land in its buffer (another path through the cipher), and must agree: the same bytes, or an
+/// error with the same code and nothing served.
 fn read(
+    store: &Store,
+    bucket: BucketId,
+    key: &str,
+    version: Option<[u8; 16]>,
+    range: Option<&str>,
+) -> Outcome {
+    let streamed = read_streaming(store, bucket, key, version, range);
+    let opts = GetOptions {
+        version: version.map(s3lite::VersionId),
+        range: range.map(|r| ByteRange::parse(r).unwrap()),
+        ..GetOptions::default()
+    };
+    let whole = store.get(bucket, key, &opts).and_then(|(_, mut r)| r.read_to_vec());
+    match (&streamed, &whole) {
+        (Outcome::Served(got), Ok(all)) => assert!(got == all, "read_to_vec served other bytes"),
+        (Outcome::Refused(e) | Outcome::Failed { error: e, .. }, Err(e2)) => {
+            // The same check caught it on both paths.
+            let reason = |e: &Error| {
+                let m = e.to_string();
+                [" crc ", TAG_FAILED, UNWRAP_FAILED].into_iter().find(|r| m.contains(r)).unwrap_or("other")
+            };
+            assert_eq!((e.code(), reason(e)), (e2.code(), reason(e2)), "streaming: {e}; read_to_vec: {e2}");
+        }
+        (s, w) => panic!("the readers disagree: streaming {s:?}, read_to_vec {:?}", w.as_ref().map(Vec::len)),
+    }
+    streamed
+}
+
+fn read_streaming(
     store: &Store,
     bucket: BucketId,
     key: &str,

@@ -446,8 +446,8 @@ impl Store {
             };
             let eventual = Durability::Eventual { flush_interval_ms: 0 };
             let written = part.submit(vec![rec], opts.storage_class, eventual, None)?;
-            if let (Some(w), Durability::Immediate | Durability::Paranoid) =
-                (&self.inner.writeback, durability)
+            if let (Some(w), Durability::Immediate | Durability::Paranoid, false) =
+                (&self.inner.writeback, durability, ended && chunks.is_empty())
             {
                 let drop_range = (!self.inner.cache_large_bodies)
                     .then_some((written[0].offset, record_len(key.len(), 0, len)));

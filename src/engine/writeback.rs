@@ -66,7 +66,6 @@ impl Writeback {
         Ok(writeback)
     }
 
-    /// Asks for a sync of one segment of one partition.
     /// Asks for a sync of one segment of one partition; `drop_range` (offset, length), if any, is
     /// dropped from the page cache after it. A sync already waiting covers the request: it starts
     /// after every write made so far.

@@ -352,6 +352,18 @@ pub fn verify_body_crc(h: &RecordHeader, body: &[u8]) -> FormatResult<()> {
     Ok(())
 }
 
+/// Checks a record's body CRC computed piece by piece (`crc` has hashed the whole body).
+///
+/// # Errors
+/// `BadCrc` when it is not the header's.
+pub fn verify_body_crc_hashed(h: &RecordHeader, crc: crc32fast::Hasher) -> FormatResult<()> {
+    let computed = super::mask(crc.finalize());
+    if computed != h.body_crc {
+        return Err(FormatError::BadCrc { what: "record body", stored: h.body_crc, computed });
+    }
+    Ok(())
+}
+
 /// Bytes of a body hashed and then copied at a time by [`append_verified`]: small enough that the
 /// slice is still in the L1 data cache (32 KiB per core here) when it is copied.
 pub const VERIFY_SLICE_BYTES: usize = 16 * 1024;

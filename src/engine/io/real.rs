@@ -131,14 +131,14 @@ impl StorageFile for RealFile {
         // Written zeros, not fallocate: unwritten extents still need a journal commit on their first
         // overwrite, and std has no safe fallocate anyway.
         const STEP: usize = 256 * 1024;
-        let zeros = [0u8; 4096];
         let mut at = self.len()?;
-        let mut buf = Vec::new();
+        if at >= len {
+            return Ok(());
+        }
+        let zeros = vec![0u8; STEP];
         while at < len {
             let n = (len - at).min(STEP as u64) as usize;
-            buf.clear();
-            buf.extend(zeros.iter().cycle().take(n));
-            self.0.write_all_at(&buf, at)?;
+            self.0.write_all_at(&zeros[..n], at)?;
             at += n as u64;
         }
         Ok(())

@@ -146,7 +146,22 @@ impl Segment {
                 len: (end - offset) as usize,
             });
         }
-        let mut buf = Vec::new();
+        self.read_bytes_reusing(offset, len, Vec::new())
+    }
+
+    /// As [`Segment::read_bytes`], but an active segment's bytes are read into `buf` (emptied
+    /// first), so a reader going through a body record by record faults its buffer in once
+    /// instead of once per record.
+    pub(crate) fn read_bytes_reusing(
+        &self,
+        offset: u64,
+        len: u64,
+        mut buf: Vec<u8>,
+    ) -> io::Result<SegmentBytes> {
+        if self.is_mapped() {
+            return self.read_bytes(offset, len);
+        }
+        buf.clear();
         self.file.read_append_at(&mut buf, offset, usize::try_from(len).map_err(io::Error::other)?)?;
         Ok(SegmentBytes::Owned(buf))
     }
