@@ -1,5 +1,6 @@
 //! Master key rotation: rotate, rewrap, retire the old key, reopen, everything readable; a crash at
-//! every write point of a rewrap leaves everything readable; a retirement proves the key unused,
+//! every write point of a rewrap leaves everything readable (an upload in progress included, its
+//! envelope rewrapped too); a retirement proves the key unused,
 //! waits for puts still drawing it, and never strands a version.
 
 mod common;
@@ -62,6 +63,22 @@ fn workload(store: &Store, b: BucketId, named: &str) -> Model {
     model
 }
 
+/// An upload sealed under the active key, in progress, with its one (last, so small) part.
+fn start_upload(store: &Store, b: BucketId) -> String {
+    let opts = s3lite::UploadOptions { encryption: Some(Encryption::S3), ..s3lite::UploadOptions::default() };
+    let upload = store.create_upload(b, "mp", &opts).unwrap().upload_id;
+    store.upload_part(b, "mp", &upload, 1, &body(200, 7000)[..], &s3lite::PartOptions::default()).unwrap();
+    upload
+}
+
+/// Completes `start_upload`'s upload (its data key must still unwrap) and reads it back.
+fn finish_upload(store: &Store, b: BucketId, upload: &str, ctx: &str) {
+    let done = store.complete_upload(b, "mp", upload, &[(1, None)], &s3lite::CompleteOptions::default());
+    let v = done.unwrap_or_else(|e| panic!("{ctx}: complete: {e}")).version_id;
+    let got = read_version(store, b, "mp", v).unwrap_or_else(|e| panic!("{ctx}: read mp: {e}"));
+    assert!(got == body(200, 7000), "{ctx}: the completed upload reads other bytes");
+}
+
 fn keyed(builder: StoreBuilder, keys: &Arc<MasterKeys>) -> StoreBuilder {
     // Without encrypt-by-default, so that "plain" stays in the clear.
     builder.key_provider(keys.clone()).encrypt_by_default(false)
@@ -79,8 +96,10 @@ fn rotate_rewrap_retire_and_reopen_keep_everything_readable() {
     let store = open(&keys);
     let b = store.create_bucket("b").unwrap();
     let model = workload(&store, b, "orders");
+    let upload = start_upload(&store, b);
     let sealed_under_old = 12;
     assert_eq!(store.key_usage(old).unwrap().versions, sealed_under_old);
+    assert_eq!(store.key_usage(old).unwrap().uploads, 1);
     assert_eq!(store.key_usage(named).unwrap().versions, 1);
 
     let new = keys.rotate().unwrap();
@@ -98,7 +117,7 @@ fn rotate_rewrap_retire_and_reopen_keep_everything_readable() {
     // The old key is still needed: retiring it is refused, with the count, and changes nothing.
     match store.retire_key(old) {
         Err(e @ Error::KeyInUse { versions, .. }) => {
-            assert_eq!(versions, sealed_under_old);
+            assert_eq!(versions, sealed_under_old + 1, "the versions and the upload");
             assert_eq!((e.code(), e.http_status()), ("KMS.KMSInvalidStateException", 400));
         }
         other => panic!("retiring a key in use: {other:?}"),
@@ -109,8 +128,11 @@ fn rotate_rewrap_retire_and_reopen_keep_everything_readable() {
     assert_eq!((report.from, report.to), (old, new));
     assert_eq!(report.versions_rewrapped, sealed_under_old, "{report:?}");
     assert_eq!(report.versions_left, 0, "{report:?}");
+    assert_eq!((report.uploads_rewrapped, report.uploads_left), (1, 0), "{report:?}");
     assert!(report.segments_rewritten > 0 && report.damaged.is_empty(), "{report:?}");
     assert_eq!(store.key_usage(old).unwrap().versions, 0);
+    assert_eq!(store.key_usage(old).unwrap().uploads, 0);
+    assert_eq!(store.key_usage(new).unwrap().uploads, 1);
     assert_eq!(store.key_usage(new).unwrap().versions, sealed_under_old + 1);
     assert_eq!(store.key_usage(named).unwrap().versions, 1, "a named key's versions are not touched");
     for (key, v, _) in &model[..12] {
@@ -132,6 +154,8 @@ fn rotate_rewrap_retire_and_reopen_keep_everything_readable() {
     assert!(!keys.list().iter().any(|(id, _, _)| *id == old));
     let store = open(&keys);
     check_all(&store, b, &model, "reopened");
+    // The upload begun under the old key completes: its data key is under the new one now.
+    finish_upload(&store, b, &upload, "reopened");
     assert_eq!(
         read_version(&store, b, "after", store.head(b, "after", None).unwrap().version_id).unwrap(),
         b"after rotation"
@@ -385,6 +409,7 @@ fn rewrap_crash_point(crash_after: u64, seed: u64) -> bool {
     let store = builder().open().unwrap();
     let b = store.create_bucket("b").unwrap();
     let model = workload(&store, b, "orders");
+    let upload = start_upload(&store, b);
     keys.rotate().unwrap();
     sim.freeze_after(crash_after);
     let finished = store.rewrap(old).is_ok();
@@ -401,7 +426,7 @@ fn rewrap_crash_point(crash_after: u64, seed: u64) -> bool {
     check_all(&store, b, &model, &ctx);
     // The rewrap resumes and finishes; the key can go, and a power loss after that loses nothing.
     let report = store.rewrap(old).unwrap_or_else(|e| panic!("{ctx}: resumed rewrap: {e}"));
-    assert_eq!(report.versions_left, 0, "{ctx}: {report:?}");
+    assert_eq!((report.versions_left, report.uploads_left), (0, 0), "{ctx}: {report:?}");
     store.retire_key(old).unwrap_or_else(|e| panic!("{ctx}: retire: {e}"));
     assert_eq!(store.key_usage(named).unwrap().versions, 1);
     // Power lost with the store still open (a clean close would sync what is left).
@@ -411,6 +436,7 @@ fn rewrap_crash_point(crash_after: u64, seed: u64) -> bool {
     let store =
         keyed(sim_builder(&lost), &keys).open().unwrap_or_else(|e| panic!("{ctx}: reopen after retire: {e}"));
     check_all(&store, b, &model, &ctx);
+    finish_upload(&store, b, &upload, &ctx);
     finished
 }
 

@@ -13,7 +13,7 @@ use parking_lot::{Condvar, Mutex};
 
 use super::crypto::{CryptoError, Dek, Envelope, KeyId, SseMode, body_aad, wrap_aad};
 use super::rewrite::CompactionReport;
-use super::rewrite::rewrap::{EnvelopeRewrap, live_under_key, rewrap_partition};
+use super::rewrite::rewrap::{EnvelopeRewrap, live_under_key, rewrap_partition, uploads_under_key};
 use super::store::Store;
 use crate::error::{CorruptionSite, Error, Result};
 
@@ -27,10 +27,15 @@ pub struct RewrapReport {
     pub to: KeyId,
     /// Envelopes re-wrapped (live versions, current and noncurrent).
     pub versions_rewrapped: u64,
+    /// Envelopes of uploads in progress re-wrapped (their start records').
+    pub uploads_rewrapped: u64,
     /// Live versions still under `from`: in a segment a put was writing chunks into (a later
     /// rewrap takes them), in a damaged segment (see `damaged`), or written while the rewrap ran
     /// (by a put that drew `from` before it stopped being active).
     pub versions_left: u64,
+    /// Uploads in progress still under `from`: in a segment a put was writing chunks into, or a
+    /// damaged one (as `versions_left`).
+    pub uploads_left: u64,
     /// Segments rewritten (their live records copied, the ciphertext as it was).
     pub segments_rewritten: u64,
     /// Bytes of the segments written.
@@ -164,7 +169,6 @@ impl EnvelopeRewrap for Rewrap<'_> {
         if env.key_id != self.from || env.mode == SseMode::Customer {
             return Ok(None);
         }
-        let keys = self.store.key_provider()?;
         let aad = match seals {
             // A sealed multipart object's wrap binds its part list (`sealing_parts.rs`).
             Some(seals) => {
@@ -181,16 +185,43 @@ impl EnvelopeRewrap for Rewrap<'_> {
                 wrap_aad(&aad, env.plaintext_len, &env.nonce_prefix, env.mode)
             }
         };
-        let dek = keys.unwrap(self.from, &env.wrapped, &aad).map_err(|e| match e {
+        env.wrapped = self.rewrapped(&env.wrapped, &aad, site)?;
+        env.key_id = self.to;
+        Ok(Some(env.encode()))
+    }
+
+    fn rewrap_upload(
+        &self,
+        bucket: u64,
+        key: &[u8],
+        upload_id: [u8; 16],
+        env: &[u8],
+        site: CorruptionSite,
+    ) -> Result<Option<Vec<u8>>> {
+        let mut env = Envelope::decode(env).map_err(|e| Error::corruption(site.clone(), e.to_string()))?;
+        if env.key_id != self.from || env.mode == SseMode::Customer {
+            return Ok(None);
+        }
+        let key = std::str::from_utf8(key).map_err(|_| Error::corruption(site.clone(), "upload key is not UTF-8"))?;
+        let aad = self.store.upload_wrap_aad(crate::types::BucketId(bucket), key, upload_id, env.mode);
+        env.wrapped = self.rewrapped(&env.wrapped, &aad, site)?;
+        env.key_id = self.to;
+        Ok(Some(env.encode()))
+    }
+}
+
+impl Rewrap<'_> {
+    /// `wrapped` (a data key under `from` with associated data `aad`) unwrapped and wrapped
+    /// under `to`.
+    fn rewrapped(&self, wrapped: &crate::crypto::WrappedKey, aad: &[u8], site: CorruptionSite) -> Result<crate::crypto::WrappedKey> {
+        let keys = self.store.key_provider()?;
+        let dek = keys.unwrap(self.from, wrapped, aad).map_err(|e| match e {
             // The provider has the key, and the wrap does not verify: the envelope was changed.
             CryptoError::Unwrap { .. } => Error::corruption(site, e.to_string()),
             other => Error::KeyUnavailable { key_id: self.from.to_string(), reason: other.to_string() },
         })?;
-        env.wrapped = keys
-            .wrap(self.to, &dek, &aad)
-            .map_err(|e| Error::KeyUnavailable { key_id: self.to.to_string(), reason: e.to_string() })?;
-        env.key_id = self.to;
-        Ok(Some(env.encode()))
+        keys.wrap(self.to, &dek, aad)
+            .map_err(|e| Error::KeyUnavailable { key_id: self.to.to_string(), reason: e.to_string() })
     }
 }
 
@@ -238,15 +269,19 @@ impl Store {
         let _using_to = self.inner.key_uses.begin(to)?;
         let rewrap = Rewrap { store: self, from, to };
         let mut report = CompactionReport::default();
-        let mut left = 0;
+        let (mut versions_left, mut uploads_left) = (0, 0);
         for part in self.inner.partitions.iter() {
-            left += rewrap_partition(part, from, &rewrap, &mut report)?;
+            let left = rewrap_partition(part, from, &rewrap, &mut report)?;
+            versions_left += left.versions;
+            uploads_left += left.uploads;
         }
         Ok(RewrapReport {
             from,
             to,
             versions_rewrapped: report.envelopes_rewrapped,
-            versions_left: left,
+            uploads_rewrapped: report.upload_envelopes_rewrapped,
+            versions_left,
+            uploads_left,
             segments_rewritten: report.segments_in,
             bytes_written: report.bytes_out,
             damaged: report.damaged,
@@ -265,7 +300,7 @@ impl Store {
         for part in self.inner.partitions.iter() {
             let _no_moves = part.rewrite_lock.lock();
             versions += live_under_key(part, key)?.len() as u64;
-            uploads += self.uploads_under_key(part, key)?;
+            uploads += uploads_under_key(part, key)?.len() as u64;
         }
         Ok(KeyUsage { key_id: key, versions, uploads })
     }

@@ -13,8 +13,6 @@ use super::options::Encryption;
 use super::sealing::unwrap_error;
 use crate::engine::body::{ChunkedBody, SealedBody, SealedPart};
 use crate::engine::format::meta::PartSeals;
-use crate::engine::format::record::RecordKind;
-use crate::engine::partition::Partition;
 use crate::engine::partition::index::IndexEntry;
 use crate::engine::rotation::KeyUse;
 use crate::engine::store::Store;
@@ -82,7 +80,7 @@ impl Store {
         Ok((envelope(mode, key_id, wrapped, 0), key_use))
     }
 
-    fn upload_wrap_aad(&self, bucket: BucketId, key: &str, upload_id: [u8; 16], mode: SseMode) -> Vec<u8> {
+    pub(super) fn upload_wrap_aad(&self, bucket: BucketId, key: &str, upload_id: [u8; 16], mode: SseMode) -> Vec<u8> {
         let a =
             upload_aad(&self.inner.ctx.store_uuid, bucket.0, key.as_bytes(), &upload_id, CHUNK_BYTES as u32);
         wrap_aad(&a, 0, &NO_PREFIX, mode)
@@ -207,38 +205,6 @@ impl Store {
             &seals.parts,
         );
         wrap_aad(&a, size, &NO_PREFIX, mode)
-    }
-
-    /// How many uploads in progress of `part` are sealed under master key `key` (their parts need
-    /// it). The caller holds the partition's rewrite lock, so no start record moves meanwhile.
-    ///
-    /// # Errors
-    /// `Corruption` when a start record or its envelope does not decode (the answer would not be
-    /// a proof); `Io`.
-    pub(crate) fn uploads_under_key(&self, part: &Partition, key: KeyId) -> Result<u64> {
-        let uploads: Vec<_> = part.index.read().uploads().iter().map(|(k, u)| (k.clone(), u.at)).collect();
-        let mut n = 0;
-        for ((bucket, name, id), at) in uploads {
-            let name = String::from_utf8_lossy(&name);
-            let meta = super::multipart::read_upload_record(
-                part,
-                bucket,
-                &name,
-                id,
-                RecordKind::MultipartStart,
-                0,
-                at,
-            )?;
-            let Some(env) = meta.envelope else { continue };
-            let site = CorruptionSite {
-                partition: Some(part.id),
-                segment_id: Some(at.segment_id),
-                offset: at.offset,
-            };
-            let env = Envelope::decode(&env).map_err(|e| Error::corruption(site, e.to_string()))?;
-            n += u64::from(env.key_id == key);
-        }
-        Ok(n)
     }
 
     /// Opens a sealed multipart object's body: checks the envelope and the part list against the

@@ -119,6 +119,8 @@ pub struct CompactionReport {
     pub files_held: u64,
     /// Envelopes re-wrapped under another master key while copied (a rewrap; 0 for a compaction).
     pub envelopes_rewrapped: u64,
+    /// Uploads in progress whose envelope was re-wrapped as their start record was copied.
+    pub upload_envelopes_rewrapped: u64,
     /// Segments found damaged while being copied: left as they are (nothing of that rewrite was
     /// committed), reported here, and never picked again.
     pub damaged: Vec<crate::DamagedRange>,
@@ -138,6 +140,7 @@ impl CompactionReport {
         self.files_removed += r.files_removed;
         self.files_held += r.files_held;
         self.envelopes_rewrapped += r.envelopes_rewrapped;
+        self.upload_envelopes_rewrapped += r.upload_envelopes_rewrapped;
         self.damaged.extend(r.damaged);
     }
 }
@@ -527,7 +530,7 @@ fn copy_live(
                     copy_chunked(part, seg, r.offset, rec, input_ids, out, &mut copied, report, rewrap)?
                 }
                 RecordKind::MultipartStart => {
-                    uploads::copy_start(part, seg, r.offset, rec, out, &mut copied, report)?;
+                    uploads::copy_start(part, seg, r.offset, rec, out, &mut copied, report, rewrap)?;
                 }
                 RecordKind::MultipartPart => {
                     uploads::copy_part(part, seg, r.offset, rec, input_ids, out, &mut copied, report)?;

@@ -40,6 +40,20 @@ pub(crate) trait EnvelopeRewrap {
         seals: Option<&crate::engine::format::meta::PartSeals>,
         site: CorruptionSite,
     ) -> Result<Option<Vec<u8>>>;
+
+    /// The envelope `env` of upload `upload_id` of `key` in bucket `bucket` (its start record's),
+    /// re-wrapped under the upload's associated data, or `None` to keep it. As [`Self::rewrap`].
+    ///
+    /// # Errors
+    /// As [`Self::rewrap`].
+    fn rewrap_upload(
+        &self,
+        bucket: u64,
+        key: &[u8],
+        upload_id: [u8; 16],
+        env: &[u8],
+        site: CorruptionSite,
+    ) -> Result<Option<Vec<u8>>>;
 }
 
 /// Where a live sealed version's commit record is.
@@ -91,20 +105,55 @@ pub(crate) fn live_under_key(part: &Partition, key: KeyId) -> Result<Vec<LiveSea
     Ok(found)
 }
 
-/// Rewraps what `part` holds under `from` through `rewrap`; returns how many live versions are
-/// still under `from` afterwards (those in a segment a put is still writing chunks into, or in a
-/// damaged one: a later rewrap takes the first, the report names the second).
+/// The uploads in progress in `part` whose envelope (in their start record) is wrapped under
+/// `key`, by their start record's segment. As [`live_under_key`]: the caller holds the rewrite
+/// lock.
+///
+/// # Errors
+/// `Corruption` when a start record, its meta or its envelope does not decode.
+pub(crate) fn uploads_under_key(part: &Partition, key: KeyId) -> Result<Vec<LiveSealed>> {
+    let starts: Vec<(u64, u64, StorageClass)> =
+        part.index.read().uploads().iter().map(|(_, u)| (u.at.segment_id, u.at.offset, u.class)).collect();
+    let mut found = Vec::new();
+    for (segment_id, offset, class) in starts {
+        let Some(seg) = part.segment(segment_id) else {
+            return Err(corrupt(part, segment_id, offset, "an upload's segment is not in the store".into()));
+        };
+        let rec = read_record_at(part, &seg, offset)?;
+        let view = decode_kind(part, &seg, offset, &rec, RecordKind::MultipartStart)?;
+        let meta = ObjectMeta::decode(view.meta)
+            .map_err(|e| corrupt(part, segment_id, offset, format!("meta: {e}")))?;
+        let Some(env) = meta.envelope.as_deref() else { continue };
+        let env = Envelope::decode(env).map_err(|e| corrupt(part, segment_id, offset, e.to_string()))?;
+        if env.key_id == key {
+            found.push(LiveSealed { segment_id, class });
+        }
+    }
+    Ok(found)
+}
+
+/// What is still under a key after a partition's rewrap.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct LeftUnder {
+    pub(crate) versions: u64,
+    pub(crate) uploads: u64,
+}
+
+/// Rewraps what `part` holds under `from` through `rewrap` (live versions' commit records and
+/// uploads' start records); returns how many are still under `from` afterwards (those in a
+/// segment a put is still writing chunks into, or in a damaged one: a later rewrap takes the
+/// first, the report names the second).
 pub(crate) fn rewrap_partition(
     part: &Partition,
     from: KeyId,
     rewrap: &dyn EnvelopeRewrap,
     report: &mut CompactionReport,
-) -> Result<u64> {
+) -> Result<LeftUnder> {
     let _one_at_a_time = part.rewrite_lock.lock();
     part.ctx().check()?;
     reap(part, report);
     let mut by_class: BTreeMap<u8, (StorageClass, Vec<u64>)> = BTreeMap::new();
-    for l in live_under_key(part, from)? {
+    for l in live_under_key(part, from)?.into_iter().chain(uploads_under_key(part, from)?) {
         let ids = &mut by_class.entry(l.class.code()).or_insert((l.class, Vec::new())).1;
         if !ids.contains(&l.segment_id) {
             ids.push(l.segment_id);
@@ -144,5 +193,8 @@ pub(crate) fn rewrap_partition(
         }
     }
     reap(part, report);
-    Ok(live_under_key(part, from)?.len() as u64)
+    Ok(LeftUnder {
+        versions: live_under_key(part, from)?.len() as u64,
+        uploads: uploads_under_key(part, from)?.len() as u64,
+    })
 }

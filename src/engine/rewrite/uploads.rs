@@ -3,12 +3,14 @@
 //! record is kept, like a purge, while a surviving segment could hold the upload's start or parts.
 
 use super::{CompactionReport, Copied, copy_with_chunks, corrupt, decode_kind, read_record_at};
-use crate::engine::format::record::{RecordKind, decode_record};
+use super::rewrap::EnvelopeRewrap;
+use crate::engine::format::meta::{ObjectMeta, replace_envelope};
+use crate::engine::format::record::{RecordKind, RecordParts, RecordView, decode_record, encode_record};
 use crate::engine::partition::Partition;
 use crate::engine::partition::index::Span;
 use crate::engine::partition::uploads::{RecordAt, UploadKey};
 use crate::engine::segment::Segment;
-use crate::error::Result;
+use crate::error::{CorruptionSite, Result};
 
 use super::output::OutputWriter;
 
@@ -33,7 +35,9 @@ fn live_at(part: &Partition, upload: &UploadKey, number: Option<u32>) -> Option<
     Some((at.segment_id, at.offset))
 }
 
-/// Copies an upload's start record (`rec`, at `offset` of `seg`) if the upload is in progress.
+/// Copies an upload's start record (`rec`, at `offset` of `seg`) if the upload is in progress;
+/// with `rewrap`, its envelope re-wrapped on the way (a rotation's rewrap).
+#[allow(clippy::too_many_arguments, reason = "the record's place and bytes, and the rewrite's state")]
 pub(super) fn copy_start(
     part: &Partition,
     seg: &Segment,
@@ -42,6 +46,7 @@ pub(super) fn copy_start(
     out: &mut OutputWriter<'_>,
     copied: &mut Copied,
     report: &mut CompactionReport,
+    rewrap: Option<&dyn EnvelopeRewrap>,
 ) -> Result<()> {
     let view = decode_record(rec).map_err(|e| corrupt(part, seg.id, offset, e.to_string()))?;
     let h = view.header;
@@ -49,6 +54,14 @@ pub(super) fn copy_start(
     if live_at(part, &upload, None) != Some((seg.id, offset)) {
         return Ok(());
     }
+    let rewrapped = match rewrap {
+        Some(rewrap) => rewrap_start(part, seg, offset, &view, rewrap)?,
+        None => None,
+    };
+    if rewrapped.is_some() {
+        report.upload_envelopes_rewrapped += 1;
+    }
+    let rec = rewrapped.as_deref().unwrap_or(rec);
     let (id, at) = out.append(&[rec], h.seq)?;
     report.records_copied += 1;
     let to = RecordAt { segment_id: id, offset: at, len: rec.len() as u64 };
@@ -60,6 +73,38 @@ pub(super) fn copy_start(
         spans: Vec::new(),
     });
     Ok(())
+}
+
+/// The start record `view` (at `offset` of `seg`) anew with its envelope re-wrapped, every other
+/// byte of its meta and header as it was; `None` when it has no envelope or `rewrap` keeps it.
+fn rewrap_start(
+    part: &Partition,
+    seg: &Segment,
+    offset: u64,
+    view: &RecordView<'_>,
+    rewrap: &dyn EnvelopeRewrap,
+) -> Result<Option<Vec<u8>>> {
+    let h = &view.header;
+    let meta =
+        ObjectMeta::decode(view.meta).map_err(|e| corrupt(part, seg.id, offset, format!("meta: {e}")))?;
+    let Some(env) = meta.envelope.as_deref() else { return Ok(None) };
+    let site = CorruptionSite { partition: Some(part.id), segment_id: Some(seg.id), offset };
+    let Some(env) = rewrap.rewrap_upload(h.bucket_id, view.key, h.version_id, env, site)? else {
+        return Ok(None);
+    };
+    let new_meta =
+        replace_envelope(view.meta, &env).map_err(|e| corrupt(part, seg.id, offset, format!("meta: {e}")))?;
+    Ok(Some(encode_record(&RecordParts {
+        kind: h.kind,
+        flags: h.flags,
+        seq: h.seq,
+        bucket_id: h.bucket_id,
+        version_id: h.version_id,
+        chunk_index: h.chunk_index,
+        key: view.key,
+        meta: &new_meta,
+        body: view.body,
+    })))
 }
 
 /// Copies an upload's part record at `offset` of `seg`, with those of its chunks that lie in an
