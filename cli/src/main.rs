@@ -180,10 +180,12 @@ fn keys(args: Keys) -> Result<(), String> {
             froms.into_iter().try_for_each(|from| {
                 let r = store.rewrap(from).map_err(|e| format!("rewrap {from}: {e}"))?;
                 println!(
-                    "{from} -> {}: {} versions rewrapped, {} left, {} segments rewritten ({} bytes written), {} damaged",
+                    "{from} -> {}: {} versions rewrapped, {} left, {} uploads rewrapped, {} left, {} segments rewritten ({} bytes written), {} damaged",
                     r.to,
                     r.versions_rewrapped,
                     r.versions_left,
+                    r.uploads_rewrapped,
+                    r.uploads_left,
                     r.segments_rewritten,
                     r.bytes_written,
                     r.damaged.len()

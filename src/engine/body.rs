@@ -219,7 +219,7 @@ impl SealedBody {
         let c = p.cipher.chunk_bytes() as u64;
         let step = c + TAG_BYTES as u64;
         let at = pos - p.plain_at;
-        if at % c != 0 {
+        if !at.is_multiple_of(c) {
             return Ok(None);
         }
         let first = at / c;

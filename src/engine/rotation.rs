@@ -202,7 +202,8 @@ impl EnvelopeRewrap for Rewrap<'_> {
         if env.key_id != self.from || env.mode == SseMode::Customer {
             return Ok(None);
         }
-        let key = std::str::from_utf8(key).map_err(|_| Error::corruption(site.clone(), "upload key is not UTF-8"))?;
+        let key = std::str::from_utf8(key)
+            .map_err(|_| Error::corruption(site.clone(), "upload key is not UTF-8"))?;
         let aad = self.store.upload_wrap_aad(crate::types::BucketId(bucket), key, upload_id, env.mode);
         env.wrapped = self.rewrapped(&env.wrapped, &aad, site)?;
         env.key_id = self.to;
@@ -213,7 +214,12 @@ impl EnvelopeRewrap for Rewrap<'_> {
 impl Rewrap<'_> {
     /// `wrapped` (a data key under `from` with associated data `aad`) unwrapped and wrapped
     /// under `to`.
-    fn rewrapped(&self, wrapped: &crate::crypto::WrappedKey, aad: &[u8], site: CorruptionSite) -> Result<crate::crypto::WrappedKey> {
+    fn rewrapped(
+        &self,
+        wrapped: &crate::crypto::WrappedKey,
+        aad: &[u8],
+        site: CorruptionSite,
+    ) -> Result<crate::crypto::WrappedKey> {
         let keys = self.store.key_provider()?;
         let dek = keys.unwrap(self.from, wrapped, aad).map_err(|e| match e {
             // The provider has the key, and the wrap does not verify: the envelope was changed.

@@ -80,7 +80,13 @@ impl Store {
         Ok((envelope(mode, key_id, wrapped, 0), key_use))
     }
 
-    pub(super) fn upload_wrap_aad(&self, bucket: BucketId, key: &str, upload_id: [u8; 16], mode: SseMode) -> Vec<u8> {
+    pub(super) fn upload_wrap_aad(
+        &self,
+        bucket: BucketId,
+        key: &str,
+        upload_id: [u8; 16],
+        mode: SseMode,
+    ) -> Vec<u8> {
         let a =
             upload_aad(&self.inner.ctx.store_uuid, bucket.0, key.as_bytes(), &upload_id, CHUNK_BYTES as u32);
         wrap_aad(&a, 0, &NO_PREFIX, mode)

@@ -2,8 +2,8 @@
 //! progress is live and moves (a part with those of its chunks that lie in an input); an end
 //! record is kept, like a purge, while a surviving segment could hold the upload's start or parts.
 
-use super::{CompactionReport, Copied, copy_with_chunks, corrupt, decode_kind, read_record_at};
 use super::rewrap::EnvelopeRewrap;
+use super::{CompactionReport, Copied, copy_with_chunks, corrupt, decode_kind, read_record_at};
 use crate::engine::format::meta::{ObjectMeta, replace_envelope};
 use crate::engine::format::record::{RecordKind, RecordParts, RecordView, decode_record, encode_record};
 use crate::engine::partition::Partition;
