@@ -312,9 +312,16 @@ fn shows_one_of(store: &Store, before: &Model, after: Option<&Model>, ctx: &str)
 
 type Config = fn(StoreBuilder) -> StoreBuilder;
 
-fn configs() -> [(&'static str, Config); 3] {
+/// The master keys of the sealed configuration: the same across every reopen of the process.
+static MASTER_KEYS: std::sync::LazyLock<std::sync::Arc<s3lite::crypto::MasterKeys>> =
+    std::sync::LazyLock::new(|| std::sync::Arc::new(s3lite::crypto::MasterKeys::generate()));
+
+fn configs() -> [(&'static str, Config); 4] {
     [
         ("immediate", |b| b),
+        // Every object sealed (SSE-S3 by default) and crypto-shredded: a put also writes and syncs
+        // a key slot, a delete erases one; the open sweeps slots no version owns.
+        ("sealed, shredded", |b| b.key_provider(MASTER_KEYS.clone()).crypto_shred(true)),
         // Without zero-fill ahead (as in-memory stores run) an active segment ends at its last marker,
         // so recovery has no tail to cut, and a cut's sync cannot stand in for the one recovery owes.
         ("paranoid", |b| b.durability(Durability::Paranoid).preallocate_bytes(0)),
