@@ -334,7 +334,8 @@ impl Store {
     /// Writes a large body as chunk records and returns them with the body's size and MD5. Each
     /// piece goes to the MD5 worker as soon as it is read, while this thread reads on, CRCs and writes
     /// whole chunks; for a durable put the writeback thread syncs each chunk once it is written (and
-    /// may drop it from the page cache, see [`StoreBuilder::cache_large_bodies`]).
+    /// may drop it from the page cache, see [`StoreBuilder::cache_large_bodies`]), but for a body's
+    /// only record, which the commit's own sync covers (unless it is to be dropped and not small).
     ///
     /// [`StoreBuilder::cache_large_bodies`]: super::builder::StoreBuilder::cache_large_bodies
     #[expect(clippy::too_many_arguments, reason = "one call site; the pieces of one put")]
@@ -446,8 +447,14 @@ impl Store {
             };
             let eventual = Durability::Eventual { flush_interval_ms: 0 };
             let written = part.submit(vec![rec], opts.storage_class, eventual, None)?;
+            // A body's only record is synced by the commit's group, which follows at once: a
+            // writeback sync racing it would be a second `fdatasync` of the file for a small put.
+            // Still asked for when it drops a large body from the page cache afterwards.
+            let only_record = ended && chunks.is_empty();
+            let small = plain <= self.inner.ctx.params.inline_bytes;
+            let skip_writeback = only_record && (self.inner.cache_large_bodies || small);
             if let (Some(w), Durability::Immediate | Durability::Paranoid, false) =
-                (&self.inner.writeback, durability, ended && chunks.is_empty())
+                (&self.inner.writeback, durability, skip_writeback)
             {
                 let drop_range = (!self.inner.cache_large_bodies)
                     .then_some((written[0].offset, record_len(key.len(), 0, len)));

@@ -52,8 +52,8 @@ pub struct KeyUsage {
     pub key_id: KeyId,
     /// Live versions (current or noncurrent) whose data key is wrapped under it.
     pub versions: u64,
-    /// Multipart uploads in progress sealed under it (their parts need it until they complete
-    /// or abort; a rewrap does not move them).
+    /// Multipart uploads in progress sealed under it (their parts need it until they complete,
+    /// abort, or a rewrap moves their start record's envelope to another key).
     pub uploads: u64,
 }
 
@@ -123,9 +123,14 @@ impl KeyUses {
     }
 
     /// Starts a use of `key` on behalf of something already stored under it (a multipart upload
-    /// in progress, whose start record a retirement counts): not refused while `key` is being
-    /// retired, since that retirement will find the upload and refuse anyway; refusing would fail
-    /// the upload's parts for nothing.
+    /// in progress, whose start record names it): not refused while `key` is being retired.
+    /// Safe because the part or completion reads the start record and unwraps the upload's key
+    /// under the partition's rewrite lock (`hold_rewrites`), which a rewrap and the retirement's
+    /// count also hold: either the start record still names `key`, and the retirement, waiting for
+    /// this use, then counts the upload and refuses; or a rewrap already moved it to another key,
+    /// and this use (taken from an envelope read before the move) ends before the retirement goes
+    /// on. After the unwrap a part needs only the upload's data key. Refusing would fail the
+    /// upload's parts for nothing.
     pub(crate) fn begin_existing(self: &Arc<Self>, key: KeyId) -> KeyUse {
         *self.state.lock().in_flight.entry(key).or_insert(0) += 1;
         KeyUse { uses: self.clone(), key }

@@ -190,6 +190,16 @@ struct Move {
     from: (u64, u64),
     to: (u64, u64, u64),
     spans: Vec<Span>,
+    /// Its envelope was re-wrapped (counted once the move is applied).
+    rewrapped: bool,
+}
+
+/// A record written anew by `copy_with_chunks`: its place (segment, offset, length), its chunk
+/// spans, and whether its envelope was re-wrapped.
+pub(super) struct CopiedRecord {
+    pub(super) to: (u64, u64, u64),
+    pub(super) spans: Vec<Span>,
+    pub(super) rewrapped: bool,
 }
 
 /// What the copy step produced.
@@ -458,14 +468,20 @@ fn rewrite(
     }
     {
         let mut ix = part.index.write();
+        // A rewrapped envelope counts only where its copy took the record's place: a copy
+        // superseded meanwhile (an overwrite, a purge, an abort) rewrapped nothing that lives.
         for m in &copied.moves {
             if !ix.relocate(m.bucket, &m.key, m.seq, m.from, m.to, &m.spans) {
                 report.copies_superseded += 1;
+            } else if m.rewrapped {
+                report.envelopes_rewrapped += 1;
             }
         }
         for m in &copied.upload_moves {
             if !ix.relocate_upload_record(&m.upload, m.number, m.from, m.to, &m.spans) {
                 report.copies_superseded += 1;
+            } else if m.rewrapped {
+                report.upload_envelopes_rewrapped += 1;
             }
         }
         for &(seg, bytes) in &copied.retained {
@@ -524,6 +540,7 @@ fn copy_live(
                         from,
                         to: (id, at, h.record_len()),
                         spans: Vec::new(),
+                        rewrapped: false,
                     });
                 }
                 RecordKind::ObjectCommit => {
@@ -589,7 +606,8 @@ fn copy_chunked(
     if part.index.read().location(h.bucket_id, view.key, h.seq) != Some((seg.id, offset)) {
         return Ok(());
     }
-    let (to, spans) = copy_with_chunks(part, seg, offset, &view, input_ids, out, report, rewrap)?;
+    let CopiedRecord { to, spans, rewrapped } =
+        copy_with_chunks(part, seg, offset, &view, input_ids, out, report, rewrap)?;
     copied.moves.push(Move {
         bucket: h.bucket_id,
         key: view.key.to_vec(),
@@ -597,6 +615,7 @@ fn copy_chunked(
         from: (seg.id, offset),
         to,
         spans,
+        rewrapped,
     });
     Ok(())
 }
@@ -636,7 +655,7 @@ fn read_record_at(part: &Partition, seg: &Segment, offset: u64) -> Result<Vec<u8
 /// Copies a record that lists chunks (an object commit, or an upload's part): those of its chunks
 /// that lie in an input are copied and checked, the others stay, and the record is written anew
 /// with every chunk's place (and, with `rewrap`, its envelope rewrapped). Returns the new record's
-/// place and its chunk spans.
+/// place, its chunk spans, and whether its envelope was rewrapped.
 #[allow(clippy::too_many_arguments, reason = "the scan's place and bytes, and the rewrite's state")]
 fn copy_with_chunks(
     part: &Partition,
@@ -647,7 +666,7 @@ fn copy_with_chunks(
     out: &mut OutputWriter<'_>,
     report: &mut CompactionReport,
     rewrap: Option<&dyn EnvelopeRewrap>,
-) -> Result<((u64, u64, u64), Vec<Span>)> {
+) -> Result<CopiedRecord> {
     let h = &view.header;
     let meta =
         ObjectMeta::decode(view.meta).map_err(|e| corrupt(part, seg.id, offset, format!("meta: {e}")))?;
@@ -690,6 +709,7 @@ fn copy_with_chunks(
     }
     let mut new_meta =
         replace_chunks(view.meta, &moved).map_err(|e| corrupt(part, seg.id, offset, format!("meta: {e}")))?;
+    let mut rewrapped = false;
     if let (Some(rewrap), Some(env)) = (rewrap, meta.envelope.as_deref()) {
         let site = CorruptionSite { partition: Some(part.id), segment_id: Some(seg.id), offset };
         if let Some(env) =
@@ -697,7 +717,7 @@ fn copy_with_chunks(
         {
             new_meta = replace_envelope(&new_meta, &env)
                 .map_err(|e| corrupt(part, seg.id, offset, format!("meta: {e}")))?;
-            report.envelopes_rewrapped += 1;
+            rewrapped = true;
         }
     }
     let record = encode_record(&RecordParts {
@@ -713,5 +733,5 @@ fn copy_with_chunks(
     });
     let (id, at) = out.append(&[&record], h.seq)?;
     report.records_copied += 1;
-    Ok(((id, at, record.len() as u64), spans_of(&moved, view.key.len())))
+    Ok(CopiedRecord { to: (id, at, record.len() as u64), spans: spans_of(&moved, view.key.len()), rewrapped })
 }

@@ -17,6 +17,7 @@ use crate::engine::format::meta::ObjectMeta;
 use crate::engine::format::record::RecordKind;
 use crate::engine::partition::Partition;
 use crate::engine::partition::index::EntryKind;
+use crate::engine::partition::uploads::UploadKey;
 use crate::engine::segment::Segment;
 use crate::error::{CorruptionSite, Result};
 use crate::types::StorageClass;
@@ -112,15 +113,26 @@ pub(crate) fn live_under_key(part: &Partition, key: KeyId) -> Result<Vec<LiveSea
 /// # Errors
 /// `Corruption` when a start record, its meta or its envelope does not decode.
 pub(crate) fn uploads_under_key(part: &Partition, key: KeyId) -> Result<Vec<LiveSealed>> {
-    let starts: Vec<(u64, u64, StorageClass)> =
-        part.index.read().uploads().iter().map(|(_, u)| (u.at.segment_id, u.at.offset, u.class)).collect();
+    let starts: Vec<(UploadKey, u64, u64, StorageClass)> = part
+        .index
+        .read()
+        .uploads()
+        .iter()
+        .map(|(k, u)| (k.clone(), u.at.segment_id, u.at.offset, u.class))
+        .collect();
     let mut found = Vec::new();
-    for (segment_id, offset, class) in starts {
+    for ((bucket, name, upload_id), segment_id, offset, class) in starts {
         let Some(seg) = part.segment(segment_id) else {
             return Err(corrupt(part, segment_id, offset, "an upload's segment is not in the store".into()));
         };
         let rec = read_record_at(part, &seg, offset)?;
         let view = decode_kind(part, &seg, offset, &rec, RecordKind::MultipartStart)?;
+        let h = &view.header;
+        if h.bucket_id != bucket || h.version_id != upload_id || view.key != name.as_slice() {
+            // Counting another upload's envelope would prove nothing about this one's key.
+            let what = "start record identity does not match the upload in the index".into();
+            return Err(corrupt(part, segment_id, offset, what));
+        }
         let meta = ObjectMeta::decode(view.meta)
             .map_err(|e| corrupt(part, segment_id, offset, format!("meta: {e}")))?;
         let Some(env) = meta.envelope.as_deref() else { continue };

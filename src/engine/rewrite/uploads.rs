@@ -22,6 +22,8 @@ pub(super) struct UploadMove {
     pub(super) from: (u64, u64),
     pub(super) to: RecordAt,
     pub(super) spans: Vec<Span>,
+    /// Its envelope was re-wrapped (a start record's; counted once the move is applied).
+    pub(super) rewrapped: bool,
 }
 
 /// Where the index has the upload record of (`upload`, `number`), if it is in progress.
@@ -58,9 +60,6 @@ pub(super) fn copy_start(
         Some(rewrap) => rewrap_start(part, seg, offset, &view, rewrap)?,
         None => None,
     };
-    if rewrapped.is_some() {
-        report.upload_envelopes_rewrapped += 1;
-    }
     let rec = rewrapped.as_deref().unwrap_or(rec);
     let (id, at) = out.append(&[rec], h.seq)?;
     report.records_copied += 1;
@@ -71,6 +70,7 @@ pub(super) fn copy_start(
         from: (seg.id, offset),
         to,
         spans: Vec::new(),
+        rewrapped: rewrapped.is_some(),
     });
     Ok(())
 }
@@ -127,9 +127,16 @@ pub(super) fn copy_part(
     if live_at(part, &upload, number) != Some((seg.id, offset)) {
         return Ok(());
     }
-    let (to, spans) = copy_with_chunks(part, seg, offset, &view, input_ids, out, report, None)?;
-    let to = RecordAt { segment_id: to.0, offset: to.1, len: to.2 };
-    copied.upload_moves.push(UploadMove { upload, number, from: (seg.id, offset), to, spans });
+    let copy = copy_with_chunks(part, seg, offset, &view, input_ids, out, report, None)?;
+    let (to, spans) = (RecordAt { segment_id: copy.to.0, offset: copy.to.1, len: copy.to.2 }, copy.spans);
+    copied.upload_moves.push(UploadMove {
+        upload,
+        number,
+        from: (seg.id, offset),
+        to,
+        spans,
+        rewrapped: false,
+    });
     Ok(())
 }
 
