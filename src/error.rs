@@ -419,6 +419,29 @@ pub enum Error {
         /// The key.
         key: String,
     },
+    /// An UploadPart (or UploadPartCopy) of a multipart upload created under a customer key
+    /// (SSE-C) that sent no key. S3's words.
+    #[error("{} (HTTP {}): The multipart upload initiate requested encryption. Subsequent part requests must include the appropriate encryption parameters. ({bucket}/{key}, upload {upload_id})", self.code(), self.http_status())]
+    SseCustomerUploadKeyMissing {
+        /// The bucket.
+        bucket: String,
+        /// The key.
+        key: String,
+        /// The upload id.
+        upload_id: String,
+    },
+    /// A request of a multipart upload (a part, a part copy, the completion) that sent an SSE-C
+    /// key other than the one the upload was created under, or one for an upload created without
+    /// a customer key. S3's words (400 `InvalidRequest`, not GET's 403).
+    #[error("{} (HTTP {}): The provided encryption parameters did not match the ones used originally. ({bucket}/{key}, upload {upload_id})", self.code(), self.http_status())]
+    SseCustomerUploadKeyMismatch {
+        /// The bucket.
+        bucket: String,
+        /// The key.
+        key: String,
+        /// The upload id.
+        upload_id: String,
+    },
     /// An SSE-C algorithm other than `AES256`.
     #[error("{} (HTTP {}): The Encryption request you specified is not valid. Supported value: AES256. ({header}: {algorithm:?})", self.code(), self.http_status())]
     InvalidEncryptionAlgorithm {
@@ -462,9 +485,10 @@ impl Error {
             Error::NoBucketEncryption { .. } => "ServerSideEncryptionConfigurationNotFoundError",
             Error::KeyUnavailable { .. } => "InternalError",
             Error::KeyInUse { .. } => "KMS.KMSInvalidStateException",
-            Error::SseCustomerKeyMissing { .. } | Error::SseCustomerKeyNotApplicable { .. } => {
-                "InvalidRequest"
-            }
+            Error::SseCustomerKeyMissing { .. }
+            | Error::SseCustomerKeyNotApplicable { .. }
+            | Error::SseCustomerUploadKeyMissing { .. }
+            | Error::SseCustomerUploadKeyMismatch { .. } => "InvalidRequest",
             Error::SseCustomerKeyMismatch { .. } => "AccessDenied",
             Error::InvalidEncryptionAlgorithm { .. } => "InvalidEncryptionAlgorithmError",
             Error::NoSuchUpload { .. } => "NoSuchUpload",
@@ -505,6 +529,8 @@ impl Error {
             | Error::KeyInUse { .. }
             | Error::SseCustomerKeyMissing { .. }
             | Error::SseCustomerKeyNotApplicable { .. }
+            | Error::SseCustomerUploadKeyMissing { .. }
+            | Error::SseCustomerUploadKeyMismatch { .. }
             | Error::InvalidEncryptionAlgorithm { .. } => 400,
             Error::SseCustomerKeyMismatch { .. } => 403,
             Error::NoBucketEncryption { .. } => 404,
@@ -656,6 +682,16 @@ mod tests {
             (Error::SseCustomerKeyMismatch { bucket: s(), key: s() }, "AccessDenied", 403),
             (Error::SseCustomerKeyNotApplicable { bucket: s(), key: s() }, "InvalidRequest", 400),
             (
+                Error::SseCustomerUploadKeyMissing { bucket: s(), key: s(), upload_id: s() },
+                "InvalidRequest",
+                400,
+            ),
+            (
+                Error::SseCustomerUploadKeyMismatch { bucket: s(), key: s(), upload_id: s() },
+                "InvalidRequest",
+                400,
+            ),
+            (
                 Error::InvalidEncryptionAlgorithm { header: "h", algorithm: s() },
                 "InvalidEncryptionAlgorithmError",
                 400,
@@ -712,6 +748,8 @@ mod tests {
                 | Error::SseCustomerKeyMissing { .. }
                 | Error::SseCustomerKeyMismatch { .. }
                 | Error::SseCustomerKeyNotApplicable { .. }
+                | Error::SseCustomerUploadKeyMissing { .. }
+                | Error::SseCustomerUploadKeyMismatch { .. }
                 | Error::InvalidEncryptionAlgorithm { .. }
                 | Error::NoSuchUpload { .. }
                 | Error::EntityTooSmall { .. }

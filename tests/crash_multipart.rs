@@ -4,18 +4,50 @@
 //! that keeps a seeded choice of unsynced writes) the store reopens in `Strict` mode and: every
 //! acknowledged step holds, the step in flight is wholly there or wholly absent, an upload still in
 //! progress completes with exactly its parts' bytes, and that completion survives a power loss that
-//! follows. The workload runs twice: on a plain store, and on a store with master keys, which
-//! seals every upload by default (the upload's key in its start record, a salt per part attempt)
-//! and must give the same guarantees with every upload and object sealed.
+//! follows. The workload runs three times: on a plain store; on a store with master keys, which
+//! seals every upload by default (the upload's key in its start record, a salt per part attempt);
+//! and with every upload under a customer key (SSE-C, a store without keys: each part and read
+//! sends the key, the completion does not); each must give the same guarantees with every upload
+//! and object sealed.
 
 mod common;
 
 use std::sync::Arc;
 
-use common::{body, encrypted, read, sim_builder};
-use s3lite::crypto::MasterKeys;
+use common::{body, encrypted, sim_builder};
+use s3lite::crypto::{CustomerKey, MasterKeys};
 use s3lite::io::{CrashMode, SimStorage};
-use s3lite::{BucketId, CompactionPolicy, CompleteOptions, Error, PartOptions, Store, UploadOptions};
+use s3lite::{
+    BucketId, CompactionPolicy, CompleteOptions, Encryption, Error, GetOptions, PartOptions, Store,
+    UploadOptions,
+};
+
+/// How the workload's uploads are sealed.
+#[derive(Clone)]
+enum Sealing {
+    /// In the clear.
+    Plain,
+    /// By the store's default, under its master keys.
+    Default(Arc<MasterKeys>),
+    /// SSE-C: every upload under this customer key.
+    Customer(CustomerKey),
+}
+
+impl Sealing {
+    fn customer(&self) -> Option<&CustomerKey> {
+        match self {
+            Sealing::Customer(k) => Some(k),
+            _ => None,
+        }
+    }
+}
+
+/// `key`'s current object, read with the workload's customer key (if any).
+fn read(store: &Store, b: BucketId, key: &str, customer: Option<&CustomerKey>) -> s3lite::Result<Vec<u8>> {
+    let opts = GetOptions { customer_key: customer.cloned(), ..GetOptions::default() };
+    let (_, mut r) = store.get(b, key, &opts)?;
+    r.read_to_vec()
+}
 
 #[derive(Debug, Clone, Copy)]
 enum Step {
@@ -46,17 +78,22 @@ const STEPS: [Step; 13] = [
 ];
 
 /// Runs the steps until one fails; returns the upload ids begun and how many steps were acknowledged.
-fn run(store: &Store, b: BucketId) -> ([Option<String>; 3], usize) {
+fn run(store: &Store, b: BucketId, customer: Option<&CustomerKey>) -> ([Option<String>; 3], usize) {
     let mut ids: [Option<String>; 3] = [None, None, None];
+    let create = UploadOptions {
+        encryption: customer.map(|k| Encryption::Customer { key: k.clone() }),
+        ..UploadOptions::default()
+    };
+    let part = PartOptions { customer_key: customer.cloned(), ..PartOptions::default() };
     for (i, step) in STEPS.iter().enumerate() {
         let ok = match *step {
-            Step::Create(u) => store.create_upload(b, KEYS[u], &UploadOptions::default()).map(|s| {
+            Step::Create(u) => store.create_upload(b, KEYS[u], &create).map(|s| {
                 ids[u] = Some(s.upload_id);
             }),
             Step::Part(u, n, seed, len) => {
                 let id = ids[u].clone().expect("created before");
                 let bytes = body(seed, len);
-                store.upload_part(b, KEYS[u], &id, n, &bytes[..], &PartOptions::default()).map(drop)
+                store.upload_part(b, KEYS[u], &id, n, &bytes[..], &part).map(drop)
             }
             Step::Abort(u) => store.abort_upload(b, KEYS[u], ids[u].as_deref().expect("created")),
             Step::Compact => store.compact_with(&CompactionPolicy::everything()).map(drop),
@@ -103,7 +140,9 @@ fn step_index(want: fn(&Step) -> bool) -> usize {
     STEPS.iter().position(want).expect("in the workload")
 }
 
-fn check(store: &Store, b: BucketId, ids: &[Option<String>; 3], acked: usize, sealed: bool, ctx: &str) {
+fn check(store: &Store, b: BucketId, ids: &[Option<String>; 3], acked: usize, sealing: &Sealing, ctx: &str) {
+    let sealed = !matches!(sealing, Sealing::Plain);
+    let customer = sealing.customer();
     let listed: Vec<String> =
         store.list_uploads(b, "", "", None, 100).unwrap().0.into_iter().map(|u| u.upload_id).collect();
     let complete_at = step_index(|s| matches!(s, Step::Complete(..)));
@@ -118,7 +157,7 @@ fn check(store: &Store, b: BucketId, ids: &[Option<String>; 3], acked: usize, se
         let open = listed.contains(id);
         if u == 0 {
             // Completion is one commit: the object appears exactly when its upload goes.
-            let object = read(store, b, KEYS[0]).is_ok();
+            let object = read(store, b, KEYS[0], customer).is_ok();
             assert_eq!(object, !open, "{ctx}: completed object {object}, upload still listed {open}");
         }
         match ended_at {
@@ -143,12 +182,15 @@ fn check(store: &Store, b: BucketId, ids: &[Option<String>; 3], acked: usize, se
         }
     }
     // The completed object: there exactly when its completion was acknowledged (or landed in flight).
-    match read(store, b, "mp") {
+    match read(store, b, "mp", customer) {
         Ok(got) => {
             assert!(acked >= complete_at, "{ctx}: object before its completion");
             assert!(got == [body(3, 5000), body(2, 9000)].concat(), "{ctx}: completed object differs");
             let info = store.head(b, "mp", None).unwrap();
             assert_eq!(info.encryption.is_some(), sealed, "{ctx}: completed object sealed");
+            if customer.is_some() {
+                assert_eq!(read(store, b, "mp", None).unwrap_err().code(), "InvalidRequest", "{ctx}");
+            }
         }
         Err(Error::NoSuchKey { .. }) => assert!(acked <= complete_at, "{ctx}: completed object lost"),
         Err(e) => panic!("{ctx}: {e}"),
@@ -161,7 +203,12 @@ fn md5_of(b: &[u8]) -> Box<[u8; 16]> {
 }
 
 /// Completes whatever is still open with its listed parts, and checks the object's bytes.
-fn finish_open_uploads(store: &Store, b: BucketId, ctx: &str) -> Vec<(String, Vec<u8>)> {
+fn finish_open_uploads(
+    store: &Store,
+    b: BucketId,
+    customer: Option<&CustomerKey>,
+    ctx: &str,
+) -> Vec<(String, Vec<u8>)> {
     let mut done = Vec::new();
     for u in store.list_uploads(b, "", "", None, 100).unwrap().0 {
         let details = store.upload(b, &u.key, &u.upload_id).unwrap();
@@ -174,7 +221,7 @@ fn finish_open_uploads(store: &Store, b: BucketId, ctx: &str) -> Vec<(String, Ve
         }
         let info =
             store.complete_upload(b, &u.key, &u.upload_id, &numbers, &CompleteOptions::default()).unwrap();
-        let got = read(store, b, &u.key).unwrap();
+        let got = read(store, b, &u.key, customer).unwrap();
         assert_eq!(got.len() as u64, info.size, "{ctx}: {} size", u.key);
         assert_eq!(got.len() as u64, details.parts.iter().map(|p| p.size).sum::<u64>(), "{ctx}");
         done.push((u.key, got));
@@ -184,19 +231,26 @@ fn finish_open_uploads(store: &Store, b: BucketId, ctx: &str) -> Vec<(String, Ve
 
 #[test]
 fn multipart_steps_survive_a_crash_at_every_point() {
-    crash_at_every_point(None);
+    crash_at_every_point(&Sealing::Plain);
 }
 
 #[test]
 fn sealed_multipart_steps_survive_a_crash_at_every_point() {
-    crash_at_every_point(Some(Arc::new(MasterKeys::generate())));
+    crash_at_every_point(&Sealing::Default(Arc::new(MasterKeys::generate())));
 }
 
-fn crash_at_every_point(keys: Option<Arc<MasterKeys>>) {
-    let sealed = keys.is_some();
-    let open = |sim: &SimStorage| match &keys {
-        Some(k) => encrypted(sim_builder(sim), k).open(),
-        None => sim_builder(sim).open(),
+#[test]
+fn sse_c_multipart_steps_survive_a_crash_at_every_point() {
+    crash_at_every_point(&Sealing::Customer(CustomerKey::from_bytes(std::array::from_fn(|i| {
+        i as u8 * 7 + 3
+    }))));
+}
+
+fn crash_at_every_point(sealing: &Sealing) {
+    let customer = sealing.customer();
+    let open = |sim: &SimStorage| match sealing {
+        Sealing::Default(k) => encrypted(sim_builder(sim), k).open(),
+        Sealing::Plain | Sealing::Customer(_) => sim_builder(sim).open(),
     };
     let setup = |sim: &SimStorage| {
         let store = open(sim).unwrap();
@@ -206,7 +260,7 @@ fn crash_at_every_point(keys: Option<Arc<MasterKeys>>) {
     let dry = SimStorage::new();
     let (store, b) = setup(&dry);
     let start = dry.mutating_ops();
-    let (_, acked) = run(&store, b);
+    let (_, acked) = run(&store, b, customer);
     assert_eq!(acked, STEPS.len());
     let total = dry.mutating_ops() - start;
     drop(store);
@@ -215,7 +269,7 @@ fn crash_at_every_point(keys: Option<Arc<MasterKeys>>) {
         let sim = SimStorage::new();
         let (store, b) = setup(&sim);
         sim.freeze_after(point);
-        let (ids, acked) = run(&store, b);
+        let (ids, acked) = run(&store, b, customer);
         drop(store);
         // Even points: the process is killed (the page cache stays); odd: the power goes.
         let kill = point % 2 == 0;
@@ -229,15 +283,15 @@ fn crash_at_every_point(keys: Option<Arc<MasterKeys>>) {
             if kill { "kill" } else { "power loss" }
         );
         let store = open(&sim).unwrap_or_else(|e| panic!("{ctx}: reopen: {e}"));
-        check(&store, b, &ids, acked, sealed, &ctx);
+        check(&store, b, &ids, acked, sealing, &ctx);
         // More work, then a power loss: what it acknowledged stays.
-        let done = finish_open_uploads(&store, b, &ctx);
+        let done = finish_open_uploads(&store, b, customer, &ctx);
         drop(store);
         sim.crash(CrashMode::DropUnsynced);
         let store = open(&sim).unwrap_or_else(|e| panic!("{ctx}: second reopen: {e}"));
         assert!(store.list_uploads(b, "", "", None, 100).unwrap().0.is_empty(), "{ctx}");
         for (key, bytes) in done {
-            assert!(read(&store, b, &key).unwrap() == bytes, "{ctx}: {key} after the power loss");
+            assert!(read(&store, b, &key, customer).unwrap() == bytes, "{ctx}: {key} after the power loss");
         }
         store.compact_with(&CompactionPolicy::everything()).unwrap();
         points += 1;

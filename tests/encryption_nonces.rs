@@ -10,7 +10,11 @@
 //! that no commit lists (the half a broken put left) must not open under any stored version's key
 //! and nonce either: a retry that reused the failed attempt's sealing would show there.
 //!
-//! Multipart uploads are left out: encrypted multipart is not built yet.
+//! SSE-C multipart uploads are in the workload too (the engine's own SSE-C: a bucket's SSE-C block
+//! is the S3 layer's), a part uploaded again included: every part of a completed object is opened
+//! under the key and nonce prefix its attempt's salt derives from the upload's data key (unwrapped
+//! here under the customer key), and the attempt it replaced is an orphan that must open under
+//! none of them.
 
 mod common;
 
@@ -22,11 +26,13 @@ use std::sync::Arc;
 use aes_gcm::aead::{AeadInPlace, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use common::segments::{records, segment_files, segment_id_of};
-use s3lite::crypto::chunks::TAG_BYTES;
-use s3lite::crypto::{Envelope, KeyProvider, MasterKeys, body_aad, wrap_aad};
+use s3lite::crypto::chunks::{CHUNK_BYTES, TAG_BYTES};
+use s3lite::crypto::keys::unwrap_with;
+use s3lite::crypto::parts::{derive_part_key, part_aad, upload_aad};
+use s3lite::crypto::{CustomerKey, Envelope, KeyProvider, MasterKeys, SseMode, body_aad, wrap_aad};
 use s3lite::format::meta::ObjectMeta;
 use s3lite::format::record::{RecordKind, decode_prefix};
-use s3lite::{Encryption, Error, NewVersion, PutOptions, Store};
+use s3lite::{CompleteOptions, Encryption, Error, NewVersion, PartOptions, PutOptions, Store, UploadOptions};
 
 /// One step of a workload: what a client does, retries included.
 #[derive(Debug, Clone)]
@@ -39,7 +45,12 @@ enum Op {
     RefusedThenRetried { versioned: bool, key: u8, size: usize },
     /// A put whose body breaks off half way, then retried whole.
     BrokenBodyThenRetried { versioned: bool, key: u8, size: usize },
+    /// A two-part multipart upload under the customer key, part 1 uploaded twice if `again`.
+    CustomerMultipart { versioned: bool, key: u8, again: bool },
 }
+
+/// The customer key of the SSE-C uploads.
+const CUSTOMER_KEY: [u8; 32] = [0x5c; 32];
 
 const SIZES: [usize; 5] = [0, 1, 5_000, 70_000, 200_000];
 
@@ -55,6 +66,8 @@ fn op() -> impl proptest::strategy::Strategy<Value = Op> {
             .prop_map(|(versioned, key, size)| Op::RefusedThenRetried { versioned, key, size }),
         1 => (any::<bool>(), 0..3u8, size)
             .prop_map(|(versioned, key, size)| Op::BrokenBodyThenRetried { versioned, key, size }),
+        1 => (any::<bool>(), 0..3u8, any::<bool>())
+            .prop_map(|(versioned, key, again)| Op::CustomerMultipart { versioned, key, again }),
     ]
 }
 
@@ -94,6 +107,7 @@ fn run_workload(store: &Store, ops: &[Op]) -> usize {
                 | Op::RefusedThenRetried { size, .. }
                 | Op::BrokenBodyThenRetried { size, .. } => *size,
                 Op::Copy { .. } => 0,
+                Op::CustomerMultipart { .. } => 75_000,
             },
         );
         match *op {
@@ -152,12 +166,34 @@ fn run_workload(store: &Store, ops: &[Op]) -> usize {
                 store.put_bytes(b, &format!("k{key}"), &data, &opts).unwrap();
                 stored += 1;
             }
+            Op::CustomerMultipart { versioned, key, again } => {
+                let b = store.bucket(bucket_name(versioned)).unwrap().id;
+                let ck = CustomerKey::from_bytes(CUSTOMER_KEY);
+                let create = UploadOptions {
+                    encryption: Some(Encryption::Customer { key: ck.clone() }),
+                    ..UploadOptions::default()
+                };
+                let name = format!("k{key}");
+                let up = store.create_upload(b, &name, &create).unwrap().upload_id;
+                let part = PartOptions { customer_key: Some(ck), ..PartOptions::default() };
+                let (one, two) = data.split_at(70_000);
+                if again {
+                    store.upload_part(b, &name, &up, 1, one, &part).unwrap();
+                }
+                store.upload_part(b, &name, &up, 1, one, &part).unwrap();
+                store.upload_part(b, &name, &up, 2, two, &part).unwrap();
+                let version = if versioned { NewVersion::Unique } else { NewVersion::Null };
+                let done = CompleteOptions { version, ..CompleteOptions::default() };
+                store.complete_upload(b, &name, &up, &[(1, None), (2, None)], &done).unwrap();
+                stored += 1;
+            }
         }
     }
     stored
 }
 
-/// A stored sealed version: its data key, nonce prefix and the associated data of its chunks.
+/// A stored sealed body (a version's, or one part of a multipart object's): its data key (a
+/// part's derived key), nonce prefix and the associated data of its chunks.
 struct Version {
     dek: [u8; 32],
     nonce_prefix: [u8; 7],
@@ -187,14 +223,16 @@ fn opens(dek: &[u8; 32], nonce: &[u8; 12], aad: &[u8], sealed: &[u8]) -> bool {
 }
 
 /// Every sealed version in the store's files (superseded ones included), each data key unwrapped
-/// with the associated data of the place its commit record names; and the bodies of the chunk
-/// records no commit lists.
-fn stored(root: &Path, keys: &MasterKeys) -> (Vec<Version>, Vec<Vec<u8>>) {
+/// with the associated data of the place its commit record names (a multipart object gives one
+/// entry per part); how many commit records there were; and the bodies of the chunk records no
+/// commit lists.
+fn stored(root: &Path, keys: &MasterKeys) -> (Vec<Version>, usize, Vec<Vec<u8>>) {
     let files: HashMap<u64, Vec<u8>> =
         segment_files(root).iter().map(|f| (segment_id_of(f), std::fs::read(f).unwrap())).collect();
     let mut versions = Vec::new();
     let mut listed = HashSet::new();
     let mut chunk_records = Vec::new();
+    let mut commits = 0;
     for (&segment_id, bytes) in &files {
         let store_uuid: [u8; 16] = bytes[32..48].try_into().unwrap();
         for (pos, h) in records(bytes) {
@@ -205,9 +243,52 @@ fn stored(root: &Path, keys: &MasterKeys) -> (Vec<Version>, Vec<Vec<u8>>) {
             if h.kind != RecordKind::ObjectCommit {
                 continue;
             }
+            commits += 1;
             let (_, key, meta) = decode_prefix(&bytes[pos..]).unwrap();
             let meta = ObjectMeta::decode(meta).unwrap();
             let env = Envelope::decode(meta.envelope.as_deref().expect("every version is sealed")).unwrap();
+            let run = |chunks: &[s3lite::format::meta::ChunkRef], listed: &mut HashSet<(u64, u64)>| {
+                let mut sealed = Vec::new();
+                for c in chunks {
+                    listed.insert((c.segment_id, c.offset));
+                    let file = &files[&c.segment_id];
+                    let (rec, _, _) = decode_prefix(&file[c.offset as usize..]).unwrap();
+                    let at = c.offset as usize + rec.body_offset() as usize;
+                    sealed.extend_from_slice(&file[at..at + c.len as usize]);
+                }
+                sealed
+            };
+            if let Some(seals) = &meta.part_seals {
+                // An SSE-C multipart object: the upload's data key under the customer key, and
+                // each part under the key its attempt's salt derives.
+                assert_eq!(env.mode, SseMode::Customer);
+                let aad = upload_aad(&store_uuid, h.bucket_id, key, &seals.upload_id, CHUNK_BYTES as u32);
+                let wrap = wrap_aad(&aad, 0, &env.nonce_prefix, env.mode);
+                let dek =
+                    unwrap_with(&CUSTOMER_KEY, &env.wrapped, &wrap).expect("opens under the customer key");
+                let mut at = 0;
+                for (seal, &(_, n)) in seals.parts.iter().zip(&meta.part_runs) {
+                    let (part_key, nonce_prefix) = derive_part_key(&dek, &seal.salt, seal.number);
+                    let chunks = &meta.chunks[at..at + n as usize];
+                    at += n as usize;
+                    versions.push(Version {
+                        dek: *part_key.bytes(),
+                        nonce_prefix,
+                        aad: part_aad(
+                            &store_uuid,
+                            h.bucket_id,
+                            key,
+                            &seals.upload_id,
+                            seal.number,
+                            CHUNK_BYTES as u32,
+                        ),
+                        chunk_bytes: CHUNK_BYTES,
+                        plaintext_len: seal.size,
+                        sealed: run(chunks, &mut listed),
+                    });
+                }
+                continue;
+            }
             let aad = body_aad(&store_uuid, h.bucket_id, key, &h.version_id, env.chunk_bytes() as u32);
             let dek = keys
                 .unwrap(
@@ -216,14 +297,7 @@ fn stored(root: &Path, keys: &MasterKeys) -> (Vec<Version>, Vec<Vec<u8>>) {
                     &wrap_aad(&aad, env.plaintext_len, &env.nonce_prefix, env.mode),
                 )
                 .unwrap();
-            let mut sealed = Vec::new();
-            for c in &meta.chunks {
-                listed.insert((c.segment_id, c.offset));
-                let file = &files[&c.segment_id];
-                let (rec, _, _) = decode_prefix(&file[c.offset as usize..]).unwrap();
-                let at = c.offset as usize + rec.body_offset() as usize;
-                sealed.extend_from_slice(&file[at..at + c.len as usize]);
-            }
+            let sealed = run(&meta.chunks, &mut listed);
             versions.push(Version {
                 dek: *dek.bytes(),
                 nonce_prefix: env.nonce_prefix,
@@ -235,7 +309,7 @@ fn stored(root: &Path, keys: &MasterKeys) -> (Vec<Version>, Vec<Vec<u8>>) {
         }
     }
     let orphans = chunk_records.into_iter().filter(|(at, _)| !listed.contains(at)).map(|(_, b)| b).collect();
-    (versions, orphans)
+    (versions, commits, orphans)
 }
 
 /// A store with 4 KiB chunk records (so a body broken off half way leaves sealed records behind)
@@ -267,8 +341,8 @@ fn check_workload(ops: &[Op]) -> usize {
     let (store, keys) = open_store(&root);
     let written = run_workload(&store, ops);
     store.close().unwrap();
-    let (versions, orphans) = stored(&root, &keys);
-    assert_eq!(versions.len(), written, "one sealed version per acknowledged write");
+    let (versions, commits, orphans) = stored(&root, &keys);
+    assert_eq!(commits, written, "one sealed version per acknowledged write");
     let deks: HashSet<[u8; 32]> = versions.iter().map(|v| v.dek).collect();
     assert_eq!(deks.len(), versions.len(), "a data key was drawn twice");
     let mut nonces = HashSet::new();
@@ -333,8 +407,14 @@ fn a_fixed_workload_of_every_kind_of_write_repeats_no_key_or_nonce() {
         Op::BrokenBodyThenRetried { versioned: false, key: 2, size: 200_000 },
         Op::BrokenBodyThenRetried { versioned: true, key: 2, size: 200_000 },
         Op::Put { versioned: false, key: 2, size: 1, kms: true },
+        Op::CustomerMultipart { versioned: false, key: 1, again: true },
+        Op::CustomerMultipart { versioned: true, key: 1, again: false },
+        Op::CustomerMultipart { versioned: true, key: 1, again: true },
     ];
-    assert!(check_workload(&ops) >= 2, "each broken 200 KB put left a sealed chunk record");
+    assert!(
+        check_workload(&ops) >= 4,
+        "each broken 200 KB put and each replaced part left a sealed chunk record"
+    );
 }
 
 proptest::proptest! {

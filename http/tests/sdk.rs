@@ -656,8 +656,9 @@ async fn request_ids(env: Env) {
 }
 
 /// SSE-S3 and KMS-style encryption over the protocol: the headers go in and come back on PUT, GET,
-/// HEAD and COPY; an unknown algorithm or KMS key is a 400; SSE-C multipart uploads are
-/// `NotImplemented`; nothing refused is stored.
+/// HEAD and COPY; an unknown algorithm or KMS key is a 400; an SSE-C multipart upload in a
+/// bucket that blocks SSE-C (every new one, in a store that encrypts by default) is a 403; nothing
+/// refused is stored.
 async fn server_side_encryption(env: Env) {
     use aws_sdk_s3::types::ServerSideEncryption;
     let s3 = &env.client;
@@ -745,7 +746,7 @@ async fn server_side_encryption(env: Env) {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(common::code(&e), "NotImplemented");
+    assert_eq!((common::code(&e), common::status(&e)), ("AccessDenied".into(), 403));
     let up = s3.create_multipart_upload().bucket("sse").key("m").send().await.unwrap();
     let e = s3
         .upload_part()
@@ -760,7 +761,7 @@ async fn server_side_encryption(env: Env) {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(common::code(&e), "NotImplemented");
+    assert_eq!((common::code(&e), common::status(&e)), ("AccessDenied".into(), 403));
     // Nothing refused was stored.
     let e = s3.head_object().bucket("sse").key("bad").send().await.unwrap_err();
     assert_eq!(common::status(&e), 404);

@@ -547,6 +547,7 @@ builder!(
         content_language: String, cache_control: String, expires: String, tagging: String,
         storage_class: String, checksum_algorithm: ChecksumAlgorithm, checksum_type: String,
         server_side_encryption: ServerSideEncryption, ssekms_key_id: String,
+        sse_customer_algorithm: String, sse_customer_key: SseCustomerKey, sse_customer_key_md5: String,
     }
     required { bucket, key }
 );
@@ -559,6 +560,7 @@ builder!(
         part_number: i32, content_md5: String, checksum_algorithm: ChecksumAlgorithm,
         checksum_crc32: String, checksum_crc32_c: String, checksum_crc64_nvme: String,
         checksum_sha1: String, checksum_sha256: String,
+        sse_customer_algorithm: String, sse_customer_key: SseCustomerKey, sse_customer_key_md5: String,
     }
     required { bucket, key, upload_id, part_number }
 );
@@ -567,7 +569,12 @@ builder!(
     UploadPartCopyBuilder, upload_part_copy, UploadPartCopyRequest, UploadPartCopyOutput, 200,
     |s3, r| s3.upload_part_copy(r),
     fields { bucket: String, key: String, upload_id: String, copy_source: String }
-    optional { part_number: i32, copy_source_range: String }
+    optional {
+        part_number: i32, copy_source_range: String,
+        sse_customer_algorithm: String, sse_customer_key: SseCustomerKey, sse_customer_key_md5: String,
+        copy_source_sse_customer_algorithm: String, copy_source_sse_customer_key: SseCustomerKey,
+        copy_source_sse_customer_key_md5: String,
+    }
     required { bucket, key, upload_id, part_number, copy_source }
 );
 builder!(
@@ -576,7 +583,10 @@ builder!(
     CompleteMultipartUploadOutput, 200,
     |s3, r| s3.complete_multipart_upload(r),
     fields { bucket: String, key: String, upload_id: String }
-    optional { multipart_upload: CompletedMultipartUpload, if_none_match: String, if_match: String }
+    optional {
+        multipart_upload: CompletedMultipartUpload, if_none_match: String, if_match: String,
+        sse_customer_algorithm: String, sse_customer_key: SseCustomerKey, sse_customer_key_md5: String,
+    }
     required { bucket, key, upload_id }
 );
 builder!(

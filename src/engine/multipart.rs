@@ -20,8 +20,8 @@ use super::options::{
     BodyFinish, Encryption, EncryptionInfo, NewVersion, ObjectInfo, PutOptions, WriteCondition, info_from,
     with_meta,
 };
-use crate::engine::crypto::Envelope;
 use crate::engine::crypto::parts::PartSeal;
+use crate::engine::crypto::{CustomerKey, CustomerKeyMac, Envelope};
 use crate::engine::format::meta::{CHUNKS_PER_MULTIPART_OBJECT_MAX, ChunkRef, ObjectMeta, PartSeals};
 use crate::engine::format::record::{
     FLAG_NULL_VERSION, RecordKind, RecordParts, decode_record, encode_record,
@@ -30,6 +30,7 @@ use crate::engine::partition::index::{EntryKind, IndexEntry, spans_of};
 use crate::engine::partition::rate::RequestKind;
 use crate::engine::partition::uploads::{PartEntry, RecordAt, Upload, UploadKey, after_marker};
 use crate::engine::partition::{Condition, Effect, Partition, Precondition, WriteRecord, stats};
+use crate::engine::sealing_parts::UploadName;
 use crate::engine::store::Store;
 use crate::error::{CorruptionSite, Error, Result};
 use crate::limits::{COMMIT_META_BYTES_MAX, PART_BYTES_MAX, PART_NUMBER_MAX, RECORD_META_BYTES_MAX};
@@ -77,6 +78,10 @@ pub struct PartOptions {
     pub finish: Option<BodyFinish>,
     /// Durability of the part record (the store's default when `None`).
     pub durability: Option<Durability>,
+    /// SSE-C: the key the upload was created under, which every part of such an upload must
+    /// send (`SseCustomerUploadKeyMissing` without, `SseCustomerUploadKeyMismatch` for another,
+    /// or for a key sent to an upload not sealed under one).
+    pub customer_key: Option<CustomerKey>,
 }
 
 /// One part as stored.
@@ -147,6 +152,9 @@ pub struct CompleteOptions {
     pub system_metadata: Option<Vec<(String, String)>>,
     /// Durability of the commit (the store's default when `None`).
     pub durability: Option<Durability>,
+    /// SSE-C: a completion need not send the upload's customer key (S3 does not ask for it); one
+    /// it sends must be the upload's (`SseCustomerUploadKeyMismatch` otherwise).
+    pub customer_key: Option<CustomerKey>,
 }
 
 /// Which parts of an upload a call needs.
@@ -168,6 +176,11 @@ fn upload_precondition(bucket: u64, key: &str, upload: [u8; 16]) -> Precondition
 }
 
 impl Store {
+    /// The names of an upload, for an SSE-C refusal.
+    fn upload_name<'a>(&self, bucket: BucketId, key: &'a str, upload_id: &'a str) -> Result<UploadName<'a>> {
+        Ok(UploadName { bucket: self.bucket_name(bucket)?, key, upload_id })
+    }
+
     fn parse_upload(&self, upload_id: &str) -> Result<[u8; 16]> {
         parse_upload_id(upload_id).ok_or_else(|| no_such_upload(upload_id))
     }
@@ -215,7 +228,7 @@ impl Store {
         let (envelope, _key_use) = match opts.encryption.as_ref().or(write.default_encryption.as_ref()) {
             Some(enc) => {
                 let (env, key_use) = self.seal_upload(bucket, key, id, enc)?;
-                (Some(env), Some(key_use))
+                (Some(env), key_use)
             }
             None => (None, None),
         };
@@ -287,10 +300,15 @@ impl Store {
             let sealing = match &start.envelope {
                 Some(env) => {
                     let site = site_of(part, upload.at);
-                    let upload_key = self.open_upload_key(bucket, key, id, env, site)?;
+                    let customer = opts.customer_key.as_ref();
+                    let upload_key = self.open_upload_key(bucket, key, id, env, customer, site)?;
                     // A new salt per attempt: a part uploaded again never reuses a (key, nonce).
                     let (salt, sealer) = self.part_sealer(&upload_key, bucket, key, id, part_number);
                     Some((salt, sealer, upload_key))
+                }
+                // A customer key for an upload stored in the clear is not the one it was created with.
+                None if opts.customer_key.is_some() => {
+                    return Err(self.upload_name(bucket, key, upload_id)?.mismatch());
                 }
                 None => None,
             };
@@ -507,8 +525,17 @@ impl Store {
         let upload = self.open_upload(part, bucket, key, upload_id, Parts::Numbers(&numbers))?;
         let id = self.parse_upload(upload_id)?;
         let start = read_upload_record(part, bucket.0, key, id, RecordKind::MultipartStart, 0, upload.at)?;
+        let customer = opts.customer_key.as_ref();
         let upload_key = match &start.envelope {
-            Some(env) => Some(self.open_upload_key(bucket, key, id, env, site_of(part, upload.at))?),
+            Some(env) => Some(self.open_upload_for_completion(
+                bucket,
+                key,
+                id,
+                env,
+                customer,
+                site_of(part, upload.at),
+            )?),
+            None if customer.is_some() => return Err(self.upload_name(bucket, key, upload_id)?.mismatch()),
             None => None,
         };
         let mut seals = Vec::with_capacity(if upload_key.is_some() { numbers.len() } else { 0 });
@@ -752,7 +779,7 @@ fn encryption_info(envelope: Option<&[u8]>) -> Option<EncryptionInfo> {
     envelope.and_then(|e| Envelope::decode(e).ok()).map(|e| EncryptionInfo {
         mode: e.mode,
         key_id: e.key_id,
-        customer_key_mac: None,
+        customer_key_mac: e.customer_key_mac.map(|(salt, mac)| CustomerKeyMac { salt, mac }),
     })
 }
 

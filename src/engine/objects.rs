@@ -801,7 +801,9 @@ impl Store {
                 (Some(env), Some(seals)) => {
                     let runs: Vec<u32> = meta.part_runs.iter().map(|r| r.1).collect();
                     let site = rec.site.clone();
-                    let body = self.open_sealed_parts(env, seals, &runs, chunks, bucket, key, e, site)?;
+                    let customer = opts.customer_key.as_ref();
+                    let body =
+                        self.open_sealed_parts(env, seals, &runs, customer, chunks, bucket, key, e, site)?;
                     BodySource::Sealed(Box::new(body))
                 }
                 (Some(env), None) => {

@@ -115,7 +115,7 @@ impl Store {
 
     /// Whether this store's chunk records, sealed, fit a record. The builder checks it for a store
     /// with a key provider; a store without one seals only SSE-C puts, checked here.
-    fn check_sealed_records_fit(&self) -> Result<()> {
+    pub(super) fn check_sealed_records_fit(&self) -> Result<()> {
         let chunk_bytes = self.inner.ctx.params.chunk_bytes;
         let sealed = sealed_record_bytes_max(chunk_bytes);
         if sealed > RECORD_BODY_BYTES_MAX {

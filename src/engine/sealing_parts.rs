@@ -1,14 +1,17 @@
 //! Sealed multipart uploads (DESIGN §4, §7.6): the upload's data key, drawn at
-//! CreateMultipartUpload and wrapped into the start record's envelope; each part attempt's sealer
-//! under its own derived key (`crypto::parts`); the completed object's envelope, the same data key
-//! wrapped once more binding the object's version, length and part list; and the reader's source
-//! for such an object, one cipher per part.
+//! CreateMultipartUpload and wrapped into the start record's envelope (under a master key, or
+//! under the caller's key for SSE-C, with a salted HMAC of it); each part attempt's sealer under
+//! its own derived key (`crypto::parts`); the completed object's envelope (the same data key
+//! wrapped once more binding the object's version, length and part list; under SSE-C, whose
+//! completion carries no key, the upload's own wrap); and the reader's source for such an object,
+//! one cipher per part.
 
 use super::crypto::chunks::{BodyCipher, CHUNK_BYTES, Sealer, sealed_len};
+use super::crypto::keys::{unwrap_with, wrap_with};
 use super::crypto::parts::{
     PART_SALT_BYTES, PartSeal, derive_part_key, object_aad, part_aad, random_part_salt, upload_aad,
 };
-use super::crypto::{Dek, Envelope, KeyId, SseMode, wrap_aad};
+use super::crypto::{CustomerKey, CustomerKeyMac, Dek, Envelope, KeyId, SseMode, WrappedKey, wrap_aad};
 use super::options::Encryption;
 use super::sealing::unwrap_error;
 use crate::engine::body::{ChunkedBody, SealedBody, SealedPart};
@@ -24,12 +27,69 @@ use crate::types::{BucketId, VersionId};
 const NO_PREFIX: [u8; 7] = [0; 7];
 
 /// An encrypted upload's data key, unwrapped, with what its envelope says, and the use of its
-/// master key the call holds until its record is indexed (a retirement waits for it).
+/// master key the call holds until its record is indexed (a retirement waits for it; none under
+/// SSE-C, where no master key is involved).
 pub(super) struct UploadKey {
     dek: Dek,
     mode: SseMode,
     key_id: KeyId,
     _use: Option<KeyUse>,
+}
+
+/// What a completion needs of a sealed upload: its data key (under a master key: the object's
+/// envelope wraps it anew), or, under SSE-C, the start record's envelope itself, which the object
+/// keeps (a completion need not send the customer key, so the data key cannot be re-wrapped).
+pub(super) enum UploadSeal {
+    /// SSE-S3 or KMS-style: the unwrapped upload key.
+    Master(UploadKey),
+    /// SSE-C: the upload's envelope (its wrap and the salted HMAC of the customer key).
+    Customer(Envelope),
+}
+
+/// The identity of an upload, for the errors of a customer key that does not fit it.
+pub(super) struct UploadName<'a> {
+    pub(super) bucket: String,
+    pub(super) key: &'a str,
+    pub(super) upload_id: &'a str,
+}
+
+impl UploadName<'_> {
+    fn missing(&self) -> Error {
+        Error::SseCustomerUploadKeyMissing {
+            bucket: self.bucket.clone(),
+            key: self.key.to_owned(),
+            upload_id: self.upload_id.to_owned(),
+        }
+    }
+
+    pub(super) fn mismatch(&self) -> Error {
+        Error::SseCustomerUploadKeyMismatch {
+            bucket: self.bucket.clone(),
+            key: self.key.to_owned(),
+            upload_id: self.upload_id.to_owned(),
+        }
+    }
+}
+
+/// Checks the customer key a request of an upload sends against the upload's envelope `env`:
+/// an SSE-C upload needs its key (`SseCustomerUploadKeyMissing` when `required` and none is sent),
+/// and any key sent must be the upload's (`SseCustomerUploadKeyMismatch` for another key, or for
+/// an upload not sealed under a customer key).
+pub(super) fn check_upload_customer_key(
+    env: &Envelope,
+    given: Option<&CustomerKey>,
+    required: bool,
+    name: &UploadName<'_>,
+) -> Result<()> {
+    match (env.mode, &env.customer_key_mac, given) {
+        (SseMode::Customer, Some((salt, mac)), Some(k)) => {
+            if (CustomerKeyMac { salt: *salt, mac: *mac }).matches(k) { Ok(()) } else { Err(name.mismatch()) }
+        }
+        (SseMode::Customer, _, None) if required => Err(name.missing()),
+        (SseMode::Customer, _, None) => Ok(()),
+        (_, _, Some(_)) => Err(name.mismatch()),
+        (_, _, None) => Ok(()),
+    }
 }
 
 /// The error of a wrap that failed (a key the provider lacks or will not use). A wrap that does
@@ -40,8 +100,8 @@ fn key_error(key_id: KeyId, e: impl std::fmt::Display) -> Error {
 
 impl Store {
     /// The mode and master key an `enc` asks for (`KMS.NotFoundException` for a key the provider
-    /// does not know; SSE-C is the caller's, and `NotImplemented` here: the single put takes it
-    /// before asking).
+    /// does not know). SSE-C involves no master key: its callers (a put's and an upload's sealing)
+    /// take it before asking, and a caller that does not is refused (`InvalidRequest`).
     pub(super) fn master_key_for(&self, enc: &Encryption) -> Result<(SseMode, KeyId)> {
         let keys = self.key_provider()?;
         let active = || {
@@ -51,9 +111,10 @@ impl Store {
         Ok(match enc {
             Encryption::S3 => (SseMode::S3, active()?),
             Encryption::KmsDefault => (SseMode::Kms, active()?),
-            // SSE-C parts would need the customer key on every UploadPart: not built yet.
             Encryption::Customer { .. } => {
-                return Err(Error::NotImplemented { what: "SSE-C multipart uploads" });
+                return Err(Error::InvalidRequest {
+                    reason: "SSE-C names no master key: the customer's key wraps the data key".into(),
+                });
             }
             Encryption::Kms { key } => {
                 (SseMode::Kms, keys.named_key(key).ok_or_else(|| Error::KmsKeyNotFound { key: key.clone() })?)
@@ -62,22 +123,33 @@ impl Store {
     }
 
     /// Draws a fresh data key for upload `upload_id` of `key` and returns its envelope (for the
-    /// start record's meta): the key wrapped under the master key `enc` names, binding the store,
-    /// bucket id, key, upload id, chunk size and mode; and the master key's use, which the caller
-    /// holds until the start record is indexed.
+    /// start record's meta): the key wrapped under the master key `enc` names (or under the
+    /// customer's key for SSE-C, the envelope then keeping a salted HMAC of that key, never the
+    /// key), binding the store, bucket id, key, upload id, chunk size and mode; and the master
+    /// key's use (none under SSE-C), which the caller holds until the start record is indexed.
     pub(super) fn seal_upload(
         &self,
         bucket: BucketId,
         key: &str,
         upload_id: [u8; 16],
         enc: &Encryption,
-    ) -> Result<(Vec<u8>, KeyUse)> {
+    ) -> Result<(Vec<u8>, Option<KeyUse>)> {
+        let dek = Dek::random();
+        if let Encryption::Customer { key: customer } = enc {
+            // No provider involved: a store without keys takes SSE-C uploads too, if its sealed
+            // records fit (as a put).
+            self.check_sealed_records_fit()?;
+            let aad = self.upload_wrap_aad(bucket, key, upload_id, SseMode::Customer);
+            let wrapped = wrap_with(customer.bytes(), &dek, &aad);
+            let mac = CustomerKeyMac::new(customer);
+            let env = envelope(SseMode::Customer, KeyId([0; 16]), wrapped, 0, Some((mac.salt, mac.mac)));
+            return Ok((env, None));
+        }
         let (mode, key_id) = self.master_key_for(enc)?;
         let key_use = self.inner.key_uses.begin(key_id)?;
-        let dek = Dek::random();
         let aad = self.upload_wrap_aad(bucket, key, upload_id, mode);
         let wrapped = self.key_provider()?.wrap(key_id, &dek, &aad).map_err(|e| key_error(key_id, e))?;
-        Ok((envelope(mode, key_id, wrapped, 0), key_use))
+        Ok((envelope(mode, key_id, wrapped, 0, None), Some(key_use)))
     }
 
     pub(super) fn upload_wrap_aad(
@@ -92,22 +164,45 @@ impl Store {
         wrap_aad(&a, 0, &NO_PREFIX, mode)
     }
 
+    /// Decodes an upload's start record `envelope` and checks what is fixed in it.
+    fn upload_envelope(envelope: &[u8], site: &CorruptionSite) -> Result<Envelope> {
+        let env = Envelope::decode(envelope).map_err(|e| Error::corruption(site.clone(), e.to_string()))?;
+        if env.plaintext_len != 0 || env.chunk_bytes() != CHUNK_BYTES {
+            return Err(Error::corruption(site.clone(), "upload envelope with a length or chunk size"));
+        }
+        Ok(env)
+    }
+
     /// Unwraps an upload's data key from its start record's `envelope`, and begins a use of its
-    /// master key (`KeyUnavailable` while the key is being retired).
+    /// master key (`KeyUnavailable` while the key is being retired). Under SSE-C the part's
+    /// `customer` key unwraps it, once checked against the envelope's HMAC in constant time:
+    /// `SseCustomerUploadKeyMissing` without one, `SseCustomerUploadKeyMismatch` for another key
+    /// (or for a key sent to an upload not sealed under one); nothing is read or written before.
     pub(super) fn open_upload_key(
         &self,
         bucket: BucketId,
         key: &str,
         upload_id: [u8; 16],
         envelope: &[u8],
+        customer: Option<&CustomerKey>,
         site: CorruptionSite,
     ) -> Result<UploadKey> {
-        let env = Envelope::decode(envelope).map_err(|e| Error::corruption(site.clone(), e.to_string()))?;
-        if env.mode == SseMode::Customer {
-            return Err(Error::NotImplemented { what: "SSE-C (customer-provided keys)" });
+        let env = Self::upload_envelope(envelope, &site)?;
+        if env.mode == SseMode::Customer || customer.is_some() {
+            let name = UploadName {
+                bucket: self.bucket_name(bucket)?,
+                key,
+                upload_id: &crate::types::upload_id_string(upload_id),
+            };
+            check_upload_customer_key(&env, customer, true, &name)?;
         }
-        if env.plaintext_len != 0 || env.chunk_bytes() != CHUNK_BYTES {
-            return Err(Error::corruption(site, "upload envelope with a length or chunk size"));
+        if let (SseMode::Customer, Some(k)) = (env.mode, customer) {
+            let aad = self.upload_wrap_aad(bucket, key, upload_id, SseMode::Customer);
+            let dek = unwrap_with(k.bytes(), &env.wrapped, &aad).ok_or_else(|| {
+                // The key is the upload's (its HMAC matched): the wrap was changed on disk.
+                Error::corruption(site, "the upload's data key does not unwrap under its customer key")
+            })?;
+            return Ok(UploadKey { dek, mode: env.mode, key_id: env.key_id, _use: None });
         }
         // The upload is in the index, so a retirement of its key counts it and refuses.
         let key_use = self.inner.key_uses.begin_existing(env.key_id);
@@ -154,13 +249,42 @@ impl Store {
         BodyCipher::new(&part_key, prefix, aad, CHUNK_BYTES)
     }
 
-    /// The completed object's envelope: the upload's data key wrapped again under its master key,
+    /// What a completion of the upload whose start record holds `envelope` needs to seal the
+    /// object: the upload key (under a master key), or the envelope itself (SSE-C, whose key a
+    /// completion need not send; one it sends must be the upload's, else
+    /// `SseCustomerUploadKeyMismatch`, as is a key sent to an upload not sealed under one).
+    pub(super) fn open_upload_for_completion(
+        &self,
+        bucket: BucketId,
+        key: &str,
+        upload_id: [u8; 16],
+        envelope: &[u8],
+        customer: Option<&CustomerKey>,
+        site: CorruptionSite,
+    ) -> Result<UploadSeal> {
+        let env = Self::upload_envelope(envelope, &site)?;
+        if env.mode != SseMode::Customer {
+            return Ok(UploadSeal::Master(
+                self.open_upload_key(bucket, key, upload_id, envelope, customer, site)?,
+            ));
+        }
+        let name = UploadName {
+            bucket: self.bucket_name(bucket)?,
+            key,
+            upload_id: &crate::types::upload_id_string(upload_id),
+        };
+        check_upload_customer_key(&env, customer, false, &name)?;
+        Ok(UploadSeal::Customer(env))
+    }
+
+    /// The completed object's envelope. Under a master key: the upload's data key wrapped again,
     /// binding the object's version, its length and its part list, so that the commit record's
-    /// part list cannot be reordered, cut or moved to another version unnoticed.
+    /// part list cannot be reordered, cut or moved to another version unnoticed. Under SSE-C: the
+    /// upload's envelope with the object's length (the wrap binds the upload, see DESIGN §7.6).
     #[expect(clippy::too_many_arguments, reason = "the fields the object's wrap binds")]
     pub(super) fn seal_completed(
         &self,
-        upload: &UploadKey,
+        upload: &UploadSeal,
         bucket: BucketId,
         key: &str,
         version: VersionId,
@@ -168,12 +292,16 @@ impl Store {
         parts: &[PartSeal],
         size: u64,
     ) -> Result<Vec<u8>> {
+        let upload = match upload {
+            UploadSeal::Master(k) => k,
+            UploadSeal::Customer(env) => return Ok(Envelope { plaintext_len: size, ..env.clone() }.encode()),
+        };
         let aad = self.object_wrap_aad(upload.mode, bucket, key, version, upload_id, parts, size);
         let wrapped = self
             .key_provider()?
             .wrap(upload.key_id, &upload.dek, &aad)
             .map_err(|e| key_error(upload.key_id, e))?;
-        Ok(envelope(upload.mode, upload.key_id, wrapped, size))
+        Ok(envelope(upload.mode, upload.key_id, wrapped, size, None))
     }
 
     #[expect(clippy::too_many_arguments, reason = "the fields the object's wrap binds")]
@@ -215,6 +343,7 @@ impl Store {
 
     /// Opens a sealed multipart object's body: checks the envelope and the part list against the
     /// index entry and each part's stored chunks (`runs`: chunks per part), unwraps the data key
+    /// (under SSE-C with `customer`, the key the read sent, which must match the envelope's HMAC)
     /// and returns the reader's source, one cipher per part.
     #[expect(clippy::too_many_arguments, reason = "what the commit record and the index say")]
     pub(super) fn open_sealed_parts(
@@ -222,6 +351,7 @@ impl Store {
         envelope: &[u8],
         seals: &PartSeals,
         runs: &[u32],
+        customer: Option<&CustomerKey>,
         stored: ChunkedBody,
         bucket: BucketId,
         key: &str,
@@ -229,10 +359,12 @@ impl Store {
         site: CorruptionSite,
     ) -> Result<SealedBody> {
         let env = Envelope::decode(envelope).map_err(|e| Error::corruption(site.clone(), e.to_string()))?;
-        if env.mode == SseMode::Customer {
-            return Err(Error::NotImplemented { what: "SSE-C (customer-provided keys)" });
-        }
         let (total, size) = (seals.parts.iter().map(|p| p.size).sum::<u64>(), entry.size);
+        // S3 assembles parts in ascending number order: a part list out of order was changed (the
+        // SSE-C object's wrap does not bind the list, so this is checked here for every mode).
+        if seals.parts.windows(2).any(|w| w[0].number >= w[1].number) {
+            return Err(Error::corruption(site, "sealed parts out of ascending part-number order"));
+        }
         if env.plaintext_len != size || total != size || env.chunk_bytes() != CHUNK_BYTES {
             return Err(Error::corruption(
                 site,
@@ -263,19 +395,28 @@ impl Store {
             sealed_at += stored_len;
             chunk += n as usize;
         }
-        let aad = self.object_wrap_aad(
-            env.mode,
-            bucket,
-            key,
-            entry.version_id,
-            seals.upload_id,
-            &seals.parts,
-            total,
-        );
-        let dek = self
-            .key_provider()?
-            .unwrap(env.key_id, &env.wrapped, &aad)
-            .map_err(|e| unwrap_error(e, env.key_id, site.clone()))?;
+        let dek = if env.mode == SseMode::Customer {
+            self.open_customer_object_key(&env, customer, bucket, key, seals.upload_id, &site)?
+        } else {
+            if customer.is_some() {
+                return Err(Error::SseCustomerKeyNotApplicable {
+                    bucket: self.bucket_name(bucket)?,
+                    key: key.into(),
+                });
+            }
+            let aad = self.object_wrap_aad(
+                env.mode,
+                bucket,
+                key,
+                entry.version_id,
+                seals.upload_id,
+                &seals.parts,
+                total,
+            );
+            self.key_provider()?
+                .unwrap(env.key_id, &env.wrapped, &aad)
+                .map_err(|e| unwrap_error(e, env.key_id, site.clone()))?
+        };
         let upload = UploadKey { dek, mode: env.mode, key_id: env.key_id, _use: None };
         let parts = seals
             .parts
@@ -292,7 +433,45 @@ impl Store {
     }
 }
 
-fn envelope(mode: SseMode, key_id: KeyId, wrapped: super::crypto::WrappedKey, plaintext_len: u64) -> Vec<u8> {
+impl Store {
+    /// The data key of an SSE-C multipart object: the read's `customer` key checked against the
+    /// envelope's HMAC (`SseCustomerKeyMissing` without one, `SseCustomerKeyMismatch` for another:
+    /// the object's rules, as a put's), then the upload's wrap opened under it.
+    fn open_customer_object_key(
+        &self,
+        env: &Envelope,
+        customer: Option<&CustomerKey>,
+        bucket: BucketId,
+        key: &str,
+        upload_id: [u8; 16],
+        site: &CorruptionSite,
+    ) -> Result<Dek> {
+        let Some(k) = customer else {
+            return Err(Error::SseCustomerKeyMissing { bucket: self.bucket_name(bucket)?, key: key.into() });
+        };
+        match &env.customer_key_mac {
+            Some((salt, mac)) if (CustomerKeyMac { salt: *salt, mac: *mac }).matches(k) => {}
+            _ => {
+                return Err(Error::SseCustomerKeyMismatch {
+                    bucket: self.bucket_name(bucket)?,
+                    key: key.into(),
+                });
+            }
+        }
+        let aad = self.upload_wrap_aad(bucket, key, upload_id, SseMode::Customer);
+        unwrap_with(k.bytes(), &env.wrapped, &aad).ok_or_else(|| {
+            Error::corruption(site.clone(), "the data key does not unwrap under the customer key")
+        })
+    }
+}
+
+fn envelope(
+    mode: SseMode,
+    key_id: KeyId,
+    wrapped: WrappedKey,
+    plaintext_len: u64,
+    customer_key_mac: Option<([u8; 16], [u8; 32])>,
+) -> Vec<u8> {
     Envelope {
         mode,
         key_id,
@@ -300,7 +479,7 @@ fn envelope(mode: SseMode, key_id: KeyId, wrapped: super::crypto::WrappedKey, pl
         nonce_prefix: NO_PREFIX,
         chunk_log2: CHUNK_BYTES.trailing_zeros() as u8,
         plaintext_len,
-        customer_key_mac: None,
+        customer_key_mac,
     }
     .encode()
 }

@@ -16,7 +16,7 @@ use super::types::ServerSideEncryption;
 use crate::engine::catalog::{BucketInfo, EncryptionType};
 use crate::engine::crypto::CustomerKey;
 use crate::engine::crypto::SseMode;
-use crate::engine::options::{Encryption, ObjectInfo};
+use crate::engine::options::{Encryption, EncryptionInfo, ObjectInfo};
 use crate::error::{Error, Result};
 
 /// The one SSE-C algorithm S3 takes.
@@ -153,6 +153,17 @@ impl SseCustomerHeaders<'_> {
     }
 }
 
+/// The customer key one side's three SSE-C headers carry (`names`: the object's or a copy
+/// source's), checked as [`SseCustomerHeaders::key`] checks them.
+pub(super) fn customer_key_of(
+    algorithm: Option<&String>,
+    key: Option<&SseCustomerKey>,
+    key_md5: Option<&String>,
+    names: &'static SseCustomerNames,
+) -> Result<Option<CustomerKey>> {
+    SseCustomerHeaders { algorithm, key, key_md5, names }.key()
+}
+
 /// The engine's sealing for a write: SSE-C when the request carries a customer key, else what
 /// `x-amz-server-side-encryption` and the KMS key id ask for.
 ///
@@ -192,9 +203,10 @@ impl S3 {
         self.store.encrypts_by_default().then(|| vec![EncryptionType::SseC])
     }
 
-    /// Whether `bucket` takes writes sealed under a customer key: PutObject, CopyObject (and
-    /// parts, once encrypted multipart uploads exist) call it before anything is written. Reads
-    /// of SSE-C objects already there are never refused by it, as in S3.
+    /// Whether `bucket` takes writes sealed under a customer key: PutObject, CopyObject,
+    /// CreateMultipartUpload, UploadPart and UploadPartCopy (their destination) call it before
+    /// anything is written. Reads of SSE-C objects already there (and copies out of them) are
+    /// never refused by it, as in S3.
     ///
     /// # Errors
     /// `AccessDenied` (403) when the bucket's `BlockedEncryptionTypes` (or, naming none, the
@@ -223,7 +235,15 @@ pub(super) fn reported_customer(
     info: &ObjectInfo,
     key: Option<&CustomerKey>,
 ) -> (Option<String>, Option<String>) {
-    match (&info.encryption, key) {
+    reported_customer_sealing(info.encryption.as_ref(), key)
+}
+
+/// As [`reported_customer`], for a sealing (a multipart upload's, as its start record says).
+pub(super) fn reported_customer_sealing(
+    enc: Option<&EncryptionInfo>,
+    key: Option<&CustomerKey>,
+) -> (Option<String>, Option<String>) {
+    match (enc, key) {
         (Some(e), Some(k)) if e.mode == SseMode::Customer => {
             (Some(SSE_CUSTOMER_ALGORITHM.to_owned()), Some(B64.encode(k.md5())))
         }

@@ -120,19 +120,6 @@ fn copy_source(src: &dto::CopySource) -> S3Result<String> {
     }
 }
 
-/// The server-side encryption not built yet (SSE-C multipart uploads): a
-/// request that asks for it is refused, rather than stored in the clear while its caller believes
-/// it encrypted. `asked` pairs each SSE header with whether the request set it.
-fn refuse_sse(asked: &[(&str, bool)]) -> S3Result<()> {
-    match asked.iter().find(|(_, set)| *set) {
-        Some((header, _)) => Err(s3s::s3_error!(
-            NotImplemented,
-            "this server-side encryption is not served yet (SSE-C multipart uploads): the request sets {header}"
-        )),
-        None => Ok(()),
-    }
-}
-
 fn ts(t: SystemTime) -> Timestamp {
     Timestamp::from(t)
 }

@@ -9,7 +9,7 @@ use s3s::dto;
 use s3s::{S3Request, S3Response, S3Result};
 
 use super::objects::{http_date, metadata_pairs, sse_of, sse_out, trailer_checksum};
-use super::{StoreS3, copy_source, etag, etag_condition, owner, refuse_sse, run, ts, with_request_id};
+use super::{StoreS3, copy_source, etag, etag_condition, owner, run, ts, with_request_id};
 use crate::body::{TrailerChecked, blocking_reader, declared_length};
 use crate::server::RequestId;
 
@@ -36,7 +36,6 @@ pub(super) async fn create_multipart_upload(
 ) -> S3Result<S3Response<dto::CreateMultipartUploadOutput>> {
     let rid = req.extensions.get::<RequestId>().cloned().unwrap_or_else(RequestId::new);
     let i = &req.input;
-    refuse_sse(&[("x-amz-server-side-encryption-customer-algorithm", i.sse_customer_algorithm.is_some())])?;
     let server_side_encryption =
         sse_of(i.server_side_encryption.as_ref()).map_err(|e| with_request_id(e, &rid))?;
     let r = m::CreateMultipartUploadRequest {
@@ -55,6 +54,9 @@ pub(super) async fn create_multipart_upload(
         checksum_type: i.checksum_type.as_ref().map(|c| c.as_str().to_owned()),
         server_side_encryption,
         ssekms_key_id: i.ssekms_key_id.clone(),
+        sse_customer_algorithm: i.sse_customer_algorithm.clone(),
+        sse_customer_key: i.sse_customer_key.as_ref().map(t::SseCustomerKey::from),
+        sse_customer_key_md5: i.sse_customer_key_md5.clone(),
     };
     run(
         ops,
@@ -71,6 +73,8 @@ pub(super) async fn create_multipart_upload(
                 checksum_type: Some(dto::ChecksumType::from(o.checksum_type)),
                 server_side_encryption: sse_out(o.server_side_encryption),
                 ssekms_key_id: o.ssekms_key_id,
+                sse_customer_algorithm: o.sse_customer_algorithm,
+                sse_customer_key_md5: o.sse_customer_key_md5,
                 ..Default::default()
             })
         },
@@ -85,7 +89,6 @@ pub(super) async fn upload_part(
     let rid = req.extensions.get::<RequestId>().cloned().unwrap_or_else(RequestId::new);
     let trailer = trailer_checksum(&req.headers).map_err(|e| with_request_id(e, &rid))?;
     let i = &mut req.input;
-    refuse_sse(&[("x-amz-server-side-encryption-customer-algorithm", i.sse_customer_algorithm.is_some())])?;
     let body = blocking_reader(i.body.take(), ops.body_idle_timeout);
     let mut body =
         declared_length(body, i.content_length).map_err(|e| with_request_id(crate::to_s3_error(&e), &rid))?;
@@ -108,6 +111,9 @@ pub(super) async fn upload_part(
         checksum_crc64_nvme: i.checksum_crc64nvme.clone(),
         checksum_sha1: i.checksum_sha1.clone(),
         checksum_sha256: i.checksum_sha256.clone(),
+        sse_customer_algorithm: i.sse_customer_algorithm.clone(),
+        sse_customer_key: i.sse_customer_key.as_ref().map(t::SseCustomerKey::from),
+        sse_customer_key_md5: i.sse_customer_key_md5.clone(),
     };
     run(
         ops,
@@ -124,6 +130,8 @@ pub(super) async fn upload_part(
                 checksum_sha256: sha256,
                 server_side_encryption: sse_out(o.server_side_encryption),
                 ssekms_key_id: o.ssekms_key_id,
+                sse_customer_algorithm: o.sse_customer_algorithm,
+                sse_customer_key_md5: o.sse_customer_key_md5,
                 ..Default::default()
             })
         },
@@ -136,13 +144,6 @@ pub(super) async fn upload_part_copy(
     req: S3Request<dto::UploadPartCopyInput>,
 ) -> S3Result<S3Response<dto::UploadPartCopyOutput>> {
     let i = &req.input;
-    refuse_sse(&[
-        ("x-amz-server-side-encryption-customer-algorithm", i.sse_customer_algorithm.is_some()),
-        (
-            "x-amz-copy-source-server-side-encryption-customer-algorithm",
-            i.copy_source_sse_customer_algorithm.is_some(),
-        ),
-    ])?;
     let copy_source = copy_source(&i.copy_source)?;
     if i.copy_source_if_match.is_some()
         || i.copy_source_if_none_match.is_some()
@@ -158,6 +159,12 @@ pub(super) async fn upload_part_copy(
         part_number: Some(i.part_number),
         copy_source,
         copy_source_range: i.copy_source_range.clone(),
+        sse_customer_algorithm: i.sse_customer_algorithm.clone(),
+        sse_customer_key: i.sse_customer_key.as_ref().map(t::SseCustomerKey::from),
+        sse_customer_key_md5: i.sse_customer_key_md5.clone(),
+        copy_source_sse_customer_algorithm: i.copy_source_sse_customer_algorithm.clone(),
+        copy_source_sse_customer_key: i.copy_source_sse_customer_key.as_ref().map(t::SseCustomerKey::from),
+        copy_source_sse_customer_key_md5: i.copy_source_sse_customer_key_md5.clone(),
     };
     run(
         ops,
@@ -179,6 +186,8 @@ pub(super) async fn upload_part_copy(
                 copy_source_version_id: o.copy_source_version_id,
                 server_side_encryption: sse_out(o.server_side_encryption),
                 ssekms_key_id: o.ssekms_key_id,
+                sse_customer_algorithm: o.sse_customer_algorithm,
+                sse_customer_key_md5: o.sse_customer_key_md5,
                 ..Default::default()
             })
         },
@@ -218,6 +227,9 @@ pub(super) async fn complete_multipart_upload(
         multipart_upload: Some(m::CompletedMultipartUpload { parts: parts.unwrap_or_default() }),
         if_none_match: i.if_none_match.as_ref().map(etag_condition),
         if_match: i.if_match.as_ref().map(etag_condition),
+        sse_customer_algorithm: i.sse_customer_algorithm.clone(),
+        sse_customer_key: i.sse_customer_key.as_ref().map(t::SseCustomerKey::from),
+        sse_customer_key_md5: i.sse_customer_key_md5.clone(),
     };
     run(
         ops,

@@ -12,7 +12,7 @@ use super::{
     COMPACTION_INPUT_BYTES_MAX_DEFAULT, CompactionReport, corrupt, decode_kind, read_record_at, reap,
     rewrite_marking_damage,
 };
-use crate::engine::crypto::{Envelope, KeyId};
+use crate::engine::crypto::{Envelope, KeyId, SseMode};
 use crate::engine::format::meta::ObjectMeta;
 use crate::engine::format::record::RecordKind;
 use crate::engine::partition::Partition;
@@ -99,7 +99,8 @@ pub(crate) fn live_under_key(part: &Partition, key: KeyId) -> Result<Vec<LiveSea
             .map_err(|e| corrupt(part, segment_id, offset, format!("meta: {e}")))?;
         let Some(env) = meta.envelope.as_deref() else { continue };
         let env = Envelope::decode(env).map_err(|e| corrupt(part, segment_id, offset, e.to_string()))?;
-        if env.key_id == key {
+        // An SSE-C envelope names no master key (its id field is zero).
+        if env.mode != SseMode::Customer && env.key_id == key {
             found.push(LiveSealed { segment_id, class });
         }
     }
@@ -137,7 +138,8 @@ pub(crate) fn uploads_under_key(part: &Partition, key: KeyId) -> Result<Vec<Live
             .map_err(|e| corrupt(part, segment_id, offset, format!("meta: {e}")))?;
         let Some(env) = meta.envelope.as_deref() else { continue };
         let env = Envelope::decode(env).map_err(|e| corrupt(part, segment_id, offset, e.to_string()))?;
-        if env.key_id == key {
+        // An SSE-C envelope names no master key (its id field is zero).
+        if env.mode != SseMode::Customer && env.key_id == key {
             found.push(LiveSealed { segment_id, class });
         }
     }

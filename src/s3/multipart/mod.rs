@@ -15,9 +15,11 @@ pub use types::*;
 
 use super::checksum::{self, ChecksumAlgorithm};
 use super::objects::{
-    DEFAULT_CONTENT_TYPE, HashingReader, encryption_of, given_checksums, new_version, open_body,
-    output_version, parse_copy_source, refuse_archived, reported_encryption, reported_sealing, storage_class,
-    system_headers,
+    DEFAULT_CONTENT_TYPE, HashingReader, given_checksums, new_version, open_body, output_version,
+    parse_copy_source, refuse_archived, reported_encryption, reported_sealing, storage_class, system_headers,
+};
+use super::sse_customer::{
+    COPY_SOURCE_HEADERS, OBJECT_HEADERS, customer_key_of, reported_customer_sealing, write_encryption,
 };
 use super::types::{Body, COMPOSITE_CHECKSUM_FLAG, Checksums};
 use super::{S3, rules, time_of};
@@ -90,13 +92,25 @@ impl S3 {
     /// `InvalidRequest` for a checksum type the algorithm does not have (CRC64NVME is
     /// `FULL_OBJECT` only, SHA-1 and SHA-256 `COMPOSITE` only) or a type without an algorithm;
     /// `InvalidArgument` for a KMS key id without `aws:kms`, `KMS.NotFoundException` for a key the
-    /// store does not know, `KeyUnavailable` for encryption in a store without keys.
+    /// store does not know, `KeyUnavailable` for encryption in a store without keys; for SSE-C,
+    /// the header errors of PutObject (`InvalidArgument`, `InvalidEncryptionAlgorithmError`) and
+    /// `AccessDenied` when the bucket blocks SSE-C.
     pub fn create_multipart_upload(
         &self,
         req: CreateMultipartUploadRequest,
     ) -> Result<CreateMultipartUploadOutput> {
         let b = self.bucket(&req.bucket)?;
-        let encryption = encryption_of(req.server_side_encryption, req.ssekms_key_id.as_ref())?;
+        let customer = customer_key_of(
+            req.sse_customer_algorithm.as_ref(),
+            req.sse_customer_key.as_ref(),
+            req.sse_customer_key_md5.as_ref(),
+            &OBJECT_HEADERS,
+        )?;
+        if customer.is_some() {
+            self.sse_customer_allowed(&b)?;
+        }
+        let encryption =
+            write_encryption(customer.as_ref(), req.server_side_encryption, req.ssekms_key_id.as_ref())?;
         let kind = req.checksum_type.as_deref().map(ChecksumType::parse).transpose()?;
         let (alg, kind) = match (req.checksum_algorithm, kind) {
             (None, Some(_)) => {
@@ -144,6 +158,8 @@ impl S3 {
         };
         let started = self.store.create_upload(b.id, &req.key, &opts)?;
         let (server_side_encryption, ssekms_key_id) = reported_sealing(started.encryption.as_ref());
+        let (sse_customer_algorithm, sse_customer_key_md5) =
+            reported_customer_sealing(started.encryption.as_ref(), customer.as_ref());
         Ok(CreateMultipartUploadOutput {
             bucket: req.bucket,
             key: req.key,
@@ -152,6 +168,8 @@ impl S3 {
             checksum_type: kind.as_str().into(),
             server_side_encryption,
             ssekms_key_id,
+            sse_customer_algorithm,
+            sse_customer_key_md5,
         })
     }
 
@@ -160,10 +178,22 @@ impl S3 {
     ///
     /// # Errors
     /// `NoSuchBucket`, `NoSuchUpload`, `InvalidArgument` (part number), `InvalidRequest` (a checksum
-    /// of another algorithm than the upload's), `BadDigest`, `InvalidDigest`, `EntityTooLarge`.
+    /// of another algorithm than the upload's), `BadDigest`, `InvalidDigest`, `EntityTooLarge`;
+    /// SSE-C: the header errors, `AccessDenied` when the bucket blocks SSE-C, `InvalidRequest`
+    /// for an SSE-C upload's part without its key or with another key (or a key sent to an upload
+    /// not sealed under one), all before the body is read.
     pub fn upload_part(&self, req: UploadPartRequest) -> Result<UploadPartOutput> {
         let b = self.bucket(&req.bucket)?;
         let number = part_number(req.part_number)?;
+        let customer = customer_key_of(
+            req.sse_customer_algorithm.as_ref(),
+            req.sse_customer_key.as_ref(),
+            req.sse_customer_key_md5.as_ref(),
+            &OBJECT_HEADERS,
+        )?;
+        if customer.is_some() {
+            self.sse_customer_allowed(&b)?;
+        }
         let details = self.store.upload_start(b.id, &req.key, &req.upload_id)?;
         let (alg, _, asked) = upload_checksum_asked(&details.system_metadata);
         let given = given_checksums([
@@ -214,14 +244,23 @@ impl S3 {
             }
             Ok(vec![(alg.code(), sum)])
         }));
-        let opts = PartOptions { content_length, finish: Some(finish), durability: None };
+        let opts = PartOptions {
+            content_length,
+            finish: Some(finish),
+            durability: None,
+            customer_key: customer.clone(),
+        };
         let info = self.store.upload_part(b.id, &req.key, &req.upload_id, number, reader, &opts)?;
         let (server_side_encryption, ssekms_key_id) = reported_sealing(details.encryption.as_ref());
+        let (sse_customer_algorithm, sse_customer_key_md5) =
+            reported_customer_sealing(details.encryption.as_ref(), customer.as_ref());
         Ok(UploadPartOutput {
             e_tag: info.e_tag,
             checksums: Checksums::from_stored(&info.checksums),
             server_side_encryption,
             ssekms_key_id,
+            sse_customer_algorithm,
+            sse_customer_key_md5,
         })
     }
 
@@ -229,9 +268,28 @@ impl S3 {
     ///
     /// # Errors
     /// As [`S3::upload_part`], plus the source's `NoSuchKey`, `NoSuchVersion`, `InvalidObjectState`,
-    /// `InvalidArgument` for a malformed `x-amz-copy-source-range` or one past the source's end.
+    /// `InvalidArgument` for a malformed `x-amz-copy-source-range` or one past the source's end;
+    /// an SSE-C source read without its key (the `x-amz-copy-source-server-side-encryption-customer-*`
+    /// headers) or with another is refused as CopyObject's source is, and the destination's key
+    /// is checked as UploadPart checks it.
     pub fn upload_part_copy(&self, req: UploadPartCopyRequest) -> Result<UploadPartCopyOutput> {
         let (src_bucket, src_key, src_version) = parse_copy_source(&req.copy_source)?;
+        // Both sides' headers are checked before anything is read.
+        let source_key = customer_key_of(
+            req.copy_source_sse_customer_algorithm.as_ref(),
+            req.copy_source_sse_customer_key.as_ref(),
+            req.copy_source_sse_customer_key_md5.as_ref(),
+            &COPY_SOURCE_HEADERS,
+        )?;
+        let destination_key = customer_key_of(
+            req.sse_customer_algorithm.as_ref(),
+            req.sse_customer_key.as_ref(),
+            req.sse_customer_key_md5.as_ref(),
+            &OBJECT_HEADERS,
+        )?;
+        if destination_key.is_some() {
+            self.sse_customer_allowed(&self.bucket(&req.bucket)?)?;
+        }
         let src = self.bucket(&src_bucket)?;
         let range = match &req.copy_source_range {
             None => None,
@@ -251,7 +309,7 @@ impl S3 {
         let get = GetOptions {
             version: Some(head.version_id),
             range: range.map(|(first, last)| ByteRange::Inclusive(first, last)),
-            ..GetOptions::default()
+            customer_key: source_key,
         };
         let (info, body) = self.store.get(src.id, &src_key, &get)?;
         let out = self.upload_part(UploadPartRequest {
@@ -260,6 +318,9 @@ impl S3 {
             upload_id: req.upload_id,
             part_number: req.part_number,
             body: Body::Reader(Box::new(body)),
+            sse_customer_algorithm: req.sse_customer_algorithm,
+            sse_customer_key: req.sse_customer_key,
+            sse_customer_key_md5: req.sse_customer_key_md5,
             ..UploadPartRequest::default()
         })?;
         Ok(UploadPartCopyOutput {
@@ -272,6 +333,8 @@ impl S3 {
                 .then(|| super::version_string(info.version_id)),
             server_side_encryption: out.server_side_encryption,
             ssekms_key_id: out.ssekms_key_id,
+            sse_customer_algorithm: out.sse_customer_algorithm,
+            sse_customer_key_md5: out.sse_customer_key_md5,
         })
     }
 
@@ -280,12 +343,20 @@ impl S3 {
     /// # Errors
     /// `NoSuchBucket`, `NoSuchUpload`, `MalformedXML` (no parts), `InvalidPartOrder`, `InvalidPart`
     /// (a part not uploaded, an ETag or checksum that differs), `EntityTooSmall` (a part but the
-    /// last under 5 MiB), `PreconditionFailed`, `NotImplemented` for conditions S3 does not take.
+    /// last under 5 MiB), `PreconditionFailed`, `NotImplemented` for conditions S3 does not take;
+    /// an SSE-C upload completes without its key (as in S3), and a key sent must be the
+    /// upload's (`InvalidRequest` otherwise).
     pub fn complete_multipart_upload(
         &self,
         req: CompleteMultipartUploadRequest,
     ) -> Result<CompleteMultipartUploadOutput> {
         let b = self.bucket(&req.bucket)?;
+        let customer = customer_key_of(
+            req.sse_customer_algorithm.as_ref(),
+            req.sse_customer_key.as_ref(),
+            req.sse_customer_key_md5.as_ref(),
+            &OBJECT_HEADERS,
+        )?;
         let condition = match (&req.if_none_match, &req.if_match) {
             (None, None) => None,
             (Some(n), None) if n.trim() == "*" => Some(WriteCondition::IfAbsent),
@@ -402,6 +473,7 @@ impl S3 {
             checksums: vec![checksum.clone()],
             system_metadata: Some(system),
             durability: None,
+            customer_key: customer,
         };
         // The MD5s of the parts read above: the checksums were computed from these very parts.
         let chosen: Vec<(u32, Option<[u8; 16]>)> =

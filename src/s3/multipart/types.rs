@@ -4,7 +4,7 @@ use std::time::SystemTime;
 
 use crate::error::{Error, Result};
 use crate::s3::checksum::ChecksumAlgorithm;
-use crate::s3::types::{Body, Checksums, EncodingType, Owner, ServerSideEncryption};
+use crate::s3::types::{Body, Checksums, EncodingType, Owner, ServerSideEncryption, SseCustomerKey};
 use crate::types::StorageClass;
 
 /// `FULL_OBJECT` or `COMPOSITE`.
@@ -72,6 +72,12 @@ pub struct CreateMultipartUploadRequest {
     pub server_side_encryption: Option<ServerSideEncryption>,
     /// `x-amz-server-side-encryption-aws-kms-key-id` (with `aws:kms`).
     pub ssekms_key_id: Option<String>,
+    /// `x-amz-server-side-encryption-customer-algorithm` (SSE-C: `AES256`): the parts and the object are sealed under the customer's key, which every part must send again.
+    pub sse_customer_algorithm: Option<String>,
+    /// `x-amz-server-side-encryption-customer-key`: the base64 of the customer's 256-bit key.
+    pub sse_customer_key: Option<SseCustomerKey>,
+    /// `x-amz-server-side-encryption-customer-key-MD5`: the base64 MD5 of the key.
+    pub sse_customer_key_md5: Option<String>,
 }
 
 /// CreateMultipartUpload output.
@@ -91,6 +97,10 @@ pub struct CreateMultipartUploadOutput {
     pub server_side_encryption: Option<ServerSideEncryption>,
     /// The KMS key (with `aws:kms`).
     pub ssekms_key_id: Option<String>,
+    /// SSE-C: `AES256` when the upload is sealed under the customer key the request sent.
+    pub sse_customer_algorithm: Option<String>,
+    /// SSE-C: the base64 MD5 of the key the request sent.
+    pub sse_customer_key_md5: Option<String>,
 }
 
 /// UploadPart input.
@@ -120,6 +130,12 @@ pub struct UploadPartRequest {
     pub checksum_sha1: Option<String>,
     /// `x-amz-checksum-sha256`.
     pub checksum_sha256: Option<String>,
+    /// `x-amz-server-side-encryption-customer-algorithm` (SSE-C: `AES256`): needed by every part of an upload created under a customer key.
+    pub sse_customer_algorithm: Option<String>,
+    /// `x-amz-server-side-encryption-customer-key`: the base64 of the customer's 256-bit key.
+    pub sse_customer_key: Option<SseCustomerKey>,
+    /// `x-amz-server-side-encryption-customer-key-MD5`: the base64 MD5 of the key.
+    pub sse_customer_key_md5: Option<String>,
 }
 
 /// UploadPart output.
@@ -133,6 +149,10 @@ pub struct UploadPartOutput {
     pub server_side_encryption: Option<ServerSideEncryption>,
     /// The KMS key (with `aws:kms`).
     pub ssekms_key_id: Option<String>,
+    /// SSE-C: `AES256` when the upload is sealed under the customer key the request sent.
+    pub sse_customer_algorithm: Option<String>,
+    /// SSE-C: the base64 MD5 of the key the request sent.
+    pub sse_customer_key_md5: Option<String>,
 }
 
 /// UploadPartCopy input.
@@ -150,6 +170,18 @@ pub struct UploadPartCopyRequest {
     pub copy_source: String,
     /// `x-amz-copy-source-range`: `bytes=first-last`.
     pub copy_source_range: Option<String>,
+    /// `x-amz-server-side-encryption-customer-algorithm` (SSE-C: `AES256`): the destination upload's key.
+    pub sse_customer_algorithm: Option<String>,
+    /// `x-amz-server-side-encryption-customer-key`: the base64 of the customer's 256-bit key.
+    pub sse_customer_key: Option<SseCustomerKey>,
+    /// `x-amz-server-side-encryption-customer-key-MD5`: the base64 MD5 of the key.
+    pub sse_customer_key_md5: Option<String>,
+    /// `x-amz-copy-source-server-side-encryption-customer-algorithm`: an SSE-C source's.
+    pub copy_source_sse_customer_algorithm: Option<String>,
+    /// `x-amz-copy-source-server-side-encryption-customer-key`: the key an SSE-C source is sealed under.
+    pub copy_source_sse_customer_key: Option<SseCustomerKey>,
+    /// `x-amz-copy-source-server-side-encryption-customer-key-MD5`.
+    pub copy_source_sse_customer_key_md5: Option<String>,
 }
 
 /// The `CopyPartResult` of UploadPartCopy.
@@ -174,6 +206,10 @@ pub struct UploadPartCopyOutput {
     pub server_side_encryption: Option<ServerSideEncryption>,
     /// The KMS key (with `aws:kms`).
     pub ssekms_key_id: Option<String>,
+    /// SSE-C: `AES256` when the upload is sealed under the customer key the request sent.
+    pub sse_customer_algorithm: Option<String>,
+    /// SSE-C: the base64 MD5 of the key the request sent.
+    pub sse_customer_key_md5: Option<String>,
 }
 
 /// One part named in CompleteMultipartUpload.
@@ -221,6 +257,12 @@ pub struct CompleteMultipartUploadRequest {
     pub if_none_match: Option<String>,
     /// `If-Match`.
     pub if_match: Option<String>,
+    /// `x-amz-server-side-encryption-customer-algorithm` (SSE-C: `AES256`): optional, as in S3; checked against the upload's when sent.
+    pub sse_customer_algorithm: Option<String>,
+    /// `x-amz-server-side-encryption-customer-key`: the base64 of the customer's 256-bit key.
+    pub sse_customer_key: Option<SseCustomerKey>,
+    /// `x-amz-server-side-encryption-customer-key-MD5`: the base64 MD5 of the key.
+    pub sse_customer_key_md5: Option<String>,
 }
 
 /// CompleteMultipartUpload output.
