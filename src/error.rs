@@ -764,7 +764,7 @@ mod tests {
     #[test]
     fn every_error_has_its_s3_code_and_status() {
         let all = every_error();
-        assert_eq!(all.len(), 50);
+        assert_eq!(all.len(), 52);
         for (e, code, status) in all {
             assert_eq!((e.code(), e.http_status()), (code, status), "{e:?}");
             let shown = format!("{code} (HTTP {status}): ");
