@@ -8,7 +8,9 @@
 //! seals every upload by default (the upload's key in its start record, a salt per part attempt);
 //! and with every upload under a customer key (SSE-C, a store without keys: each part and read
 //! sends the key, the completion does not); each must give the same guarantees with every upload
-//! and object sealed.
+//! and object sealed. The two sealed ones run again on a crypto-shredding store, where every
+//! reopen must also leave exactly one owned key slot per live sealed object and per upload still
+//! open (an ended upload's slot and an unacknowledged completion's are swept; a live one's never).
 
 mod common;
 
@@ -31,15 +33,39 @@ enum Sealing {
     Default(Arc<MasterKeys>),
     /// SSE-C: every upload under this customer key.
     Customer(CustomerKey),
+    /// As `Default`, on a crypto-shredding store.
+    DefaultShredded(Arc<MasterKeys>),
+    /// As `Customer`, on a crypto-shredding store (which has master keys: the slot file needs
+    /// them).
+    CustomerShredded(CustomerKey, Arc<MasterKeys>),
 }
 
 impl Sealing {
     fn customer(&self) -> Option<&CustomerKey> {
         match self {
-            Sealing::Customer(k) => Some(k),
+            Sealing::Customer(k) | Sealing::CustomerShredded(k, _) => Some(k),
             _ => None,
         }
     }
+
+    fn shreds(&self) -> bool {
+        matches!(self, Sealing::DefaultShredded(_) | Sealing::CustomerShredded(..))
+    }
+}
+
+/// Owned (non-zero) slots in the store's key slot file.
+fn owned_slots(sim: &SimStorage) -> usize {
+    use s3lite::io::{OpenMode, Storage};
+    let file = sim.open(std::path::Path::new("/db/KEYSLOTS"), OpenMode::ReadOnly).unwrap();
+    let bytes = s3lite::io::read_all(&*file).unwrap();
+    bytes.chunks_exact(80).filter(|s| s.iter().any(|&x| x != 0)).count()
+}
+
+/// Live objects and open uploads: what owns a key slot on a shredding store.
+fn slot_owners(store: &Store, b: BucketId, customer: Option<&CustomerKey>) -> usize {
+    let uploads = store.list_uploads(b, "", "", None, 100).unwrap().0.len();
+    let objects = KEYS.iter().filter(|k| read(store, b, k, customer).is_ok()).count();
+    uploads + objects
 }
 
 /// `key`'s current object, read with the workload's customer key (if any).
@@ -239,17 +265,32 @@ fn sealed_multipart_steps_survive_a_crash_at_every_point() {
     crash_at_every_point(&Sealing::Default(Arc::new(MasterKeys::generate())));
 }
 
+fn customer_key() -> CustomerKey {
+    CustomerKey::from_bytes(std::array::from_fn(|i| i as u8 * 7 + 3))
+}
+
 #[test]
 fn sse_c_multipart_steps_survive_a_crash_at_every_point() {
-    crash_at_every_point(&Sealing::Customer(CustomerKey::from_bytes(std::array::from_fn(|i| {
-        i as u8 * 7 + 3
-    }))));
+    crash_at_every_point(&Sealing::Customer(customer_key()));
+}
+
+#[test]
+fn shredded_multipart_steps_survive_a_crash_at_every_point() {
+    crash_at_every_point(&Sealing::DefaultShredded(Arc::new(MasterKeys::generate())));
+}
+
+#[test]
+fn shredded_sse_c_multipart_steps_survive_a_crash_at_every_point() {
+    crash_at_every_point(&Sealing::CustomerShredded(customer_key(), Arc::new(MasterKeys::generate())));
 }
 
 fn crash_at_every_point(sealing: &Sealing) {
     let customer = sealing.customer();
     let open = |sim: &SimStorage| match sealing {
         Sealing::Default(k) => encrypted(sim_builder(sim), k).open(),
+        Sealing::DefaultShredded(k) | Sealing::CustomerShredded(_, k) => {
+            encrypted(sim_builder(sim), k).crypto_shred(true).open()
+        }
         Sealing::Plain | Sealing::Customer(_) => sim_builder(sim).open(),
     };
     let setup = |sim: &SimStorage| {
@@ -284,6 +325,10 @@ fn crash_at_every_point(sealing: &Sealing) {
         );
         let store = open(&sim).unwrap_or_else(|e| panic!("{ctx}: reopen: {e}"));
         check(&store, b, &ids, acked, sealing, &ctx);
+        if sealing.shreds() {
+            let owners = slot_owners(&store, b, customer);
+            assert_eq!(owned_slots(&sim), owners, "{ctx}: key slots vs live objects and open uploads");
+        }
         // More work, then a power loss: what it acknowledged stays.
         let done = finish_open_uploads(&store, b, customer, &ctx);
         drop(store);
@@ -292,6 +337,10 @@ fn crash_at_every_point(sealing: &Sealing) {
         assert!(store.list_uploads(b, "", "", None, 100).unwrap().0.is_empty(), "{ctx}");
         for (key, bytes) in done {
             assert!(read(&store, b, &key, customer).unwrap() == bytes, "{ctx}: {key} after the power loss");
+        }
+        if sealing.shreds() {
+            let owners = slot_owners(&store, b, customer);
+            assert_eq!(owned_slots(&sim), owners, "{ctx}: key slots after the second reopen");
         }
         store.compact_with(&CompactionPolicy::everything()).unwrap();
         points += 1;

@@ -185,6 +185,21 @@ impl KeySlots {
         key: &[u8],
         version: [u8; 16],
     ) -> std::io::Result<(u32, SlotOwner, Zeroizing<[u8; 32]>)> {
+        let mut secret = Zeroizing::new([0u8; 32]);
+        rand::fill(&mut secret[..]);
+        self.allocate_holding(bucket, key, version, secret)
+    }
+
+    /// As `allocate`, with `secret` (an upload's, handed to the object its completion makes: the
+    /// object's envelope wraps the same `dek ⊕ secret` half as the upload's start record, so that
+    /// the completion needs no key to re-wrap, and the secret outlives the upload's slot).
+    pub(crate) fn allocate_holding(
+        &self,
+        bucket: u64,
+        key: &[u8],
+        version: [u8; 16],
+        secret: Zeroizing<[u8; 32]>,
+    ) -> std::io::Result<(u32, SlotOwner, Zeroizing<[u8; 32]>)> {
         let owner = SlotOwner::new(bucket, key, version, rand::random());
         let slot = {
             let mut a = self.alloc.lock();
@@ -207,8 +222,6 @@ impl KeySlots {
             }
             slot
         };
-        let mut secret = Zeroizing::new([0u8; 32]);
-        rand::fill(&mut secret[..]);
         self.write(slot, &encode_slot(&secret, &owner)[..])?;
         self.sync()?;
         Ok((slot, owner, secret))
@@ -303,8 +316,8 @@ pub(crate) fn open_key_slots(
     if !whole {
         r.key_slots_sweep_skipped = true;
     } else if loaded.iter().any(|(_, s)| *s != SlotState::Free) {
-        // Each live chunked version, by what a slot's owner names of it, and where its commit
-        // record is.
+        // Each live chunked version and upload in progress, by what a slot's owner names of it,
+        // and where its commit (or start) record is.
         let mut live = std::collections::HashMap::new();
         for part in &opened.partitions {
             let ix = part.index.read();
@@ -313,6 +326,12 @@ pub(crate) fn open_key_slots(
                     let owner = SlotOwner::new(k.bucket, &k.key, e.version_id.0, 0).version_key();
                     live.insert(owner, (part.clone(), e.segment_id, e.offset(), e.record_len()));
                 }
+            }
+            // An upload in progress owns a slot under its upload id (drawn from the same counter
+            // as version ids) until its end is durable; its start record names it.
+            for ((bucket, key, upload), u) in ix.uploads().iter() {
+                let owner = SlotOwner::new(*bucket, key, *upload, 0).version_key();
+                live.insert(owner, (part.clone(), u.at.segment_id, u.at.offset, u.at.len));
             }
         }
         let mut by_version: std::collections::HashMap<_, Vec<(u32, SlotOwner)>> =
@@ -325,7 +344,8 @@ pub(crate) fn open_key_slots(
         // Whatever slot a live version's commit record names (with its tag) is kept; every other
         // slot of that version, or of one not in the index, is an orphan: a put that never
         // committed, or a replaced `null` version whose erase a crash cut short (also when the
-        // live version names no slot: a multipart object, or a put without crypto-shred).
+        // live version names no slot: a put without crypto-shred), or an ended upload's whose
+        // erase a crash cut short.
         let mut named = std::collections::HashSet::new();
         for (version, owned) in by_version {
             let keep = match live.get(&version) {

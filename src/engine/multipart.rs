@@ -30,7 +30,7 @@ use crate::engine::partition::index::{EntryKind, IndexEntry, spans_of};
 use crate::engine::partition::rate::RequestKind;
 use crate::engine::partition::uploads::{PartEntry, RecordAt, Upload, UploadKey, after_marker};
 use crate::engine::partition::{Condition, Effect, Partition, Precondition, WriteRecord, stats};
-use crate::engine::sealing_parts::UploadName;
+use crate::engine::sealing_parts::{StartSeal, UploadName};
 use crate::engine::store::Store;
 use crate::error::{CorruptionSite, Error, Result};
 use crate::limits::{COMMIT_META_BYTES_MAX, PART_BYTES_MAX, PART_NUMBER_MAX, RECORD_META_BYTES_MAX};
@@ -225,13 +225,15 @@ impl Store {
         let initiated_ms = self.now_ms();
         // The upload's data key is drawn now and kept (wrapped) in the start record: it survives
         // a reopen, and goes with the upload's records when it ends.
-        let (envelope, _key_use) = match opts.encryption.as_ref().or(write.default_encryption.as_ref()) {
-            Some(enc) => {
-                let (env, key_use) = self.seal_upload(bucket, key, id, enc)?;
-                (Some(env), key_use)
-            }
-            None => (None, None),
-        };
+        // Crypto-shred: the upload's key slot, erased if the start record is never submitted.
+        let (envelope, _key_use, mut key_slot) =
+            match opts.encryption.as_ref().or(write.default_encryption.as_ref()) {
+                Some(enc) => {
+                    let sealed = self.seal_upload(bucket, key, id, enc)?;
+                    (Some(sealed.envelope), sealed.key_use, sealed.slot)
+                }
+                None => (None, None, None),
+            };
         let encryption = encryption_info(envelope.as_deref());
         let meta = ObjectMeta {
             mtime_ms: initiated_ms,
@@ -240,6 +242,7 @@ impl Store {
             system: opts.system_metadata.clone(),
             tags: opts.tags.clone(),
             envelope,
+            key_slot: key_slot.as_ref().map(|g| (g.slot, g.owner.tag)),
             ..ObjectMeta::default()
         };
         let meta = meta_bytes(&meta)?;
@@ -263,6 +266,11 @@ impl Store {
         };
         let effect = Effect::UploadStart { key: (bucket.0, key.as_bytes().to_vec(), id), upload };
         let durability = self.durability(opts.durability);
+        // From here the slot is the upload's (a failed submit is an I/O error: whether the start
+        // record survived, the next open's sweep tells).
+        if let Some(g) = &mut key_slot {
+            g.disarm();
+        }
         part.submit(vec![WriteRecord::new(bytes, effect)], opts.storage_class, durability, None)
             .map_err(|e| name_error(e, &write))?;
         Ok(UploadStarted { upload_id: upload_id_string(id), initiated_ms, encryption })
@@ -301,7 +309,8 @@ impl Store {
                 Some(env) => {
                     let site = site_of(part, upload.at);
                     let customer = opts.customer_key.as_ref();
-                    let upload_key = self.open_upload_key(bucket, key, id, env, customer, site)?;
+                    let seal = StartSeal { envelope: env, key_slot: start.key_slot };
+                    let upload_key = self.open_upload_key(bucket, key, id, seal, customer, site)?;
                     // A new salt per attempt: a part uploaded again never reuses a (key, nonce).
                     let (salt, sealer) = self.part_sealer(&upload_key, bucket, key, id, part_number);
                     Some((salt, sealer, upload_key))
@@ -531,7 +540,7 @@ impl Store {
                 bucket,
                 key,
                 id,
-                env,
+                StartSeal { envelope: env, key_slot: start.key_slot },
                 customer,
                 site_of(part, upload.at),
             )?),
@@ -579,12 +588,13 @@ impl Store {
             NewVersion::Unique => (self.new_version_id(), 0),
         };
         let etag: [u8; 16] = md5s.finalize().into();
-        let (envelope, part_seals) = match &upload_key {
+        // Crypto-shred: the object's key slot, erased if the commit is never submitted.
+        let (envelope, part_seals, mut key_slot) = match &upload_key {
             Some(k) => {
-                let env = self.seal_completed(k, bucket, key, version, id, &seals, size)?;
-                (Some(env), Some(PartSeals { upload_id: id, parts: seals }))
+                let sealed = self.seal_completed(k, bucket, key, version, id, &seals, size)?;
+                (Some(sealed.envelope), Some(PartSeals { upload_id: id, parts: seals }), sealed.slot)
             }
-            None => (None, None),
+            None => (None, None, None),
         };
         let meta = ObjectMeta {
             mtime_ms: self.now_ms(),
@@ -600,6 +610,7 @@ impl Store {
             part_runs: runs,
             envelope,
             part_seals,
+            key_slot: key_slot.as_ref().map(|g| (g.slot, g.owner.tag)),
             ..ObjectMeta::default()
         };
         let meta_bytes = meta.encode();
@@ -640,7 +651,18 @@ impl Store {
             pre.condition = c.to_precondition(bucket.0, key).condition;
         }
         let durability = self.durability(opts.durability);
-        part.submit(recs, upload.class, durability, Some(pre)).map_err(|e| name_error(e, &write))?;
+        if let Some(g) = &mut key_slot {
+            g.disarm();
+        }
+        let submitted = part.submit(recs, upload.class, durability, Some(pre));
+        if let (Err(Error::PreconditionFailed { .. } | Error::NoSuchUpload { .. }), Some(g)) =
+            (&submitted, &mut key_slot)
+        {
+            // Refused before anything was written (the upload ended meanwhile, or the condition
+            // failed): the slot is no one's. The upload's own slot is erased by its end.
+            g.rearm();
+        }
+        submitted.map_err(|e| name_error(e, &write))?;
         stats::add(&part.counters.puts, 1);
         self.count_prefix(part, bucket, key);
         drop(write);

@@ -798,25 +798,27 @@ impl Store {
                 found.pinned.clone(),
             );
             match (&meta.envelope, &meta.part_seals) {
-                (Some(env), Some(seals)) => {
-                    let runs: Vec<u32> = meta.part_runs.iter().map(|r| r.1).collect();
-                    let site = rec.site.clone();
+                (Some(env), seals) => {
                     let customer = opts.customer_key.as_ref();
-                    let body =
-                        self.open_sealed_parts(env, seals, &runs, customer, chunks, bucket, key, e, site)?;
-                    BodySource::Sealed(Box::new(body))
-                }
-                (Some(env), None) => {
-                    let opened = self.open_sealed(
-                        env,
-                        meta.key_slot,
-                        opts.customer_key.as_ref(),
-                        chunks,
-                        bucket,
-                        key,
-                        e,
-                        rec.site.clone(),
-                    );
+                    let site = rec.site.clone();
+                    let opened = match seals {
+                        Some(seals) => {
+                            let runs: Vec<u32> = meta.part_runs.iter().map(|r| r.1).collect();
+                            self.open_sealed_parts(
+                                env,
+                                meta.key_slot,
+                                seals,
+                                &runs,
+                                customer,
+                                chunks,
+                                bucket,
+                                key,
+                                e,
+                                site,
+                            )
+                        }
+                        None => self.open_sealed(env, meta.key_slot, customer, chunks, bucket, key, e, site),
+                    };
                     match opened {
                         Ok(body) => BodySource::Sealed(Box::new(body)),
                         // Its key slot is gone: if the version is too, it was removed meanwhile.

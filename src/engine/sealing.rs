@@ -128,6 +128,59 @@ impl Store {
         Ok(())
     }
 
+    /// The key slots new sealed writes take: the store's, when it crypto-shreds.
+    pub(super) fn shredding_slots(&self) -> Option<&Arc<KeySlots>> {
+        self.inner.ctx.key_slots.get().filter(|_| self.inner.crypto_shred)
+    }
+
+    /// Takes (and syncs) a key slot owned by `owner_id` (a version id, or an upload id: both come
+    /// from one counter) of `key` in `bucket`, holding `secret`, or a fresh one when `None`;
+    /// returns its guard (armed: dropped before its write is submitted, it erases the slot) and
+    /// the secret. An I/O error poisons the store.
+    pub(super) fn take_key_slot(
+        &self,
+        slots: &Arc<KeySlots>,
+        bucket: BucketId,
+        key: &str,
+        owner_id: [u8; 16],
+        secret: Option<Zeroizing<[u8; 32]>>,
+    ) -> Result<(SlotGuard, Zeroizing<[u8; 32]>)> {
+        let taken = match secret {
+            Some(s) => slots.allocate_holding(bucket.0, key.as_bytes(), owner_id, s),
+            None => slots.allocate(bucket.0, key.as_bytes(), owner_id),
+        };
+        let (slot, owner, secret) =
+            taken.map_err(|e| self.inner.ctx.poison("key slot write", &slots.path, e))?;
+        Ok((SlotGuard { slots: slots.clone(), slot, owner, armed: true }, secret))
+    }
+
+    /// The secret in the key slot `named` (slot, tag) by the record of `owner_id` (a version or
+    /// an upload) of `key`: `Corruption` when the slot is not that record's (erased, taken by
+    /// another, damaged) or the store has no slot file.
+    pub(super) fn key_slot_secret(
+        &self,
+        (slot, tag): (u32, u32),
+        bucket: BucketId,
+        key: &str,
+        owner_id: [u8; 16],
+        site: &CorruptionSite,
+    ) -> Result<Zeroizing<[u8; 32]>> {
+        let owner = SlotOwner::new(bucket.0, key.as_bytes(), owner_id, tag);
+        let Some(slots) = self.inner.ctx.key_slots.get() else {
+            return Err(Error::corruption(
+                site.clone(),
+                format!("key slot {slot} named, but the store has no KEYSLOTS file"),
+            ));
+        };
+        let secret = slots.read(slot, &owner).map_err(|e| Error::io("read key slot", &slots.path, e))?;
+        secret.map_err(|found| {
+            Error::corruption(
+                site.clone(),
+                format!("key slot {slot} holds {found:?}, not its record's secret"),
+            )
+        })
+    }
+
     /// Draws a fresh data key and nonce prefix for a put of `key`'s version `version`, and the
     /// sealer its body goes through.
     pub(super) fn start_sealing(
@@ -156,13 +209,8 @@ impl Store {
             Some(_) => None,
             None => Some(self.inner.key_uses.begin(key_id)?),
         };
-        let slot = match self.inner.ctx.key_slots.get().filter(|_| self.inner.crypto_shred) {
-            Some(slots) => {
-                let (slot, owner, secret) = slots
-                    .allocate(bucket.0, key.as_bytes(), version.0)
-                    .map_err(|e| self.inner.ctx.poison("key slot write", &slots.path, e))?;
-                Some((SlotGuard { slots: slots.clone(), slot, owner, armed: true }, secret))
-            }
+        let slot = match self.shredding_slots() {
+            Some(slots) => Some(self.take_key_slot(slots, bucket, key, version.0, None)?),
             None => None,
         };
         let sealing = Sealing {
@@ -292,21 +340,8 @@ impl Store {
                 .unwrap(env.key_id, &env.wrapped, &wrap)
                 .map_err(|e| unwrap_error(e, env.key_id, site.clone()))?,
         };
-        if let Some((slot, tag)) = key_slot {
-            let owner = SlotOwner::new(bucket.0, key.as_bytes(), version.0, tag);
-            let Some(slots) = self.inner.ctx.key_slots.get() else {
-                return Err(Error::corruption(
-                    site,
-                    format!("key slot {slot} named, but the store has no KEYSLOTS file"),
-                ));
-            };
-            let secret = slots.read(slot, &owner).map_err(|e| Error::io("read key slot", &slots.path, e))?;
-            let secret = secret.map_err(|found| {
-                Error::corruption(
-                    site.clone(),
-                    format!("key slot {slot} of a live version holds {found:?}, not its secret"),
-                )
-            })?;
+        if let Some(named) = key_slot {
+            let secret = self.key_slot_secret(named, bucket, key, version.0, &site)?;
             dek = Dek::from_bytes(*combine(dek.bytes(), &secret));
         }
         let cipher = BodyCipher::new(&dek, env.nonce_prefix, aad, env.chunk_bytes());

@@ -13,14 +13,16 @@ use super::crypto::parts::{
 };
 use super::crypto::{CustomerKey, CustomerKeyMac, Dek, Envelope, KeyId, SseMode, WrappedKey, wrap_aad};
 use super::options::Encryption;
-use super::sealing::unwrap_error;
+use super::sealing::{SlotGuard, unwrap_error};
 use crate::engine::body::{ChunkedBody, SealedBody, SealedPart};
 use crate::engine::format::meta::PartSeals;
+use crate::engine::key_slots::combine;
 use crate::engine::partition::index::IndexEntry;
 use crate::engine::rotation::KeyUse;
 use crate::engine::store::Store;
 use crate::error::{CorruptionSite, Error, Result};
 use crate::types::{BucketId, VersionId};
+use zeroize::Zeroizing;
 
 /// Upload envelopes seal no body of their own: their nonce prefix is unused (each part derives
 /// its own) and fixed, so that it says nothing.
@@ -34,6 +36,8 @@ pub(super) struct UploadKey {
     mode: SseMode,
     key_id: KeyId,
     _use: Option<KeyUse>,
+    /// Crypto-shred: the secret of the upload's key slot (the start envelope wraps `dek ⊕ secret`).
+    slot_secret: Option<Zeroizing<[u8; 32]>>,
 }
 
 /// What a completion needs of a sealed upload: its data key (under a master key: the object's
@@ -42,8 +46,43 @@ pub(super) struct UploadKey {
 pub(super) enum UploadSeal {
     /// SSE-S3 or KMS-style: the unwrapped upload key.
     Master(UploadKey),
-    /// SSE-C: the upload's envelope (its wrap and the salted HMAC of the customer key).
-    Customer(Envelope),
+    /// SSE-C: the upload's envelope (its wrap and the salted HMAC of the customer key), and the
+    /// secret of its key slot under crypto-shred.
+    Customer(Envelope, Option<Zeroizing<[u8; 32]>>),
+}
+
+impl UploadSeal {
+    /// The secret of the upload's key slot (crypto-shred), which the object's slot takes over.
+    fn slot_secret(&self) -> Option<&Zeroizing<[u8; 32]>> {
+        match self {
+            UploadSeal::Master(k) => k.slot_secret.as_ref(),
+            UploadSeal::Customer(_, secret) => secret.as_ref(),
+        }
+    }
+}
+
+/// A new upload's sealing: the start record's envelope, the master key's use (held until the
+/// start record is indexed; none under SSE-C) and, under crypto-shred, the upload's key slot.
+pub(super) struct SealedUpload {
+    pub(super) envelope: Vec<u8>,
+    pub(super) key_use: Option<KeyUse>,
+    pub(super) slot: Option<SlotGuard>,
+}
+
+/// A completed upload's object sealing: its envelope and, under crypto-shred, its own key slot
+/// (holding the upload's secret).
+pub(super) struct SealedObject {
+    pub(super) envelope: Vec<u8>,
+    pub(super) slot: Option<SlotGuard>,
+}
+
+/// What an upload's start record holds of its sealing.
+#[derive(Clone, Copy)]
+pub(super) struct StartSeal<'a> {
+    /// The upload's envelope.
+    pub(super) envelope: &'a [u8],
+    /// Crypto-shred: the upload's key slot and tag.
+    pub(super) key_slot: Option<(u32, u32)>,
 }
 
 /// The identity of an upload, for the errors of a customer key that does not fit it.
@@ -125,31 +164,55 @@ impl Store {
     /// Draws a fresh data key for upload `upload_id` of `key` and returns its envelope (for the
     /// start record's meta): the key wrapped under the master key `enc` names (or under the
     /// customer's key for SSE-C, the envelope then keeping a salted HMAC of that key, never the
-    /// key), binding the store, bucket id, key, upload id, chunk size and mode; and the master
-    /// key's use (none under SSE-C), which the caller holds until the start record is indexed.
+    /// key), binding the store, bucket id, key, upload id, chunk size and mode; the master key's
+    /// use (none under SSE-C), which the caller holds until the start record is indexed; and,
+    /// when the store crypto-shreds, the upload's key slot (taken and synced here, before the
+    /// start record is written; the envelope then wraps `dek ⊕ secret`).
     pub(super) fn seal_upload(
         &self,
         bucket: BucketId,
         key: &str,
         upload_id: [u8; 16],
         enc: &Encryption,
-    ) -> Result<(Vec<u8>, Option<KeyUse>)> {
+    ) -> Result<SealedUpload> {
         let dek = Dek::random();
-        if let Encryption::Customer { key: customer } = enc {
+        let customer = match enc {
+            Encryption::Customer { key } => Some(key),
+            _ => None,
+        };
+        let (mode, key_id, key_use) = match customer {
             // No provider involved: a store without keys takes SSE-C uploads too, if its sealed
             // records fit (as a put).
-            self.check_sealed_records_fit()?;
-            let aad = self.upload_wrap_aad(bucket, key, upload_id, SseMode::Customer);
-            let wrapped = wrap_with(customer.bytes(), &dek, &aad);
-            let mac = CustomerKeyMac::new(customer);
-            let env = envelope(SseMode::Customer, KeyId([0; 16]), wrapped, 0, Some((mac.salt, mac.mac)));
-            return Ok((env, None));
-        }
-        let (mode, key_id) = self.master_key_for(enc)?;
-        let key_use = self.inner.key_uses.begin(key_id)?;
+            Some(_) => {
+                self.check_sealed_records_fit()?;
+                (SseMode::Customer, KeyId([0; 16]), None)
+            }
+            None => {
+                let (mode, key_id) = self.master_key_for(enc)?;
+                (mode, key_id, Some(self.inner.key_uses.begin(key_id)?))
+            }
+        };
+        let (slot, half) = match self.shredding_slots() {
+            Some(slots) => {
+                let (guard, secret) = self.take_key_slot(slots, bucket, key, upload_id, None)?;
+                (Some(guard), Dek::from_bytes(*combine(dek.bytes(), &secret)))
+            }
+            None => (None, dek),
+        };
         let aad = self.upload_wrap_aad(bucket, key, upload_id, mode);
-        let wrapped = self.key_provider()?.wrap(key_id, &dek, &aad).map_err(|e| key_error(key_id, e))?;
-        Ok((envelope(mode, key_id, wrapped, 0, None), Some(key_use)))
+        let envelope = match customer {
+            Some(customer) => {
+                let wrapped = wrap_with(customer.bytes(), &half, &aad);
+                let mac = CustomerKeyMac::new(customer);
+                envelope(SseMode::Customer, key_id, wrapped, 0, Some((mac.salt, mac.mac)))
+            }
+            None => {
+                let wrapped =
+                    self.key_provider()?.wrap(key_id, &half, &aad).map_err(|e| key_error(key_id, e))?;
+                envelope(mode, key_id, wrapped, 0, None)
+            }
+        };
+        Ok(SealedUpload { envelope, key_use, slot })
     }
 
     pub(super) fn upload_wrap_aad(
@@ -173,21 +236,23 @@ impl Store {
         Ok(env)
     }
 
-    /// Unwraps an upload's data key from its start record's `envelope`, and begins a use of its
+    /// Unwraps an upload's data key from its start record's envelope, and begins a use of its
     /// master key (`KeyUnavailable` while the key is being retired). Under SSE-C the part's
     /// `customer` key unwraps it, once checked against the envelope's HMAC in constant time:
     /// `SseCustomerUploadKeyMissing` without one, `SseCustomerUploadKeyMismatch` for another key
     /// (or for a key sent to an upload not sealed under one); nothing is read or written before.
+    /// Under crypto-shred the unwrapped half is joined with the upload's key slot (an upload that
+    /// ended meanwhile, its slot erased, is `NoSuchUpload`).
     pub(super) fn open_upload_key(
         &self,
         bucket: BucketId,
         key: &str,
         upload_id: [u8; 16],
-        envelope: &[u8],
+        start: StartSeal<'_>,
         customer: Option<&CustomerKey>,
         site: CorruptionSite,
     ) -> Result<UploadKey> {
-        let env = Self::upload_envelope(envelope, &site)?;
+        let env = Self::upload_envelope(start.envelope, &site)?;
         if env.mode == SseMode::Customer || customer.is_some() {
             let name = UploadName {
                 bucket: self.bucket_name(bucket)?,
@@ -198,20 +263,71 @@ impl Store {
         }
         if let (SseMode::Customer, Some(k)) = (env.mode, customer) {
             let aad = self.upload_wrap_aad(bucket, key, upload_id, SseMode::Customer);
-            let dek = unwrap_with(k.bytes(), &env.wrapped, &aad).ok_or_else(|| {
+            let half = unwrap_with(k.bytes(), &env.wrapped, &aad).ok_or_else(|| {
                 // The key is the upload's (its HMAC matched): the wrap was changed on disk.
-                Error::corruption(site, "the upload's data key does not unwrap under its customer key")
+                Error::corruption(
+                    site.clone(),
+                    "the upload's data key does not unwrap under its customer key",
+                )
             })?;
-            return Ok(UploadKey { dek, mode: env.mode, key_id: env.key_id, _use: None });
+            let (dek, slot_secret) = self.join_upload_slot(half, start, bucket, key, upload_id, &site)?;
+            return Ok(UploadKey { dek, mode: env.mode, key_id: env.key_id, _use: None, slot_secret });
         }
         // The upload is in the index, so a retirement of its key counts it and refuses.
         let key_use = self.inner.key_uses.begin_existing(env.key_id);
         let aad = self.upload_wrap_aad(bucket, key, upload_id, env.mode);
-        let dek = self
+        let half = self
             .key_provider()?
             .unwrap(env.key_id, &env.wrapped, &aad)
-            .map_err(|e| unwrap_error(e, env.key_id, site))?;
-        Ok(UploadKey { dek, mode: env.mode, key_id: env.key_id, _use: Some(key_use) })
+            .map_err(|e| unwrap_error(e, env.key_id, site.clone()))?;
+        let (dek, slot_secret) = self.join_upload_slot(half, start, bucket, key, upload_id, &site)?;
+        Ok(UploadKey { dek, mode: env.mode, key_id: env.key_id, _use: Some(key_use), slot_secret })
+    }
+
+    /// The upload's key slot secret, if its start record names one (`NoSuchUpload` when the
+    /// slot is gone because the upload ended meanwhile; `Corruption` otherwise).
+    fn upload_slot_secret(
+        &self,
+        start: StartSeal<'_>,
+        bucket: BucketId,
+        key: &str,
+        upload_id: [u8; 16],
+        site: &CorruptionSite,
+    ) -> Result<Option<Zeroizing<[u8; 32]>>> {
+        let Some(named) = start.key_slot else { return Ok(None) };
+        match self.key_slot_secret(named, bucket, key, upload_id, site) {
+            Ok(secret) => Ok(Some(secret)),
+            // An upload's slot is erased only once its end is indexed (and durable).
+            Err(Error::Corruption { .. })
+                if self
+                    .partition(bucket.0, key.as_bytes())
+                    .index
+                    .read()
+                    .uploads()
+                    .get(bucket.0, key.as_bytes(), upload_id)
+                    .is_none() =>
+            {
+                Err(Error::NoSuchUpload { upload_id: crate::types::upload_id_string(upload_id) })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The upload's data key from its envelope's unwrapped `half` (itself, unless the start
+    /// record names a key slot), and the slot's secret.
+    fn join_upload_slot(
+        &self,
+        half: Dek,
+        start: StartSeal<'_>,
+        bucket: BucketId,
+        key: &str,
+        upload_id: [u8; 16],
+        site: &CorruptionSite,
+    ) -> Result<(Dek, Option<Zeroizing<[u8; 32]>>)> {
+        Ok(match self.upload_slot_secret(start, bucket, key, upload_id, site)? {
+            Some(secret) => (Dek::from_bytes(*combine(half.bytes(), &secret)), Some(secret)),
+            None => (half, None),
+        })
     }
 
     /// A fresh part attempt: its salt (for the part record) and the sealer its body goes through,
@@ -258,14 +374,14 @@ impl Store {
         bucket: BucketId,
         key: &str,
         upload_id: [u8; 16],
-        envelope: &[u8],
+        start: StartSeal<'_>,
         customer: Option<&CustomerKey>,
         site: CorruptionSite,
     ) -> Result<UploadSeal> {
-        let env = Self::upload_envelope(envelope, &site)?;
+        let env = Self::upload_envelope(start.envelope, &site)?;
         if env.mode != SseMode::Customer {
             return Ok(UploadSeal::Master(
-                self.open_upload_key(bucket, key, upload_id, envelope, customer, site)?,
+                self.open_upload_key(bucket, key, upload_id, start, customer, site)?,
             ));
         }
         let name = UploadName {
@@ -274,13 +390,18 @@ impl Store {
             upload_id: &crate::types::upload_id_string(upload_id),
         };
         check_upload_customer_key(&env, customer, false, &name)?;
-        Ok(UploadSeal::Customer(env))
+        let secret = self.upload_slot_secret(start, bucket, key, upload_id, &site)?;
+        Ok(UploadSeal::Customer(env, secret))
     }
 
     /// The completed object's envelope. Under a master key: the upload's data key wrapped again,
     /// binding the object's version, its length and its part list, so that the commit record's
     /// part list cannot be reordered, cut or moved to another version unnoticed. Under SSE-C: the
     /// upload's envelope with the object's length (the wrap binds the upload, see DESIGN §7.6).
+    /// Under crypto-shred (an upload whose start record names a key slot), the object takes a
+    /// slot of its own holding the upload's secret, synced here, before the commit is written;
+    /// both envelopes wrap `dek ⊕ secret`, so once the upload's slot is erased the object's is
+    /// the secret's only copy.
     #[expect(clippy::too_many_arguments, reason = "the fields the object's wrap binds")]
     pub(super) fn seal_completed(
         &self,
@@ -291,17 +412,30 @@ impl Store {
         upload_id: [u8; 16],
         parts: &[PartSeal],
         size: u64,
-    ) -> Result<Vec<u8>> {
-        let upload = match upload {
-            UploadSeal::Master(k) => k,
-            UploadSeal::Customer(env) => return Ok(Envelope { plaintext_len: size, ..env.clone() }.encode()),
+    ) -> Result<SealedObject> {
+        let slot = match upload.slot_secret() {
+            Some(secret) => {
+                let Some(slots) = self.inner.ctx.key_slots.get() else {
+                    return Err(Error::InvalidRequest { reason: "the store has no key slot file".into() });
+                };
+                Some(self.take_key_slot(slots, bucket, key, version.0, Some(secret.clone()))?.0)
+            }
+            None => None,
         };
-        let aad = self.object_wrap_aad(upload.mode, bucket, key, version, upload_id, parts, size);
-        let wrapped = self
-            .key_provider()?
-            .wrap(upload.key_id, &upload.dek, &aad)
-            .map_err(|e| key_error(upload.key_id, e))?;
-        Ok(envelope(upload.mode, upload.key_id, wrapped, size, None))
+        let k = match upload {
+            UploadSeal::Master(k) => k,
+            UploadSeal::Customer(env, _) => {
+                let envelope = Envelope { plaintext_len: size, ..env.clone() }.encode();
+                return Ok(SealedObject { envelope, slot });
+            }
+        };
+        let half = match &k.slot_secret {
+            Some(secret) => Dek::from_bytes(*combine(k.dek.bytes(), secret)),
+            None => Dek::from_bytes(*k.dek.bytes()),
+        };
+        let aad = self.object_wrap_aad(k.mode, bucket, key, version, upload_id, parts, size);
+        let wrapped = self.key_provider()?.wrap(k.key_id, &half, &aad).map_err(|e| key_error(k.key_id, e))?;
+        Ok(SealedObject { envelope: envelope(k.mode, k.key_id, wrapped, size, None), slot })
     }
 
     #[expect(clippy::too_many_arguments, reason = "the fields the object's wrap binds")]
@@ -343,12 +477,14 @@ impl Store {
 
     /// Opens a sealed multipart object's body: checks the envelope and the part list against the
     /// index entry and each part's stored chunks (`runs`: chunks per part), unwraps the data key
-    /// (under SSE-C with `customer`, the key the read sent, which must match the envelope's HMAC)
-    /// and returns the reader's source, one cipher per part.
+    /// (under SSE-C with `customer`, the key the read sent, which must match the envelope's HMAC),
+    /// joins it with its key slot's secret under crypto-shred, and returns the reader's source,
+    /// one cipher per part.
     #[expect(clippy::too_many_arguments, reason = "what the commit record and the index say")]
     pub(super) fn open_sealed_parts(
         &self,
         envelope: &[u8],
+        key_slot: Option<(u32, u32)>,
         seals: &PartSeals,
         runs: &[u32],
         customer: Option<&CustomerKey>,
@@ -417,7 +553,14 @@ impl Store {
                 .unwrap(env.key_id, &env.wrapped, &aad)
                 .map_err(|e| unwrap_error(e, env.key_id, site.clone()))?
         };
-        let upload = UploadKey { dek, mode: env.mode, key_id: env.key_id, _use: None };
+        let dek = match key_slot {
+            Some(named) => {
+                let secret = self.key_slot_secret(named, bucket, key, entry.version_id.0, &site)?;
+                Dek::from_bytes(*combine(dek.bytes(), &secret))
+            }
+            None => dek,
+        };
+        let upload = UploadKey { dek, mode: env.mode, key_id: env.key_id, _use: None, slot_secret: None };
         let parts = seals
             .parts
             .iter()

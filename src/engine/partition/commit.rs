@@ -149,9 +149,9 @@ impl Partition {
                     let Some(w) = w else { continue };
                     let mut records = batch[i].records.lock();
                     for (rec, at) in records.iter_mut().zip(&w) {
-                        let removed = apply_effect(&mut index, rec, at);
+                        let (removed, ended) = apply_effect(&mut index, rec, at);
                         if shreds {
-                            self.note_removed_sealed(rec, removed);
+                            self.note_removed_sealed(rec, removed, ended);
                         }
                     }
                     records.clear();
@@ -389,9 +389,14 @@ impl Partition {
 }
 
 /// Applies one record's effect to the index; returns the entries it removed (a replaced `null`
-/// version, a purged version).
-fn apply_effect(index: &mut Index, rec: &WriteRecord, w: &Written) -> Vec<IndexEntry> {
+/// version, a purged version), and the upload it ended.
+fn apply_effect(
+    index: &mut Index,
+    rec: &WriteRecord,
+    w: &Written,
+) -> (Vec<IndexEntry>, Option<uploads::Upload>) {
     let mut removed = Vec::new();
+    let mut ended = None;
     match &rec.effect {
         Effect::Upsert { bucket, key, entry, spans, settles } => {
             // A record lies below `segment_bytes` (at most 4 GiB, checked by the builder), so its
@@ -432,10 +437,10 @@ fn apply_effect(index: &mut Index, rec: &WriteRecord, w: &Written) -> Vec<IndexE
             index.put_part(key.0, &key.1, key.2, *number, p);
         }
         Effect::UploadEnd { key } => {
-            index.end_upload(key.0, &key.1, key.2);
+            ended = index.end_upload(key.0, &key.1, key.2);
             // Kept by compaction while the upload's start or parts may survive somewhere.
             index.retain(w.segment_id, rec.bytes.len() as u64);
         }
     }
-    removed
+    (removed, ended)
 }

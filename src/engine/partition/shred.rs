@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::index::{EntryKind, IndexEntry};
+use super::uploads::Upload;
 use super::{Effect, Partition, WriteRecord};
 use crate::engine::format::meta::ObjectMeta;
 use crate::engine::format::record::decode_record;
@@ -11,12 +12,14 @@ use crate::engine::key_slots::SlotOwner;
 use crate::engine::segment::Segment;
 use crate::types::VersionId;
 
-/// A chunked version a group removed: where its commit record is (the segment pinned, so that a
-/// compaction cannot take the record away before its key slot is read).
+/// A chunked version a group removed, or an upload it ended: where its commit (or start) record
+/// is (the segment pinned, so that a compaction cannot take the record away before its key slot
+/// is read).
 #[derive(Debug)]
 pub(crate) struct RemovedVersion {
     bucket: u64,
     key: Vec<u8>,
+    /// The version id, or the upload id (a slot's owner names either).
     version: VersionId,
     segment: Arc<Segment>,
     offset: u64,
@@ -24,11 +27,33 @@ pub(crate) struct RemovedVersion {
 }
 
 impl Partition {
-    /// Notes the chunked versions `rec`'s effect removed (the group-commit leader, index write lock
-    /// held: `segments` is taken under it, as lookups do).
-    pub(super) fn note_removed_sealed(&self, rec: &WriteRecord, removed: Vec<IndexEntry>) {
+    /// Notes the chunked versions `rec`'s effect removed, and the upload it `ended` (the
+    /// group-commit leader, index write lock held: `segments` is taken under it, as lookups do).
+    pub(super) fn note_removed_sealed(
+        &self,
+        rec: &WriteRecord,
+        removed: Vec<IndexEntry>,
+        ended: Option<Upload>,
+    ) {
         let (bucket, key) = match &rec.effect {
             Effect::Upsert { bucket, key, .. } | Effect::Purge { bucket, key, .. } => (*bucket, key),
+            Effect::UploadEnd { key: (bucket, key, upload) } => {
+                // An ended upload's start record may name its key slot (a sealed upload begun
+                // under crypto-shred): erased once the end is durable, as a removal's.
+                if let Some(u) = ended
+                    && let Some(segment) = self.segment(u.at.segment_id)
+                {
+                    self.removed_sealed.lock().push(RemovedVersion {
+                        bucket: *bucket,
+                        key: key.clone(),
+                        version: VersionId(*upload),
+                        segment,
+                        offset: u.at.offset,
+                        len: u.at.len,
+                    });
+                }
+                return;
+            }
             _ => return,
         };
         let mut noted = Vec::new();

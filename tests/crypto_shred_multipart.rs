@@ -1,0 +1,307 @@
+//! Crypto-shred of multipart uploads and objects (DESIGN §7.6): a sealed upload begun on a
+//! shredding store owns a key slot (its start envelope wraps `upload key ⊕ secret`); its
+//! completion hands the secret to a slot of the object's own, and the upload's slot is erased once
+//! the completion (or an abort) is durable. So a deleted multipart object's parts, and an aborted
+//! upload's, cannot be decrypted from the files with the master keys (or the SSE-C key) in hand,
+//! whichever slot bytes an attacker tries, even before compaction; an upload in progress keeps its
+//! slot across reopens.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use common::{body, small};
+use s3lite::crypto::chunks::{BodyCipher, CHUNK_BYTES};
+use s3lite::crypto::keys::unwrap_with;
+use s3lite::crypto::parts::{derive_part_key, object_aad, part_aad, upload_aad};
+use s3lite::crypto::{CustomerKey, Dek, Envelope, KeyProvider, MasterKeys, SseMode, wrap_aad};
+use s3lite::format::meta::ObjectMeta;
+use s3lite::format::record::{RecordKind, decode_record};
+use s3lite::format::segment_header::SegmentHeader;
+use s3lite::segment::scan::{SegmentState, scan_segment};
+use s3lite::{
+    BucketId, CompleteOptions, Encryption, Error, GetOptions, PartOptions, Store, StoreBuilder, UploadOptions,
+};
+
+const SLOT_BYTES: usize = 80;
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() { out.extend(files_under(&p)) } else { out.push(p) }
+    }
+    out
+}
+
+/// Everything an attacker can read of `key`'s multipart records in the store's files.
+#[derive(Default)]
+struct Found {
+    uuid: [u8; 16],
+    /// Segment id → file bytes.
+    segments: HashMap<u64, Vec<u8>>,
+    /// (bucket, version id, meta) of each sealed multipart commit record.
+    commits: Vec<(u64, [u8; 16], ObjectMeta)>,
+    /// (bucket, upload id, meta) of each start record.
+    starts: Vec<(u64, [u8; 16], ObjectMeta)>,
+    /// (upload id, part number) → the part record's meta.
+    parts: HashMap<([u8; 16], u32), ObjectMeta>,
+    /// Every 32-byte secret a slot file holds, and zeros (an attacker tries them all).
+    secrets: Vec<[u8; 32]>,
+}
+
+fn scan(dir: &Path, key: &str) -> Found {
+    let mut f = Found { secrets: vec![[0; 32]], ..Found::default() };
+    for path in files_under(dir) {
+        let bytes = std::fs::read(&path).unwrap();
+        if path.file_name().is_some_and(|n| n == "KEYSLOTS") {
+            for s in bytes.chunks_exact(SLOT_BYTES) {
+                f.secrets.push(s[..32].try_into().unwrap());
+            }
+            continue;
+        }
+        let Ok(h) = SegmentHeader::decode(&bytes) else { continue };
+        f.uuid = h.store_uuid;
+        for r in scan_segment(&bytes, SegmentState::Active, true).records {
+            if r.key != key.as_bytes() {
+                continue;
+            }
+            let rec = &bytes[r.offset as usize..(r.offset + r.header.record_len()) as usize];
+            let view = decode_record(rec).unwrap();
+            let (bucket, id) = (r.header.bucket_id, r.header.version_id);
+            match r.header.kind {
+                RecordKind::ObjectCommit => {
+                    let meta = ObjectMeta::decode(view.meta).unwrap();
+                    if meta.part_seals.is_some() {
+                        f.commits.push((bucket, id, meta));
+                    }
+                }
+                RecordKind::MultipartStart => {
+                    f.starts.push((bucket, id, ObjectMeta::decode(view.meta).unwrap()))
+                }
+                RecordKind::MultipartPart => {
+                    f.parts.insert((id, r.header.chunk_index), ObjectMeta::decode(view.meta).unwrap());
+                }
+                _ => {}
+            }
+        }
+        f.segments.insert(h.segment_id, bytes);
+    }
+    f
+}
+
+/// Who attacks: the master keys, and the customer key of an SSE-C upload.
+struct Attacker<'a> {
+    keys: &'a MasterKeys,
+    customer: Option<&'a CustomerKey>,
+}
+
+impl Attacker<'_> {
+    /// The half an envelope wraps (`dek ⊕ secret` on a shredding store), unwrapped under `aad`.
+    fn half(&self, env: &Envelope, aad: &[u8]) -> Option<Dek> {
+        match (env.mode, self.customer) {
+            (SseMode::Customer, Some(k)) => unwrap_with(k.bytes(), &env.wrapped, aad),
+            (SseMode::Customer, None) => None,
+            _ => self.keys.unwrap(env.key_id, &env.wrapped, aad).ok(),
+        }
+    }
+
+    /// Every upload key the files give (each envelope's half joined with each candidate secret),
+    /// with the upload id it is for.
+    fn upload_keys(&self, f: &Found, key: &str) -> Vec<([u8; 16], u64, [u8; 32])> {
+        let mut halves = Vec::new();
+        for (bucket, upload, meta) in &f.starts {
+            let env = Envelope::decode(meta.envelope.as_deref().expect("a sealed upload")).unwrap();
+            let a = upload_aad(&f.uuid, *bucket, key.as_bytes(), upload, CHUNK_BYTES as u32);
+            if let Some(h) = self.half(&env, &wrap_aad(&a, 0, &env.nonce_prefix, env.mode)) {
+                halves.push((*upload, *bucket, *h.bytes()));
+            }
+        }
+        for (bucket, version, meta) in &f.commits {
+            let env = Envelope::decode(meta.envelope.as_deref().unwrap()).unwrap();
+            let seals = meta.part_seals.as_ref().unwrap();
+            let wrap = if env.mode == SseMode::Customer {
+                let a = upload_aad(&f.uuid, *bucket, key.as_bytes(), &seals.upload_id, CHUNK_BYTES as u32);
+                wrap_aad(&a, 0, &env.nonce_prefix, env.mode)
+            } else {
+                let a = object_aad(
+                    &f.uuid,
+                    *bucket,
+                    key.as_bytes(),
+                    version,
+                    CHUNK_BYTES as u32,
+                    &seals.upload_id,
+                    &seals.parts,
+                );
+                wrap_aad(&a, env.plaintext_len, &env.nonce_prefix, env.mode)
+            };
+            if let Some(h) = self.half(&env, &wrap) {
+                halves.push((seals.upload_id, *bucket, *h.bytes()));
+            }
+        }
+        let mut out = Vec::new();
+        for (upload, bucket, half) in halves {
+            for s in &f.secrets {
+                out.push((upload, bucket, std::array::from_fn(|i| half[i] ^ s[i])));
+            }
+        }
+        out
+    }
+
+    /// Part 1's first cipher chunk of any upload of `key`, opened with any key the files give.
+    fn part_one(&self, dir: &Path, key: &str) -> Option<Vec<u8>> {
+        let f = scan(dir, key);
+        for (upload, bucket, dek) in self.upload_keys(&f, key) {
+            let Some(part) = f.parts.get(&(upload, 1)) else { continue };
+            let (part_key, prefix) = derive_part_key(&Dek::from_bytes(dek), &part.part_salt.unwrap(), 1);
+            let c = part.chunks[0];
+            let seg = &f.segments[&c.segment_id];
+            let view = decode_record(&seg[c.offset as usize..]).unwrap();
+            let sealed = &view.body[..(CHUNK_BYTES + 16).min(view.body.len())];
+            let aad = part_aad(&f.uuid, bucket, key.as_bytes(), &upload, 1, CHUNK_BYTES as u32);
+            let cipher = BodyCipher::new(&part_key, prefix, aad, CHUNK_BYTES);
+            let mut out = Vec::new();
+            let last = part.size <= CHUNK_BYTES as u64;
+            if cipher.open_chunk(0, last, sealed, &mut out).is_ok() {
+                return Some(out);
+            }
+        }
+        None
+    }
+}
+
+fn shredding(dir: &Path, keys: &Arc<MasterKeys>) -> StoreBuilder {
+    small(Store::builder(dir)).key_provider(keys.clone()).crypto_shred(true)
+}
+
+fn owned_slots(dir: &Path) -> usize {
+    let bytes = std::fs::read(dir.join("KEYSLOTS")).unwrap();
+    bytes.chunks_exact(SLOT_BYTES).filter(|s| s.iter().any(|&x| x != 0)).count()
+}
+
+fn read(store: &Store, b: BucketId, key: &str, customer: Option<&CustomerKey>) -> s3lite::Result<Vec<u8>> {
+    let opts = GetOptions { customer_key: customer.cloned(), ..GetOptions::default() };
+    let (_, mut r) = store.get(b, key, &opts)?;
+    r.read_to_vec()
+}
+
+/// Begins an upload of `key` and uploads parts 1 and 2 (100,000 and 30,000 bytes).
+fn two_parts(store: &Store, b: BucketId, key: &str, customer: Option<&CustomerKey>, seed: u64) -> String {
+    let create = UploadOptions {
+        encryption: customer.map(|k| Encryption::Customer { key: k.clone() }),
+        ..UploadOptions::default()
+    };
+    let id = store.create_upload(b, key, &create).unwrap().upload_id;
+    let opts = PartOptions { customer_key: customer.cloned(), ..PartOptions::default() };
+    store.upload_part(b, key, &id, 1, &body(seed, 100_000)[..], &opts).unwrap();
+    store.upload_part(b, key, &id, 2, &body(seed + 1, 30_000)[..], &opts).unwrap();
+    id
+}
+
+fn complete(store: &Store, b: BucketId, key: &str, id: &str) {
+    store.complete_upload(b, key, id, &[(1, None), (2, None)], &CompleteOptions::default()).unwrap();
+}
+
+fn a_deleted_multipart_object_and_an_aborted_upload_cannot_be_decrypted(customer: Option<&CustomerKey>) {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Arc::new(MasterKeys::generate());
+    let attacker = Attacker { keys: &keys, customer };
+    let store = shredding(dir.path(), &keys).open().unwrap();
+    let b = store.create_bucket("b").unwrap();
+    let first = |seed| body(seed, 100_000)[..CHUNK_BYTES].to_vec();
+    let (gone, kept) = (two_parts(&store, b, "gone", customer, 1), two_parts(&store, b, "kept", customer, 3));
+    let aborted = two_parts(&store, b, "aborted", customer, 5);
+    assert_eq!(owned_slots(dir.path()), 3, "one slot per upload in progress");
+    // The attack works on an upload in progress (so it is a real attack), and only with its slot.
+    assert_eq!(attacker.part_one(dir.path(), "aborted"), Some(first(5)));
+    store.abort_upload(b, "aborted", &aborted).unwrap();
+    assert_eq!(owned_slots(dir.path()), 2, "an abort erases its upload's slot");
+    assert_eq!(attacker.part_one(dir.path(), "aborted"), None, "an aborted upload's part decrypts");
+    complete(&store, b, "gone", &gone);
+    complete(&store, b, "kept", &kept);
+    assert_eq!(owned_slots(dir.path()), 2, "a completion hands its upload's slot to the object");
+    let whole = |seed| [body(seed, 100_000), body(seed + 1, 30_000)].concat();
+    assert_eq!(read(&store, b, "gone", customer).unwrap(), whole(1));
+    assert_eq!(attacker.part_one(dir.path(), "gone"), Some(first(1)));
+    store.delete(b, "gone").unwrap();
+    assert_eq!(owned_slots(dir.path()), 1);
+    // Nothing was compacted: the start, part and commit records are all in the files, and the
+    // master key still opens both envelopes; no slot's bytes complete either half.
+    let f = scan(dir.path(), "gone");
+    assert_eq!((f.starts.len(), f.commits.len()), (1, 1), "the records are still there");
+    assert_eq!(attacker.part_one(dir.path(), "gone"), None, "a deleted multipart object decrypts");
+    assert_eq!(attacker.part_one(dir.path(), "kept"), Some(first(3)));
+    drop(store);
+    let store = shredding(dir.path(), &keys).open().unwrap();
+    assert_eq!(store.recovery_report().key_slots_erased, 0, "nothing was left to sweep");
+    assert_eq!(read(&store, b, "kept", customer).unwrap(), whole(3));
+    assert_eq!(attacker.part_one(dir.path(), "gone"), None);
+}
+
+#[test]
+fn a_deleted_multipart_object_or_aborted_upload_cannot_be_decrypted_from_the_files() {
+    a_deleted_multipart_object_and_an_aborted_upload_cannot_be_decrypted(None);
+}
+
+#[test]
+fn a_deleted_sse_c_multipart_object_or_aborted_upload_cannot_be_decrypted_even_with_the_key() {
+    let ck = CustomerKey::from_bytes([9; 32]);
+    a_deleted_multipart_object_and_an_aborted_upload_cannot_be_decrypted(Some(&ck));
+}
+
+#[test]
+fn an_upload_in_progress_keeps_its_slot_across_reopens_and_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Arc::new(MasterKeys::generate());
+    let store = shredding(dir.path(), &keys).open().unwrap();
+    let b = store.create_bucket("b").unwrap();
+    let id = two_parts(&store, b, "k", None, 1);
+    drop(store);
+    // The open's sweep counts the upload as its slot's owner.
+    let store = shredding(dir.path(), &keys).open().unwrap();
+    assert_eq!(store.recovery_report().key_slots_erased, 0);
+    assert_eq!(owned_slots(dir.path()), 1);
+    store.upload_part(b, "k", &id, 3, &body(7, 1000)[..], &PartOptions::default()).unwrap();
+    store.checkpoint().unwrap();
+    drop(store);
+    // A store opened without the option still reads the upload's slot and hands it on.
+    let store = small(Store::builder(dir.path())).key_provider(keys.clone()).open().unwrap();
+    store
+        .complete_upload(b, "k", &id, &[(1, None), (2, None), (3, None)], &CompleteOptions::default())
+        .unwrap();
+    let want = [body(1, 100_000), body(2, 30_000), body(7, 1000)].concat();
+    assert_eq!(read(&store, b, "k", None).unwrap(), want);
+    assert_eq!(owned_slots(dir.path()), 1, "the object's slot, the upload's erased");
+    store.delete(b, "k").unwrap();
+    assert_eq!(owned_slots(dir.path()), 0);
+}
+
+#[test]
+fn a_refused_completion_leaves_no_slot_and_the_upload_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Arc::new(MasterKeys::generate());
+    let store = shredding(dir.path(), &keys).open().unwrap();
+    let b = store.create_bucket("b").unwrap();
+    store.put_bytes(b, "k", b"there", &s3lite::PutOptions::default()).unwrap();
+    let id = two_parts(&store, b, "k", None, 1);
+    assert_eq!(owned_slots(dir.path()), 2, "the object's and the upload's");
+    // A condition that fails at the commit: nothing written, the object's new slot erased.
+    let cond =
+        CompleteOptions { condition: Some(s3lite::WriteCondition::IfAbsent), ..CompleteOptions::default() };
+    let e = store.complete_upload(b, "k", &id, &[(1, None), (2, None)], &cond).unwrap_err();
+    assert!(matches!(e, Error::PreconditionFailed { .. }), "{e}");
+    assert_eq!(owned_slots(dir.path()), 2, "a refused completion's slot is erased");
+    // A part number the upload lacks: refused before any slot is taken.
+    let e =
+        store.complete_upload(b, "k", &id, &[(1, None), (9, None)], &CompleteOptions::default()).unwrap_err();
+    assert!(matches!(e, Error::InvalidPart { .. }), "{e}");
+    assert_eq!(owned_slots(dir.path()), 2);
+    complete(&store, b, "k", &id);
+    assert_eq!(owned_slots(dir.path()), 1, "the replaced object's slot and the upload's are erased");
+    assert_eq!(read(&store, b, "k", None).unwrap(), [body(1, 100_000), body(2, 30_000)].concat());
+    // The upload is gone: a part or completion for it is NoSuchUpload, not an error of its slot.
+    let e = store.upload_part(b, "k", &id, 1, &b"x"[..], &PartOptions::default()).unwrap_err();
+    assert!(matches!(e, Error::NoSuchUpload { .. }), "{e}");
+}
