@@ -11,6 +11,8 @@
 //! and object sealed. The two sealed ones run again on a crypto-shredding store, where every
 //! reopen must also leave exactly one owned key slot per live sealed object and per upload still
 //! open (an ended upload's slot and an unacknowledged completion's are swept; a live one's never).
+//! Every third crash is also followed by a kill or power loss at every write point of the
+//! recovery itself, and the same checks.
 
 mod common;
 
@@ -305,7 +307,7 @@ fn crash_at_every_point(sealing: &Sealing) {
     assert_eq!(acked, STEPS.len());
     let total = dry.mutating_ops() - start;
     drop(store);
-    let mut points = 0;
+    let (mut points, mut recovery_points) = (0, 0);
     for point in 0..=total {
         let sim = SimStorage::new();
         let (store, b) = setup(&sim);
@@ -323,6 +325,43 @@ fn crash_at_every_point(sealing: &Sealing) {
             "point {point} ({}), {acked} steps acknowledged",
             if kill { "kill" } else { "power loss" }
         );
+        // A kill or power loss at every write point of the recovery itself (tail cuts, the key
+        // slot sweep's erases and syncs), then the check below on what that recovery left.
+        let probe = sim.fork();
+        let before = probe.mutating_ops();
+        drop(open(&probe).unwrap_or_else(|e| panic!("{ctx}: reopen: {e}")));
+        // Every third crash point (the default suite's time): each recovery has ~40 write points.
+        let recovery_ops = if point % 3 == 1 { probe.mutating_ops() - before } else { 0 };
+        for j in 0..recovery_ops {
+            for power_loss in [false, true] {
+                let again = sim.fork();
+                again.freeze_after(j);
+                if open(&again).is_ok() {
+                    // The drop's checkpoint, not the recovery, reached this point.
+                    continue;
+                }
+                if power_loss {
+                    again.crash(CrashMode::Random(j * 31 + point));
+                } else {
+                    again.kill();
+                }
+                let ctx = format!(
+                    "{ctx}, {} at recovery point {j}",
+                    if power_loss { "power loss" } else { "kill" }
+                );
+                let store = open(&again).unwrap_or_else(|e| panic!("{ctx}: reopen: {e}"));
+                check(&store, b, &ids, acked, sealing, &ctx);
+                if sealing.shreds() {
+                    let owners = slot_owners(&store, b, customer);
+                    assert_eq!(
+                        owned_slots(&again),
+                        owners,
+                        "{ctx}: key slots vs live objects and open uploads"
+                    );
+                }
+                recovery_points += 1;
+            }
+        }
         let store = open(&sim).unwrap_or_else(|e| panic!("{ctx}: reopen: {e}"));
         check(&store, b, &ids, acked, sealing, &ctx);
         if sealing.shreds() {
@@ -345,6 +384,9 @@ fn crash_at_every_point(sealing: &Sealing) {
         store.compact_with(&CompactionPolicy::everything()).unwrap();
         points += 1;
     }
-    println!("multipart crash points checked: {points}");
+    println!(
+        "multipart crash points checked: {points}, and {recovery_points} faults during their recoveries"
+    );
     assert!(points >= 50, "only {points} crash points");
+    assert!(recovery_points > 0, "no fault during a recovery");
 }
