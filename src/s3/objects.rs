@@ -129,16 +129,12 @@ impl S3 {
     /// `PreconditionFailed`, `NoSuchKey` for `If-Match` on a key with no current object.
     pub fn put_object(&self, req: PutObjectRequest) -> Result<PutObjectOutput> {
         let b = self.bucket(&req.bucket)?;
-        let customer = SseCustomerHeaders {
-            algorithm: req.sse_customer_algorithm.as_ref(),
-            key: req.sse_customer_key.as_ref(),
-            key_md5: req.sse_customer_key_md5.as_ref(),
-            names: &OBJECT_HEADERS,
-        }
-        .key()?;
-        if customer.is_some() {
-            self.sse_customer_allowed(&b)?;
-        }
+        let customer = self.write_customer_key(
+            &b,
+            req.sse_customer_algorithm.as_ref(),
+            req.sse_customer_key.as_ref(),
+            req.sse_customer_key_md5.as_ref(),
+        )?;
         let encryption =
             write_encryption(customer.as_ref(), req.server_side_encryption, req.ssekms_key_id.as_ref())?;
         let condition = match (&req.if_none_match, &req.if_match) {
@@ -530,21 +526,17 @@ impl S3 {
             names: &COPY_SOURCE_HEADERS,
         }
         .key()?;
-        let customer = SseCustomerHeaders {
-            algorithm: req.sse_customer_algorithm.as_ref(),
-            key: req.sse_customer_key.as_ref(),
-            key_md5: req.sse_customer_key_md5.as_ref(),
-            names: &OBJECT_HEADERS,
-        }
-        .key()?;
+        let dst = self.bucket(&req.bucket)?;
+        let customer = self.write_customer_key(
+            &dst,
+            req.sse_customer_algorithm.as_ref(),
+            req.sse_customer_key.as_ref(),
+            req.sse_customer_key_md5.as_ref(),
+        )?;
         // Decrypted by the read, sealed again under a fresh data key as the copy asks (S3 does
         // not carry the source's encryption over).
         let encryption =
             write_encryption(customer.as_ref(), req.server_side_encryption, req.ssekms_key_id.as_ref())?;
-        let dst = self.bucket(&req.bucket)?;
-        if customer.is_some() {
-            self.sse_customer_allowed(&dst)?;
-        }
         let src = self.bucket(&src_bucket)?;
         let read = GetOptions { version: src_version, range: None, customer_key: source_key };
         let (info, mut body) = match self.store.get(src.id, &src_key, &read) {

@@ -195,6 +195,27 @@ pub(super) fn write_encryption(
 }
 
 impl S3 {
+    /// The customer key a write into `bucket` carries in its SSE-C headers (checked as
+    /// [`customer_key_of`] checks them), refused when the bucket blocks SSE-C
+    /// ([`S3::sse_customer_allowed`]): PutObject, CopyObject, CreateMultipartUpload, UploadPart and
+    /// UploadPartCopy (their destination) take it before anything is written.
+    ///
+    /// # Errors
+    /// As `customer_key_of`, and `AccessDenied` (403) for a blocked bucket.
+    pub(super) fn write_customer_key(
+        &self,
+        bucket: &BucketInfo,
+        algorithm: Option<&String>,
+        key: Option<&SseCustomerKey>,
+        key_md5: Option<&String>,
+    ) -> Result<Option<CustomerKey>> {
+        let customer = customer_key_of(algorithm, key, key_md5, &OBJECT_HEADERS)?;
+        if customer.is_some() {
+            self.sse_customer_allowed(bucket)?;
+        }
+        Ok(customer)
+    }
+
     /// The encryption types a bucket whose configuration names none blocks: SSE-C in a store that
     /// encrypts by default, as S3 blocks it on every new bucket since April 2026 (user guide,
     /// "Blocking or unblocking SSE-C for a general purpose bucket"); nothing in a store that does

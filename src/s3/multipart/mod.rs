@@ -100,15 +100,12 @@ impl S3 {
         req: CreateMultipartUploadRequest,
     ) -> Result<CreateMultipartUploadOutput> {
         let b = self.bucket(&req.bucket)?;
-        let customer = customer_key_of(
+        let customer = self.write_customer_key(
+            &b,
             req.sse_customer_algorithm.as_ref(),
             req.sse_customer_key.as_ref(),
             req.sse_customer_key_md5.as_ref(),
-            &OBJECT_HEADERS,
         )?;
-        if customer.is_some() {
-            self.sse_customer_allowed(&b)?;
-        }
         let encryption =
             write_encryption(customer.as_ref(), req.server_side_encryption, req.ssekms_key_id.as_ref())?;
         let kind = req.checksum_type.as_deref().map(ChecksumType::parse).transpose()?;
@@ -185,15 +182,12 @@ impl S3 {
     pub fn upload_part(&self, req: UploadPartRequest) -> Result<UploadPartOutput> {
         let b = self.bucket(&req.bucket)?;
         let number = part_number(req.part_number)?;
-        let customer = customer_key_of(
+        let customer = self.write_customer_key(
+            &b,
             req.sse_customer_algorithm.as_ref(),
             req.sse_customer_key.as_ref(),
             req.sse_customer_key_md5.as_ref(),
-            &OBJECT_HEADERS,
         )?;
-        if customer.is_some() {
-            self.sse_customer_allowed(&b)?;
-        }
         let details = self.store.upload_start(b.id, &req.key, &req.upload_id)?;
         let (alg, _, asked) = upload_checksum_asked(&details.system_metadata);
         let given = given_checksums([
@@ -281,15 +275,14 @@ impl S3 {
             req.copy_source_sse_customer_key_md5.as_ref(),
             &COPY_SOURCE_HEADERS,
         )?;
-        let destination_key = customer_key_of(
+        // The destination's headers are checked (and the block applied) here, before the source
+        // is read; `upload_part` takes them again to seal the part.
+        self.write_customer_key(
+            &self.bucket(&req.bucket)?,
             req.sse_customer_algorithm.as_ref(),
             req.sse_customer_key.as_ref(),
             req.sse_customer_key_md5.as_ref(),
-            &OBJECT_HEADERS,
         )?;
-        if destination_key.is_some() {
-            self.sse_customer_allowed(&self.bucket(&req.bucket)?)?;
-        }
         let src = self.bucket(&src_bucket)?;
         let range = match &req.copy_source_range {
             None => None,

@@ -5,9 +5,15 @@
 //! same group; abort writes the MULTIPART_END record alone. The partition's index keeps the uploads
 //! in progress (`partition/uploads.rs`), so nothing here scans.
 
+mod details;
 mod replay;
+mod types;
 
+use details::encryption_info;
 pub(crate) use replay::replay;
+pub use types::{
+    CompleteOptions, PartInfo, PartOptions, UploadDetails, UploadOptions, UploadStarted, UploadSummary,
+};
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -37,125 +43,6 @@ use crate::limits::{COMMIT_META_BYTES_MAX, PART_BYTES_MAX, PART_NUMBER_MAX, RECO
 use crate::types::{
     BucketId, Durability, StorageClass, VersionId, check_key, parse_upload_id, upload_id_string,
 };
-
-/// What a new multipart upload's object will get: everything but its body and checksums.
-#[derive(Debug, Clone, Default)]
-pub struct UploadOptions {
-    /// `Content-Type`.
-    pub content_type: Option<String>,
-    /// User metadata (`x-amz-meta-*` without the prefix).
-    pub user_metadata: Vec<(String, String)>,
-    /// Other system headers, and whatever else the S3 layer keeps for completion.
-    pub system_metadata: Vec<(String, String)>,
-    /// Object tags.
-    pub tags: Vec<(String, String)>,
-    /// Storage class of the parts and of the object.
-    pub storage_class: StorageClass,
-    /// Durability of the start record (the store's default when `None`).
-    pub durability: Option<Durability>,
-    /// Seal the parts under the upload's own data key (needs the store's key provider). `None`
-    /// takes the bucket's default encryption, else the store's, as a put does.
-    pub encryption: Option<Encryption>,
-}
-
-/// An upload that has begun.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UploadStarted {
-    /// The upload id (32 hex digits).
-    pub upload_id: String,
-    /// When it began, ms since the Unix epoch.
-    pub initiated_ms: u64,
-    /// How its parts (and the object) are sealed, `None` when they are stored in the clear.
-    pub encryption: Option<EncryptionInfo>,
-}
-
-/// How one part is uploaded.
-#[derive(Debug, Clone, Default)]
-pub struct PartOptions {
-    /// The declared length; a body of another length is refused.
-    pub content_length: Option<u64>,
-    /// Checks the part once read (the S3 layer's checksums) and returns the checksums to keep.
-    pub finish: Option<BodyFinish>,
-    /// Durability of the part record (the store's default when `None`).
-    pub durability: Option<Durability>,
-    /// SSE-C: the key the upload was created under, which every part of such an upload must
-    /// send (`SseCustomerUploadKeyMissing` without, `SseCustomerUploadKeyMismatch` for another,
-    /// or for a key sent to an upload not sealed under one).
-    pub customer_key: Option<CustomerKey>,
-}
-
-/// One part as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PartInfo {
-    /// Part number (1..=10,000).
-    pub part_number: u32,
-    /// Bytes.
-    pub size: u64,
-    /// The part's ETag: quoted hex MD5.
-    pub e_tag: String,
-    /// Raw MD5.
-    pub md5: [u8; 16],
-    /// When it was uploaded, ms.
-    pub last_modified_ms: u64,
-    /// Checksums kept for it (algorithm code, raw digest); loaded by [`Store::upload`] only.
-    pub checksums: Vec<(u8, Vec<u8>)>,
-}
-
-/// An upload in progress, with its parts.
-#[derive(Debug, Clone)]
-pub struct UploadDetails {
-    /// The object key.
-    pub key: String,
-    /// The upload id.
-    pub upload_id: String,
-    /// When it began, ms.
-    pub initiated_ms: u64,
-    /// Storage class.
-    pub storage_class: StorageClass,
-    /// What the start record holds: content type, metadata, tags.
-    pub content_type: Option<String>,
-    /// User metadata.
-    pub user_metadata: Vec<(String, String)>,
-    /// System metadata (and what the S3 layer kept for completion).
-    pub system_metadata: Vec<(String, String)>,
-    /// Tags.
-    pub tags: Vec<(String, String)>,
-    /// Parts, ascending by number.
-    pub parts: Vec<PartInfo>,
-    /// How its parts are sealed, `None` when they are stored in the clear.
-    pub encryption: Option<EncryptionInfo>,
-}
-
-/// One upload in a listing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UploadSummary {
-    /// The object key.
-    pub key: String,
-    /// The upload id.
-    pub upload_id: String,
-    /// When it began, ms.
-    pub initiated_ms: u64,
-    /// Storage class.
-    pub storage_class: StorageClass,
-}
-
-/// How an upload completes.
-#[derive(Debug, Clone, Default)]
-pub struct CompleteOptions {
-    /// The object's version (`null` or a new unique one).
-    pub version: NewVersion,
-    /// A conditional completion (`If-None-Match: *`, `If-Match`).
-    pub condition: Option<WriteCondition>,
-    /// The whole object's checksums (the S3 layer computes them from the parts').
-    pub checksums: Vec<(u8, Vec<u8>)>,
-    /// System metadata for the object (the upload's, less what only completion needed).
-    pub system_metadata: Option<Vec<(String, String)>>,
-    /// Durability of the commit (the store's default when `None`).
-    pub durability: Option<Durability>,
-    /// SSE-C: a completion need not send the upload's customer key (S3 does not ask for it); one
-    /// it sends must be the upload's (`SseCustomerUploadKeyMismatch` otherwise).
-    pub customer_key: Option<CustomerKey>,
-}
 
 /// Which parts of an upload a call needs.
 #[derive(Clone, Copy)]
@@ -405,92 +292,6 @@ impl Store {
         })
     }
 
-    /// An upload in progress without its parts: what its start record holds (one record read,
-    /// whatever the number of parts: UploadPart needs the upload's checksum algorithm).
-    ///
-    /// # Errors
-    /// `NoSuchUpload`, `Corruption` if the start record fails its checks, `Io`.
-    pub fn upload_start(&self, bucket: BucketId, key: &str, upload_id: &str) -> Result<UploadDetails> {
-        self.upload_details(bucket, key, upload_id, Parts::None)
-    }
-
-    /// An upload in progress with all its parts, their checksums read from the part records (what
-    /// CompleteMultipartUpload checks).
-    ///
-    /// # Errors
-    /// `NoSuchUpload`, `Corruption` if a part record fails its checks, `Io`.
-    pub fn upload(&self, bucket: BucketId, key: &str, upload_id: &str) -> Result<UploadDetails> {
-        self.upload_details(bucket, key, upload_id, Parts::All)
-    }
-
-    /// An upload in progress with those of its parts whose numbers are in `numbers` (the parts a
-    /// CompleteMultipartUpload names; numbers it does not have are left out), in number order,
-    /// only their records read.
-    ///
-    /// # Errors
-    /// As [`Store::upload`].
-    pub fn upload_numbered(
-        &self,
-        bucket: BucketId,
-        key: &str,
-        upload_id: &str,
-        numbers: &[u32],
-    ) -> Result<UploadDetails> {
-        self.upload_details(bucket, key, upload_id, Parts::Numbers(numbers))
-    }
-
-    /// An upload in progress with at most `max` of its parts numbered above `after` (a ListParts
-    /// page), only their records read.
-    ///
-    /// # Errors
-    /// As [`Store::upload`].
-    pub fn upload_parts(
-        &self,
-        bucket: BucketId,
-        key: &str,
-        upload_id: &str,
-        after: u32,
-        max: usize,
-    ) -> Result<UploadDetails> {
-        self.upload_details(bucket, key, upload_id, Parts::After(after, max))
-    }
-
-    fn upload_details(
-        &self,
-        bucket: BucketId,
-        key: &str,
-        upload_id: &str,
-        which: Parts<'_>,
-    ) -> Result<UploadDetails> {
-        self.inner.ctx.check()?;
-        check_key(key)?;
-        self.bucket_name(bucket)?;
-        let part = self.partition(bucket.0, key.as_bytes());
-        self.admit(part, bucket.0, key.as_bytes(), RequestKind::Read)?;
-        // No rewrite moves the records while they are read.
-        let _still = part.hold_rewrites();
-        let upload = self.open_upload(part, bucket, key, upload_id, which)?;
-        let id = self.parse_upload(upload_id)?;
-        let start = read_upload_record(part, bucket.0, key, id, RecordKind::MultipartStart, 0, upload.at)?;
-        let mut parts = Vec::with_capacity(upload.parts.len());
-        for (n, p) in &upload.parts {
-            let meta = read_upload_record(part, bucket.0, key, id, RecordKind::MultipartPart, *n, p.at)?;
-            parts.push(part_info(*n, p, meta.checksums));
-        }
-        Ok(UploadDetails {
-            key: key.to_owned(),
-            upload_id: upload_id.to_owned(),
-            initiated_ms: upload.initiated_ms,
-            storage_class: upload.class,
-            content_type: start.content_type,
-            user_metadata: start.user,
-            system_metadata: start.system,
-            tags: start.tags,
-            parts,
-            encryption: encryption_info(start.envelope.as_deref()),
-        })
-    }
-
     /// Completes an upload with `parts`: (part number, strictly ascending in 1..=10,000; the MD5
     /// the caller expects the part to have, if any). One object version whose body is the parts'
     /// bytes in order, committed atomically with the upload's end. The MD5s are checked against
@@ -689,54 +490,6 @@ impl Store {
             .map_err(|e| name_error(e, &write))?;
         Ok(())
     }
-
-    /// Uploads in progress of a bucket whose key starts with `prefix`, after (`key_marker`,
-    /// `upload_id_marker`), in key order and, for one key, the order they began; at most `max`,
-    /// and whether more follow.
-    ///
-    /// # Errors
-    /// `NoSuchBucket`.
-    pub fn list_uploads(
-        &self,
-        bucket: BucketId,
-        prefix: &str,
-        key_marker: &str,
-        upload_id_marker: Option<&str>,
-        max: usize,
-    ) -> Result<(Vec<UploadSummary>, bool)> {
-        self.inner.ctx.check()?;
-        self.bucket_name(bucket)?;
-        // An upload id marker the store never issued names no position: from after the key.
-        let upload_marker = upload_id_marker.and_then(parse_upload_id);
-        let lower = if key_marker.is_empty() || key_marker.as_bytes() < prefix.as_bytes() {
-            Bound::Included((bucket.0, prefix.as_bytes().to_vec(), [0u8; 16]))
-        } else {
-            after_marker(bucket.0, key_marker.as_bytes(), upload_marker)
-        };
-        let mut all = Vec::new();
-        for part in self.inner.partitions.iter() {
-            let ix = part.index.read();
-            let uploads = ix.uploads().range(bucket.0, lower.clone());
-            for ((_, k, u), up) in
-                uploads.take_while(|((_, k, _), _)| k.starts_with(prefix.as_bytes())).take(max + 1)
-            {
-                all.push((k.clone(), *u, up.initiated_ms, up.class));
-            }
-        }
-        all.sort();
-        let truncated = all.len() > max;
-        all.truncate(max);
-        let out = all
-            .into_iter()
-            .map(|(k, u, initiated_ms, storage_class)| UploadSummary {
-                key: String::from_utf8_lossy(&k).into_owned(),
-                upload_id: upload_id_string(u),
-                initiated_ms,
-                storage_class,
-            })
-            .collect();
-        Ok((out, truncated))
-    }
 }
 
 /// The MULTIPART_END record of upload `id` of (`bucket`, `key`).
@@ -777,32 +530,12 @@ fn meta_bytes(meta: &ObjectMeta) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn part_info(number: u32, p: &PartEntry, checksums: Vec<(u8, Vec<u8>)>) -> PartInfo {
-    PartInfo {
-        part_number: number,
-        size: p.size,
-        e_tag: super::options::etag_string(&p.etag),
-        md5: p.etag,
-        last_modified_ms: p.mtime_ms,
-        checksums,
-    }
-}
-
 fn site_of(part: &Partition, at: RecordAt) -> CorruptionSite {
     CorruptionSite { partition: Some(part.id), segment_id: Some(at.segment_id), offset: at.offset }
 }
 
 fn corrupt(part: &Partition, at: RecordAt, what: &str) -> Error {
     Error::corruption(site_of(part, at), what.to_owned())
-}
-
-/// The mode and master key an upload's (or object's) envelope names.
-fn encryption_info(envelope: Option<&[u8]>) -> Option<EncryptionInfo> {
-    envelope.and_then(|e| Envelope::decode(e).ok()).map(|e| EncryptionInfo {
-        mode: e.mode,
-        key_id: e.key_id,
-        customer_key_mac: e.customer_key_mac.map(|(salt, mac)| CustomerKeyMac { salt, mac }),
-    })
 }
 
 /// Reads an upload's start or part record and checks it is the one the index expects.
