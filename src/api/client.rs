@@ -185,7 +185,7 @@ macro_rules! builder {
         #[derive(Debug)]
         pub struct $builder {
             client: Client,
-            request: $req,
+            pub(crate) request: $req,
         }
 
         impl $builder {

@@ -229,6 +229,14 @@ impl Bucket {
     pub fn download_file(&self, key: &str, path: impl AsRef<Path>) -> Result<u64> {
         self.client.download_file(&self.name, key, path)
     }
+
+    /// Downloads `key` with download `ExtraArgs` (version, SSE-C key).
+    ///
+    /// # Errors
+    /// As [`Client::download_file_with`].
+    pub fn download_file_with(&self, key: &str, path: impl AsRef<Path>, extra: &ExtraArgs) -> Result<u64> {
+        self.client.download_file_with(&self.name, key, path, extra)
+    }
 }
 
 /// An object handle (optionally of one version).
@@ -427,6 +435,14 @@ impl Object {
     /// As [`Client::download_file`].
     pub fn download_file(&self, path: impl AsRef<Path>) -> Result<u64> {
         self.client.download_file(&self.bucket, &self.key, path)
+    }
+
+    /// Downloads this object with download `ExtraArgs` (version, SSE-C key).
+    ///
+    /// # Errors
+    /// As [`Client::download_file_with`].
+    pub fn download_file_with(&self, path: impl AsRef<Path>, extra: &ExtraArgs) -> Result<u64> {
+        self.client.download_file_with(&self.bucket, &self.key, path, extra)
     }
 }
 

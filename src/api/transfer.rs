@@ -12,7 +12,8 @@ use parking_lot::Mutex;
 use crate::api::Client;
 use crate::error::{Error, Result};
 use crate::limits::{PART_BYTES_MIN, PART_NUMBER_MAX};
-use crate::s3::types::{Body, PutObjectOutput};
+
+use crate::s3::types::{Body, PutObjectOutput, SseCustomerKey, sse_customer_key_md5};
 
 /// How a file upload is sent, as boto3's `TransferConfig`: files larger than `multipart_threshold`
 /// go as a multipart upload of `multipart_chunksize` parts, `max_concurrency` of them at once (each
@@ -34,7 +35,8 @@ impl Default for TransferConfig {
     }
 }
 
-/// Extra arguments of an upload (as boto3's `ExtraArgs`).
+/// Extra arguments of an upload or a download (as boto3's `ExtraArgs`; each call takes the ones
+/// boto3 allows it, and refuses the others with `InvalidArgument`, as boto3 raises `ValueError`).
 #[derive(Debug, Clone, Default)]
 pub struct ExtraArgs {
     /// `Content-Type`.
@@ -47,6 +49,45 @@ pub struct ExtraArgs {
     pub server_side_encryption: Option<crate::s3::types::ServerSideEncryption>,
     /// `SSEKMSKeyId`, with `aws:kms`.
     pub ssekms_key_id: Option<String>,
+    /// `SSECustomerAlgorithm` (`AES256`), with `sse_customer_key`.
+    pub sse_customer_algorithm: Option<String>,
+    /// `SSECustomerKey`: the base64 of the caller's 32-byte key. Sent with every request of the
+    /// transfer (PutObject, or CreateMultipartUpload, each UploadPart and CompleteMultipartUpload;
+    /// GetObject for a download).
+    pub sse_customer_key: Option<SseCustomerKey>,
+    /// `SSECustomerKeyMD5`; computed from the key when `None`, as botocore does.
+    pub sse_customer_key_md5: Option<String>,
+    /// `VersionId`: the version a download reads (downloads only).
+    pub version_id: Option<String>,
+}
+
+/// The three SSE-C headers a transfer sends: as given, the key's MD5 computed when only the key
+/// is (a key that is not base64 goes as it is, for the S3 layer to refuse with its error).
+type CustomerHeaders = (Option<String>, Option<SseCustomerKey>, Option<String>);
+
+impl ExtraArgs {
+    fn customer_headers(&self) -> CustomerHeaders {
+        use base64::Engine;
+        let md5 = self.sse_customer_key_md5.clone().or_else(|| {
+            let key = self.sse_customer_key.as_ref()?;
+            let bytes =
+                zeroize::Zeroizing::new(base64::engine::general_purpose::STANDARD.decode(key.as_str()).ok()?);
+            Some(sse_customer_key_md5(&bytes))
+        });
+        (self.sse_customer_algorithm.clone(), self.sse_customer_key.clone(), md5)
+    }
+
+    /// `InvalidArgument` naming `name` when `set` (an argument boto3 does not allow this call).
+    fn refuse(set: bool, name: &'static str, call: &str) -> Result<()> {
+        if set {
+            return Err(Error::InvalidArgument {
+                name,
+                value: "(set)".into(),
+                reason: format!("{name} is not an argument of {call}"),
+            });
+        }
+        Ok(())
+    }
 }
 
 impl Client {
@@ -79,6 +120,7 @@ impl Client {
         config: &TransferConfig,
     ) -> Result<PutObjectOutput> {
         let path = path.as_ref();
+        ExtraArgs::refuse(extra.version_id.is_some(), "VersionId", "upload_file")?;
         let size = std::fs::metadata(path).map_err(|source| Error::BodyRead { source })?.len();
         if size > config.multipart_threshold {
             return self.upload_file_in_parts(path, size, bucket, key, extra, config);
@@ -99,6 +141,10 @@ impl Client {
         if let Some(k) = &extra.ssekms_key_id {
             b = b.ssekms_key_id(k.clone());
         }
+        let (alg, key, md5) = extra.customer_headers();
+        b.request.sse_customer_algorithm = alg;
+        b.request.sse_customer_key = key;
+        b.request.sse_customer_key_md5 = md5;
         Ok(b.send()?.into_output())
     }
 
@@ -130,7 +176,12 @@ impl Client {
         if let Some(k) = &extra.ssekms_key_id {
             create = create.ssekms_key_id(k.clone());
         }
-        let upload_id = create.send()?.into_output().upload_id;
+        let (alg, customer, md5) = extra.customer_headers();
+        create.request.sse_customer_algorithm.clone_from(&alg);
+        create.request.sse_customer_key.clone_from(&customer);
+        create.request.sse_customer_key_md5.clone_from(&md5);
+        let created = create.send()?.into_output();
+        let upload_id = created.upload_id;
         let next = AtomicU32::new(1);
         let etags: Mutex<Vec<(u32, String)>> = Mutex::new(Vec::with_capacity(parts as usize));
         let failed: Mutex<Option<Error>> = Mutex::new(None);
@@ -140,14 +191,17 @@ impl Client {
             let mut file = File::open(path).map_err(|source| Error::BodyRead { source })?;
             file.seek(SeekFrom::Start(offset)).map_err(|source| Error::BodyRead { source })?;
             let body = Body::Reader(Box::new(std::io::BufReader::with_capacity(1 << 20, file.take(len))));
-            let out = self
+            let mut part = self
                 .upload_part()
                 .bucket(bucket)
                 .key(key)
                 .upload_id(&upload_id)
                 .part_number(n as i32)
-                .body(body)
-                .send()?;
+                .body(body);
+            part.request.sse_customer_algorithm.clone_from(&alg);
+            part.request.sse_customer_key.clone_from(&customer);
+            part.request.sse_customer_key_md5.clone_from(&md5);
+            let out = part.send()?;
             Ok(out.into_output().e_tag)
         };
         std::thread::scope(|scope| {
@@ -191,8 +245,9 @@ impl Client {
                     checksums: done.checksums,
                     server_side_encryption: done.server_side_encryption,
                     ssekms_key_id: done.ssekms_key_id,
-                    sse_customer_algorithm: None,
-                    sse_customer_key_md5: None,
+                    // CompleteMultipartUpload reports no SSE-C headers; CreateMultipartUpload did.
+                    sse_customer_algorithm: created.sse_customer_algorithm,
+                    sse_customer_key_md5: created.sse_customer_key_md5,
                 })
             }
             Err(e) => {
@@ -208,6 +263,31 @@ impl Client {
     /// # Errors
     /// GetObject's errors; `Io` for local file errors. On any error `path` is untouched.
     pub fn download_file(&self, bucket: &str, key: &str, path: impl AsRef<Path>) -> Result<u64> {
+        self.download_file_with(bucket, key, path, &ExtraArgs::default())
+    }
+
+    /// [`Client::download_file`] with boto3's download `ExtraArgs`: `version_id`, and the SSE-C
+    /// key of an object stored under one.
+    ///
+    /// # Errors
+    /// As `download_file`; `InvalidArgument` for an argument downloads do not take (content
+    /// type, metadata, storage class, `ServerSideEncryption`, `SSEKMSKeyId`).
+    pub fn download_file_with(
+        &self,
+        bucket: &str,
+        key: &str,
+        path: impl AsRef<Path>,
+        extra: &ExtraArgs,
+    ) -> Result<u64> {
+        for (set, name) in [
+            (extra.content_type.is_some(), "ContentType"),
+            (!extra.metadata.is_empty(), "Metadata"),
+            (extra.storage_class.is_some(), "StorageClass"),
+            (extra.server_side_encryption.is_some(), "ServerSideEncryption"),
+            (extra.ssekms_key_id.is_some(), "SSEKMSKeyId"),
+        ] {
+            ExtraArgs::refuse(set, name, "download_file")?;
+        }
         let path = path.as_ref();
         let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let name = path.file_name().ok_or_else(|| Error::InvalidArgument {
@@ -215,7 +295,14 @@ impl Client {
             value: path.display().to_string(),
             reason: "a download needs a file name".into(),
         })?;
-        let mut out = self.get_object().bucket(bucket).key(key).send()?;
+        let mut get = self.get_object().bucket(bucket).key(key);
+        get.request.version_id.clone_from(&extra.version_id);
+        (
+            get.request.sse_customer_algorithm,
+            get.request.sse_customer_key,
+            get.request.sse_customer_key_md5,
+        ) = extra.customer_headers();
+        let mut out = get.send()?;
         let tmp = dir.join(format!(".{}.s3lite-{:016x}.part", name.to_string_lossy(), rand::random::<u64>()));
         let result = (|| {
             let file = File::create(&tmp).map_err(|e| Error::io("create download file", &tmp, e))?;
