@@ -446,7 +446,7 @@ builder!(
         storage_class: String, if_none_match: String, if_match: String, content_md5: String,
         checksum_algorithm: ChecksumAlgorithm, checksum_crc32: String, checksum_crc32_c: String,
         checksum_crc64_nvme: String, checksum_sha1: String, checksum_sha256: String,
-        server_side_encryption: ServerSideEncryption, ssekms_key_id: String,
+        server_side_encryption: ServerSideEncryption, ssekms_key_id: String, ssekms_encryption_context: String,
         sse_customer_algorithm: String, sse_customer_key: SseCustomerKey, sse_customer_key_md5: String,
     }
     required { bucket, key }
@@ -500,7 +500,8 @@ builder!(
         content_type: String, storage_class: String, copy_source_if_match: String,
         copy_source_if_none_match: String, copy_source_if_modified_since: SystemTime,
         copy_source_if_unmodified_since: SystemTime, server_side_encryption: ServerSideEncryption,
-        ssekms_key_id: String, sse_customer_algorithm: String, sse_customer_key: SseCustomerKey, sse_customer_key_md5: String,
+        ssekms_key_id: String, ssekms_encryption_context: String, sse_customer_algorithm: String,
+        sse_customer_key: SseCustomerKey, sse_customer_key_md5: String,
         copy_source_sse_customer_algorithm: String, copy_source_sse_customer_key: SseCustomerKey,
         copy_source_sse_customer_key_md5: String,
     }
@@ -546,7 +547,7 @@ builder!(
         content_type: String, content_encoding: String, content_disposition: String,
         content_language: String, cache_control: String, expires: String, tagging: String,
         storage_class: String, checksum_algorithm: ChecksumAlgorithm, checksum_type: String,
-        server_side_encryption: ServerSideEncryption, ssekms_key_id: String,
+        server_side_encryption: ServerSideEncryption, ssekms_key_id: String, ssekms_encryption_context: String,
         sse_customer_algorithm: String, sse_customer_key: SseCustomerKey, sse_customer_key_md5: String,
     }
     required { bucket, key }

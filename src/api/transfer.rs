@@ -245,6 +245,7 @@ impl Client {
                     checksums: done.checksums,
                     server_side_encryption: done.server_side_encryption,
                     ssekms_key_id: done.ssekms_key_id,
+                    ssekms_encryption_context: created.ssekms_encryption_context,
                     // CompleteMultipartUpload reports no SSE-C headers; CreateMultipartUpload did.
                     sse_customer_algorithm: created.sse_customer_algorithm,
                     sse_customer_key_md5: created.sse_customer_key_md5,

@@ -201,8 +201,10 @@ impl Store {
         self.admit(part, bucket.0, key.as_bytes(), RequestKind::Write)?;
         let durability = self.durability(opts.durability);
         // A sealed body is always chunk records (see `sealing.rs`).
-        let mut sealing = match opts.encryption.as_ref().or(write.default_encryption.as_ref()) {
-            Some(enc) => Some(self.start_sealing(bucket, key, version, enc)?),
+        let enc = opts.encryption.as_ref().or(write.default_encryption.as_ref());
+        let context = crate::engine::sealing::context_for(enc, opts.encryption_context.as_ref())?;
+        let mut sealing = match enc {
+            Some(enc) => Some(self.start_sealing(bucket, key, version, enc, context)?),
             None => None,
         };
         // A body whose length says it is chunked goes straight to pieces; any other is read up to
@@ -254,6 +256,7 @@ impl Store {
                 if let Some(s) = envelope {
                     let sealed = self.finish_sealing(s, size)?;
                     meta.envelope = Some(sealed.envelope);
+                    meta.kms_context = sealed.kms_context;
                     meta.key_slot = sealed.slot.as_ref().map(|g| (g.slot, g.owner.tag));
                     key_slot = sealed.slot;
                     master_key_use = sealed.key_use;
@@ -807,6 +810,7 @@ impl Store {
                             self.open_sealed_parts(
                                 env,
                                 meta.key_slot,
+                                meta.kms_context.as_deref(),
                                 seals,
                                 &runs,
                                 customer,
@@ -817,7 +821,17 @@ impl Store {
                                 site,
                             )
                         }
-                        None => self.open_sealed(env, meta.key_slot, customer, chunks, bucket, key, e, site),
+                        None => self.open_sealed(
+                            env,
+                            meta.key_slot,
+                            meta.kms_context.as_deref(),
+                            customer,
+                            chunks,
+                            bucket,
+                            key,
+                            e,
+                            site,
+                        ),
                     };
                     match opened {
                         Ok(body) => BodySource::Sealed(Box::new(body)),

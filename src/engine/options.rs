@@ -109,6 +109,9 @@ pub struct PutOptions {
     /// bucket's default encryption, else the store's (SSE-S3 in a store with keys, see
     /// `StoreBuilder::encrypt_by_default`), else none.
     pub encryption: Option<Encryption>,
+    /// An SSE-KMS encryption context bound to the data key's wrap (KMS-style sealing only,
+    /// `InvalidArgument` otherwise; an empty one is none).
+    pub encryption_context: Option<crate::engine::crypto::EncryptionContext>,
 }
 
 /// How a put asks for its body to be sealed.

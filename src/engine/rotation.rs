@@ -167,18 +167,25 @@ impl EnvelopeRewrap for Rewrap<'_> {
         key: &[u8],
         version: [u8; 16],
         env: &[u8],
-        seals: Option<&crate::engine::format::meta::PartSeals>,
+        meta: &crate::engine::format::meta::ObjectMeta,
         site: CorruptionSite,
     ) -> Result<Option<Vec<u8>>> {
         let mut env = Envelope::decode(env).map_err(|e| Error::corruption(site.clone(), e.to_string()))?;
         if env.key_id != self.from || env.mode == SseMode::Customer {
             return Ok(None);
         }
-        let aad = match seals {
+        let context = meta.kms_context.as_deref();
+        let aad = match &meta.part_seals {
             // A sealed multipart object's wrap binds its part list (`sealing_parts.rs`).
-            Some(seals) => {
-                self.store.multipart_wrap_aad(env.mode, bucket, key, version, seals, env.plaintext_len)
-            }
+            Some(seals) => self.store.multipart_wrap_aad(
+                env.mode,
+                bucket,
+                key,
+                version,
+                seals,
+                env.plaintext_len,
+                context,
+            ),
             None => {
                 let aad = body_aad(
                     &self.store.inner.ctx.store_uuid,
@@ -187,7 +194,9 @@ impl EnvelopeRewrap for Rewrap<'_> {
                     &version,
                     env.chunk_bytes() as u32,
                 );
-                wrap_aad(&aad, env.plaintext_len, &env.nonce_prefix, env.mode)
+                let mut aad = wrap_aad(&aad, env.plaintext_len, &env.nonce_prefix, env.mode);
+                crate::engine::crypto::bind_context(&mut aad, context);
+                aad
             }
         };
         env.wrapped = self.rewrapped(&env.wrapped, &aad, site)?;
@@ -201,6 +210,7 @@ impl EnvelopeRewrap for Rewrap<'_> {
         key: &[u8],
         upload_id: [u8; 16],
         env: &[u8],
+        meta: &crate::engine::format::meta::ObjectMeta,
         site: CorruptionSite,
     ) -> Result<Option<Vec<u8>>> {
         let mut env = Envelope::decode(env).map_err(|e| Error::corruption(site.clone(), e.to_string()))?;
@@ -209,7 +219,13 @@ impl EnvelopeRewrap for Rewrap<'_> {
         }
         let key = std::str::from_utf8(key)
             .map_err(|_| Error::corruption(site.clone(), "upload key is not UTF-8"))?;
-        let aad = self.store.upload_wrap_aad(crate::types::BucketId(bucket), key, upload_id, env.mode);
+        let aad = self.store.upload_wrap_aad(
+            crate::types::BucketId(bucket),
+            key,
+            upload_id,
+            env.mode,
+            meta.kms_context.as_deref(),
+        );
         env.wrapped = self.rewrapped(&env.wrapped, &aad, site)?;
         env.key_id = self.to;
         Ok(Some(env.encode()))

@@ -8,8 +8,8 @@
 use super::crypto::chunks::{BodyCipher, CHUNK_BYTES, Sealer, sealed_len, sealed_record_bytes_max};
 use super::crypto::keys::{unwrap_with, wrap_with};
 use super::crypto::{
-    CryptoError, CustomerKey, CustomerKeyMac, Dek, Envelope, KeyId, SseMode, body_aad, random_nonce_prefix,
-    wrap_aad,
+    CryptoError, CustomerKey, CustomerKeyMac, Dek, Envelope, KeyId, SseMode, bind_context, body_aad,
+    random_nonce_prefix, wrap_aad,
 };
 use super::options::Encryption;
 use crate::engine::body::{ChunkedBody, SealedBody};
@@ -38,6 +38,8 @@ pub(super) struct Sealing {
     /// Crypto-shred: the slot holding the secret half of the data key (the envelope wraps
     /// `dek ⊕ secret`).
     slot: Option<(SlotGuard, Zeroizing<[u8; 32]>)>,
+    /// An SSE-KMS encryption context (its stored bytes), bound to the wrap.
+    context: Option<Vec<u8>>,
 }
 
 /// A sealed put's key slot until its commit is submitted: a put that fails before that erases it
@@ -76,8 +78,28 @@ impl Drop for SlotGuard {
 /// key's use, held until the version is indexed.
 pub(super) struct Sealed {
     pub(super) envelope: Vec<u8>,
+    /// The encryption context the wrap binds, for the commit record's meta.
+    pub(super) kms_context: Option<Vec<u8>>,
     pub(super) slot: Option<SlotGuard>,
     pub(super) key_use: Option<KeyUse>,
+}
+
+/// The stored bytes of the encryption context `context` a write under `enc` asks for: `None`
+/// for none (or an empty one); `InvalidArgument` unless the write is sealed KMS-style, as S3
+/// takes `x-amz-server-side-encryption-context` only with `aws:kms`.
+pub(super) fn context_for(
+    enc: Option<&Encryption>,
+    context: Option<&crate::engine::crypto::EncryptionContext>,
+) -> Result<Option<Vec<u8>>> {
+    let Some(c) = context.filter(|c| !c.is_empty()) else { return Ok(None) };
+    match enc {
+        Some(Encryption::Kms { .. } | Encryption::KmsDefault) => Ok(Some(c.encode())),
+        _ => Err(Error::InvalidArgument {
+            name: "x-amz-server-side-encryption-context",
+            value: c.pairs().keys().cloned().collect::<Vec<_>>().join(","),
+            reason: "an encryption context needs x-amz-server-side-encryption: aws:kms".into(),
+        }),
+    }
 }
 
 /// The error of a body too long for one envelope (2^32 chunks, far past S3's 5 GiB put).
@@ -189,6 +211,7 @@ impl Store {
         key: &str,
         version: VersionId,
         enc: &Encryption,
+        context: Option<Vec<u8>>,
     ) -> Result<(Sealing, Sealer)> {
         let customer = match enc {
             Encryption::Customer { key } => Some(key.clone()),
@@ -222,6 +245,7 @@ impl Store {
             key_use,
             slot,
             customer,
+            context,
         };
         let sealer = Sealer::new(BodyCipher::new(
             &sealing.dek,
@@ -237,7 +261,8 @@ impl Store {
     /// until its version is indexed (a retirement waits for it; none under SSE-C, whose caller's
     /// key wraps the data key in the master key's place).
     pub(super) fn finish_sealing(&self, s: Sealing, plain: u64) -> Result<Sealed> {
-        let aad = wrap_aad(&s.aad, plain, &s.nonce_prefix, s.mode);
+        let mut aad = wrap_aad(&s.aad, plain, &s.nonce_prefix, s.mode);
+        bind_context(&mut aad, s.context.as_deref());
         // Crypto-shred: the envelope keeps only `dek ⊕ secret`; the secret is in the slot. Under
         // SSE-C too: a removed version must not open for someone holding its customer key.
         let wrapped_half = match &s.slot {
@@ -265,7 +290,12 @@ impl Store {
             plaintext_len: plain,
             customer_key_mac,
         };
-        Ok(Sealed { envelope: env.encode(), slot: s.slot.map(|(guard, _)| guard), key_use: s.key_use })
+        Ok(Sealed {
+            envelope: env.encode(),
+            kms_context: s.context,
+            slot: s.slot.map(|(guard, _)| guard),
+            key_use: s.key_use,
+        })
     }
 
     /// Opens a sealed version's body: decodes its envelope, checks it against the index entry and
@@ -280,6 +310,7 @@ impl Store {
         &self,
         envelope: &[u8],
         key_slot: Option<(u32, u32)>,
+        kms_context: Option<&[u8]>,
         customer: Option<&CustomerKey>,
         stored: ChunkedBody,
         bucket: BucketId,
@@ -306,7 +337,8 @@ impl Store {
             &version.0,
             env.chunk_bytes() as u32,
         );
-        let wrap = wrap_aad(&aad, plain, &env.nonce_prefix, env.mode);
+        let mut wrap = wrap_aad(&aad, plain, &env.nonce_prefix, env.mode);
+        bind_context(&mut wrap, kms_context);
         let mut dek = match (env.mode, customer) {
             (SseMode::Customer, Some(k)) => match &env.customer_key_mac {
                 Some((salt, mac)) if (CustomerKeyMac { salt: *salt, mac: *mac }).matches(k) => {

@@ -6,6 +6,7 @@
 //! completion carries no key, the upload's own wrap); and the reader's source for such an object,
 //! one cipher per part.
 
+use super::crypto::bind_context;
 use super::crypto::chunks::{BodyCipher, CHUNK_BYTES, Sealer, sealed_len};
 use super::crypto::keys::{unwrap_with, wrap_with};
 use super::crypto::parts::{
@@ -38,6 +39,8 @@ pub(super) struct UploadKey {
     _use: Option<KeyUse>,
     /// Crypto-shred: the secret of the upload's key slot (the start envelope wraps `dek ⊕ secret`).
     slot_secret: Option<Zeroizing<[u8; 32]>>,
+    /// The upload's SSE-KMS encryption context (stored bytes), which the object's wrap binds too.
+    kms_context: Option<Vec<u8>>,
 }
 
 /// What a completion needs of a sealed upload: its data key (under a master key: the object's
@@ -65,6 +68,8 @@ impl UploadSeal {
 /// start record is indexed; none under SSE-C) and, under crypto-shred, the upload's key slot.
 pub(super) struct SealedUpload {
     pub(super) envelope: Vec<u8>,
+    /// The encryption context the wrap binds, for the start record's meta.
+    pub(super) kms_context: Option<Vec<u8>>,
     pub(super) key_use: Option<KeyUse>,
     pub(super) slot: Option<SlotGuard>,
 }
@@ -83,6 +88,8 @@ pub(super) struct StartSeal<'a> {
     pub(super) envelope: &'a [u8],
     /// Crypto-shred: the upload's key slot and tag.
     pub(super) key_slot: Option<(u32, u32)>,
+    /// The upload's SSE-KMS encryption context (stored bytes).
+    pub(super) kms_context: Option<&'a [u8]>,
 }
 
 /// The identity of an upload, for the errors of a customer key that does not fit it.
@@ -174,6 +181,7 @@ impl Store {
         key: &str,
         upload_id: [u8; 16],
         enc: &Encryption,
+        kms_context: Option<Vec<u8>>,
     ) -> Result<SealedUpload> {
         let dek = Dek::random();
         let customer = match enc {
@@ -199,7 +207,7 @@ impl Store {
             }
             None => (None, dek),
         };
-        let aad = self.upload_wrap_aad(bucket, key, upload_id, mode);
+        let aad = self.upload_wrap_aad(bucket, key, upload_id, mode, kms_context.as_deref());
         let envelope = match customer {
             Some(customer) => {
                 let wrapped = wrap_with(customer.bytes(), &half, &aad);
@@ -212,7 +220,7 @@ impl Store {
                 envelope(mode, key_id, wrapped, 0, None)
             }
         };
-        Ok(SealedUpload { envelope, key_use, slot })
+        Ok(SealedUpload { envelope, kms_context, key_use, slot })
     }
 
     pub(super) fn upload_wrap_aad(
@@ -221,10 +229,13 @@ impl Store {
         key: &str,
         upload_id: [u8; 16],
         mode: SseMode,
+        kms_context: Option<&[u8]>,
     ) -> Vec<u8> {
         let a =
             upload_aad(&self.inner.ctx.store_uuid, bucket.0, key.as_bytes(), &upload_id, CHUNK_BYTES as u32);
-        wrap_aad(&a, 0, &NO_PREFIX, mode)
+        let mut aad = wrap_aad(&a, 0, &NO_PREFIX, mode);
+        bind_context(&mut aad, kms_context);
+        aad
     }
 
     /// Decodes an upload's start record `envelope` and checks what is fixed in it.
@@ -262,7 +273,7 @@ impl Store {
             check_upload_customer_key(&env, customer, true, &name)?;
         }
         if let (SseMode::Customer, Some(k)) = (env.mode, customer) {
-            let aad = self.upload_wrap_aad(bucket, key, upload_id, SseMode::Customer);
+            let aad = self.upload_wrap_aad(bucket, key, upload_id, SseMode::Customer, None);
             let half = unwrap_with(k.bytes(), &env.wrapped, &aad).ok_or_else(|| {
                 // The key is the upload's (its HMAC matched): the wrap was changed on disk.
                 Error::corruption(
@@ -271,17 +282,31 @@ impl Store {
                 )
             })?;
             let (dek, slot_secret) = self.join_upload_slot(half, start, bucket, key, upload_id, &site)?;
-            return Ok(UploadKey { dek, mode: env.mode, key_id: env.key_id, _use: None, slot_secret });
+            return Ok(UploadKey {
+                dek,
+                mode: env.mode,
+                key_id: env.key_id,
+                _use: None,
+                slot_secret,
+                kms_context: None,
+            });
         }
         // The upload is in the index, so a retirement of its key counts it and refuses.
         let key_use = self.inner.key_uses.begin_existing(env.key_id);
-        let aad = self.upload_wrap_aad(bucket, key, upload_id, env.mode);
+        let aad = self.upload_wrap_aad(bucket, key, upload_id, env.mode, start.kms_context);
         let half = self
             .key_provider()?
             .unwrap(env.key_id, &env.wrapped, &aad)
             .map_err(|e| unwrap_error(e, env.key_id, site.clone()))?;
         let (dek, slot_secret) = self.join_upload_slot(half, start, bucket, key, upload_id, &site)?;
-        Ok(UploadKey { dek, mode: env.mode, key_id: env.key_id, _use: Some(key_use), slot_secret })
+        Ok(UploadKey {
+            dek,
+            mode: env.mode,
+            key_id: env.key_id,
+            _use: Some(key_use),
+            slot_secret,
+            kms_context: start.kms_context.map(<[u8]>::to_vec),
+        })
     }
 
     /// The upload's key slot secret, if its start record names one (`NoSuchUpload` when the
@@ -433,7 +458,16 @@ impl Store {
             Some(secret) => Dek::from_bytes(*combine(k.dek.bytes(), secret)),
             None => Dek::from_bytes(*k.dek.bytes()),
         };
-        let aad = self.object_wrap_aad(k.mode, bucket, key, version, upload_id, parts, size);
+        let aad = self.object_wrap_aad(
+            k.mode,
+            bucket,
+            key,
+            version,
+            upload_id,
+            parts,
+            size,
+            k.kms_context.as_deref(),
+        );
         let wrapped = self.key_provider()?.wrap(k.key_id, &half, &aad).map_err(|e| key_error(k.key_id, e))?;
         Ok(SealedObject { envelope: envelope(k.mode, k.key_id, wrapped, size, None), slot })
     }
@@ -448,12 +482,14 @@ impl Store {
         upload_id: [u8; 16],
         parts: &[PartSeal],
         size: u64,
+        kms_context: Option<&[u8]>,
     ) -> Vec<u8> {
         let seals = PartSeals { upload_id, parts: parts.to_vec() };
-        self.multipart_wrap_aad(mode, bucket.0, key.as_bytes(), version.0, &seals, size)
+        self.multipart_wrap_aad(mode, bucket.0, key.as_bytes(), version.0, &seals, size, kms_context)
     }
 
     /// What a sealed multipart object's envelope binds (for a rewrap, which re-wraps it as is).
+    #[expect(clippy::too_many_arguments, reason = "the fields the object's wrap binds")]
     pub(crate) fn multipart_wrap_aad(
         &self,
         mode: SseMode,
@@ -462,6 +498,7 @@ impl Store {
         version: [u8; 16],
         seals: &PartSeals,
         size: u64,
+        kms_context: Option<&[u8]>,
     ) -> Vec<u8> {
         let a = object_aad(
             &self.inner.ctx.store_uuid,
@@ -472,7 +509,9 @@ impl Store {
             &seals.upload_id,
             &seals.parts,
         );
-        wrap_aad(&a, size, &NO_PREFIX, mode)
+        let mut aad = wrap_aad(&a, size, &NO_PREFIX, mode);
+        bind_context(&mut aad, kms_context);
+        aad
     }
 
     /// Opens a sealed multipart object's body: checks the envelope and the part list against the
@@ -485,6 +524,7 @@ impl Store {
         &self,
         envelope: &[u8],
         key_slot: Option<(u32, u32)>,
+        kms_context: Option<&[u8]>,
         seals: &PartSeals,
         runs: &[u32],
         customer: Option<&CustomerKey>,
@@ -548,6 +588,7 @@ impl Store {
                 seals.upload_id,
                 &seals.parts,
                 total,
+                kms_context,
             );
             self.key_provider()?
                 .unwrap(env.key_id, &env.wrapped, &aad)
@@ -560,7 +601,14 @@ impl Store {
             }
             None => dek,
         };
-        let upload = UploadKey { dek, mode: env.mode, key_id: env.key_id, _use: None, slot_secret: None };
+        let upload = UploadKey {
+            dek,
+            mode: env.mode,
+            key_id: env.key_id,
+            _use: None,
+            slot_secret: None,
+            kms_context: None,
+        };
         let parts = seals
             .parts
             .iter()
@@ -601,7 +649,7 @@ impl Store {
                 });
             }
         }
-        let aad = self.upload_wrap_aad(bucket, key, upload_id, SseMode::Customer);
+        let aad = self.upload_wrap_aad(bucket, key, upload_id, SseMode::Customer, None);
         unwrap_with(k.bytes(), &env.wrapped, &aad).ok_or_else(|| {
             Error::corruption(site.clone(), "the data key does not unwrap under the customer key")
         })

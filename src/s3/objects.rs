@@ -16,7 +16,7 @@ use super::types::*;
 use super::{S3, time_of, version_string};
 use crate::engine::body::ByteRange;
 use crate::engine::catalog::{BucketInfo, VersioningState};
-use crate::engine::crypto::{CustomerKey, SseMode};
+use crate::engine::crypto::{CustomerKey, EncryptionContext, SseMode};
 use crate::engine::options::{
     BodyFinish, Encryption, GetOptions, NewVersion, ObjectInfo, PutOptions, WriteCondition,
 };
@@ -97,6 +97,36 @@ pub(super) fn encryption_of(
     }
 }
 
+/// The encryption context `x-amz-server-side-encryption-context` carries: the base64 of a UTF-8
+/// JSON object whose values are strings (S3's form).
+///
+/// # Errors
+/// `InvalidArgument` naming the header for anything else.
+pub(super) fn encryption_context_of(header: Option<&String>) -> Result<Option<EncryptionContext>> {
+    use base64::Engine;
+    let Some(h) = header else { return Ok(None) };
+    let bad = |reason: &str| Error::InvalidArgument {
+        name: "x-amz-server-side-encryption-context",
+        value: h.clone(),
+        reason: format!("the encryption context must be the base64 of a JSON object of strings: {reason}"),
+    };
+    let bytes =
+        base64::engine::general_purpose::STANDARD.decode(h.trim()).map_err(|e| bad(&e.to_string()))?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| bad("not UTF-8"))?;
+    let pairs: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(text).map_err(|e| bad(&e.to_string()))?;
+    Ok(Some(EncryptionContext::new(pairs)))
+}
+
+/// The header form of an encryption context (what PutObject, CopyObject and
+/// CreateMultipartUpload report): base64 of its JSON object, keys in order; `None` for none.
+pub(super) fn encryption_context_header(context: Option<&EncryptionContext>) -> Option<String> {
+    use base64::Engine;
+    let c = context.filter(|c| !c.is_empty())?;
+    let json = serde_json::to_string(c.pairs()).ok()?;
+    Some(base64::engine::general_purpose::STANDARD.encode(json))
+}
+
 /// What a version's encryption is reported as: (`x-amz-server-side-encryption`, KMS key id).
 pub(super) fn reported_encryption(info: &ObjectInfo) -> (Option<ServerSideEncryption>, Option<String>) {
     reported_sealing(info.encryption.as_ref())
@@ -137,6 +167,7 @@ impl S3 {
         )?;
         let encryption =
             write_encryption(customer.as_ref(), req.server_side_encryption, req.ssekms_key_id.as_ref())?;
+        let context = encryption_context_of(req.ssekms_encryption_context.as_ref())?;
         let condition = match (&req.if_none_match, &req.if_match) {
             (None, None) => None,
             (Some(n), None) if n.trim() == "*" => Some(WriteCondition::IfAbsent),
@@ -186,6 +217,7 @@ impl S3 {
             condition,
             content_length,
             encryption,
+            encryption_context: context.clone(),
             ..PutOptions::default()
         };
         let if_match = matches!(opts.condition, Some(WriteCondition::IfETagMatches(_)));
@@ -215,6 +247,7 @@ impl S3 {
             checksums: Checksums::from_stored(&stored),
             server_side_encryption,
             ssekms_key_id,
+            ssekms_encryption_context: encryption_context_header(context.as_ref()),
             sse_customer_algorithm,
             sse_customer_key_md5,
         })
@@ -537,6 +570,7 @@ impl S3 {
         // not carry the source's encryption over).
         let encryption =
             write_encryption(customer.as_ref(), req.server_side_encryption, req.ssekms_key_id.as_ref())?;
+        let context = encryption_context_of(req.ssekms_encryption_context.as_ref())?;
         let src = self.bucket(&src_bucket)?;
         let read = GetOptions { version: src_version, range: None, customer_key: source_key };
         let (info, mut body) = match self.store.get(src.id, &src_key, &read) {
@@ -603,6 +637,8 @@ impl S3 {
             storage_class: class,
             content_length: Some(info.size),
             encryption,
+            // Not carried over from the source: S3 wants it sent again with the copy.
+            encryption_context: context.clone(),
             ..PutOptions::default()
         };
         let copied = self.store.put(dst.id, &req.key, &mut body, &opts)?;
@@ -618,6 +654,7 @@ impl S3 {
                 .then(|| version_string(info.version_id)),
             server_side_encryption,
             ssekms_key_id,
+            ssekms_encryption_context: encryption_context_header(context.as_ref()),
             sse_customer_algorithm,
             sse_customer_key_md5,
         })

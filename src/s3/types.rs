@@ -246,6 +246,9 @@ pub struct PutObjectRequest {
     pub server_side_encryption: Option<ServerSideEncryption>,
     /// `x-amz-server-side-encryption-aws-kms-key-id` (with `aws:kms`).
     pub ssekms_key_id: Option<String>,
+    /// `x-amz-server-side-encryption-context` (with `aws:kms`): the base64 of a JSON object of
+    /// string pairs, bound to the data key's wrap.
+    pub ssekms_encryption_context: Option<String>,
     /// `x-amz-server-side-encryption-customer-algorithm` (SSE-C): `AES256`.
     pub sse_customer_algorithm: Option<String>,
     /// `x-amz-server-side-encryption-customer-key` (SSE-C): the base64 of a 32-byte key.
@@ -314,6 +317,9 @@ pub struct PutObjectOutput {
     pub server_side_encryption: Option<ServerSideEncryption>,
     /// The master key of an `aws:kms` object.
     pub ssekms_key_id: Option<String>,
+    /// `x-amz-server-side-encryption-context`: the encryption context the wrap binds (base64 of
+    /// its JSON object), when the request gave one.
+    pub ssekms_encryption_context: Option<String>,
     /// SSE-C: `AES256` when the body is sealed under the request's customer key.
     pub sse_customer_algorithm: Option<String>,
     /// SSE-C: the base64 MD5 of the request's customer key.
@@ -563,6 +569,9 @@ pub struct CopyObjectRequest {
     pub server_side_encryption: Option<ServerSideEncryption>,
     /// With `aws:kms`: the copy's master key.
     pub ssekms_key_id: Option<String>,
+    /// `x-amz-server-side-encryption-context` (with `aws:kms`): the base64 of a JSON object of
+    /// string pairs, bound to the data key's wrap.
+    pub ssekms_encryption_context: Option<String>,
     /// `x-amz-server-side-encryption-customer-algorithm` (SSE-C): `AES256`.
     pub sse_customer_algorithm: Option<String>,
     /// `x-amz-server-side-encryption-customer-key` (SSE-C): the base64 of the copy's 32-byte key.
@@ -599,6 +608,9 @@ pub struct CopyObjectOutput {
     pub server_side_encryption: Option<ServerSideEncryption>,
     /// The master key of an `aws:kms` copy.
     pub ssekms_key_id: Option<String>,
+    /// `x-amz-server-side-encryption-context`: the encryption context the wrap binds (base64 of
+    /// its JSON object), when the request gave one.
+    pub ssekms_encryption_context: Option<String>,
     /// SSE-C: `AES256` when the body is sealed under the request's customer key.
     pub sse_customer_algorithm: Option<String>,
     /// SSE-C: the base64 MD5 of the request's customer key.

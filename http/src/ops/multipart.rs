@@ -54,6 +54,7 @@ pub(super) async fn create_multipart_upload(
         checksum_type: i.checksum_type.as_ref().map(|c| c.as_str().to_owned()),
         server_side_encryption,
         ssekms_key_id: i.ssekms_key_id.clone(),
+        ssekms_encryption_context: i.ssekms_encryption_context.clone(),
         sse_customer_algorithm: i.sse_customer_algorithm.clone(),
         sse_customer_key: i.sse_customer_key.as_ref().map(t::SseCustomerKey::from),
         sse_customer_key_md5: i.sse_customer_key_md5.clone(),
@@ -73,6 +74,7 @@ pub(super) async fn create_multipart_upload(
                 checksum_type: Some(dto::ChecksumType::from(o.checksum_type)),
                 server_side_encryption: sse_out(o.server_side_encryption),
                 ssekms_key_id: o.ssekms_key_id,
+                ssekms_encryption_context: o.ssekms_encryption_context,
                 sse_customer_algorithm: o.sse_customer_algorithm,
                 sse_customer_key_md5: o.sse_customer_key_md5,
                 ..Default::default()

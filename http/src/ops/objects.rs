@@ -95,6 +95,7 @@ pub(super) async fn put_object(
         checksum_sha256: i.checksum_sha256.clone(),
         server_side_encryption,
         ssekms_key_id: i.ssekms_key_id.clone(),
+        ssekms_encryption_context: i.ssekms_encryption_context.clone(),
         sse_customer_algorithm: i.sse_customer_algorithm.clone(),
         sse_customer_key: i.sse_customer_key.as_ref().map(t::SseCustomerKey::from),
         sse_customer_key_md5: i.sse_customer_key_md5.clone(),
@@ -116,6 +117,7 @@ pub(super) async fn put_object(
                 checksum_type: c.checksum_type.map(dto::ChecksumType::from),
                 server_side_encryption: sse_out(o.server_side_encryption),
                 ssekms_key_id: o.ssekms_key_id,
+                ssekms_encryption_context: o.ssekms_encryption_context,
                 sse_customer_algorithm: o.sse_customer_algorithm,
                 sse_customer_key_md5: o.sse_customer_key_md5,
                 ..Default::default()
@@ -444,6 +446,7 @@ pub(super) async fn copy_object(
         copy_source_if_unmodified_since: i.copy_source_if_unmodified_since.clone().map(system_time),
         server_side_encryption,
         ssekms_key_id: i.ssekms_key_id.clone(),
+        ssekms_encryption_context: i.ssekms_encryption_context.clone(),
         sse_customer_algorithm: i.sse_customer_algorithm.clone(),
         sse_customer_key: i.sse_customer_key.as_ref().map(t::SseCustomerKey::from),
         sse_customer_key_md5: i.sse_customer_key_md5.clone(),
@@ -466,6 +469,7 @@ pub(super) async fn copy_object(
                 copy_source_version_id: o.copy_source_version_id,
                 server_side_encryption: sse_out(o.server_side_encryption),
                 ssekms_key_id: o.ssekms_key_id,
+                ssekms_encryption_context: o.ssekms_encryption_context,
                 sse_customer_algorithm: o.sse_customer_algorithm,
                 sse_customer_key_md5: o.sse_customer_key_md5,
                 ..Default::default()

@@ -14,6 +14,7 @@
 //! under a reused seed would repeat nonces under one key.
 
 pub mod chunks;
+pub mod context;
 pub mod customer;
 pub mod envelope;
 pub mod keys;
@@ -21,6 +22,7 @@ pub mod parts;
 
 use zeroize::Zeroizing;
 
+pub use context::{EncryptionContext, bind_context};
 pub use customer::{CustomerKey, CustomerKeyMac};
 pub use envelope::{Envelope, EnvelopeError, SseMode};
 pub use keys::{KeyFileError, KeyId, KeyProvider, KeyState, MasterKeys, WrappedKey};

@@ -22,6 +22,7 @@ const TAG_PART_RUNS: u16 = 13;
 const TAG_KEY_SLOT: u16 = 20;
 const TAG_PART_SALT: u16 = 14;
 const TAG_PART_SEALS: u16 = 15;
+const TAG_KMS_CONTEXT: u16 = 21;
 
 /// Bytes one chunk reference takes in meta.
 pub const CHUNK_REF_BYTES: usize = 24;
@@ -91,6 +92,9 @@ pub struct ObjectMeta {
     pub part_salt: Option<[u8; PART_SALT_BYTES]>,
     /// A sealed multipart object's commit record: what opens each part (one per part run).
     pub part_seals: Option<PartSeals>,
+    /// An SSE-KMS encryption context bound to the envelope's wrap
+    /// (`crypto::EncryptionContext::encode`'s bytes), on a commit or an upload's start record.
+    pub kms_context: Option<Vec<u8>>,
 }
 
 /// What a sealed multipart object's reader needs per part, besides the chunks: the upload id the
@@ -230,6 +234,9 @@ impl ObjectMeta {
         if let Some(salt) = &self.part_salt {
             w.tlv(TAG_PART_SALT, salt);
         }
+        if let Some(c) = &self.kms_context {
+            w.tlv(TAG_KMS_CONTEXT, c);
+        }
         if let Some(seals) = &self.part_seals {
             let mut v = Vec::with_capacity(16 + seals.parts.len() * PART_SEAL_BYTES);
             v.extend_from_slice(&seals.upload_id);
@@ -294,6 +301,7 @@ impl ObjectMeta {
                     m.part_salt = Some(v.try_into().map_err(|_| FormatError::Malformed("part salt"))?);
                 }
                 TAG_PART_SEALS => m.part_seals = Some(decode_part_seals(v)?),
+                TAG_KMS_CONTEXT => m.kms_context = Some(v.to_vec()),
                 _ => {}
             }
         }
@@ -561,7 +569,8 @@ mod tests {
                       chunks in proptest::collection::vec((any::<u64>(), any::<u64>(), any::<u64>()), 0..5),
                       parts in any::<u32>(), token in proptest::option::of(any::<[u8; 16]>()),
                       key_slot in proptest::option::of(any::<(u32, u32)>()),
-                      salt in proptest::option::of(any::<[u8; 16]>())) {
+                      salt in proptest::option::of(any::<[u8; 16]>()),
+                      kms_context in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..40))) {
             let m = ObjectMeta {
                 mtime_ms: mtime, size, etag, parts_count: parts, content_type: ct, system, user, tags,
                 checksums: sums, envelope: env,
@@ -574,6 +583,7 @@ mod tests {
                 key_slot,
                 part_salt: salt,
                 part_seals: None,
+                kms_context,
             };
             prop_assert_eq!(ObjectMeta::decode(&m.encode()).unwrap(), m);
         }

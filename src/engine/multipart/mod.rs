@@ -113,14 +113,15 @@ impl Store {
         // The upload's data key is drawn now and kept (wrapped) in the start record: it survives
         // a reopen, and goes with the upload's records when it ends.
         // Crypto-shred: the upload's key slot, erased if the start record is never submitted.
-        let (envelope, _key_use, mut key_slot) =
-            match opts.encryption.as_ref().or(write.default_encryption.as_ref()) {
-                Some(enc) => {
-                    let sealed = self.seal_upload(bucket, key, id, enc)?;
-                    (Some(sealed.envelope), sealed.key_use, sealed.slot)
-                }
-                None => (None, None, None),
-            };
+        let enc = opts.encryption.as_ref().or(write.default_encryption.as_ref());
+        let context = crate::engine::sealing::context_for(enc, opts.encryption_context.as_ref())?;
+        let (envelope, kms_context, _key_use, mut key_slot) = match enc {
+            Some(enc) => {
+                let sealed = self.seal_upload(bucket, key, id, enc, context)?;
+                (Some(sealed.envelope), sealed.kms_context, sealed.key_use, sealed.slot)
+            }
+            None => (None, None, None, None),
+        };
         let encryption = encryption_info(envelope.as_deref());
         let meta = ObjectMeta {
             mtime_ms: initiated_ms,
@@ -130,6 +131,7 @@ impl Store {
             tags: opts.tags.clone(),
             envelope,
             key_slot: key_slot.as_ref().map(|g| (g.slot, g.owner.tag)),
+            kms_context,
             ..ObjectMeta::default()
         };
         let meta = meta_bytes(&meta)?;
@@ -196,7 +198,11 @@ impl Store {
                 Some(env) => {
                     let site = site_of(part, upload.at);
                     let customer = opts.customer_key.as_ref();
-                    let seal = StartSeal { envelope: env, key_slot: start.key_slot };
+                    let seal = StartSeal {
+                        envelope: env,
+                        key_slot: start.key_slot,
+                        kms_context: start.kms_context.as_deref(),
+                    };
                     let upload_key = self.open_upload_key(bucket, key, id, seal, customer, site)?;
                     // A new salt per attempt: a part uploaded again never reuses a (key, nonce).
                     let (salt, sealer) = self.part_sealer(&upload_key, bucket, key, id, part_number);
@@ -341,7 +347,11 @@ impl Store {
                 bucket,
                 key,
                 id,
-                StartSeal { envelope: env, key_slot: start.key_slot },
+                StartSeal {
+                    envelope: env,
+                    key_slot: start.key_slot,
+                    kms_context: start.kms_context.as_deref(),
+                },
                 customer,
                 site_of(part, upload.at),
             )?),
@@ -412,6 +422,7 @@ impl Store {
             envelope,
             part_seals,
             key_slot: key_slot.as_ref().map(|g| (g.slot, g.owner.tag)),
+            kms_context: start.kms_context,
             ..ObjectMeta::default()
         };
         let meta_bytes = meta.encode();

@@ -20,6 +20,9 @@ pub struct UploadOptions {
     /// Seal the parts under the upload's own data key (needs the store's key provider). `None`
     /// takes the bucket's default encryption, else the store's, as a put does.
     pub encryption: Option<Encryption>,
+    /// An SSE-KMS encryption context, as [`PutOptions::encryption_context`]: bound to the upload's
+    /// wrap and to the completed object's.
+    pub encryption_context: Option<crate::engine::crypto::EncryptionContext>,
 }
 
 /// An upload that has begun.

@@ -712,9 +712,7 @@ fn copy_with_chunks(
     let mut rewrapped = false;
     if let (Some(rewrap), Some(env)) = (rewrap, meta.envelope.as_deref()) {
         let site = CorruptionSite { partition: Some(part.id), segment_id: Some(seg.id), offset };
-        if let Some(env) =
-            rewrap.rewrap(h.bucket_id, view.key, h.version_id, env, meta.part_seals.as_ref(), site)?
-        {
+        if let Some(env) = rewrap.rewrap(h.bucket_id, view.key, h.version_id, env, &meta, site)? {
             new_meta = replace_envelope(&new_meta, &env)
                 .map_err(|e| corrupt(part, seg.id, offset, format!("meta: {e}")))?;
             rewrapped = true;

@@ -25,9 +25,10 @@ use crate::types::StorageClass;
 /// Re-wraps one envelope as a rewrite copies its commit record.
 pub(crate) trait EnvelopeRewrap {
     /// The envelope `env` of `key`'s version `version` in bucket `bucket`, re-wrapped, or `None`
-    /// to keep it as it is (another key's, or SSE-C). `seals` are a sealed multipart object's part
-    /// seals (its wrap binds them). `site` is the commit record's place, for the error of an
-    /// envelope that does not decode or unwrap.
+    /// to keep it as it is (another key's, or SSE-C). `meta` is the commit record's meta: a
+    /// sealed multipart object's part seals and an encryption context are bound by the wrap.
+    /// `site` is the commit record's place, for the error of an envelope that does not decode or
+    /// unwrap.
     ///
     /// # Errors
     /// `Corruption` for an envelope that does not decode or does not unwrap under a key the
@@ -38,12 +39,13 @@ pub(crate) trait EnvelopeRewrap {
         key: &[u8],
         version: [u8; 16],
         env: &[u8],
-        seals: Option<&crate::engine::format::meta::PartSeals>,
+        meta: &crate::engine::format::meta::ObjectMeta,
         site: CorruptionSite,
     ) -> Result<Option<Vec<u8>>>;
 
     /// The envelope `env` of upload `upload_id` of `key` in bucket `bucket` (its start record's),
-    /// re-wrapped under the upload's associated data, or `None` to keep it. As [`Self::rewrap`].
+    /// re-wrapped under the upload's associated data (and the context its `meta` names), or
+    /// `None` to keep it. As [`Self::rewrap`].
     ///
     /// # Errors
     /// As [`Self::rewrap`].
@@ -53,6 +55,7 @@ pub(crate) trait EnvelopeRewrap {
         key: &[u8],
         upload_id: [u8; 16],
         env: &[u8],
+        meta: &crate::engine::format::meta::ObjectMeta,
         site: CorruptionSite,
     ) -> Result<Option<Vec<u8>>>;
 }

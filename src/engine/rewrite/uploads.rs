@@ -89,7 +89,7 @@ fn rewrap_start(
         ObjectMeta::decode(view.meta).map_err(|e| corrupt(part, seg.id, offset, format!("meta: {e}")))?;
     let Some(env) = meta.envelope.as_deref() else { return Ok(None) };
     let site = CorruptionSite { partition: Some(part.id), segment_id: Some(seg.id), offset };
-    let Some(env) = rewrap.rewrap_upload(h.bucket_id, view.key, h.version_id, env, site)? else {
+    let Some(env) = rewrap.rewrap_upload(h.bucket_id, view.key, h.version_id, env, &meta, site)? else {
         return Ok(None);
     };
     let new_meta =

@@ -108,6 +108,7 @@ impl S3 {
         )?;
         let encryption =
             write_encryption(customer.as_ref(), req.server_side_encryption, req.ssekms_key_id.as_ref())?;
+        let context = super::objects::encryption_context_of(req.ssekms_encryption_context.as_ref())?;
         let kind = req.checksum_type.as_deref().map(ChecksumType::parse).transpose()?;
         let (alg, kind) = match (req.checksum_algorithm, kind) {
             (None, Some(_)) => {
@@ -152,6 +153,7 @@ impl S3 {
             storage_class: storage_class(req.storage_class.as_ref())?,
             durability: None,
             encryption,
+            encryption_context: context.clone(),
         };
         let started = self.store.create_upload(b.id, &req.key, &opts)?;
         let (server_side_encryption, ssekms_key_id) = reported_sealing(started.encryption.as_ref());
@@ -165,6 +167,7 @@ impl S3 {
             checksum_type: kind.as_str().into(),
             server_side_encryption,
             ssekms_key_id,
+            ssekms_encryption_context: super::objects::encryption_context_header(context.as_ref()),
             sse_customer_algorithm,
             sse_customer_key_md5,
         })

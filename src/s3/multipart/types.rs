@@ -72,6 +72,9 @@ pub struct CreateMultipartUploadRequest {
     pub server_side_encryption: Option<ServerSideEncryption>,
     /// `x-amz-server-side-encryption-aws-kms-key-id` (with `aws:kms`).
     pub ssekms_key_id: Option<String>,
+    /// `x-amz-server-side-encryption-context` (with `aws:kms`): the base64 of a JSON object of
+    /// string pairs, bound to the data key's wrap.
+    pub ssekms_encryption_context: Option<String>,
     /// `x-amz-server-side-encryption-customer-algorithm` (SSE-C: `AES256`): the parts and the object are sealed under the customer's key, which every part must send again.
     pub sse_customer_algorithm: Option<String>,
     /// `x-amz-server-side-encryption-customer-key`: the base64 of the customer's 256-bit key.
@@ -97,6 +100,9 @@ pub struct CreateMultipartUploadOutput {
     pub server_side_encryption: Option<ServerSideEncryption>,
     /// The KMS key (with `aws:kms`).
     pub ssekms_key_id: Option<String>,
+    /// `x-amz-server-side-encryption-context`: the encryption context the wrap binds (base64 of
+    /// its JSON object), when the request gave one.
+    pub ssekms_encryption_context: Option<String>,
     /// SSE-C: `AES256` when the upload is sealed under the customer key the request sent.
     pub sse_customer_algorithm: Option<String>,
     /// SSE-C: the base64 MD5 of the key the request sent.
