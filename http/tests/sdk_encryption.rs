@@ -175,6 +175,62 @@ async fn server_side_encryption(env: Env) {
         .unwrap();
     assert_eq!(copied.server_side_encryption(), Some(&ServerSideEncryption::AwsKms));
 
+    // An encryption context (base64 JSON) goes with aws:kms, is reported by the put, a copy and
+    // a multipart create, and is bound to the object's key (it reads back).
+    let ctx = "eyJ0ZWFtIjoiZGF0YSJ9"; // {"team":"data"}
+    let with_ctx = s3
+        .put_object()
+        .bucket("sse")
+        .key("ctx")
+        .server_side_encryption(ServerSideEncryption::AwsKms)
+        .ssekms_encryption_context(ctx)
+        .body(ByteStream::from_static(b"ctx body"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_ctx.ssekms_encryption_context(), Some(ctx));
+    let got = s3.get_object().bucket("sse").key("ctx").send().await.unwrap();
+    assert_eq!(body(got).await, b"ctx body");
+    let copied = s3
+        .copy_object()
+        .bucket("sse")
+        .key("ctx-copy")
+        .copy_source("sse/ctx")
+        .server_side_encryption(ServerSideEncryption::AwsKms)
+        .ssekms_encryption_context(ctx)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(copied.ssekms_encryption_context(), Some(ctx));
+    let up = s3
+        .create_multipart_upload()
+        .bucket("sse")
+        .key("ctx-mp")
+        .server_side_encryption(ServerSideEncryption::AwsKms)
+        .ssekms_encryption_context(ctx)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(up.ssekms_encryption_context(), Some(ctx));
+    s3.abort_multipart_upload()
+        .bucket("sse")
+        .key("ctx-mp")
+        .upload_id(up.upload_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let e = s3
+        .put_object()
+        .bucket("sse")
+        .key("bad")
+        .server_side_encryption(ServerSideEncryption::Aes256)
+        .ssekms_encryption_context(ctx)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!((common::code(&e), common::status(&e)), ("InvalidArgument".into(), 400));
+
     let put =
         |key: &'static str| s3.put_object().bucket("sse").key(key).body(ByteStream::from_static(b"refused"));
     let e = put("bad").server_side_encryption(ServerSideEncryption::from("AES512")).send().await.unwrap_err();
