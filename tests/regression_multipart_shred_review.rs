@@ -1,0 +1,255 @@
+//! Review of issue 16's slice: SSE-C multipart uploads and crypto-shred of multipart objects
+//! (merge fe769f2, and 086f63f..a861a8d). One #[test] per finding; each fails on a861a8d.
+//! The attacker and helpers are those of tests/crypto_shred_multipart.rs.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use common::{body, small};
+use s3lite::crypto::chunks::{BodyCipher, CHUNK_BYTES};
+use s3lite::crypto::keys::unwrap_with;
+use s3lite::crypto::parts::{derive_part_key, object_aad, part_aad, upload_aad};
+use s3lite::crypto::{CustomerKey, Dek, Envelope, KeyProvider, MasterKeys, SseMode, wrap_aad};
+use s3lite::format::meta::ObjectMeta;
+use s3lite::format::record::{RecordKind, decode_record};
+use s3lite::format::segment_header::SegmentHeader;
+use s3lite::segment::scan::{SegmentState, scan_segment};
+use s3lite::{
+    BucketId, CompleteOptions, Encryption, GetOptions, PartOptions, Store, StoreBuilder, UploadOptions,
+};
+
+const SLOT_BYTES: usize = 80;
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() { out.extend(files_under(&p)) } else { out.push(p) }
+    }
+    out
+}
+
+/// Everything an attacker can read of `key`'s multipart records in the store's files.
+#[derive(Default)]
+struct Found {
+    uuid: [u8; 16],
+    /// Segment id → file bytes.
+    segments: HashMap<u64, Vec<u8>>,
+    /// (bucket, version id, meta) of each sealed multipart commit record.
+    commits: Vec<(u64, [u8; 16], ObjectMeta)>,
+    /// (bucket, upload id, meta) of each start record.
+    starts: Vec<(u64, [u8; 16], ObjectMeta)>,
+    /// (upload id, part number) → the part record's meta.
+    parts: HashMap<([u8; 16], u32), ObjectMeta>,
+    /// Every 32-byte secret a slot file holds, and zeros (an attacker tries them all).
+    secrets: Vec<[u8; 32]>,
+}
+
+fn scan(dir: &Path, key: &str) -> Found {
+    let mut f = Found { secrets: vec![[0; 32]], ..Found::default() };
+    for path in files_under(dir) {
+        let bytes = std::fs::read(&path).unwrap();
+        if path.file_name().is_some_and(|n| n == "KEYSLOTS") {
+            for s in bytes.chunks_exact(SLOT_BYTES) {
+                f.secrets.push(s[..32].try_into().unwrap());
+            }
+            continue;
+        }
+        let Ok(h) = SegmentHeader::decode(&bytes) else { continue };
+        f.uuid = h.store_uuid;
+        for r in scan_segment(&bytes, SegmentState::Active, true).records {
+            if r.key != key.as_bytes() {
+                continue;
+            }
+            let rec = &bytes[r.offset as usize..(r.offset + r.header.record_len()) as usize];
+            let view = decode_record(rec).unwrap();
+            let (bucket, id) = (r.header.bucket_id, r.header.version_id);
+            match r.header.kind {
+                RecordKind::ObjectCommit => {
+                    let meta = ObjectMeta::decode(view.meta).unwrap();
+                    if meta.part_seals.is_some() {
+                        f.commits.push((bucket, id, meta));
+                    }
+                }
+                RecordKind::MultipartStart => {
+                    f.starts.push((bucket, id, ObjectMeta::decode(view.meta).unwrap()))
+                }
+                RecordKind::MultipartPart => {
+                    f.parts.insert((id, r.header.chunk_index), ObjectMeta::decode(view.meta).unwrap());
+                }
+                _ => {}
+            }
+        }
+        f.segments.insert(h.segment_id, bytes);
+    }
+    f
+}
+
+/// Who attacks: the master keys, and the customer key of an SSE-C upload.
+struct Attacker<'a> {
+    keys: &'a MasterKeys,
+    customer: Option<&'a CustomerKey>,
+}
+
+impl Attacker<'_> {
+    /// The half an envelope wraps (`dek ⊕ secret` on a shredding store), unwrapped under `aad`.
+    fn half(&self, env: &Envelope, aad: &[u8]) -> Option<Dek> {
+        match (env.mode, self.customer) {
+            (SseMode::Customer, Some(k)) => unwrap_with(k.bytes(), &env.wrapped, aad),
+            (SseMode::Customer, None) => None,
+            _ => self.keys.unwrap(env.key_id, &env.wrapped, aad).ok(),
+        }
+    }
+
+    /// Every upload key the files give (each envelope's half joined with each candidate secret),
+    /// with the upload id it is for.
+    fn upload_keys(&self, f: &Found, key: &str) -> Vec<([u8; 16], u64, [u8; 32])> {
+        let mut halves = Vec::new();
+        for (bucket, upload, meta) in &f.starts {
+            let env = Envelope::decode(meta.envelope.as_deref().expect("a sealed upload")).unwrap();
+            let a = upload_aad(&f.uuid, *bucket, key.as_bytes(), upload, CHUNK_BYTES as u32);
+            if let Some(h) = self.half(&env, &wrap_aad(&a, 0, &env.nonce_prefix, env.mode)) {
+                halves.push((*upload, *bucket, *h.bytes()));
+            }
+        }
+        for (bucket, version, meta) in &f.commits {
+            let env = Envelope::decode(meta.envelope.as_deref().unwrap()).unwrap();
+            let seals = meta.part_seals.as_ref().unwrap();
+            let wrap = if env.mode == SseMode::Customer {
+                let a = upload_aad(&f.uuid, *bucket, key.as_bytes(), &seals.upload_id, CHUNK_BYTES as u32);
+                wrap_aad(&a, 0, &env.nonce_prefix, env.mode)
+            } else {
+                let a = object_aad(
+                    &f.uuid,
+                    *bucket,
+                    key.as_bytes(),
+                    version,
+                    CHUNK_BYTES as u32,
+                    &seals.upload_id,
+                    &seals.parts,
+                );
+                wrap_aad(&a, env.plaintext_len, &env.nonce_prefix, env.mode)
+            };
+            if let Some(h) = self.half(&env, &wrap) {
+                halves.push((seals.upload_id, *bucket, *h.bytes()));
+            }
+        }
+        let mut out = Vec::new();
+        for (upload, bucket, half) in halves {
+            for s in &f.secrets {
+                out.push((upload, bucket, std::array::from_fn(|i| half[i] ^ s[i])));
+            }
+        }
+        out
+    }
+
+    /// Part 1's first cipher chunk of any upload of `key`, opened with any key the files give.
+    fn part_one(&self, dir: &Path, key: &str) -> Option<Vec<u8>> {
+        let f = scan(dir, key);
+        for (upload, bucket, dek) in self.upload_keys(&f, key) {
+            let Some(part) = f.parts.get(&(upload, 1)) else { continue };
+            let (part_key, prefix) = derive_part_key(&Dek::from_bytes(dek), &part.part_salt.unwrap(), 1);
+            let c = part.chunks[0];
+            let seg = &f.segments[&c.segment_id];
+            let view = decode_record(&seg[c.offset as usize..]).unwrap();
+            let sealed = &view.body[..(CHUNK_BYTES + 16).min(view.body.len())];
+            let aad = part_aad(&f.uuid, bucket, key.as_bytes(), &upload, 1, CHUNK_BYTES as u32);
+            let cipher = BodyCipher::new(&part_key, prefix, aad, CHUNK_BYTES);
+            let mut out = Vec::new();
+            let last = part.size <= CHUNK_BYTES as u64;
+            if cipher.open_chunk(0, last, sealed, &mut out).is_ok() {
+                return Some(out);
+            }
+        }
+        None
+    }
+}
+
+fn shredding(dir: &Path, keys: &Arc<MasterKeys>) -> StoreBuilder {
+    small(Store::builder(dir)).key_provider(keys.clone()).crypto_shred(true)
+}
+
+#[allow(dead_code, reason = "kept with the helpers of crypto_shred_multipart.rs")]
+fn owned_slots(dir: &Path) -> usize {
+    let bytes = std::fs::read(dir.join("KEYSLOTS")).unwrap();
+    bytes.chunks_exact(SLOT_BYTES).filter(|s| s.iter().any(|&x| x != 0)).count()
+}
+
+fn read(store: &Store, b: BucketId, key: &str, customer: Option<&CustomerKey>) -> s3lite::Result<Vec<u8>> {
+    let opts = GetOptions { customer_key: customer.cloned(), ..GetOptions::default() };
+    let (_, mut r) = store.get(b, key, &opts)?;
+    r.read_to_vec()
+}
+
+/// Begins an upload of `key` and uploads parts 1 and 2 (100,000 and 30,000 bytes).
+fn two_parts(store: &Store, b: BucketId, key: &str, customer: Option<&CustomerKey>, seed: u64) -> String {
+    let create = UploadOptions {
+        encryption: customer.map(|k| Encryption::Customer { key: k.clone() }),
+        ..UploadOptions::default()
+    };
+    let id = store.create_upload(b, key, &create).unwrap().upload_id;
+    let opts = PartOptions { customer_key: customer.cloned(), ..PartOptions::default() };
+    store.upload_part(b, key, &id, 1, &body(seed, 100_000)[..], &opts).unwrap();
+    store.upload_part(b, key, &id, 2, &body(seed + 1, 30_000)[..], &opts).unwrap();
+    id
+}
+
+fn complete(store: &Store, b: BucketId, key: &str, id: &str) {
+    store.complete_upload(b, key, id, &[(1, None), (2, None)], &CompleteOptions::default()).unwrap();
+}
+
+/// Finding 1: a multipart object completed on a shredding store is not shredded when its upload
+/// was begun before the store shredded (or on a store opened without the option). Under a master
+/// key the completion unwraps the upload key and wraps it again for the object anyway, so it could
+/// take a slot of the object's own (wrapping `dek ⊕ secret`) as every put on that store does; it
+/// takes none, and deleting the object leaves its parts decryptable from the files with the master
+/// key, before compaction.
+#[test]
+fn a_multipart_object_completed_on_a_shredding_store_is_shredded_when_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Arc::new(MasterKeys::generate());
+    let attacker = Attacker { keys: &keys, customer: None };
+    let store = small(Store::builder(dir.path())).key_provider(keys.clone()).open().unwrap();
+    let b = store.create_bucket("b").unwrap();
+    let id = two_parts(&store, b, "k", None, 1);
+    drop(store);
+    let store = shredding(dir.path(), &keys).open().unwrap();
+    complete(&store, b, "k", &id);
+    let whole = [body(1, 100_000), body(2, 30_000)].concat();
+    assert_eq!(read(&store, b, "k", None).unwrap(), whole);
+    // A put on the same store is shredded: the control.
+    store.put_bytes(b, "p", b"put", &s3lite::PutOptions::default()).unwrap();
+    store.delete(b, "p").unwrap();
+    store.delete(b, "k").unwrap();
+    assert!(
+        attacker.part_one(dir.path(), "k").is_none(),
+        "a multipart object completed and deleted on a shredding store still decrypts from the files"
+    );
+}
+
+/// Finding 2: `crypto_shred(true)` on a store without a key provider is silently ignored (no
+/// `KEYSLOTS` file, no slot taken), yet such a store takes SSE-C uploads (DESIGN §7.6: "a store
+/// without keys takes it"). A deleted SSE-C multipart object on a store built to crypto-shred then
+/// opens for whoever holds the customer key and the files, before compaction. Either the option
+/// should work under SSE-C alone, or the builder should refuse the combination; the builder's doc
+/// ("multipart objects are not shredded yet") is also stale.
+#[test]
+fn a_keyless_shredding_store_shreds_a_deleted_sse_c_multipart_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let unused = MasterKeys::generate();
+    let ck = CustomerKey::from_bytes([9; 32]);
+    let attacker = Attacker { keys: &unused, customer: Some(&ck) };
+    let store = small(Store::builder(dir.path())).crypto_shred(true).open().unwrap();
+    let b = store.create_bucket("b").unwrap();
+    let id = two_parts(&store, b, "k", Some(&ck), 1);
+    complete(&store, b, "k", &id);
+    assert_eq!(read(&store, b, "k", Some(&ck)).unwrap(), [body(1, 100_000), body(2, 30_000)].concat());
+    store.delete(b, "k").unwrap();
+    assert!(
+        attacker.part_one(dir.path(), "k").is_none(),
+        "a deleted SSE-C multipart object on a store built with crypto_shred(true) decrypts from the files"
+    );
+}
