@@ -84,8 +84,11 @@ impl StoreBuilder {
     /// decrypted from the files, with the master keys or without, even before compaction reclaims
     /// them. Costs one more synced write per sealed put (shared by concurrent puts) and makes a
     /// removal of a sealed version sync its partition. Versions written with it stay shreddable
-    /// when a later open turns it off. Takes effect only with a
-    /// [`key_provider`](Self::key_provider); multipart objects are not shredded yet.
+    /// when a later open turns it off. Multipart uploads are shredded too (their slot goes to the
+    /// completed object). A store without a [`key_provider`](Self::key_provider) seals only SSE-C
+    /// writes, and shreds those. Not shredded: a multipart upload begun before the store shredded
+    /// (its start record wraps the data key with no slot's secret), whose object's bytes become
+    /// unreadable from the files only when compaction reclaims its records.
     pub fn crypto_shred(mut self, on: bool) -> Self {
         self.crypto_shred = on;
         self
@@ -323,7 +326,7 @@ impl StoreBuilder {
         };
         let owner_display_name = self.owner_display_name.clone();
         let mut opened = recovery::open(storage, self.root, cfg)?;
-        crate::engine::key_slots::open_key_slots(&mut opened, self.crypto_shred && self.keys.is_some())?;
+        crate::engine::key_slots::open_key_slots(&mut opened, self.crypto_shred)?;
         let partitions = Arc::new(opened.partitions);
         let flusher = match opened.ctx.params.durability {
             Durability::Eventual { flush_interval_ms } => {
@@ -362,7 +365,7 @@ impl StoreBuilder {
                 cache_large_bodies: self.cache_large_bodies,
                 keys: self.keys.clone(),
                 encrypt_by_default: self.encrypt_by_default && self.keys.is_some(),
-                crypto_shred: self.crypto_shred && self.keys.is_some(),
+                crypto_shred: self.crypto_shred,
                 key_uses: Arc::default(),
                 prefix_rates,
                 writeback,
