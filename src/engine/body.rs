@@ -96,10 +96,6 @@ const SEALED_BATCH_CHUNKS: u64 = 16;
 /// caller's buffer: 256 KiB, half this machine's L2 cache.
 const OPEN_SLICE_CHUNKS: u64 = 4;
 
-/// Bytes of a plain chunk record read and hashed at a time when it is read on two cores: the size
-/// of a sealed slice, so that each is hashed while in the L2 cache.
-const PLAIN_SLICE_BYTES: u64 = 256 * 1024;
-
 #[derive(Debug)]
 pub(crate) struct SealedBody {
     /// The ciphertext, as chunk records (positions in it are sealed-stream positions).
@@ -466,16 +462,11 @@ impl ChunkedBody {
     /// `pread` straight into `out` (no buffer of our own, no zero-fill) and its CRC checked there;
     /// on a mismatch `out` is cut back, so an unverified byte never stays in it.
     ///
-    /// A body of `SPLIT_BODY_BYTES_MIN` or more is read, hashed and copied on two cores at once
-    /// when the machine has them (`split_read`), as a sealed one is opened.
+    /// Not split over two cores as a sealed record is (`split_read`): measured, a plain record's
+    /// read and CRC pass is cheap enough that the copy of the worker's span and the hand-off took
+    /// what the second core saved (DESIGN §7.6).
     fn append_to(&self, i: usize, out: &mut Vec<u8>) -> Result<()> {
         let c = self.chunks[i];
-        if c.len >= SPLIT_BODY_BYTES_MIN && ReadWorker::shared().is_some() {
-            static KEEP: std::sync::OnceLock<Arc<Take>> = std::sync::OnceLock::new();
-            let keep = KEEP.get_or_init(|| Arc::new(|_: &mut Vec<u8>, _: usize, _: u64| Ok(())));
-            let plan = Plan { slice_bytes: PLAIN_SLICE_BYTES, align: 1, split_min: SPLIT_BODY_BYTES_MIN };
-            return self.stream_record(i, plan, out, keep);
-        }
         let (seg, site) = self.segment(i)?;
         if seg.is_mapped() {
             // A view of the map: the head is checked, then the body is hashed and copied in one
@@ -677,9 +668,10 @@ mod tests {
         }
     }
 
-    // The split read (`split_read`) through a store: sealed and plain bodies whose chunk records
-    // are around the split size or well past it, whole and by ranges that start and end inside
-    // records, and tampered records whose damage only the second span sees. (The pure cases,
+    // The split read (`split_read`) through a store: sealed bodies whose chunk records are around
+    // the split size or well past it (and plain ones, read on one thread, as a control), whole and
+    // by ranges that start and end inside records, and tampered records whose damage only the
+    // second span sees. (The pure cases,
     // with small chunks, are in `split_read`'s tests.)
 
     use std::os::unix::fs::FileExt as _;
