@@ -3,8 +3,8 @@
 //! A get that reads a whole chunk record into its caller's buffer reads, hashes and (when sealed)
 //! opens it a slice at a time. From [`SPLIT_BODY_BYTES_MIN`] on, the body is cut in two spans: the
 //! calling thread does the first into the caller's buffer while the store's read worker does the
-//! second into a buffer of its own, which the caller copies after its own span once both are done
-//! and every check passed. The two CRC states combine into the record's, and the errors rank as
+//! second into buffers of its own (one per slice), which the caller copies after its own span
+//! once both are done and every check passed. The two CRC states combine into the record's, and the errors rank as
 //! they would on one thread: a read error, then the record's CRC, then what `take` (the opener)
 //! found, the first span's before the second's. So the caller sees the same error whether or not
 //! a read was split, and nothing of either span stays in its buffer unless the whole body passed.
@@ -66,6 +66,11 @@ impl Plan {
     }
 }
 
+/// The worker's buffers: one per slice of its span, each of its slice's size, so that a `pread`
+/// fills it without a zero-fill pass first (a buffer with far more room than the read would be
+/// zero-filled: `pread` fills all the room it is given) and nothing is moved as the span grows.
+type Slices = Vec<Vec<u8>>;
+
 /// What reading one span came to. Every part is kept, so that two spans' errors rank as one
 /// thread's would.
 struct Span {
@@ -105,6 +110,46 @@ fn read_span(
         }
         pos += n;
     }
+    span
+}
+
+/// As [`read_span`], each slice read into its own buffer of `slices` (reused, one per slice, cut
+/// to the slices read): the worker's way, whose slices the caller copies in order.
+fn read_span_sliced(
+    source: &dyn SpanSource,
+    (lo, hi): (u64, u64),
+    slice_bytes: u64,
+    slices: &mut Slices,
+    take: &Take,
+) -> Span {
+    let mut span = Span { read: Ok(()), crc: crc32fast::Hasher::new(), taken: Ok(()) };
+    let (mut pos, mut k) = (lo, 0);
+    while pos < hi {
+        let n = slice_bytes.max(1).min(hi - pos);
+        if slices.len() == k {
+            slices.push(Vec::new());
+        }
+        let buf = &mut slices[k];
+        buf.clear();
+        if buf.capacity() as u64 > n + (64 << 10) {
+            // The last, short slice: room for itself only (a `pread` fills all the room it has).
+            *buf = Vec::new();
+        }
+        if let Err(e) = source.append(buf, pos, n) {
+            span.read = Err(e);
+            break;
+        }
+        span.crc.update(buf);
+        if span.taken.is_ok() {
+            span.taken = take(buf, 0, pos);
+        }
+        if span.taken.is_err() {
+            buf.clear();
+        }
+        pos += n;
+        k += 1;
+    }
+    slices.truncate(k);
     span
 }
 
@@ -157,7 +202,9 @@ pub(crate) fn read_body(
     }
     if let Some((scratch, claim)) = extra {
         if result.is_ok() {
-            out.extend_from_slice(&scratch);
+            for slice in &scratch {
+                out.extend_from_slice(slice);
+            }
         }
         claim.keep(scratch);
     }
@@ -172,7 +219,7 @@ const JOB_TAKEN_BACK: u8 = 2;
 /// A job sent to the worker, as its reader holds it.
 struct Pending {
     state: Arc<AtomicU8>,
-    done: mpsc::Receiver<(Span, Vec<u8>)>,
+    done: mpsc::Receiver<(Span, Slices)>,
 }
 
 impl Pending {
@@ -189,9 +236,9 @@ struct Job {
     span: (u64, u64),
     slice_bytes: u64,
     take: Arc<Take>,
-    scratch: Vec<u8>,
+    scratch: Slices,
     state: Arc<AtomicU8>,
-    done: mpsc::SyncSender<(Span, Vec<u8>)>,
+    done: mpsc::SyncSender<(Span, Slices)>,
 }
 
 /// A thread that reads the second span of split bodies, one at a time.
@@ -200,7 +247,7 @@ pub(crate) struct ReadWorker {
     /// Set while a read has the worker (`Claim`).
     busy: AtomicBool,
     /// The worker's buffer between reads.
-    scratch: Arc<Mutex<Vec<u8>>>,
+    scratch: Arc<Mutex<Slices>>,
 }
 
 impl std::fmt::Debug for ReadWorker {
@@ -226,11 +273,10 @@ impl ReadWorker {
                         .is_err()
                     {
                         // Taken back by its reader: the buffer goes back for the next read.
-                        scratch.clear();
                         *kept.lock().unwrap_or_else(|p| p.into_inner()) = scratch;
                         continue;
                     }
-                    let read = read_span(&*source, span, slice_bytes, &mut scratch, &*take);
+                    let read = read_span_sliced(&*source, span, slice_bytes, &mut scratch, &*take);
                     // The reader waits for it; if it is gone (it panicked), nothing is lost.
                     let _ = done.send((read, scratch));
                 }
@@ -273,9 +319,7 @@ impl Claim<'_> {
         slice_bytes: u64,
         take: &Arc<Take>,
     ) -> Option<Pending> {
-        let mut scratch = std::mem::take(&mut *self.worker.scratch.lock().unwrap_or_else(|p| p.into_inner()));
-        scratch.clear();
-        scratch.reserve_exact(usize::try_from(span.1 - span.0).unwrap_or(usize::MAX));
+        let scratch = std::mem::take(&mut *self.worker.scratch.lock().unwrap_or_else(|p| p.into_inner()));
         let (done, pending) = mpsc::sync_channel(1);
         let state = Arc::new(AtomicU8::new(JOB_SENT));
         let job = Job {
@@ -291,9 +335,8 @@ impl Claim<'_> {
     }
 
     /// Gives the worker its buffer back for the next read (freed when large).
-    fn keep(self, mut scratch: Vec<u8>) {
-        if scratch.capacity() <= SCRATCH_KEPT_BYTES_MAX {
-            scratch.clear();
+    fn keep(self, scratch: Slices) {
+        if scratch.iter().map(Vec::capacity).sum::<usize>() <= SCRATCH_KEPT_BYTES_MAX {
             *self.worker.scratch.lock().unwrap_or_else(|p| p.into_inner()) = scratch;
         }
     }
@@ -546,7 +589,7 @@ mod tests {
         *gate.0.lock().unwrap() = true;
         gate.1.notify_all();
         let (span, scratch) = stuck.done.recv().unwrap();
-        assert!(span.read.is_ok() && scratch == [0]);
+        assert!(span.read.is_ok() && scratch == [vec![0]]);
         // The worker went past the job taken back and serves the next read.
         let (out, r) = read(&sealed, crc(&sealed), plain.len() as u64, 0, u64::MAX, Some(&worker));
         assert_eq!((r, &out[6..]), (Ok(()), &plain[..]));
