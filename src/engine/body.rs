@@ -11,6 +11,7 @@ use crate::engine::format::record::{
 };
 use crate::engine::partition::Partition;
 use crate::engine::segment::{Segment, SegmentBytes};
+use crate::engine::split_read::{Plan, ReadWorker, SPLIT_BODY_BYTES_MIN, SpanSource, Take, read_body};
 use crate::error::{CorruptionSite, Error, Result};
 
 /// A byte range of a GET, as in HTTP `Range: bytes=...`.
@@ -240,15 +241,18 @@ impl SealedBody {
         }
         // Slices of whole cipher chunks, about 256 KiB: each is read, hashed and opened while it
         // is in the L2 cache, one pass over memory instead of three (read, CRC, open).
-        let (base, mut next) = (out.len(), first);
-        stored.stream_record(i, OPEN_SLICE_CHUNKS * step, out, |out, at| {
-            let n = p
-                .cipher
-                .open_run_in_place(next, p.plain, out, at)
-                .map_err(|e| Error::corruption(site.clone(), format!("sealed body: {e}")))?;
-            next += n / c;
-            Ok(())
-        })?;
+        // Large records are opened on two cores at once, split at a cipher chunk (`split_read`).
+        let base = out.len();
+        let (cipher, plain, site_of) = (p.cipher.clone(), p.plain, site.clone());
+        let open: Arc<Take> = Arc::new(move |out: &mut Vec<u8>, at: usize, body_pos: u64| {
+            cipher
+                .open_run_in_place(first + body_pos / step, plain, out, at)
+                .map(drop)
+                .map_err(|e| Error::corruption(site_of.clone(), format!("sealed body: {e}")))
+        });
+        let plan =
+            Plan { slice_bytes: OPEN_SLICE_CHUNKS * step, align: step, split_min: SPLIT_BODY_BYTES_MIN };
+        stored.stream_record(i, plan, out, &open)?;
         let n = (out.len() - base) as u64;
         if n != plain_len {
             out.truncate(base);
@@ -431,20 +435,14 @@ impl ChunkedBody {
         Ok((bytes, body_at))
     }
 
-    /// Reads chunk `i`'s body into `out` `slice_bytes` at a time, hashing each slice for the
-    /// record's CRC and handing it to `take` (with the offset in `out` where it starts) while it
-    /// is still in cache; `take` may rewrite `out` from there on (an opener writes plaintext over
-    /// ciphertext). The CRC is compared once the whole body went by: on a mismatch, or any error,
-    /// `out` is cut back to its length on entry, so nothing unverified stays in it. When `take`
-    /// fails, the rest is still read and hashed: a CRC mismatch is the error then (damage of the
-    /// record is reported as such, not as whatever `take` made of damaged bytes).
-    fn stream_record(
-        &self,
-        i: usize,
-        slice_bytes: u64,
-        out: &mut Vec<u8>,
-        mut take: impl FnMut(&mut Vec<u8>, usize) -> Result<()>,
-    ) -> Result<()> {
+    /// Reads chunk `i`'s body into `out` as `plan` says, hashing each slice for the record's CRC
+    /// and handing it to `take` while it is still in cache (`split_read::read_body`: a large body
+    /// is read as two spans at once, the second on the read worker). The CRC is compared once the
+    /// whole body went by: on a mismatch, or any error, `out` is cut back to its length on entry,
+    /// so nothing unverified stays in it. When `take` fails, the rest is still read and hashed: a
+    /// CRC mismatch is the error then (damage of the record is reported as such, not as whatever
+    /// `take` made of damaged bytes).
+    fn stream_record(&self, i: usize, plan: Plan, out: &mut Vec<u8>, take: &Arc<Take>) -> Result<()> {
         let (seg, site) = self.segment(i)?;
         let c = self.chunks[i];
         let body_at = record_len(self.key.len(), 0, c.len) - align8(c.len);
@@ -453,46 +451,23 @@ impl ChunkedBody {
         let (h, key, _) = decode_prefix(head.bytes())
             .map_err(|e| Error::corruption(site.clone(), format!("chunk {i}: {e}")))?;
         self.check_identity(i, &h, key, site.clone())?;
-        let start = out.len();
-        let mut crc = crc32fast::Hasher::new();
-        let mut taken = Ok(());
-        let mut streamed = || -> Result<()> {
-            let mut done = 0;
-            while done < c.len {
-                let n = slice_bytes.max(1).min(c.len - done);
-                let at = out.len();
-                seg.read_append(out, c.offset + body_at + done, n)
-                    .map_err(|e| Error::io("read chunk", &seg.path, e))?;
-                crc.update(&out[at..]);
-                if taken.is_ok() {
-                    taken = take(out, at);
-                }
-                if taken.is_err() {
-                    out.truncate(at);
-                }
-                done += n;
-            }
-            Ok(())
-        };
-        let result = streamed()
-            .and_then(|()| {
-                verify_body_crc_hashed(&h, crc)
-                    .map_err(|e| Error::corruption(site, format!("chunk {i}: {e}")))
-            })
-            .and(taken);
-        if result.is_err() {
-            out.truncate(start);
-        }
-        result
+        let source: Arc<dyn SpanSource> = Arc::new(RecordBody { seg, body: c.offset + body_at });
+        read_body(&source, c.len, plan, take, ReadWorker::shared(), out, |crc| {
+            verify_body_crc_hashed(&h, crc).map_err(|e| Error::corruption(site, format!("chunk {i}: {e}")))
+        })
     }
 
     /// Appends chunk `i`'s whole body to `out`, checked. From a sealed segment: the CRC pass over
     /// the map, then one copy. From an active one: the head is read and checked, the body read by
     /// `pread` straight into `out` (no buffer of our own, no zero-fill) and its CRC checked there;
     /// on a mismatch `out` is cut back, so an unverified byte never stays in it.
+    ///
+    /// Not split over two cores as a sealed record is (`split_read`): measured, a plain record's
+    /// read and CRC pass is cheap enough that the copy of the worker's span and the hand-off took
+    /// what the second core saved (DESIGN §7.6).
     fn append_to(&self, i: usize, out: &mut Vec<u8>) -> Result<()> {
-        let (seg, site) = self.segment(i)?;
         let c = self.chunks[i];
+        let (seg, site) = self.segment(i)?;
         if seg.is_mapped() {
             // A view of the map: the head is checked, then the body is hashed and copied in one
             // pass (`append_verified`) instead of a CRC pass over the view and a copy after it.
@@ -522,6 +497,19 @@ impl ChunkedBody {
             return Err(Error::corruption(site, format!("chunk {i}: {e}")));
         }
         Ok(())
+    }
+}
+
+/// A chunk record's body in its segment, as `split_read` reads it.
+struct RecordBody {
+    seg: Arc<Segment>,
+    /// The body's offset in the segment.
+    body: u64,
+}
+
+impl SpanSource for RecordBody {
+    fn append(&self, out: &mut Vec<u8>, pos: u64, n: u64) -> Result<()> {
+        self.seg.read_append(out, self.body + pos, n).map_err(|e| Error::io("read chunk", &self.seg.path, e))
     }
 }
 
@@ -555,9 +543,21 @@ impl ObjectReader {
             self.pos = self.end;
             return Ok(std::mem::take(body));
         }
-        // Chunks are read straight into `out`, each reserving its own room (`pread` fills all the
-        // spare capacity it is given).
-        let room = if matches!(self.source, BodySource::Inline { .. }) { self.remaining() } else { 0 };
+        // Plain chunks are read straight into `out`, each reserving its own room (`pread` fills
+        // all the spare capacity it is given). A sealed body's room is reserved at once: a record
+        // opened on two cores has the worker's span copied in after the caller's, and growing
+        // `out` record by record moved megabytes (a realloc copy) at the last record of a get.
+        let room = match &self.source {
+            BodySource::Inline { .. } => self.remaining(),
+            // Plaintext, and the tags of the record being opened in `out` (a record of chunks
+            // opens where it lands).
+            BodySource::Sealed(body) => {
+                let c = body.parts.first().map_or(1, |p| p.cipher.chunk_bytes() as u64);
+                let tags = self.remaining() / c + 2 * body.parts.len() as u64 + 2;
+                self.remaining() + tags * crate::engine::crypto::chunks::TAG_BYTES as u64
+            }
+            BodySource::Chunked(_) => 0,
+        };
         let mut out = Vec::with_capacity(usize::try_from(room).unwrap_or(0).min(64 << 20));
         while self.pos < self.end {
             if let BodySource::Sealed(body) = &mut self.source {
@@ -666,5 +666,164 @@ mod tests {
         for bad in ["bytes=", "bytes=-", "items=0-1", "bytes=5-1", "bytes=a-b", "bytes=1"] {
             assert!(ByteRange::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    // The split read (`split_read`) through a store: sealed bodies whose chunk records are around
+    // the split size or well past it (and plain ones, read on one thread, as a control), whole and
+    // by ranges that start and end inside records, and tampered records whose damage only the
+    // second span sees. (The pure cases,
+    // with small chunks, are in `split_read`'s tests.)
+
+    use std::os::unix::fs::FileExt as _;
+
+    use crate::engine::crypto::chunks::{CHUNK_BYTES, TAG_BYTES};
+    use crate::engine::split_read::SPLIT_BODY_BYTES_MIN;
+    use crate::{BucketId, Encryption, GetOptions, PutOptions, Store};
+
+    const C: usize = CHUNK_BYTES;
+    const STEP: usize = C + TAG_BYTES;
+
+    fn body(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect()
+    }
+
+    fn store(dir: &std::path::Path, sealed: bool, chunk_bytes: u64) -> (Store, BucketId, PutOptions) {
+        let mut b = Store::builder(dir).chunk_bytes(chunk_bytes).inline_bytes(0);
+        let mut opts = PutOptions::default();
+        if sealed {
+            b = b.key_provider(Arc::new(crate::crypto::MasterKeys::generate()));
+            opts.encryption = Some(Encryption::S3);
+        }
+        let store = b.open().unwrap();
+        let bucket = store.create_bucket("split").unwrap();
+        (store, bucket, opts)
+    }
+
+    /// `read_to_vec` and the streaming reader (64 KiB reads) over `range`: the same bytes or the
+    /// same error message.
+    fn both(
+        store: &Store,
+        bucket: BucketId,
+        key: &str,
+        range: Option<ByteRange>,
+    ) -> std::result::Result<Vec<u8>, String> {
+        let opts = GetOptions { range, ..GetOptions::default() };
+        let whole =
+            store.get(bucket, key, &opts).and_then(|(_, mut r)| r.read_to_vec()).map_err(|e| e.to_string());
+        let (_, mut r) = store.get(bucket, key, &opts).unwrap();
+        let mut streamed = Vec::new();
+        let mut buf = vec![0; 64 << 10];
+        let streamed = loop {
+            match r.read(&mut buf) {
+                Ok(0) => break Ok(streamed),
+                Ok(n) => streamed.extend_from_slice(&buf[..n]),
+                Err(e) => break Err(e.to_string()),
+            }
+        };
+        assert!(whole == streamed, "{key} {range:?}: read_to_vec and the streaming reader disagree");
+        whole
+    }
+
+    #[test]
+    fn split_reads_of_large_records_serve_every_byte_whole_and_by_ranges() {
+        assert!(31 * STEP < SPLIT_BODY_BYTES_MIN as usize && 32 * STEP >= SPLIT_BODY_BYTES_MIN as usize);
+        for sealed in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            // 3 MiB records: a 7 MiB body is three records, the first two split.
+            let (store, bucket, opts) = store(dir.path(), sealed, 3 << 20);
+            // Records around the split size (31 and 32 cipher chunks, 2 MiB plain), odd chunk
+            // counts, and bodies of several records.
+            let sizes =
+                [31 * C, 31 * C + 100, 32 * C - 1, 32 * C, 32 * C + 1, 33 * C + 5, 3 << 20, (7 << 20) + 3];
+            for (n, &len) in sizes.iter().enumerate() {
+                let data = body(len + n);
+                let key = format!("k{n}");
+                store.put_bytes(bucket, &key, &data, &opts).unwrap();
+                assert!(both(&store, bucket, &key, None).unwrap() == data, "{key}: {} bytes", data.len());
+                let l = data.len() as u64;
+                let record = 3u64 << 20;
+                for (a, b) in
+                    [(1, l - 1), (C as u64 / 2, l - 7), (record - 1, l - 1), (record + 1, l), (0, record + 1)]
+                {
+                    if a >= b || b > l {
+                        continue;
+                    }
+                    let got = both(&store, bucket, &key, Some(ByteRange::Inclusive(a, b - 1))).unwrap();
+                    assert!(got == data[a as usize..b as usize], "{key}: bytes {a}..{b}");
+                }
+            }
+        }
+    }
+
+    /// Where chunk record `i` of `key`'s body is: (segment file, record offset, body offset, body
+    /// length).
+    fn chunk_at(store: &Store, bucket: BucketId, key: &str, i: usize) -> (std::path::PathBuf, u64, u64, u64) {
+        let (_, r) = store.get(bucket, key, &GetOptions::default()).unwrap();
+        let BodySource::Sealed(b) = &r.source else { panic!("{key} is not sealed") };
+        let (seg, _) = b.stored.segment(i).unwrap();
+        let c = b.stored.chunks[i];
+        let body_at = record_len(b.stored.key.len(), 0, c.len) - align8(c.len);
+        (seg.path.clone(), c.offset, c.offset + body_at, c.len)
+    }
+
+    /// Flips a bit of byte `at` of the body of the chunk record at `record`; with `fix_crcs` the
+    /// record's body and header CRCs are recomputed, so that only the cipher can tell.
+    fn flip(file: &std::path::Path, record: u64, body_at: u64, len: u64, at: u64, fix_crcs: bool) {
+        let f = std::fs::OpenOptions::new().read(true).write(true).open(file).unwrap();
+        let end = body_at + align8(len);
+        let mut rec = vec![0; (end - record) as usize];
+        f.read_exact_at(&mut rec, record).unwrap();
+        let b = (body_at - record) as usize;
+        rec[b + at as usize] ^= 0x04;
+        if fix_crcs {
+            let body_crc = crate::engine::format::masked_crc(&rec[b..b + len as usize]);
+            rec[56..60].copy_from_slice(&body_crc.to_le_bytes());
+            let h = crate::engine::format::record::decode_header(&rec).unwrap();
+            let km_end = crate::engine::format::record::RECORD_HEADER_BYTES
+                + usize::from(h.key_len)
+                + h.meta_len as usize;
+            let header_crc = crate::engine::format::masked_crc(&rec[8..km_end]);
+            rec[4..8].copy_from_slice(&header_crc.to_le_bytes());
+            decode_record(&rec).expect("the edited record's CRCs are right");
+        }
+        f.write_all_at(&rec, record).unwrap();
+    }
+
+    #[test]
+    fn damage_in_a_split_record_is_reported_as_on_one_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, bucket, opts) = store(dir.path(), true, 8 << 20);
+        // 40 cipher chunks in one record: the calling thread opens 18, the worker 22.
+        let data = body(40 * C - 9);
+        for key in ["tag", "crc", "both"] {
+            store.put_bytes(bucket, key, &data, &opts).unwrap();
+        }
+        // A chunk of the worker's span changed with its CRCs fixed: its tag fails, on both paths.
+        let (file, record, body_at, len) = chunk_at(&store, bucket, "tag", 0);
+        assert!(len >= SPLIT_BODY_BYTES_MIN);
+        flip(&file, record, body_at, len, 30 * STEP as u64 + 9, true);
+        let e = both(&store, bucket, "tag", None).unwrap_err();
+        assert!(e.contains("encrypted chunk 30 failed authentication"), "{e}");
+        // A range that starts inside the record and takes the tampered chunk fails too; one
+        // before it is served.
+        let e =
+            both(&store, bucket, "tag", Some(ByteRange::Inclusive(C as u64 + 1, 31 * C as u64))).unwrap_err();
+        assert!(e.contains("encrypted chunk 30"), "{e}");
+        let got = both(&store, bucket, "tag", Some(ByteRange::Inclusive(7, 30 * C as u64 - 1))).unwrap();
+        assert!(got == data[7..30 * C], "intact chunks before the tampered one");
+
+        // A raw flip in the worker's span: the CRC fails, not a tag.
+        let (file, record, body_at, len) = chunk_at(&store, bucket, "crc", 0);
+        flip(&file, record, body_at, len, 35 * STEP as u64, false);
+        let e = both(&store, bucket, "crc", None).unwrap_err();
+        assert!(e.contains("crc") && !e.contains("failed authentication"), "{e}");
+
+        // The worker's span fails its tag (CRCs fixed), then a raw flip in the caller's span: the
+        // CRC mismatch is what both paths report.
+        let (file, record, body_at, len) = chunk_at(&store, bucket, "both", 0);
+        flip(&file, record, body_at, len, 25 * STEP as u64 + 1, true);
+        flip(&file, record, body_at, len, STEP as u64 + 3, false);
+        let e = both(&store, bucket, "both", None).unwrap_err();
+        assert!(e.contains("crc") && !e.contains("failed authentication"), "{e}");
     }
 }

@@ -57,5 +57,6 @@ pub(crate) mod scrub;
 mod sealing;
 mod sealing_parts;
 pub mod segment;
+mod split_read;
 pub(crate) mod store;
 mod writeback;

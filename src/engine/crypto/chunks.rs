@@ -13,6 +13,8 @@
 //! standard AES-GCM, so either opens what the other sealed (a test in `tests/encryption_nonces.rs`
 //! holds them to it).
 
+use std::sync::Arc;
+
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, Tag, UnboundKey};
 
 use super::{CryptoError, Dek};
@@ -24,11 +26,13 @@ pub const TAG_BYTES: usize = 16;
 pub const CHUNK_BYTES: usize = 64 * 1024;
 
 /// The cipher of one body: the data key, the nonce prefix and the associated data every chunk
-/// binds (see `super::body_aad`).
+/// binds (see `super::body_aad`). A clone shares the key schedule and the associated data (a
+/// large read opens a record's second half on a worker thread with a clone).
+#[derive(Clone)]
 pub struct BodyCipher {
-    cipher: LessSafeKey,
+    cipher: Arc<LessSafeKey>,
     nonce_prefix: [u8; 7],
-    aad: Vec<u8>,
+    aad: Arc<[u8]>,
     chunk_bytes: usize,
 }
 
@@ -85,7 +89,7 @@ impl BodyCipher {
     pub fn new(dek: &Dek, nonce_prefix: [u8; 7], aad: Vec<u8>, chunk_bytes: usize) -> BodyCipher {
         assert!(chunk_bytes > 0, "chunk size 0");
         let key = UnboundKey::new(&AES_256_GCM, dek.bytes()).expect("AES-256 takes a 32-byte key");
-        BodyCipher { cipher: LessSafeKey::new(key), nonce_prefix, aad, chunk_bytes }
+        BodyCipher { cipher: Arc::new(LessSafeKey::new(key)), nonce_prefix, aad: aad.into(), chunk_bytes }
     }
 
     /// Plaintext bytes per chunk.
