@@ -184,8 +184,9 @@ pub fn run(dir: &Path) -> Outcome {
     println!("resource: buckets {names:?}");
     let listed = client.list_buckets().send()?;
     println!(
-        "client: buckets {:?} owned by {}",
+        "client: buckets {:?} owned by {} (display name {:?}: S3 stopped returning it in 2025)",
         listed.buckets.iter().map(|b| &b.name).collect::<Vec<_>>(),
+        listed.owner.id,
         listed.owner.display_name
     );
     check(names.len() == 2 && listed.buckets.len() == 2, "two buckets")?;

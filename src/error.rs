@@ -450,6 +450,52 @@ pub enum Error {
         /// The algorithm as given.
         algorithm: String,
     },
+    /// An ACL set on a bucket whose Object Ownership is `BucketOwnerEnforced` (ACLs disabled):
+    /// anything but none or `bucket-owner-full-control`.
+    #[error("{} (HTTP {}): The bucket does not allow ACLs ({bucket})", self.code(), self.http_status())]
+    AccessControlListNotSupported {
+        /// The bucket.
+        bucket: String,
+    },
+    /// `BucketOwnerEnforced` asked for (CreateBucket, PutBucketOwnershipControls) where the bucket's
+    /// ACL grants anyone but its owner.
+    #[error("{} (HTTP {}): Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting ({bucket})", self.code(), self.http_status())]
+    InvalidBucketAclWithObjectOwnership {
+        /// The bucket.
+        bucket: String,
+    },
+    /// A CreateBucket with a public ACL while the new bucket's Block Public Access (or the store's)
+    /// blocks public ACLs.
+    #[error("{} (HTTP {}): Bucket cannot have public ACLs set with BlockPublicAccess enabled ({bucket})", self.code(), self.http_status())]
+    InvalidBucketAclWithBlockPublicAccess {
+        /// The bucket.
+        bucket: String,
+    },
+    /// GetBucketOwnershipControls on a bucket with none.
+    #[error("{} (HTTP {}): The bucket ownership controls were not found ({bucket})", self.code(), self.http_status())]
+    OwnershipControlsNotFound {
+        /// The bucket.
+        bucket: String,
+    },
+    /// GetPublicAccessBlock on a bucket (or a store) with no configuration.
+    #[error("{} (HTTP {}): The public access block configuration was not found ({scope})", self.code(), self.http_status())]
+    NoSuchPublicAccessBlockConfiguration {
+        /// The bucket, or `the store` for the store-wide setting.
+        scope: String,
+    },
+    /// An ACL grant to an e-mail address: this store knows no account by e-mail.
+    #[error("{} (HTTP {}): The e-mail address you provided does not match any account on record ({email})", self.code(), self.http_status())]
+    UnresolvableGrantByEmailAddress {
+        /// The address as given.
+        email: String,
+    },
+    /// An ACL that is not one S3 accepts (a grant header it cannot parse, an unknown grantee id or
+    /// group, more than 100 grants, a permission S3 does not name).
+    #[error("{} (HTTP {}): The XML you provided was not well-formed or did not validate against our published schema: {reason}", self.code(), self.http_status())]
+    MalformedAcl {
+        /// What is wrong, naming the offending value.
+        reason: String,
+    },
 }
 
 /// Names what refused a request: the store partition, or the rate partition's prefix.
@@ -514,6 +560,15 @@ impl Error {
             Error::InvalidAccessKeyId { .. } => "InvalidAccessKeyId",
             Error::SignatureDoesNotMatch { .. } => "SignatureDoesNotMatch",
             Error::InvalidDigest { .. } => "InvalidDigest",
+            Error::AccessControlListNotSupported { .. } => "AccessControlListNotSupported",
+            Error::InvalidBucketAclWithObjectOwnership { .. } => "InvalidBucketAclWithObjectOwnership",
+            Error::OwnershipControlsNotFound { .. } => "OwnershipControlsNotFoundError",
+            Error::InvalidBucketAclWithBlockPublicAccess { .. } => {
+                "InvalidBucketAclWithBlockPublicAccessError"
+            }
+            Error::NoSuchPublicAccessBlockConfiguration { .. } => "NoSuchPublicAccessBlockConfiguration",
+            Error::UnresolvableGrantByEmailAddress { .. } => "UnresolvableGrantByEmailAddress",
+            Error::MalformedAcl { .. } => "MalformedACLError",
         }
     }
 
@@ -569,6 +624,14 @@ impl Error {
             | Error::InvalidObjectState { .. }
             | Error::InvalidAccessKeyId { .. }
             | Error::SignatureDoesNotMatch { .. } => 403,
+            Error::AccessControlListNotSupported { .. }
+            | Error::InvalidBucketAclWithObjectOwnership { .. }
+            | Error::InvalidBucketAclWithBlockPublicAccess { .. }
+            | Error::UnresolvableGrantByEmailAddress { .. }
+            | Error::MalformedAcl { .. } => 400,
+            Error::OwnershipControlsNotFound { .. } | Error::NoSuchPublicAccessBlockConfiguration { .. } => {
+                404
+            }
         }
     }
 
@@ -697,6 +760,25 @@ mod tests {
                 400,
             ),
             (Error::NoSuchUpload { upload_id: s() }, "NoSuchUpload", 404),
+            (Error::AccessControlListNotSupported { bucket: s() }, "AccessControlListNotSupported", 400),
+            (
+                Error::InvalidBucketAclWithObjectOwnership { bucket: s() },
+                "InvalidBucketAclWithObjectOwnership",
+                400,
+            ),
+            (Error::OwnershipControlsNotFound { bucket: s() }, "OwnershipControlsNotFoundError", 404),
+            (
+                Error::InvalidBucketAclWithBlockPublicAccess { bucket: s() },
+                "InvalidBucketAclWithBlockPublicAccessError",
+                400,
+            ),
+            (
+                Error::NoSuchPublicAccessBlockConfiguration { scope: s() },
+                "NoSuchPublicAccessBlockConfiguration",
+                404,
+            ),
+            (Error::UnresolvableGrantByEmailAddress { email: s() }, "UnresolvableGrantByEmailAddress", 400),
+            (Error::MalformedAcl { reason: s() }, "MalformedACLError", 400),
             (Error::EntityTooSmall { part_number: 1, size: 1, min: 2 }, "EntityTooSmall", 400),
             (Error::InvalidPart { part_number: 1, reason: s() }, "InvalidPart", 400),
             (Error::InvalidPartOrder { part_number: 1, previous: 2 }, "InvalidPartOrder", 400),
@@ -755,7 +837,14 @@ mod tests {
                 | Error::EntityTooSmall { .. }
                 | Error::InvalidPart { .. }
                 | Error::InvalidPartOrder { .. }
-                | Error::SlowDown { .. } => {}
+                | Error::SlowDown { .. }
+                | Error::AccessControlListNotSupported { .. }
+                | Error::InvalidBucketAclWithObjectOwnership { .. }
+                | Error::InvalidBucketAclWithBlockPublicAccess { .. }
+                | Error::OwnershipControlsNotFound { .. }
+                | Error::NoSuchPublicAccessBlockConfiguration { .. }
+                | Error::UnresolvableGrantByEmailAddress { .. }
+                | Error::MalformedAcl { .. } => {}
             }
         }
         all
@@ -764,7 +853,7 @@ mod tests {
     #[test]
     fn every_error_has_its_s3_code_and_status() {
         let all = every_error();
-        assert_eq!(all.len(), 52);
+        assert_eq!(all.len(), 59);
         for (e, code, status) in all {
             assert_eq!((e.code(), e.http_status()), (code, status), "{e:?}");
             let shown = format!("{code} (HTTP {status}): ");

@@ -98,6 +98,7 @@ mod engine;
 pub mod error;
 pub mod limits;
 pub mod prelude;
+pub mod profile;
 pub mod s3;
 pub mod types;
 
@@ -134,6 +135,7 @@ pub use engine::scrub::ScrubReport;
 pub use engine::store::Store;
 pub use engine::{crypto, format, io, segment};
 pub use error::{CorruptionSite, Error, Result};
+pub use profile::Profile;
 pub use s3::checksum::ChecksumAlgorithm;
 pub use s3::multipart::{ChecksumType, CompletedMultipartUpload, CompletedPart};
 pub use s3::types::{

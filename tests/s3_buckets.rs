@@ -3,7 +3,7 @@
 mod common;
 
 use s3lite::s3::types::*;
-use s3lite::{Error, Store};
+use s3lite::{Error, Profile, Store};
 
 /// An on-disk store, an in-memory one, and an in-memory one with default encryption (the directory
 /// lives as long as the returned guard).
@@ -22,6 +22,7 @@ fn create(name: &str, constraint: Option<&str>) -> CreateBucketRequest {
         bucket: name.into(),
         create_bucket_configuration: constraint
             .map(|c| CreateBucketConfiguration { location_constraint: Some(c.into()) }),
+        ..Default::default()
     }
 }
 
@@ -108,9 +109,15 @@ fn accounts_persist_and_own_their_buckets() {
     assert_eq!(store.accounts().len(), 2);
     let listed = store.s3_as(&alice).list_buckets(ListBucketsRequest::default()).unwrap();
     assert_eq!(listed.buckets.len(), 1);
-    assert_eq!(listed.owner.display_name, "alice");
+    assert_eq!(listed.owner.display_name, None, "S3 stopped returning display names on 2025-11-21");
+    assert_eq!(listed.owner.id, alice.canonical_id);
     assert!(store.s3().list_buckets(ListBucketsRequest::default()).unwrap().buckets.is_empty());
     assert!(matches!(store.create_account(""), Err(Error::InvalidArgument { .. })));
+    drop(store);
+    // The profile of a day before: display names reported.
+    let store = Store::builder(dir.path()).profile(Profile::parse("2025-11-20").unwrap()).open().unwrap();
+    let listed = store.s3_as(&alice).list_buckets(ListBucketsRequest::default()).unwrap();
+    assert_eq!(listed.owner.display_name.as_deref(), Some("alice"));
 }
 
 #[test]

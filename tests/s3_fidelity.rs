@@ -40,6 +40,7 @@ fn location_constraint_eu_creates_a_bucket_in_eu_west_1() {
     s3.create_bucket(CreateBucketRequest {
         bucket: "legacy-eu".into(),
         create_bucket_configuration: config("EU"),
+        ..Default::default()
     })
     .unwrap();
     assert_eq!(store.bucket("legacy-eu").unwrap().region, "eu-west-1");
@@ -48,6 +49,7 @@ fn location_constraint_eu_creates_a_bucket_in_eu_west_1() {
         .create_bucket(CreateBucketRequest {
             bucket: "other".into(),
             create_bucket_configuration: config("eu-central-1"),
+            ..Default::default()
         })
         .unwrap_err();
     assert_eq!(e.code(), "IllegalLocationConstraintException");
@@ -57,6 +59,7 @@ fn location_constraint_eu_creates_a_bucket_in_eu_west_1() {
         .create_bucket(CreateBucketRequest {
             bucket: "legacy-eu".into(),
             create_bucket_configuration: config("EU"),
+            ..Default::default()
         })
         .unwrap_err();
     assert_eq!(e.code(), "IllegalLocationConstraintException");

@@ -4,13 +4,17 @@
 //! bucket cannot be deleted under a write in flight; and the two values listings resume with (the
 //! continuation-token secret, a version's seq).
 
-use crate::engine::catalog::{BucketEncryption, BucketInfo, CatalogEdit, VersioningState};
+use crate::engine::catalog::{
+    BucketEncryption, BucketInfo, CatalogEdit, ObjectOwnership, PublicAccessBlockConfiguration,
+    VersioningState,
+};
 use crate::engine::format::record::{RecordKind, RecordParts, encode_record};
 use crate::engine::options::Encryption;
 use crate::engine::partition::{Effect, WriteRecord};
 use crate::engine::store::{Inner, Store};
 use crate::error::{Error, Result};
 use crate::limits::BUCKET_NAME_BYTES_MAX;
+use crate::s3::acl::StoredAcl;
 use crate::types::{BucketId, StorageClass, VersionId};
 
 /// An object write in flight into a bucket, from its bucket check to its commit (or failure).
@@ -42,6 +46,14 @@ impl Drop for BucketWrite<'_> {
     }
 }
 
+/// The access settings a bucket is created with.
+#[derive(Debug, Clone)]
+pub(crate) struct NewBucketSettings {
+    pub(crate) ownership: Option<ObjectOwnership>,
+    pub(crate) public_access_block: Option<PublicAccessBlockConfiguration>,
+    pub(crate) acl: Option<StoredAcl>,
+}
+
 impl Store {
     /// Creates a bucket owned by the store's owner and returns its new internal id. (The S3
     /// operation, with naming rules and regions, is [`crate::s3::S3::create_bucket`].)
@@ -50,18 +62,38 @@ impl Store {
     /// `InvalidArgument` for an empty or over-long name, `BucketAlreadyExists` if the name is taken.
     pub fn create_bucket(&self, name: &str) -> Result<BucketId> {
         let owner = self.owner().canonical_id;
-        self.create_bucket_owned(name, &owner, &self.inner.region.clone(), None)
+        let settings = self.new_bucket_settings(None, None);
+        self.create_bucket_owned(name, &owner, &self.inner.region.clone(), None, settings)
     }
 
-    /// Creates a bucket for `owner` in `region` (the S3 layer has checked name and region).
-    /// With `quota`, fails with `TooManyBuckets` when `owner` already has that many (checked under the
-    /// catalog lock, so concurrent creations cannot pass it together).
+    /// What a new bucket gets under the store's profile: Object Ownership `ownership` or the
+    /// profile's default (`BucketOwnerEnforced` since 2023-04-27, none before), with all of Block
+    /// Public Access where the profile gives it, and the ACL asked for.
+    pub(crate) fn new_bucket_settings(
+        &self,
+        ownership: Option<ObjectOwnership>,
+        acl: Option<StoredAcl>,
+    ) -> NewBucketSettings {
+        let profile = self.inner.profile;
+        let enforced = profile.new_buckets_enforce_ownership();
+        NewBucketSettings {
+            ownership: ownership.or(enforced.then_some(ObjectOwnership::BucketOwnerEnforced)),
+            public_access_block: enforced.then(PublicAccessBlockConfiguration::all),
+            acl,
+        }
+    }
+
+    /// Creates a bucket for `owner` in `region` (the S3 layer has checked name and region) with
+    /// `settings`, in one catalog record. With `quota`, fails with `TooManyBuckets` when `owner`
+    /// already has that many (checked under the catalog lock, so concurrent creations cannot pass
+    /// it together).
     pub(crate) fn create_bucket_owned(
         &self,
         name: &str,
         owner: &str,
         region: &str,
         quota: Option<usize>,
+        settings: NewBucketSettings,
     ) -> Result<BucketId> {
         self.inner.ctx.check()?;
         if name.is_empty() || name.len() > BUCKET_NAME_BYTES_MAX {
@@ -81,12 +113,16 @@ impl Store {
             return Err(Error::TooManyBuckets { max });
         }
         let id = catalog.max_id + 1;
-        let edit = CatalogEdit::BucketCreated {
+        let edit = CatalogEdit::BucketCreatedWith {
             id,
             name: name.into(),
             owner: owner.into(),
             region: region.into(),
             created_ms: self.now_ms(),
+            profile: self.inner.profile.ymd(),
+            ownership: settings.ownership,
+            public_access_block: settings.public_access_block,
+            acl: settings.acl,
         };
         self.write_catalog(id, name, &edit)?;
         catalog.apply(&edit);
@@ -168,16 +204,59 @@ impl Store {
 
     /// Sets a bucket's versioning state (`Unversioned` is refused: a bucket never returns to it).
     pub(crate) fn set_versioning(&self, bucket: BucketId, state: VersioningState) -> Result<()> {
+        self.edit_bucket(bucket, |_| Ok(CatalogEdit::BucketVersioning { id: bucket.0, state }))
+    }
+
+    /// Writes the catalog edit `make` builds from the bucket's current settings (under the catalog's
+    /// write lock, so the check `make` does and the edit are one step), and applies it.
+    ///
+    /// # Errors
+    /// `NoSuchBucket`; what `make` returns; `Io`/`PreviousIo`.
+    pub(crate) fn edit_bucket(
+        &self,
+        bucket: BucketId,
+        make: impl FnOnce(&BucketInfo) -> Result<CatalogEdit>,
+    ) -> Result<()> {
         self.inner.ctx.check()?;
         let mut catalog = self.inner.catalog.write();
-        let name = catalog
-            .by_id(bucket)
-            .map(|b| b.name.clone())
-            .ok_or_else(|| Error::NoSuchBucket { bucket: format!("#{}", bucket.0) })?;
-        let edit = CatalogEdit::BucketVersioning { id: bucket.0, state };
+        let info =
+            catalog.by_id(bucket).ok_or_else(|| Error::NoSuchBucket { bucket: format!("#{}", bucket.0) })?;
+        let name = info.name.clone();
+        let edit = make(info)?;
         self.write_catalog(bucket.0, &name, &edit)?;
         catalog.apply(&edit);
         Ok(())
+    }
+
+    /// Sets or deletes the store-wide Block Public Access.
+    pub(crate) fn set_store_public_access_block(
+        &self,
+        config: Option<PublicAccessBlockConfiguration>,
+    ) -> Result<()> {
+        self.inner.ctx.check()?;
+        let mut catalog = self.inner.catalog.write();
+        let edit = CatalogEdit::StorePublicAccessBlock { config };
+        self.write_catalog(0, "", &edit)?;
+        catalog.apply(&edit);
+        Ok(())
+    }
+
+    /// The store-wide Block Public Access, if set.
+    pub(crate) fn store_public_access_block(&self) -> Option<PublicAccessBlockConfiguration> {
+        self.inner.catalog.read().public_access_block
+    }
+
+    /// Replaces the ACL of the version of `key` written by `seq` (it was checked to exist; a
+    /// version removed meanwhile leaves an edit nothing reads).
+    pub(crate) fn set_object_acl(&self, bucket: BucketId, key: &str, seq: u64, acl: StoredAcl) -> Result<()> {
+        self.edit_bucket(bucket, |_| {
+            Ok(CatalogEdit::ObjectAcl { bucket: bucket.0, key: key.to_owned(), seq, acl })
+        })
+    }
+
+    /// The ACL put on the version of `key` written by `seq` since it was written, if any.
+    pub(crate) fn object_acl_override(&self, bucket: BucketId, key: &str, seq: u64) -> Option<StoredAcl> {
+        self.inner.catalog.read().object_acl(bucket.0, key, seq).cloned()
     }
 
     pub(super) fn write_catalog(&self, id: u64, name: &str, edit: &CatalogEdit) -> Result<()> {
@@ -240,6 +319,12 @@ impl Store {
     #[must_use]
     pub fn encrypts_by_default(&self) -> bool {
         self.inner.encrypt_by_default
+    }
+
+    /// The S3 whose defaults this store follows (see [`crate::profile`]).
+    #[must_use]
+    pub fn profile(&self) -> crate::profile::Profile {
+        self.inner.profile
     }
 
     /// Sets (`Some`) or deletes (`None`) a bucket's default encryption.

@@ -59,7 +59,8 @@ pub struct StoreBuilder {
     pub(super) seed: Option<u64>,
     pub(super) checkpoints: Checkpoints,
     pub(super) keys: Option<Arc<dyn KeyProvider>>,
-    pub(super) encrypt_by_default: bool,
+    pub(super) encrypt_by_default: Option<bool>,
+    pub(super) profile: crate::profile::Profile,
     pub(super) crypto_shred: bool,
 }
 
@@ -74,8 +75,19 @@ impl StoreBuilder {
     /// its own, is sealed with SSE-S3, as S3 does since 2023-01-05 (default `true`). It takes
     /// effect only in a store with a [`key_provider`](Self::key_provider): a store without keys
     /// stores such objects in the clear and reports no encryption, as S3 did before 2023.
+    ///
+    /// Default: the [`profile`](Self::profile)'s (on for profiles dated 2023-01-05 or later).
     pub fn encrypt_by_default(mut self, on: bool) -> Self {
-        self.encrypt_by_default = on;
+        self.encrypt_by_default = Some(on);
+        self
+    }
+    /// The S3 whose defaults the store follows ([`Profile`](crate::Profile); default
+    /// [`Profile::latest`](crate::Profile::latest), today's S3): what new buckets are created with
+    /// (Object Ownership, Block Public Access, SSE-C blocking), whether new objects are encrypted
+    /// by default, whether owners carry display names. Not stored: each open picks its own, and a
+    /// bucket keeps what it was created with.
+    pub fn profile(mut self, profile: crate::profile::Profile) -> Self {
+        self.profile = profile;
         self
     }
     /// Crypto-shred (default off): each new sealed version keeps half of its data key in a slot of
@@ -364,7 +376,9 @@ impl StoreBuilder {
                 buffers: Arc::default(),
                 cache_large_bodies: self.cache_large_bodies,
                 keys: self.keys.clone(),
-                encrypt_by_default: self.encrypt_by_default && self.keys.is_some(),
+                encrypt_by_default: self.encrypt_by_default.unwrap_or(self.profile.encrypts_by_default())
+                    && self.keys.is_some(),
+                profile: self.profile,
                 crypto_shred: self.crypto_shred,
                 key_uses: Arc::default(),
                 prefix_rates,

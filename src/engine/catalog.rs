@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use crate::s3::acl::StoredAcl;
 use crate::types::BucketId;
 
 /// One catalog edit, the body of a `Catalog` record (postcard). New variants go at the end.
@@ -31,6 +32,108 @@ pub(crate) enum CatalogEdit {
     /// `BucketEncryption`'s layout cannot grow; a configuration that names no blocked types is
     /// still written as `BucketEncryption`, which older stores read.
     BucketEncryptionBlocking { id: u64, config: BucketEncryption, blocked: Vec<EncryptionType> },
+    /// A bucket was created, with the settings its creation gave it: the profile it was created
+    /// under (as `(year, month, day)`), its Object Ownership, Block Public Access and ACL. One
+    /// record, so a bucket never exists without them. Replaces `BucketCreated` for new buckets.
+    BucketCreatedWith {
+        id: u64,
+        name: String,
+        owner: String,
+        region: String,
+        created_ms: u64,
+        profile: (u16, u8, u8),
+        ownership: Option<ObjectOwnership>,
+        public_access_block: Option<PublicAccessBlockConfiguration>,
+        acl: Option<StoredAcl>,
+    },
+    /// A bucket's Object Ownership was set (`Some`) or deleted (`None`).
+    BucketOwnership { id: u64, ownership: Option<ObjectOwnership> },
+    /// A bucket's Block Public Access was set (`Some`) or deleted (`None`).
+    BucketPublicAccessBlock { id: u64, config: Option<PublicAccessBlockConfiguration> },
+    /// The store-wide Block Public Access (S3's account-level setting) was set or deleted.
+    StorePublicAccessBlock { config: Option<PublicAccessBlockConfiguration> },
+    /// A bucket's ACL was replaced.
+    BucketAcl { id: u64, acl: StoredAcl },
+    /// An object version's ACL was replaced: the version the write `seq` of `key` made.
+    ObjectAcl { bucket: u64, key: String, seq: u64, acl: StoredAcl },
+}
+
+/// S3 Object Ownership: who owns a bucket's new objects, and whether ACLs count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ObjectOwnership {
+    /// The bucket's owner owns every object; ACLs are disabled (only policies grant access).
+    BucketOwnerEnforced,
+    /// The bucket's owner owns objects written with `bucket-owner-full-control`; the writer owns
+    /// the rest. ACLs count.
+    BucketOwnerPreferred,
+    /// The writer owns what it writes; ACLs count. A bucket without ownership controls acts so.
+    ObjectWriter,
+}
+
+impl ObjectOwnership {
+    /// S3's name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectOwnership::BucketOwnerEnforced => "BucketOwnerEnforced",
+            ObjectOwnership::BucketOwnerPreferred => "BucketOwnerPreferred",
+            ObjectOwnership::ObjectWriter => "ObjectWriter",
+        }
+    }
+
+    /// Parses S3's name.
+    ///
+    /// # Errors
+    /// `MalformedXML` naming the value (S3's answer to an unknown `ObjectOwnership`).
+    pub fn parse(s: &str) -> crate::Result<ObjectOwnership> {
+        [
+            ObjectOwnership::BucketOwnerEnforced,
+            ObjectOwnership::BucketOwnerPreferred,
+            ObjectOwnership::ObjectWriter,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == s)
+        .ok_or_else(|| crate::Error::MalformedXML { reason: format!("unknown ObjectOwnership {s:?}") })
+    }
+}
+
+/// S3 Block Public Access (`PublicAccessBlockConfiguration`), per bucket or store-wide; a setting
+/// on at either level is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct PublicAccessBlockConfiguration {
+    /// A request that sets a public ACL (a grant to AllUsers or AuthenticatedUsers) is refused.
+    pub block_public_acls: bool,
+    /// Public grants in ACLs are ignored when access is decided.
+    pub ignore_public_acls: bool,
+    /// A bucket policy that grants public access is refused.
+    pub block_public_policy: bool,
+    /// A public bucket policy grants nothing to principals outside the bucket owner's account.
+    pub restrict_public_buckets: bool,
+}
+
+impl PublicAccessBlockConfiguration {
+    /// All four settings on (what new buckets get since 2023-04-27).
+    #[must_use]
+    pub fn all() -> Self {
+        PublicAccessBlockConfiguration {
+            block_public_acls: true,
+            ignore_public_acls: true,
+            block_public_policy: true,
+            restrict_public_buckets: true,
+        }
+    }
+
+    /// Each setting on where it is on in `self` or in `other`.
+    #[must_use]
+    pub fn or(self, other: Option<Self>) -> Self {
+        let o = other.unwrap_or_default();
+        PublicAccessBlockConfiguration {
+            block_public_acls: self.block_public_acls || o.block_public_acls,
+            ignore_public_acls: self.ignore_public_acls || o.ignore_public_acls,
+            block_public_policy: self.block_public_policy || o.block_public_policy,
+            restrict_public_buckets: self.restrict_public_buckets || o.restrict_public_buckets,
+        }
+    }
 }
 
 /// A bucket's default encryption (PutBucketEncryption): what a new object that asks for no
@@ -122,6 +225,15 @@ pub struct BucketInfo {
     pub versioning: VersioningState,
     /// The bucket's own default encryption, if one was put (the store's default applies otherwise).
     pub encryption: Option<BucketEncryption>,
+    /// The profile the bucket was created under (`None` for buckets of stores from before
+    /// profiles: the store's profile applies).
+    pub created_profile: Option<crate::profile::Profile>,
+    /// Object Ownership (`None`: no ownership controls, which acts as `ObjectWriter`).
+    pub ownership: Option<ObjectOwnership>,
+    /// The bucket's Block Public Access (`None`: none of its own).
+    pub public_access_block: Option<PublicAccessBlockConfiguration>,
+    /// The bucket's ACL (`None`: private to its owner).
+    pub(crate) acl: Option<StoredAcl>,
 }
 
 /// Accounts, and buckets by name and id.
@@ -134,6 +246,10 @@ pub(crate) struct Catalog {
     access_keys: HashMap<String, ([u8; 32], String)>,
     secrets: HashMap<String, String>,
     pub(crate) max_id: u64,
+    /// The store-wide Block Public Access.
+    pub(crate) public_access_block: Option<PublicAccessBlockConfiguration>,
+    /// ACLs put on object versions since they were written, by (bucket, key, write seq).
+    object_acls: HashMap<(u64, String, u64), StoredAcl>,
 }
 
 impl Catalog {
@@ -152,8 +268,62 @@ impl Catalog {
                         created_ms: *created_ms,
                         versioning: VersioningState::Unversioned,
                         encryption: None,
+                        created_profile: None,
+                        ownership: None,
+                        public_access_block: None,
+                        acl: None,
                     },
                 );
+            }
+            CatalogEdit::BucketCreatedWith {
+                id,
+                name,
+                owner,
+                region,
+                created_ms,
+                profile,
+                ownership,
+                public_access_block,
+                acl,
+            } => {
+                self.max_id = self.max_id.max(*id);
+                self.name_of.insert(*id, name.clone());
+                let (y, m, d) = *profile;
+                self.by_name.insert(
+                    name.clone(),
+                    BucketInfo {
+                        id: BucketId(*id),
+                        name: name.clone(),
+                        owner: owner.clone(),
+                        region: region.clone(),
+                        created_ms: *created_ms,
+                        versioning: VersioningState::Unversioned,
+                        encryption: None,
+                        created_profile: crate::profile::Profile::on(y, m, d).ok(),
+                        ownership: *ownership,
+                        public_access_block: *public_access_block,
+                        acl: acl.clone(),
+                    },
+                );
+            }
+            CatalogEdit::BucketOwnership { id, ownership } => {
+                if let Some(b) = self.name_of.get(id).and_then(|n| self.by_name.get_mut(n)) {
+                    b.ownership = *ownership;
+                }
+            }
+            CatalogEdit::BucketPublicAccessBlock { id, config } => {
+                if let Some(b) = self.name_of.get(id).and_then(|n| self.by_name.get_mut(n)) {
+                    b.public_access_block = *config;
+                }
+            }
+            CatalogEdit::StorePublicAccessBlock { config } => self.public_access_block = *config,
+            CatalogEdit::BucketAcl { id, acl } => {
+                if let Some(b) = self.name_of.get(id).and_then(|n| self.by_name.get_mut(n)) {
+                    b.acl = Some(acl.clone());
+                }
+            }
+            CatalogEdit::ObjectAcl { bucket, key, seq, acl } => {
+                self.object_acls.insert((*bucket, key.clone(), *seq), acl.clone());
             }
             CatalogEdit::BucketDeleted { id } => {
                 self.max_id = self.max_id.max(*id);
@@ -237,6 +407,11 @@ impl Catalog {
 
     pub(crate) fn accounts(&self) -> impl Iterator<Item = &Account> {
         self.accounts.values()
+    }
+
+    /// The ACL put on the version written by `seq` since it was written, if any.
+    pub(crate) fn object_acl(&self, bucket: u64, key: &str, seq: u64) -> Option<&StoredAcl> {
+        self.object_acls.get(&(bucket, key.to_owned(), seq))
     }
 }
 

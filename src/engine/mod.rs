@@ -30,7 +30,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod body;
-mod buckets;
+pub(crate) mod buckets;
 mod buffer_pool;
 pub(crate) mod builder;
 pub(crate) mod catalog;

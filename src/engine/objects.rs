@@ -227,6 +227,7 @@ impl Store {
             system: opts.system_metadata.clone(),
             tags: opts.tags.clone(),
             checksums: opts.checksums.clone(),
+            acl: opts.acl.clone(),
             ..ObjectMeta::default()
         };
         // Chunks written so far: dead bytes unless the commit record below lands (see `Drop`).
@@ -321,7 +322,7 @@ impl Store {
             // Nothing was written: the slot is no one's.
             g.rearm();
         }
-        submitted.map_err(|e| name_error(e, &write))?;
+        let written = submitted.map_err(|e| name_error(e, &write))?;
         if let Some(c) = &mut chunked {
             c.committed = true;
         }
@@ -331,7 +332,9 @@ impl Store {
         // Indexed: a retirement of the master key now sees this version.
         drop(master_key_use);
         drop(write);
-        Ok(with_meta(info_from(bucket.0, key.as_bytes(), &entry, true), meta))
+        let mut info = with_meta(info_from(bucket.0, key.as_bytes(), &entry, true), meta);
+        info.seq = written.first().map_or(0, |w| w.seq);
+        Ok(info)
     }
 
     /// Writes a large body as chunk records and returns them with the body's size and MD5. Each
@@ -740,7 +743,9 @@ impl Store {
         let (part, e, latest) = (&found.part, &found.entry, found.latest);
         stats::add(&part.counters.heads, 1);
         self.count_prefix(part, bucket, key);
-        Ok(with_meta(info_from(bucket.0, key.as_bytes(), e, latest), rec.meta))
+        let mut info = with_meta(info_from(bucket.0, key.as_bytes(), e, latest), rec.meta);
+        info.seq = found.seq;
+        Ok(info)
     }
 
     /// Opens a version's body for reading (whole, or one range).
@@ -780,7 +785,8 @@ impl Store {
             None => (0, e.size),
         };
         let meta = rec.meta.clone();
-        let info = with_meta(info_from(bucket.0, key.as_bytes(), e, found.latest), meta.clone());
+        let mut info = with_meta(info_from(bucket.0, key.as_bytes(), e, found.latest), meta.clone());
+        info.seq = found.seq;
         // S3's SSE-C rules, before a byte is read: a customer-sealed version needs its key, and no
         // other version takes one.
         if let Some(refusal) = customer_key_refusal(info.encryption.as_ref(), opts.customer_key.as_ref()) {

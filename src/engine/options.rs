@@ -112,6 +112,9 @@ pub struct PutOptions {
     /// An SSE-KMS encryption context bound to the data key's wrap (KMS-style sealing only,
     /// `InvalidArgument` otherwise; an empty one is none).
     pub encryption_context: Option<crate::engine::crypto::EncryptionContext>,
+    /// The version's owner and ACL as the S3 layer encodes them, kept opaque in its record (see
+    /// [`ObjectInfo::acl`]); `None` for its bucket owner's private default.
+    pub acl: Option<Vec<u8>>,
 }
 
 /// How a put asks for its body to be sealed.
@@ -257,6 +260,12 @@ pub struct ObjectInfo {
     pub checksums: Vec<(u8, Vec<u8>)>,
     /// How the body is sealed (loaded by `head` and `get`; `None`: stored in the clear).
     pub encryption: Option<EncryptionInfo>,
+    /// The owner and ACL the version was written with, as given in [`PutOptions::acl`] (loaded by
+    /// `head` and `get`).
+    pub acl: Option<Vec<u8>>,
+    /// The sequence number of the write that made this version: unique in its partition and kept
+    /// by compaction, so (bucket, key, seq) names one write even of a `null` version rewritten.
+    pub(crate) seq: u64,
 }
 
 pub(crate) fn etag_string(etag: &[u8]) -> String {
@@ -302,6 +311,8 @@ pub(super) fn info_from(bucket: u64, key: &[u8], e: &IndexEntry, is_latest: bool
         tags: Vec::new(),
         checksums: Vec::new(),
         encryption: None,
+        acl: None,
+        seq: 0,
     }
 }
 
@@ -312,6 +323,7 @@ pub(super) fn with_meta(mut info: ObjectInfo, meta: ObjectMeta) -> ObjectInfo {
     info.system_metadata = meta.system;
     info.tags = meta.tags;
     info.checksums = meta.checksums;
+    info.acl = meta.acl;
     info.encryption =
         meta.envelope.as_deref().and_then(|e| Envelope::decode(e).ok()).map(|e| EncryptionInfo {
             mode: e.mode,

@@ -58,6 +58,8 @@ pub(super) struct Inner {
     pub(super) keys: Option<Arc<dyn crate::engine::crypto::KeyProvider>>,
     /// New objects asking for nothing get SSE-S3 (the builder's setting, and the store has keys).
     pub(super) encrypt_by_default: bool,
+    /// The S3 whose defaults the store follows (`StoreBuilder::profile`).
+    pub(super) profile: crate::profile::Profile,
     /// New sealed versions keep half their data key in a key slot (`StoreBuilder::crypto_shred`).
     pub(super) crypto_shred: bool,
     /// Master keys in use by puts and rewraps, and those being retired.
@@ -148,7 +150,8 @@ impl Store {
                 interval_ms: CHECKPOINT_INTERVAL_MS_DEFAULT,
             },
             keys: None,
-            encrypt_by_default: true,
+            encrypt_by_default: None,
+            profile: crate::profile::Profile::latest(),
             crypto_shred: false,
         }
     }

@@ -5,6 +5,7 @@
 //! checked in `sse_customer.rs` (`S3::sse_customer_allowed`).
 
 use super::S3;
+use super::access::BucketAction;
 use super::types::ServerSideEncryption;
 use crate::engine::catalog::{BucketEncryption, DefaultSse, EncryptionType};
 use crate::error::{Error, Result};
@@ -170,7 +171,7 @@ impl S3 {
     /// `InvalidArgument` for a KMS key id with `AES256` or an empty or over-long one, or for
     /// `NONE` given with `SSE-C`.
     pub fn put_bucket_encryption(&self, req: PutBucketEncryptionRequest) -> Result<()> {
-        let bucket = self.bucket(&req.bucket)?;
+        let bucket = self.bucket_for(&req.bucket, BucketAction::Configure("set its default encryption"))?;
         let setting = to_setting(&req.server_side_encryption_configuration)?;
         self.store.set_bucket_encryption(bucket.id, Some(setting))
     }
@@ -183,7 +184,7 @@ impl S3 {
     /// `NoSuchBucket`, `AccessDenied`, and `ServerSideEncryptionConfigurationNotFoundError` (404)
     /// when neither the bucket nor the store encrypts new objects.
     pub fn get_bucket_encryption(&self, bucket: &str) -> Result<GetBucketEncryptionOutput> {
-        let info = self.bucket(bucket)?;
+        let info = self.bucket_for(bucket, BucketAction::Configure("read its default encryption"))?;
         let setting = match &info.encryption {
             Some(own) => own.clone(),
             None if self.store.encrypts_by_default() => BucketEncryption {
@@ -193,7 +194,7 @@ impl S3 {
             },
             None => return Err(Error::NoBucketEncryption { bucket: bucket.into() }),
         };
-        let configuration = to_configuration(&setting, self.default_blocked_encryption_types());
+        let configuration = to_configuration(&setting, self.default_blocked_encryption_types(&info));
         Ok(GetBucketEncryptionOutput { server_side_encryption_configuration: configuration })
     }
 
@@ -203,7 +204,7 @@ impl S3 {
     /// # Errors
     /// `NoSuchBucket`, `AccessDenied`.
     pub fn delete_bucket_encryption(&self, bucket: &str) -> Result<()> {
-        let info = self.bucket(bucket)?;
+        let info = self.bucket_for(bucket, BucketAction::Configure("delete its default encryption"))?;
         if info.encryption.is_none() {
             return Ok(());
         }

@@ -1,8 +1,11 @@
 //! Bucket operations: create, head, list, delete, versioning.
 
+use super::access::BucketAction;
+use super::acl::{AclHeaders, StoredAcl};
 use super::rules::{self, LIST_BUCKETS_MAX};
 use super::types::*;
 use super::{S3, TOKEN_KEY, decode_token, encode_token, time_of};
+use crate::engine::buckets::NewBucketSettings;
 use crate::engine::catalog::{BucketInfo, VersioningState};
 use crate::error::{Error, Result};
 use crate::types::BucketId;
@@ -18,11 +21,14 @@ impl S3 {
     /// `InvalidLocationConstraint` for an explicit `us-east-1`, `BucketAlreadyExists` when another
     /// account owns the name, `BucketAlreadyOwnedByYou` when the caller does (outside us-east-1; in
     /// us-east-1 S3's legacy answer is success), `TooManyBuckets` past 10,000 buckets per account.
-    pub fn create_bucket(&self, req: CreateBucketRequest) -> Result<CreateBucketOutput> {
+    pub fn create_bucket(&self, mut req: CreateBucketRequest) -> Result<CreateBucketOutput> {
         rules::check_bucket_name(&req.bucket)?;
         let region = self.store.region().to_owned();
-        let constraint =
-            req.create_bucket_configuration.and_then(|c| c.location_constraint).filter(|c| !c.is_empty());
+        let constraint = req
+            .create_bucket_configuration
+            .take()
+            .and_then(|c| c.location_constraint)
+            .filter(|c| !c.is_empty());
         // `EU` is the legacy name of eu-west-1, still a valid `BucketLocationConstraint` value.
         let effective =
             constraint.as_deref().map(|c| if c == "EU" { "eu-west-1" } else { c }).map(str::to_owned);
@@ -50,17 +56,45 @@ impl S3 {
                 Err(Error::BucketAlreadyOwnedByYou { bucket: req.bucket })
             };
         }
+        let settings = self.new_bucket_access(&req, &caller.canonical_id)?;
         let quota = Some(rules::BUCKETS_PER_ACCOUNT_MAX);
-        match self.store.create_bucket_owned(&req.bucket, &caller.canonical_id, &region, quota) {
+        match self.store.create_bucket_owned(&req.bucket, &caller.canonical_id, &region, quota, settings) {
             Ok(_) => Ok(CreateBucketOutput { location }),
             // Lost a race for the name: answer as if it had been there.
             Err(Error::BucketAlreadyExists { .. }) => self.create_bucket(CreateBucketRequest {
-                bucket: req.bucket,
                 create_bucket_configuration: constraint
                     .map(|c| CreateBucketConfiguration { location_constraint: Some(c) }),
+                ..req
             }),
             Err(e) => Err(e),
         }
+    }
+
+    /// The Object Ownership, Block Public Access and ACL a CreateBucket gives its bucket.
+    fn new_bucket_access(&self, req: &CreateBucketRequest, owner: &str) -> Result<NewBucketSettings> {
+        let headers = AclHeaders {
+            acl: req.acl.as_deref(),
+            grant_full_control: req.grant_full_control.as_deref(),
+            grant_read: req.grant_read.as_deref(),
+            grant_read_acp: req.grant_read_acp.as_deref(),
+            grant_write: req.grant_write.as_deref(),
+            grant_write_acp: req.grant_write_acp.as_deref(),
+        };
+        let known = |id: &str| self.store.account(id).is_some();
+        let acl = headers.resolve(owner, owner, &known)?.filter(|a| *a != StoredAcl::private(owner));
+        let settings = self.store.new_bucket_settings(req.object_ownership, acl.clone());
+        let Some(acl) = acl else { return Ok(settings) };
+        if settings.ownership == Some(ObjectOwnership::BucketOwnerEnforced)
+            && !acl.only_full_control_of(owner, owner)
+        {
+            return Err(Error::InvalidBucketAclWithObjectOwnership { bucket: req.bucket.clone() });
+        }
+        let blocked =
+            settings.public_access_block.unwrap_or_default().or(self.store.store_public_access_block());
+        if acl.is_public() && blocked.block_public_acls {
+            return Err(Error::InvalidBucketAclWithBlockPublicAccess { bucket: req.bucket.clone() });
+        }
+        Ok(settings)
     }
 
     /// HeadBucket.
@@ -68,7 +102,7 @@ impl S3 {
     /// # Errors
     /// `NoSuchBucket`.
     pub fn head_bucket(&self, bucket: &str) -> Result<HeadBucketOutput> {
-        Ok(HeadBucketOutput { bucket_region: self.bucket(bucket)?.region })
+        Ok(HeadBucketOutput { bucket_region: self.bucket_for(bucket, BucketAction::List)?.region })
     }
 
     /// ListBuckets: the caller's buckets, by name, in pages.
@@ -111,7 +145,7 @@ impl S3 {
                     bucket_region: b.region,
                 })
                 .collect(),
-            owner: Owner { id: caller.canonical_id.clone(), display_name: caller.display_name.clone() },
+            owner: self.owner_by_id(&caller.canonical_id),
             continuation_token,
             prefix: req.prefix,
         })
@@ -123,7 +157,7 @@ impl S3 {
     /// `NoSuchBucket`; `AccessDenied` for a caller that does not own it; `BucketNotEmpty` while any
     /// object, version or delete marker remains.
     pub fn delete_bucket(&self, bucket: &str) -> Result<()> {
-        let checked = self.bucket(bucket)?;
+        let checked = self.bucket_for(bucket, BucketAction::Configure("delete it"))?;
         self.store.delete_bucket_named(bucket, Some(checked.id))
     }
 
@@ -133,7 +167,7 @@ impl S3 {
     /// # Errors
     /// `NoSuchBucket`.
     pub fn put_bucket_versioning(&self, bucket: &str, status: BucketVersioningStatus) -> Result<()> {
-        let b = self.bucket(bucket)?;
+        let b = self.bucket_for(bucket, BucketAction::Configure("set its versioning"))?;
         let state = match status {
             BucketVersioningStatus::Enabled => VersioningState::Enabled,
             BucketVersioningStatus::Suspended => VersioningState::Suspended,
@@ -146,6 +180,8 @@ impl S3 {
     /// # Errors
     /// `NoSuchBucket`.
     pub fn get_bucket_versioning(&self, bucket: &str) -> Result<Option<BucketVersioningStatus>> {
-        Ok(BucketVersioningStatus::from_state(self.bucket(bucket)?.versioning))
+        Ok(BucketVersioningStatus::from_state(
+            self.bucket_for(bucket, BucketAction::Configure("read its versioning"))?.versioning,
+        ))
     }
 }

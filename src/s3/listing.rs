@@ -1,6 +1,7 @@
 //! Listing operations: ListObjectsV2, ListObjects (v1) and ListObjectVersions, over the engine's
 //! k-way merge (`crate::engine::listing`).
 
+use super::access::BucketAction;
 use super::rules;
 use super::types::*;
 use super::{S3, TOKEN_KEY, TOKEN_PREFIX, decode_token, encode_token, time_of, version_string};
@@ -47,8 +48,7 @@ fn key_marker_start<'a>(marker: &'a str, prefix: &str, delimiter: Option<&str>) 
 
 impl S3 {
     pub(super) fn owner_of(&self, b: &BucketInfo) -> Owner {
-        let a = self.store.account(&b.owner);
-        Owner { id: b.owner.clone(), display_name: a.map(|a| a.display_name).unwrap_or_default() }
+        self.owner_by_id(&b.owner)
     }
 
     fn object_of(
@@ -76,7 +76,7 @@ impl S3 {
     pub fn list_objects_v2(&self, mut req: ListObjectsV2Request) -> Result<ListObjectsV2Output> {
         // An empty marker is no marker: listings always send them back, and callers echo them.
         req.start_after = req.start_after.filter(|s| !s.is_empty());
-        let b = self.bucket(&req.bucket)?;
+        let b = self.bucket_for(&req.bucket, BucketAction::List)?;
         let max = max_keys(req.max_keys)?;
         let token =
             req.continuation_token.as_deref().map(|t| decode_token(&self.secret(), b.id, t)).transpose()?;
@@ -150,7 +150,7 @@ impl S3 {
     /// `NoSuchBucket`; `InvalidArgument` for a negative `max_keys`.
     pub fn list_objects(&self, mut req: ListObjectsRequest) -> Result<ListObjectsOutput> {
         req.marker = req.marker.filter(|s| !s.is_empty());
-        let b = self.bucket(&req.bucket)?;
+        let b = self.bucket_for(&req.bucket, BucketAction::List)?;
         let max = max_keys(req.max_keys)?;
         let prefix = req.prefix.clone().unwrap_or_default();
         let start = match &req.marker {
@@ -204,7 +204,7 @@ impl S3 {
     ) -> Result<ListObjectVersionsOutput> {
         req.key_marker = req.key_marker.filter(|s| !s.is_empty());
         req.version_id_marker = req.version_id_marker.filter(|s| !s.is_empty());
-        let b = self.bucket(&req.bucket)?;
+        let b = self.bucket_for(&req.bucket, BucketAction::List)?;
         let max = max_keys(req.max_keys)?;
         let prefix = req.prefix.clone().unwrap_or_default();
         let marker_seq = match (&req.key_marker, &req.version_id_marker) {

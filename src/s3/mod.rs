@@ -10,10 +10,13 @@
 //! in `objects.rs`, their SSE-C headers in `sse_customer.rs`; the three listings in `listing.rs`. This file keeps the [`S3`] handle and what
 //! they share (continuation tokens, time and version-id formatting).
 
+pub mod acl;
 pub mod checksum;
 pub mod rules;
 pub mod types;
 
+pub(crate) mod access;
+mod access_ops;
 mod bucket_encryption;
 mod buckets;
 mod copy_source;
@@ -26,7 +29,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use md5::{Digest, Md5};
 
-use crate::engine::catalog::{Account, BucketInfo};
+use crate::engine::catalog::Account;
 use crate::engine::store::Store;
 use crate::error::{Error, Result};
 use crate::types::{BucketId, VersionId};
@@ -124,21 +127,15 @@ impl S3 {
         &self.store
     }
 
-    /// A bucket the caller may act on: S3's default with no grants and no policy is that only the
-    /// owner may (`AccessDenied` for another account or an anonymous caller; `NoSuchBucket` first,
-    /// as S3 answers). ACLs, policies and Block Public Access refine this in the access-control
-    /// issue.
-    fn bucket(&self, name: &str) -> Result<BucketInfo> {
-        let b = self.store.bucket(name)?;
-        match &self.caller {
-            Some(a) if a.canonical_id == b.owner => Ok(b),
-            Some(_) => {
-                Err(Error::AccessDenied { reason: format!("the bucket {name} belongs to another account") })
-            }
-            None => Err(Error::AccessDenied {
-                reason: format!("anonymous users cannot access the bucket {name}: it is private"),
-            }),
-        }
+    /// An account as S3 shows it: its canonical id, and its display name under profiles that
+    /// report one.
+    pub(crate) fn owner_by_id(&self, canonical_id: &str) -> types::Owner {
+        let display_name = if self.store.profile().reports_display_names() {
+            Some(self.store.account(canonical_id).map(|a| a.display_name).unwrap_or_default())
+        } else {
+            None
+        };
+        types::Owner { id: canonical_id.to_owned(), display_name }
     }
 
     fn secret(&self) -> [u8; 16] {

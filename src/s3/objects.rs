@@ -7,6 +7,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 
+use super::access::BucketAction;
+use super::acl::{AclHeaders, Permission};
 use super::checksum::{self, ChecksumAlgorithm};
 use super::rules::{self, DELETE_OBJECTS_KEYS_MAX};
 use super::sse_customer::{
@@ -158,7 +160,17 @@ impl S3 {
     /// `NotImplemented` for `If-None-Match` other than `*` or both conditions at once (as S3),
     /// `PreconditionFailed`, `NoSuchKey` for `If-Match` on a key with no current object.
     pub fn put_object(&self, req: PutObjectRequest) -> Result<PutObjectOutput> {
-        let b = self.bucket(&req.bucket)?;
+        let b = self.bucket_for(&req.bucket, BucketAction::Write)?;
+        let acl = self.new_object_acl(
+            &b,
+            &AclHeaders::object(
+                &req.acl,
+                &req.grant_full_control,
+                &req.grant_read,
+                &req.grant_read_acp,
+                &req.grant_write_acp,
+            ),
+        )?;
         let customer = self.write_customer_key(
             &b,
             req.sse_customer_algorithm.as_ref(),
@@ -218,6 +230,7 @@ impl S3 {
             content_length,
             encryption,
             encryption_context: context.clone(),
+            acl,
             ..PutOptions::default()
         };
         let if_match = matches!(opts.condition, Some(WriteCondition::IfETagMatches(_)));
@@ -254,7 +267,7 @@ impl S3 {
     }
 
     fn find(&self, req: &GetObjectRequest) -> Result<(BucketInfo, Option<VersionId>)> {
-        let b = self.bucket(&req.bucket)?;
+        let b = self.bucket_for(&req.bucket, BucketAction::Object)?;
         let version = req.version_id.as_deref().map(VersionId::parse).transpose()?;
         Ok((b, version))
     }
@@ -362,9 +375,12 @@ impl S3 {
         customer: Option<&CustomerKey>,
     ) -> Result<(BucketInfo, ObjectInfo)> {
         let (b, version) = self.find(req)?;
-        let info = self.store.head(b.id, &req.key, version)?;
+        let info = self
+            .store
+            .head(b.id, &req.key, version)
+            .map_err(|e| self.read_error(&b, &req.key, version, e))?;
         if info.is_delete_marker {
-            return Err(match &req.version_id {
+            let found = match &req.version_id {
                 Some(v) => Error::MethodNotAllowed {
                     bucket: req.bucket.clone(),
                     key: req.key.clone(),
@@ -376,8 +392,11 @@ impl S3 {
                     delete_marker: true,
                     version_id: Some(version_string(info.version_id)),
                 },
-            });
+            };
+            return Err(self.read_error(&b, &req.key, version, found));
         }
+        // Who may read comes first: a caller without READ learns nothing from an SSE-C refusal.
+        self.check_object(&b, &info, Permission::Read)?;
         info.check_customer_key(&req.bucket, customer)?;
         self.check_read_conditions(req, &info)?;
         Ok((b, info))
@@ -418,6 +437,7 @@ impl S3 {
                     // newer object than the one the conditions were checked on: they (and the
                     // archive check) hold for the object returned, or the request fails as it
                     // would have a moment later.
+                    self.check_object(&b, &info, Permission::Read)?;
                     self.check_read_conditions(&req, &info)?;
                     refuse_archived(&req.bucket, &req.key, &info)?;
                     let span = range.map(|r| r.resolve(info.size)).transpose()?;
@@ -451,7 +471,7 @@ impl S3 {
     /// # Errors
     /// `NoSuchBucket`, `InvalidArgument` for a bad version id, `PreconditionFailed` for `If-Match`.
     pub fn delete_object(&self, req: DeleteObjectRequest) -> Result<DeleteObjectOutput> {
-        let b = self.bucket(&req.bucket)?;
+        let b = self.bucket_for(&req.bucket, BucketAction::Write)?;
         // S3's conditional deletes take `If-Match: *` as "the object exists" (user guide,
         // "Conditional deletes"); any other value names an ETag.
         let condition = req.if_match.as_deref().map(|m| match m.trim() {
@@ -504,7 +524,7 @@ impl S3 {
     /// # Errors
     /// `NoSuchBucket`; `MalformedXML` for no keys or more than 1000.
     pub fn delete_objects(&self, req: DeleteObjectsRequest) -> Result<DeleteObjectsOutput> {
-        self.bucket(&req.bucket)?;
+        self.bucket_for(&req.bucket, BucketAction::Object)?;
         if req.objects.is_empty() || req.objects.len() > DELETE_OBJECTS_KEYS_MAX {
             return Err(Error::MalformedXML {
                 reason: format!("a delete request names 1 to 1000 keys, this one {}", req.objects.len()),
@@ -559,7 +579,17 @@ impl S3 {
             names: &COPY_SOURCE_HEADERS,
         }
         .key()?;
-        let dst = self.bucket(&req.bucket)?;
+        let dst = self.bucket_for(&req.bucket, BucketAction::Write)?;
+        let acl = self.new_object_acl(
+            &dst,
+            &AclHeaders::object(
+                &req.acl,
+                &req.grant_full_control,
+                &req.grant_read,
+                &req.grant_read_acp,
+                &req.grant_write_acp,
+            ),
+        )?;
         let customer = self.write_customer_key(
             &dst,
             req.sse_customer_algorithm.as_ref(),
@@ -571,7 +601,7 @@ impl S3 {
         let encryption =
             write_encryption(customer.as_ref(), req.server_side_encryption, req.ssekms_key_id.as_ref())?;
         let context = encryption_context_of(req.ssekms_encryption_context.as_ref())?;
-        let src = self.bucket(&src_bucket)?;
+        let src = self.bucket_for(&src_bucket, BucketAction::Object)?;
         let read = GetOptions { version: src_version, range: None, customer_key: source_key };
         let (info, mut body) = match self.store.get(src.id, &src_key, &read) {
             // S3 (CopyObject, "Errors"): a source naming a delete marker by version id is a 400.
@@ -581,8 +611,9 @@ impl S3 {
                         .into(),
                 });
             }
-            r => r?,
+            r => r.map_err(|e| self.read_error(&src, &src_key, src_version, e))?,
         };
+        self.check_object(&src, &info, Permission::Read)?;
         refuse_archived(&src_bucket, &src_key, &info)?;
         let cond = GetObjectRequest {
             bucket: src_bucket.clone(),
@@ -639,6 +670,7 @@ impl S3 {
             encryption,
             // Not carried over from the source: S3 wants it sent again with the copy.
             encryption_context: context.clone(),
+            acl,
             ..PutOptions::default()
         };
         let copied = self.store.put(dst.id, &req.key, &mut body, &opts)?;

@@ -216,12 +216,18 @@ impl S3 {
         Ok(customer)
     }
 
-    /// The encryption types a bucket whose configuration names none blocks: SSE-C in a store that
-    /// encrypts by default, as S3 blocks it on every new bucket since April 2026 (user guide,
-    /// "Blocking or unblocking SSE-C for a general purpose bucket"); nothing in a store that does
-    /// not (it stands for S3 before the 2023 default, when SSE-C was open).
-    pub(super) fn default_blocked_encryption_types(&self) -> Option<Vec<EncryptionType>> {
-        self.store.encrypts_by_default().then(|| vec![EncryptionType::SseC])
+    /// The encryption types a bucket whose configuration names none blocks: SSE-C for a bucket
+    /// created under a profile dated 2026-04-06 or later, as S3 blocks it on every new bucket
+    /// since then (user guide, "Blocking or unblocking SSE-C for a general purpose bucket"), in a
+    /// store that encrypts by default; nothing in a store that does not (it stands for S3 before
+    /// the 2023 default, when SSE-C was open).
+    pub(super) fn default_blocked_encryption_types(
+        &self,
+        bucket: &BucketInfo,
+    ) -> Option<Vec<EncryptionType>> {
+        let profile = bucket.created_profile.unwrap_or(self.store.profile());
+        (self.store.encrypts_by_default() && profile.new_buckets_block_sse_c())
+            .then(|| vec![EncryptionType::SseC])
     }
 
     /// Whether `bucket` takes writes sealed under a customer key: PutObject, CopyObject,
@@ -235,7 +241,7 @@ impl S3 {
     pub(super) fn sse_customer_allowed(&self, bucket: &BucketInfo) -> Result<()> {
         let blocked = match bucket.encryption.as_ref().and_then(|e| e.blocked_encryption_types.clone()) {
             Some(types) => types,
-            None => self.default_blocked_encryption_types().unwrap_or_default(),
+            None => self.default_blocked_encryption_types(bucket).unwrap_or_default(),
         };
         if blocked.contains(&EncryptionType::SseC) {
             return Err(Error::AccessDenied {

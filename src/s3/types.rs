@@ -13,13 +13,15 @@ use crate::engine::catalog::VersioningState;
 use crate::s3::checksum::ChecksumAlgorithm;
 use crate::types::StorageClass;
 
+pub use super::access_ops::{GetObjectAclRequest, PutBucketAclRequest, PutObjectAclRequest};
+pub use super::acl::{AccessControlPolicy, CannedAcl, Grant, Grantee, Group, Permission};
 pub use super::bucket_encryption::{
     GetBucketEncryptionOutput, PutBucketEncryptionRequest, ServerSideEncryptionByDefault,
     ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
 };
 pub use super::copy_source::CopySource;
 pub use super::sse_customer::{SSE_CUSTOMER_ALGORITHM, SseCustomerKey, sse_customer_key_md5};
-pub use crate::engine::catalog::EncryptionType;
+pub use crate::engine::catalog::{EncryptionType, ObjectOwnership, PublicAccessBlockConfiguration};
 
 /// `CreateBucketConfiguration`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,6 +37,20 @@ pub struct CreateBucketRequest {
     pub bucket: String,
     /// Location configuration.
     pub create_bucket_configuration: Option<CreateBucketConfiguration>,
+    /// `x-amz-object-ownership` (`None`: the profile's default, `BucketOwnerEnforced` today).
+    pub object_ownership: Option<ObjectOwnership>,
+    /// `x-amz-acl`: a canned ACL (see [`CannedAcl`]).
+    pub acl: Option<String>,
+    /// `x-amz-grant-full-control` (`id="…"`, `uri="…"`, comma-separated).
+    pub grant_full_control: Option<String>,
+    /// `x-amz-grant-read`.
+    pub grant_read: Option<String>,
+    /// `x-amz-grant-read-acp`.
+    pub grant_read_acp: Option<String>,
+    /// `x-amz-grant-write-acp`.
+    pub grant_write_acp: Option<String>,
+    /// `x-amz-grant-write`.
+    pub grant_write: Option<String>,
 }
 
 /// CreateBucket output.
@@ -67,8 +83,9 @@ pub struct ListBucketsRequest {
 pub struct Owner {
     /// Canonical id.
     pub id: String,
-    /// Display name.
-    pub display_name: String,
+    /// Display name: `None` under profiles dated 2025-11-21 or later, when S3 stopped returning
+    /// it (see [`crate::profile`]).
+    pub display_name: Option<String>,
 }
 
 /// A bucket in a listing (aws-sdk-s3's `types::Bucket`; named apart from the resource layer's
@@ -255,6 +272,16 @@ pub struct PutObjectRequest {
     pub sse_customer_key: Option<SseCustomerKey>,
     /// `x-amz-server-side-encryption-customer-key-MD5` (SSE-C): the base64 of the key's MD5.
     pub sse_customer_key_md5: Option<String>,
+    /// `x-amz-acl`: a canned ACL (see [`CannedAcl`]).
+    pub acl: Option<String>,
+    /// `x-amz-grant-full-control` (`id="…"`, `uri="…"`, comma-separated).
+    pub grant_full_control: Option<String>,
+    /// `x-amz-grant-read`.
+    pub grant_read: Option<String>,
+    /// `x-amz-grant-read-acp`.
+    pub grant_read_acp: Option<String>,
+    /// `x-amz-grant-write-acp`.
+    pub grant_write_acp: Option<String>,
 }
 
 /// The checksum fields of an output: the one stored for the object, base64.
@@ -584,6 +611,16 @@ pub struct CopyObjectRequest {
     pub copy_source_sse_customer_key: Option<SseCustomerKey>,
     /// `x-amz-copy-source-server-side-encryption-customer-key-MD5`: its base64 MD5.
     pub copy_source_sse_customer_key_md5: Option<String>,
+    /// `x-amz-acl`: the copy's canned ACL (S3 copies no ACL from the source) (see [`CannedAcl`]).
+    pub acl: Option<String>,
+    /// `x-amz-grant-full-control` (`id="…"`, `uri="…"`, comma-separated).
+    pub grant_full_control: Option<String>,
+    /// `x-amz-grant-read`.
+    pub grant_read: Option<String>,
+    /// `x-amz-grant-read-acp`.
+    pub grant_read_acp: Option<String>,
+    /// `x-amz-grant-write-acp`.
+    pub grant_write_acp: Option<String>,
 }
 
 /// `CopyObjectResult`.

@@ -10,18 +10,27 @@ pub(super) async fn create_bucket(
     ops: &StoreS3,
     req: S3Request<dto::CreateBucketInput>,
 ) -> S3Result<S3Response<dto::CreateBucketOutput>> {
+    let i = &req.input;
+    let ownership = i.object_ownership.as_ref().map(|o| t::ObjectOwnership::parse(o.as_str())).transpose();
     let r = t::CreateBucketRequest {
-        bucket: req.input.bucket.clone(),
-        create_bucket_configuration: req.input.create_bucket_configuration.as_ref().map(|c| {
+        bucket: i.bucket.clone(),
+        create_bucket_configuration: i.create_bucket_configuration.as_ref().map(|c| {
             t::CreateBucketConfiguration {
                 location_constraint: c.location_constraint.as_ref().map(|l| l.as_str().to_owned()),
             }
         }),
+        acl: i.acl.as_ref().map(|a| a.as_str().to_owned()),
+        grant_full_control: i.grant_full_control.clone(),
+        grant_read: i.grant_read.clone(),
+        grant_read_acp: i.grant_read_acp.clone(),
+        grant_write: i.grant_write.clone(),
+        grant_write_acp: i.grant_write_acp.clone(),
+        object_ownership: None,
     };
     run(
         ops,
         &req,
-        move |s3| s3.create_bucket(r),
+        move |s3| s3.create_bucket(t::CreateBucketRequest { object_ownership: ownership?, ..r }),
         |o| S3Response::new(dto::CreateBucketOutput { location: Some(o.location) }),
     )
     .await

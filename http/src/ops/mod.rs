@@ -141,7 +141,7 @@ fn etag_condition(c: &dto::ETagCondition) -> String {
 }
 
 fn owner(o: &s3lite::s3::types::Owner) -> dto::Owner {
-    dto::Owner { display_name: Some(o.display_name.clone()), id: Some(o.id.clone()) }
+    dto::Owner { display_name: o.display_name.clone(), id: Some(o.id.clone()) }
 }
 
 #[async_trait::async_trait]

@@ -39,6 +39,11 @@ pub(super) async fn create_multipart_upload(
     let server_side_encryption =
         sse_of(i.server_side_encryption.as_ref()).map_err(|e| with_request_id(e, &rid))?;
     let r = m::CreateMultipartUploadRequest {
+        acl: i.acl.as_ref().map(|a| a.as_str().to_owned()),
+        grant_full_control: i.grant_full_control.clone(),
+        grant_read: i.grant_read.clone(),
+        grant_read_acp: i.grant_read_acp.clone(),
+        grant_write_acp: i.grant_write_acp.clone(),
         bucket: i.bucket.clone(),
         key: i.key.clone(),
         content_type: i.content_type.clone(),
@@ -327,7 +332,7 @@ pub(super) async fn list_parts(
                 storage_class: Some(dto::StorageClass::from(o.storage_class.as_str().to_owned())),
                 owner: Some(owner(&o.owner)),
                 initiator: Some(dto::Initiator {
-                    display_name: Some(o.owner.display_name.clone()),
+                    display_name: o.owner.display_name.clone(),
                     id: Some(o.owner.id.clone()),
                 }),
                 checksum_algorithm: o
@@ -375,7 +380,7 @@ pub(super) async fn list_multipart_uploads(
                     storage_class: Some(dto::StorageClass::from(u.storage_class.as_str().to_owned())),
                     owner: Some(owner(&u.owner)),
                     initiator: Some(dto::Initiator {
-                        display_name: Some(u.owner.display_name.clone()),
+                        display_name: u.owner.display_name.clone(),
                         id: Some(u.owner.id.clone()),
                     }),
                     ..Default::default()

@@ -72,6 +72,11 @@ pub(super) async fn put_object(
         checksum_algorithm = Some(alg);
     }
     let r = t::PutObjectRequest {
+        acl: i.acl.as_ref().map(|a| a.as_str().to_owned()),
+        grant_full_control: i.grant_full_control.clone(),
+        grant_read: i.grant_read.clone(),
+        grant_read_acp: i.grant_read_acp.clone(),
+        grant_write_acp: i.grant_write_acp.clone(),
         bucket: i.bucket.clone(),
         key: i.key.clone(),
         body: t::Body::Reader(body),
@@ -433,6 +438,11 @@ pub(super) async fn copy_object(
     let replace =
         i.metadata_directive.as_ref().is_some_and(|d| d.as_str() == dto::MetadataDirective::REPLACE);
     let r = t::CopyObjectRequest {
+        acl: i.acl.as_ref().map(|a| a.as_str().to_owned()),
+        grant_full_control: i.grant_full_control.clone(),
+        grant_read: i.grant_read.clone(),
+        grant_read_acp: i.grant_read_acp.clone(),
+        grant_write_acp: i.grant_write_acp.clone(),
         bucket: i.bucket.clone(),
         key: i.key.clone(),
         copy_source,

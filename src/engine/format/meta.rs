@@ -23,6 +23,7 @@ const TAG_KEY_SLOT: u16 = 20;
 const TAG_PART_SALT: u16 = 14;
 const TAG_PART_SEALS: u16 = 15;
 const TAG_KMS_CONTEXT: u16 = 21;
+const TAG_ACL: u16 = 22;
 
 /// Bytes one chunk reference takes in meta.
 pub const CHUNK_REF_BYTES: usize = 24;
@@ -95,6 +96,9 @@ pub struct ObjectMeta {
     /// An SSE-KMS encryption context bound to the envelope's wrap
     /// (`crypto::EncryptionContext::encode`'s bytes), on a commit or an upload's start record.
     pub kms_context: Option<Vec<u8>>,
+    /// The version's owner and ACL grants as the S3 layer encodes them (`s3::acl`), opaque here;
+    /// `None`: owned by its bucket's owner, private. On a commit record or an upload's start.
+    pub acl: Option<Vec<u8>>,
 }
 
 /// What a sealed multipart object's reader needs per part, besides the chunks: the upload id the
@@ -237,6 +241,9 @@ impl ObjectMeta {
         if let Some(c) = &self.kms_context {
             w.tlv(TAG_KMS_CONTEXT, c);
         }
+        if let Some(a) = &self.acl {
+            w.tlv(TAG_ACL, a);
+        }
         if let Some(seals) = &self.part_seals {
             let mut v = Vec::with_capacity(16 + seals.parts.len() * PART_SEAL_BYTES);
             v.extend_from_slice(&seals.upload_id);
@@ -302,6 +309,7 @@ impl ObjectMeta {
                 }
                 TAG_PART_SEALS => m.part_seals = Some(decode_part_seals(v)?),
                 TAG_KMS_CONTEXT => m.kms_context = Some(v.to_vec()),
+                TAG_ACL => m.acl = Some(v.to_vec()),
                 _ => {}
             }
         }
@@ -570,7 +578,8 @@ mod tests {
                       parts in any::<u32>(), token in proptest::option::of(any::<[u8; 16]>()),
                       key_slot in proptest::option::of(any::<(u32, u32)>()),
                       salt in proptest::option::of(any::<[u8; 16]>()),
-                      kms_context in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..40))) {
+                      kms_context in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..40)),
+                      acl in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..60))) {
             let m = ObjectMeta {
                 mtime_ms: mtime, size, etag, parts_count: parts, content_type: ct, system, user, tags,
                 checksums: sums, envelope: env,
@@ -584,6 +593,7 @@ mod tests {
                 part_salt: salt,
                 part_seals: None,
                 kms_context,
+                acl,
             };
             prop_assert_eq!(ObjectMeta::decode(&m.encode()).unwrap(), m);
         }

@@ -132,6 +132,7 @@ impl Store {
             envelope,
             key_slot: key_slot.as_ref().map(|g| (g.slot, g.owner.tag)),
             kms_context,
+            acl: opts.acl.clone(),
             ..ObjectMeta::default()
         };
         let meta = meta_bytes(&meta)?;
@@ -423,6 +424,7 @@ impl Store {
             part_seals,
             key_slot: key_slot.as_ref().map(|g| (g.slot, g.owner.tag)),
             kms_context: start.kms_context,
+            acl: start.acl,
             ..ObjectMeta::default()
         };
         let meta_bytes = meta.encode();
@@ -474,11 +476,13 @@ impl Store {
             // failed): the slot is no one's. The upload's own slot is erased by its end.
             g.rearm();
         }
-        submitted.map_err(|e| name_error(e, &write))?;
+        let written = submitted.map_err(|e| name_error(e, &write))?;
         stats::add(&part.counters.puts, 1);
         self.count_prefix(part, bucket, key);
         drop(write);
-        Ok(with_meta(info_from(bucket.0, key.as_bytes(), &entry, true), meta))
+        let mut info = with_meta(info_from(bucket.0, key.as_bytes(), &entry, true), meta);
+        info.seq = written.first().map_or(0, |w| w.seq);
+        Ok(info)
     }
 
     /// Aborts an upload (AbortMultipartUpload): its parts' bytes are dead at once, for compaction.

@@ -23,6 +23,8 @@ pub struct UploadOptions {
     /// An SSE-KMS encryption context, as [`PutOptions::encryption_context`]: bound to the upload's
     /// wrap and to the completed object's.
     pub encryption_context: Option<crate::engine::crypto::EncryptionContext>,
+    /// The completed object's owner and ACL, as [`PutOptions::acl`](crate::PutOptions::acl).
+    pub acl: Option<Vec<u8>>,
 }
 
 /// An upload that has begun.

@@ -13,6 +13,8 @@ mod types;
 
 pub use types::*;
 
+use super::access::BucketAction;
+use super::acl::{AclHeaders, Permission};
 use super::checksum::{self, ChecksumAlgorithm};
 use super::objects::{
     DEFAULT_CONTENT_TYPE, HashingReader, given_checksums, new_version, open_body, output_version,
@@ -99,7 +101,7 @@ impl S3 {
         &self,
         req: CreateMultipartUploadRequest,
     ) -> Result<CreateMultipartUploadOutput> {
-        let b = self.bucket(&req.bucket)?;
+        let b = self.bucket_for(&req.bucket, BucketAction::Write)?;
         let customer = self.write_customer_key(
             &b,
             req.sse_customer_algorithm.as_ref(),
@@ -154,6 +156,16 @@ impl S3 {
             durability: None,
             encryption,
             encryption_context: context.clone(),
+            acl: self.new_object_acl(
+                &b,
+                &AclHeaders::object(
+                    &req.acl,
+                    &req.grant_full_control,
+                    &req.grant_read,
+                    &req.grant_read_acp,
+                    &req.grant_write_acp,
+                ),
+            )?,
         };
         let started = self.store.create_upload(b.id, &req.key, &opts)?;
         let (server_side_encryption, ssekms_key_id) = reported_sealing(started.encryption.as_ref());
@@ -183,7 +195,7 @@ impl S3 {
     /// for an SSE-C upload's part without its key or with another key (or a key sent to an upload
     /// not sealed under one), all before the body is read.
     pub fn upload_part(&self, req: UploadPartRequest) -> Result<UploadPartOutput> {
-        let b = self.bucket(&req.bucket)?;
+        let b = self.bucket_for(&req.bucket, BucketAction::Write)?;
         let number = part_number(req.part_number)?;
         let customer = self.write_customer_key(
             &b,
@@ -281,17 +293,21 @@ impl S3 {
         // The destination's headers are checked (and the block applied) here, before the source
         // is read; `upload_part` takes them again to seal the part.
         self.write_customer_key(
-            &self.bucket(&req.bucket)?,
+            &self.bucket_for(&req.bucket, BucketAction::Write)?,
             req.sse_customer_algorithm.as_ref(),
             req.sse_customer_key.as_ref(),
             req.sse_customer_key_md5.as_ref(),
         )?;
-        let src = self.bucket(&src_bucket)?;
+        let src = self.bucket_for(&src_bucket, BucketAction::Object)?;
         let range = match &req.copy_source_range {
             None => None,
             Some(r) => Some(parse_copy_range(r)?),
         };
-        let head = self.store.head(src.id, &src_key, src_version)?;
+        let head = self
+            .store
+            .head(src.id, &src_key, src_version)
+            .map_err(|e| self.read_error(&src, &src_key, src_version, e))?;
+        self.check_object(&src, &head, Permission::Read)?;
         refuse_archived(&src_bucket, &src_key, &head)?;
         if let Some((_, last)) = range
             && last >= head.size
@@ -346,7 +362,7 @@ impl S3 {
         &self,
         req: CompleteMultipartUploadRequest,
     ) -> Result<CompleteMultipartUploadOutput> {
-        let b = self.bucket(&req.bucket)?;
+        let b = self.bucket_for(&req.bucket, BucketAction::Write)?;
         let customer = customer_key_of(
             req.sse_customer_algorithm.as_ref(),
             req.sse_customer_key.as_ref(),
@@ -507,7 +523,7 @@ impl S3 {
     /// # Errors
     /// `NoSuchBucket`, `NoSuchUpload`.
     pub fn abort_multipart_upload(&self, req: AbortMultipartUploadRequest) -> Result<()> {
-        let b = self.bucket(&req.bucket)?;
+        let b = self.bucket_for(&req.bucket, BucketAction::Write)?;
         self.store.abort_upload(b.id, &req.key, &req.upload_id)
     }
 
@@ -516,7 +532,7 @@ impl S3 {
     /// # Errors
     /// `NoSuchBucket`, `NoSuchUpload`, `InvalidArgument` for a negative page size or marker.
     pub fn list_parts(&self, req: ListPartsRequest) -> Result<ListPartsOutput> {
-        let b = self.bucket(&req.bucket)?;
+        let b = self.bucket_for(&req.bucket, BucketAction::List)?;
         let max = page_size(req.max_parts, "max-parts")?;
         let marker = match req.part_number_marker {
             None => 0,
@@ -565,7 +581,7 @@ impl S3 {
         &self,
         req: ListMultipartUploadsRequest,
     ) -> Result<ListMultipartUploadsOutput> {
-        let b = self.bucket(&req.bucket)?;
+        let b = self.bucket_for(&req.bucket, BucketAction::List)?;
         let max = page_size(req.max_uploads, "max-uploads")?;
         let prefix = req.prefix.clone().unwrap_or_default();
         let delimiter = req.delimiter.clone().filter(|d| !d.is_empty());

@@ -81,6 +81,16 @@ pub struct CreateMultipartUploadRequest {
     pub sse_customer_key: Option<SseCustomerKey>,
     /// `x-amz-server-side-encryption-customer-key-MD5`: the base64 MD5 of the key.
     pub sse_customer_key_md5: Option<String>,
+    /// `x-amz-acl`: a canned ACL (see [`CannedAcl`](crate::s3::types::CannedAcl)).
+    pub acl: Option<String>,
+    /// `x-amz-grant-full-control` (`id="…"`, `uri="…"`, comma-separated).
+    pub grant_full_control: Option<String>,
+    /// `x-amz-grant-read`.
+    pub grant_read: Option<String>,
+    /// `x-amz-grant-read-acp`.
+    pub grant_read_acp: Option<String>,
+    /// `x-amz-grant-write-acp`.
+    pub grant_write_acp: Option<String>,
 }
 
 /// CreateMultipartUpload output.
