@@ -10,7 +10,10 @@ use std::sync::Arc;
 
 use s3lite::api::ExtraArgs;
 use s3lite::crypto::MasterKeys;
-use s3lite::s3::types::{BucketVersioningStatus, CreateBucketConfiguration, ServerSideEncryption};
+use s3lite::s3::types::{
+    BucketVersioningStatus, CreateBucketConfiguration, Grant, Grantee, Group, ObjectOwnership, Permission,
+    ServerSideEncryption,
+};
 use s3lite::types::iso8601;
 use s3lite::{StorageClass, Store};
 
@@ -173,6 +176,45 @@ pub fn run(dir: &Path) -> Outcome {
     let mut read = Vec::new();
     third_object.get()?.into_output().body.write_to(&mut read)?;
     check(read == std::fs::read(&third_file)?, "an encrypted object reads back as written")?;
+
+    println!("== 6c. ACLs: today's S3 disables them on new buckets; enable them the documented way");
+    let public = || {
+        client
+            .put_object()
+            .bucket(second_name.clone())
+            .key("public.txt")
+            .body(b"hello, world".to_vec())
+            .acl("public-read")
+    };
+    let e = public().send().unwrap_err();
+    println!("upload with ACL public-read fails: {} ({})", e.code(), e.http_status());
+    check(e.code() == "AccessControlListNotSupported", "ACLs are disabled on a new bucket")?;
+    client
+        .put_bucket_ownership_controls()
+        .bucket(second_name.clone())
+        .object_ownership(ObjectOwnership::ObjectWriter)
+        .send()?;
+    client.delete_public_access_block().bucket(second_name.clone()).send()?;
+    public().send()?;
+    let acl = client.get_object_acl().bucket(second_name.clone()).key("public.txt").send()?;
+    for g in &acl.grants {
+        println!("  grant {:?} to {:?}", g.permission, g.grantee);
+    }
+    check(
+        acl.grants.len() == 2
+            && acl.grants[0].permission == Permission::FullControl
+            && acl.grants[1]
+                == Grant { grantee: Grantee::Group(Group::AllUsers), permission: Permission::Read },
+        "owner FULL_CONTROL and AllUsers READ",
+    )?;
+    let anonymous = store.anonymous_client();
+    let read = anonymous.get_object().bucket(second_name.clone()).key("public.txt").send();
+    println!("anonymous read of a public-read object: {}", if read.is_ok() { "200" } else { "refused" });
+    check(read.is_ok(), "anonymous read works")?;
+    client.put_object_acl().bucket(second_name.clone()).key("public.txt").acl("private").send()?;
+    let e = anonymous.get_object().bucket(second_name.clone()).key("public.txt").send().unwrap_err();
+    println!("after put_object_acl private, anonymous read: {} ({})", e.code(), e.http_status());
+    check(e.code() == "AccessDenied", "anonymous read denied")?;
 
     println!("== 7. traverse");
     let names: Vec<String> = resource

@@ -3,7 +3,9 @@
 //! survives a reopen and a compaction, and every error the access-control calls give.
 
 use s3lite::s3::S3;
-use s3lite::s3::multipart::{CompleteMultipartUploadRequest, CreateMultipartUploadRequest, UploadPartRequest};
+use s3lite::s3::multipart::{
+    CompleteMultipartUploadRequest, CreateMultipartUploadRequest, UploadPartRequest,
+};
 use s3lite::s3::types::*;
 use s3lite::{CompletedMultipartUpload, CompletedPart, Profile, Store};
 
@@ -22,7 +24,8 @@ fn put(s3: &S3, bucket: &str, key: &str, acl: Option<&str>) -> s3lite::Result<Pu
 }
 
 fn get(s3: &S3, bucket: &str, key: &str) -> s3lite::Result<Vec<u8>> {
-    let mut out = s3.get_object(GetObjectRequest { bucket: bucket.into(), key: key.into(), ..Default::default() })?;
+    let mut out =
+        s3.get_object(GetObjectRequest { bucket: bucket.into(), key: key.into(), ..Default::default() })?;
     let mut v = Vec::new();
     std::io::Read::read_to_end(&mut out.body, &mut v).unwrap();
     Ok(v)
@@ -33,7 +36,8 @@ fn code<T: std::fmt::Debug>(r: s3lite::Result<T>) -> &'static str {
 }
 
 fn object_acl(s3: &S3, bucket: &str, key: &str) -> AccessControlPolicy {
-    s3.get_object_acl(GetObjectAclRequest { bucket: bucket.into(), key: key.into(), ..Default::default() }).unwrap()
+    s3.get_object_acl(GetObjectAclRequest { bucket: bucket.into(), key: key.into(), ..Default::default() })
+        .unwrap()
 }
 
 fn set_object_acl(s3: &S3, bucket: &str, key: &str, acl: &str) -> s3lite::Result<()> {
@@ -50,7 +54,10 @@ fn new_buckets_follow_the_profile_both_ways() {
     let today = Store::in_memory_builder().open().unwrap();
     create(&today.s3(), "bucket-today");
     let s3 = today.s3();
-    assert_eq!(s3.get_bucket_ownership_controls("bucket-today").unwrap(), ObjectOwnership::BucketOwnerEnforced);
+    assert_eq!(
+        s3.get_bucket_ownership_controls("bucket-today").unwrap(),
+        ObjectOwnership::BucketOwnerEnforced
+    );
     assert_eq!(s3.get_public_access_block("bucket-today").unwrap(), PublicAccessBlockConfiguration::all());
     assert_eq!(code(put(&s3, "bucket-today", "k", Some("public-read"))), "AccessControlListNotSupported");
     put(&s3, "bucket-today", "k", Some("bucket-owner-full-control")).unwrap();
@@ -67,7 +74,10 @@ fn new_buckets_follow_the_profile_both_ways() {
     // And on the day itself, today's defaults.
     let on = Store::in_memory_builder().profile(Profile::parse("2023-04-27").unwrap()).open().unwrap();
     create(&on.s3(), "bucket-on");
-    assert_eq!(on.s3().get_bucket_ownership_controls("bucket-on").unwrap(), ObjectOwnership::BucketOwnerEnforced);
+    assert_eq!(
+        on.s3().get_bucket_ownership_controls("bucket-on").unwrap(),
+        ObjectOwnership::BucketOwnerEnforced
+    );
 }
 
 #[test]
@@ -78,10 +88,16 @@ fn a_bucket_keeps_what_it_was_created_with_when_the_store_reopens_under_another_
     put(&store.s3(), "old-bucket", "k", Some("public-read")).unwrap();
     drop(store);
     let store = Store::builder(dir.path()).open().unwrap();
-    assert_eq!(code(store.s3().get_bucket_ownership_controls("old-bucket")), "OwnershipControlsNotFoundError");
+    assert_eq!(
+        code(store.s3().get_bucket_ownership_controls("old-bucket")),
+        "OwnershipControlsNotFoundError"
+    );
     assert_eq!(get(&store.s3_anonymous(), "old-bucket", "k").unwrap(), b"hello");
     create(&store.s3(), "new-bucket");
-    assert_eq!(code(put(&store.s3(), "new-bucket", "k", Some("public-read"))), "AccessControlListNotSupported");
+    assert_eq!(
+        code(put(&store.s3(), "new-bucket", "k", Some("public-read"))),
+        "AccessControlListNotSupported"
+    );
 }
 
 /// The tutorial's steps, on today's S3.
@@ -148,10 +164,9 @@ fn acls_persist_across_reopen_checkpoint_and_compaction() {
     let check = |store: &Store| {
         let s3 = store.s3();
         assert_eq!(get(&store.s3_anonymous(), "persist-bucket", "k").unwrap(), b"hello");
-        let listed = store.s3_as(&other).list_objects_v2(ListObjectsV2Request {
-            bucket: "persist-bucket".into(),
-            ..Default::default()
-        });
+        let listed = store
+            .s3_as(&other)
+            .list_objects_v2(ListObjectsV2Request { bucket: "persist-bucket".into(), ..Default::default() });
         assert_eq!(listed.unwrap().contents.len(), 1);
         assert_eq!(s3.get_store_public_access_block().unwrap(), block);
         assert_eq!(
@@ -253,11 +268,14 @@ fn copies_and_multipart_uploads_take_the_acl_they_ask_for() {
 
 #[test]
 fn display_names_follow_the_profile() {
-    let store = Store::in_memory_builder().profile(Profile::classic()).owner_display_name("root").open().unwrap();
+    let store =
+        Store::in_memory_builder().profile(Profile::classic()).owner_display_name("root").open().unwrap();
     create(&store.s3(), "names-bucket");
     let acl = store.s3().get_bucket_acl("names-bucket").unwrap();
     assert_eq!(acl.owner.display_name.as_deref(), Some("root"));
-    assert!(matches!(&acl.grants[0].grantee, Grantee::CanonicalUser { display_name: Some(n), .. } if n == "root"));
+    assert!(
+        matches!(&acl.grants[0].grantee, Grantee::CanonicalUser { display_name: Some(n), .. } if n == "root")
+    );
 }
 
 #[test]
@@ -292,7 +310,11 @@ fn every_access_control_error_path() {
         code(s3.put_bucket_ownership_controls("err-bucket", ObjectOwnership::BucketOwnerEnforced)),
         "InvalidBucketAclWithObjectOwnership"
     );
-    assert_eq!(s3.get_bucket_ownership_controls("err-bucket").unwrap(), ObjectOwnership::ObjectWriter, "unchanged");
+    assert_eq!(
+        s3.get_bucket_ownership_controls("err-bucket").unwrap(),
+        ObjectOwnership::ObjectWriter,
+        "unchanged"
+    );
     s3.delete_bucket_ownership_controls("err-bucket").unwrap();
     assert_eq!(code(s3.get_bucket_ownership_controls("err-bucket")), "OwnershipControlsNotFoundError");
     // Block Public Access: BlockPublicAcls refuses public ACLs on put, on PutObjectAcl and on
@@ -300,8 +322,11 @@ fn every_access_control_error_path() {
     put(&s3, "err-bucket", "k", None).unwrap();
     assert_eq!(code(put(&s3, "err-bucket", "k2", Some("public-read"))), "AccessDenied");
     assert_eq!(code(set_object_acl(&s3, "err-bucket", "k", "public-read")), "AccessDenied");
-    let public_bucket =
-        PutBucketAclRequest { bucket: "err-bucket".into(), acl: Some("public-read".into()), ..Default::default() };
+    let public_bucket = PutBucketAclRequest {
+        bucket: "err-bucket".into(),
+        acl: Some("public-read".into()),
+        ..Default::default()
+    };
     assert_eq!(code(s3.put_bucket_acl(public_bucket.clone())), "AccessDenied");
     assert_eq!(code(get(&today.s3_anonymous(), "err-bucket", "k")), "AccessDenied");
     s3.delete_public_access_block("err-bucket").unwrap();
@@ -322,7 +347,10 @@ fn every_access_control_error_path() {
         grant_read: Some(grant.into()),
         ..Default::default()
     };
-    assert_eq!(code(s3.put_object_acl(with_grant("emailAddress=\"a@example.com\""))), "UnresolvableGrantByEmailAddress");
+    assert_eq!(
+        code(s3.put_object_acl(with_grant("emailAddress=\"a@example.com\""))),
+        "UnresolvableGrantByEmailAddress"
+    );
     assert_eq!(code(s3.put_object_acl(with_grant("id=\"0000\""))), "InvalidArgument");
     assert_eq!(code(s3.put_object_acl(with_grant("uri=\"http://example.com/g\""))), "InvalidArgument");
     assert_eq!(code(s3.put_object_acl(with_grant(&vec!["id=\"x\""; 101].join(",")))), "InvalidArgument");
@@ -368,9 +396,14 @@ fn every_access_control_error_path() {
     s3.put_object_acl(body(grant)).unwrap();
     assert_eq!(get(&today.s3_as(&other), "err-bucket", "k").unwrap(), b"hello");
     // Missing keys and versions, bad version ids, delete markers.
-    let missing = GetObjectAclRequest { bucket: "err-bucket".into(), key: "nope".into(), ..Default::default() };
+    let missing =
+        GetObjectAclRequest { bucket: "err-bucket".into(), key: "nope".into(), ..Default::default() };
     assert_eq!(code(s3.get_object_acl(missing.clone())), "NoSuchKey");
-    assert_eq!(code(today.s3_anonymous().get_object_acl(missing.clone())), "NoSuchKey", "the bucket is public-read");
+    assert_eq!(
+        code(today.s3_anonymous().get_object_acl(missing.clone())),
+        "NoSuchKey",
+        "the bucket is public-read"
+    );
     let bad = GetObjectAclRequest { version_id: Some("not-a-version".into()), ..missing };
     assert_eq!(code(s3.get_object_acl(bad)), "InvalidArgument");
     assert_eq!(code(s3.get_bucket_acl("no-such-bucket")), "NoSuchBucket");

@@ -364,7 +364,11 @@ builder!(
     CreateBucketBuilder, create_bucket, CreateBucketRequest, CreateBucketOutput, 200,
     |s3, r| s3.create_bucket(r),
     fields { bucket: String }
-    optional { create_bucket_configuration: CreateBucketConfiguration }
+    optional {
+        create_bucket_configuration: CreateBucketConfiguration, object_ownership: ObjectOwnership,
+        acl: String, grant_full_control: String, grant_read: String, grant_read_acp: String, grant_write_acp: String,
+        grant_write: String,
+    }
     required { bucket }
 );
 builder!(
@@ -448,6 +452,7 @@ builder!(
         checksum_crc64_nvme: String, checksum_sha1: String, checksum_sha256: String,
         server_side_encryption: ServerSideEncryption, ssekms_key_id: String, ssekms_encryption_context: String,
         sse_customer_algorithm: String, sse_customer_key: SseCustomerKey, sse_customer_key_md5: String,
+        acl: String, grant_full_control: String, grant_read: String, grant_read_acp: String, grant_write_acp: String,
     }
     required { bucket, key }
 );
@@ -504,6 +509,7 @@ builder!(
         sse_customer_key: SseCustomerKey, sse_customer_key_md5: String,
         copy_source_sse_customer_algorithm: String, copy_source_sse_customer_key: SseCustomerKey,
         copy_source_sse_customer_key_md5: String,
+        acl: String, grant_full_control: String, grant_read: String, grant_read_acp: String, grant_write_acp: String,
     }
     required { bucket, key, copy_source }
 );
@@ -549,6 +555,7 @@ builder!(
         storage_class: String, checksum_algorithm: ChecksumAlgorithm, checksum_type: String,
         server_side_encryption: ServerSideEncryption, ssekms_key_id: String, ssekms_encryption_context: String,
         sse_customer_algorithm: String, sse_customer_key: SseCustomerKey, sse_customer_key_md5: String,
+        acl: String, grant_full_control: String, grant_read: String, grant_read_acp: String, grant_write_acp: String,
     }
     required { bucket, key }
 );
@@ -638,3 +645,7 @@ impl CreateMultipartUploadBuilder {
         self
     }
 }
+
+/// The access-control operations' builders (ACLs, Object Ownership, Block Public Access).
+#[path = "client_access.rs"]
+pub mod access;
