@@ -158,7 +158,7 @@ pub enum Principal<'a> {
     Account {
         /// Its canonical id (64 hex digits), matched by `{"CanonicalUser": ...}`.
         canonical_id: &'a str,
-        /// Its 12-digit account id ([`crate::engine::catalog::Account::account_id`]), matched
+        /// Its 12-digit account id ([`crate::Account::account_id`]), matched
         /// by `{"AWS": "<id>"}` and `{"AWS": "arn:aws:iam::<id>:root"}`.
         account_id: &'a str,
     },

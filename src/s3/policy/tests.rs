@@ -62,7 +62,7 @@ impl<'a> Ask<'a> {
         self.resource = resource;
         self
     }
-    fn from_ip(mut self, ip: &str) -> Self {
+    fn source(mut self, ip: &str) -> Self {
         self.context.source_ip = Some(ip.parse().unwrap());
         self
     }
@@ -336,18 +336,18 @@ fn bool_and_secure_transport() {
 #[test]
 fn ip_address_operators_on_both_families() {
     let v4 = r#"{"IpAddress": {"aws:SourceIp": ["192.0.2.0/24", "203.0.113.7"]}}"#;
-    assert!(holds(v4, &ask().from_ip("192.0.2.44")));
-    assert!(holds(v4, &ask().from_ip("203.0.113.7")));
-    assert!(!holds(v4, &ask().from_ip("203.0.113.8")));
+    assert!(holds(v4, &ask().source("192.0.2.44")));
+    assert!(holds(v4, &ask().source("203.0.113.7")));
+    assert!(!holds(v4, &ask().source("203.0.113.8")));
     assert!(!holds(v4, &ask()), "no source address: absent");
     let v6 = r#"{"IpAddress": {"aws:SourceIp": "2001:DB8:1234:5678::/64"}}"#;
-    assert!(holds(v6, &ask().from_ip("2001:db8:1234:5678:abcd::1")));
-    assert!(!holds(v6, &ask().from_ip("2001:db8:1234:5679::1")));
-    assert!(!holds(v6, &ask().from_ip("192.0.2.1")));
+    assert!(holds(v6, &ask().source("2001:db8:1234:5678:abcd::1")));
+    assert!(!holds(v6, &ask().source("2001:db8:1234:5679::1")));
+    assert!(!holds(v6, &ask().source("192.0.2.1")));
     // S3's example: allow a /24 but not one address in it.
     let carve = r#"{"IpAddress": {"aws:SourceIp": "54.240.143.0/24"}, "NotIpAddress": {"aws:SourceIp": "54.240.143.188/32"}}"#;
-    assert!(holds(carve, &ask().from_ip("54.240.143.1")));
-    assert!(!holds(carve, &ask().from_ip("54.240.143.188")));
+    assert!(holds(carve, &ask().source("54.240.143.1")));
+    assert!(!holds(carve, &ask().source("54.240.143.188")));
     assert!(holds(r#"{"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}"#, &ask()), "negated on an absent key");
     let caller_said = ask().key("aws:SourceIp", "192.0.2.1");
     assert!(!holds(v4, &caller_said), "aws:SourceIp comes from the context only");
