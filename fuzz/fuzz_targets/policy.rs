@@ -40,7 +40,9 @@ fuzz_target!(|data: &[u8]| {
 });
 
 fn statement(elements: &str) -> String {
-    format!(r#"{{"Version": "2012-10-17", "Statement": {{"Effect": "Allow", "Action": "s3:*", {elements}}}}}"#)
+    format!(
+        r#"{{"Version": "2012-10-17", "Statement": {{"Effect": "Allow", "Action": "s3:*", {elements}}}}}"#
+    )
 }
 
 fn evaluate(policy: &BucketPolicy, request: &[u8]) {
@@ -49,11 +51,12 @@ fn evaluate(policy: &BucketPolicy, request: &[u8]) {
     let action = fields.next().unwrap_or_else(|| "s3:GetObject".into());
     let resource = fields.next().map_or_else(|| "arn:aws:s3:::b/k".into(), |r| format!("arn:aws:s3:::b/{r}"));
     let rest: Vec<String> = fields.collect();
-    let keys: Vec<(&str, &str)> = rest.chunks(2).map(|kv| (kv[0].as_str(), kv.get(1).map_or("", String::as_str))).collect();
+    let keys: Vec<(&str, &str)> =
+        rest.chunks(2).map(|kv| (kv[0].as_str(), kv.get(1).map_or("", String::as_str))).collect();
     let source_ip = match byte(0) % 3 {
         0 => None,
         1 => Some(IpAddr::V4(Ipv4Addr::new(byte(1), byte(2), byte(3), byte(4)))),
-        _ => Some(IpAddr::V6(Ipv6Addr::from(u128::from_le_bytes(std::array::from_fn(|i| byte(i)))))),
+        _ => Some(IpAddr::V6(Ipv6Addr::from(u128::from_le_bytes(std::array::from_fn(byte))))),
     };
     let transport = [Transport::InProcess, Transport::Https, Transport::Http][usize::from(byte(5) % 3)];
     let context = RequestContext { source_ip, transport };
@@ -63,7 +66,14 @@ fn evaluate(policy: &BucketPolicy, request: &[u8]) {
         Principal::Account { canonical_id: CANONICAL, account_id: "438311332676" },
         Principal::Account { canonical_id: &action, account_id: &resource },
     ] {
-        let req = PolicyRequest { principal, action: &action, resource: &resource, context: &context, now_ms, keys: &keys };
+        let req = PolicyRequest {
+            principal,
+            action: &action,
+            resource: &resource,
+            context: &context,
+            now_ms,
+            keys: &keys,
+        };
         assert_eq!(policy.evaluate(&req), policy.evaluate(&req));
     }
 }
