@@ -239,6 +239,14 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A bucket policy document S3 refuses (PutBucketPolicy): bad JSON, a missing or invalid
+    /// element, a resource outside the bucket, a document over 20 KB. The reason is S3's message
+    /// (`Policy has invalid action`, `Missing required field Principal`, ...).
+    #[error("{} (HTTP {}): {reason}", self.code(), self.http_status())]
+    MalformedPolicy {
+        /// What is wrong, in S3's words.
+        reason: String,
+    },
     /// The caller may not do this.
     #[error("{} (HTTP {}): access denied: {reason}", self.code(), self.http_status())]
     AccessDenied {
@@ -552,6 +560,7 @@ impl Error {
             Error::InvalidTag { .. } => "InvalidTag",
             Error::InvalidStorageClass { .. } => "InvalidStorageClass",
             Error::MalformedXML { .. } => "MalformedXML",
+            Error::MalformedPolicy { .. } => "MalformedPolicy",
             Error::InvalidRequest { .. } => "InvalidRequest",
             Error::BadDigest { .. } => "BadDigest",
             Error::TooManyBuckets { .. } => "TooManyBuckets",
@@ -613,6 +622,7 @@ impl Error {
             | Error::InvalidTag { .. }
             | Error::InvalidStorageClass { .. }
             | Error::MalformedXML { .. }
+            | Error::MalformedPolicy { .. }
             | Error::InvalidRequest { .. }
             | Error::BadDigest { .. }
             | Error::TooManyBuckets { .. }
@@ -724,6 +734,7 @@ mod tests {
             (Error::InvalidTag { reason: s() }, "InvalidTag", 400),
             (Error::InvalidStorageClass { storage_class: s() }, "InvalidStorageClass", 400),
             (Error::MalformedXML { reason: s() }, "MalformedXML", 400),
+            (Error::MalformedPolicy { reason: s() }, "MalformedPolicy", 400),
             (Error::AccessDenied { reason: s() }, "AccessDenied", 403),
             (Error::InvalidAccessKeyId { access_key_id: s() }, "InvalidAccessKeyId", 403),
             (Error::SignatureDoesNotMatch { access_key_id: s() }, "SignatureDoesNotMatch", 403),
@@ -814,6 +825,7 @@ mod tests {
                 | Error::InvalidTag { .. }
                 | Error::InvalidStorageClass { .. }
                 | Error::MalformedXML { .. }
+                | Error::MalformedPolicy { .. }
                 | Error::AccessDenied { .. }
                 | Error::InvalidAccessKeyId { .. }
                 | Error::SignatureDoesNotMatch { .. }
@@ -853,7 +865,7 @@ mod tests {
     #[test]
     fn every_error_has_its_s3_code_and_status() {
         let all = every_error();
-        assert_eq!(all.len(), 59);
+        assert_eq!(all.len(), 60);
         for (e, code, status) in all {
             assert_eq!((e.code(), e.http_status()), (code, status), "{e:?}");
             let shown = format!("{code} (HTTP {status}): ");

@@ -208,6 +208,22 @@ pub struct Account {
     pub display_name: String,
 }
 
+impl Account {
+    /// The account's 12-digit AWS account id, as bucket policies name accounts (`"123456789012"`,
+    /// `"arn:aws:iam::123456789012:root"`, `aws:PrincipalAccount`). Derived, never stored: the
+    /// first 8 bytes of SHA-256(canonical id) as a big-endian u64, modulo 10^12, zero-padded. The
+    /// same canonical id always gives the same account id; two accounts of one store collide
+    /// with probability about n²/2·10⁻¹².
+    #[must_use]
+    pub fn account_id(&self) -> String {
+        use sha2::Digest as _;
+        let hash = sha2::Sha256::digest(self.canonical_id.as_bytes());
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&hash[..8]);
+        format!("{:012}", u64::from_be_bytes(first) % 1_000_000_000_000)
+    }
+}
+
 /// What the store knows about a bucket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BucketInfo {

@@ -23,6 +23,7 @@ mod copy_source;
 mod listing;
 pub mod multipart;
 mod objects;
+pub mod policy;
 mod sse_customer;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
