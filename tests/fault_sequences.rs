@@ -75,7 +75,10 @@ fn nothing_unsynced_is_left_once_recovery_has_run() {
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use s3lite::s3::types::BucketVersioningStatus;
+use s3lite::s3::types::{
+    BucketVersioningStatus, GetObjectAclRequest, Grantee, Group, ObjectOwnership,
+    PublicAccessBlockConfiguration, PutObjectAclRequest,
+};
 use s3lite::{Credentials, Durability, StorageClass, StoreBuilder, VersioningState};
 
 const KEYS: u8 = 8;
@@ -102,6 +105,22 @@ enum Op {
     },
     CreateAccount(u32),
     CreateAccessKey(u32),
+    /// Block Public Access of a bucket put (all four on) or deleted.
+    BlockPublicAccess {
+        bucket: usize,
+        on: bool,
+    },
+    /// Object Ownership `ObjectWriter` (ACLs enabled) or `BucketOwnerEnforced`.
+    Ownership {
+        bucket: usize,
+        acls: bool,
+    },
+    /// PutObjectAcl public-read on a key (refused, and nothing changes, while ACLs are disabled,
+    /// Block Public Access is on, or the key has no object).
+    PublicRead {
+        bucket: usize,
+        key: u8,
+    },
     /// A compaction that takes every segment with a dead byte (active ones sealed first).
     Compact,
     /// A checkpoint of every partition (the next restart starts from it).
@@ -116,6 +135,12 @@ struct Model {
     versioning: [Option<bool>; 2],
     accounts: BTreeSet<u32>,
     keys: Vec<Credentials>,
+    /// Buckets whose Block Public Access was deleted (new buckets have it on).
+    bpa_off: [bool; 2],
+    /// Buckets with ACLs enabled (ObjectWriter; new buckets are BucketOwnerEnforced).
+    acls: [bool; 2],
+    /// Objects whose current version was made public-read by PutObjectAcl.
+    public: BTreeSet<(usize, u8)>,
 }
 
 fn value_of(seed: u64, i: usize, len: usize) -> Vec<u8> {
@@ -141,6 +166,9 @@ fn workload(seed: u64, n: usize) -> Vec<Op> {
                 Op::CreateAccount(accounts)
             }
             4 if accounts > 0 => Op::CreateAccessKey(rng.random_range(1..=accounts)),
+            10 => Op::BlockPublicAccess { bucket: rng.random_range(0..2), on: rng.random_bool(0.3) },
+            11 => Op::Ownership { bucket: rng.random_range(0..2), acls: rng.random_bool(0.7) },
+            12 => Op::PublicRead { bucket: rng.random_range(0..2), key: rng.random_range(0..KEYS) },
             8 => Op::Compact,
             9 => Op::Checkpoint,
             5..=7 => Op::Delete { bucket: rng.random_range(0..2), key: rng.random_range(0..KEYS) },
@@ -171,10 +199,44 @@ fn apply(store: &Store, model: &Model, op: &Op, value: &[u8]) -> s3lite::Result<
             let opts = PutOptions { storage_class: *class, ..Default::default() };
             store.put_bytes(bucket(*b)?, &key_name(*key), value, &opts)?;
             m.objects.insert((*b, *key), value.to_vec());
+            m.public.remove(&(*b, *key));
         }
         Op::Delete { bucket: b, key } => {
             store.delete(bucket(*b)?, &key_name(*key))?;
             m.objects.remove(&(*b, *key));
+            m.public.remove(&(*b, *key));
+        }
+        Op::BlockPublicAccess { bucket: b, on } => {
+            let s3 = store.s3();
+            if *on {
+                s3.put_public_access_block(&bucket_name(*b), PublicAccessBlockConfiguration::all())?;
+            } else {
+                s3.delete_public_access_block(&bucket_name(*b))?;
+            }
+            m.bpa_off[*b] = !*on;
+        }
+        Op::Ownership { bucket: b, acls } => {
+            let o = if *acls { ObjectOwnership::ObjectWriter } else { ObjectOwnership::BucketOwnerEnforced };
+            store.s3().put_bucket_ownership_controls(&bucket_name(*b), o)?;
+            m.acls[*b] = *acls;
+        }
+        Op::PublicRead { bucket: b, key } => {
+            let req = PutObjectAclRequest {
+                bucket: bucket_name(*b),
+                key: key_name(*key),
+                acl: Some("public-read".into()),
+                ..Default::default()
+            };
+            match store.s3().put_object_acl(req) {
+                Ok(()) => drop(m.public.insert((*b, *key))),
+                // S3's refusals: nothing changed.
+                Err(
+                    Error::AccessControlListNotSupported { .. }
+                    | Error::AccessDenied { .. }
+                    | Error::NoSuchKey { .. },
+                ) => {}
+                Err(e) => return Err(e),
+            }
         }
         Op::CreateScratch(id) => match store.create_bucket(&format!("scratch-{id}")) {
             Ok(_) | Err(Error::BucketAlreadyExists { .. }) => {
@@ -229,12 +291,21 @@ fn run(store: &Store, model: Model, ops: &[Op], seed: u64, first: usize) -> (Mod
             Err(_) => {
                 let mut would = model.clone();
                 match op {
-                    Op::Put { bucket, key, .. } => drop(would.objects.insert((*bucket, *key), value)),
-                    Op::Delete { bucket, key } => drop(would.objects.remove(&(*bucket, *key))),
+                    Op::Put { bucket, key, .. } => {
+                        would.objects.insert((*bucket, *key), value);
+                        would.public.remove(&(*bucket, *key));
+                    }
+                    Op::Delete { bucket, key } => {
+                        would.objects.remove(&(*bucket, *key));
+                        would.public.remove(&(*bucket, *key));
+                    }
                     Op::CreateScratch(id) => drop(would.scratch.insert(*id)),
                     Op::DeleteScratch(id) => drop(would.scratch.remove(id)),
                     Op::Versioning { bucket, enabled } => would.versioning[*bucket] = Some(*enabled),
                     Op::CreateAccount(n) => drop(would.accounts.insert(*n)),
+                    Op::BlockPublicAccess { bucket, on } => would.bpa_off[*bucket] = !*on,
+                    Op::Ownership { bucket, acls } => would.acls[*bucket] = *acls,
+                    Op::PublicRead { bucket, key } => drop(would.public.insert((*bucket, *key))),
                     Op::CreateAccessKey(_) | Op::Compact | Op::Checkpoint => {}
                 }
                 return (model, Some(would));
@@ -271,6 +342,32 @@ fn differs(store: &Store, m: &Model) -> Option<String> {
     let want: BTreeSet<String> = m.accounts.iter().map(|n| format!("account-{n}")).collect();
     if accounts != want {
         return Some(format!("accounts {accounts:?}, want {want:?}"));
+    }
+    for b in 0..2 {
+        let s3 = store.s3();
+        let bpa = s3.get_public_access_block(&bucket_name(b)).ok();
+        if bpa.is_some() == m.bpa_off[b] {
+            return Some(format!("b{b}: Block Public Access {bpa:?}, want it off: {}", m.bpa_off[b]));
+        }
+        let acls =
+            s3.get_bucket_ownership_controls(&bucket_name(b)).ok() == Some(ObjectOwnership::ObjectWriter);
+        if acls != m.acls[b] {
+            return Some(format!("b{b}: ACLs enabled {acls}, want {}", m.acls[b]));
+        }
+        for k in 0..KEYS {
+            if !m.objects.contains_key(&(b, k)) {
+                continue;
+            }
+            let req = GetObjectAclRequest { bucket: bucket_name(b), key: key_name(k), ..Default::default() };
+            let public = match s3.get_object_acl(req) {
+                Ok(acl) => acl.grants.iter().any(|g| g.grantee == Grantee::Group(Group::AllUsers)),
+                Err(e) => return Some(format!("b{b}/{}: get_object_acl: {e}", key_name(k))),
+            };
+            let want = m.public.contains(&(b, k)) && m.acls[b];
+            if public != want {
+                return Some(format!("b{b}/{}: public-read {public}, want {want}", key_name(k)));
+            }
+        }
     }
     for c in &m.keys {
         if let Err(e) = store.authenticate(c) {
