@@ -91,10 +91,16 @@ struct Serve {
     #[arg(long)]
     key_file: Option<PathBuf>,
     /// Store objects that ask for no encryption, in buckets with no default encryption of their
-    /// own, in the clear (S3 before 2023). By default every new object is SSE-S3, as S3 since
-    /// 2023-01-05.
+    /// own, in the clear (S3 before 2023). By default that follows `--profile`: every new object
+    /// is SSE-S3 under profiles dated 2023-01-05 or later.
     #[arg(long)]
     no_default_encryption: bool,
+    /// The S3 whose defaults the store follows: `latest` (today's S3: new buckets with ACLs
+    /// disabled and Block Public Access on, SSE-S3 by default), `classic` (the S3 older tutorials
+    /// and test suites were written against: ACLs enabled, no Block Public Access, no default
+    /// encryption), or a date `YYYY-MM-DD` (the rules in force that day).
+    #[arg(long, default_value = "latest", value_parser = parse_profile)]
+    profile: s3lite::Profile,
     /// Crypto-shred: a deleted version's data key is destroyed with it (its half in the store's
     /// KEYSLOTS file is erased), so its bytes cannot be decrypted even before compaction.
     #[arg(long)]
@@ -204,6 +210,10 @@ fn keys(args: Keys) -> Result<(), String> {
     result.and(closed)
 }
 
+fn parse_profile(s: &str) -> Result<s3lite::Profile, String> {
+    s3lite::Profile::parse(s).map_err(|e| e.message())
+}
+
 /// Opens the store, sets up its accounts and keys, serves until SIGINT/SIGTERM, closes it.
 fn serve(args: Serve) -> Result<(), String> {
     let key_file = key_file_of(&args.data, args.key_file.as_ref())?;
@@ -211,8 +221,11 @@ fn serve(args: Serve) -> Result<(), String> {
         .map_err(|e| format!("cannot open the key file {}: {e}", key_file.display()))?;
     let mut builder = Store::builder(&args.data)
         .key_provider(std::sync::Arc::new(keys))
-        .encrypt_by_default(!args.no_default_encryption)
+        .profile(args.profile)
         .crypto_shred(args.crypto_shred);
+    if args.no_default_encryption {
+        builder = builder.encrypt_by_default(false);
+    }
     if let Some(region) = &args.region {
         builder = builder.region(region.clone());
     }

@@ -106,6 +106,39 @@ def main():
         check(third_object.get()["Body"].read() == f.read(), "an encrypted object reads back as written")
     print(f"server_side_encryption = {third_object.server_side_encryption}")
 
+    print("== 6c. ACLs: disabled on today's new buckets; enabled the documented way")
+    try:
+        second.put_object(Key="public.txt", Body=b"hello, world", ACL="public-read")
+        check(False, "a public-read upload into a new bucket fails")
+    except ClientError as e:
+        print(f"upload with ACL public-read fails: {code(e)}")
+        check(code(e) == "AccessControlListNotSupported", "ACLs are disabled on a new bucket")
+    client.put_bucket_ownership_controls(
+        Bucket=second_name, OwnershipControls={"Rules": [{"ObjectOwnership": "ObjectWriter"}]}
+    )
+    client.delete_public_access_block(Bucket=second_name)
+    second.put_object(Key="public.txt", Body=b"hello, world", ACL="public-read")
+    acl = s3.ObjectAcl(second_name, "public.txt")
+    grants = [(g["Grantee"].get("Type"), g["Grantee"].get("URI"), g["Permission"]) for g in acl.grants]
+    print(f"grants {grants}")
+    check(
+        grants == [("CanonicalUser", None, "FULL_CONTROL"),
+                   ("Group", "http://acs.amazonaws.com/groups/global/AllUsers", "READ")],
+        "owner FULL_CONTROL and AllUsers READ",
+    )
+    import urllib.request
+    import urllib.error
+    url = f"{endpoint}/{second_name}/public.txt"
+    with urllib.request.urlopen(url) as r:
+        check(r.status == 200 and r.read() == b"hello, world", "anonymous read of a public-read object")
+    acl.put(ACL="private")
+    try:
+        urllib.request.urlopen(url)
+        check(False, "anonymous read after put ACL private is denied")
+    except urllib.error.HTTPError as e:
+        print(f"after ACL private, anonymous read: HTTP {e.code}")
+        check(e.code == 403, "anonymous read denied")
+
     print("== 7. traverse")
     names = [b.name for b in s3.buckets.all()]
     listed = client.list_buckets()
