@@ -99,6 +99,7 @@ pub mod error;
 pub mod limits;
 pub mod prelude;
 pub mod s3;
+pub mod sigv4;
 pub mod types;
 
 pub use api::{Client, ExtraArgs, Paginator, Resource, Response, ResponseMetadata, TransferConfig};
