@@ -306,6 +306,13 @@ impl Client {
 }
 
 impl Store {
+    /// Now by the store's clock ([`crate::StoreBuilder::clock`]), in ms since the Unix epoch: what
+    /// presigned URLs are dated and judged by (an HTTP host judging them needs it too).
+    #[must_use]
+    pub fn clock_now_ms(&self) -> u64 {
+        self.now_ms()
+    }
+
     /// Judges a presigned URL as S3 would, on this store's clock and keys, and gives the account
     /// it acts as. `url` is a whole URL or a path and query (`/bucket/key?X-Amz-...`); `headers`
     /// are the request's (the signed ones among them; `host` defaults to the URL's authority).
