@@ -166,7 +166,7 @@ pub fn parse_amz_date(value: &str) -> Option<u64> {
 
 fn days_in_month(y: u64, m: u64) -> u64 {
     match m {
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 if (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400) => 29,
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
@@ -258,7 +258,7 @@ impl Signer<'_> {
         let date = self.amz_date();
         let string_to_sign =
             format!("{ALGORITHM}\n{date}\n{}\n{}", self.scope(), sha256_hex(canonical_request.as_bytes()));
-        let k_date = hmac(format!("AWS4{}", self.secret_access_key).as_bytes(), date[..8].as_bytes());
+        let k_date = hmac(format!("AWS4{}", self.secret_access_key).as_bytes(), &date.as_bytes()[..8]);
         let k_region = hmac(&k_date, self.region.as_bytes());
         let k_service = hmac(&k_region, SERVICE.as_bytes());
         let k_signing = hmac(&k_service, b"aws4_request");
