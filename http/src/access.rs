@@ -220,7 +220,18 @@ pub(crate) fn admit_presigned(
         region: &params.region,
         time_secs: now,
     };
-    let kept: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| !k.starts_with("X-Amz-")).collect();
+    // Everything but the six query-auth parameters stays as signed (`x-id`, `versionId`, an
+    // `X-Amz-Content-Sha256` some SDKs sign into the query).
+    const AUTH: [&str; 6] = [
+        "X-Amz-Algorithm",
+        "X-Amz-Credential",
+        "X-Amz-Date",
+        "X-Amz-Expires",
+        "X-Amz-SignedHeaders",
+        "X-Amz-Signature",
+    ];
+    let kept: Vec<(String, String)> =
+        pairs.into_iter().filter(|(k, _)| !AUTH.contains(&k.as_str())).collect();
     let signed: Vec<(String, String)> = params
         .signed_headers
         .iter()
