@@ -265,6 +265,30 @@ pub enum Error {
         /// The key id given.
         access_key_id: String,
     },
+    /// An access-key (IAM) quota would be exceeded: more than
+    /// [`crate::ACCESS_KEYS_PER_ACCOUNT_MAX`] keys for one account. IAM's `LimitExceeded` (409).
+    #[error("{} (HTTP {}): Cannot exceed quota for {quota}: {max}", self.code(), self.http_status())]
+    LimitExceeded {
+        /// IAM's name of the quota (`AccessKeysPerUser`).
+        quota: &'static str,
+        /// The quota.
+        max: usize,
+    },
+    /// An access key (IAM entity) the store does not have. IAM's `NoSuchEntity` (404).
+    #[error("{} (HTTP {}): The {entity} with id {id} cannot be found.", self.code(), self.http_status())]
+    NoSuchEntity {
+        /// What kind of entity (`Access Key`).
+        entity: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// A presigned URL's query parameters are malformed or out of range (`X-Amz-Expires` over 7
+    /// days, a credential scope naming another region, a missing parameter).
+    #[error("{} (HTTP {}): {reason}", self.code(), self.http_status())]
+    AuthorizationQueryParametersError {
+        /// What is wrong, in S3's words where S3 has them.
+        reason: String,
+    },
     /// The partition is over its emulated request rate; retry with backoff.
     #[error("{} (HTTP {}): please reduce your request rate: {} is over {limit} {kind} per second", self.code(), self.http_status(), rate_scope(*.partition, .prefix.as_deref()))]
     SlowDown {
@@ -578,6 +602,9 @@ impl Error {
             Error::NoSuchPublicAccessBlockConfiguration { .. } => "NoSuchPublicAccessBlockConfiguration",
             Error::UnresolvableGrantByEmailAddress { .. } => "UnresolvableGrantByEmailAddress",
             Error::MalformedAcl { .. } => "MalformedACLError",
+            Error::LimitExceeded { .. } => "LimitExceeded",
+            Error::NoSuchEntity { .. } => "NoSuchEntity",
+            Error::AuthorizationQueryParametersError { .. } => "AuthorizationQueryParametersError",
         }
     }
 
@@ -642,6 +669,9 @@ impl Error {
             Error::OwnershipControlsNotFound { .. } | Error::NoSuchPublicAccessBlockConfiguration { .. } => {
                 404
             }
+            Error::LimitExceeded { .. } => 409,
+            Error::NoSuchEntity { .. } => 404,
+            Error::AuthorizationQueryParametersError { .. } => 400,
         }
     }
 
@@ -794,6 +824,13 @@ mod tests {
             (Error::InvalidPart { part_number: 1, reason: s() }, "InvalidPart", 400),
             (Error::InvalidPartOrder { part_number: 1, previous: 2 }, "InvalidPartOrder", 400),
             (Error::SlowDown { partition: 0, prefix: None, kind: "writes", limit: 1 }, "SlowDown", 503),
+            (Error::LimitExceeded { quota: "AccessKeysPerUser", max: 2 }, "LimitExceeded", 409),
+            (Error::NoSuchEntity { entity: "Access Key", id: s() }, "NoSuchEntity", 404),
+            (
+                Error::AuthorizationQueryParametersError { reason: s() },
+                "AuthorizationQueryParametersError",
+                400,
+            ),
         ];
         for (e, _, _) in &all {
             match e {
@@ -856,7 +893,10 @@ mod tests {
                 | Error::OwnershipControlsNotFound { .. }
                 | Error::NoSuchPublicAccessBlockConfiguration { .. }
                 | Error::UnresolvableGrantByEmailAddress { .. }
-                | Error::MalformedAcl { .. } => {}
+                | Error::MalformedAcl { .. }
+                | Error::LimitExceeded { .. }
+                | Error::NoSuchEntity { .. }
+                | Error::AuthorizationQueryParametersError { .. } => {}
             }
         }
         all
@@ -865,7 +905,7 @@ mod tests {
     #[test]
     fn every_error_has_its_s3_code_and_status() {
         let all = every_error();
-        assert_eq!(all.len(), 60);
+        assert_eq!(all.len(), 63);
         for (e, code, status) in all {
             assert_eq!((e.code(), e.http_status()), (code, status), "{e:?}");
             let shown = format!("{code} (HTTP {status}): ");

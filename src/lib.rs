@@ -100,15 +100,19 @@ pub mod limits;
 pub mod prelude;
 pub mod profile;
 pub mod s3;
+pub mod sigv4;
 pub mod types;
 
-pub use api::{Client, ExtraArgs, Paginator, Resource, Response, ResponseMetadata, TransferConfig};
+pub use api::{
+    Client, ExtraArgs, Paginator, PresignBuilder, PresignedOperation, PresignedRequest, Resource, Response,
+    ResponseMetadata, TransferConfig,
+};
 pub use clock::{Clock, ManualClock};
-pub use engine::accounts::Credentials;
+pub use engine::accounts::{ACCESS_KEYS_PER_ACCOUNT_MAX, AccessKeyMetadata, Credentials};
 pub use engine::body::{ByteRange, ObjectReader};
 pub use engine::builder::StoreBuilder;
 pub use engine::catalog::{
-    Account, BucketEncryption, BucketInfo, DefaultSse, EncryptionType, VersioningState,
+    AccessKeyStatus, Account, BucketEncryption, BucketInfo, DefaultSse, EncryptionType, VersioningState,
 };
 pub use engine::maintenance::{
     BACKGROUND_COMPACTION_BYTES_PER_SEC_DEFAULT, BackgroundCompaction, BackgroundScrub,

@@ -252,7 +252,8 @@ fn serve(args: Serve) -> Result<(), String> {
         tracing::info!(target: "s3lite", %addr, region = store.region(), data = %args.data.display(), "serving");
         // One line on stdout, for scripts that started the server on port 0.
         println!("listening on http://{addr}");
-        let host = s3lite_http::Host::new(s3lite_http::s3_service(&store, args.domain.as_deref()));
+        let host = s3lite_http::Host::new(s3lite_http::s3_service(&store, args.domain.as_deref()))
+            .judging_presigned_urls(&store);
         s3lite_http::serve(listener, host, shutdown_signal(), Duration::from_secs(args.drain_secs))
             .await
             .map_err(|e| e.to_string())

@@ -59,7 +59,7 @@ impl HttpConnector for InProcess {
 /// region, path-style.
 #[must_use]
 pub fn aws_sdk_config(store: &Store, credentials: &s3lite::Credentials) -> aws_sdk_s3::Config {
-    let client = InProcess(Host::new(crate::s3_service(store, None)));
+    let client = InProcess(Host::new(crate::s3_service(store, None)).judging_presigned_urls(store));
     aws_sdk_s3::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .http_client(client)

@@ -93,7 +93,7 @@ pub fn s3_service_with(ops: StoreS3, domain: Option<&str>) -> s3s::service::S3Se
     let mut builder = s3s::service::S3ServiceBuilder::new(ops);
     builder.set_route(route);
     builder.set_auth(StoreAuth::new(store.clone()));
-    builder.set_access(StoreAccess::new(store.region()));
+    builder.set_access(StoreAccess::for_store(&store));
     if let Some(domain) = domain {
         match s3s::host::SingleDomain::new(domain) {
             Ok(host) => builder.set_host(PortlessHost(host)),

@@ -57,6 +57,9 @@ impl RequestId {
 #[derive(Debug, Clone)]
 pub struct Host {
     service: S3Service,
+    /// The store whose clock and keys judge presigned URLs before s3s sees them
+    /// ([`Host::judging_presigned_urls`]).
+    presigned: Option<s3lite::Store>,
 }
 
 fn xml_error(status: http::StatusCode, code: &str, message: &str, rid: &RequestId) -> HttpResponse {
@@ -115,7 +118,20 @@ impl Host {
     /// A host serving `service` (see [`crate::s3_service`]).
     #[must_use]
     pub fn new(service: S3Service) -> Host {
-        Host { service }
+        Host { service, presigned: None }
+    }
+
+    /// This host, judging SigV4 presigned URLs itself on `store`'s clock and keys (the store the
+    /// service serves) before s3s sees them, as [`s3lite::Store::verify_presigned_parts`] does:
+    /// S3's codes for a bad URL, and an expiry S3 would judge on its clock judged on the
+    /// store's, even when that is not the system's (a `ManualClock`). Without it s3s 0.14.1 judges
+    /// expiry on the system clock and [`crate::StoreAccess`] again on the store's, so a URL must
+    /// be in time on both: the same thing when the store runs on the system clock, as
+    /// `s3lite serve` does.
+    #[must_use]
+    pub fn judging_presigned_urls(mut self, store: &s3lite::Store) -> Host {
+        self.presigned = Some(store.clone());
+        self
     }
 
     /// Serves one request: gives it a request id (in its extensions, where the operations find
@@ -154,6 +170,10 @@ impl Host {
             crate::digest::check(&mut req).await
         } {
             Ok(xml_error(refusal.status, refusal.code, &refusal.message, &rid))
+        } else if let Some(Err((status, code, message))) =
+            self.presigned.as_ref().map(|store| crate::access::admit_presigned(store, &mut req))
+        {
+            Ok(xml_error(status, code, &message, &rid))
         } else {
             self.service.call(req).await.map(|mut resp| {
                 rid.stamp(resp.headers_mut());

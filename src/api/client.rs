@@ -78,39 +78,93 @@ impl<T> std::ops::DerefMut for Response<T> {
     }
 }
 
+/// Where a client's presigned URLs point unless [`Client::with_endpoint_url`] says otherwise: the
+/// address the README's `s3lite serve --listen 127.0.0.1:9000` serves on.
+pub const DEFAULT_ENDPOINT_URL: &str = "http://127.0.0.1:9000";
+
 /// A client of a store, acting as one principal. Cheap to clone; clones share the request counter.
+/// Debug shows no secret.
 #[derive(Debug, Clone)]
 pub struct Client {
     s3: S3,
     requests: Arc<AtomicU64>,
+    /// The access key the client was made from ([`Store::client_with_credentials`]): checked again
+    /// at every call, so a key deactivated or deleted later stops the client too; and what
+    /// presigned URLs are signed with.
+    credentials: Option<Arc<Credentials>>,
+    /// The S3 endpoint presigned URLs name (`scheme://host[:port][/prefix]`).
+    endpoint_url: Arc<str>,
 }
 
 impl Store {
-    /// A client acting as the store's owner.
+    /// A client acting as the store's owner. It holds no access key: it presigns with the owner's
+    /// first active key, if the owner has one.
     #[must_use]
     pub fn client(&self) -> Client {
-        Client::new(self.s3())
+        Client::new(self.s3(), None)
     }
 
-    /// A client acting as the account whose credentials these are.
+    /// A client acting as the account whose credentials these are. It keeps them: every call
+    /// checks them again (so deactivating or deleting the key stops the client at its next call,
+    /// with `InvalidAccessKeyId`), and presigned URLs are signed with them.
     ///
     /// # Errors
-    /// `InvalidAccessKeyId`, `SignatureDoesNotMatch`.
+    /// `InvalidAccessKeyId` (unknown, deleted or inactive key), `SignatureDoesNotMatch`.
     pub fn client_with_credentials(&self, credentials: &Credentials) -> Result<Client> {
         let account = self.authenticate(credentials)?;
-        Ok(Client::new(self.s3_as(&account)))
+        Ok(Client::new(self.s3_as(&account), Some(Arc::new(credentials.clone()))))
     }
 
     /// A client acting as an anonymous caller.
     #[must_use]
     pub fn anonymous_client(&self) -> Client {
-        Client::new(self.s3_anonymous())
+        Client::new(self.s3_anonymous(), None)
     }
 }
 
 impl Client {
-    fn new(s3: S3) -> Client {
-        Client { s3, requests: Arc::new(AtomicU64::new(0)) }
+    fn new(s3: S3, credentials: Option<Arc<Credentials>>) -> Client {
+        Client {
+            s3,
+            requests: Arc::new(AtomicU64::new(0)),
+            credentials,
+            endpoint_url: DEFAULT_ENDPOINT_URL.into(),
+        }
+    }
+
+    /// This client with presigned URLs pointing at `endpoint_url` (`http://localhost:9000`,
+    /// `https://s3.example.com/prefix`; a trailing `/` is dropped), as boto3's and aws-sdk-s3's
+    /// `endpoint_url`. It changes nothing else: calls still go to the store in process. Clones
+    /// made before keep their endpoint; the request counter stays shared.
+    #[must_use]
+    pub fn with_endpoint_url(mut self, endpoint_url: impl Into<String>) -> Client {
+        let url: String = endpoint_url.into();
+        self.endpoint_url = url.trim_end_matches('/').into();
+        self
+    }
+
+    /// The endpoint presigned URLs name (default [`DEFAULT_ENDPOINT_URL`]).
+    #[must_use]
+    pub fn endpoint_url(&self) -> &str {
+        &self.endpoint_url
+    }
+
+    /// The access key the client was made from, if any.
+    #[must_use]
+    pub fn credentials(&self) -> Option<&Credentials> {
+        self.credentials.as_deref()
+    }
+
+    /// Checks that the key the client was made from still authenticates as its account: a key
+    /// deactivated or deleted since is `InvalidAccessKeyId`, as S3 answers it. A read lock and a
+    /// SHA-256 per call.
+    pub(crate) fn check_credentials(&self) -> Result<()> {
+        let Some(credentials) = &self.credentials else { return Ok(()) };
+        let account = self.s3.store().authenticate(credentials)?;
+        match self.caller() {
+            Some(caller) if caller.canonical_id == account.canonical_id => Ok(()),
+            _ => Err(Error::InvalidAccessKeyId { access_key_id: credentials.access_key_id.clone() }),
+        }
     }
 
     /// The account the client acts as (`None` when anonymous).
@@ -139,6 +193,7 @@ impl Client {
 
     fn call<T>(&self, status: u16, f: impl FnOnce(&S3) -> Result<T>) -> Result<Response<T>> {
         let n = self.requests.fetch_add(1, Ordering::Relaxed);
+        self.check_credentials()?;
         let output = f(&self.s3)?;
         let mut rnd = [0u8; 4];
         self.s3.store().fill_id(&mut rnd);

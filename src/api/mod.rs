@@ -5,10 +5,12 @@
 
 pub mod client;
 pub mod paginator;
+pub mod presign;
 pub mod resource;
 pub mod transfer;
 
 pub use client::{Client, Response, ResponseMetadata};
 pub use paginator::{Items, Pages, Paginator};
+pub use presign::{PresignBuilder, PresignedOperation, PresignedRequest};
 pub use resource::Resource;
 pub use transfer::{ExtraArgs, TransferConfig};

@@ -254,6 +254,26 @@ impl Object {
         Object { client, bucket: bucket.to_owned(), key: key.to_owned(), version_id, attrs: Arc::default() }
     }
 
+    /// A presigned URL for this object (its version, for a handle on one), as boto3's
+    /// `object.meta.client.generate_presigned_url(ClientMethod, Params={'Bucket', 'Key'}, ExpiresIn)`:
+    /// see [`Client::generate_presigned_url`]; [`Client::presign`] (through [`Object::client`]) has
+    /// the other parameters. No call is made.
+    ///
+    /// # Errors
+    /// As [`crate::api::presign::PresignBuilder::build`].
+    pub fn generate_presigned_url(
+        &self,
+        operation: crate::api::presign::PresignedOperation,
+        expires_in: std::time::Duration,
+    ) -> Result<String> {
+        let mut builder =
+            self.client.presign(operation).bucket(&self.bucket).key(&self.key).expires_in(expires_in);
+        if let Some(version_id) = &self.version_id {
+            builder = builder.version_id(version_id);
+        }
+        builder.build().map(|p| p.url)
+    }
+
     /// The key.
     #[must_use]
     pub fn key(&self) -> &str {

@@ -9,7 +9,8 @@ use crate::s3::acl::StoredAcl;
 use crate::types::BucketId;
 
 /// One catalog edit, the body of a `Catalog` record (postcard). New variants go at the end.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Debug hides the secrets of access-key edits (see the `Debug` impl).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum CatalogEdit {
     /// A bucket was created.
     BucketCreated { id: u64, name: String, owner: String, region: String, created_ms: u64 },
@@ -56,6 +57,22 @@ pub(crate) enum CatalogEdit {
     BucketAcl { id: u64, acl: StoredAcl },
     /// An object version's ACL was replaced: the version the write `seq` of `key` made.
     ObjectAcl { bucket: u64, key: String, seq: u64, acl: StoredAcl },
+    // Access-key lifecycle (IAM's CreateAccessKey / UpdateAccessKey / DeleteAccessKey): one
+    // contiguous block, so a merge with other appended variants can move it as a whole.
+    /// An access key was issued (or imported) with its secret and its creation time, Active.
+    /// Replaces `AccessKeyIssued` for new keys (postcard has no optional trailing fields, so the
+    /// old variant's layout cannot grow a date); keys issued before have no recorded date.
+    AccessKeyIssuedAt {
+        access_key_id: String,
+        secret_access_key: String,
+        canonical_id: String,
+        created_ms: u64,
+    },
+    /// An access key was deactivated (`Inactive`: refused everywhere, as S3 refuses it) or
+    /// reactivated (`Active`).
+    AccessKeyStatusChanged { access_key_id: String, status: AccessKeyStatus },
+    /// An access key was deleted: refused from then on, and its id never authenticates again.
+    AccessKeyDeleted { access_key_id: String },
 }
 
 /// S3 Object Ownership: who owns a bucket's new objects, and whether ACLs count.
@@ -134,6 +151,171 @@ impl PublicAccessBlockConfiguration {
             restrict_public_buckets: self.restrict_public_buckets || o.restrict_public_buckets,
         }
     }
+}
+
+impl std::fmt::Debug for CatalogEdit {
+    /// The derived form, except that a secret reads `<hidden>`: an edit may be printed in a
+    /// panic, a log line or a test failure, and a secret must never be.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const HIDDEN: &str = "<hidden>";
+        match self {
+            CatalogEdit::BucketCreated { id, name, owner, region, created_ms } => f
+                .debug_struct("BucketCreated")
+                .field("id", id)
+                .field("name", name)
+                .field("owner", owner)
+                .field("region", region)
+                .field("created_ms", created_ms)
+                .finish(),
+            CatalogEdit::BucketDeleted { id } => f.debug_struct("BucketDeleted").field("id", id).finish(),
+            CatalogEdit::AccountCreated { canonical_id, display_name, is_owner } => f
+                .debug_struct("AccountCreated")
+                .field("canonical_id", canonical_id)
+                .field("display_name", display_name)
+                .field("is_owner", is_owner)
+                .finish(),
+            CatalogEdit::BucketVersioning { id, state } => {
+                f.debug_struct("BucketVersioning").field("id", id).field("state", state).finish()
+            }
+            CatalogEdit::AccessKeyCreated { access_key_id, secret_sha256: _, canonical_id } => f
+                .debug_struct("AccessKeyCreated")
+                .field("access_key_id", access_key_id)
+                .field("secret_sha256", &HIDDEN)
+                .field("canonical_id", canonical_id)
+                .finish(),
+            CatalogEdit::AccessKeyIssued { access_key_id, secret_access_key: _, canonical_id } => f
+                .debug_struct("AccessKeyIssued")
+                .field("access_key_id", access_key_id)
+                .field("secret_access_key", &HIDDEN)
+                .field("canonical_id", canonical_id)
+                .finish(),
+            CatalogEdit::BucketEncryption { id, config } => {
+                f.debug_struct("BucketEncryption").field("id", id).field("config", config).finish()
+            }
+            CatalogEdit::BucketEncryptionBlocking { id, config, blocked } => f
+                .debug_struct("BucketEncryptionBlocking")
+                .field("id", id)
+                .field("config", config)
+                .field("blocked", blocked)
+                .finish(),
+            CatalogEdit::AccessKeyIssuedAt {
+                access_key_id,
+                secret_access_key: _,
+                canonical_id,
+                created_ms,
+            } => f
+                .debug_struct("AccessKeyIssuedAt")
+                .field("access_key_id", access_key_id)
+                .field("secret_access_key", &HIDDEN)
+                .field("canonical_id", canonical_id)
+                .field("created_ms", created_ms)
+                .finish(),
+            CatalogEdit::AccessKeyStatusChanged { access_key_id, status } => f
+                .debug_struct("AccessKeyStatusChanged")
+                .field("access_key_id", access_key_id)
+                .field("status", status)
+                .finish(),
+            CatalogEdit::AccessKeyDeleted { access_key_id } => {
+                f.debug_struct("AccessKeyDeleted").field("access_key_id", access_key_id).finish()
+            }
+            CatalogEdit::BucketCreatedWith {
+                id,
+                name,
+                owner,
+                region,
+                created_ms,
+                profile,
+                ownership,
+                public_access_block,
+                acl,
+            } => f
+                .debug_struct("BucketCreatedWith")
+                .field("id", id)
+                .field("name", name)
+                .field("owner", owner)
+                .field("region", region)
+                .field("created_ms", created_ms)
+                .field("profile", profile)
+                .field("ownership", ownership)
+                .field("public_access_block", public_access_block)
+                .field("acl", acl)
+                .finish(),
+            CatalogEdit::BucketOwnership { id, ownership } => {
+                f.debug_struct("BucketOwnership").field("id", id).field("ownership", ownership).finish()
+            }
+            CatalogEdit::BucketPublicAccessBlock { id, config } => {
+                f.debug_struct("BucketPublicAccessBlock").field("id", id).field("config", config).finish()
+            }
+            CatalogEdit::StorePublicAccessBlock { config } => {
+                f.debug_struct("StorePublicAccessBlock").field("config", config).finish()
+            }
+            CatalogEdit::BucketAcl { id, acl } => {
+                f.debug_struct("BucketAcl").field("id", id).field("acl", acl).finish()
+            }
+            CatalogEdit::ObjectAcl { bucket, key, seq, acl } => f
+                .debug_struct("ObjectAcl")
+                .field("bucket", bucket)
+                .field("key", key)
+                .field("seq", seq)
+                .field("acl", acl)
+                .finish(),
+        }
+    }
+}
+
+/// Whether an access key may be used, as IAM's `StatusType`: a new key is `Active`; an
+/// `Inactive` one is refused (`InvalidAccessKeyId`) until it is made `Active` again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AccessKeyStatus {
+    /// The key signs and authenticates.
+    Active,
+    /// The key is refused everywhere, as if it did not exist.
+    Inactive,
+}
+
+impl AccessKeyStatus {
+    /// IAM's spelling: `Active` or `Inactive`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessKeyStatus::Active => "Active",
+            AccessKeyStatus::Inactive => "Inactive",
+        }
+    }
+}
+
+/// What the catalog knows about one access key.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct AccessKeyRecord {
+    /// SHA-256 of the secret, for comparing a presented secret.
+    pub(crate) secret_sha256: [u8; 32],
+    /// The secret itself, for keys issued since the store kept secrets.
+    pub(crate) secret: Option<String>,
+    /// Canonical id of the account the key acts as.
+    pub(crate) canonical_id: String,
+    /// Active or Inactive.
+    pub(crate) status: AccessKeyStatus,
+    /// Creation time (ms since the epoch), for keys issued since the store recorded it.
+    pub(crate) created_ms: Option<u64>,
+    /// Issue order in the catalog: listings and "the account's first key" follow it.
+    pub(crate) order: u64,
+}
+
+impl std::fmt::Debug for AccessKeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessKeyRecord")
+            .field("canonical_id", &self.canonical_id)
+            .field("status", &self.status)
+            .field("created_ms", &self.created_ms)
+            .field("order", &self.order)
+            .finish_non_exhaustive()
+    }
+}
+
+/// SHA-256 of a secret: what a presented secret is compared by.
+pub(crate) fn secret_sha256(secret: &str) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(secret.as_bytes()).into()
 }
 
 /// A bucket's default encryption (PutBucketEncryption): what a new object that asks for no
@@ -259,8 +441,8 @@ pub(crate) struct Catalog {
     name_of: HashMap<u64, String>,
     accounts: BTreeMap<String, Account>,
     owner: Option<String>,
-    access_keys: HashMap<String, ([u8; 32], String)>,
-    secrets: HashMap<String, String>,
+    access_keys: HashMap<String, AccessKeyRecord>,
+    keys_issued: u64,
     pub(crate) max_id: u64,
     /// The store-wide Block Public Access.
     pub(crate) public_access_block: Option<PublicAccessBlockConfiguration>,
@@ -356,13 +538,23 @@ impl Catalog {
                 self.accounts.insert(canonical_id.clone(), account);
             }
             CatalogEdit::AccessKeyCreated { access_key_id, secret_sha256, canonical_id } => {
-                self.access_keys.insert(access_key_id.clone(), (*secret_sha256, canonical_id.clone()));
+                self.issue_key(access_key_id, *secret_sha256, None, canonical_id, None);
             }
             CatalogEdit::AccessKeyIssued { access_key_id, secret_access_key, canonical_id } => {
-                use sha2::Digest as _;
-                let hash: [u8; 32] = sha2::Sha256::digest(secret_access_key.as_bytes()).into();
-                self.access_keys.insert(access_key_id.clone(), (hash, canonical_id.clone()));
-                self.secrets.insert(access_key_id.clone(), secret_access_key.clone());
+                let hash = secret_sha256(secret_access_key);
+                self.issue_key(access_key_id, hash, Some(secret_access_key), canonical_id, None);
+            }
+            CatalogEdit::AccessKeyIssuedAt { access_key_id, secret_access_key, canonical_id, created_ms } => {
+                let hash = secret_sha256(secret_access_key);
+                self.issue_key(access_key_id, hash, Some(secret_access_key), canonical_id, Some(*created_ms));
+            }
+            CatalogEdit::AccessKeyStatusChanged { access_key_id, status } => {
+                if let Some(key) = self.access_keys.get_mut(access_key_id) {
+                    key.status = *status;
+                }
+            }
+            CatalogEdit::AccessKeyDeleted { access_key_id } => {
+                self.access_keys.remove(access_key_id);
             }
             CatalogEdit::BucketVersioning { id, state } => {
                 if let Some(b) = self.name_of.get(id).and_then(|n| self.by_name.get_mut(n)) {
@@ -405,20 +597,44 @@ impl Catalog {
         self.accounts.get(canonical_id)
     }
 
-    /// The account an access key belongs to and the SHA-256 of its secret.
-    pub(crate) fn access_key(&self, access_key_id: &str) -> Option<&([u8; 32], String)> {
+    fn issue_key(
+        &mut self,
+        access_key_id: &str,
+        secret_sha256: [u8; 32],
+        secret: Option<&String>,
+        canonical_id: &str,
+        created_ms: Option<u64>,
+    ) {
+        self.keys_issued += 1;
+        let record = AccessKeyRecord {
+            secret_sha256,
+            secret: secret.cloned(),
+            canonical_id: canonical_id.to_owned(),
+            status: AccessKeyStatus::Active,
+            created_ms,
+            order: self.keys_issued,
+        };
+        self.access_keys.insert(access_key_id.to_owned(), record);
+    }
+
+    /// An access key, whatever its status (deleted keys are gone).
+    pub(crate) fn access_key(&self, access_key_id: &str) -> Option<&AccessKeyRecord> {
         self.access_keys.get(access_key_id)
     }
 
-    /// The secret of an access key, when the store keeps it (keys issued before it kept secrets
-    /// have only their hash).
-    pub(crate) fn access_key_secret(&self, access_key_id: &str) -> Option<&str> {
-        self.secrets.get(access_key_id).map(String::as_str)
-    }
-
-    /// Every access key id and the canonical id of its account.
-    pub(crate) fn access_key_ids(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.access_keys.iter().map(|(id, (_, owner))| (id.as_str(), owner.as_str()))
+    /// An account's access keys in issue order, with their ids.
+    pub(crate) fn access_keys_of<'a>(
+        &'a self,
+        canonical_id: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a AccessKeyRecord)> + 'a {
+        let mut keys: Vec<_> = self
+            .access_keys
+            .iter()
+            .filter(move |(_, k)| k.canonical_id == canonical_id)
+            .map(|(id, k)| (id.as_str(), k))
+            .collect();
+        keys.sort_by_key(|(id, k)| (k.order, *id));
+        keys.into_iter()
     }
 
     pub(crate) fn accounts(&self) -> impl Iterator<Item = &Account> {
@@ -484,5 +700,85 @@ mod tests {
         assert_eq!(catalog.by_id(BucketId(5)).unwrap().encryption, Some(kms(None)));
         catalog.apply(&CatalogEdit::BucketEncryption { id: 5, config: None });
         assert_eq!(catalog.by_id(BucketId(5)).unwrap().encryption, None);
+    }
+
+    fn issued_at(id: &str, secret: &str, owner: &str, ms: u64) -> CatalogEdit {
+        CatalogEdit::AccessKeyIssuedAt {
+            access_key_id: id.into(),
+            secret_access_key: secret.into(),
+            canonical_id: owner.into(),
+            created_ms: ms,
+        }
+    }
+
+    #[test]
+    fn access_key_edits_are_the_last_variants_and_replay() {
+        // The lifecycle block follows the access-control block (`BucketCreatedWith` 8 to
+        // `ObjectAcl` 13): 14, 15, 16.
+        let edits = [
+            issued_at("AK1", "s1", "alice", 5),
+            CatalogEdit::AccessKeyStatusChanged {
+                access_key_id: "AK1".into(),
+                status: AccessKeyStatus::Inactive,
+            },
+            CatalogEdit::AccessKeyDeleted { access_key_id: "AK1".into() },
+        ];
+        for (edit, tag) in edits.iter().zip([14u8, 15, 16]) {
+            let bytes = postcard::to_allocvec(edit).unwrap();
+            assert_eq!(bytes[0], tag, "{edit:?}");
+            assert_eq!(&postcard::from_bytes::<CatalogEdit>(&bytes).unwrap(), edit);
+        }
+        let mut catalog = Catalog::default();
+        catalog.apply(&CatalogEdit::AccessKeyIssued {
+            access_key_id: "AK0".into(),
+            secret_access_key: "s0".into(),
+            canonical_id: "alice".into(),
+        });
+        catalog.apply(&edits[0]);
+        let keys: Vec<_> =
+            catalog.access_keys_of("alice").map(|(id, k)| (id, k.created_ms, k.status)).collect();
+        assert_eq!(keys, [("AK0", None, AccessKeyStatus::Active), ("AK1", Some(5), AccessKeyStatus::Active)]);
+        assert_eq!(catalog.access_key("AK1").unwrap().secret.as_deref(), Some("s1"));
+        assert_eq!(catalog.access_key("AK1").unwrap().secret_sha256, secret_sha256("s1"));
+        catalog.apply(&edits[1]);
+        assert_eq!(catalog.access_key("AK1").unwrap().status, AccessKeyStatus::Inactive);
+        catalog.apply(&CatalogEdit::AccessKeyStatusChanged {
+            access_key_id: "AK1".into(),
+            status: AccessKeyStatus::Active,
+        });
+        assert_eq!(catalog.access_key("AK1").unwrap().status, AccessKeyStatus::Active);
+        catalog.apply(&edits[2]);
+        assert!(catalog.access_key("AK1").is_none());
+        assert_eq!(catalog.access_keys_of("alice").count(), 1);
+        // An edit for a key that is gone changes nothing.
+        catalog.apply(&edits[1]);
+        assert!(catalog.access_key("AK1").is_none());
+    }
+
+    #[test]
+    fn debug_never_shows_a_secret() {
+        let edits = [
+            issued_at("AKX", "top-secret-1", "o", 1),
+            CatalogEdit::AccessKeyIssued {
+                access_key_id: "AKY".into(),
+                secret_access_key: "top-secret-2".into(),
+                canonical_id: "o".into(),
+            },
+        ];
+        let mut catalog = Catalog::default();
+        for edit in &edits {
+            let shown = format!("{edit:?}");
+            assert!(
+                shown.contains("AK") && shown.contains("<hidden>") && !shown.contains("top-secret"),
+                "{shown}"
+            );
+            catalog.apply(edit);
+        }
+        let shown = format!("{catalog:?}");
+        assert!(shown.contains("AKX") && !shown.contains("top-secret"), "{shown}");
+        let creds =
+            crate::Credentials { access_key_id: "AKZ".into(), secret_access_key: "top-secret-3".into() };
+        let shown = format!("{creds:?}");
+        assert!(shown.contains("AKZ") && !shown.contains("top-secret"), "{shown}");
     }
 }
