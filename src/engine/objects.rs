@@ -755,7 +755,9 @@ impl Store {
     /// surfaces when the reader reaches it.
     pub fn get(&self, bucket: BucketId, key: &str, opts: &GetOptions) -> Result<(ObjectInfo, ObjectReader)> {
         // A crypto-shredded version removed between the lookup and the read of its key slot finds
-        // the slot erased (or taken again): then the get starts over and sees what is there now.
+        // the slot erased (or taken again), and a version whose old record's master key was
+        // retired meanwhile finds the key gone (a rewrap moved it first): then the get starts
+        // over and sees what is there now.
         loop {
             if let Some(done) = self.get_once(bucket, key, opts)? {
                 return Ok(done);
@@ -764,7 +766,8 @@ impl Store {
     }
 
     /// One attempt of [`Store::get`]: `None` when the version was removed between its lookup
-    /// and the read of its key slot.
+    /// and the read of its key slot, or moved (or removed) before its old record's master key
+    /// was retired.
     fn get_once(
         &self,
         bucket: BucketId,
@@ -849,6 +852,16 @@ impl Store {
                                     .read()
                                     .location(bucket.0, key.as_bytes(), found.seq)
                                     .is_none() =>
+                        {
+                            return Ok(None);
+                        }
+                        // Its master key was retired since the lookup: a retirement proves that
+                        // no version in the index needs the key, so this record is one the index
+                        // no longer names (a rewrap moved the version, or it was removed). Look
+                        // again; an entry still where it was gets the error.
+                        Err(Error::KeyUnavailable { .. })
+                            if part.index.read().location(bucket.0, key.as_bytes(), found.seq)
+                                != Some(e.at()) =>
                         {
                             return Ok(None);
                         }

@@ -59,7 +59,9 @@ pub struct KeyUsage {
 
 /// Which master keys puts and rewraps are using right now, and which are being retired: a
 /// retirement waits for the uses that began before it, and refuses new ones, so that nothing can
-/// wrap a data key under a key that is about to go.
+/// wrap a data key under a key that is about to go. Reads unwrapping a data key take a
+/// [`ReadUse`] of its master key for the unwrap; a retirement that has proven the key unused
+/// refuses new ones and waits for those in flight before the provider forgets the key.
 #[derive(Debug, Default)]
 pub(crate) struct KeyUses {
     state: Mutex<KeyUseState>,
@@ -70,6 +72,11 @@ pub(crate) struct KeyUses {
 struct KeyUseState {
     in_flight: HashMap<KeyId, usize>,
     retiring: HashSet<KeyId>,
+    /// Reads unwrapping under each key right now.
+    reading: HashMap<KeyId, usize>,
+    /// Keys a retirement found no live version under (from its count on), and keys retired: a
+    /// read whose record names one holds an envelope the index no longer has.
+    retired: HashSet<KeyId>,
 }
 
 /// One use of a master key: from the moment a put draws it until its version is indexed (or the
@@ -93,15 +100,56 @@ impl Drop for KeyUse {
     }
 }
 
-/// A retirement in progress: new uses of the key are refused until it drops.
+/// One read's use of a master key: around the unwrap of a data key wrapped under it. Dropping it
+/// ends the use.
+#[derive(Debug)]
+pub(crate) struct ReadUse {
+    uses: Arc<KeyUses>,
+    key: KeyId,
+}
+
+impl Drop for ReadUse {
+    fn drop(&mut self) {
+        let mut st = self.uses.state.lock();
+        if let Some(n) = st.reading.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                st.reading.remove(&self.key);
+                self.uses.idle.notify_all();
+            }
+        }
+    }
+}
+
+/// A retirement in progress: new uses of the key are refused until it drops; once it has
+/// counted (`Retiring::seal`), new reads of it too, for good if it completed.
 struct Retiring<'a> {
     uses: &'a KeyUses,
     key: KeyId,
+    completed: bool,
+}
+
+impl Retiring<'_> {
+    /// After a count that found no live version under the key: refuses new reads under it (each
+    /// holds a record the index no longer names: its version moved, or was removed) and waits for
+    /// those in flight, which may have taken their record before the count.
+    fn seal(&self) {
+        let mut st = self.uses.state.lock();
+        st.retired.insert(self.key);
+        while st.reading.contains_key(&self.key) {
+            self.uses.idle.wait(&mut st);
+        }
+    }
 }
 
 impl Drop for Retiring<'_> {
     fn drop(&mut self) {
-        self.uses.state.lock().retiring.remove(&self.key);
+        let mut st = self.uses.state.lock();
+        st.retiring.remove(&self.key);
+        if !self.completed {
+            // The provider still has the key (the retirement failed after its count).
+            st.retired.remove(&self.key);
+        }
     }
 }
 
@@ -149,7 +197,30 @@ impl KeyUses {
         while st.in_flight.contains_key(&key) {
             self.idle.wait(&mut st);
         }
-        Ok(Retiring { uses: self, key })
+        Ok(Retiring { uses: self, key, completed: false })
+    }
+
+    /// Starts a read's use of `key`, for the unwrap of a data key a commit record wraps under it.
+    /// `None` once a retirement has proven that no live version needs `key`: the read's record is
+    /// one the index no longer names (a rewrap moved its version to another key, or it was
+    /// removed), and the read must look its version up again.
+    pub(crate) fn begin_read(self: &Arc<Self>, key: KeyId) -> Option<ReadUse> {
+        let mut st = self.state.lock();
+        if st.retired.contains(&key) {
+            return None;
+        }
+        *st.reading.entry(key).or_insert(0) += 1;
+        Some(ReadUse { uses: self.clone(), key })
+    }
+}
+
+/// The error of a read whose record wraps its data key under a key retired (or being retired)
+/// since the read looked the version up; [`Store::get`] looks the version up again when its
+/// entry has moved.
+pub(super) fn read_of_retired_key(key: KeyId) -> Error {
+    Error::KeyUnavailable {
+        key_id: key.to_string(),
+        reason: "the master key was retired: no live version is wrapped under it".into(),
     }
 }
 
@@ -334,7 +405,8 @@ impl Store {
 
     /// Retires master key `key` once the store proves nothing live needs it: new puts may no
     /// longer draw it, the puts that already did are waited for, no live version may be wrapped
-    /// under it, and then every partition's acknowledged writes are synced (so a power loss cannot
+    /// under it, the gets unwrapping under it (their version looked up before a rewrap moved it)
+    /// are waited for, and then every partition's acknowledged writes are synced (so a power loss cannot
     /// bring back a version a delete had removed). The provider then forgets the key
     /// ([`KeyProvider::retire`](crate::crypto::KeyProvider::retire); the built-in one removes it
     /// from its key file). Dead records that still hold an envelope under it become unreadable,
@@ -362,12 +434,16 @@ impl Store {
                 reason: "the key provider has no such master key".into(),
             });
         }
-        let _retiring = self.inner.key_uses.retire(key)?;
+        let mut retiring = self.inner.key_uses.retire(key)?;
         let usage = self.key_usage(key)?;
         if usage.versions > 0 || usage.uploads > 0 {
             let versions = usage.versions + usage.uploads;
             return Err(Error::KeyInUse { key_id: key.to_string(), versions });
         }
+        // Gets that took a commit record before a rewrap moved its version (or a delete removed
+        // it) may still be about to unwrap under the key: wait for them, and refuse new ones
+        // (their record is stale; they look their version up again, `Store::get`).
+        retiring.seal();
         // After the count: every removal the count saw as done was written before the index
         // showed it, so this sync makes each durable (syncing first would miss one applied in
         // between: an `Eventual` delete a power loss then undoes, bringing back a version
@@ -377,6 +453,7 @@ impl Store {
         }
         keys.retire(key)
             .map_err(|e| Error::KeyUnavailable { key_id: key.to_string(), reason: e.to_string() })?;
+        retiring.completed = true;
         Ok(usage)
     }
 }

@@ -15,7 +15,7 @@ use super::options::Encryption;
 use crate::engine::body::{ChunkedBody, SealedBody};
 use crate::engine::key_slots::{KeySlots, SlotOwner, combine};
 use crate::engine::partition::index::IndexEntry;
-use crate::engine::rotation::KeyUse;
+use crate::engine::rotation::{KeyUse, read_of_retired_key};
 use crate::engine::store::Store;
 use crate::error::{CorruptionSite, Error, Result};
 use crate::limits::RECORD_BODY_BYTES_MAX;
@@ -367,10 +367,16 @@ impl Store {
                     key: key.into(),
                 });
             }
-            (_, None) => self
-                .key_provider()?
-                .unwrap(env.key_id, &env.wrapped, &wrap)
-                .map_err(|e| unwrap_error(e, env.key_id, site.clone()))?,
+            (_, None) => {
+                // Held across the unwrap: a retirement of the key waits for it (DESIGN.md §7.6,
+                // "Reads across a retirement").
+                let Some(_reading) = self.inner.key_uses.begin_read(env.key_id) else {
+                    return Err(read_of_retired_key(env.key_id));
+                };
+                self.key_provider()?
+                    .unwrap(env.key_id, &env.wrapped, &wrap)
+                    .map_err(|e| unwrap_error(e, env.key_id, site.clone()))?
+            }
         };
         if let Some(named) = key_slot {
             let secret = self.key_slot_secret(named, bucket, key, version.0, &site)?;

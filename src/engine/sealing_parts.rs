@@ -19,7 +19,7 @@ use crate::engine::body::{ChunkedBody, SealedBody, SealedPart};
 use crate::engine::format::meta::PartSeals;
 use crate::engine::key_slots::combine;
 use crate::engine::partition::index::IndexEntry;
-use crate::engine::rotation::KeyUse;
+use crate::engine::rotation::{KeyUse, read_of_retired_key};
 use crate::engine::store::Store;
 use crate::error::{CorruptionSite, Error, Result};
 use crate::types::{BucketId, VersionId};
@@ -590,6 +590,10 @@ impl Store {
                 total,
                 kms_context,
             );
+            // Held across the unwrap, as a single-stream object's (`Store::open_sealed`).
+            let Some(_reading) = self.inner.key_uses.begin_read(env.key_id) else {
+                return Err(read_of_retired_key(env.key_id));
+            };
             self.key_provider()?
                 .unwrap(env.key_id, &env.wrapped, &aad)
                 .map_err(|e| unwrap_error(e, env.key_id, site.clone()))?
