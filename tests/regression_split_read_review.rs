@@ -37,6 +37,8 @@ struct SpyState {
     on_worker_read: Mutex<Option<Box<dyn FnOnce() + Send>>>,
     /// Count of reads issued on the read worker.
     worker_reads: AtomicUsize,
+    /// Panic when a read is issued on a thread of this name (a caller that dies mid-read).
+    panic_on_thread: Mutex<Option<String>>,
 }
 
 impl std::fmt::Debug for SpyState {
@@ -61,7 +63,11 @@ impl SpyFile {
     fn note(&self) {
         let name = std::thread::current().name().unwrap_or("<unnamed>").to_owned();
         let on_worker = name == "s3lite-read";
-        self.state.readers.lock().unwrap().push(name);
+        self.state.readers.lock().unwrap().push(name.clone());
+        let doomed = self.state.panic_on_thread.lock().unwrap().as_deref() == Some(name.as_str());
+        if doomed {
+            panic!("injected: the storage panics on the caller's thread {name}");
+        }
         if on_worker {
             self.state.worker_reads.fetch_add(1, Ordering::SeqCst);
             if self.state.panic_on_worker.load(Ordering::SeqCst) {
@@ -782,4 +788,55 @@ fn bug4_a_forked_child_does_not_pin_segments_after_a_split_read() {
          does not exist in the child, holding the record's segment",
         (code - 150) % 10
     );
+}
+
+/// A caller that dies mid-read (its storage panics on its thread while the worker holds its
+/// job): the claim is released, the worker finishes the orphaned job and serves later reads, and
+/// concurrent readers neither hang nor get the dead read's bytes.
+#[test]
+fn sound_a_caller_dying_mid_read_leaves_the_worker_usable() {
+    let spy = spy_on(Arc::new(SimStorage::new()));
+    let store = sealed_store(Path::new("/d"), Some(Arc::new(spy.clone())));
+    let b = store.create_bucket("b").unwrap();
+    let objects: Vec<Vec<u8>> = (0..3).map(|k| body(40 + k, (3 << 20) + k as usize * 100_003)).collect();
+    for (k, data) in objects.iter().enumerate() {
+        store.put_bytes(b, &format!("o{k}"), data, &sealed()).unwrap();
+    }
+    within(240, "readers beside callers that die mid-read", move || {
+        let mut threads = Vec::new();
+        for t in 0..4usize {
+            let (store, objects) = (store.clone(), objects.clone());
+            threads.push(std::thread::Builder::new().name(format!("reader{t}")).spawn(move || {
+                for i in 0..12 {
+                    let k = (t + i) % 3;
+                    let (_, mut r) = store.get(b, &format!("o{k}"), &GetOptions::default()).unwrap();
+                    assert!(r.read_to_vec().unwrap() == objects[k], "reader{t}: o{k}");
+                }
+            }).unwrap());
+        }
+        for d in 0..6 {
+            let name = format!("doomed{d}");
+            *spy.state.panic_on_thread.lock().unwrap() = Some(name.clone());
+            let store2 = store.clone();
+            let died = std::thread::Builder::new()
+                .name(name)
+                .spawn(move || {
+                    let (_, mut r) = store2.get(b, "o0", &GetOptions::default()).unwrap();
+                    let _ = r.read_to_vec();
+                })
+                .unwrap()
+                .join();
+            assert!(died.is_err(), "the doomed reader's storage panicked");
+        }
+        *spy.state.panic_on_thread.lock().unwrap() = None;
+        for t in threads {
+            t.join().unwrap();
+        }
+        let before = spy.state.worker_reads.load(Ordering::SeqCst);
+        for _ in 0..20 {
+            let (_, mut r) = store.get(b, "o1", &GetOptions::default()).unwrap();
+            assert!(r.read_to_vec().unwrap() == objects[1]);
+        }
+        assert!(spy.state.worker_reads.load(Ordering::SeqCst) > before, "the worker serves reads again");
+    });
 }
