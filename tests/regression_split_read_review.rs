@@ -535,6 +535,14 @@ fn sound_threshold_sizes_and_ranges_serve_exact_bytes() {
     let tmp = tempfile::tempdir().unwrap();
     let store = sealed_store(tmp.path(), None);
     let b = store.create_bucket("b").unwrap();
+    // Empty and one-byte bodies, and a body of whole cipher chunks (its last chunk full, in the
+    // worker's span), whole.
+    for (key, len) in [("empty", 0usize), ("one", 1), ("whole-chunks", 48 * 65_536)] {
+        let data = body(99, len);
+        store.put_bytes(b, key, &data, &sealed()).unwrap();
+        let (_, mut r) = store.get(b, key, &GetOptions::default()).unwrap();
+        assert!(r.read_to_vec().unwrap() == data, "{key}");
+    }
     for (n, sealed_len) in [TWO_MIB - 1, TWO_MIB, TWO_MIB + 1, TWO_MIB + 16, 3 * TWO_MIB + 5].into_iter().enumerate() {
         let len = plain_for_sealed(sealed_len) as usize;
         let data = body(100 + n as u64, len);
