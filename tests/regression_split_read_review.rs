@@ -268,10 +268,9 @@ fn bug1_a_custom_storage_sees_reads_only_from_the_callers_thread() {
     );
 }
 
-// BUG 1 (consequence): with the same seed-free workload run twice on fresh simulated stores,
-// `fail_nth(OpKind::Read, n)` hits a different read (the caller's or the worker's, as the two
-// threads interleave), so the ops after the failure and hence the read counts differ run to run.
-// Shown by the order of (thread) of each read: two identical runs see different interleavings.
+// BUG 1 (consequence): the same single-threaded workload, run on fresh simulated stores, issues
+// its reads in a different caller/worker interleaving from run to run, so an injected read fault
+// (`fail_nth(OpKind::Read, n)`) lands on a read that depends on thread scheduling, not on a seed.
 #[test]
 fn bug1_two_identical_runs_on_simulated_storage_see_the_same_read_sequence() {
     let run = || {
