@@ -453,9 +453,12 @@ impl Claim<'_> {
     }
 
     /// Gives the worker its buffer back for the next read (freed when large); zeroed already.
-    fn keep(self, scratch: Slices) {
+    fn keep(self, mut scratch: Slices) {
         if scratch.iter().map(Vec::capacity).sum::<usize>() <= SCRATCH_KEPT_BYTES_MAX {
             keep_scratch(&self.worker.scratch, scratch);
+        } else {
+            // Freed as it is, not zeroed a second time by `Zeroizing`'s drop.
+            drop(std::mem::take(&mut *scratch));
         }
     }
 }
