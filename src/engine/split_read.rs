@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, TryLockError, mpsc};
 use std::time::{Duration, Instant};
 
-use zeroize::{Zeroize as _, Zeroizing};
+use zeroize::Zeroize as _;
 
 use crate::error::Result;
 
@@ -86,7 +86,36 @@ impl Plan {
 /// zero-filled: `pread` fills all the room it is given) and nothing is moved as the span grows.
 /// Zeroed whenever dropped, however that comes (a reader gone before it took the worker's answer):
 /// besides, every buffer is zeroed before it is kept for the next read.
-type Slices = Zeroizing<Vec<Vec<u8>>>;
+#[derive(Default, PartialEq, Eq)]
+struct Slices(Vec<Vec<u8>>);
+
+impl std::ops::Deref for Slices {
+    type Target = Vec<Vec<u8>>;
+    fn deref(&self) -> &Vec<Vec<u8>> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Slices {
+    fn deref_mut(&mut self) -> &mut Vec<Vec<u8>> {
+        &mut self.0
+    }
+}
+
+impl Drop for Slices {
+    fn drop(&mut self) {
+        wipe(self);
+    }
+}
+
+/// Zeroes all of `buf`'s room and empties it. Not `Vec::zeroize`, which zeroes a vector's
+/// elements one volatile byte store at a time (0.5 ms more for the 8 MiB get's 4.4 MiB, measured):
+/// a slice's `zeroize` is a `memset` the compiler must keep.
+fn zero(buf: &mut Vec<u8>) {
+    buf.as_mut_slice().zeroize();
+    buf.spare_capacity_mut().zeroize();
+    buf.clear();
+}
 
 /// What reading one span came to. Every part is kept, so that two spans' errors rank as one
 /// thread's would.
@@ -224,7 +253,7 @@ pub(crate) fn read_body(
             }
             // Zeroed while the copy has it in cache: the worker keeps no plaintext (its buffers
             // outlive the read, the object's key and the store).
-            slice.zeroize();
+            zero(slice);
         }
         claim.keep(scratch);
     }
@@ -235,7 +264,7 @@ pub(crate) fn read_body(
 /// wrote, and what lay past it may be plaintext too), and empties it.
 fn wipe(slices: &mut Slices) {
     for slice in slices.iter_mut() {
-        slice.zeroize();
+        zero(slice);
     }
 }
 
@@ -457,8 +486,8 @@ impl Claim<'_> {
         if scratch.iter().map(Vec::capacity).sum::<usize>() <= SCRATCH_KEPT_BYTES_MAX {
             keep_scratch(&self.worker.scratch, scratch);
         } else {
-            // Freed as it is, not zeroed a second time by `Zeroizing`'s drop.
-            drop(std::mem::take(&mut *scratch));
+            // Freed as it is, not zeroed a second time by the drop of `Slices`.
+            drop(std::mem::take(&mut scratch.0));
         }
     }
 }
