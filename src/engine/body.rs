@@ -512,18 +512,21 @@ impl ChunkedBody {
 /// `StoreBuilder::storage` gave it another): the only storage the split read calls from its
 /// worker thread. `Storage` says nothing of its type, so its debug form, `RealStorage`, tells.
 fn on_file_storage(storage: &dyn Storage) -> bool {
+    let want = format!("{RealStorage:?}");
     let mut name = String::new();
-    // At most the name's length is written: a longer debug form is another storage's.
-    let _ = std::fmt::write(&mut Capped(&mut name, "RealStorage".len() + 1), format_args!("{storage:?}"));
-    name == format!("{RealStorage:?}")
+    // Written up to the name's length only (a simulated storage's debug form can be long); a
+    // longer one is another storage's.
+    let _ = std::fmt::write(&mut Capped(&mut name, want.len()), format_args!("{storage:?}"));
+    name == want
 }
 
-/// A `fmt::Write` that keeps at most `.1` bytes and fails past them.
+/// A `fmt::Write` that keeps at most `.1` bytes; past them it fails, and marks the text as longer.
 struct Capped<'a>(&'a mut String, usize);
 
 impl std::fmt::Write for Capped<'_> {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
         if self.0.len() + s.len() > self.1 {
+            self.0.push_str(" ...");
             return Err(std::fmt::Error);
         }
         self.0.push_str(s);
@@ -753,6 +756,12 @@ mod tests {
         };
         assert!(whole == streamed, "{key} {range:?}: read_to_vec and the streaming reader disagree");
         whole
+    }
+
+    #[test]
+    fn only_the_file_systems_storage_is_read_on_the_worker() {
+        assert!(on_file_storage(&RealStorage));
+        assert!(!on_file_storage(&crate::io::SimStorage::new()));
     }
 
     #[test]
