@@ -9,6 +9,7 @@ use crate::engine::format::record::{
     RecordHeader, RecordKind, append_verified, decode_prefix, decode_record, record_len, verify_body_crc,
     verify_body_crc_hashed,
 };
+use crate::engine::io::{RealStorage, Storage};
 use crate::engine::partition::Partition;
 use crate::engine::segment::{Segment, SegmentBytes};
 use crate::engine::split_read::{Plan, ReadWorker, SPLIT_BODY_BYTES_MIN, SpanSource, Take, read_body};
@@ -452,7 +453,14 @@ impl ChunkedBody {
             .map_err(|e| Error::corruption(site.clone(), format!("chunk {i}: {e}")))?;
         self.check_identity(i, &h, key, site.clone())?;
         let source: Arc<dyn SpanSource> = Arc::new(RecordBody { seg, body: c.offset + body_at });
-        read_body(&source, c.len, plan, take, ReadWorker::shared(), out, |crc| {
+        // The worker thread reads only from the file system's storage: a custom one sees every
+        // operation from a caller's thread, in an order a seed reproduces (`StoreBuilder::storage`).
+        let worker = if c.len >= plan.split_min && on_file_storage(&*self.partition.ctx().storage) {
+            ReadWorker::shared()
+        } else {
+            None
+        };
+        read_body(&source, c.len, plan, take, worker.as_deref(), out, |crc| {
             verify_body_crc_hashed(&h, crc).map_err(|e| Error::corruption(site, format!("chunk {i}: {e}")))
         })
     }
@@ -496,6 +504,32 @@ impl ChunkedBody {
             out.truncate(start);
             return Err(Error::corruption(site, format!("chunk {i}: {e}")));
         }
+        Ok(())
+    }
+}
+
+/// Whether `storage` is the file system's, [`RealStorage`] (a store's own unless
+/// `StoreBuilder::storage` gave it another): the only storage the split read calls from its
+/// worker thread. `Storage` says nothing of its type, so its debug form, `RealStorage`, tells.
+fn on_file_storage(storage: &dyn Storage) -> bool {
+    let want = format!("{RealStorage:?}");
+    let mut name = String::new();
+    // Written up to the name's length only (a simulated storage's debug form can be long); a
+    // longer one is another storage's.
+    let _ = std::fmt::write(&mut Capped(&mut name, want.len()), format_args!("{storage:?}"));
+    name == want
+}
+
+/// A `fmt::Write` that keeps at most `.1` bytes; past them it fails, and marks the text as longer.
+struct Capped<'a>(&'a mut String, usize);
+
+impl std::fmt::Write for Capped<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        if self.0.len() + s.len() > self.1 {
+            self.0.push_str(" ...");
+            return Err(std::fmt::Error);
+        }
+        self.0.push_str(s);
         Ok(())
     }
 }
@@ -722,6 +756,12 @@ mod tests {
         };
         assert!(whole == streamed, "{key} {range:?}: read_to_vec and the streaming reader disagree");
         whole
+    }
+
+    #[test]
+    fn only_the_file_systems_storage_is_read_on_the_worker() {
+        assert!(on_file_storage(&RealStorage));
+        assert!(!on_file_storage(&crate::io::SimStorage::new()));
     }
 
     #[test]

@@ -181,7 +181,9 @@ impl StoreBuilder {
     /// Uses another [`Storage`] (the simulated one, for tests).
     ///
     /// A store on a custom storage starts without background writeback (see
-    /// [`StoreBuilder::background_writeback`]), so that every operation a simulated storage sees
+    /// [`StoreBuilder::background_writeback`]) and never hands half of a large sealed read to the
+    /// process's read worker thread (that is done only on the file system's storage,
+    /// [`RealStorage`](crate::io::RealStorage)), so that every operation a simulated storage sees
     /// comes from a caller's thread, in an order a seed reproduces.
     pub fn storage(mut self, s: Arc<dyn Storage>) -> Self {
         self.storage = Some(s);
