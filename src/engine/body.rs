@@ -9,7 +9,7 @@ use crate::engine::format::record::{
     RecordHeader, RecordKind, append_verified, decode_prefix, decode_record, record_len, verify_body_crc,
     verify_body_crc_hashed,
 };
-use crate::engine::io::{RealStorage, Storage};
+use crate::engine::io::Storage;
 use crate::engine::partition::Partition;
 use crate::engine::segment::{Segment, SegmentBytes};
 use crate::engine::split_read::{Plan, ReadWorker, SPLIT_BODY_BYTES_MIN, SpanSource, Take, read_body};
@@ -508,30 +508,10 @@ impl ChunkedBody {
     }
 }
 
-/// Whether `storage` is the file system's, [`RealStorage`] (a store's own unless
-/// `StoreBuilder::storage` gave it another): the only storage the split read calls from its
-/// worker thread. `Storage` says nothing of its type, so its debug form, `RealStorage`, tells.
+/// Whether the split read may call `storage` from its worker thread: only a storage that says
+/// so ([`Storage::callable_from_store_threads`]: the file system's, `RealStorage`).
 fn on_file_storage(storage: &dyn Storage) -> bool {
-    let want = format!("{RealStorage:?}");
-    let mut name = String::new();
-    // Written up to the name's length only (a simulated storage's debug form can be long); a
-    // longer one is another storage's.
-    let _ = std::fmt::write(&mut Capped(&mut name, want.len()), format_args!("{storage:?}"));
-    name == want
-}
-
-/// A `fmt::Write` that keeps at most `.1` bytes; past them it fails, and marks the text as longer.
-struct Capped<'a>(&'a mut String, usize);
-
-impl std::fmt::Write for Capped<'_> {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        if self.0.len() + s.len() > self.1 {
-            self.0.push_str(" ...");
-            return Err(std::fmt::Error);
-        }
-        self.0.push_str(s);
-        Ok(())
-    }
+    storage.callable_from_store_threads()
 }
 
 /// A chunk record's body in its segment, as `split_read` reads it.
@@ -760,7 +740,7 @@ mod tests {
 
     #[test]
     fn only_the_file_systems_storage_is_read_on_the_worker() {
-        assert!(on_file_storage(&RealStorage));
+        assert!(on_file_storage(&crate::engine::io::RealStorage));
         assert!(!on_file_storage(&crate::io::SimStorage::new()));
     }
 

@@ -183,7 +183,8 @@ impl StoreBuilder {
     /// A store on a custom storage starts without background writeback (see
     /// [`StoreBuilder::background_writeback`]) and never hands half of a large sealed read to the
     /// process's read worker thread (that is done only on the file system's storage,
-    /// [`RealStorage`](crate::io::RealStorage)), so that every operation a simulated storage sees
+    /// [`RealStorage`](crate::io::RealStorage), whose [`Storage::callable_from_store_threads`] says
+    /// so), so that every operation a simulated storage sees
     /// comes from a caller's thread, in an order a seed reproduces.
     pub fn storage(mut self, s: Arc<dyn Storage>) -> Self {
         self.storage = Some(s);

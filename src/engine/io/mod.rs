@@ -45,6 +45,13 @@ pub trait Storage: Send + Sync + Debug {
     /// Takes an exclusive lock on `path` (created if missing) for as long as the guard lives.
     /// Fails with [`io::ErrorKind::WouldBlock`] when another holder has it.
     fn lock(&self, path: &Path) -> io::Result<Box<dyn StorageLock>>;
+    /// Whether the store may call this storage from a thread of its own besides the caller's (the
+    /// two-core read of a large sealed record does). Default `false`: a simulated storage sees
+    /// every operation from a caller's thread, in an order a seed reproduces. The file system's
+    /// [`RealStorage`] says `true`.
+    fn callable_from_store_threads(&self) -> bool {
+        false
+    }
 }
 
 /// An open file.

@@ -22,6 +22,10 @@ struct RealLock(#[expect(dead_code, reason = "held for its flock, released on dr
 impl StorageLock for RealLock {}
 
 impl Storage for RealStorage {
+    fn callable_from_store_threads(&self) -> bool {
+        true
+    }
+
     fn create_dir_all(&self, path: &Path) -> io::Result<()> {
         fs::create_dir_all(path)
     }
