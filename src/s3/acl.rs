@@ -523,7 +523,7 @@ mod tests {
         assert!(acl.allows(None, Permission::Read, false));
         assert!(acl.allows(Some(&account("alice")), Permission::WriteAcp, false));
         assert!(
-            !acl.allows(Some(&account("owner")), Permission::Read, false),
+            !acl.allows(Some(&account("owner")), Permission::FullControl, false),
             "explicit grants replace the default"
         );
         let both = AclHeaders { acl: Some("private"), grant_read: Some("id=alice"), ..AclHeaders::default() };

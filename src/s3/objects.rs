@@ -492,6 +492,14 @@ impl S3 {
         }
         if let Some(v) = &req.version_id {
             let version = VersionId::parse(v)?;
+            // A permanent delete is s3:DeleteObjectVersion: a bucket ACL's WRITE gives it to the
+            // bucket's owner only (S3's ACL permission mapping), never to a grantee.
+            if !self.owns(&b) {
+                return Err(self.denied(format!(
+                    "only the owner of bucket {} may delete a version permanently (s3:DeleteObjectVersion)",
+                    b.name
+                )));
+            }
             let was_marker = self.store.head(b.id, &req.key, Some(version)).is_ok_and(|i| i.is_delete_marker);
             match self.store.delete_version(b.id, &req.key, version, condition.as_ref()) {
                 Ok(()) | Err(Error::NoSuchVersion { .. }) => {}

@@ -324,6 +324,9 @@ impl S3 {
             customer_key: source_key,
         };
         let (info, body) = self.store.get(src.id, &src_key, &get)?;
+        // A `null` version rewritten since the lookup keeps its id: the version opened is checked
+        // too, as GetObject does.
+        self.check_object(&src, &info, Permission::Read)?;
         let out = self.upload_part(UploadPartRequest {
             bucket: req.bucket,
             key: req.key,
