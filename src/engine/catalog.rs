@@ -454,24 +454,19 @@ impl Catalog {
     pub(crate) fn apply(&mut self, edit: &CatalogEdit) {
         match edit {
             CatalogEdit::BucketCreated { id, name, owner, region, created_ms } => {
-                self.max_id = self.max_id.max(*id);
-                self.name_of.insert(*id, name.clone());
-                self.by_name.insert(
-                    name.clone(),
-                    BucketInfo {
-                        id: BucketId(*id),
-                        name: name.clone(),
-                        owner: owner.clone(),
-                        region: region.clone(),
-                        created_ms: *created_ms,
-                        versioning: VersioningState::Unversioned,
-                        encryption: None,
-                        created_profile: None,
-                        ownership: None,
-                        public_access_block: None,
-                        acl: None,
-                    },
-                );
+                self.insert_bucket(BucketInfo {
+                    id: BucketId(*id),
+                    name: name.clone(),
+                    owner: owner.clone(),
+                    region: region.clone(),
+                    created_ms: *created_ms,
+                    versioning: VersioningState::Unversioned,
+                    encryption: None,
+                    created_profile: None,
+                    ownership: None,
+                    public_access_block: None,
+                    acl: None,
+                })
             }
             CatalogEdit::BucketCreatedWith {
                 id,
@@ -484,25 +479,20 @@ impl Catalog {
                 public_access_block,
                 acl,
             } => {
-                self.max_id = self.max_id.max(*id);
-                self.name_of.insert(*id, name.clone());
                 let (y, m, d) = *profile;
-                self.by_name.insert(
-                    name.clone(),
-                    BucketInfo {
-                        id: BucketId(*id),
-                        name: name.clone(),
-                        owner: owner.clone(),
-                        region: region.clone(),
-                        created_ms: *created_ms,
-                        versioning: VersioningState::Unversioned,
-                        encryption: None,
-                        created_profile: crate::profile::Profile::on(y, m, d).ok(),
-                        ownership: *ownership,
-                        public_access_block: *public_access_block,
-                        acl: acl.clone(),
-                    },
-                );
+                self.insert_bucket(BucketInfo {
+                    id: BucketId(*id),
+                    name: name.clone(),
+                    owner: owner.clone(),
+                    region: region.clone(),
+                    created_ms: *created_ms,
+                    versioning: VersioningState::Unversioned,
+                    encryption: None,
+                    created_profile: crate::profile::Profile::on(y, m, d).ok(),
+                    ownership: *ownership,
+                    public_access_block: *public_access_block,
+                    acl: acl.clone(),
+                });
             }
             CatalogEdit::BucketOwnership { id, ownership } => {
                 if let Some(b) = self.name_of.get(id).and_then(|n| self.by_name.get_mut(n)) {
@@ -575,6 +565,13 @@ impl Catalog {
                 }
             }
         }
+    }
+
+    /// A bucket created (by either creation edit): named, counted in `max_id`.
+    fn insert_bucket(&mut self, info: BucketInfo) {
+        self.max_id = self.max_id.max(info.id.0);
+        self.name_of.insert(info.id.0, info.name.clone());
+        self.by_name.insert(info.name.clone(), info);
     }
 
     pub(crate) fn by_name(&self, name: &str) -> Option<&BucketInfo> {
